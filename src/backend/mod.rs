@@ -1,0 +1,310 @@
+//! Backend clients: one per API dialect ([`openai`], [`ollama`]) behind one [`Client`].
+//!
+//! Each dialect only knows its wire format: how to build a request body and how to decode one
+//! stream line into [`StreamEvent`]s. Timing, token accounting and failure classification live
+//! once, in [`stream`], for both.
+
+pub mod lines;
+pub mod ollama;
+pub mod openai;
+pub mod stream;
+
+use crate::plan::{Api, Endpoint};
+use crate::prompts::Prompt;
+use crate::record::{Phase, RequestRecord};
+use crate::report::ModelInfo;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// One decoded piece of a streamed response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// Generated text (non-empty).
+    Content(String),
+    /// Token counts from the server.
+    Usage {
+        /// Prompt tokens.
+        input: Option<u64>,
+        /// Generated tokens.
+        output: Option<u64>,
+    },
+    /// The server's own timings.
+    Timings(crate::record::ServerTimings),
+    /// Why generation stopped.
+    Finish(String),
+    /// The end-of-stream marker (`[DONE]`, Ollama `done: true`).
+    Done,
+    /// An in-stream error object from the server.
+    Error(String),
+}
+
+/// A target-level failure: the target cannot be measured. Messages name the URL and the fix.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BackendError {
+    /// Connection refused or host unreachable.
+    #[error("nothing is listening at {url} ({detail}): start the server or fix the url")]
+    NotListening {
+        /// Base URL.
+        url: String,
+        /// Transport error.
+        detail: String,
+    },
+    /// Something answered, but not in this dialect.
+    #[error("{url} is not an {api} API ({detail}): check --api and --url")]
+    WrongApi {
+        /// Base URL.
+        url: String,
+        /// `Ollama` or `OpenAI`.
+        api: &'static str,
+        /// What was seen instead.
+        detail: String,
+    },
+    /// The server does not have the model.
+    #[error("model {model} not found on {url}; available: {available}")]
+    ModelNotFound {
+        /// Requested model.
+        model: String,
+        /// Base URL.
+        url: String,
+        /// Models the server lists.
+        available: String,
+    },
+    /// Any other failed call.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Sampling and limits for one request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GenParams {
+    /// Generation limit.
+    pub max_tokens: u32,
+    /// Temperature.
+    pub temperature: f64,
+    /// Seed.
+    pub seed: u64,
+    /// OpenAI endpoint.
+    pub endpoint: Endpoint,
+    /// Whole-request time limit.
+    pub timeout: Duration,
+}
+
+/// Where a request belongs, for its record.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestMeta<'a> {
+    /// Target name.
+    pub target: &'a str,
+    /// Phase.
+    pub phase: Phase,
+    /// Index within the phase.
+    pub index: u64,
+}
+
+/// A client for one target.
+#[derive(Debug, Clone)]
+pub struct Client {
+    api: Api,
+    base: String,
+    model: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    /// Client for `url` (a trailing `/` or `/v1` is dropped) and `model`.
+    pub fn new(api: Api, url: &str, model: &str) -> Client {
+        let mut base = url.trim_end_matches('/').to_string();
+        if api == Api::Openai && base.ends_with("/v1") {
+            base.truncate(base.len() - 3);
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .expect("TLS backend initialises");
+        Client {
+            api,
+            base,
+            model: model.to_string(),
+            http,
+        }
+    }
+
+    /// The dialect.
+    pub fn api(&self) -> Api {
+        self.api
+    }
+
+    /// Base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Model name.
+    pub fn model(&self) -> &str {
+        &self.model
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Check that the server speaks this dialect; returns its version when it states one.
+    pub async fn probe(&self) -> Result<Option<String>, BackendError> {
+        match self.api {
+            Api::Ollama => ollama::probe(self).await,
+            Api::Openai => openai::probe(self).await,
+        }
+    }
+
+    /// What the server says about the model; `ModelNotFound` when it does not have it.
+    pub async fn model_info(&self) -> Result<ModelInfo, BackendError> {
+        match self.api {
+            Api::Ollama => ollama::model_info(self).await,
+            Api::Openai => openai::model_info(self).await,
+        }
+    }
+
+    /// The error for a model the server does not have, listing what it has.
+    pub async fn model_not_found(&self) -> BackendError {
+        let available = match self.api {
+            Api::Ollama => ollama::list_models(self).await,
+            Api::Openai => openai::list_models(self).await,
+        };
+        BackendError::ModelNotFound {
+            model: self.model.clone(),
+            url: self.base.clone(),
+            available: match available {
+                Ok(v) if !v.is_empty() => v.join(", "),
+                Ok(_) => "none".into(),
+                Err(e) => format!("unknown ({e})"),
+            },
+        }
+    }
+
+    /// Send one streaming generation request and record everything about it.
+    pub async fn generate(
+        &self,
+        prompt: &Prompt,
+        params: &GenParams,
+        meta: RequestMeta<'_>,
+        cancel: &CancellationToken,
+    ) -> RequestRecord {
+        let (path, body, decode): (&str, serde_json::Value, stream::Decoder) = match self.api {
+            Api::Ollama => (
+                "/api/chat",
+                ollama::chat_body(&self.model, prompt, params),
+                ollama::decode_line,
+            ),
+            Api::Openai => match params.endpoint {
+                Endpoint::Chat => (
+                    "/v1/chat/completions",
+                    openai::chat_body(&self.model, prompt, params),
+                    openai::decode_sse_line,
+                ),
+                Endpoint::Completions => (
+                    "/v1/completions",
+                    openai::completions_body(&self.model, prompt, params),
+                    openai::decode_sse_line,
+                ),
+            },
+        };
+        let req = self.http.post(self.url(path)).json(&body);
+        stream::execute(req, decode, prompt, params, meta, cancel).await
+    }
+}
+
+/// GET a JSON document; distinguishes "nothing listening" from "not this API".
+pub(crate) async fn get_json(
+    client: &Client,
+    path: &str,
+    api: &'static str,
+) -> Result<serde_json::Value, BackendError> {
+    let url = client.url(path);
+    let resp = client
+        .http()
+        .get(&url)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .map_err(|e| transport_error(client, e))?;
+    json_body(client, resp, api, path).await
+}
+
+/// Read a response as JSON, or explain why it is not this API.
+pub(crate) async fn json_body(
+    client: &Client,
+    resp: reqwest::Response,
+    api: &'static str,
+    path: &str,
+) -> Result<serde_json::Value, BackendError> {
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| BackendError::Other(format!("reading {}{path}: {e}", client.base())))?;
+    let wrong = |detail: String| BackendError::WrongApi {
+        url: client.base().to_string(),
+        api,
+        detail,
+    };
+    if !status.is_success() {
+        return Err(wrong(format!(
+            "{path} answered HTTP {} {}",
+            status.as_u16(),
+            excerpt(&text)
+        )));
+    }
+    serde_json::from_str(&text).map_err(|_| {
+        wrong(format!(
+            "{path} answered {} instead of JSON: {}",
+            if ctype.is_empty() {
+                "no content type"
+            } else {
+                &ctype
+            },
+            excerpt(&text)
+        ))
+    })
+}
+
+pub(crate) fn transport_error(client: &Client, e: reqwest::Error) -> BackendError {
+    if e.is_connect() {
+        BackendError::NotListening {
+            url: client.base().to_string(),
+            detail: root_cause(&e),
+        }
+    } else {
+        BackendError::Other(format!(
+            "request to {} failed: {}",
+            client.base(),
+            root_cause(&e)
+        ))
+    }
+}
+
+/// The innermost error message (reqwest's own Display hides the cause).
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// First 200 characters of a body, on one line.
+pub(crate) fn excerpt(text: &str) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &one_line[..i]),
+        None => one_line,
+    }
+}

@@ -1,0 +1,236 @@
+//! Ollama's native dialect: `/api/chat` NDJSON streaming with its nanosecond timings,
+//! `/api/show`, `/api/ps`, `/api/tags`, `/api/version`, and unloading a model for a cold start.
+
+use super::{
+    BackendError, Client, GenParams, StreamEvent, excerpt, get_json, json_body, transport_error,
+};
+use crate::prompts::Prompt;
+use crate::record::ServerTimings;
+use crate::report::ModelInfo;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const API: &str = "Ollama";
+
+/// Body for a streaming `/api/chat` request.
+pub fn chat_body(model: &str, prompt: &Prompt, p: &GenParams) -> Value {
+    json!({
+        "model": model,
+        "messages": prompt.messages,
+        "stream": true,
+        "options": {
+            "temperature": p.temperature,
+            "seed": p.seed,
+            "num_predict": p.max_tokens,
+        },
+    })
+}
+
+#[derive(Deserialize)]
+struct Line {
+    message: Option<Msg>,
+    response: Option<String>,
+    #[serde(default)]
+    done: bool,
+    done_reason: Option<String>,
+    total_duration: Option<u64>,
+    load_duration: Option<u64>,
+    prompt_eval_count: Option<u64>,
+    prompt_eval_duration: Option<u64>,
+    eval_count: Option<u64>,
+    eval_duration: Option<u64>,
+    error: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct Msg {
+    content: Option<String>,
+    thinking: Option<String>,
+}
+
+fn ns(v: Option<u64>) -> Option<Duration> {
+    v.map(Duration::from_nanos)
+}
+
+/// Decode one NDJSON line of `/api/chat` or `/api/generate`.
+pub fn decode_line(line: &str, out: &mut Vec<StreamEvent>) -> Result<(), String> {
+    if line.trim().is_empty() {
+        return Ok(());
+    }
+    let l: Line = serde_json::from_str(line)
+        .map_err(|e| format!("malformed NDJSON line ({e}): {}", excerpt(line)))?;
+    if let Some(err) = l.error {
+        let msg = err
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| err.to_string());
+        out.push(StreamEvent::Error(msg));
+        return Ok(());
+    }
+    let text = l
+        .message
+        .as_ref()
+        .and_then(|m| {
+            [&m.content, &m.thinking]
+                .into_iter()
+                .flatten()
+                .find(|s| !s.is_empty())
+        })
+        .or(l.response.as_ref())
+        .filter(|s| !s.is_empty());
+    if let Some(t) = text {
+        out.push(StreamEvent::Content(t.clone()));
+    }
+    if l.done {
+        out.push(StreamEvent::Usage {
+            input: l.prompt_eval_count,
+            output: l.eval_count,
+        });
+        out.push(StreamEvent::Timings(ServerTimings {
+            load: ns(l.load_duration),
+            prompt_tokens: l.prompt_eval_count,
+            prompt: ns(l.prompt_eval_duration),
+            decode_tokens: l.eval_count,
+            decode: ns(l.eval_duration),
+            total: ns(l.total_duration),
+        }));
+        if let Some(r) = l.done_reason {
+            out.push(StreamEvent::Finish(r));
+        }
+        out.push(StreamEvent::Done);
+    }
+    Ok(())
+}
+
+/// `/api/version` must answer `{"version": ...}`.
+pub async fn probe(c: &Client) -> Result<Option<String>, BackendError> {
+    let v = get_json(c, "/api/version", API).await?;
+    match v.get("version").and_then(Value::as_str) {
+        Some(s) => Ok(Some(s.to_string())),
+        None => Err(BackendError::WrongApi {
+            url: c.base().to_string(),
+            api: API,
+            detail: "/api/version answered JSON without `version`".into(),
+        }),
+    }
+}
+
+/// Model names from `/api/tags`.
+pub async fn list_models(c: &Client) -> Result<Vec<String>, BackendError> {
+    let v = get_json(c, "/api/tags", API).await?;
+    Ok(names(&v))
+}
+
+fn names(v: &Value) -> Vec<String> {
+    v.get("models")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m.get("name").or(m.get("model")).and_then(Value::as_str))
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Model facts from `/api/show`; a 404 means the server does not have the model.
+pub async fn model_info(c: &Client) -> Result<ModelInfo, BackendError> {
+    let resp = c
+        .http()
+        .post(c.url("/api/show"))
+        .json(&json!({"model": c.model()}))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .map_err(|e| transport_error(c, e))?;
+    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(c.model_not_found().await);
+    }
+    let v = json_body(c, resp, API, "/api/show").await?;
+    Ok(parse_show(&v))
+}
+
+/// Pull the model facts out of an `/api/show` answer.
+pub fn parse_show(v: &Value) -> ModelInfo {
+    let details = v.get("details");
+    let d = |k: &str| {
+        details
+            .and_then(|d| d.get(k))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let info = v.get("model_info");
+    let arch = info
+        .and_then(|i| i.get("general.architecture"))
+        .and_then(Value::as_str);
+    let context_length = arch
+        .and_then(|a| info?.get(format!("{a}.context_length"))?.as_u64())
+        .or_else(|| details?.get("context_length")?.as_u64());
+    ModelInfo {
+        quantization: d("quantization_level"),
+        parameter_count: info
+            .and_then(|i| i.get("general.parameter_count"))
+            .and_then(Value::as_u64),
+        parameter_size: d("parameter_size"),
+        context_length,
+        family: d("family"),
+        ..Default::default()
+    }
+}
+
+/// `size` and `size_vram` of `model` in an `/api/ps` answer, if it is loaded.
+pub fn parse_ps(v: &Value, model: &str) -> Option<(u64, u64)> {
+    let m = v
+        .get("models")?
+        .as_array()?
+        .iter()
+        .find(|m| same_model(m, model))?;
+    Some((m.get("size")?.as_u64()?, m.get("size_vram")?.as_u64()?))
+}
+
+fn same_model(entry: &Value, model: &str) -> bool {
+    let full = if model.contains(':') {
+        model.to_string()
+    } else {
+        format!("{model}:latest")
+    };
+    ["name", "model"]
+        .iter()
+        .filter_map(|k| entry.get(*k).and_then(Value::as_str))
+        .any(|n| n == model || n == full)
+}
+
+/// Memory of the loaded model (`/api/ps`), or `None` when it is not loaded.
+pub async fn loaded(c: &Client) -> Result<Option<(u64, u64)>, BackendError> {
+    let v = get_json(c, "/api/ps", API).await?;
+    Ok(parse_ps(&v, c.model()))
+}
+
+/// Unload the model (`keep_alive: 0`) and wait until `/api/ps` no longer lists it.
+/// Returns whether the unload was confirmed within `wait`.
+pub async fn unload(c: &Client, wait: Duration) -> Result<bool, BackendError> {
+    let resp = c
+        .http()
+        .post(c.url("/api/generate"))
+        .json(&json!({"model": c.model(), "keep_alive": 0}))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .map_err(|e| transport_error(c, e))?;
+    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(c.model_not_found().await);
+    }
+    json_body(c, resp, API, "/api/generate").await?;
+    let start = Instant::now();
+    loop {
+        if loaded(c).await?.is_none() {
+            return Ok(true);
+        }
+        if start.elapsed() > wait {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

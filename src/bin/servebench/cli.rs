@@ -1,0 +1,158 @@
+//! Command-line interface (clap derive) and its conversion into a library run job.
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use servebench::plan::{Api, Endpoint, Plan, RunOverrides, RunSettings, TargetSpec};
+use servebench::prompts::{self, Prompt};
+use std::path::PathBuf;
+
+/// Benchmark and compare LLM serving stacks (Ollama, vLLM, llama.cpp, SGLang, TGI, any
+/// OpenAI-compatible server): load time, TTFT, throughput, and more.
+#[derive(Debug, Parser)]
+#[command(name = "servebench", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Measure one server (flags) or every target of a plan file, cold and warm.
+    Run(RunArgs),
+}
+
+/// API dialect.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ApiArg {
+    /// OpenAI-compatible /v1 (vLLM, llama.cpp, SGLang, TGI, ...).
+    Openai,
+    /// Ollama's native /api.
+    Ollama,
+}
+
+/// OpenAI endpoint.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EndpointArg {
+    /// /v1/chat/completions.
+    Chat,
+    /// /v1/completions.
+    Completions,
+}
+
+/// `servebench run` arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Plan file (TOML) with [[targets]] and an optional [run] table.
+    pub plan: Option<PathBuf>,
+    /// API dialect of the server (quick form, without a plan).
+    #[arg(long, value_enum)]
+    pub api: Option<ApiArg>,
+    /// Base URL of the server, e.g. http://localhost:8000.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Model name to request.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Label for the target in reports (default: the api).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Warm requests per target [default: 10].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub warm: Option<u32>,
+    /// Generation limit per request [default: 256].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_tokens: Option<u32>,
+    /// Output directory [default: servebench-results/<YYYYMMDD_HHMMSS>/].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// OpenAI endpoint to use [default: chat].
+    #[arg(long, value_enum)]
+    pub endpoint: Option<EndpointArg>,
+    /// Prompt file, JSONL: {"prompt": ...} or {"messages": [...]} per line [default: built-in coding prompts].
+    #[arg(long)]
+    pub prompts: Option<PathBuf>,
+    /// Sampling seed [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Sampling temperature, 0..=2 [default: 0].
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// Whole-request time limit in seconds [default: 600].
+    #[arg(long)]
+    pub timeout: Option<f64>,
+}
+
+/// A validated run: the plan, its prompts and where results go.
+pub struct RunJob {
+    pub plan: Plan,
+    pub prompts: Vec<Prompt>,
+    pub out_dir: PathBuf,
+}
+
+impl TryFrom<RunArgs> for RunJob {
+    type Error = anyhow::Error;
+
+    fn try_from(a: RunArgs) -> anyhow::Result<RunJob> {
+        let overrides = RunOverrides {
+            warm: a.warm,
+            max_tokens: a.max_tokens,
+            seed: a.seed,
+            temperature: a.temperature,
+            endpoint: a.endpoint.map(|e| match e {
+                EndpointArg::Chat => Endpoint::Chat,
+                EndpointArg::Completions => Endpoint::Completions,
+            }),
+            prompts: a.prompts.clone(),
+            timeout_s: a.timeout,
+            out: a.out.clone(),
+        };
+        let quick = a.api.is_some() || a.url.is_some() || a.model.is_some() || a.name.is_some();
+        let plan = match (&a.plan, quick) {
+            (Some(p), true) => bail!(
+                "{}: --api/--url/--model/--name describe one target; with a plan file, put targets in [[targets]]",
+                p.display()
+            ),
+            (Some(p), false) => Plan::from_file(p, &overrides)?,
+            (None, _) => {
+                let (Some(api), Some(url), Some(model)) = (a.api, a.url, a.model) else {
+                    bail!(
+                        "run needs a plan file, or all of --api, --url and --model (e.g. --api openai --url http://localhost:8000 --model NAME)"
+                    );
+                };
+                let api = match api {
+                    ApiArg::Openai => Api::Openai,
+                    ApiArg::Ollama => Api::Ollama,
+                };
+                let mut settings = RunSettings::default();
+                overrides.apply(&mut settings);
+                let plan = Plan {
+                    settings,
+                    targets: vec![TargetSpec {
+                        name: a.name.unwrap_or_else(|| api.to_string()),
+                        api,
+                        url,
+                        model,
+                        launch: None,
+                        ready_timeout_s: None,
+                    }],
+                };
+                plan.validate()?;
+                plan
+            }
+        };
+        let prompts = match &plan.settings.prompts {
+            Some(p) => prompts::load(p).context("--prompts")?,
+            None => prompts::builtin(),
+        };
+        let out_dir = plan.settings.out.clone().unwrap_or_else(|| {
+            PathBuf::from("servebench-results")
+                .join(chrono::Local::now().format("%Y%m%d_%H%M%S").to_string())
+        });
+        Ok(RunJob {
+            plan,
+            prompts,
+            out_dir,
+        })
+    }
+}

@@ -1,0 +1,111 @@
+//! The `servebench` binary: parse the command line, run, print, exit with a meaningful code.
+//!
+//! Exit codes: 0 all targets measured; 1 a target failed entirely (or results could not be
+//! written); 2 invalid input (flags, plan, prompts); 130 interrupted by Ctrl-C.
+
+mod cli;
+mod progress;
+
+use anyhow::Context;
+use clap::Parser;
+use servebench::events::Observer;
+use servebench::journal::Journal;
+use servebench::report::{TargetStatus, json, markdown};
+use std::io::Write;
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("servebench: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match args.command {
+        cli::Command::Run(run) => {
+            let job = match cli::RunJob::try_from(run) {
+                Ok(j) => j,
+                Err(e) => {
+                    eprintln!("servebench: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            match rt.block_on(run_job(job)) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("servebench: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
+    let out = job.out_dir.clone();
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let journal_path = out.join("requests.jsonl");
+    let journal = Journal::open(&journal_path)
+        .with_context(|| format!("cannot open {}", journal_path.display()))?;
+    let mut observers: Vec<Box<dyn Observer + Send>> =
+        vec![Box::new(journal), Box::new(progress::Progress::new())];
+
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "servebench: interrupted: finishing up and writing the report (Ctrl-C again to quit at once)"
+            );
+            on_signal.cancel();
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+
+    let report =
+        servebench::runner::run(&job.plan, &job.prompts, &out, &mut observers, &cancel).await?;
+    let json_path = out.join("report.json");
+    let md_path = out.join("report.md");
+    std::fs::write(&json_path, json::to_string(&report))
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    std::fs::write(&md_path, markdown::render(&report))
+        .with_context(|| format!("cannot write {}", md_path.display()))?;
+
+    let mut stdout = std::io::stdout().lock();
+    let summary = format!(
+        "{}\nReport: {}\n        {}\nRequests: {}\n",
+        markdown::summary_table(&report.targets),
+        md_path.display(),
+        json_path.display(),
+        journal_path.display()
+    );
+    // A closed pipe (`| head`) is not an error.
+    let _ = stdout.write_all(summary.as_bytes());
+    for t in report
+        .targets
+        .iter()
+        .filter(|t| t.status == TargetStatus::Failed)
+    {
+        eprintln!(
+            "servebench: target failed: {}",
+            t.error.as_deref().unwrap_or("unknown error")
+        );
+    }
+    Ok(if report.interrupted {
+        ExitCode::from(130)
+    } else if report
+        .targets
+        .iter()
+        .any(|t| t.status == TargetStatus::Failed)
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,96 @@
+//! Progress display: a bar per phase on a terminal, plain lines otherwise (CI logs, pipes).
+
+use indicatif::{ProgressBar, ProgressStyle};
+use servebench::events::{Event, Observer};
+use servebench::metrics::RequestMetrics;
+use std::io::IsTerminal;
+
+/// Observer that shows progress on stderr.
+pub struct Progress {
+    tty: bool,
+    bar: Option<ProgressBar>,
+    total: u64,
+}
+
+impl Progress {
+    pub fn new() -> Progress {
+        Progress {
+            tty: std::io::stderr().is_terminal(),
+            bar: None,
+            total: 0,
+        }
+    }
+
+    fn line(&self, s: String) {
+        match &self.bar {
+            Some(b) => b.println(s),
+            None => eprintln!("{s}"),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn on_event(&mut self, e: &Event<'_>) -> std::io::Result<()> {
+        match e {
+            Event::TargetStarted { target } => self.line(format!("[{target}] starting")),
+            Event::Note { target, message } => self.line(format!("[{target}] {message}")),
+            Event::PhaseStarted {
+                target,
+                phase,
+                total,
+            } => {
+                self.total = *total;
+                if self.tty {
+                    let bar = ProgressBar::new(*total);
+                    bar.set_style(
+                        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                            .expect("static template")
+                            .progress_chars("=> "),
+                    );
+                    bar.set_prefix(format!("[{target}] {phase}"));
+                    self.bar = Some(bar);
+                }
+            }
+            Event::RequestFinished(r) => {
+                let m = RequestMetrics::of(r);
+                let detail = if r.outcome.is_ok() {
+                    format!(
+                        "ok ttft {:.3} s, e2e {:.3} s, {} tokens, {:.1} tok/s",
+                        m.ttft_s.unwrap_or(f64::NAN),
+                        m.e2e_s.unwrap_or(f64::NAN),
+                        r.output_tokens.unwrap_or(0),
+                        m.e2e_tok_s.unwrap_or(f64::NAN)
+                    )
+                } else {
+                    format!("FAILED {}: {}", r.outcome, r.error.as_deref().unwrap_or(""))
+                };
+                match &self.bar {
+                    Some(b) => {
+                        b.inc(1);
+                        b.set_message(detail);
+                    }
+                    None => eprintln!(
+                        "[{}] {} {}/{} {detail}",
+                        r.target,
+                        r.phase,
+                        r.index + 1,
+                        self.total
+                    ),
+                }
+            }
+            Event::PhaseFinished { .. } => {
+                if let Some(b) = self.bar.take() {
+                    b.finish();
+                }
+            }
+            Event::TargetFinished(t) => {
+                let status = match &t.error {
+                    Some(e) => format!("failed: {e}"),
+                    None => "done".into(),
+                };
+                self.line(format!("[{}] {status}", t.name));
+            }
+        }
+        Ok(())
+    }
+}

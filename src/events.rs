@@ -1,0 +1,64 @@
+//! What the engine tells the outside while it runs. The progress display and the journal
+//! subscribe as [`Observer`]s; the engine itself never prints.
+
+use crate::record::{Phase, RequestRecord};
+use crate::report::TargetReport;
+
+/// Something that happened during a run.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Work on a target begins.
+    TargetStarted {
+        /// Target name.
+        target: &'a str,
+    },
+    /// A step that is not a measured request (launching, unloading, probing).
+    Note {
+        /// Target name.
+        target: &'a str,
+        /// What is happening.
+        message: String,
+    },
+    /// A phase begins with `total` requests.
+    PhaseStarted {
+        /// Target name.
+        target: &'a str,
+        /// Phase.
+        phase: Phase,
+        /// Requests planned.
+        total: u64,
+    },
+    /// A request finished (successfully or not).
+    RequestFinished(&'a RequestRecord),
+    /// A phase ended.
+    PhaseFinished {
+        /// Target name.
+        target: &'a str,
+        /// Phase.
+        phase: Phase,
+    },
+    /// A target is done; its report is final.
+    TargetFinished(&'a TargetReport),
+}
+
+/// A subscriber to run events. An error aborts the run (e.g. the journal cannot be written).
+pub trait Observer {
+    /// Handle one event.
+    fn on_event(&mut self, event: &Event<'_>) -> std::io::Result<()>;
+}
+
+impl Observer for Vec<Box<dyn Observer + Send>> {
+    fn on_event(&mut self, event: &Event<'_>) -> std::io::Result<()> {
+        self.iter_mut().try_for_each(|o| o.on_event(event))
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default)]
+pub struct Silent;
+
+impl Observer for Silent {
+    fn on_event(&mut self, _: &Event<'_>) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,383 @@
+//! The plan: which targets to measure and how. Parsed from a TOML file or built from the
+//! quick-form flags; flags override the file's `[run]` table, which overrides the defaults.
+//!
+//! ```toml
+//! [run]
+//! warm = 10
+//! max_tokens = 256
+//!
+//! [[targets]]
+//! name = "vllm"
+//! api = "openai"
+//! url = "http://localhost:8000"
+//! model = "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ"
+//! launch = ["vllm", "serve", "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ"]   # optional
+//! ```
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The API dialect a target speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// OpenAI-compatible `/v1/*` (vLLM, llama.cpp, SGLang, TGI, Ollama's `/v1`).
+    Openai,
+    /// Ollama's native `/api/*`.
+    Ollama,
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Api::Openai => "openai",
+            Api::Ollama => "ollama",
+        })
+    }
+}
+
+/// Which OpenAI endpoint carries the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `/v1/chat/completions` (the server applies the chat template).
+    #[default]
+    Chat,
+    /// `/v1/completions` (raw prompt; chat prompts are flattened to text).
+    Completions,
+}
+
+/// Settings shared by every target of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    /// Warm requests per target.
+    pub warm: u32,
+    /// Generation limit per request.
+    pub max_tokens: u32,
+    /// Sampling seed sent with every request.
+    pub seed: u64,
+    /// Sampling temperature (0: greedy, so stacks decode comparable text).
+    pub temperature: f64,
+    /// OpenAI endpoint.
+    pub endpoint: Endpoint,
+    /// Prompt file (JSONL); `None` for the built-in coding prompts.
+    pub prompts: Option<PathBuf>,
+    /// Per-request time limit, s.
+    pub timeout_s: f64,
+    /// Output directory; `None` for `servebench-results/<YYYYMMDD_HHMMSS>/`.
+    pub out: Option<PathBuf>,
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            warm: 10,
+            max_tokens: 256,
+            seed: 42,
+            temperature: 0.0,
+            endpoint: Endpoint::Chat,
+            prompts: None,
+            timeout_s: 600.0,
+            out: None,
+        }
+    }
+}
+
+/// Optional overrides of [`RunSettings`], as written in `[run]` or given as flags.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunOverrides {
+    /// See [`RunSettings::warm`].
+    pub warm: Option<u32>,
+    /// See [`RunSettings::max_tokens`].
+    pub max_tokens: Option<u32>,
+    /// See [`RunSettings::seed`].
+    pub seed: Option<u64>,
+    /// See [`RunSettings::temperature`].
+    pub temperature: Option<f64>,
+    /// See [`RunSettings::endpoint`].
+    pub endpoint: Option<Endpoint>,
+    /// See [`RunSettings::prompts`].
+    pub prompts: Option<PathBuf>,
+    /// See [`RunSettings::timeout_s`].
+    pub timeout_s: Option<f64>,
+    /// See [`RunSettings::out`].
+    pub out: Option<PathBuf>,
+}
+
+impl RunOverrides {
+    /// Apply these overrides on top of `base`.
+    pub fn apply(&self, base: &mut RunSettings) {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { base.$f = v.clone(); } )* };
+        }
+        set!(warm, max_tokens, seed, temperature, endpoint, timeout_s);
+        if let Some(p) = &self.prompts {
+            base.prompts = Some(p.clone());
+        }
+        if let Some(o) = &self.out {
+            base.out = Some(o.clone());
+        }
+    }
+}
+
+/// One serving stack to measure.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// Label used in reports.
+    pub name: String,
+    /// Dialect.
+    pub api: Api,
+    /// Base URL, e.g. `http://localhost:8000` (a trailing `/v1` is accepted).
+    pub url: String,
+    /// Model name to request.
+    pub model: String,
+    /// Command that starts the server; servebench then owns its lifetime.
+    #[serde(default)]
+    pub launch: Option<Vec<String>>,
+    /// How long a launched server may take to answer, s (default 300).
+    #[serde(default)]
+    pub ready_timeout_s: Option<f64>,
+}
+
+/// A validated plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Shared settings.
+    pub settings: RunSettings,
+    /// Targets, in order.
+    pub targets: Vec<TargetSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    #[serde(default)]
+    run: RunOverrides,
+    #[serde(default)]
+    targets: Vec<TargetSpec>,
+}
+
+/// Why a plan is unusable. Every message names the place and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The file could not be read.
+    #[error("cannot read plan {path}: {source}")]
+    Io {
+        /// Plan path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key or a wrong type.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// Plan path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// Valid TOML that does not describe a usable plan.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Plan {
+    /// Read and validate a plan file, then apply `overrides` (the flags).
+    pub fn from_file(path: &Path, overrides: &RunOverrides) -> Result<Plan, PlanError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PlanError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text, path, overrides)
+    }
+
+    /// Parse plan text; `path` is only used in messages.
+    pub fn from_toml(text: &str, path: &Path, overrides: &RunOverrides) -> Result<Plan, PlanError> {
+        let file: PlanFile = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            PlanError::Parse {
+                path: path.to_owned(),
+                line,
+                column,
+                message: readable_types(e.message().replace('\n', " ").trim()),
+            }
+        })?;
+        if file.targets.is_empty() {
+            return Err(PlanError::Invalid(format!(
+                "{}: no [[targets]]: add at least one with name, api, url and model",
+                path.display()
+            )));
+        }
+        let mut settings = RunSettings::default();
+        file.run.apply(&mut settings);
+        overrides.apply(&mut settings);
+        let plan = Plan {
+            settings,
+            targets: file.targets,
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// Check what TOML types cannot: URLs, names, ranges.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.targets {
+            if t.name.trim().is_empty() || !seen.insert(t.name.as_str()) {
+                return Err(PlanError::Invalid(format!(
+                    "target name {:?} is empty or used twice: give each target a unique name",
+                    t.name
+                )));
+            }
+            validate_url(&t.url).map_err(|m| {
+                PlanError::Invalid(format!("target {}: url {:?} {m}", t.name, t.url))
+            })?;
+            if t.model.trim().is_empty() {
+                return Err(PlanError::Invalid(format!(
+                    "target {}: model is empty: set the model name the server serves",
+                    t.name
+                )));
+            }
+            if t.launch.as_ref().is_some_and(|l| l.is_empty()) {
+                return Err(PlanError::Invalid(format!(
+                    "target {}: launch is empty: give the command and its arguments, or remove it",
+                    t.name
+                )));
+            }
+        }
+        let s = &self.settings;
+        if s.max_tokens == 0 || s.max_tokens > 1_000_000 {
+            return Err(PlanError::Invalid(format!(
+                "max_tokens {} out of range: use 1..=1000000",
+                s.max_tokens
+            )));
+        }
+        if !(0.0..=2.0).contains(&s.temperature) {
+            return Err(PlanError::Invalid(format!(
+                "temperature {} out of range: use 0..=2",
+                s.temperature
+            )));
+        }
+        if !(s.timeout_s > 0.0 && s.timeout_s <= 86_400.0) {
+            return Err(PlanError::Invalid(format!(
+                "timeout_s {} out of range: use (0, 86400] seconds",
+                s.timeout_s
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Accepts `http(s)://host[:port][/path]`; returns what is wrong otherwise.
+pub fn validate_url(url: &str) -> Result<(), String> {
+    let u = url::Url::parse(url)
+        .map_err(|e| format!("is not a URL ({e}): write it like http://localhost:8000"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(format!(
+            "has scheme {:?}: use http:// or https://",
+            u.scheme()
+        ));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err("has no host: write it like http://localhost:8000".into());
+    }
+    Ok(())
+}
+
+/// serde names Rust types ("expected u32"); say what a plan author writes instead.
+fn readable_types(msg: &str) -> String {
+    msg.replace("expected u32", "expected a whole number (0 to 4294967295)")
+        .replace("expected u64", "expected a whole number (0 or more)")
+        .replace("expected f64", "expected a number")
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"
+[run]
+warm = 3
+
+[[targets]]
+name = "a"
+api = "openai"
+url = "http://127.0.0.1:8000"
+model = "m"
+launch = ["python", "x.py"]
+"#;
+
+    #[test]
+    fn parses_and_flags_override_the_plan() {
+        let o = RunOverrides {
+            max_tokens: Some(64),
+            ..Default::default()
+        };
+        let p = Plan::from_toml(OK, Path::new("p.toml"), &o).unwrap();
+        assert_eq!(p.settings.warm, 3);
+        assert_eq!(p.settings.max_tokens, 64);
+        assert_eq!(p.targets[0].launch.as_ref().unwrap()[0], "python");
+        let o = RunOverrides {
+            warm: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(
+            Plan::from_toml(OK, Path::new("p.toml"), &o)
+                .unwrap()
+                .settings
+                .warm,
+            7
+        );
+    }
+
+    #[test]
+    fn unknown_key_reports_file_line_column() {
+        let bad = OK.replace("model = \"m\"", "model = \"m\"\nmodle = \"x\"");
+        let e = Plan::from_toml(&bad, Path::new("p.toml"), &RunOverrides::default()).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("p.toml:10:1: "), "{msg}");
+        assert!(msg.contains("modle"), "{msg}");
+        assert!(!msg.contains('\n'));
+    }
+
+    #[test]
+    fn wrong_type_reports_position_and_expectation() {
+        let bad = OK.replace("warm = 3", "warm = \"three\"");
+        let msg = Plan::from_toml(&bad, Path::new("p.toml"), &RunOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("p.toml:3:8: "), "{msg}");
+        assert!(msg.contains("expected a whole number"), "{msg}");
+    }
+
+    #[test]
+    fn bad_url_and_duplicate_names_are_rejected() {
+        let bad = OK.replace("http://127.0.0.1:8000", "ftp://x");
+        let msg = Plan::from_toml(&bad, Path::new("p.toml"), &RunOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("use http:// or https://"), "{msg}");
+        let dup = format!("{OK}\n{}", &OK[OK.find("[[targets]]").unwrap()..]);
+        let msg = Plan::from_toml(&dup, Path::new("p.toml"), &RunOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("used twice"), "{msg}");
+    }
+}

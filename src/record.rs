@@ -1,0 +1,308 @@
+//! The per-request record: the one immutable fact servebench keeps about every request it sends.
+//!
+//! Everything a report says is derived from these records (see [`crate::metrics`]); they are
+//! journalled to `requests.jsonl` as each request finishes, so nothing measured is lost.
+//! Times are [`Duration`]s relative to the moment the request was sent; they become seconds
+//! (`*_s` fields) only when serialised.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Which phase of a target's run a request belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// The first request after the model was (re)loaded.
+    Cold,
+    /// Sequential requests against an already-loaded model.
+    Warm,
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::Cold => "cold",
+            Phase::Warm => "warm",
+        })
+    }
+}
+
+/// Where a request's token counts came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSource {
+    /// The server said (OpenAI `usage`, Ollama `eval_count`).
+    Server,
+    /// The server did not say; output tokens = number of content chunks received.
+    Chunks,
+}
+
+/// How a stream went wrong after the HTTP status said it was fine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamErrorKind {
+    /// The connection ended before the server's end-of-stream marker.
+    StreamCut,
+    /// An event or line that is not valid JSON of the expected dialect.
+    MalformedEvent,
+    /// The server sent an in-stream error object.
+    ServerError,
+}
+
+/// What happened to a request. Only [`Outcome::Ok`] requests enter the latency distributions;
+/// every other outcome is counted under its [`Outcome::kind`] in the phase's `failures`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The response streamed to its end.
+    Ok,
+    /// The server answered with a non-success HTTP status.
+    Http(u16),
+    /// The request did not finish within its time limit.
+    Timeout,
+    /// No connection could be made.
+    Connect,
+    /// The stream broke after it started.
+    Stream(StreamErrorKind),
+    /// servebench cancelled the request (e.g. Ctrl-C).
+    Cancelled,
+}
+
+impl Outcome {
+    /// True for a request that finished normally.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Outcome::Ok)
+    }
+
+    /// The stable identifier used in reports: `ok`, `http_404`, `timeout`, `connect`,
+    /// `stream_cut`, `malformed_event`, `server_error`, `cancelled`.
+    pub fn kind(&self) -> String {
+        match self {
+            Outcome::Ok => "ok".into(),
+            Outcome::Http(s) => format!("http_{s}"),
+            Outcome::Timeout => "timeout".into(),
+            Outcome::Connect => "connect".into(),
+            Outcome::Stream(StreamErrorKind::StreamCut) => "stream_cut".into(),
+            Outcome::Stream(StreamErrorKind::MalformedEvent) => "malformed_event".into(),
+            Outcome::Stream(StreamErrorKind::ServerError) => "server_error".into(),
+            Outcome::Cancelled => "cancelled".into(),
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.kind())
+    }
+}
+
+impl FromStr for Outcome {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "ok" => Outcome::Ok,
+            "timeout" => Outcome::Timeout,
+            "connect" => Outcome::Connect,
+            "stream_cut" => Outcome::Stream(StreamErrorKind::StreamCut),
+            "malformed_event" => Outcome::Stream(StreamErrorKind::MalformedEvent),
+            "server_error" => Outcome::Stream(StreamErrorKind::ServerError),
+            "cancelled" => Outcome::Cancelled,
+            other => match other.strip_prefix("http_").and_then(|c| c.parse().ok()) {
+                Some(code) => Outcome::Http(code),
+                None => return Err(format!("unknown outcome kind {other:?}")),
+            },
+        })
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.kind())
+    }
+}
+
+impl<'de> Deserialize<'de> for Outcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Timings the server reported about its own work on this request (llama.cpp `timings`,
+/// Ollama's `*_duration` fields). Every field is optional: servers say different things.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerTimings {
+    /// Model load time the server reported (Ollama `load_duration`).
+    #[serde(with = "opt_secs", default, rename = "load_s")]
+    pub load: Option<Duration>,
+    /// Prompt tokens the server evaluated (excluding cache hits, where it says).
+    #[serde(default)]
+    pub prompt_tokens: Option<u64>,
+    /// Time the server spent on the prompt.
+    #[serde(with = "opt_secs", default, rename = "prompt_s")]
+    pub prompt: Option<Duration>,
+    /// Tokens the server generated.
+    #[serde(default)]
+    pub decode_tokens: Option<u64>,
+    /// Time the server spent generating.
+    #[serde(with = "opt_secs", default, rename = "decode_s")]
+    pub decode: Option<Duration>,
+    /// The server's whole time for the request (Ollama `total_duration`).
+    #[serde(with = "opt_secs", default, rename = "total_s")]
+    pub total: Option<Duration>,
+}
+
+impl ServerTimings {
+    /// The server's own decode rate, tokens per second.
+    pub fn decode_tok_s(&self) -> Option<f64> {
+        let (n, d) = (self.decode_tokens?, self.decode?.as_secs_f64());
+        (d > 0.0).then(|| n as f64 / d)
+    }
+}
+
+/// One request, from schedule to end. Immutable once built.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    /// Target name this request was sent to.
+    pub target: String,
+    /// Phase the request belongs to.
+    pub phase: Phase,
+    /// Sequence number within the phase, from 0.
+    pub index: u64,
+    /// Identifier of the prompt used.
+    pub prompt_id: String,
+    /// Wall-clock send time, seconds since the Unix epoch.
+    pub sent_unix_s: f64,
+    /// Scheduled time minus send time (how late the client sent it; 0 for sequential phases).
+    #[serde(with = "secs", rename = "schedule_lag_s")]
+    pub schedule_lag: Duration,
+    /// Send → first chunk carrying generated text.
+    #[serde(with = "opt_secs", default, rename = "ttft_s")]
+    pub ttft: Option<Duration>,
+    /// Arrival of every content chunk, relative to send (the first equals `ttft_s`).
+    #[serde(with = "vec_secs", default, rename = "chunk_arrivals_s")]
+    pub chunk_arrivals: Vec<Duration>,
+    /// Send → end of the response (end-of-stream marker or error).
+    #[serde(with = "secs", rename = "end_s")]
+    pub end: Duration,
+    /// Prompt tokens as the server counted them.
+    pub input_tokens: Option<u64>,
+    /// Generated tokens (see `token_source`).
+    pub output_tokens: Option<u64>,
+    /// Where `output_tokens` came from.
+    pub token_source: Option<TokenSource>,
+    /// Why generation stopped, as the server said (`stop`, `length`, …).
+    pub finish_reason: Option<String>,
+    /// What the server reported about its own timings.
+    pub server_timings: Option<ServerTimings>,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Detail for a failed request (HTTP body excerpt, stream error); never contains secrets.
+    pub error: Option<String>,
+    /// The generated text.
+    pub text: String,
+}
+
+impl RequestRecord {
+    /// Send → last content chunk: the request's end-to-end latency, ending at the last token.
+    pub fn e2e(&self) -> Option<Duration> {
+        self.chunk_arrivals.last().copied()
+    }
+}
+
+/// Serde helpers: `Duration` as f64 seconds.
+mod secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let v = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(v).map_err(serde::de::Error::custom)
+    }
+}
+
+mod opt_secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|v| Duration::try_from_secs_f64(v).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+mod vec_secs {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(v: &[Duration], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(Duration::as_secs_f64))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Duration>, D::Error> {
+        Vec::<f64>::deserialize(d)?
+            .into_iter()
+            .map(|v| Duration::try_from_secs_f64(v).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_kinds_round_trip() {
+        for o in [
+            Outcome::Ok,
+            Outcome::Http(503),
+            Outcome::Timeout,
+            Outcome::Connect,
+            Outcome::Stream(StreamErrorKind::StreamCut),
+            Outcome::Stream(StreamErrorKind::MalformedEvent),
+            Outcome::Stream(StreamErrorKind::ServerError),
+            Outcome::Cancelled,
+        ] {
+            assert_eq!(o.kind().parse::<Outcome>().unwrap(), o);
+        }
+        assert!("http_x".parse::<Outcome>().is_err());
+    }
+
+    #[test]
+    fn record_round_trips_through_json() {
+        let r = RequestRecord {
+            target: "t".into(),
+            phase: Phase::Warm,
+            index: 3,
+            prompt_id: "p".into(),
+            sent_unix_s: 1.5,
+            schedule_lag: Duration::ZERO,
+            ttft: Some(Duration::from_millis(150)),
+            chunk_arrivals: vec![Duration::from_millis(150), Duration::from_millis(170)],
+            end: Duration::from_millis(171),
+            input_tokens: Some(10),
+            output_tokens: Some(2),
+            token_source: Some(TokenSource::Server),
+            finish_reason: Some("stop".into()),
+            server_timings: Some(ServerTimings {
+                decode_tokens: Some(2),
+                decode: Some(Duration::from_millis(20)),
+                ..Default::default()
+            }),
+            outcome: Outcome::Http(500),
+            error: None,
+            text: "ab".into(),
+        };
+        let j = serde_json::to_string(&r).unwrap();
+        assert!(j.contains("\"outcome\":\"http_500\""));
+        assert!(j.contains("\"ttft_s\":0.15"));
+        let back: RequestRecord = serde_json::from_str(&j).unwrap();
+        assert_eq!(back, r);
+    }
+}

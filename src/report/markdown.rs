@@ -1,0 +1,368 @@
+//! Markdown exporter: the seed's comparison table (one column per target and, with two or more
+//! targets, which is better), then per-target details with percentiles and failure counts.
+
+use super::model::{PhaseReport, Report, TargetReport, TargetStatus};
+use super::table::{Better, ROWS, TIE_RELATIVE, Verdict, fmt, verdict};
+use crate::stats::Summary;
+use std::fmt::Write;
+
+/// Render the whole report.
+pub fn render(r: &Report) -> String {
+    let mut o = String::new();
+    let s = &r.settings;
+    let _ = writeln!(o, "# servebench report\n");
+    let _ = writeln!(
+        o,
+        "Run {} with servebench {}: {} warm requests per target, max_tokens {}, temperature {}, seed {}, prompts: {} ({}).\n",
+        r.created_at,
+        r.servebench_version,
+        s.warm,
+        s.max_tokens,
+        s.temperature,
+        s.seed,
+        s.prompts,
+        s.prompt_count
+    );
+    if r.interrupted {
+        let _ = writeln!(
+            o,
+            "> **Interrupted**: the run was stopped before it finished; figures cover what completed.\n"
+        );
+    }
+    let _ = writeln!(o, "## Summary\n");
+    o.push_str(&summary_table(&r.targets));
+    if r.targets.len() < 2 {
+        let _ = writeln!(
+            o,
+            "\nOne target: nothing to compare it with, so no winner is named."
+        );
+    } else {
+        let _ = writeln!(
+            o,
+            "\n\"Better\" names the best value; differences under {:.0} % are called a tie. These are point estimates from sequential single-stream requests, not significance tests.",
+            TIE_RELATIVE * 100.0
+        );
+    }
+    for t in &r.targets {
+        o.push('\n');
+        target_section(&mut o, t);
+    }
+    o.push_str(DEFINITIONS);
+    o
+}
+
+/// The headline table: one column per target, plus "Better" with two or more targets.
+pub fn summary_table(targets: &[TargetReport]) -> String {
+    let mut o = String::new();
+    let many = targets.len() >= 2;
+    let mut head = vec!["Metric (unit)".to_string()];
+    head.extend(
+        targets
+            .iter()
+            .map(|t| format!("{} (`{}`)", t.name, t.model)),
+    );
+    if many {
+        head.push("Better".into());
+    }
+    row(&mut o, &head);
+    row(
+        &mut o,
+        &head.iter().map(|_| "---".to_string()).collect::<Vec<_>>(),
+    );
+    for m in ROWS {
+        let dir = match m.better {
+            Better::Lower => "lower is better",
+            Better::Higher => "higher is better",
+        };
+        let mut cells = vec![format!("{} ({}; {dir})", m.label, m.unit)];
+        cells.extend(targets.iter().map(|t| fmt((m.get)(t), m.digits)));
+        if many {
+            cells.push(match verdict(m, targets) {
+                Verdict::NotComparable => "—".into(),
+                Verdict::Tie => "tie".into(),
+                Verdict::Best(i) => targets[i].name.clone(),
+            });
+        }
+        row(&mut o, &cells);
+    }
+    let mut failed = vec!["Failed requests (cold + warm)".to_string()];
+    failed.extend(targets.iter().map(|t| {
+        let phases = [&t.phases.cold, &t.phases.warm];
+        let (f, n) = phases
+            .iter()
+            .flat_map(|p| p.as_ref())
+            .fold((0, 0), |(f, n), p| (f + p.failed, n + p.requests));
+        format!("{f} of {n}")
+    }));
+    if many {
+        failed.push(String::new());
+    }
+    row(&mut o, &failed);
+    o
+}
+
+fn target_section(o: &mut String, t: &TargetReport) {
+    let _ = writeln!(o, "## {}\n", t.name);
+    let _ = writeln!(
+        o,
+        "- API: {} at {}{}\n- Model: `{}`",
+        t.api,
+        t.url,
+        if t.managed {
+            " (started by servebench)"
+        } else {
+            ""
+        },
+        t.model
+    );
+    let mi = &t.model_info;
+    let or_unstated = |v: Option<String>| v.unwrap_or_else(|| "not stated by the server".into());
+    let _ = writeln!(
+        o,
+        "- Quantisation: {}; parameters: {}; context length: {}; family: {}",
+        or_unstated(mi.quantization.clone()),
+        or_unstated(
+            mi.parameter_count
+                .map(|n| n.to_string())
+                .or(mi.parameter_size.clone())
+        ),
+        or_unstated(mi.context_length.map(|n| n.to_string())),
+        or_unstated(mi.family.clone()),
+    );
+    if let Some(v) = &t.server_version {
+        let _ = writeln!(o, "- Server version: {v}");
+    }
+    let load = match (t.load.seconds, t.load.source) {
+        (Some(s), Some(src)) => format!(
+            "{s:.2} s ({})",
+            match src {
+                super::model::LoadSource::Server => "reported by the server",
+                super::model::LoadSource::Launch => "spawn → API ready, timed by servebench",
+            }
+        ),
+        _ => "not measured: the server was already running and cannot be made to reload".into(),
+    };
+    let _ = writeln!(o, "- Load time: {load}");
+    let _ = writeln!(
+        o,
+        "- Cold start verified: {}",
+        if t.cold_verified {
+            "yes"
+        } else {
+            "no — the first request may have hit an already-loaded model"
+        }
+    );
+    if t.status == TargetStatus::Failed {
+        let _ = writeln!(
+            o,
+            "- **Failed**: {}",
+            t.error.as_deref().unwrap_or("unknown error")
+        );
+    }
+    let phases = [("cold", &t.phases.cold), ("warm", &t.phases.warm)];
+    if phases.iter().all(|(_, p)| p.is_none()) {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n| Phase | Metric (unit) | n | mean | p50 | p90 | p99 | max |"
+    );
+    let _ = writeln!(o, "| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (name, p) in phases {
+        let Some(p) = p else { continue };
+        for (label, s, d) in dists(p) {
+            let c = |v: Option<f64>| fmt(v, d);
+            let _ = writeln!(
+                o,
+                "| {name} | {label} | {} | {} | {} | {} | {} | {} |",
+                s.n,
+                c(s.mean),
+                c(s.p50),
+                c(s.p90),
+                c(s.p99),
+                c(s.max)
+            );
+        }
+    }
+    o.push('\n');
+    for (name, p) in phases {
+        let Some(p) = p else { continue };
+        let kinds: Vec<String> = p
+            .failures
+            .iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect();
+        let _ = writeln!(
+            o,
+            "- {name}: {} requests, {} ok, {} failed{}; output tokens counted by {}; phase output {} tok/s over {:.2} s",
+            p.requests,
+            p.ok,
+            p.failed,
+            if kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", kinds.join(", "))
+            },
+            p.token_source.as_deref().unwrap_or("—"),
+            fmt(p.output_tok_s, 1),
+            p.wall_s
+        );
+    }
+}
+
+fn dists(p: &PhaseReport) -> [(&'static str, &Summary, usize); 7] {
+    [
+        ("TTFT (s)", &p.ttft_s, 3),
+        ("TPOT (s)", &p.tpot_s, 4),
+        ("ITL (s)", &p.itl_s, 4),
+        ("E2E (s)", &p.e2e_s, 3),
+        ("Output tokens", &p.output_tokens, 0),
+        ("Decode rate (tok/s)", &p.decode_tok_s, 1),
+        ("E2E rate (tok/s)", &p.e2e_tok_s, 1),
+    ]
+}
+
+fn row(o: &mut String, cells: &[String]) {
+    let _ = writeln!(
+        o,
+        "| {} |",
+        cells
+            .iter()
+            .map(|c| c.replace('|', "\\|"))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
+}
+
+const DEFINITIONS: &str = "
+## Definitions
+
+- TTFT: send → first chunk carrying generated text.
+- E2E (response time): send → last chunk carrying generated text.
+- TPOT: (E2E − TTFT) / (output tokens − 1). ITL: gaps between content chunks, pooled.
+- Decode rate: (output tokens − 1) / (E2E − TTFT). E2E rate (\"TPS\"): output tokens / E2E.
+- Phase output tok/s: all output tokens of successful requests / phase wall time.
+- Failed requests are counted under their kind and never averaged into the distributions.
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Api, Endpoint};
+    use crate::report::model::*;
+    use std::collections::BTreeMap;
+
+    fn summary(mean: f64) -> Summary {
+        Summary {
+            n: 10,
+            mean: Some(mean),
+            stddev: Some(mean / 10.0),
+            min: Some(mean * 0.8),
+            p50: Some(mean),
+            p90: Some(mean * 1.1),
+            p95: Some(mean * 1.15),
+            p99: Some(mean * 1.2),
+            max: Some(mean * 1.3),
+        }
+    }
+
+    fn phase(scale: f64, failed: u64) -> PhaseReport {
+        PhaseReport {
+            requests: 10,
+            ok: 10 - failed,
+            failed,
+            failures: if failed > 0 {
+                BTreeMap::from([("http_500".to_string(), failed)])
+            } else {
+                BTreeMap::new()
+            },
+            token_source: Some("server".into()),
+            wall_s: 20.0 * scale,
+            output_tok_s: Some(50.0 / scale),
+            ttft_s: summary(0.1 * scale),
+            tpot_s: summary(0.02 * scale),
+            itl_s: summary(0.02 * scale),
+            e2e_s: summary(2.0 * scale),
+            output_tokens: summary(100.0),
+            input_tokens: summary(40.0),
+            decode_tok_s: summary(50.0 / scale),
+            e2e_tok_s: summary(48.0 / scale),
+            server_decode_tok_s: summary(51.0 / scale),
+        }
+    }
+
+    fn target(name: &str, api: Api, scale: f64) -> TargetReport {
+        TargetReport {
+            name: name.into(),
+            api,
+            url: "http://localhost:1".into(),
+            model: "m".into(),
+            status: TargetStatus::Ok,
+            error: None,
+            managed: api == Api::Openai,
+            server_version: Some("1.0".into()),
+            model_info: ModelInfo {
+                quantization: Some("Q4_K_M".into()),
+                parameter_count: Some(3_000_000_000),
+                context_length: Some(4096),
+                ..Default::default()
+            },
+            load: Load {
+                seconds: Some(1.5 * scale),
+                source: Some(if api == Api::Ollama {
+                    LoadSource::Server
+                } else {
+                    LoadSource::Launch
+                }),
+                launch_s: None,
+            },
+            cold_verified: true,
+            phases: Phases {
+                cold: Some(phase(scale, 0)),
+                warm: Some(phase(scale, if scale > 1.0 { 2 } else { 0 })),
+            },
+        }
+    }
+
+    fn report(targets: Vec<TargetReport>) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            servebench_version: "0.0.0-test".into(),
+            created_at: "2026-01-01T00:00:00+00:00".into(),
+            interrupted: false,
+            settings: RunSettingsReport {
+                warm: 10,
+                max_tokens: 256,
+                temperature: 0.0,
+                seed: 42,
+                endpoint: Endpoint::Chat,
+                prompts: "builtin".into(),
+                prompt_count: 8,
+                timeout_s: 600.0,
+            },
+            targets,
+        }
+    }
+
+    #[test]
+    fn two_targets_snapshot() {
+        let mut slow = target("ollama", Api::Ollama, 1.5);
+        slow.load.seconds = Some(1.5 * 1.01); // within 2 %: a tie, not a win
+        insta::assert_snapshot!(render(&report(vec![
+            target("vllm", Api::Openai, 1.0),
+            slow
+        ])));
+    }
+
+    #[test]
+    fn single_failed_target_snapshot() {
+        let mut t = target("vllm", Api::Openai, 1.0);
+        t.status = TargetStatus::Failed;
+        t.error = Some("vllm: nothing is listening at http://localhost:1".into());
+        t.phases = Phases::default();
+        t.load = Load::default();
+        t.cold_verified = false;
+        t.model_info = ModelInfo::default();
+        insta::assert_snapshot!(render(&report(vec![t])));
+    }
+}

@@ -1,0 +1,166 @@
+//! Managed servers: servebench starts a target's server (`launch = [...]`), times spawn → API
+//! ready as the load time, streams its output to `server-<name>.log`, and always stops its
+//! whole process group — SIGTERM, then SIGKILL — when done, on error, or when dropped.
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::fs::File;
+use std::future::Future;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+
+/// Why a managed server could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The command could not be spawned.
+    #[error("cannot start {cmd:?}: {source}: check the launch command")]
+    Spawn {
+        /// Program.
+        cmd: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// The log file could not be created.
+    #[error("cannot create server log {path}: {source}")]
+    Log {
+        /// Log path.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Something already listens where the server should.
+    #[error("{addr} is already in use before launch: stop what listens there or change the port")]
+    PortInUse {
+        /// host:port.
+        addr: String,
+    },
+    /// The process exited before its API answered.
+    #[error("server exited with {status} before it was ready; see {log}")]
+    Exited {
+        /// Exit status.
+        status: String,
+        /// Log path.
+        log: String,
+    },
+    /// The API did not answer in time.
+    #[error("server not ready after {secs:.0} s; see {log} or raise ready_timeout_s")]
+    NotReady {
+        /// Timeout.
+        secs: f64,
+        /// Log path.
+        log: String,
+    },
+}
+
+/// A server process group owned by servebench.
+#[derive(Debug)]
+pub struct ManagedServer {
+    child: Child,
+    pgid: Pid,
+    log: String,
+    spawned: Instant,
+}
+
+/// True when something accepts TCP connections at `host:port`.
+pub fn port_in_use(host: &str, port: u16) -> bool {
+    (host, port)
+        .to_socket_addrs()
+        .map(|mut addrs| {
+            addrs.any(|a| TcpStream::connect_timeout(&a, Duration::from_millis(300)).is_ok())
+        })
+        .unwrap_or(false)
+}
+
+impl ManagedServer {
+    /// Spawn `cmd` in its own process group, output to `log`.
+    pub fn spawn(cmd: &[String], log: &Path) -> Result<ManagedServer, ServerError> {
+        let log_s = log.display().to_string();
+        let out = File::create(log).map_err(|source| ServerError::Log {
+            path: log_s.clone(),
+            source,
+        })?;
+        let err = out.try_clone().map_err(|source| ServerError::Log {
+            path: log_s.clone(),
+            source,
+        })?;
+        let spawned = Instant::now();
+        let child = Command::new(&cmd[0])
+            .args(&cmd[1..])
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .map_err(|source| ServerError::Spawn {
+                cmd: cmd[0].clone(),
+                source,
+            })?;
+        let pgid = Pid::from_raw(child.id().map(|id| id as i32).unwrap_or(0));
+        Ok(ManagedServer {
+            child,
+            pgid,
+            log: log_s,
+            spawned,
+        })
+    }
+
+    /// Poll `ready` every 100 ms until it answers true; returns spawn → ready.
+    pub async fn wait_ready<F, Fut>(
+        &mut self,
+        timeout: Duration,
+        mut ready: F,
+    ) -> Result<Duration, ServerError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(ServerError::Exited {
+                    status: status.to_string(),
+                    log: self.log.clone(),
+                });
+            }
+            if ready().await {
+                return Ok(self.spawned.elapsed());
+            }
+            if self.spawned.elapsed() > timeout {
+                return Err(ServerError::NotReady {
+                    secs: timeout.as_secs_f64(),
+                    log: self.log.clone(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// SIGTERM the group, wait up to `grace`, then SIGKILL it.
+    pub async fn stop(mut self, grace: Duration) {
+        if self.pgid.as_raw() <= 0 {
+            return;
+        }
+        let _ = killpg(self.pgid, Signal::SIGTERM);
+        if tokio::time::timeout(grace, self.child.wait())
+            .await
+            .is_err()
+        {
+            let _ = killpg(self.pgid, Signal::SIGKILL);
+            let _ = self.child.wait().await;
+        }
+        // Children the server left behind in its group.
+        let _ = killpg(self.pgid, Signal::SIGKILL);
+        self.pgid = Pid::from_raw(0);
+    }
+}
+
+impl Drop for ManagedServer {
+    /// Last resort (error paths, panics): never leave a server running.
+    fn drop(&mut self) {
+        if self.pgid.as_raw() > 0 {
+            let _ = killpg(self.pgid, Signal::SIGKILL);
+        }
+    }
+}

@@ -1,0 +1,282 @@
+//! The binary end to end against mock servers: exit codes, one-line errors, report files.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn servebench(args: &[&str]) -> Out {
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+    }
+}
+
+fn report(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quick_form_run_writes_valid_report_markdown_and_journal() {
+    let m = mock_openai(MockCfg {
+        tokens: 8,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--name",
+        "vllm",
+        "--warm",
+        "3",
+        "--max-tokens",
+        "8",
+        "--out",
+        out,
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = report(dir.path());
+    assert_schema_valid(&r);
+    // The schema has teeth: undocumented fields, wrong types and missing fields are caught.
+    for mutate in [
+        (|r: &mut Value| r["targets"][0]["undocumented"] = Value::Bool(true)) as fn(&mut Value),
+        |r| r["targets"][0]["phases"]["warm"]["ttft_s"]["p50"] = "fast".into(),
+        |r| {
+            r["targets"][0]["load"]
+                .as_object_mut()
+                .unwrap()
+                .remove("source");
+        },
+        |r| r["targets"][0]["phases"]["warm"]["failures"]["oops"] = 1.into(),
+    ] {
+        let mut bad = r.clone();
+        mutate(&mut bad);
+        assert!(!schema_errors(&bad).is_empty(), "schema accepted {bad}");
+    }
+    assert_eq!(r["targets"][0]["name"], "vllm");
+    assert_eq!(r["targets"][0]["phases"]["warm"]["requests"], 3);
+    assert_eq!(r["settings"]["max_tokens"], 8);
+    let lines = std::fs::read_to_string(dir.path().join("requests.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 4, "cold + 3 warm journalled");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(
+        md.contains("| Warm TTFT p50 (s; lower is better) |"),
+        "{md}"
+    );
+    assert!(md.contains("One target: nothing to compare"));
+    assert!(
+        o.stdout.contains("| Metric (unit) | vllm (`mock-model`) |"),
+        "{}",
+        o.stdout
+    );
+    // Plain progress lines when stderr is not a terminal.
+    assert!(o.stderr.contains("[vllm] warm 3/3 ok"), "{}", o.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_listening_exits_1_naming_the_url() {
+    let url = format!("http://127.0.0.1:{}", dead_port());
+    let dir = tempfile::tempdir().unwrap();
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &url,
+        "--model",
+        "m",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 1);
+    let line = o
+        .stderr
+        .lines()
+        .find(|l| l.contains("target failed"))
+        .unwrap();
+    assert!(
+        line.contains(&format!("nothing is listening at {url}")),
+        "{line}"
+    );
+    let r = report(dir.path());
+    assert_schema_valid(&r);
+    assert_eq!(r["targets"][0]["status"], "failed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_model_lists_available_models() {
+    for api in ["openai", "ollama"] {
+        let m = if api == "openai" {
+            mock_openai(MockCfg::default()).await
+        } else {
+            mock_ollama(MockCfg::default()).await
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let o = servebench(&[
+            "run",
+            "--api",
+            api,
+            "--url",
+            &m.url(),
+            "--model",
+            "nope",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(o.code, 1, "{api}");
+        assert!(
+            o.stderr.contains(&format!(
+                "model nope not found on {}; available: mock-model",
+                m.url()
+            )),
+            "{api}: {}",
+            o.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn html_server_is_not_an_llm_api() {
+    let addr = html_server().await;
+    for (api, name) in [("openai", "OpenAI"), ("ollama", "Ollama")] {
+        let dir = tempfile::tempdir().unwrap();
+        let o = servebench(&[
+            "run",
+            "--api",
+            api,
+            "--url",
+            &format!("http://{addr}"),
+            "--model",
+            "m",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(o.code, 1);
+        assert!(
+            o.stderr.contains(&format!("is not an {name} API")),
+            "{}",
+            o.stderr
+        );
+        assert!(o.stderr.contains("text/html"), "{}", o.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_failed_target_does_not_stop_the_others() {
+    let m = mock_openai(MockCfg {
+        tokens: 4,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[run]\nwarm = 2\n\n[[targets]]\nname = \"dead\"\napi = \"openai\"\nurl = \"http://127.0.0.1:{}\"\nmodel = \"m\"\n\n[[targets]]\nname = \"alive\"\napi = \"openai\"\nurl = \"{}\"\nmodel = \"mock-model\"\n",
+            dead_port(),
+            m.url()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = servebench(&[
+        "run",
+        plan.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 1);
+    let r = report(&out);
+    assert_schema_valid(&r);
+    assert_eq!(r["targets"][0]["status"], "failed");
+    assert_eq!(r["targets"][1]["status"], "ok");
+    assert_eq!(r["targets"][1]["phases"]["warm"]["ok"], 2);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("| Metric (unit) | dead (`m`) | alive (`mock-model`) | Better |"),
+        "{md}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_input_exits_2_with_a_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(&plan, "[[targets]]\nname = \"a\"\napi = \"openai\"\nurl = \"http://x:1\"\nmodel = \"m\"\nlanch = [\"x\"]\n").unwrap();
+    let o = servebench(&["run", plan.to_str().unwrap()]).await;
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains(&format!("{}:6:1: unknown field `lanch`", plan.display())),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.stderr.trim().lines().count(), 1, "one line: {}", o.stderr);
+
+    std::fs::write(&plan, "[[targets]\nname = 1\n").unwrap();
+    let o = servebench(&["run", plan.to_str().unwrap()]).await;
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains(&format!("{}:1:", plan.display())),
+        "{}",
+        o.stderr
+    );
+
+    let o = servebench(&["run", "--api", "openai", "--url", "http://x:1"]).await;
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("--model"), "{}", o.stderr);
+
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        "localhost:8000",
+        "--model",
+        "m",
+    ])
+    .await;
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("http://"), "{}", o.stderr);
+
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        "http://x:1",
+        "--model",
+        "m",
+        "--max-tokens",
+        "0",
+    ])
+    .await;
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("1..=1000000"), "{}", o.stderr);
+}

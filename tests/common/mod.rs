@@ -1,0 +1,479 @@
+//! Test harness: in-process mock servers (axum, port 0) that speak the exact wire formats of
+//! vLLM / llama.cpp (OpenAI SSE) and Ollama (NDJSON), with injected timing and faults.
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+
+/// `../shared/fixtures/wire/<name>`.
+pub fn fixture(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures/wire")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+/// What a mock does to the n-th generation request (0-based).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Fault {
+    /// Stream normally.
+    None,
+    /// Answer this HTTP status with an error body.
+    Http(u16),
+    /// End the body cleanly after `k` tokens, without finish or end marker.
+    CutAfter(usize),
+    /// Abort the connection after `k` tokens.
+    ResetAfter(usize),
+    /// Send an unparseable event after `k` tokens.
+    MalformedAfter(usize),
+    /// Send an in-stream error object after `k` tokens.
+    ErrorAfter(usize),
+}
+
+/// Injected behaviour.
+#[derive(Clone, Debug)]
+pub struct MockCfg {
+    pub ttft: Duration,
+    pub per_token: Duration,
+    pub tokens: usize,
+    pub model: String,
+    /// Send the usage chunk (OpenAI) — off to test the chunk-count fallback.
+    pub usage: bool,
+    /// Fault per request index; missing → none.
+    pub faults: Vec<Fault>,
+    /// Ollama: time a load takes when the model is not loaded.
+    pub load: Duration,
+    /// Ollama: time `/api/ps` keeps listing the model after an unload request.
+    pub unload_lag: Duration,
+}
+
+impl Default for MockCfg {
+    fn default() -> Self {
+        MockCfg {
+            ttft: Duration::from_millis(150),
+            per_token: Duration::from_millis(20),
+            tokens: 30,
+            model: "mock-model".into(),
+            usage: true,
+            faults: vec![],
+            load: Duration::from_millis(300),
+            unload_lag: Duration::from_millis(200),
+        }
+    }
+}
+
+struct Shared {
+    cfg: MockCfg,
+    count: AtomicUsize,
+    loaded: AtomicBool,
+    unload_at: Mutex<Option<Instant>>,
+    /// Request bodies received on generation endpoints.
+    pub bodies: Mutex<Vec<Value>>,
+}
+
+/// A running mock.
+pub struct Mock {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+}
+
+impl Mock {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    pub fn requests(&self) -> usize {
+        self.shared.count.load(Ordering::SeqCst)
+    }
+    pub fn bodies(&self) -> Vec<Value> {
+        self.shared.bodies.lock().unwrap().clone()
+    }
+}
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+fn shared(cfg: MockCfg) -> Arc<Shared> {
+    Arc::new(Shared {
+        cfg,
+        count: AtomicUsize::new(0),
+        loaded: AtomicBool::new(true),
+        unload_at: Mutex::new(None),
+        bodies: Mutex::new(vec![]),
+    })
+}
+
+type Tx = mpsc::Sender<Result<String, std::io::Error>>;
+
+fn streaming(ctype: &'static str, rx: mpsc::Receiver<Result<String, std::io::Error>>) -> Response {
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+    Response::builder()
+        .header(header::CONTENT_TYPE, ctype)
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+/// Emit `cfg.tokens` tokens on an absolute schedule (no drift): token k at ttft + k·per_token.
+/// Returns false if the fault ended the stream early.
+async fn emit_tokens(
+    tx: &Tx,
+    cfg: &MockCfg,
+    fault: &Fault,
+    start: Instant,
+    extra: Duration,
+    line: impl Fn(usize) -> String,
+    [bad, err]: [&str; 2],
+) -> bool {
+    for k in 0..cfg.tokens {
+        match fault {
+            Fault::CutAfter(n) if *n == k => return false,
+            Fault::ResetAfter(n) if *n == k => {
+                let _ = tx.send(Err(std::io::Error::other("reset"))).await;
+                return false;
+            }
+            Fault::MalformedAfter(n) if *n == k => {
+                let _ = tx.send(Ok(bad.to_string())).await;
+                return false;
+            }
+            Fault::ErrorAfter(n) if *n == k => {
+                let _ = tx.send(Ok(err.to_string())).await;
+                return false;
+            }
+            _ => {}
+        }
+        sleep_until(start + extra + cfg.ttft + cfg.per_token * k as u32).await;
+        if tx.send(Ok(line(k))).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+// ---------------------------------------------------------------- OpenAI (vLLM / llama.cpp)
+
+/// A mock OpenAI-compatible server in vLLM's wire format.
+pub async fn mock_openai(cfg: MockCfg) -> Mock {
+    let s = shared(cfg);
+    let app = Router::new()
+        .route("/v1/models", get(oa_models))
+        .route(
+            "/version",
+            get(|| async { axum::Json(json!({"version": "0.11.0-mock"})) }),
+        )
+        .route("/v1/chat/completions", post(oa_generate))
+        .route("/v1/completions", post(oa_generate))
+        .with_state(s.clone());
+    Mock {
+        addr: serve(app).await,
+        shared: s,
+    }
+}
+
+async fn oa_models(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    axum::Json(json!({"object": "list", "data": [{
+        "id": s.cfg.model, "object": "model", "created": 1749893478, "owned_by": "vllm",
+        "root": s.cfg.model, "parent": null, "max_model_len": 16384, "permission": []
+    }]}))
+}
+
+async fn oa_generate(
+    State(s): State<Arc<Shared>>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    let start = Instant::now();
+    let n = s.count.fetch_add(1, Ordering::SeqCst);
+    s.bodies.lock().unwrap().push(body.clone());
+    if body["model"] != json!(s.cfg.model) {
+        let m = body["model"].as_str().unwrap_or("");
+        return (StatusCode::NOT_FOUND, axum::Json(json!({"error": {"message": format!("The model `{m}` does not exist."), "type": "NotFoundError", "param": "model", "code": 404}}))).into_response();
+    }
+    let fault = s.cfg.faults.get(n).cloned().unwrap_or(Fault::None);
+    if let Fault::Http(code) = fault {
+        return (StatusCode::from_u16(code).unwrap(), axum::Json(json!({"error": {"message": "injected failure", "type": "server_error", "code": code}}))).into_response();
+    }
+    let chat = body.get("messages").is_some();
+    let (tx, rx) = mpsc::channel(16);
+    let cfg = s.cfg.clone();
+    tokio::spawn(async move {
+        let id = "chatcmpl-f34778d4a25623589409d555ff94a335";
+        let piece = |k: usize| {
+            let text = format!(" t{k}");
+            let ev = if chat {
+                json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
+                       "choices": [{"index": 0, "delta": {"content": text}, "logprobs": null, "finish_reason": null}]})
+            } else {
+                json!({"id": id, "object": "text_completion", "created": 1749893467, "model": cfg.model,
+                       "choices": [{"index": 0, "text": text, "logprobs": null, "finish_reason": null}], "usage": null})
+            };
+            format!("data: {ev}\n\n")
+        };
+        if chat {
+            let role = json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
+                              "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": null, "finish_reason": null}]});
+            let _ = tx.send(Ok(format!("data: {role}\n\n"))).await;
+        }
+        let bad = "data: {\"id\": \"x\", \"choices\": [\n\n";
+        let err = "data: {\"error\":{\"code\":500,\"message\":\"injected in-stream error\",\"type\":\"server_error\"}}\n\n";
+        if !emit_tokens(&tx, &cfg, &fault, start, Duration::ZERO, piece, [bad, err]).await {
+            return;
+        }
+        let fin = json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
+                         "choices": [{"index": 0, "delta": {"content": ""}, "logprobs": null, "finish_reason": "length", "stop_reason": null}]});
+        let _ = tx.send(Ok(format!("data: {fin}\n\n"))).await;
+        if cfg.usage {
+            let usage = json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
+                               "choices": [], "usage": {"prompt_tokens": 47, "total_tokens": 47 + cfg.tokens, "completion_tokens": cfg.tokens}});
+            let _ = tx.send(Ok(format!("data: {usage}\n\n"))).await;
+        }
+        let _ = tx.send(Ok("data: [DONE]\n\n".into())).await;
+    });
+    streaming("text/event-stream", rx)
+}
+
+// ---------------------------------------------------------------- Ollama
+
+/// A mock Ollama server: the model starts loaded; `keep_alive: 0` unloads it after
+/// `unload_lag`; a request to an unloaded model waits `load` and reports it as `load_duration`.
+pub async fn mock_ollama(cfg: MockCfg) -> Mock {
+    let s = shared(cfg);
+    let app = Router::new()
+        .route("/", get(|| async { "Ollama is running" }))
+        .route(
+            "/api/version",
+            get(|| async { axum::Json(json!({"version": "0.12.6"})) }),
+        )
+        .route("/api/tags", get(ol_tags))
+        .route("/api/show", post(ol_show))
+        .route("/api/ps", get(ol_ps))
+        .route("/api/generate", post(ol_generate))
+        .route("/api/chat", post(ol_chat))
+        .with_state(s.clone());
+    Mock {
+        addr: serve(app).await,
+        shared: s,
+    }
+}
+
+fn ol_loaded(s: &Shared) -> bool {
+    if let Some(at) = *s.unload_at.lock().unwrap()
+        && Instant::now() >= at
+    {
+        s.loaded.store(false, Ordering::SeqCst);
+    }
+    s.loaded.load(Ordering::SeqCst)
+}
+
+fn not_found(m: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({"error": format!("model '{m}' not found")})),
+    )
+        .into_response()
+}
+
+async fn ol_tags(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    let mut v: Value = serde_json::from_str(&fixture("ollama_tags.json")).unwrap();
+    v["models"][0]["name"] = json!(s.cfg.model);
+    v["models"][0]["model"] = json!(s.cfg.model);
+    axum::Json(v)
+}
+
+async fn ol_show(State(s): State<Arc<Shared>>, axum::Json(body): axum::Json<Value>) -> Response {
+    if body["model"] != json!(s.cfg.model) {
+        return not_found(body["model"].as_str().unwrap_or(""));
+    }
+    let v: Value = serde_json::from_str(&fixture("ollama_show.json")).unwrap();
+    axum::Json(v).into_response()
+}
+
+async fn ol_ps(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+    if ol_loaded(&s) {
+        let mut v: Value = serde_json::from_str(&fixture("ollama_ps.json")).unwrap();
+        v["models"][0]["name"] = json!(s.cfg.model);
+        v["models"][0]["model"] = json!(s.cfg.model);
+        axum::Json(v)
+    } else {
+        axum::Json(serde_json::from_str(&fixture("ollama_ps_empty.json")).unwrap())
+    }
+}
+
+async fn ol_generate(
+    State(s): State<Arc<Shared>>,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    if body["model"] != json!(s.cfg.model) {
+        return not_found(body["model"].as_str().unwrap_or(""));
+    }
+    if body["keep_alive"] == json!(0) && body.get("prompt").is_none_or(|p| p == "") {
+        *s.unload_at.lock().unwrap() = Some(Instant::now() + s.cfg.unload_lag);
+        let mut v: Value = serde_json::from_str(&fixture("ollama_unload.json")).unwrap();
+        v["model"] = json!(s.cfg.model);
+        return axum::Json(v).into_response();
+    }
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": "mock only supports unload on /api/generate"})),
+    )
+        .into_response()
+}
+
+async fn ol_chat(State(s): State<Arc<Shared>>, axum::Json(body): axum::Json<Value>) -> Response {
+    let start = Instant::now();
+    let n = s.count.fetch_add(1, Ordering::SeqCst);
+    s.bodies.lock().unwrap().push(body.clone());
+    if body["model"] != json!(s.cfg.model) {
+        return not_found(body["model"].as_str().unwrap_or(""));
+    }
+    let fault = s.cfg.faults.get(n).cloned().unwrap_or(Fault::None);
+    if let Fault::Http(code) = fault {
+        return (
+            StatusCode::from_u16(code).unwrap(),
+            axum::Json(json!({"error": "injected failure"})),
+        )
+            .into_response();
+    }
+    let load = if ol_loaded(&s) {
+        Duration::ZERO
+    } else {
+        s.cfg.load
+    };
+    s.loaded.store(true, Ordering::SeqCst);
+    *s.unload_at.lock().unwrap() = None;
+    let (tx, rx) = mpsc::channel(16);
+    let cfg = s.cfg.clone();
+    tokio::spawn(async move {
+        let line = |k: usize| {
+            format!(
+                "{}\n",
+                json!({"model": cfg.model, "created_at": "2025-06-14T09:31:09.576109602Z",
+                                   "message": {"role": "assistant", "content": format!(" t{k}")}, "done": false})
+            )
+        };
+        let bad = "{\"model\": \"x\", \"message\": \n";
+        let err =
+            "{\"error\":\"an error was encountered while running the model: unexpected EOF\"}\n";
+        if !emit_tokens(&tx, &cfg, &fault, start, load, line, [bad, err]).await {
+            return;
+        }
+        let total = start.elapsed();
+        let eval = cfg.per_token * (cfg.tokens as u32 - 1);
+        let done = json!({"model": cfg.model, "created_at": "2025-06-14T09:31:09.636593813Z",
+                          "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "length",
+                          "total_duration": total.as_nanos() as u64, "load_duration": load.as_nanos() as u64,
+                          "prompt_eval_count": 27, "prompt_eval_duration": 15330000u64,
+                          "eval_count": cfg.tokens, "eval_duration": eval.as_nanos() as u64});
+        let _ = tx.send(Ok(format!("{done}\n"))).await;
+    });
+    streaming("application/x-ndjson", rx)
+}
+
+// ---------------------------------------------------------------- not an LLM API
+
+/// A server that answers every path with an HTML page.
+pub async fn html_server() -> SocketAddr {
+    let app = Router::new().fallback(|| async {
+        (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body>Welcome to nginx!</body></html>",
+        )
+    });
+    serve(app).await
+}
+
+/// A port with nothing listening on it.
+pub fn dead_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+// ---------------------------------------------------------------- running plans in-process
+
+use servebench::events::{Event, Observer};
+use servebench::plan::{Api, Plan, RunSettings, TargetSpec};
+use servebench::record::RequestRecord;
+use servebench::report::Report;
+
+/// Collects every finished request.
+#[derive(Default)]
+pub struct Collect(pub Vec<RequestRecord>);
+
+impl Observer for Collect {
+    fn on_event(&mut self, e: &Event<'_>) -> std::io::Result<()> {
+        if let Event::RequestFinished(r) = e {
+            self.0.push((*r).clone());
+        }
+        Ok(())
+    }
+}
+
+pub fn target(name: &str, api: Api, url: &str, model: &str) -> TargetSpec {
+    TargetSpec {
+        name: name.into(),
+        api,
+        url: url.into(),
+        model: model.into(),
+        launch: None,
+        ready_timeout_s: None,
+    }
+}
+
+/// Run targets in-process with `warm` requests; returns the report and every record.
+pub async fn run_targets(
+    targets: Vec<TargetSpec>,
+    warm: u32,
+    tweak: impl FnOnce(&mut RunSettings),
+) -> (Report, Vec<RequestRecord>) {
+    let mut settings = RunSettings {
+        warm,
+        ..Default::default()
+    };
+    tweak(&mut settings);
+    let plan = Plan { settings, targets };
+    plan.validate().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut c = Collect::default();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let report = servebench::runner::run(
+        &plan,
+        &servebench::prompts::builtin(),
+        out.path(),
+        &mut c,
+        &cancel,
+    )
+    .await
+    .unwrap();
+    (report, c.0)
+}
+
+/// Validate a report JSON value against `schema/report.schema.json`.
+pub fn assert_schema_valid(report: &Value) {
+    let errors = schema_errors(report);
+    assert!(errors.is_empty(), "report violates the schema: {errors:#?}");
+}
+
+/// Every violation of `schema/report.schema.json` in `report`.
+pub fn schema_errors(report: &Value) -> Vec<String> {
+    let schema: Value =
+        serde_json::from_str(include_str!("../../schema/report.schema.json")).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    v.iter_errors(report)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}

@@ -1,0 +1,188 @@
+//! End to end against the real reference server: llama.cpp (xllamacpp) serving the real
+//! SmolLM2-135M-Instruct Q4_1 model, installed into `.venv` by `make venv` (`make test` does it).
+
+mod common;
+use common::*;
+use serde_json::Value;
+use servebench::plan::Api;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> PathBuf {
+    let p = repo().join(".venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: the end-to-end tests need the reference llama.cpp server; run `make test` (it runs `make venv` first)",
+        p.display()
+    );
+    p
+}
+
+/// The tests here share two CPU cores with a real model: run them one at a time, or each
+/// perturbs the other's timings (oversubscribed llama.cpp threads slow decoding tenfold).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_server(port: u16, threads: u32) -> Server {
+    let child = Command::new(python())
+        .arg(repo().join("scripts/llamacpp_server.py"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--threads",
+            &threads.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let start = Instant::now();
+    let health = format!("http://127.0.0.1:{port}/health");
+    loop {
+        if let Ok(r) = reqwest::get(&health).await
+            && r.status().is_success()
+        {
+            return server;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "llama.cpp server did not become healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `(tokens_predicted_total, tokens_predicted_seconds_total)` from the server's `/metrics`.
+async fn predicted_counters(port: u16) -> (f64, f64) {
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let get = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+    };
+    (
+        get("llamacpp:tokens_predicted_total"),
+        get("llamacpp:tokens_predicted_seconds_total"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warm_decode_rate_agrees_with_the_servers_own_metrics() {
+    let _serial = SERIAL.lock().await;
+    let port = dead_port();
+    // One decode thread leaves a core for servebench itself on a 2-core machine.
+    let _server = start_server(port, 1).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let before = predicted_counters(port).await;
+    let (r, recs) = run_targets(
+        vec![target("llamacpp", Api::Openai, &url, "smollm2-135m")],
+        6,
+        |s| s.max_tokens = 64,
+    )
+    .await;
+    let after = predicted_counters(port).await;
+    let t = &r.targets[0];
+    assert_eq!(t.error, None);
+    let w = t.phases.warm.as_ref().unwrap();
+    assert_eq!((w.requests, w.ok), (6, 6), "{:?}", w.failures);
+    assert_eq!(w.token_source.as_deref(), Some("server"));
+    let ours = w.decode_tok_s.mean.unwrap();
+    let server = (after.0 - before.0) / (after.1 - before.1);
+    let rel = (ours - server).abs() / server;
+    eprintln!(
+        "warm decode: servebench {ours:.2} tok/s, server /metrics {server:.2} tok/s ({:.1} %)",
+        rel * 100.0
+    );
+    assert!(
+        rel < 0.10,
+        "servebench {ours:.2} tok/s vs server {server:.2} tok/s"
+    );
+    // The per-request timings the server sent agree too.
+    let per_request = w.server_decode_tok_s.mean.unwrap();
+    assert!(
+        (per_request - server).abs() / server < 0.10,
+        "{per_request} vs {server}"
+    );
+    assert_eq!(recs.len(), 7);
+    assert!(recs.iter().all(|r| r.output_tokens.unwrap() >= 2));
+    assert_eq!(t.model_info.quantization.as_deref(), Some("Q4_1"));
+    assert_eq!(t.model_info.parameter_count, Some(134_515_008));
+    assert_eq!(t.model_info.context_length, Some(2048));
+    assert_schema_valid(&serde_json::to_value(&r).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn managed_launch_times_load_and_stops_the_server() {
+    let _serial = SERIAL.lock().await;
+    python();
+    let port = dead_port();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    let script = repo().join("scripts/llamacpp_server.py");
+    std::fs::write(
+        &plan,
+        format!(
+            "[run]\nwarm = 3\nmax_tokens = 32\n\n[[targets]]\nname = \"llamacpp\"\napi = \"openai\"\nurl = \"http://127.0.0.1:{port}\"\nmodel = \"smollm2-135m\"\nlaunch = [{:?}, {:?}, \"--port\", \"{port}\", \"--threads\", \"1\"]\n",
+            python().display().to_string(),
+            script.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "run",
+            plan.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_schema_valid(&r);
+    let t = &r["targets"][0];
+    assert_eq!(t["status"], "ok");
+    assert_eq!(t["managed"], true);
+    assert_eq!(t["load"]["source"], "launch");
+    assert_eq!(t["cold_verified"], true);
+    let load = t["load"]["seconds"].as_f64().unwrap();
+    assert!(load > 0.0 && load < 120.0, "{load}");
+    assert_eq!(t["phases"]["cold"]["ok"], 1);
+    assert_eq!(t["phases"]["warm"]["ok"], 3);
+    let log = std::fs::read_to_string(out.join("server-llamacpp.log")).unwrap();
+    assert!(log.contains("listening on"), "{log}");
+    // Stopped: nothing listens on the port any more.
+    assert!(
+        !servebench::server::port_in_use("127.0.0.1", port),
+        "server still running after the run"
+    );
+}
