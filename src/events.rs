@@ -52,13 +52,3 @@ impl Observer for Vec<Box<dyn Observer + Send>> {
         self.iter_mut().try_for_each(|o| o.on_event(event))
     }
 }
-
-/// An observer that ignores everything.
-#[derive(Debug, Default)]
-pub struct Silent;
-
-impl Observer for Silent {
-    fn on_event(&mut self, _: &Event<'_>) -> std::io::Result<()> {
-        Ok(())
-    }
-}

@@ -56,3 +56,45 @@ pub fn read(path: &Path) -> std::io::Result<(Vec<RequestRecord>, usize)> {
     }
     Ok((out, skipped))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Outcome, Phase};
+    use std::io::Write;
+    use std::time::Duration;
+
+    #[test]
+    fn torn_last_line_is_skipped_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("requests.jsonl");
+        let mut j = Journal::open(&path).unwrap();
+        let r = RequestRecord {
+            target: "t".into(),
+            phase: Phase::Cold,
+            index: 0,
+            prompt_id: "p".into(),
+            sent_unix_s: 1.0,
+            schedule_lag: Duration::ZERO,
+            ttft: None,
+            chunk_arrivals: vec![],
+            end: Duration::from_millis(3),
+            input_tokens: None,
+            output_tokens: None,
+            token_source: None,
+            finish_reason: None,
+            server_timings: None,
+            outcome: Outcome::Timeout,
+            error: Some("slow".into()),
+            text: String::new(),
+        };
+        j.append(&r).unwrap();
+        j.append(&r).unwrap();
+        drop(j);
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"{\"target\": \"t\", \"pha").unwrap();
+        let (recs, skipped) = read(&path).unwrap();
+        assert_eq!((recs.len(), skipped), (2, 1));
+        assert_eq!(recs[0], r);
+    }
+}

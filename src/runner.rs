@@ -151,7 +151,12 @@ async fn run_target(
         s.stop(STOP_GRACE).await;
     }
     match result {
-        Ok(()) | Err(Abort::Cancelled) => {}
+        Ok(()) => {}
+        Err(Abort::Cancelled) if t.phases.cold.is_none() => fail(
+            &mut t,
+            format!("{}: interrupted before anything was measured", spec.name),
+        ),
+        Err(Abort::Cancelled) => {}
         Err(Abort::Target(e)) => fail(&mut t, format!("{}: {e}", spec.name)),
         Err(Abort::Io(e)) => return Err(RunError::Io(e)),
     }

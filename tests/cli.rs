@@ -24,6 +24,21 @@ async fn servebench(args: &[&str]) -> Out {
     }
 }
 
+/// Write `toml` as `plan.toml` in `dir`, run it into `dir/out`; returns the output and out dir.
+async fn run_plan(dir: &Path, toml: &str) -> (Out, std::path::PathBuf) {
+    let plan = dir.join("plan.toml");
+    std::fs::write(&plan, toml).unwrap();
+    let out = dir.join("out");
+    let o = servebench(&[
+        "run",
+        plan.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    (o, out)
+}
+
 fn report(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
@@ -193,24 +208,12 @@ async fn one_failed_target_does_not_stop_the_others() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let plan = dir.path().join("plan.toml");
-    std::fs::write(
-        &plan,
-        format!(
-            "[run]\nwarm = 2\n\n[[targets]]\nname = \"dead\"\napi = \"openai\"\nurl = \"http://127.0.0.1:{}\"\nmodel = \"m\"\n\n[[targets]]\nname = \"alive\"\napi = \"openai\"\nurl = \"{}\"\nmodel = \"mock-model\"\n",
-            dead_port(),
-            m.url()
-        ),
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let o = servebench(&[
-        "run",
-        plan.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .await;
+    let toml = format!(
+        "[run]\nwarm = 2\n\n[[targets]]\nname = \"dead\"\napi = \"openai\"\nurl = \"http://127.0.0.1:{}\"\nmodel = \"m\"\n\n[[targets]]\nname = \"alive\"\napi = \"openai\"\nurl = \"{}\"\nmodel = \"mock-model\"\n",
+        dead_port(),
+        m.url()
+    );
+    let (o, out) = run_plan(dir.path(), &toml).await;
     assert_eq!(o.code, 1);
     let r = report(&out);
     assert_schema_valid(&r);
@@ -279,4 +282,92 @@ async fn invalid_input_exits_2_with_a_position() {
     .await;
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("1..=1000000"), "{}", o.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_stops_the_managed_server_and_writes_an_interrupted_report() {
+    // A launched server that never becomes an OpenAI API (python's http.server answers 404
+    // HTML), so servebench is still waiting for it when Ctrl-C arrives.
+    let port = dead_port();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[[targets]]\nname = \"never-ready\"\napi = \"openai\"\nurl = \"http://127.0.0.1:{port}\"\nmodel = \"m\"\nlaunch = [\"python3\", \"-m\", \"http.server\", \"{port}\", \"--bind\", \"127.0.0.1\"]\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "run",
+            plan.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    let start = std::time::Instant::now();
+    while !servebench::server::port_in_use("127.0.0.1", port) {
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "launched server never listened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let sent = std::time::Instant::now();
+    let o = child.wait_with_output().await.unwrap();
+    assert!(
+        sent.elapsed().as_secs() < 15,
+        "took {:?} to stop",
+        sent.elapsed()
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        !servebench::server::port_in_use("127.0.0.1", port),
+        "managed server left running"
+    );
+    let r = report(&out);
+    assert_schema_valid(&r);
+    assert_eq!(r["interrupted"], true);
+    assert_eq!(r["targets"][0]["status"], "failed");
+    assert!(
+        r["targets"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted"),
+        "{r}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_launch_command_that_exits_fails_the_target_pointing_at_its_log() {
+    let port = dead_port();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "[[targets]]\nname = \"crash\"\napi = \"openai\"\nurl = \"http://127.0.0.1:{port}\"\nmodel = \"m\"\nlaunch = [\"sh\", \"-c\", \"echo boom >&2; exit 3\"]\n"
+    );
+    let (o, out) = run_plan(dir.path(), &toml).await;
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr
+            .contains("server exited with exit status: 3 before it was ready; see"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        std::fs::read_to_string(out.join("server-crash.log"))
+            .unwrap()
+            .contains("boom")
+    );
 }

@@ -128,11 +128,6 @@ impl Client {
         }
     }
 
-    /// The dialect.
-    pub fn api(&self) -> Api {
-        self.api
-    }
-
     /// Base URL.
     pub fn base(&self) -> &str {
         &self.base

@@ -43,6 +43,14 @@ pub fn render(r: &Report) -> String {
             TIE_RELATIVE * 100.0
         );
     }
+    let sources: std::collections::BTreeSet<_> =
+        r.targets.iter().filter_map(|t| t.load.source).collect();
+    if sources.len() > 1 {
+        let _ = writeln!(
+            o,
+            "\nLoad times were measured differently (server-reported model load vs. servebench's spawn → API ready): compare them with care."
+        );
+    }
     for t in &r.targets {
         o.push('\n');
         target_section(&mut o, t);

@@ -113,7 +113,7 @@ pub struct ModelInfo {
 }
 
 /// Where a load time came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LoadSource {
     /// The server reported it (Ollama `load_duration`).

@@ -10,6 +10,7 @@ pub struct Progress {
     tty: bool,
     bar: Option<ProgressBar>,
     total: u64,
+    failed: u64,
 }
 
 impl Progress {
@@ -18,6 +19,7 @@ impl Progress {
             tty: std::io::stderr().is_terminal(),
             bar: None,
             total: 0,
+            failed: 0,
         }
     }
 
@@ -40,6 +42,7 @@ impl Observer for Progress {
                 total,
             } => {
                 self.total = *total;
+                self.failed = 0;
                 if self.tty {
                     let bar = ProgressBar::new(*total);
                     bar.set_style(
@@ -62,6 +65,7 @@ impl Observer for Progress {
                         m.e2e_tok_s.unwrap_or(f64::NAN)
                     )
                 } else {
+                    self.failed += 1;
                     format!("FAILED {}: {}", r.outcome, r.error.as_deref().unwrap_or(""))
                 };
                 match &self.bar {
@@ -78,9 +82,14 @@ impl Observer for Progress {
                     ),
                 }
             }
-            Event::PhaseFinished { .. } => {
+            Event::PhaseFinished { target, phase } => {
                 if let Some(b) = self.bar.take() {
-                    b.finish();
+                    b.finish_and_clear();
+                    eprintln!(
+                        "[{target}] {phase}: {} requests, {} failed",
+                        b.position(),
+                        self.failed
+                    );
                 }
             }
             Event::TargetFinished(t) => {
