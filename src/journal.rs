@@ -72,6 +72,7 @@ mod tests {
         let r = RequestRecord {
             target: "t".into(),
             phase: Phase::Cold,
+            step: None,
             index: 0,
             prompt_id: "p".into(),
             sent_unix_s: 1.0,

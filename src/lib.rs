@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod events;
 pub mod journal;
+pub mod load;
 pub mod metrics;
 pub mod plan;
 pub mod prompts;

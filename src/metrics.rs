@@ -11,7 +11,11 @@
 //! - **decode tok/s** = (output tokens − 1) / (E2E − TTFT).
 //! - **e2e tok/s** = output tokens / E2E (the "TPS" of a response).
 //! - **phase output tok/s** = all output tokens of successful requests / phase wall time.
+//! - **… from schedule** = the same latency measured from the time the request was *scheduled*
+//!   rather than sent (open-loop profiles): queueing in the client is not hidden
+//!   (coordinated omission).
 
+use crate::load::profile::Slo;
 use crate::record::RequestRecord;
 
 /// Per-request derived metrics, in seconds and tokens per second.
@@ -27,11 +31,18 @@ pub struct RequestMetrics {
     pub decode_tok_s: Option<f64>,
     /// Output tokens over E2E, tok/s.
     pub e2e_tok_s: Option<f64>,
+    /// Send − scheduled time, s.
+    pub schedule_lag_s: f64,
+    /// Scheduled time → first token, s.
+    pub ttft_from_schedule_s: Option<f64>,
+    /// Scheduled time → last token, s.
+    pub e2e_from_schedule_s: Option<f64>,
 }
 
 impl RequestMetrics {
     /// Derive the metrics of one request (all `None` for a request without content).
     pub fn of(r: &RequestRecord) -> RequestMetrics {
+        let lag = r.schedule_lag.as_secs_f64();
         let ttft = r.ttft.map(|d| d.as_secs_f64());
         let e2e = r.e2e().map(|d| d.as_secs_f64());
         let out = r.output_tokens.map(|n| n as f64);
@@ -52,7 +63,24 @@ impl RequestMetrics {
                 (Some(n), Some(e)) if e > 0.0 => Some(n / e),
                 _ => None,
             },
+            schedule_lag_s: lag,
+            ttft_from_schedule_s: ttft.map(|t| t + lag),
+            e2e_from_schedule_s: e2e.map(|e| e + lag),
         }
+    }
+
+    /// Whether a successful request meets every objective of `slo` (latencies from schedule).
+    /// A request without a first token fails a TTFT objective; one without a second token has
+    /// no TPOT and cannot fail a TPOT objective.
+    pub fn meets(&self, slo: &Slo) -> bool {
+        let within = |v: Option<f64>, limit: Option<f64>, missing_ok: bool| match (limit, v) {
+            (None, _) => true,
+            (Some(l), Some(v)) => v <= l,
+            (Some(_), None) => missing_ok,
+        };
+        within(self.ttft_from_schedule_s, slo.ttft_s, false)
+            && within(self.tpot_s, slo.tpot_s, true)
+            && within(self.e2e_from_schedule_s, slo.e2e_s, false)
     }
 }
 
@@ -77,6 +105,7 @@ mod tests {
         RequestRecord {
             target: "t".into(),
             phase: Phase::Warm,
+            step: None,
             index: 0,
             prompt_id: "p".into(),
             sent_unix_s: 0.0,
@@ -108,6 +137,31 @@ mod tests {
         let itl: Vec<f64> = itl_s(&r).collect();
         assert_eq!(itl.len(), 4);
         assert!(itl.iter().all(|g| (g - 0.020).abs() < 1e-12));
+    }
+
+    #[test]
+    fn slo_is_judged_from_the_scheduled_time() {
+        let mut r = rec(&[150, 170, 190], 3);
+        r.schedule_lag = Duration::from_millis(400);
+        let m = RequestMetrics::of(&r);
+        assert!((m.ttft_from_schedule_s.unwrap() - 0.550).abs() < 1e-12);
+        let ttft = |t| Slo {
+            ttft_s: Some(t),
+            ..Default::default()
+        };
+        assert!(m.meets(&ttft(0.6)));
+        assert!(
+            !m.meets(&ttft(0.5)),
+            "queueing in the client counts against the SLO"
+        );
+        assert!(m.meets(&Slo {
+            tpot_s: Some(0.0201),
+            ..Default::default()
+        }));
+        assert!(!m.meets(&Slo {
+            tpot_s: Some(0.019),
+            ..Default::default()
+        }));
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! launch = ["vllm", "serve", "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ"]   # optional
 //! ```
 
-use serde::{Deserialize, Serialize};
+use crate::load::profile::{Profile, Slo};
+use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -67,6 +68,16 @@ pub struct RunSettings {
     pub timeout_s: f64,
     /// Output directory; `None` for `servebench-results/<YYYYMMDD_HHMMSS>/`.
     pub out: Option<PathBuf>,
+    /// Load profile run after the warm phase.
+    pub profile: Profile,
+    /// Requests per load phase or sweep step.
+    pub requests: Option<u64>,
+    /// Seconds per load phase or sweep step.
+    pub duration_s: Option<f64>,
+    /// Warm-up requests before each load phase or sweep step (not counted).
+    pub warmup: u64,
+    /// Objectives for goodput.
+    pub slo: Slo,
 }
 
 impl Default for RunSettings {
@@ -80,6 +91,11 @@ impl Default for RunSettings {
             prompts: None,
             timeout_s: 600.0,
             out: None,
+            profile: Profile::Sequential,
+            requests: None,
+            duration_s: None,
+            warmup: 0,
+            slo: Slo::default(),
         }
     }
 }
@@ -104,6 +120,29 @@ pub struct RunOverrides {
     pub timeout_s: Option<f64>,
     /// See [`RunSettings::out`].
     pub out: Option<PathBuf>,
+    /// See [`RunSettings::profile`] (written as on the command line).
+    #[serde(default, deserialize_with = "parsed")]
+    pub profile: Option<Profile>,
+    /// See [`RunSettings::requests`].
+    pub requests: Option<u64>,
+    /// See [`RunSettings::duration_s`].
+    pub duration_s: Option<f64>,
+    /// See [`RunSettings::warmup`].
+    pub warmup: Option<u64>,
+    /// See [`RunSettings::slo`] (written as on the command line: `ttft=0.5,tpot=0.05`).
+    #[serde(default, deserialize_with = "parsed")]
+    pub slo: Option<Slo>,
+}
+
+/// Deserialise a value written as a string in its command-line form.
+fn parsed<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
+{
+    let s = String::deserialize(d)?;
+    s.parse().map(Some).map_err(serde::de::Error::custom)
 }
 
 impl RunOverrides {
@@ -112,7 +151,23 @@ impl RunOverrides {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = &self.$f { base.$f = v.clone(); } )* };
         }
-        set!(warm, max_tokens, seed, temperature, endpoint, timeout_s);
+        set!(
+            warm,
+            max_tokens,
+            seed,
+            temperature,
+            endpoint,
+            timeout_s,
+            profile,
+            warmup,
+            slo
+        );
+        if let Some(n) = self.requests {
+            base.requests = Some(n);
+        }
+        if let Some(d) = self.duration_s {
+            base.duration_s = Some(d);
+        }
         if let Some(p) = &self.prompts {
             base.prompts = Some(p.clone());
         }
@@ -263,6 +318,17 @@ impl Plan {
             return Err(PlanError::Invalid(format!(
                 "temperature {} out of range: use 0..=2",
                 s.temperature
+            )));
+        }
+        if s.requests == Some(0) {
+            return Err(PlanError::Invalid(
+                "requests 0 out of range: use 1 or more".into(),
+            ));
+        }
+        if s.duration_s.is_some_and(|d| !(d > 0.0 && d <= 604_800.0)) {
+            return Err(PlanError::Invalid(format!(
+                "duration {} out of range: use (0, 604800] seconds",
+                s.duration_s.unwrap_or_default()
             )));
         }
         if !(s.timeout_s > 0.0 && s.timeout_s <= 86_400.0) {

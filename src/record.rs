@@ -18,6 +18,12 @@ pub enum Phase {
     Cold,
     /// Sequential requests against an already-loaded model.
     Warm,
+    /// Requests before a load phase or sweep step, excluded from its numbers.
+    Warmup,
+    /// The load phase of a concurrency or rate profile.
+    Load,
+    /// A step of a concurrency sweep (see the record's `step`).
+    Sweep,
 }
 
 impl fmt::Display for Phase {
@@ -25,6 +31,9 @@ impl fmt::Display for Phase {
         f.write_str(match self {
             Phase::Cold => "cold",
             Phase::Warm => "warm",
+            Phase::Warmup => "warmup",
+            Phase::Load => "load",
+            Phase::Sweep => "sweep",
         })
     }
 }
@@ -167,13 +176,16 @@ pub struct RequestRecord {
     pub target: String,
     /// Phase the request belongs to.
     pub phase: Phase,
+    /// Sweep step (0-based) for `sweep` and its warmup; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<u32>,
     /// Sequence number within the phase, from 0.
     pub index: u64,
     /// Identifier of the prompt used.
     pub prompt_id: String,
     /// Wall-clock send time, seconds since the Unix epoch.
     pub sent_unix_s: f64,
-    /// Scheduled time minus send time (how late the client sent it; 0 for sequential phases).
+    /// Send time minus scheduled time: how late the client sent it (open loop), ≈ 0 otherwise.
     #[serde(with = "secs", rename = "schedule_lag_s")]
     pub schedule_lag: Duration,
     /// Send → first chunk carrying generated text.
@@ -207,6 +219,11 @@ impl RequestRecord {
     /// Send → last content chunk: the request's end-to-end latency, ending at the last token.
     pub fn e2e(&self) -> Option<Duration> {
         self.chunk_arrivals.last().copied()
+    }
+
+    /// Wall-clock time the request was scheduled for, seconds since the Unix epoch.
+    pub fn scheduled_unix_s(&self) -> f64 {
+        self.sent_unix_s - self.schedule_lag.as_secs_f64()
     }
 }
 
@@ -279,6 +296,7 @@ mod tests {
         let r = RequestRecord {
             target: "t".into(),
             phase: Phase::Warm,
+            step: None,
             index: 3,
             prompt_id: "p".into(),
             sent_unix_s: 1.5,

@@ -4,18 +4,22 @@
 //! A target that cannot be measured is reported as `failed` with its error and the run moves on
 //! to the next; a failed request is recorded as a failure and the phase continues.
 
-use crate::backend::{Client, GenParams, RequestMeta, ollama};
+use crate::backend::{Client, GenParams, ollama};
 use crate::events::{Event, Observer};
+use crate::load::driver::{self, Schedule, Shared, Step};
+use crate::load::profile::Profile;
 use crate::plan::{Api, Plan, TargetSpec};
 use crate::prompts::Prompt;
 use crate::record::{Outcome, Phase, RequestRecord};
 use crate::report::{
-    Load, LoadSource, ModelInfo, PhaseReport, Phases, Report, RunSettingsReport, SCHEMA_VERSION,
-    TargetReport, TargetStatus,
+    Load, LoadSource, LoadStep, ModelInfo, PhaseStats, Phases, Report, RunSettingsReport,
+    SCHEMA_VERSION, TargetReport, TargetStatus, saturation,
 };
 use crate::server::{ManagedServer, port_in_use};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 /// How long Ollama may take to drop a model after `keep_alive: 0`.
@@ -45,9 +49,17 @@ impl From<std::io::Error> for Abort {
     }
 }
 
+/// Sweep steps when none are given: 1, 2, 4, … 1024, until saturation or an SLO break.
+const DEFAULT_SWEEP_MAX: u32 = 1024;
+/// A default sweep stops when fewer than this share of requests meet the SLO.
+const SLO_BREAK_PASS_RATE: f64 = 0.9;
+/// The client fell behind an open-loop schedule when its largest send lag exceeds this share of
+/// the scheduled span (sending took more than 10 % longer than the schedule).
+const BEHIND_SCHEDULE: f64 = 0.10;
+
 struct Ctx<'a> {
     plan: &'a Plan,
-    prompts: &'a [Prompt],
+    prompts: Arc<[Prompt]>,
     out_dir: &'a Path,
     cancel: &'a CancellationToken,
     params: GenParams,
@@ -65,7 +77,7 @@ pub async fn run(
     let s = &plan.settings;
     let ctx = Ctx {
         plan,
-        prompts,
+        prompts: prompts.into(),
         out_dir,
         cancel,
         params: GenParams {
@@ -107,6 +119,11 @@ pub async fn run(
                 .map_or("builtin".into(), |p| p.display().to_string()),
             prompt_count: prompts.len(),
             timeout_s: s.timeout_s,
+            profile: s.profile.to_string(),
+            requests: s.requests,
+            duration_s: s.duration_s,
+            warmup: s.warmup,
+            slo: s.slo,
         },
         targets,
     })
@@ -126,6 +143,8 @@ fn blank_report(spec: &TargetSpec) -> TargetReport {
         load: Load::default(),
         cold_verified: false,
         phases: Phases::default(),
+        saturation: None,
+        sweep_stop_reason: None,
     }
 }
 
@@ -220,8 +239,16 @@ async fn measure(
     } else {
         false
     };
-    let cold = run_phase(Phase::Cold, 1, client, ctx, obs, name).await?;
-    if let Some(first) = cold.first() {
+    let sequential = |phase, requests, prompt_offset| Step {
+        schedule: Schedule::Closed(1),
+        requests: Some(requests),
+        duration: None,
+        phase,
+        step: None,
+        prompt_offset,
+    };
+    let cold = run_step(sequential(Phase::Cold, 1, 0), client, ctx, obs, name).await?;
+    if let Some(first) = &cold.first {
         match first.outcome {
             Outcome::Http(404) => {
                 return Err(Abort::Target(client.model_not_found().await.to_string()));
@@ -237,7 +264,8 @@ async fn measure(
         }
     }
     let server_load = cold
-        .first()
+        .first
+        .as_ref()
         .and_then(|r| r.server_timings.as_ref()?.load)
         .map(|d| d.as_secs_f64());
     (t.cold_verified, t.load.seconds, t.load.source) = match (spec.api, launch_s) {
@@ -255,23 +283,62 @@ async fn measure(
         t.model_info.loaded_bytes = Some(size);
         t.model_info.loaded_vram_bytes = Some(vram);
     }
-    t.phases.cold = Some(PhaseReport::from_records(&cold));
+    t.phases.cold = Some(cold.stats.report());
+    let (mut sent, mut ok) = (cold.stats.requests(), cold.stats.ok());
     if ctx.cancel.is_cancelled() {
         return Err(Abort::Cancelled);
     }
 
-    let warm = run_phase(Phase::Warm, ctx.plan.settings.warm, client, ctx, obs, name).await?;
-    t.phases.warm = Some(PhaseReport::from_records(&warm));
-
-    let all: Vec<&RequestRecord> = cold.iter().chain(&warm).collect();
-    if !all.is_empty() && all.iter().all(|r| !r.outcome.is_ok()) && !ctx.cancel.is_cancelled() {
-        let first_error = all[0].error.clone().unwrap_or_default();
+    let warm_n = ctx.plan.settings.warm;
+    if warm_n > 0 {
+        let warm = run_step(
+            sequential(Phase::Warm, warm_n.into(), 1),
+            client,
+            ctx,
+            obs,
+            name,
+        )
+        .await?;
+        t.phases.warm = Some(warm.stats.report());
+        sent += warm.stats.requests();
+        ok += warm.stats.ok();
+    }
+    if sent > 0 && ok == 0 && !ctx.cancel.is_cancelled() {
+        let first = cold.first.as_ref();
         return Err(Abort::Target(format!(
-            "all {} requests failed (first: {} {})",
-            all.len(),
-            all[0].outcome,
-            first_error
+            "all {sent} requests failed (first: {} {})",
+            first.map_or(String::new(), |r| r.outcome.kind()),
+            first.and_then(|r| r.error.clone()).unwrap_or_default()
         )));
+    }
+
+    match ctx.plan.settings.profile.clone() {
+        Profile::Sequential => {}
+        Profile::Concurrency(c) => {
+            t.phases.load = Some(
+                load_step(
+                    Schedule::Closed(c),
+                    Phase::Load,
+                    None,
+                    client,
+                    ctx,
+                    obs,
+                    name,
+                )
+                .await?,
+            );
+        }
+        Profile::Rate { rate, arrival } => {
+            let seed = ctx.plan.settings.seed;
+            let schedule = Schedule::Open {
+                rate,
+                arrival,
+                seed,
+            };
+            t.phases.load =
+                Some(load_step(schedule, Phase::Load, None, client, ctx, obs, name).await?);
+        }
+        Profile::Sweep(steps) => sweep(steps, client, ctx, obs, t).await?,
     }
     if ctx.cancel.is_cancelled() {
         return Err(Abort::Cancelled);
@@ -279,42 +346,208 @@ async fn measure(
     Ok(())
 }
 
-/// Send `n` sequential requests, cycling through the prompts.
-async fn run_phase(
+/// Closed-loop steps in increasing concurrency. A default sweep (no list) doubles until
+/// throughput stops growing or the SLO breaks; any sweep stops when a step fails entirely.
+async fn sweep(
+    steps: Option<Vec<u32>>,
+    client: &Client,
+    ctx: &Ctx<'_>,
+    obs: &mut dyn Observer,
+    t: &mut TargetReport,
+) -> Result<(), Abort> {
+    let explicit = steps.is_some();
+    let steps = steps.unwrap_or_else(|| {
+        std::iter::successors(Some(1u32), |c| Some(c * 2))
+            .take_while(|c| *c <= DEFAULT_SWEEP_MAX)
+            .collect()
+    });
+    let slo = ctx.plan.settings.slo;
+    for (k, &c) in steps.iter().enumerate() {
+        if ctx.cancel.is_cancelled() {
+            break;
+        }
+        let name = t.name.clone();
+        let step = load_step(
+            Schedule::Closed(c),
+            Phase::Sweep,
+            Some(k as u32),
+            client,
+            ctx,
+            obs,
+            &name,
+        )
+        .await?;
+        let (ok, failures, pass) = (
+            step.phase.ok,
+            step.phase.failures.clone(),
+            step.slo_pass_rate,
+        );
+        t.phases.sweep.push(step);
+        let reason = if ok == 0 {
+            let kinds: Vec<String> = failures.iter().map(|(k, n)| format!("{k}: {n}")).collect();
+            Some(format!(
+                "every request at concurrency {c} failed ({})",
+                kinds.join(", ")
+            ))
+        } else if explicit {
+            None
+        } else if !slo.is_empty() && pass.is_some_and(|p| p < SLO_BREAK_PASS_RATE) {
+            Some(format!(
+                "SLO broken at concurrency {c}: {:.0} % of requests met it (threshold {:.0} %)",
+                pass.unwrap_or(0.0) * 100.0,
+                SLO_BREAK_PASS_RATE * 100.0
+            ))
+        } else {
+            saturation(&t.phases.sweep).map(|s| {
+                format!(
+                    "saturated: output throughput grew by less than {:.0} % after concurrency {}",
+                    crate::report::SATURATION_GROWTH * 100.0,
+                    s.concurrency
+                )
+            })
+        };
+        if let Some(r) = reason {
+            obs.on_event(&Event::Note {
+                target: &t.name,
+                message: format!("sweep stopped: {r}"),
+            })?;
+            if ok == 0 || k + 1 < steps.len() {
+                t.sweep_stop_reason = Some(r);
+            }
+            break;
+        }
+    }
+    t.saturation = saturation(&t.phases.sweep);
+    Ok(())
+}
+
+/// Warm up (uncounted), then run one load phase or sweep step and describe it.
+async fn load_step(
+    schedule: Schedule,
     phase: Phase,
-    n: u32,
+    step: Option<u32>,
     client: &Client,
     ctx: &Ctx<'_>,
     obs: &mut dyn Observer,
     target: &str,
-) -> Result<Vec<RequestRecord>, Abort> {
+) -> Result<LoadStep, Abort> {
+    let s = &ctx.plan.settings;
+    let (concurrency, rate, profile) = match schedule {
+        Schedule::Closed(c) => (Some(c), None, format!("concurrency:{c}")),
+        Schedule::Open { rate, .. } => (None, Some(rate), s.profile.to_string()),
+    };
+    if s.warmup > 0 {
+        let warm_streams = concurrency.unwrap_or(1);
+        let warmup = Step {
+            schedule: Schedule::Closed(warm_streams),
+            requests: Some(s.warmup),
+            duration: None,
+            phase: Phase::Warmup,
+            step,
+            prompt_offset: 1,
+        };
+        run_step(warmup, client, ctx, obs, target).await?;
+    }
+    let default_requests = match schedule {
+        Schedule::Closed(c) => (4 * u64::from(c)).max(16),
+        Schedule::Open { rate, .. } => ((30.0 * rate).ceil() as u64).max(16),
+    };
+    let duration = s.duration_s.map(Duration::from_secs_f64);
+    let run = Step {
+        schedule,
+        requests: s
+            .requests
+            .or(duration.is_none().then_some(default_requests)),
+        duration,
+        phase,
+        step,
+        prompt_offset: 1,
+    };
+    let done = run_step(run, client, ctx, obs, target).await?;
+    let report = done.stats.report();
+    let d = done.duration.as_secs_f64();
+    let per_s = |n: u64| (d > 0.0).then(|| n as f64 / d);
+    let mut warnings = Vec::new();
+    if let (Some(r), Some(lag), Some(span)) = (
+        rate,
+        report.schedule_lag_s.max,
+        done.stats.scheduled_span_s(),
+    ) && lag > BEHIND_SCHEDULE * span
+    {
+        warnings.push(format!(
+            "the client could not sustain {r} req/s: it fell {lag:.3} s behind a {span:.3} s schedule (over {:.0} %); latencies from schedule include the delay",
+            BEHIND_SCHEDULE * 100.0
+        ));
+    }
+    for w in &warnings {
+        obs.on_event(&Event::Note {
+            target,
+            message: format!("warning: {w}"),
+        })?;
+    }
+    Ok(LoadStep {
+        profile,
+        concurrency,
+        rate,
+        duration_s: d,
+        request_rate_rps: per_s(report.ok),
+        send_rate_rps: done.stats.send_rate_rps(),
+        goodput_rps: per_s(done.stats.slo_met()),
+        slo_pass_rate: (report.requests > 0)
+            .then(|| done.stats.slo_met() as f64 / report.requests as f64),
+        warnings,
+        phase: report,
+    })
+}
+
+struct StepDone {
+    stats: PhaseStats,
+    first: Option<RequestRecord>,
+    duration: Duration,
+}
+
+/// Run one driver step, publishing each record as it finishes and accumulating the phase
+/// statistics (warm-up records are published but not counted).
+async fn run_step(
+    step: Step,
+    client: &Client,
+    ctx: &Ctx<'_>,
+    obs: &mut dyn Observer,
+    target: &str,
+) -> Result<StepDone, Abort> {
+    let phase = step.phase;
     obs.on_event(&Event::PhaseStarted {
         target,
         phase,
-        total: n as u64,
+        total: step.requests.unwrap_or(0),
     })?;
-    let mut out = Vec::with_capacity(n as usize);
-    for i in 0..n as u64 {
-        if ctx.cancel.is_cancelled() {
-            break;
-        }
-        // Warm starts after the cold prompt, so its first request is not a prompt-cache hit.
-        let offset = usize::from(phase == Phase::Warm);
-        let prompt = &ctx.prompts[(i as usize + offset) % ctx.prompts.len()];
-        let meta = RequestMeta {
-            target,
-            phase,
-            index: i,
-        };
-        let rec = client.generate(prompt, &ctx.params, meta, ctx.cancel).await;
+    let shared = Shared {
+        client: client.clone(),
+        prompts: ctx.prompts.clone(),
+        params: ctx.params,
+        target: target.into(),
+        cancel: ctx.cancel.clone(),
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let driver = tokio::spawn(driver::run(shared, step, tx));
+    let mut stats = PhaseStats::new(ctx.plan.settings.slo);
+    let mut first = None;
+    while let Some(rec) = rx.recv().await {
         obs.on_event(&Event::RequestFinished(&rec))?;
-        let stop =
-            matches!(rec.outcome, Outcome::Connect | Outcome::Http(404)) && phase == Phase::Cold;
-        out.push(rec);
-        if stop {
-            break;
+        if phase != Phase::Warmup {
+            stats.add(&rec);
+        }
+        if first.is_none() {
+            first = Some(rec);
         }
     }
+    let duration = driver
+        .await
+        .map_err(|e| Abort::Target(format!("load driver failed: {e}")))?;
     obs.on_event(&Event::PhaseFinished { target, phase })?;
-    Ok(out)
+    Ok(StepDone {
+        stats,
+        first,
+        duration,
+    })
 }

@@ -251,6 +251,36 @@ async fn invalid_input_exits_2_with_a_position() {
         o.stderr
     );
 
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        "http://x:1",
+        "--model",
+        "m",
+        "--profile",
+        "rate:fast:poisson",
+    ])
+    .await;
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("cannot parse `fast`"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains(servebench::load::profile::PROFILE_FORMS),
+        "{}",
+        o.stderr
+    );
+
+    std::fs::write(&plan, "[run]\nprofile = \"sweep:1,x\"\n\n[[targets]]\nname = \"a\"\napi = \"openai\"\nurl = \"http://x:1\"\nmodel = \"m\"\n").unwrap();
+    let o = servebench(&["run", plan.to_str().unwrap()]).await;
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains(&format!("{}:2:11: cannot parse `x`", plan.display())),
+        "{}",
+        o.stderr
+    );
+
     let o = servebench(&["run", "--api", "openai", "--url", "http://x:1"]).await;
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("--model"), "{}", o.stderr);

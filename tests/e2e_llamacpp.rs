@@ -36,7 +36,7 @@ impl Drop for Server {
     }
 }
 
-async fn start_server(port: u16, threads: u32) -> Server {
+async fn start_server(port: u16, threads: u32, slots: u32) -> Server {
     let child = Command::new(python())
         .arg(repo().join("scripts/llamacpp_server.py"))
         .args([
@@ -44,6 +44,8 @@ async fn start_server(port: u16, threads: u32) -> Server {
             &port.to_string(),
             "--threads",
             &threads.to_string(),
+            "--parallel",
+            &slots.to_string(),
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -96,7 +98,7 @@ async fn warm_decode_rate_agrees_with_the_servers_own_metrics() {
     let _serial = SERIAL.lock().await;
     let port = dead_port();
     // One decode thread leaves a core for servebench itself on a 2-core machine.
-    let _server = start_server(port, 1).await;
+    let _server = start_server(port, 1, 1).await;
     let url = format!("http://127.0.0.1:{port}");
     let before = predicted_counters(port).await;
     let (r, recs) = run_targets(
@@ -185,4 +187,53 @@ async fn managed_launch_times_load_and_stops_the_server() {
         !servebench::server::port_in_use("127.0.0.1", port),
         "server still running after the run"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_sweep_over_two_slots_completes() {
+    let _serial = SERIAL.lock().await;
+    let port = dead_port();
+    let _server = start_server(port, 1, 2).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let (r, recs) = run_targets(
+        vec![target("llamacpp", Api::Openai, &url, "smollm2-135m")],
+        0,
+        |s| {
+            s.max_tokens = 16;
+            s.profile = "sweep:1,2,4".parse().unwrap();
+            s.requests = Some(4);
+        },
+    )
+    .await;
+    let t = &r.targets[0];
+    assert_eq!(t.error, None);
+    let steps = &t.phases.sweep;
+    assert_eq!(
+        steps
+            .iter()
+            .map(|s| s.concurrency.unwrap())
+            .collect::<Vec<_>>(),
+        vec![1, 2, 4]
+    );
+    let errors: Vec<&String> = recs.iter().filter_map(|r| r.error.as_ref()).collect();
+    for s in steps {
+        assert_eq!(s.phase.requests, 4);
+        // Seen once in many runs: one stream of a step cut by the server. It is recorded as a
+        // failure (never dropped); the sweep itself must still complete.
+        assert!(s.phase.ok >= 3, "{:?} {errors:?}", s.phase.failures);
+        assert!(s.phase.output_tok_s.unwrap() > 0.0);
+    }
+    if !errors.is_empty() {
+        eprintln!("failed requests against llama.cpp: {errors:?}");
+    }
+    eprintln!(
+        "llama.cpp 2 slots, output tok/s by concurrency: {:?}",
+        steps
+            .iter()
+            .map(|s| (s.concurrency.unwrap(), s.phase.output_tok_s.unwrap()))
+            .collect::<Vec<_>>()
+    );
+    assert_schema_valid(&serde_json::to_value(&r).unwrap());
+    let md = servebench::report::markdown::render(&r);
+    assert!(md.contains("## Sweep: llamacpp"), "{md}");
 }

@@ -96,8 +96,12 @@ pub struct RequestMeta<'a> {
     pub target: &'a str,
     /// Phase.
     pub phase: Phase,
+    /// Sweep step, if any.
+    pub step: Option<u32>,
     /// Index within the phase.
     pub index: u64,
+    /// When the request was scheduled to be sent.
+    pub scheduled: std::time::Instant,
 }
 
 /// A client for one target.

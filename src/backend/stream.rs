@@ -68,6 +68,7 @@ pub(crate) async fn execute(
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
     let sent = Instant::now();
+    let schedule_lag = sent.saturating_duration_since(meta.scheduled);
     let mut c = Collected::default();
     let result = tokio::select! {
         r = tokio::time::timeout(params.timeout, run(req, decode, sent, &mut c)) => match r {
@@ -92,10 +93,11 @@ pub(crate) async fn execute(
     RequestRecord {
         target: meta.target.to_string(),
         phase: meta.phase,
+        step: meta.step,
         index: meta.index,
         prompt_id: prompt.id.clone(),
         sent_unix_s,
-        schedule_lag: Duration::ZERO,
+        schedule_lag,
         ttft: c.chunk_arrivals.first().copied(),
         chunk_arrivals: c.chunk_arrivals,
         end,

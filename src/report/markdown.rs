@@ -1,7 +1,7 @@
 //! Markdown exporter: the seed's comparison table (one column per target and, with two or more
 //! targets, which is better), then per-target details with percentiles and failure counts.
 
-use super::model::{PhaseReport, Report, TargetReport, TargetStatus};
+use super::model::{LoadStep, PhaseReport, Report, TargetReport, TargetStatus};
 use super::table::{Better, ROWS, TIE_RELATIVE, Verdict, fmt, verdict};
 use crate::stats::Summary;
 use std::fmt::Write;
@@ -43,6 +43,7 @@ pub fn render(r: &Report) -> String {
             TIE_RELATIVE * 100.0
         );
     }
+    load_sections(&mut o, &r.targets);
     let sources: std::collections::BTreeSet<_> =
         r.targets.iter().filter_map(|t| t.load.source).collect();
     if sources.len() > 1 {
@@ -218,6 +219,159 @@ fn target_section(o: &mut String, t: &TargetReport) {
     }
 }
 
+/// Load phase and sweep tables, and which stack wins at each load.
+fn load_sections(o: &mut String, targets: &[TargetReport]) {
+    let loaded: Vec<&TargetReport> = targets.iter().filter(|t| t.phases.load.is_some()).collect();
+    if !loaded.is_empty() {
+        let _ = writeln!(o, "\n## Load phase\n");
+        step_table(
+            o,
+            loaded
+                .iter()
+                .map(|t| (t.name.as_str(), t.phases.load.as_ref().expect("filtered"))),
+        );
+    }
+    let swept: Vec<&TargetReport> = targets
+        .iter()
+        .filter(|t| !t.phases.sweep.is_empty())
+        .collect();
+    for t in &swept {
+        let _ = writeln!(o, "\n## Sweep: {}\n", t.name);
+        step_table(o, t.phases.sweep.iter().map(|s| (t.name.as_str(), s)));
+        let sat = match &t.saturation {
+            Some(s) => format!(
+                "Saturation: concurrency {} at {:.1} output tok/s (the smallest step after which throughput grows by less than 10 %).",
+                s.concurrency, s.output_tok_s
+            ),
+            None => format!(
+                "Saturation: not reached up to concurrency {}.",
+                t.phases
+                    .sweep
+                    .last()
+                    .and_then(|s| s.concurrency)
+                    .unwrap_or(0)
+            ),
+        };
+        let _ = writeln!(o, "\n{sat}");
+        if let Some(r) = &t.sweep_stop_reason {
+            let _ = writeln!(o, "The sweep stopped early: {r}.");
+        }
+    }
+    if swept.len() >= 2 {
+        let _ = writeln!(o, "\n## Which stack wins at each load (output tok/s)\n");
+        let mut levels: Vec<u32> = swept
+            .iter()
+            .flat_map(|t| t.phases.sweep.iter().filter_map(|s| s.concurrency))
+            .collect();
+        levels.sort_unstable();
+        levels.dedup();
+        let mut head = vec!["Concurrency".to_string()];
+        head.extend(swept.iter().map(|t| t.name.clone()));
+        head.push("Better".into());
+        row(o, &head);
+        row(
+            o,
+            &head.iter().map(|_| "---".to_string()).collect::<Vec<_>>(),
+        );
+        for c in levels {
+            let vals: Vec<Option<f64>> = swept
+                .iter()
+                .map(|t| {
+                    t.phases
+                        .sweep
+                        .iter()
+                        .find(|s| s.concurrency == Some(c))?
+                        .phase
+                        .output_tok_s
+                })
+                .collect();
+            let mut cells = vec![c.to_string()];
+            cells.extend(vals.iter().map(|v| fmt(*v, 1)));
+            cells.push(match best_higher(&vals) {
+                Verdict::NotComparable => "—".into(),
+                Verdict::Tie => "tie".into(),
+                Verdict::Best(i) => swept[i].name.clone(),
+            });
+            row(o, &cells);
+        }
+    }
+}
+
+fn best_higher(vals: &[Option<f64>]) -> Verdict {
+    let mut v: Vec<(usize, f64)> = vals
+        .iter()
+        .enumerate()
+        .filter_map(|(i, x)| x.map(|x| (i, x)))
+        .collect();
+    if v.len() < 2 {
+        return Verdict::NotComparable;
+    }
+    v.sort_by(|a, b| b.1.total_cmp(&a.1));
+    if v[0].1 == 0.0 || (v[0].1 - v[1].1) / v[0].1 < TIE_RELATIVE {
+        Verdict::Tie
+    } else {
+        Verdict::Best(v[0].0)
+    }
+}
+
+fn step_table<'a>(o: &mut String, steps: impl Iterator<Item = (&'a str, &'a LoadStep)>) {
+    let head = [
+        "Target",
+        "Load",
+        "Requests (failed)",
+        "req/s",
+        "Output tok/s",
+        "TTFT p50 (s)",
+        "TTFT p99 (s)",
+        "TTFT p99 from schedule (s)",
+        "TPOT p50 (s)",
+        "TPOT p99 (s)",
+        "Goodput (req/s)",
+        "SLO pass",
+    ];
+    row(o, &head.map(String::from));
+    row(o, &head.map(|_| "---".to_string()));
+    let mut warnings = Vec::new();
+    for (name, s) in steps {
+        let p = &s.phase;
+        let load = match (s.concurrency, s.rate) {
+            (Some(c), _) => format!("concurrency {c}"),
+            (None, Some(r)) => format!("{r} req/s ({})", s.profile),
+            _ => s.profile.clone(),
+        };
+        row(
+            o,
+            &[
+                name.to_string(),
+                load.clone(),
+                format!("{} ({})", p.requests, p.failed),
+                fmt(s.request_rate_rps, 2),
+                fmt(p.output_tok_s, 1),
+                fmt(p.ttft_s.p50, 3),
+                fmt(p.ttft_s.p99, 3),
+                fmt(p.ttft_from_schedule_s.p99, 3),
+                fmt(p.tpot_s.p50, 4),
+                fmt(p.tpot_s.p99, 4),
+                fmt(s.goodput_rps, 2),
+                s.slo_pass_rate
+                    .map_or("—".into(), |r| format!("{:.0} %", r * 100.0)),
+            ],
+        );
+        warnings.extend(s.warnings.iter().map(|w| format!("{name}, {load}: {w}")));
+        if !p.failures.is_empty() {
+            let kinds: Vec<String> = p
+                .failures
+                .iter()
+                .map(|(k, n)| format!("{k}: {n}"))
+                .collect();
+            warnings.push(format!("{name}, {load}: failures {}", kinds.join(", ")));
+        }
+    }
+    for w in warnings {
+        let _ = writeln!(o, "\n- {w}");
+    }
+}
+
 fn dists(p: &PhaseReport) -> [(&'static str, &Summary, usize); 7] {
     [
         ("TTFT (s)", &p.ttft_s, 3),
@@ -296,6 +450,9 @@ mod tests {
             decode_tok_s: summary(50.0 / scale),
             e2e_tok_s: summary(48.0 / scale),
             server_decode_tok_s: summary(51.0 / scale),
+            schedule_lag_s: summary(0.0),
+            ttft_from_schedule_s: summary(0.1 * scale),
+            e2e_from_schedule_s: summary(2.0 * scale),
         }
     }
 
@@ -328,7 +485,29 @@ mod tests {
             phases: Phases {
                 cold: Some(phase(scale, 0)),
                 warm: Some(phase(scale, if scale > 1.0 { 2 } else { 0 })),
+                load: None,
+                sweep: [1, 2, 4, 8]
+                    .iter()
+                    .map(|&c| LoadStep {
+                        phase: PhaseReport {
+                            output_tok_s: Some(50.0 / scale * f64::from(c.min(4))),
+                            ..phase(scale, 0)
+                        },
+                        profile: format!("concurrency:{c}"),
+                        concurrency: Some(c),
+                        duration_s: 10.0,
+                        request_rate_rps: Some(f64::from(c.min(4)) / scale),
+                        goodput_rps: Some(f64::from(c.min(2)) / scale),
+                        slo_pass_rate: Some(if c > 2 { 0.5 } else { 1.0 }),
+                        ..Default::default()
+                    })
+                    .collect(),
             },
+            saturation: Some(Saturation {
+                concurrency: 4,
+                output_tok_s: 200.0 / scale,
+            }),
+            sweep_stop_reason: None,
         }
     }
 
@@ -347,6 +526,11 @@ mod tests {
                 prompts: "builtin".into(),
                 prompt_count: 8,
                 timeout_s: 600.0,
+                profile: "sweep:1,2,4,8".into(),
+                requests: Some(16),
+                duration_s: None,
+                warmup: 0,
+                slo: Default::default(),
             },
             targets,
         }
@@ -368,6 +552,7 @@ mod tests {
         t.status = TargetStatus::Failed;
         t.error = Some("vllm: nothing is listening at http://localhost:1".into());
         t.phases = Phases::default();
+        t.saturation = None;
         t.load = Load::default();
         t.cold_verified = false;
         t.model_info = ModelInfo::default();

@@ -4,10 +4,11 @@
 //! Field names carry their unit (`_s`, `_bytes`, `tok_s`). A value the run did not measure, or
 //! a server did not state, is `null`: nothing here is guessed.
 
+use crate::load::profile::Slo;
 use crate::metrics::{RequestMetrics, itl_s};
 use crate::plan::{Api, Endpoint};
 use crate::record::{RequestRecord, TokenSource};
-use crate::stats::Summary;
+use crate::stats::{HdrSummary, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -50,6 +51,16 @@ pub struct RunSettingsReport {
     pub prompt_count: usize,
     /// Per-request time limit, s.
     pub timeout_s: f64,
+    /// Load profile after the warm phase (`sequential` = none).
+    pub profile: String,
+    /// Requests per load phase or sweep step, when bounded by count.
+    pub requests: Option<u64>,
+    /// Seconds per load phase or sweep step, when bounded by time.
+    pub duration_s: Option<f64>,
+    /// Warm-up requests before each load phase or sweep step, excluded from its numbers.
+    pub warmup: u64,
+    /// Objectives for goodput (latencies from the scheduled time).
+    pub slo: Slo,
 }
 
 /// Whether a target produced measurements.
@@ -89,6 +100,38 @@ pub struct TargetReport {
     pub cold_verified: bool,
     /// Measurements per phase.
     pub phases: Phases,
+    /// Where throughput stopped growing in the sweep; `null` without a sweep or when it was
+    /// still growing at the last step.
+    pub saturation: Option<Saturation>,
+    /// Why the sweep ended before its last planned step, if it did.
+    pub sweep_stop_reason: Option<String>,
+}
+
+/// The saturation point of a sweep: the smallest step after which output throughput grows by
+/// less than 10 %.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Saturation {
+    /// Concurrency of that step.
+    pub concurrency: u32,
+    /// Its output throughput, tok/s.
+    pub output_tok_s: f64,
+}
+
+/// Relative throughput growth under which the next sweep step counts as no growth.
+pub const SATURATION_GROWTH: f64 = 0.10;
+
+/// Find the saturation step of a sweep (steps in increasing concurrency).
+pub fn saturation(steps: &[LoadStep]) -> Option<Saturation> {
+    steps.windows(2).find_map(|w| {
+        let (a, b) = (
+            w[0].phase.output_tok_s?,
+            w[1].phase.output_tok_s.unwrap_or(0.0),
+        );
+        (b < a * (1.0 + SATURATION_GROWTH)).then(|| Saturation {
+            concurrency: w[0].concurrency.unwrap_or(0),
+            output_tok_s: a,
+        })
+    })
 }
 
 /// Model facts as stated by the server; `null` when it does not say.
@@ -140,6 +183,36 @@ pub struct Phases {
     pub cold: Option<PhaseReport>,
     /// Sequential warm requests.
     pub warm: Option<PhaseReport>,
+    /// The load phase of a `concurrency:N` or `rate:R` profile.
+    pub load: Option<LoadStep>,
+    /// One step per concurrency of a `sweep` profile.
+    pub sweep: Vec<LoadStep>,
+}
+
+/// A load phase or sweep step: a phase plus what the load was and what it achieved.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LoadStep {
+    /// The phase statistics.
+    #[serde(flatten)]
+    pub phase: PhaseReport,
+    /// The profile of this step (`concurrency:8`, `rate:20:poisson`).
+    pub profile: String,
+    /// Closed-loop streams; `null` for a rate profile.
+    pub concurrency: Option<u32>,
+    /// Open-loop requested rate, req/s; `null` for a concurrency profile.
+    pub rate: Option<f64>,
+    /// Step start → last response end, s.
+    pub duration_s: f64,
+    /// Successful requests / `duration_s`.
+    pub request_rate_rps: Option<f64>,
+    /// Achieved send rate: (requests − 1) / (last send − first send).
+    pub send_rate_rps: Option<f64>,
+    /// Requests meeting every SLO / `duration_s` (every successful request when no SLO is set).
+    pub goodput_rps: Option<f64>,
+    /// Requests meeting every SLO / requests sent (failed requests count as misses).
+    pub slo_pass_rate: Option<f64>,
+    /// Things that make this step's numbers less trustworthy (e.g. the client fell behind).
+    pub warnings: Vec<String>,
 }
 
 /// Statistics of one phase. Distributions cover successful requests only.
@@ -177,68 +250,171 @@ pub struct PhaseReport {
     pub e2e_tok_s: Summary,
     /// The server's own decode rate (llama.cpp `timings`, Ollama `eval_*`), tok/s.
     pub server_decode_tok_s: Summary,
+    /// Send − scheduled time, s (how far the client fell behind an open-loop schedule).
+    pub schedule_lag_s: Summary,
+    /// Scheduled time → first token, s.
+    pub ttft_from_schedule_s: Summary,
+    /// Scheduled time → last token, s.
+    pub e2e_from_schedule_s: Summary,
 }
 
 impl PhaseReport {
     /// Compute a phase's statistics from its records (in any order).
     pub fn from_records(records: &[RequestRecord]) -> PhaseReport {
-        let ok: Vec<&RequestRecord> = records.iter().filter(|r| r.outcome.is_ok()).collect();
-        let mut failures = BTreeMap::new();
-        for r in records.iter().filter(|r| !r.outcome.is_ok()) {
-            *failures.entry(r.outcome.kind()).or_insert(0) += 1;
-        }
-        let start = records
-            .iter()
-            .map(|r| r.sent_unix_s)
-            .fold(f64::INFINITY, f64::min);
-        let end = records
-            .iter()
-            .map(|r| r.sent_unix_s + r.end.as_secs_f64())
-            .fold(f64::NEG_INFINITY, f64::max);
-        let wall_s = if records.is_empty() {
-            0.0
-        } else {
-            (end - start).max(0.0)
-        };
-        let out_total: u64 = ok.iter().filter_map(|r| r.output_tokens).sum();
-        let m: Vec<RequestMetrics> = ok.iter().map(|r| RequestMetrics::of(r)).collect();
-        let pick = |f: fn(&RequestMetrics) -> Option<f64>| Summary::of(m.iter().filter_map(f));
-        PhaseReport {
-            requests: records.len() as u64,
-            ok: ok.len() as u64,
-            failed: (records.len() - ok.len()) as u64,
-            failures,
-            token_source: token_source(&ok),
-            wall_s,
-            output_tok_s: (!ok.is_empty() && wall_s > 0.0).then(|| out_total as f64 / wall_s),
-            ttft_s: pick(|m| m.ttft_s),
-            tpot_s: pick(|m| m.tpot_s),
-            itl_s: Summary::of(ok.iter().flat_map(|r| itl_s(r))),
-            e2e_s: pick(|m| m.e2e_s),
-            output_tokens: Summary::of(ok.iter().filter_map(|r| r.output_tokens.map(|n| n as f64))),
-            input_tokens: Summary::of(ok.iter().filter_map(|r| r.input_tokens.map(|n| n as f64))),
-            decode_tok_s: pick(|m| m.decode_tok_s),
-            e2e_tok_s: pick(|m| m.e2e_tok_s),
-            server_decode_tok_s: Summary::of(
-                ok.iter()
-                    .filter_map(|r| r.server_timings.as_ref()?.decode_tok_s()),
-            ),
-        }
+        let mut acc = PhaseStats::new(Slo::default());
+        records.iter().for_each(|r| acc.add(r));
+        acc.report()
     }
 }
 
-fn token_source(ok: &[&RequestRecord]) -> Option<String> {
-    let server = ok
-        .iter()
-        .any(|r| r.token_source == Some(TokenSource::Server));
-    let chunks = ok
-        .iter()
-        .any(|r| r.token_source == Some(TokenSource::Chunks));
-    match (server, chunks) {
-        (true, true) => Some("mixed".into()),
-        (true, false) => Some("server".into()),
-        (false, true) => Some("chunks".into()),
-        (false, false) => None,
+/// Accumulates a phase's records one at a time, so a long run never holds them all: per-request
+/// metrics are kept (8 bytes each), per-token ones go into an HDR histogram.
+#[derive(Debug, Clone, Default)]
+pub struct PhaseStats {
+    slo: Slo,
+    requests: u64,
+    ok: u64,
+    slo_met: u64,
+    failures: BTreeMap<String, u64>,
+    server_counted: bool,
+    chunk_counted: bool,
+    first_send: Option<f64>,
+    last_send: Option<f64>,
+    first_scheduled: Option<f64>,
+    last_scheduled: Option<f64>,
+    last_end: Option<f64>,
+    output_total: u64,
+    ttft: Vec<f64>,
+    tpot: Vec<f64>,
+    e2e: Vec<f64>,
+    output_tokens: Vec<f64>,
+    input_tokens: Vec<f64>,
+    decode: Vec<f64>,
+    e2e_rate: Vec<f64>,
+    server_decode: Vec<f64>,
+    lag: Vec<f64>,
+    ttft_sched: Vec<f64>,
+    e2e_sched: Vec<f64>,
+    itl: HdrSummary,
+}
+
+impl PhaseStats {
+    /// An empty phase judged against `slo` for goodput.
+    pub fn new(slo: Slo) -> PhaseStats {
+        PhaseStats {
+            slo,
+            ..Default::default()
+        }
+    }
+
+    /// Add one finished request.
+    pub fn add(&mut self, r: &RequestRecord) {
+        self.requests += 1;
+        let end = r.sent_unix_s + r.end.as_secs_f64();
+        self.first_send = Some(
+            self.first_send
+                .map_or(r.sent_unix_s, |f| f.min(r.sent_unix_s)),
+        );
+        self.last_send = Some(
+            self.last_send
+                .map_or(r.sent_unix_s, |l| l.max(r.sent_unix_s)),
+        );
+        self.last_end = Some(self.last_end.map_or(end, |l| l.max(end)));
+        let at = r.scheduled_unix_s();
+        self.first_scheduled = Some(self.first_scheduled.map_or(at, |f| f.min(at)));
+        self.last_scheduled = Some(self.last_scheduled.map_or(at, |l| l.max(at)));
+        if !r.outcome.is_ok() {
+            *self.failures.entry(r.outcome.kind()).or_insert(0) += 1;
+            return;
+        }
+        self.ok += 1;
+        let m = RequestMetrics::of(r);
+        if m.meets(&self.slo) {
+            self.slo_met += 1;
+        }
+        match r.token_source {
+            Some(TokenSource::Server) => self.server_counted = true,
+            Some(TokenSource::Chunks) => self.chunk_counted = true,
+            None => {}
+        }
+        self.output_total += r.output_tokens.unwrap_or(0);
+        let push = |v: &mut Vec<f64>, x: Option<f64>| v.extend(x);
+        push(&mut self.ttft, m.ttft_s);
+        push(&mut self.tpot, m.tpot_s);
+        push(&mut self.e2e, m.e2e_s);
+        push(&mut self.output_tokens, r.output_tokens.map(|n| n as f64));
+        push(&mut self.input_tokens, r.input_tokens.map(|n| n as f64));
+        push(&mut self.decode, m.decode_tok_s);
+        push(&mut self.e2e_rate, m.e2e_tok_s);
+        push(
+            &mut self.server_decode,
+            r.server_timings.as_ref().and_then(|t| t.decode_tok_s()),
+        );
+        push(&mut self.lag, Some(m.schedule_lag_s));
+        push(&mut self.ttft_sched, m.ttft_from_schedule_s);
+        push(&mut self.e2e_sched, m.e2e_from_schedule_s);
+        itl_s(r).for_each(|g| self.itl.record(g));
+    }
+
+    /// Requests added so far.
+    pub fn requests(&self) -> u64 {
+        self.requests
+    }
+
+    /// Successful requests so far.
+    pub fn ok(&self) -> u64 {
+        self.ok
+    }
+
+    /// Successful requests that met every SLO.
+    pub fn slo_met(&self) -> u64 {
+        self.slo_met
+    }
+
+    /// (requests − 1) / (last send − first send), req/s.
+    pub fn send_rate_rps(&self) -> Option<f64> {
+        let span = self.last_send? - self.first_send?;
+        (self.requests > 1 && span > 0.0).then(|| (self.requests - 1) as f64 / span)
+    }
+
+    /// First scheduled → last scheduled send, s.
+    pub fn scheduled_span_s(&self) -> Option<f64> {
+        Some(self.last_scheduled? - self.first_scheduled?)
+    }
+
+    /// The phase's statistics.
+    pub fn report(&self) -> PhaseReport {
+        let wall_s = match (self.first_send, self.last_end) {
+            (Some(f), Some(l)) => (l - f).max(0.0),
+            _ => 0.0,
+        };
+        let sum = |v: &Vec<f64>| Summary::of(v.iter().copied());
+        PhaseReport {
+            requests: self.requests,
+            ok: self.ok,
+            failed: self.requests - self.ok,
+            failures: self.failures.clone(),
+            token_source: match (self.server_counted, self.chunk_counted) {
+                (true, true) => Some("mixed".into()),
+                (true, false) => Some("server".into()),
+                (false, true) => Some("chunks".into()),
+                (false, false) => None,
+            },
+            wall_s,
+            output_tok_s: (self.ok > 0 && wall_s > 0.0).then(|| self.output_total as f64 / wall_s),
+            ttft_s: sum(&self.ttft),
+            tpot_s: sum(&self.tpot),
+            itl_s: self.itl.summary(),
+            e2e_s: sum(&self.e2e),
+            output_tokens: sum(&self.output_tokens),
+            input_tokens: sum(&self.input_tokens),
+            decode_tok_s: sum(&self.decode),
+            e2e_tok_s: sum(&self.e2e_rate),
+            server_decode_tok_s: sum(&self.server_decode),
+            schedule_lag_s: sum(&self.lag),
+            ttft_from_schedule_s: sum(&self.ttft_sched),
+            e2e_from_schedule_s: sum(&self.e2e_sched),
+        }
     }
 }
 
@@ -253,6 +429,7 @@ mod tests {
         RequestRecord {
             target: "t".into(),
             phase: Phase::Warm,
+            step: None,
             index: i,
             prompt_id: "p".into(),
             sent_unix_s: 100.0 + i as f64,

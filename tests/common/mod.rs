@@ -26,7 +26,7 @@ pub fn fixture(name: &str) -> String {
 }
 
 /// What a mock does to the n-th generation request (0-based).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Fault {
     /// Stream normally.
     None,
@@ -57,6 +57,8 @@ pub struct MockCfg {
     pub load: Duration,
     /// Ollama: time `/api/ps` keeps listing the model after an unload request.
     pub unload_lag: Duration,
+    /// Generation slots: requests beyond this many wait (queue) before their first token.
+    pub slots: Option<usize>,
 }
 
 impl Default for MockCfg {
@@ -70,6 +72,7 @@ impl Default for MockCfg {
             faults: vec![],
             load: Duration::from_millis(300),
             unload_lag: Duration::from_millis(200),
+            slots: None,
         }
     }
 }
@@ -81,6 +84,7 @@ struct Shared {
     unload_at: Mutex<Option<Instant>>,
     /// Request bodies received on generation endpoints.
     pub bodies: Mutex<Vec<Value>>,
+    slots: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// A running mock.
@@ -110,11 +114,12 @@ async fn serve(app: Router) -> SocketAddr {
 
 fn shared(cfg: MockCfg) -> Arc<Shared> {
     Arc::new(Shared {
-        cfg,
         count: AtomicUsize::new(0),
         loaded: AtomicBool::new(true),
         unload_at: Mutex::new(None),
         bodies: Mutex::new(vec![]),
+        slots: cfg.slots.map(|k| Arc::new(tokio::sync::Semaphore::new(k))),
+        cfg,
     })
 }
 
@@ -210,7 +215,18 @@ async fn oa_generate(
     let chat = body.get("messages").is_some();
     let (tx, rx) = mpsc::channel(16);
     let cfg = s.cfg.clone();
+    let slots = s.slots.clone();
     tokio::spawn(async move {
+        // Queue for a generation slot; the schedule starts when one is free.
+        let _slot = match &slots {
+            Some(sem) => Some(sem.clone().acquire_owned().await.unwrap()),
+            None => None,
+        };
+        let start = if slots.is_some() {
+            Instant::now()
+        } else {
+            start
+        };
         let id = "chatcmpl-f34778d4a25623589409d555ff94a335";
         let piece = |k: usize| {
             let text = format!(" t{k}");

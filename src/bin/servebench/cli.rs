@@ -2,6 +2,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use servebench::load::profile::{Profile, Slo};
 use servebench::plan::{Api, Endpoint, Plan, RunOverrides, RunSettings, TargetSpec};
 use servebench::prompts::{self, Prompt};
 use std::path::PathBuf;
@@ -81,6 +82,22 @@ pub struct RunArgs {
     /// Whole-request time limit in seconds [default: 600].
     #[arg(long)]
     pub timeout: Option<f64>,
+    /// Load after the warm phase: sequential | concurrency:N | rate:R:poisson | rate:R:constant |
+    /// rate:R:gamma:B | sweep | sweep:N,N,... [default: sequential].
+    #[arg(long, value_parser = |s: &str| s.parse::<Profile>().map_err(|e| e.to_string()))]
+    pub profile: Option<Profile>,
+    /// Requests per load phase or sweep step [default: max(16, 4 × concurrency); rate: 30 s worth].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub requests: Option<u64>,
+    /// Seconds per load phase or sweep step (stops sending after it; with --requests, whichever comes first).
+    #[arg(long)]
+    pub duration: Option<f64>,
+    /// Warm-up requests before each load phase or sweep step, excluded from its numbers [default: 0].
+    #[arg(long)]
+    pub warmup: Option<u64>,
+    /// Objectives for goodput, seconds from the scheduled time: ttft=0.5,tpot=0.05,e2e=10.
+    #[arg(long, value_parser = |s: &str| s.parse::<Slo>())]
+    pub slo: Option<Slo>,
 }
 
 /// A validated run: the plan, its prompts and where results go.
@@ -106,6 +123,11 @@ impl TryFrom<RunArgs> for RunJob {
             prompts: a.prompts.clone(),
             timeout_s: a.timeout,
             out: a.out.clone(),
+            profile: a.profile.clone(),
+            requests: a.requests,
+            duration_s: a.duration,
+            warmup: a.warmup,
+            slo: a.slo,
         };
         let quick = a.api.is_some() || a.url.is_some() || a.model.is_some() || a.name.is_some();
         let plan = match (&a.plan, quick) {
