@@ -82,6 +82,7 @@ mod tests {
             end: Duration::from_millis(3),
             input_tokens: None,
             output_tokens: None,
+            requested_output_tokens: None,
             token_source: None,
             finish_reason: None,
             server_timings: None,

@@ -115,6 +115,7 @@ mod tests {
             chunk_arrivals: arr,
             input_tokens: Some(5),
             output_tokens: Some(out),
+            requested_output_tokens: None,
             token_source: Some(TokenSource::Server),
             finish_reason: None,
             server_timings: None,

@@ -15,6 +15,7 @@
 //! ```
 
 use crate::load::profile::{Profile, Slo};
+use crate::load::synthetic::LengthDist;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -78,6 +79,32 @@ pub struct RunSettings {
     pub warmup: u64,
     /// Objectives for goodput.
     pub slo: Slo,
+    /// ShareGPT prompt file.
+    pub sharegpt: Option<PathBuf>,
+    /// Synthetic prompts of this many server tokens.
+    pub input_tokens: Option<LengthDist>,
+    /// Exact output lengths to ask for.
+    pub output_tokens: Option<LengthDist>,
+}
+
+/// Number of distinct synthetic prompts generated per target.
+pub const SYNTHETIC_PROMPTS: usize = 100;
+
+impl RunSettings {
+    /// Where the prompts come from, for reports: `builtin`, a file, `sharegpt:FILE` or
+    /// `synthetic:input=…`, plus `output=…` when exact output lengths are asked for.
+    pub fn prompt_source(&self) -> String {
+        let base = match (&self.input_tokens, &self.sharegpt, &self.prompts) {
+            (Some(d), _, _) => format!("synthetic:input={d}"),
+            (None, Some(p), _) => format!("sharegpt:{}", p.display()),
+            (None, None, Some(p)) => p.display().to_string(),
+            (None, None, None) => "builtin".into(),
+        };
+        match &self.output_tokens {
+            Some(o) => format!("{base},output={o}"),
+            None => base,
+        }
+    }
 }
 
 impl Default for RunSettings {
@@ -96,6 +123,9 @@ impl Default for RunSettings {
             duration_s: None,
             warmup: 0,
             slo: Slo::default(),
+            sharegpt: None,
+            input_tokens: None,
+            output_tokens: None,
         }
     }
 }
@@ -132,6 +162,14 @@ pub struct RunOverrides {
     /// See [`RunSettings::slo`] (written as on the command line: `ttft=0.5,tpot=0.05`).
     #[serde(default, deserialize_with = "parsed")]
     pub slo: Option<Slo>,
+    /// See [`RunSettings::sharegpt`].
+    pub sharegpt: Option<PathBuf>,
+    /// See [`RunSettings::input_tokens`] (`N`, `uniform:a:b`, `normal:mean:sd`).
+    #[serde(default, deserialize_with = "parsed")]
+    pub input_tokens: Option<LengthDist>,
+    /// See [`RunSettings::output_tokens`].
+    #[serde(default, deserialize_with = "parsed")]
+    pub output_tokens: Option<LengthDist>,
 }
 
 /// Deserialise a value written as a string in its command-line form.
@@ -167,6 +205,15 @@ impl RunOverrides {
         }
         if let Some(d) = self.duration_s {
             base.duration_s = Some(d);
+        }
+        if let Some(p) = &self.sharegpt {
+            base.sharegpt = Some(p.clone());
+        }
+        if let Some(d) = self.input_tokens {
+            base.input_tokens = Some(d);
+        }
+        if let Some(d) = self.output_tokens {
+            base.output_tokens = Some(d);
         }
         if let Some(p) = &self.prompts {
             base.prompts = Some(p.clone());
@@ -319,6 +366,17 @@ impl Plan {
                 "temperature {} out of range: use 0..=2",
                 s.temperature
             )));
+        }
+        let sources = [
+            s.prompts.is_some(),
+            s.sharegpt.is_some(),
+            s.input_tokens.is_some(),
+        ];
+        if sources.iter().filter(|x| **x).count() > 1 {
+            return Err(PlanError::Invalid(
+                "prompts, sharegpt and input_tokens each choose the prompt set: give only one"
+                    .into(),
+            ));
         }
         if s.requests == Some(0) {
             return Err(PlanError::Invalid(

@@ -2,7 +2,9 @@
 //! stacks on) and user files given with `--prompts FILE.jsonl`.
 //!
 //! A file line is `{"prompt": "..."}` or `{"messages": [{"role": ..., "content": ...}, ...]}`,
-//! optionally with `"id"` and `"scenario"`.
+//! optionally with `"id"` and `"scenario"`. ShareGPT files (`--sharegpt`) are a JSON array (or
+//! JSONL) of `{"id", "conversations": [{"from": "human"|"gpt", "value"}]}`; the first human turn
+//! of each conversation becomes a prompt. Synthetic prompts live in [`crate::load::synthetic`].
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -27,6 +29,8 @@ pub struct Prompt {
     pub scenario: Option<String>,
     /// The conversation to send.
     pub messages: Vec<Message>,
+    /// Exact output length to ask for (synthetic `--output-tokens`); `None` = up to max_tokens.
+    pub output_tokens: Option<u32>,
 }
 
 impl Prompt {
@@ -118,8 +122,67 @@ fn parse(text: &str, path: &Path) -> Result<Vec<Prompt>, PromptError> {
             id: l.id.unwrap_or_else(|| format!("line-{}", i + 1)),
             scenario: l.scenario,
             messages,
+            output_tokens: None,
         });
     }
+    if out.is_empty() {
+        return Err(PromptError::Empty(path.to_owned()));
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize)]
+struct ShareGptItem {
+    id: Option<String>,
+    #[serde(default)]
+    conversations: Vec<ShareGptTurn>,
+}
+
+#[derive(Deserialize)]
+struct ShareGptTurn {
+    from: String,
+    value: String,
+}
+
+/// Load a ShareGPT-format file (JSON array, or one object per line).
+pub fn load_sharegpt(path: &Path) -> Result<Vec<Prompt>, PromptError> {
+    let text = std::fs::read_to_string(path).map_err(|source| PromptError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let items: Vec<ShareGptItem> = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(array_err) => text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| {
+                serde_json::from_str(l).map_err(|e| PromptError::Line {
+                    path: path.to_owned(),
+                    line: i + 1,
+                    message: format!("not ShareGPT JSON ({array_err}; as JSONL: {e})"),
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let out: Vec<Prompt> = items
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, item)| {
+            let first = item.conversations.into_iter().find(|t| {
+                matches!(t.from.as_str(), "human" | "user") && !t.value.trim().is_empty()
+            })?;
+            Some(Prompt {
+                id: item.id.unwrap_or_else(|| format!("sharegpt-{i}")),
+                scenario: None,
+                messages: vec![Message {
+                    role: "user".into(),
+                    content: first.value,
+                }],
+                output_tokens: None,
+            })
+        })
+        .collect();
     if out.is_empty() {
         return Err(PromptError::Empty(path.to_owned()));
     }
@@ -152,5 +215,24 @@ mod tests {
         assert_eq!(p[1].as_text(), "yo");
         let e = parse("{\"prompt\": \"a\"}\n{\"text\": 1}\n", Path::new("f.jsonl")).unwrap_err();
         assert!(e.to_string().starts_with("f.jsonl:2: "), "{e}");
+    }
+
+    #[test]
+    fn sharegpt_array_and_jsonl_take_the_first_human_turn() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sg.json");
+        let conv = r#"{"id": "a", "conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}]}"#;
+        let empty = r#"{"id": "b", "conversations": [{"from": "gpt", "value": "x"}]}"#;
+        std::fs::write(&p, format!("[{conv}, {empty}]")).unwrap();
+        let got = load_sharegpt(&p).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].id.as_str(), got[0].messages[0].content.as_str()),
+            ("a", "hi")
+        );
+        std::fs::write(&p, format!("{conv}\n{conv}\n")).unwrap();
+        assert_eq!(load_sharegpt(&p).unwrap().len(), 2);
+        std::fs::write(&p, "{oops").unwrap();
+        assert!(load_sharegpt(&p).unwrap_err().to_string().contains(":1: "));
     }
 }

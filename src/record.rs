@@ -201,6 +201,9 @@ pub struct RequestRecord {
     pub input_tokens: Option<u64>,
     /// Generated tokens (see `token_source`).
     pub output_tokens: Option<u64>,
+    /// Exact output length asked for (`--output-tokens`); absent when only capped by max_tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_output_tokens: Option<u32>,
     /// Where `output_tokens` came from.
     pub token_source: Option<TokenSource>,
     /// Why generation stopped, as the server said (`stop`, `length`, …).
@@ -306,6 +309,7 @@ mod tests {
             end: Duration::from_millis(171),
             input_tokens: Some(10),
             output_tokens: Some(2),
+            requested_output_tokens: None,
             token_source: Some(TokenSource::Server),
             finish_reason: Some("stop".into()),
             server_timings: Some(ServerTimings {

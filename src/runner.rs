@@ -8,6 +8,7 @@ use crate::backend::{Client, GenParams, ollama};
 use crate::events::{Event, Observer};
 use crate::load::driver::{self, Schedule, Shared, Step};
 use crate::load::profile::Profile;
+use crate::load::synthetic;
 use crate::plan::{Api, Plan, TargetSpec};
 use crate::prompts::Prompt;
 use crate::record::{Outcome, Phase, RequestRecord};
@@ -75,6 +76,13 @@ pub async fn run(
     cancel: &CancellationToken,
 ) -> Result<Report, RunError> {
     let s = &plan.settings;
+    let mut prompts = prompts.to_vec();
+    if let Some(out) = s.output_tokens {
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(s.seed);
+        prompts
+            .iter_mut()
+            .for_each(|p| p.output_tokens = Some(out.sample(&mut rng)));
+    }
     let ctx = Ctx {
         plan,
         prompts: prompts.into(),
@@ -113,11 +121,12 @@ pub async fn run(
             temperature: s.temperature,
             seed: s.seed,
             endpoint: s.endpoint,
-            prompts: s
-                .prompts
-                .as_ref()
-                .map_or("builtin".into(), |p| p.display().to_string()),
-            prompt_count: prompts.len(),
+            prompts: s.prompt_source(),
+            prompt_count: if s.input_tokens.is_some() {
+                crate::plan::SYNTHETIC_PROMPTS
+            } else {
+                ctx.prompts.len()
+            },
             timeout_s: s.timeout_s,
             profile: s.profile.to_string(),
             requests: s.requests,
@@ -145,6 +154,7 @@ fn blank_report(spec: &TargetSpec) -> TargetReport {
         phases: Phases::default(),
         saturation: None,
         sweep_stop_reason: None,
+        prompt_calibration: None,
     }
 }
 
@@ -229,6 +239,32 @@ async fn measure(
         .model_info()
         .await
         .map_err(|e| Abort::Target(e.to_string()))?;
+
+    // Synthetic prompts are sized in this server's own tokens.
+    let s = &ctx.plan.settings;
+    let prompts = match s.input_tokens {
+        Some(input) => {
+            let cal = client
+                .calibrate()
+                .await
+                .map_err(|e| Abort::Target(e.to_string()))?;
+            obs.on_event(&note(format!(
+                "synthetic prompts: {:.3} words per token (measured with {})",
+                cal.words_per_token, cal.method
+            )))?;
+            let p = synthetic::prompts(
+                crate::plan::SYNTHETIC_PROMPTS,
+                input,
+                s.output_tokens,
+                cal.words_per_token,
+                s.seed,
+            );
+            t.prompt_calibration = Some(cal);
+            p.into()
+        }
+        None => ctx.prompts.clone(),
+    };
+    let ctx = &Ctx { prompts, ..*ctx };
 
     // Cold: make sure the next request pays for the load, or say that it may not have.
     let unloaded = if spec.api == Api::Ollama {

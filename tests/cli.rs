@@ -281,6 +281,38 @@ async fn invalid_input_exits_2_with_a_position() {
         o.stderr
     );
 
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        "http://x:1",
+        "--model",
+        "m",
+        "--sharegpt",
+        "a.json",
+        "--input-tokens",
+        "100",
+    ])
+    .await;
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("give only one"), "{}", o.stderr);
+
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        "http://x:1",
+        "--model",
+        "m",
+        "--input-tokens",
+        "zipf:2",
+    ])
+    .await;
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("uniform:a:b"), "{}", o.stderr);
+
     let o = servebench(&["run", "--api", "openai", "--url", "http://x:1"]).await;
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("--model"), "{}", o.stderr);

@@ -237,3 +237,42 @@ async fn a_short_sweep_over_two_slots_completes() {
     let md = servebench::report::markdown::render(&r);
     assert!(md.contains("## Sweep: llamacpp"), "{md}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn synthetic_prompts_are_calibrated_with_the_servers_tokenizer() {
+    use servebench::load::synthetic::LengthDist;
+    let _serial = SERIAL.lock().await;
+    let port = dead_port();
+    let _server = start_server(port, 1, 1).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let (r, _) = run_targets(
+        vec![target("llamacpp", Api::Openai, &url, "smollm2-135m")],
+        3,
+        |s| {
+            s.input_tokens = Some(LengthDist::Fixed(200));
+            s.output_tokens = Some(LengthDist::Fixed(24));
+        },
+    )
+    .await;
+    let t = &r.targets[0];
+    assert_eq!(t.error, None);
+    let cal = t.prompt_calibration.as_ref().unwrap();
+    assert_eq!(cal.method, "tokenize");
+    let w = t.phases.warm.as_ref().unwrap();
+    // 200 calibrated tokens of text plus the chat template's own tokens (SmolLM2's default
+    // system prompt), as the server counted them.
+    let input = w.input_tokens.mean.unwrap();
+    eprintln!(
+        "synthetic 200-token prompts: server counted {input} prompt tokens; {:.3} words/token",
+        cal.words_per_token
+    );
+    assert!((200.0..=260.0).contains(&input), "{input}");
+    let ol = w.output_length.as_ref().unwrap();
+    assert_eq!(
+        (ol.requested, ol.honoured),
+        (3, 3),
+        "llama.cpp honours ignore_eos"
+    );
+    assert_eq!(w.output_tokens.mean, Some(24.0));
+    assert_schema_valid(&serde_json::to_value(&r).unwrap());
+}

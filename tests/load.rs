@@ -318,3 +318,57 @@ async fn a_rate_the_client_cannot_sustain_is_warned_about_never_silent() {
     let md = servebench::report::markdown::render(&r);
     assert!(md.contains("could not sustain"), "{md}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exact_output_lengths_are_requested_and_their_honouring_reported() {
+    use servebench::load::synthetic::LengthDist;
+    for (want, honoured) in [(30, 3), (20, 0)] {
+        let m = mock_openai(MockCfg {
+            tokens: 30,
+            ttft: Duration::from_millis(5),
+            per_token: Duration::from_millis(1),
+            ..Default::default()
+        })
+        .await;
+        let (r, _) = run_targets(
+            vec![target("x", Api::Openai, &m.url(), "mock-model")],
+            3,
+            |s| {
+                s.output_tokens = Some(LengthDist::Fixed(want));
+            },
+        )
+        .await;
+        let body = &m.bodies()[1];
+        assert_eq!(
+            (body["max_tokens"].as_u64(), body["min_tokens"].as_u64()),
+            (Some(want.into()), Some(want.into()))
+        );
+        assert_eq!(body["ignore_eos"], true);
+        let ol = r.targets[0]
+            .phases
+            .warm
+            .as_ref()
+            .unwrap()
+            .output_length
+            .clone()
+            .unwrap();
+        assert_eq!(
+            (ol.requested, ol.honoured),
+            (3, honoured),
+            "mock always sends 30 tokens; asked for {want}"
+        );
+        assert!(r.settings.prompts.ends_with(&format!(",output={want}")));
+    }
+    let m = mock_ollama(MockCfg {
+        tokens: 5,
+        ..Default::default()
+    })
+    .await;
+    run_targets(
+        vec![target("o", Api::Ollama, &m.url(), "mock-model")],
+        1,
+        |s| s.output_tokens = Some(LengthDist::Fixed(5)),
+    )
+    .await;
+    assert_eq!(m.bodies()[1]["options"]["num_predict"], 5);
+}

@@ -183,6 +183,67 @@ impl Client {
         }
     }
 
+    /// Measure words of the synthetic vocabulary per server token: `/tokenize` where the server
+    /// has it, else the prompt-token usage of two one-token requests (the difference cancels
+    /// the chat template's own tokens).
+    pub async fn calibrate(&self) -> Result<crate::load::synthetic::Calibration, BackendError> {
+        use rand::SeedableRng;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(0);
+        let (short, long) = (100usize, 400usize);
+        let (a, b) = (
+            crate::load::synthetic::words(short, &mut rng),
+            crate::load::synthetic::words(long, &mut rng),
+        );
+        let fail = |m: String| {
+            BackendError::Other(format!(
+                "cannot calibrate synthetic prompts on {}: {m}",
+                self.base
+            ))
+        };
+        let counted = match self.api {
+            Api::Openai => match (
+                openai::tokenize(self, &a).await?,
+                openai::tokenize(self, &b).await?,
+            ) {
+                (Some(x), Some(y)) => Some(("tokenize", x, y)),
+                _ => None,
+            },
+            Api::Ollama => None,
+        };
+        let (method, ta, tb) = match counted {
+            Some(c) => c,
+            None => {
+                let (x, y) = match self.api {
+                    Api::Openai => (
+                        openai::prompt_tokens(self, &a).await?,
+                        openai::prompt_tokens(self, &b).await?,
+                    ),
+                    Api::Ollama => (
+                        ollama::prompt_tokens(self, &a).await?,
+                        ollama::prompt_tokens(self, &b).await?,
+                    ),
+                };
+                match (x, y) {
+                    (Some(x), Some(y)) => ("usage", x, y),
+                    _ => {
+                        return Err(fail(
+                            "the server reports neither /tokenize nor prompt token usage".into(),
+                        ));
+                    }
+                }
+            }
+        };
+        if tb <= ta {
+            return Err(fail(format!(
+                "{long} words counted {tb} tokens, {short} words {ta}"
+            )));
+        }
+        Ok(crate::load::synthetic::Calibration {
+            method: method.into(),
+            words_per_token: (long - short) as f64 / (tb - ta) as f64,
+        })
+    }
+
     /// Send one streaming generation request and record everything about it.
     pub async fn generate(
         &self,

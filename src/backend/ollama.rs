@@ -22,9 +22,29 @@ pub fn chat_body(model: &str, prompt: &Prompt, p: &GenParams) -> Value {
         "options": {
             "temperature": p.temperature,
             "seed": p.seed,
-            "num_predict": p.max_tokens,
+            "num_predict": prompt.output_tokens.unwrap_or(p.max_tokens),
         },
     })
+}
+
+/// Prompt tokens Ollama evaluates for `text` in a one-token chat request.
+pub async fn prompt_tokens(c: &Client, text: &str) -> Result<Option<u64>, BackendError> {
+    let body = json!({
+        "model": c.model(),
+        "messages": [{"role": "user", "content": text}],
+        "stream": false,
+        "options": {"num_predict": 1, "temperature": 0},
+    });
+    let resp = c
+        .http()
+        .post(c.url("/api/chat"))
+        .json(&body)
+        .timeout(Duration::from_secs(300))
+        .send()
+        .await
+        .map_err(|e| transport_error(c, e))?;
+    let v = json_body(c, resp, API, "/api/chat").await?;
+    Ok(v.get("prompt_eval_count").and_then(Value::as_u64))
 }
 
 #[derive(Deserialize)]

@@ -13,28 +13,89 @@ const API: &str = "OpenAI";
 
 /// Body for `/v1/chat/completions`, streaming with usage.
 pub fn chat_body(model: &str, prompt: &Prompt, p: &GenParams) -> Value {
-    json!({
+    let mut body = json!({
         "model": model,
         "messages": prompt.messages,
-        "max_tokens": p.max_tokens,
         "temperature": p.temperature,
         "seed": p.seed,
         "stream": true,
         "stream_options": {"include_usage": true},
-    })
+    });
+    limit_output(&mut body, prompt, p);
+    body
 }
 
 /// Body for `/v1/completions`, streaming with usage.
 pub fn completions_body(model: &str, prompt: &Prompt, p: &GenParams) -> Value {
-    json!({
+    let mut body = json!({
         "model": model,
         "prompt": prompt.as_text(),
-        "max_tokens": p.max_tokens,
         "temperature": p.temperature,
         "seed": p.seed,
         "stream": true,
         "stream_options": {"include_usage": true},
-    })
+    });
+    limit_output(&mut body, prompt, p);
+    body
+}
+
+/// `max_tokens`, and for an exact output length also `ignore_eos` + `min_tokens` (vLLM, SGLang;
+/// llama.cpp reads `ignore_eos` and takes `max_tokens` as `n_predict`). Whether the server
+/// honoured it is judged afterwards from its token count.
+fn limit_output(body: &mut Value, prompt: &Prompt, p: &GenParams) {
+    match prompt.output_tokens {
+        Some(n) => {
+            body["max_tokens"] = n.into();
+            body["min_tokens"] = n.into();
+            body["ignore_eos"] = true.into();
+        }
+        None => body["max_tokens"] = p.max_tokens.into(),
+    }
+}
+
+/// Count tokens with the server's `/tokenize` (vLLM: `prompt` → `count`; llama.cpp:
+/// `content` → `tokens`). `None` when the server has no such endpoint.
+pub async fn tokenize(c: &Client, text: &str) -> Result<Option<u64>, BackendError> {
+    let resp = c
+        .http()
+        .post(c.url("/tokenize"))
+        .json(&json!({"model": c.model(), "prompt": text, "content": text, "add_special_tokens": false}))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .map_err(|e| super::transport_error(c, e))?;
+    if !resp.status().is_success() {
+        return Ok(None);
+    }
+    let v: Value = match resp.json().await {
+        Ok(v) => v,
+        Err(_) => return Ok(None),
+    };
+    Ok(v.get("count").and_then(Value::as_u64).or_else(|| {
+        v.get("tokens")
+            .and_then(Value::as_array)
+            .map(|a| a.len() as u64)
+    }))
+}
+
+/// Prompt tokens the server counts for `text` as a one-token chat request (`usage`).
+pub async fn prompt_tokens(c: &Client, text: &str) -> Result<Option<u64>, BackendError> {
+    let body = json!({
+        "model": c.model(),
+        "messages": [{"role": "user", "content": text}],
+        "max_tokens": 1,
+        "temperature": 0,
+    });
+    let resp = c
+        .http()
+        .post(c.url("/v1/chat/completions"))
+        .json(&body)
+        .timeout(Duration::from_secs(120))
+        .send()
+        .await
+        .map_err(|e| super::transport_error(c, e))?;
+    let v = super::json_body(c, resp, API, "/v1/chat/completions").await?;
+    Ok(v.pointer("/usage/prompt_tokens").and_then(Value::as_u64))
 }
 
 #[derive(Deserialize)]

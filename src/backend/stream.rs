@@ -103,6 +103,7 @@ pub(crate) async fn execute(
         end,
         input_tokens: c.input,
         output_tokens,
+        requested_output_tokens: prompt.output_tokens,
         token_source,
         finish_reason: c.finish,
         server_timings: c.timings,

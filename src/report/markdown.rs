@@ -453,6 +453,7 @@ mod tests {
             schedule_lag_s: summary(0.0),
             ttft_from_schedule_s: summary(0.1 * scale),
             e2e_from_schedule_s: summary(2.0 * scale),
+            output_length: None,
         }
     }
 
@@ -508,6 +509,7 @@ mod tests {
                 output_tok_s: 200.0 / scale,
             }),
             sweep_stop_reason: None,
+            prompt_calibration: None,
         }
     }
 

@@ -105,6 +105,8 @@ pub struct TargetReport {
     pub saturation: Option<Saturation>,
     /// Why the sweep ended before its last planned step, if it did.
     pub sweep_stop_reason: Option<String>,
+    /// How synthetic prompt lengths were calibrated on this server; `null` without them.
+    pub prompt_calibration: Option<crate::load::synthetic::Calibration>,
 }
 
 /// The saturation point of a sweep: the smallest step after which output throughput grows by
@@ -256,6 +258,18 @@ pub struct PhaseReport {
     pub ttft_from_schedule_s: Summary,
     /// Scheduled time → last token, s.
     pub e2e_from_schedule_s: Summary,
+    /// Exact output lengths: how many successful requests asked for one and how many got it;
+    /// `null` when none asked.
+    pub output_length: Option<OutputLength>,
+}
+
+/// Whether the server honoured exact output lengths (`ignore_eos`, `min_tokens`, `num_predict`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OutputLength {
+    /// Successful requests that asked for an exact length.
+    pub requested: u64,
+    /// Of those, requests whose output token count equals the length asked for.
+    pub honoured: u64,
 }
 
 impl PhaseReport {
@@ -296,6 +310,7 @@ pub struct PhaseStats {
     ttft_sched: Vec<f64>,
     e2e_sched: Vec<f64>,
     itl: HdrSummary,
+    exact: OutputLength,
 }
 
 impl PhaseStats {
@@ -338,6 +353,12 @@ impl PhaseStats {
             None => {}
         }
         self.output_total += r.output_tokens.unwrap_or(0);
+        if let Some(want) = r.requested_output_tokens {
+            self.exact.requested += 1;
+            if r.output_tokens == Some(u64::from(want)) {
+                self.exact.honoured += 1;
+            }
+        }
         let push = |v: &mut Vec<f64>, x: Option<f64>| v.extend(x);
         push(&mut self.ttft, m.ttft_s);
         push(&mut self.tpot, m.tpot_s);
@@ -414,6 +435,7 @@ impl PhaseStats {
             schedule_lag_s: sum(&self.lag),
             ttft_from_schedule_s: sum(&self.ttft_sched),
             e2e_from_schedule_s: sum(&self.e2e_sched),
+            output_length: (self.exact.requested > 0).then(|| self.exact.clone()),
         }
     }
 }
@@ -438,6 +460,7 @@ mod tests {
             end: arr.last().copied().unwrap_or(Duration::from_millis(5)),
             input_tokens: Some(7),
             output_tokens: Some(arr.len() as u64),
+            requested_output_tokens: None,
             token_source: Some(TokenSource::Server),
             chunk_arrivals: arr,
             finish_reason: None,

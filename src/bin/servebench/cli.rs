@@ -3,6 +3,7 @@
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use servebench::load::profile::{Profile, Slo};
+use servebench::load::synthetic::LengthDist;
 use servebench::plan::{Api, Endpoint, Plan, RunOverrides, RunSettings, TargetSpec};
 use servebench::prompts::{self, Prompt};
 use std::path::PathBuf;
@@ -98,6 +99,17 @@ pub struct RunArgs {
     /// Objectives for goodput, seconds from the scheduled time: ttft=0.5,tpot=0.05,e2e=10.
     #[arg(long, value_parser = |s: &str| s.parse::<Slo>())]
     pub slo: Option<Slo>,
+    /// ShareGPT-format JSON (or JSONL) prompt file; the first human turn of each conversation.
+    #[arg(long)]
+    pub sharegpt: Option<PathBuf>,
+    /// Synthetic prompts of this many server tokens: N, uniform:a:b or normal:mean:sd
+    /// (calibrated per target with its /tokenize or usage).
+    #[arg(long, value_parser = |s: &str| s.parse::<LengthDist>())]
+    pub input_tokens: Option<LengthDist>,
+    /// Ask for exactly this many output tokens (ignore_eos/min_tokens; num_predict on Ollama):
+    /// N, uniform:a:b or normal:mean:sd. Whether the server honoured it is reported.
+    #[arg(long, value_parser = |s: &str| s.parse::<LengthDist>())]
+    pub output_tokens: Option<LengthDist>,
 }
 
 /// A validated run: the plan, its prompts and where results go.
@@ -128,6 +140,9 @@ impl TryFrom<RunArgs> for RunJob {
             duration_s: a.duration,
             warmup: a.warmup,
             slo: a.slo,
+            sharegpt: a.sharegpt.clone(),
+            input_tokens: a.input_tokens,
+            output_tokens: a.output_tokens,
         };
         let quick = a.api.is_some() || a.url.is_some() || a.model.is_some() || a.name.is_some();
         let plan = match (&a.plan, quick) {
@@ -163,9 +178,11 @@ impl TryFrom<RunArgs> for RunJob {
                 plan
             }
         };
-        let prompts = match &plan.settings.prompts {
-            Some(p) => prompts::load(p).context("--prompts")?,
-            None => prompts::builtin(),
+        let s = &plan.settings;
+        let prompts = match (&s.prompts, &s.sharegpt) {
+            (Some(p), _) => prompts::load(p).context("--prompts")?,
+            (None, Some(p)) => prompts::load_sharegpt(p).context("--sharegpt")?,
+            (None, None) => prompts::builtin(),
         };
         let out_dir = plan.settings.out.clone().unwrap_or_else(|| {
             PathBuf::from("servebench-results")
