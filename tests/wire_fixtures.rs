@@ -7,6 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
 use common::*;
 use serde_json::Value;
+use servebench::backend::sink::EventSink;
 use servebench::backend::{StreamEvent, ollama, openai};
 use servebench::plan::Api;
 use servebench::record::TokenSource;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 fn decode_all(
     name: &str,
-    decode: fn(&str, &mut Vec<StreamEvent>) -> Result<(), String>,
+    decode: fn(&str, &mut dyn EventSink) -> Result<(), String>,
 ) -> Vec<StreamEvent> {
     let mut ev = Vec::new();
     for line in fixture(name).lines() {

@@ -7,6 +7,7 @@
 pub mod lines;
 pub mod ollama;
 pub mod openai;
+pub mod sink;
 pub mod stream;
 
 use crate::plan::{Api, Endpoint};

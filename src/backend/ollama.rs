@@ -1,14 +1,15 @@
 //! Ollama's native dialect: `/api/chat` NDJSON streaming with its nanosecond timings,
 //! `/api/show`, `/api/ps`, `/api/tags`, `/api/version`, and unloading a model for a cold start.
 
-use super::{
-    BackendError, Client, GenParams, StreamEvent, excerpt, get_json, json_body, transport_error,
-};
+use super::sink::{EventSink, is_empty_literal};
+use super::{BackendError, Client, GenParams, excerpt, get_json, json_body, transport_error};
 use crate::prompts::Prompt;
 use crate::record::ServerTimings;
 use crate::report::ModelInfo;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 const API: &str = "Ollama";
@@ -48,77 +49,75 @@ pub async fn prompt_tokens(c: &Client, text: &str) -> Result<Option<u64>, Backen
 }
 
 #[derive(Deserialize)]
-struct Line {
-    message: Option<Msg>,
-    response: Option<String>,
+struct Line<'a> {
+    #[serde(borrow)]
+    message: Option<Msg<'a>>,
+    #[serde(borrow)]
+    response: Option<&'a RawValue>,
     #[serde(default)]
     done: bool,
-    done_reason: Option<String>,
+    #[serde(borrow)]
+    done_reason: Option<Cow<'a, str>>,
     total_duration: Option<u64>,
     load_duration: Option<u64>,
     prompt_eval_count: Option<u64>,
     prompt_eval_duration: Option<u64>,
     eval_count: Option<u64>,
     eval_duration: Option<u64>,
-    error: Option<Value>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
-struct Msg {
-    content: Option<String>,
-    thinking: Option<String>,
+struct Msg<'a> {
+    #[serde(borrow)]
+    content: Option<&'a RawValue>,
+    #[serde(borrow)]
+    thinking: Option<&'a RawValue>,
 }
 
 fn ns(v: Option<u64>) -> Option<Duration> {
     v.map(Duration::from_nanos)
 }
 
+fn text(v: Option<&RawValue>) -> Option<&str> {
+    v.map(RawValue::get)
+        .filter(|r| r.starts_with('"') && !is_empty_literal(r))
+}
+
 /// Decode one NDJSON line of `/api/chat` or `/api/generate`.
-pub fn decode_line(line: &str, out: &mut Vec<StreamEvent>) -> Result<(), String> {
+pub fn decode_line(line: &str, out: &mut dyn EventSink) -> Result<(), String> {
     if line.trim().is_empty() {
         return Ok(());
     }
     let l: Line = serde_json::from_str(line)
         .map_err(|e| format!("malformed NDJSON line ({e}): {}", excerpt(line)))?;
     if let Some(err) = l.error {
-        let msg = err
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| err.to_string());
-        out.push(StreamEvent::Error(msg));
+        out.error(super::openai::error_message(err.get()));
         return Ok(());
     }
-    let text = l
+    let raw = l
         .message
         .as_ref()
-        .and_then(|m| {
-            [&m.content, &m.thinking]
-                .into_iter()
-                .flatten()
-                .find(|s| !s.is_empty())
-        })
-        .or(l.response.as_ref())
-        .filter(|s| !s.is_empty());
-    if let Some(t) = text {
-        out.push(StreamEvent::Content(t.clone()));
+        .and_then(|m| text(m.content).or(text(m.thinking)))
+        .or(text(l.response));
+    if let Some(raw) = raw {
+        out.content(raw)?;
     }
     if l.done {
-        out.push(StreamEvent::Usage {
-            input: l.prompt_eval_count,
-            output: l.eval_count,
-        });
-        out.push(StreamEvent::Timings(ServerTimings {
+        out.usage(l.prompt_eval_count, l.eval_count);
+        out.timings(ServerTimings {
             load: ns(l.load_duration),
             prompt_tokens: l.prompt_eval_count,
             prompt: ns(l.prompt_eval_duration),
             decode_tokens: l.eval_count,
             decode: ns(l.eval_duration),
             total: ns(l.total_duration),
-        }));
-        if let Some(r) = l.done_reason {
-            out.push(StreamEvent::Finish(r));
+        });
+        if let Some(r) = &l.done_reason {
+            out.finish(r);
         }
-        out.push(StreamEvent::Done);
+        out.done();
     }
     Ok(())
 }

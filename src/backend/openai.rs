@@ -1,12 +1,16 @@
 //! The OpenAI-compatible dialect (vLLM, llama.cpp `llama-server`, SGLang, TGI, Ollama `/v1`):
 //! request bodies, SSE chunk decoding (including llama.cpp's `timings`), and `/v1/models`.
 
-use super::{BackendError, Client, GenParams, StreamEvent, get_json};
+use super::sink::{EventSink, is_empty_literal};
+use super::{BackendError, Client, GenParams, get_json};
 use crate::prompts::Prompt;
 use crate::record::ServerTimings;
 use crate::report::ModelInfo;
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::time::Duration;
 
 const API: &str = "OpenAI";
@@ -98,27 +102,35 @@ pub async fn prompt_tokens(c: &Client, text: &str) -> Result<Option<u64>, Backen
     Ok(v.pointer("/usage/prompt_tokens").and_then(Value::as_u64))
 }
 
+// Borrowed views of a chunk: unknown fields are skipped, strings stay in the line buffer.
 #[derive(Deserialize)]
-struct Chunk {
-    #[serde(default)]
-    choices: Vec<Choice>,
+struct Chunk<'a> {
+    #[serde(default, borrow, deserialize_with = "first_choice")]
+    choices: Option<Choice<'a>>,
     usage: Option<Usage>,
     timings: Option<LlamaTimings>,
-    error: Option<Value>,
+    #[serde(borrow)]
+    error: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
-struct Choice {
-    delta: Option<Delta>,
-    text: Option<String>,
-    finish_reason: Option<String>,
+struct Choice<'a> {
+    #[serde(borrow)]
+    delta: Option<Delta<'a>>,
+    #[serde(borrow)]
+    text: Option<&'a RawValue>,
+    #[serde(borrow)]
+    finish_reason: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
-struct Delta {
-    content: Option<String>,
-    reasoning_content: Option<String>,
-    reasoning: Option<String>,
+struct Delta<'a> {
+    #[serde(borrow)]
+    content: Option<&'a RawValue>,
+    #[serde(borrow)]
+    reasoning_content: Option<&'a RawValue>,
+    #[serde(borrow)]
+    reasoning: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -136,61 +148,91 @@ struct LlamaTimings {
     predicted_ms: Option<f64>,
 }
 
+/// Keep the first element of `choices` without collecting the array (no allocation).
+fn first_choice<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Choice<'de>>, D::Error> {
+    struct First;
+    impl<'de> Visitor<'de> for First {
+        type Value = Option<Choice<'de>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of choices")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let first = seq.next_element()?;
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(first)
+        }
+    }
+    d.deserialize_any(First)
+}
+
 fn ms(v: Option<f64>) -> Option<Duration> {
     v.and_then(|m| Duration::try_from_secs_f64(m / 1e3).ok())
 }
 
+/// A non-empty raw string literal, if any.
+fn text(v: Option<&RawValue>) -> Option<&str> {
+    v.map(RawValue::get)
+        .filter(|r| r.starts_with('"') && !is_empty_literal(r))
+}
+
 /// Decode one SSE line. Comments, blank lines and non-`data` fields are ignored.
-pub fn decode_sse_line(line: &str, out: &mut Vec<StreamEvent>) -> Result<(), String> {
+pub fn decode_sse_line(line: &str, out: &mut dyn EventSink) -> Result<(), String> {
     let Some(data) = line.strip_prefix("data:") else {
         return Ok(());
     };
     let data = data.strip_prefix(' ').unwrap_or(data);
     if data.trim() == "[DONE]" {
-        out.push(StreamEvent::Done);
+        out.done();
         return Ok(());
     }
     let chunk: Chunk = serde_json::from_str(data)
         .map_err(|e| format!("malformed SSE event ({e}): {}", super::excerpt(data)))?;
     if let Some(err) = chunk.error {
-        let msg = err
-            .get("message")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .unwrap_or_else(|| err.to_string());
-        out.push(StreamEvent::Error(msg));
+        out.error(error_message(err.get()));
         return Ok(());
     }
-    for c in &chunk.choices {
+    if let Some(c) = &chunk.choices {
         let delta_text = c.delta.as_ref().and_then(|d| {
-            [&d.content, &d.reasoning_content, &d.reasoning]
-                .into_iter()
-                .flatten()
-                .find(|s| !s.is_empty())
+            text(d.content)
+                .or(text(d.reasoning_content))
+                .or(text(d.reasoning))
         });
-        if let Some(t) = delta_text.or(c.text.as_ref()).filter(|s| !s.is_empty()) {
-            out.push(StreamEvent::Content(t.clone()));
+        if let Some(raw) = delta_text.or(text(c.text)) {
+            out.content(raw)?;
         }
         if let Some(r) = &c.finish_reason {
-            out.push(StreamEvent::Finish(r.clone()));
+            out.finish(r);
         }
     }
     if let Some(u) = chunk.usage {
-        out.push(StreamEvent::Usage {
-            input: u.prompt_tokens,
-            output: u.completion_tokens,
-        });
+        out.usage(u.prompt_tokens, u.completion_tokens);
     }
     if let Some(t) = chunk.timings {
-        out.push(StreamEvent::Timings(ServerTimings {
+        out.timings(ServerTimings {
             prompt_tokens: t.prompt_n,
             prompt: ms(t.prompt_ms),
             decode_tokens: t.predicted_n,
             decode: ms(t.predicted_ms),
             ..Default::default()
-        }));
+        });
     }
     Ok(())
+}
+
+/// The message of an error object (`{"message": ...}`) or string.
+pub(crate) fn error_message(raw: &str) -> String {
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::String(s)) => s,
+        Ok(v) => v
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string()),
+        Err(_) => raw.to_string(),
+    }
 }
 
 /// `/v1/models` must answer a model list.
@@ -279,6 +321,8 @@ pub fn parse_model_info(v: &Value, model: &str) -> ModelInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::backend::StreamEvent;
 
     #[test]
     fn done_comment_and_other_fields() {

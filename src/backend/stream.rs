@@ -5,19 +5,23 @@
 //! never inflates TTFT or ITL.
 
 use super::lines::LineSplitter;
-use super::{GenParams, RequestMeta, StreamEvent, excerpt, root_cause};
+use super::sink::{EventSink, unescape_into};
+use super::{GenParams, RequestMeta, excerpt, root_cause};
 use crate::prompts::Prompt;
 use crate::record::{Outcome, RequestRecord, ServerTimings, StreamErrorKind, TokenSource};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
-/// Decodes one line of a stream; `Err` holds why the line is malformed.
-pub type Decoder = fn(&str, &mut Vec<StreamEvent>) -> Result<(), String>;
+/// Decodes one line of a stream into a sink; `Err` holds why the line is malformed.
+pub type Decoder = fn(&str, &mut dyn EventSink) -> Result<(), String>;
 
-/// Everything learned from one response while it streamed.
+/// Everything learned from one response while it streamed. Capacity is reserved up front so
+/// the per-token path only writes into existing buffers.
 #[derive(Debug, Default)]
 struct Collected {
+    /// Arrival time of the read being decoded.
+    now: Duration,
     chunk_arrivals: Vec<Duration>,
     text: String,
     input: Option<u64>,
@@ -25,32 +29,31 @@ struct Collected {
     timings: Option<ServerTimings>,
     finish: Option<String>,
     done: bool,
+    error: Option<String>,
 }
 
-impl Collected {
-    fn apply(&mut self, ev: StreamEvent, at: Duration) -> Result<(), (Outcome, String)> {
-        match ev {
-            StreamEvent::Content(t) => {
-                self.chunk_arrivals.push(at);
-                self.text.push_str(&t);
-            }
-            StreamEvent::Usage { input, output } => {
-                // The last usage wins: Ollama's /v1 attaches zero usage to every chunk and the
-                // real counts to the final one.
-                self.input = input.or(self.input);
-                self.output = output.or(self.output);
-            }
-            StreamEvent::Timings(t) => self.timings = Some(t),
-            StreamEvent::Finish(r) => self.finish = Some(r),
-            StreamEvent::Done => self.done = true,
-            StreamEvent::Error(m) => {
-                return Err((
-                    Outcome::Stream(StreamErrorKind::ServerError),
-                    format!("server error in stream: {m}"),
-                ));
-            }
-        }
-        Ok(())
+impl EventSink for Collected {
+    fn content(&mut self, raw: &str) -> Result<(), String> {
+        self.chunk_arrivals.push(self.now);
+        unescape_into(raw, &mut self.text)
+    }
+    fn usage(&mut self, input: Option<u64>, output: Option<u64>) {
+        // The last usage wins: Ollama's /v1 attaches zero usage to every chunk and the real
+        // counts to the final one.
+        self.input = input.or(self.input);
+        self.output = output.or(self.output);
+    }
+    fn timings(&mut self, t: ServerTimings) {
+        self.timings = Some(t);
+    }
+    fn finish(&mut self, reason: &str) {
+        self.finish = Some(reason.to_string());
+    }
+    fn done(&mut self) {
+        self.done = true;
+    }
+    fn error(&mut self, message: String) {
+        self.error.get_or_insert(message);
     }
 }
 
@@ -69,7 +72,12 @@ pub(crate) async fn execute(
         .unwrap_or(0.0);
     let sent = Instant::now();
     let schedule_lag = sent.saturating_duration_since(meta.scheduled);
-    let mut c = Collected::default();
+    let expected = prompt.output_tokens.unwrap_or(params.max_tokens) as usize + 2;
+    let mut c = Collected {
+        chunk_arrivals: Vec::with_capacity(expected),
+        text: String::with_capacity(expected * 8),
+        ..Default::default()
+    };
     let result = tokio::select! {
         r = tokio::time::timeout(params.timeout, run(req, decode, sent, &mut c)) => match r {
             Ok(r) => r,
@@ -137,10 +145,10 @@ async fn run(
     }
     let mut body = resp.bytes_stream();
     let mut lines = LineSplitter::default();
-    let mut events = Vec::new();
     let mut bad: Option<String> = None;
+    let malformed = |e: String| (Outcome::Stream(StreamErrorKind::MalformedEvent), e);
     while let Some(chunk) = body.next().await {
-        let at = sent.elapsed();
+        c.now = sent.elapsed();
         let bytes = chunk.map_err(|e| {
             (
                 Outcome::Stream(StreamErrorKind::StreamCut),
@@ -148,41 +156,26 @@ async fn run(
             )
         })?;
         lines
-            .push(&bytes, |line| match decode(line, &mut events) {
-                Ok(()) => true,
+            .push(&bytes, |line| match decode(line, c) {
+                Ok(()) => !c.done,
                 Err(e) => {
                     bad = Some(e);
                     false
                 }
             })
-            .map_err(|e| {
-                (
-                    Outcome::Stream(StreamErrorKind::MalformedEvent),
-                    e.to_string(),
-                )
-            })?;
+            .map_err(|e| malformed(e.to_string()))?;
         if let Some(e) = bad.take() {
-            return Err((Outcome::Stream(StreamErrorKind::MalformedEvent), e));
+            return Err(malformed(e));
         }
-        for ev in events.drain(..) {
-            c.apply(ev, at)?;
-        }
+        check_error(c)?;
         if c.done {
             return Ok(());
         }
     }
-    let at = sent.elapsed();
-    if let Some(rest) = lines.finish().map_err(|e| {
-        (
-            Outcome::Stream(StreamErrorKind::MalformedEvent),
-            e.to_string(),
-        )
-    })? {
-        decode(&rest, &mut events)
-            .map_err(|e| (Outcome::Stream(StreamErrorKind::MalformedEvent), e))?;
-        for ev in events.drain(..) {
-            c.apply(ev, at)?;
-        }
+    c.now = sent.elapsed();
+    if let Some(rest) = lines.finish().map_err(|e| malformed(e.to_string()))? {
+        decode(&rest, c).map_err(malformed)?;
+        check_error(c)?;
     }
     // A server that said why it finished but omitted the end marker still finished.
     if c.done || c.finish.is_some() {
@@ -195,5 +188,15 @@ async fn run(
                 c.chunk_arrivals.len()
             ),
         ))
+    }
+}
+
+fn check_error(c: &mut Collected) -> Result<(), (Outcome, String)> {
+    match c.error.take() {
+        Some(m) => Err((
+            Outcome::Stream(StreamErrorKind::ServerError),
+            format!("server error in stream: {m}"),
+        )),
+        None => Ok(()),
     }
 }

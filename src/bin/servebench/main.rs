@@ -15,8 +15,20 @@ use std::io::Write;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
+/// One socket per stream: lift the soft open-files limit to the hard one so a 1,000-stream
+/// profile does not fail on a default limit of 1,024.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+    {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
+}
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    raise_open_files_limit();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
