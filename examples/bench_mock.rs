@@ -36,7 +36,18 @@ async fn main() {
     let port = arg("--port", 0) as u16;
     let app = Router::new()
         .route("/v1/models", get(|| async { axum::Json(json!({"object": "list", "data": [{"id": "mock", "object": "model", "max_model_len": 4096}]})) }))
-        .route("/v1/chat/completions", post(move |body: axum::Json<Value>| generate(cfg, body.0)));
+        .route("/v1/chat/completions", post(move |body: axum::Json<Value>| generate(cfg, body.0)))
+        .route("/v1/completions", post(move |body: axum::Json<Value>| generate(cfg, body.0)))
+        // vLLM's tokenizer endpoints (one token per word), for clients that verify prompt lengths.
+        .route("/tokenize", post(|body: axum::Json<Value>| async move {
+            let text = body["prompt"].as_str().or(body["content"].as_str()).unwrap_or("");
+            let tokens: Vec<u32> = text.split_whitespace().enumerate().map(|(i, _)| i as u32 % 1000).collect();
+            axum::Json(json!({"count": tokens.len(), "tokens": tokens, "max_model_len": 4096}))
+        }))
+        .route("/detokenize", post(|body: axum::Json<Value>| async move {
+            let n = body["tokens"].as_array().map_or(0, Vec::len);
+            axum::Json(json!({"prompt": vec!["tok"; n].join(" ")}))
+        }));
     // A deep accept backlog: 1,000 streams connect at once, and a dropped SYN would add the
     // kernel's 1 s retransmit to some TTFTs — a server artifact, not the client's.
     let socket = tokio::net::TcpSocket::new_v4().expect("socket");

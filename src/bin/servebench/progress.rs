@@ -10,7 +10,9 @@ pub struct Progress {
     tty: bool,
     bar: Option<ProgressBar>,
     total: u64,
+    done: u64,
     failed: u64,
+    last_line: Option<std::time::Instant>,
 }
 
 impl Progress {
@@ -19,7 +21,9 @@ impl Progress {
             tty: std::io::stderr().is_terminal(),
             bar: None,
             total: 0,
+            done: 0,
             failed: 0,
+            last_line: None,
         }
     }
 
@@ -42,11 +46,19 @@ impl Observer for Progress {
                 total,
             } => {
                 self.total = *total;
+                self.done = 0;
                 self.failed = 0;
                 if self.tty {
-                    let bar = ProgressBar::new(*total);
+                    // A duration-bounded step has no known total: count instead of a bar.
+                    let (bar, template) = match *total {
+                        0 => (
+                            ProgressBar::new_spinner(),
+                            "{prefix} {spinner} {pos} requests {msg}",
+                        ),
+                        n => (ProgressBar::new(n), "{prefix} [{bar:30}] {pos}/{len} {msg}"),
+                    };
                     bar.set_style(
-                        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
+                        ProgressStyle::with_template(template)
                             .expect("static template")
                             .progress_chars("=> "),
                     );
@@ -55,6 +67,7 @@ impl Observer for Progress {
                 }
             }
             Event::RequestFinished(r) => {
+                self.done += 1;
                 let m = RequestMetrics::of(r);
                 let detail = if r.outcome.is_ok() {
                     format!(
@@ -73,13 +86,21 @@ impl Observer for Progress {
                         b.inc(1);
                         b.set_message(detail);
                     }
-                    None => eprintln!(
-                        "[{}] {} {}/{} {detail}",
-                        r.target,
-                        r.phase,
-                        r.index + 1,
-                        self.total
-                    ),
+                    None => {
+                        // Plain lines: every failure, the last request, else one a second.
+                        let due = self
+                            .last_line
+                            .is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0);
+                        if !r.outcome.is_ok() || self.done == self.total || due {
+                            let total = if self.total == 0 {
+                                "?".to_string()
+                            } else {
+                                self.total.to_string()
+                            };
+                            eprintln!("[{}] {} {}/{total} {detail}", r.target, r.phase, self.done);
+                            self.last_line = Some(std::time::Instant::now());
+                        }
+                    }
                 }
             }
             Event::PhaseFinished { target, phase } => {
