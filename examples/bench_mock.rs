@@ -37,6 +37,7 @@ async fn main() {
     let app = Router::new()
         .route("/v1/models", get(|| async { axum::Json(json!({"object": "list", "data": [{"id": "mock", "object": "model", "max_model_len": 4096}]})) }))
         .route("/v1/chat/completions", post(move |body: axum::Json<Value>| generate(cfg, body.0)))
+        .route("/health", get(|| async { "" }))
         .route("/v1/completions", post(move |body: axum::Json<Value>| generate(cfg, body.0)))
         // vLLM's tokenizer endpoints (one token per word), for clients that verify prompt lengths.
         .route("/tokenize", post(|body: axum::Json<Value>| async move {
@@ -60,7 +61,11 @@ async fn main() {
 
 async fn generate(cfg: Cfg, body: Value) -> Response {
     let start = Instant::now();
-    let n = body["max_tokens"].as_u64().unwrap_or(100).max(1) as u32;
+    let n = body["max_tokens"]
+        .as_u64()
+        .or(body["max_completion_tokens"].as_u64())
+        .unwrap_or(100)
+        .max(1) as u32;
     let stream = async_stream(cfg, start, n);
     Response::builder()
         .header(header::CONTENT_TYPE, "text/event-stream")

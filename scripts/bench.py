@@ -69,17 +69,49 @@ def bench_servebench(url, streams, requests, tokens):
 
 def bench_guidellm(guidellm, tokenizer, url, streams, requests, tokens):
     out = tempfile.mkdtemp(prefix="guidellm-bench-")
-    cmd = [guidellm, "benchmark", "--target", url, "--model", "mock",
-           "--processor", tokenizer,
-           "--rate-type", "concurrent", "--rate", str(streams), "--max-requests", str(requests),
-           "--data", f"prompt_tokens=16,output_tokens={tokens}",
-           "--output-path", os.path.join(out, "guidellm.json")]
+    cmd = [guidellm, "run", "--backend", f"kind=openai_http,target={url},model=mock",
+           "--profile", f"kind=concurrent,streams={streams}",
+           "--constraint", f"kind=max_requests,count={requests}",
+           "--data", f"kind=synthetic_text,prompt_tokens=16,output_tokens={tokens}",
+           "--tokenizer", f"kind=huggingface_auto,model={tokenizer}",
+           "--output", f"kind=json,path={os.path.join(out, 'guidellm.json')}", "--disable-console"]
     code, cpu, rss, wall = run_measured(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                        env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                                        env={**os.environ, "HF_HUB_OFFLINE": "1"}, cwd=out)
     if code != 0:
+        print(f"guidellm exited {code} at {streams} streams", file=sys.stderr)
         return None
+    return measured_row("guidellm", streams, requests, tokens, cpu, rss, wall)
+
+
+def bench_vllm_bench(vllm_bench, tokenizer, url, streams, requests, tokens):
+    out = tempfile.mkdtemp(prefix="vllm-bench-")
+    cmd = [vllm_bench, "--backend", "openai-chat", "--base-url", url, "--endpoint", "/v1/chat/completions",
+           "--model", "mock", "--tokenizer", tokenizer, "--dataset-name", "random",
+           "--random-input-len", "16", "--random-output-len", str(tokens), "--ignore-eos",
+           "--num-prompts", str(requests), "--max-concurrency", str(streams)]
+    log = os.path.join(out, "stdout.txt")
+    with open(log, "w") as f:
+        code, cpu, rss, wall = run_measured(cmd, stdout=f, stderr=subprocess.DEVNULL, cwd=out)
+    if code != 0:
+        print(f"vllm-bench exited {code} at {streams} streams", file=sys.stderr)
+        return None
+    row = measured_row("vllm-bench", streams, requests, tokens, cpu, rss, wall)
+    # Its own summary (first block: all requests) gives its TTFT/ITL for the same error columns.
+    text = open(log).read()
+    def first(name):
+        m = re.search(rf"{name} \(ms\):\s+([\d.]+)", text)
+        return float(m.group(1)) if m else None
+    for key, name, truth in [("ttft_err_ms", "Mean TTFT", TTFT_MS), ("ttft_err_p99_ms", "P99 TTFT", TTFT_MS),
+                             ("itl_err_ms", "Mean ITL", TOKEN_MS), ("itl_err_p99_ms", "P99 ITL", TOKEN_MS)]:
+        v = first(name)
+        row[key] = None if v is None else v - truth
+    return row
+
+
+def measured_row(client, streams, requests, tokens, cpu, rss, wall):
+    """A row for a client measured from outside: CPU and RSS only (its own timing is not read)."""
     total = requests * tokens
-    return {"client": "guidellm", "streams": streams, "requests": requests, "tokens": tokens,
+    return {"client": client, "streams": streams, "requests": requests, "tokens": tokens,
             "failed": None, "total_tokens": total, "cpu_s": cpu, "rss_mb": rss / 2**20,
             "cpu_us_per_token": cpu / total * 1e6, "ttft_err_ms": None, "ttft_err_p99_ms": None,
             "itl_err_ms": None, "itl_err_p99_ms": None, "wall_s": wall}
@@ -112,7 +144,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", help="replace the generated table in this Markdown file")
     ap.add_argument("--guidellm", help="guidellm executable to measure the same way")
-    ap.add_argument("--tokenizer", help="local tokenizer directory for guidellm")
+    ap.add_argument("--vllm-bench", help="vllm-bench executable to measure the same way")
+    ap.add_argument("--tokenizer", help="local tokenizer directory for guidellm and vllm-bench")
     args = ap.parse_args()
 
     port = free_port()
@@ -123,11 +156,10 @@ def main():
         url = f"http://127.0.0.1:{port}"
         runs = [(1, 10, 100), (32, 320, 256), (100, 500, 100), (1000, 3000, 100)]
         rows = [bench_servebench(url, *r) for r in runs]
+        if args.vllm_bench:
+            rows += filter(None, [bench_vllm_bench(args.vllm_bench, args.tokenizer, url, *r) for r in runs])
         if args.guidellm:
-            for r in runs[:3]:
-                g = bench_guidellm(args.guidellm, args.tokenizer, url, *r)
-                if g:
-                    rows.append(g)
+            rows += filter(None, [bench_guidellm(args.guidellm, args.tokenizer, url, *r) for r in runs[:3]])
     finally:
         mock.terminate()
         mock.wait()
