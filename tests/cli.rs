@@ -251,26 +251,6 @@ async fn invalid_input_exits_2_with_a_position() {
         o.stderr
     );
 
-    let o = servebench(&[
-        "run",
-        "--api",
-        "openai",
-        "--url",
-        "http://x:1",
-        "--model",
-        "m",
-        "--profile",
-        "rate:fast:poisson",
-    ])
-    .await;
-    assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("cannot parse `fast`"), "{}", o.stderr);
-    assert!(
-        o.stderr.contains(servebench::load::profile::PROFILE_FORMS),
-        "{}",
-        o.stderr
-    );
-
     std::fs::write(&plan, "[run]\nprofile = \"sweep:1,x\"\n\n[[targets]]\nname = \"a\"\napi = \"openai\"\nurl = \"http://x:1\"\nmodel = \"m\"\n").unwrap();
     let o = servebench(&["run", plan.to_str().unwrap()]).await;
     assert_eq!(o.code, 2);
@@ -281,7 +261,8 @@ async fn invalid_input_exits_2_with_a_position() {
         o.stderr
     );
 
-    let o = servebench(&[
+    // Bad flags: exit 2 with a message naming the problem and the accepted forms.
+    let quick = [
         "run",
         "--api",
         "openai",
@@ -289,34 +270,33 @@ async fn invalid_input_exits_2_with_a_position() {
         "http://x:1",
         "--model",
         "m",
-        "--sharegpt",
-        "a.json",
-        "--input-tokens",
-        "100",
-    ])
-    .await;
-    assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("give only one"), "{}", o.stderr);
-
-    let o = servebench(&[
-        "run",
-        "--api",
-        "openai",
-        "--url",
-        "http://x:1",
-        "--model",
-        "m",
-        "--input-tokens",
-        "zipf:2",
-    ])
-    .await;
-    assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("uniform:a:b"), "{}", o.stderr);
-
+    ];
+    let forms = servebench::load::profile::PROFILE_FORMS;
+    let cases: [(&[&str], &[&str]); 6] = [
+        (
+            &["--profile", "rate:fast:poisson"],
+            &["cannot parse `fast`", forms],
+        ),
+        (
+            &["--sharegpt", "a.json", "--input-tokens", "100"],
+            &["give only one"],
+        ),
+        (&["--input-tokens", "zipf:2"], &["uniform:a:b"]),
+        (&["--max-tokens", "0"], &["1..=1000000"]),
+        (&["--slo", "latency=1"], &["unknown objective `latency`"]),
+        (&["--requests", "0"], &["--requests"]),
+    ];
+    for (extra, expected) in cases {
+        let args: Vec<&str> = quick.iter().chain(extra).copied().collect();
+        let o = servebench(&args).await;
+        assert_eq!(o.code, 2, "{extra:?}");
+        for e in expected {
+            assert!(o.stderr.contains(e), "{extra:?}: {}", o.stderr);
+        }
+    }
     let o = servebench(&["run", "--api", "openai", "--url", "http://x:1"]).await;
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("--model"), "{}", o.stderr);
-
     let o = servebench(&[
         "run",
         "--api",
@@ -329,21 +309,6 @@ async fn invalid_input_exits_2_with_a_position() {
     .await;
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("http://"), "{}", o.stderr);
-
-    let o = servebench(&[
-        "run",
-        "--api",
-        "openai",
-        "--url",
-        "http://x:1",
-        "--model",
-        "m",
-        "--max-tokens",
-        "0",
-    ])
-    .await;
-    assert_eq!(o.code, 2);
-    assert!(o.stderr.contains("1..=1000000"), "{}", o.stderr);
 }
 
 #[tokio::test(flavor = "multi_thread")]
