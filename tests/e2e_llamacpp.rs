@@ -218,8 +218,9 @@ async fn a_short_sweep_over_two_slots_completes() {
     let errors: Vec<&String> = recs.iter().filter_map(|r| r.error.as_ref()).collect();
     for s in steps {
         assert_eq!(s.phase.requests, 4);
-        // Seen once in many runs: one stream of a step cut by the server. It is recorded as a
-        // failure (never dropped); the sweep itself must still complete.
+        // Seen once before pooled connections the server had closed were re-sent (see
+        // faults.rs): one stream of a step recorded as stream_cut. A failure stays recorded,
+        // never dropped; the sweep itself must still complete.
         assert!(s.phase.ok >= 3, "{:?} {errors:?}", s.phase.failures);
         assert!(s.phase.output_tok_s.unwrap() > 0.0);
     }

@@ -115,3 +115,96 @@ async fn a_target_whose_every_request_fails_is_failed() {
     );
     assert_eq!(t.phases.warm.as_ref().unwrap().failures["http_500"], 3);
 }
+
+/// Regression (seen in `make demo` against llama.cpp): a keep-alive connection the server had
+/// closed was reused, and the request was recorded as `stream_cut` although the server never
+/// saw it. It must be re-sent on a fresh connection and measured from that send.
+#[tokio::test]
+async fn a_pooled_connection_the_server_closed_is_resent_on_a_fresh_one() {
+    use servebench::backend::{Client, GenParams, RequestMeta};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let arrivals = Arc::new(AtomicUsize::new(0));
+    let seen = arrivals.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                // Serve one request, then read the next and close without answering.
+                for served in 0.. {
+                    let mut buf = Vec::new();
+                    let mut tmp = [0u8; 4096];
+                    let (head_end, len) = loop {
+                        let n = conn.read(&mut tmp).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&tmp[..n]);
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            let head = String::from_utf8_lossy(&buf[..i]).to_lowercase();
+                            let len = head
+                                .lines()
+                                .find_map(|l| {
+                                    l.strip_prefix("content-length:")
+                                        .map(|v| v.trim().parse::<usize>().unwrap())
+                                })
+                                .unwrap_or(0);
+                            break (i + 4, len);
+                        }
+                    };
+                    while buf.len() < head_end + len {
+                        let n = conn.read(&mut tmp).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&tmp[..n]);
+                    }
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    if served == 1 {
+                        return;
+                    }
+                    let body = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}\n\ndata: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+                    let resp = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: {}\r\n\r\n{body}",
+                        body.len()
+                    );
+                    conn.write_all(resp.as_bytes()).await.unwrap();
+                }
+            });
+        }
+    });
+    let client = Client::new(Api::Openai, &format!("http://{addr}"), "m");
+    let params = GenParams {
+        max_tokens: 4,
+        temperature: 0.0,
+        seed: 1,
+        endpoint: servebench::plan::Endpoint::Chat,
+        timeout: std::time::Duration::from_secs(10),
+    };
+    let prompt = &servebench::prompts::builtin()[0];
+    let cancel = tokio_util::sync::CancellationToken::new();
+    for index in 0..3 {
+        let meta = RequestMeta {
+            target: "t",
+            phase: servebench::record::Phase::Warm,
+            step: None,
+            index,
+            scheduled: std::time::Instant::now(),
+        };
+        let rec = client.generate(prompt, &params, meta, &cancel).await;
+        assert!(
+            rec.outcome.is_ok(),
+            "request {index}: {:?} {:?}",
+            rec.outcome,
+            rec.error
+        );
+        assert_eq!(rec.text, "hi");
+    }
+    // Requests 1 and 2 each reached a closing connection first, then a fresh one.
+    assert_eq!(arrivals.load(Ordering::SeqCst), 5);
+}

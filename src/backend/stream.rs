@@ -18,9 +18,13 @@ pub type Decoder = fn(&str, &mut dyn EventSink) -> Result<(), String>;
 
 /// Everything learned from one response while it streamed. Capacity is reserved up front so
 /// the per-token path only writes into existing buffers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Collected {
-    /// Arrival time of the read being decoded.
+    /// When the request was sent (reset if it had to be re-sent on a fresh connection).
+    sent: Instant,
+    /// The same moment on the wall clock, seconds since the Unix epoch.
+    sent_unix_s: f64,
+    /// Arrival time of the read being decoded, relative to `sent`.
     now: Duration,
     chunk_arrivals: Vec<Duration>,
     text: String,
@@ -30,6 +34,54 @@ struct Collected {
     finish: Option<String>,
     done: bool,
     error: Option<String>,
+}
+
+impl Collected {
+    fn new(capacity: usize) -> Collected {
+        Collected {
+            sent: Instant::now(),
+            sent_unix_s: unix_now(),
+            now: Duration::ZERO,
+            chunk_arrivals: Vec::with_capacity(capacity),
+            text: String::with_capacity(capacity * 8),
+            input: None,
+            output: None,
+            timings: None,
+            finish: None,
+            done: false,
+            error: None,
+        }
+    }
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// A pooled keep-alive connection the server had already closed: the request never reached
+/// it, so sending it again on a fresh connection measures the server, not the pool.
+fn stale_connection(e: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(h) = err.downcast_ref::<hyper::Error>()
+            && (h.is_incomplete_message() || h.is_canceled())
+        {
+            return true;
+        }
+        if let Some(io) = err.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            )
+        {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 impl EventSink for Collected {
@@ -66,26 +118,17 @@ pub(crate) async fn execute(
     meta: RequestMeta<'_>,
     cancel: &CancellationToken,
 ) -> RequestRecord {
-    let sent_unix_s = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
-    let sent = Instant::now();
-    let schedule_lag = sent.saturating_duration_since(meta.scheduled);
     let expected = prompt.output_tokens.unwrap_or(params.max_tokens) as usize + 2;
-    let mut c = Collected {
-        chunk_arrivals: Vec::with_capacity(expected),
-        text: String::with_capacity(expected * 8),
-        ..Default::default()
-    };
+    let mut c = Collected::new(expected);
     let result = tokio::select! {
-        r = tokio::time::timeout(params.timeout, run(req, decode, sent, &mut c)) => match r {
+        r = tokio::time::timeout(params.timeout, run(req, decode, &mut c)) => match r {
             Ok(r) => r,
             Err(_) => Err((Outcome::Timeout, format!("no complete response within {:?}", params.timeout))),
         },
         _ = cancel.cancelled() => Err((Outcome::Cancelled, "cancelled by the user".into())),
     };
-    let end = sent.elapsed();
+    let end = c.sent.elapsed();
+    let schedule_lag = c.sent.saturating_duration_since(meta.scheduled);
     let (outcome, error) = match result {
         Ok(()) => (Outcome::Ok, None),
         Err((o, e)) => (o, Some(e)),
@@ -104,7 +147,7 @@ pub(crate) async fn execute(
         step: meta.step,
         index: meta.index,
         prompt_id: prompt.id.clone(),
-        sent_unix_s,
+        sent_unix_s: c.sent_unix_s,
         schedule_lag,
         ttft: c.chunk_arrivals.first().copied(),
         chunk_arrivals: c.chunk_arrivals,
@@ -124,10 +167,19 @@ pub(crate) async fn execute(
 async fn run(
     req: reqwest::RequestBuilder,
     decode: Decoder,
-    sent: Instant,
     c: &mut Collected,
 ) -> Result<(), (Outcome, String)> {
-    let resp = req.send().await.map_err(|e| {
+    let again = req.try_clone();
+    let first = req.send().await;
+    let sent_again = match (first, again) {
+        (Err(e), Some(again)) if !e.is_connect() && stale_connection(&e) => {
+            c.sent = Instant::now();
+            c.sent_unix_s = unix_now();
+            again.send().await
+        }
+        (r, _) => r,
+    };
+    let resp = sent_again.map_err(|e| {
         let kind = if e.is_connect() {
             Outcome::Connect
         } else {
@@ -148,7 +200,7 @@ async fn run(
     let mut bad: Option<String> = None;
     let malformed = |e: String| (Outcome::Stream(StreamErrorKind::MalformedEvent), e);
     while let Some(chunk) = body.next().await {
-        c.now = sent.elapsed();
+        c.now = c.sent.elapsed();
         let bytes = chunk.map_err(|e| {
             (
                 Outcome::Stream(StreamErrorKind::StreamCut),
@@ -172,7 +224,7 @@ async fn run(
             return Ok(());
         }
     }
-    c.now = sent.elapsed();
+    c.now = c.sent.elapsed();
     if let Some(rest) = lines.finish().map_err(|e| malformed(e.to_string()))? {
         decode(&rest, c).map_err(malformed)?;
         check_error(c)?;
