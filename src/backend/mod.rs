@@ -294,6 +294,23 @@ pub(crate) async fn get_json(
     json_body(client, resp, api, path).await
 }
 
+/// POST a JSON body with a time limit; a transport failure becomes a target-level error.
+pub(crate) async fn post_json(
+    client: &Client,
+    path: &str,
+    body: &serde_json::Value,
+    timeout: Duration,
+) -> Result<reqwest::Response, BackendError> {
+    client
+        .http()
+        .post(client.url(path))
+        .json(body)
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| transport_error(client, e))
+}
+
 /// Read a response as JSON, or explain why it is not this API.
 pub(crate) async fn json_body(
     client: &Client,

@@ -1,8 +1,9 @@
 //! Ollama's native dialect: `/api/chat` NDJSON streaming with its nanosecond timings,
 //! `/api/show`, `/api/ps`, `/api/tags`, `/api/version`, and unloading a model for a cold start.
 
-use super::sink::{EventSink, is_empty_literal};
-use super::{BackendError, Client, GenParams, excerpt, get_json, json_body, transport_error};
+use super::sink::EventSink;
+use super::sink::text_literal;
+use super::{BackendError, Client, GenParams, excerpt, get_json, json_body, post_json};
 use crate::prompts::Prompt;
 use crate::record::ServerTimings;
 use crate::report::ModelInfo;
@@ -36,14 +37,7 @@ pub async fn prompt_tokens(c: &Client, text: &str) -> Result<Option<u64>, Backen
         "stream": false,
         "options": {"num_predict": 1, "temperature": 0},
     });
-    let resp = c
-        .http()
-        .post(c.url("/api/chat"))
-        .json(&body)
-        .timeout(Duration::from_secs(300))
-        .send()
-        .await
-        .map_err(|e| transport_error(c, e))?;
+    let resp = post_json(c, "/api/chat", &body, Duration::from_secs(300)).await?;
     let v = json_body(c, resp, API, "/api/chat").await?;
     Ok(v.get("prompt_eval_count").and_then(Value::as_u64))
 }
@@ -80,11 +74,6 @@ fn ns(v: Option<u64>) -> Option<Duration> {
     v.map(Duration::from_nanos)
 }
 
-fn text(v: Option<&RawValue>) -> Option<&str> {
-    v.map(RawValue::get)
-        .filter(|r| r.starts_with('"') && !is_empty_literal(r))
-}
-
 /// Decode one NDJSON line of `/api/chat` or `/api/generate`.
 pub fn decode_line(line: &str, out: &mut dyn EventSink) -> Result<(), String> {
     if line.trim().is_empty() {
@@ -99,8 +88,8 @@ pub fn decode_line(line: &str, out: &mut dyn EventSink) -> Result<(), String> {
     let raw = l
         .message
         .as_ref()
-        .and_then(|m| text(m.content).or(text(m.thinking)))
-        .or(text(l.response));
+        .and_then(|m| text_literal(m.content).or(text_literal(m.thinking)))
+        .or(text_literal(l.response));
     if let Some(raw) = raw {
         out.content(raw)?;
     }
@@ -155,14 +144,13 @@ fn names(v: &Value) -> Vec<String> {
 
 /// Model facts from `/api/show`; a 404 means the server does not have the model.
 pub async fn model_info(c: &Client) -> Result<ModelInfo, BackendError> {
-    let resp = c
-        .http()
-        .post(c.url("/api/show"))
-        .json(&json!({"model": c.model()}))
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .map_err(|e| transport_error(c, e))?;
+    let resp = post_json(
+        c,
+        "/api/show",
+        &json!({"model": c.model()}),
+        Duration::from_secs(30),
+    )
+    .await?;
     if resp.status() == reqwest::StatusCode::NOT_FOUND {
         return Err(c.model_not_found().await);
     }
@@ -230,14 +218,13 @@ pub async fn loaded(c: &Client) -> Result<Option<(u64, u64)>, BackendError> {
 /// Unload the model (`keep_alive: 0`) and wait until `/api/ps` no longer lists it.
 /// Returns whether the unload was confirmed within `wait`.
 pub async fn unload(c: &Client, wait: Duration) -> Result<bool, BackendError> {
-    let resp = c
-        .http()
-        .post(c.url("/api/generate"))
-        .json(&json!({"model": c.model(), "keep_alive": 0}))
-        .timeout(Duration::from_secs(60))
-        .send()
-        .await
-        .map_err(|e| transport_error(c, e))?;
+    let resp = post_json(
+        c,
+        "/api/generate",
+        &json!({"model": c.model(), "keep_alive": 0}),
+        Duration::from_secs(60),
+    )
+    .await?;
     if resp.status() == reqwest::StatusCode::NOT_FOUND {
         return Err(c.model_not_found().await);
     }

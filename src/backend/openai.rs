@@ -1,8 +1,8 @@
 //! The OpenAI-compatible dialect (vLLM, llama.cpp `llama-server`, SGLang, TGI, Ollama `/v1`):
 //! request bodies, SSE chunk decoding (including llama.cpp's `timings`), and `/v1/models`.
 
-use super::sink::{EventSink, is_empty_literal};
-use super::{BackendError, Client, GenParams, get_json};
+use super::sink::{EventSink, text_literal};
+use super::{BackendError, Client, GenParams, get_json, post_json};
 use crate::prompts::Prompt;
 use crate::record::ServerTimings;
 use crate::report::ModelInfo;
@@ -60,14 +60,13 @@ fn limit_output(body: &mut Value, prompt: &Prompt, p: &GenParams) {
 /// Count tokens with the server's `/tokenize` (vLLM: `prompt` → `count`; llama.cpp:
 /// `content` → `tokens`). `None` when the server has no such endpoint.
 pub async fn tokenize(c: &Client, text: &str) -> Result<Option<u64>, BackendError> {
-    let resp = c
-        .http()
-        .post(c.url("/tokenize"))
-        .json(&json!({"model": c.model(), "prompt": text, "content": text, "add_special_tokens": false}))
-        .timeout(Duration::from_secs(30))
-        .send()
-        .await
-        .map_err(|e| super::transport_error(c, e))?;
+    let resp = post_json(
+        c,
+        "/tokenize",
+        &json!({"model": c.model(), "prompt": text, "content": text, "add_special_tokens": false}),
+        Duration::from_secs(30),
+    )
+    .await?;
     if !resp.status().is_success() {
         return Ok(None);
     }
@@ -90,14 +89,7 @@ pub async fn prompt_tokens(c: &Client, text: &str) -> Result<Option<u64>, Backen
         "max_tokens": 1,
         "temperature": 0,
     });
-    let resp = c
-        .http()
-        .post(c.url("/v1/chat/completions"))
-        .json(&body)
-        .timeout(Duration::from_secs(120))
-        .send()
-        .await
-        .map_err(|e| super::transport_error(c, e))?;
+    let resp = post_json(c, "/v1/chat/completions", &body, Duration::from_secs(120)).await?;
     let v = super::json_body(c, resp, API, "/v1/chat/completions").await?;
     Ok(v.pointer("/usage/prompt_tokens").and_then(Value::as_u64))
 }
@@ -172,12 +164,6 @@ fn ms(v: Option<f64>) -> Option<Duration> {
     v.and_then(|m| Duration::try_from_secs_f64(m / 1e3).ok())
 }
 
-/// A non-empty raw string literal, if any.
-fn text(v: Option<&RawValue>) -> Option<&str> {
-    v.map(RawValue::get)
-        .filter(|r| r.starts_with('"') && !is_empty_literal(r))
-}
-
 /// Decode one SSE line. Comments, blank lines and non-`data` fields are ignored.
 pub fn decode_sse_line(line: &str, out: &mut dyn EventSink) -> Result<(), String> {
     let Some(data) = line.strip_prefix("data:") else {
@@ -196,11 +182,11 @@ pub fn decode_sse_line(line: &str, out: &mut dyn EventSink) -> Result<(), String
     }
     if let Some(c) = &chunk.choices {
         let delta_text = c.delta.as_ref().and_then(|d| {
-            text(d.content)
-                .or(text(d.reasoning_content))
-                .or(text(d.reasoning))
+            text_literal(d.content)
+                .or(text_literal(d.reasoning_content))
+                .or(text_literal(d.reasoning))
         });
-        if let Some(raw) = delta_text.or(text(c.text)) {
+        if let Some(raw) = delta_text.or(text_literal(c.text)) {
             out.content(raw)?;
         }
         if let Some(r) = &c.finish_reason {

@@ -46,9 +46,10 @@ impl EventSink for Vec<StreamEvent> {
     }
 }
 
-/// True when a raw JSON string literal is `""`.
-pub fn is_empty_literal(raw: &str) -> bool {
-    raw.len() <= 2
+/// The raw JSON string literal of a field, if it is a non-empty string (not `""`, not null).
+pub fn text_literal(v: Option<&serde_json::value::RawValue>) -> Option<&str> {
+    v.map(serde_json::value::RawValue::get)
+        .filter(|r| r.starts_with('"') && r.len() > 2)
 }
 
 /// Append the text of a raw JSON string literal (`"a\nb"`) to `out`, resolving escapes,

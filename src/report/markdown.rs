@@ -2,7 +2,7 @@
 //! targets, which is better), then per-target details with percentiles and failure counts.
 
 use super::model::{LoadStep, PhaseReport, Report, TargetReport, TargetStatus};
-use super::table::{Better, ROWS, TIE_RELATIVE, Verdict, fmt, verdict};
+use super::table::{Better, ROWS, TIE_RELATIVE, Verdict, fmt, verdict, verdict_of};
 use crate::stats::Summary;
 use std::fmt::Write;
 
@@ -287,30 +287,13 @@ fn load_sections(o: &mut String, targets: &[TargetReport]) {
                 .collect();
             let mut cells = vec![c.to_string()];
             cells.extend(vals.iter().map(|v| fmt(*v, 1)));
-            cells.push(match best_higher(&vals) {
+            cells.push(match verdict_of(&vals, Better::Higher) {
                 Verdict::NotComparable => "—".into(),
                 Verdict::Tie => "tie".into(),
                 Verdict::Best(i) => swept[i].name.clone(),
             });
             row(o, &cells);
         }
-    }
-}
-
-fn best_higher(vals: &[Option<f64>]) -> Verdict {
-    let mut v: Vec<(usize, f64)> = vals
-        .iter()
-        .enumerate()
-        .filter_map(|(i, x)| x.map(|x| (i, x)))
-        .collect();
-    if v.len() < 2 {
-        return Verdict::NotComparable;
-    }
-    v.sort_by(|a, b| b.1.total_cmp(&a.1));
-    if v[0].1 == 0.0 || (v[0].1 - v[1].1) / v[0].1 < TIE_RELATIVE {
-        Verdict::Tie
-    } else {
-        Verdict::Best(v[0].0)
     }
 }
 

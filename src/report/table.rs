@@ -139,15 +139,21 @@ pub enum Verdict {
 
 /// Decide a row across targets.
 pub fn verdict(row: &MetricRow, targets: &[TargetReport]) -> Verdict {
-    let mut vals: Vec<(usize, f64)> = targets
+    let vals: Vec<Option<f64>> = targets.iter().map(|t| (row.get)(t)).collect();
+    verdict_of(&vals, row.better)
+}
+
+/// Decide between values (one per target, `None` where missing).
+pub fn verdict_of(vals: &[Option<f64>], better: Better) -> Verdict {
+    let mut vals: Vec<(usize, f64)> = vals
         .iter()
         .enumerate()
-        .filter_map(|(i, t)| (row.get)(t).map(|v| (i, v)))
+        .filter_map(|(i, v)| v.map(|v| (i, v)))
         .collect();
     if vals.len() < 2 {
         return Verdict::NotComparable;
     }
-    vals.sort_by(|a, b| match row.better {
+    vals.sort_by(|a, b| match better {
         Better::Lower => a.1.total_cmp(&b.1),
         Better::Higher => b.1.total_cmp(&a.1),
     });
