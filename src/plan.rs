@@ -85,6 +85,10 @@ pub struct RunSettings {
     pub input_tokens: Option<LengthDist>,
     /// Exact output lengths to ask for.
     pub output_tokens: Option<LengthDist>,
+    /// Cold loads per target (managed: stop/start; Ollama: unload/reload).
+    pub cold: u32,
+    /// GPU and process readings per second.
+    pub sample_hz: f64,
 }
 
 /// Number of distinct synthetic prompts generated per target.
@@ -126,6 +130,8 @@ impl Default for RunSettings {
             sharegpt: None,
             input_tokens: None,
             output_tokens: None,
+            cold: 1,
+            sample_hz: 10.0,
         }
     }
 }
@@ -170,6 +176,10 @@ pub struct RunOverrides {
     /// See [`RunSettings::output_tokens`].
     #[serde(default, deserialize_with = "parsed")]
     pub output_tokens: Option<LengthDist>,
+    /// See [`RunSettings::cold`].
+    pub cold: Option<u32>,
+    /// See [`RunSettings::sample_hz`].
+    pub sample_hz: Option<f64>,
 }
 
 /// Deserialise a value written as a string in its command-line form.
@@ -198,7 +208,9 @@ impl RunOverrides {
             timeout_s,
             profile,
             warmup,
-            slo
+            slo,
+            cold,
+            sample_hz
         );
         if let Some(n) = self.requests {
             base.requests = Some(n);
@@ -242,6 +254,68 @@ pub struct TargetSpec {
     /// How long a launched server may take to answer, s (default 300).
     #[serde(default)]
     pub ready_timeout_s: Option<f64>,
+    /// How long a launched server may take to exit after SIGTERM before SIGKILL, s (default 10).
+    #[serde(default)]
+    pub stop_timeout_s: Option<f64>,
+    /// Environment variables added for the launched server.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Working directory of the launched server.
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    /// Pid of an already-running server whose process tree is sampled (unmanaged targets).
+    #[serde(default)]
+    pub server_pid: Option<u32>,
+    /// Alternatives tried in order when the server fails to start or run (e.g. out of memory).
+    #[serde(default)]
+    pub fallbacks: Vec<Fallback>,
+}
+
+/// An alternative model (and command) for a target, tried when the previous attempt fails.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fallback {
+    /// Model name to request.
+    pub model: String,
+    /// Command that starts the server with it.
+    pub launch: Vec<String>,
+    /// Base URL, when it differs from the target's.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+impl TargetSpec {
+    /// A target with only the required fields set.
+    pub fn new(name: &str, api: Api, url: &str, model: &str) -> TargetSpec {
+        TargetSpec {
+            name: name.into(),
+            api,
+            url: url.into(),
+            model: model.into(),
+            launch: None,
+            ready_timeout_s: None,
+            stop_timeout_s: None,
+            env: Default::default(),
+            cwd: None,
+            server_pid: None,
+            fallbacks: Vec::new(),
+        }
+    }
+
+    /// This target as its `i`-th fallback describes it (0: itself).
+    pub fn attempt(&self, i: usize) -> Option<TargetSpec> {
+        if i == 0 {
+            return Some(self.clone());
+        }
+        let f = self.fallbacks.get(i - 1)?;
+        Some(TargetSpec {
+            model: f.model.clone(),
+            launch: Some(f.launch.clone()),
+            url: f.url.clone().unwrap_or_else(|| self.url.clone()),
+            fallbacks: Vec::new(),
+            ..self.clone()
+        })
+    }
 }
 
 /// A validated plan.
@@ -353,6 +427,42 @@ impl Plan {
                     t.name
                 )));
             }
+            if t.launch.is_some() && t.server_pid.is_some() {
+                return Err(PlanError::Invalid(format!(
+                    "target {}: server_pid is for servers servebench did not start: remove it or launch",
+                    t.name
+                )));
+            }
+            for (k, f) in t.fallbacks.iter().enumerate() {
+                if f.launch.is_empty() || f.model.trim().is_empty() {
+                    return Err(PlanError::Invalid(format!(
+                        "target {}: fallback {} needs a model and a non-empty launch command",
+                        t.name,
+                        k + 1
+                    )));
+                }
+                if let Some(u) = &f.url {
+                    validate_url(u).map_err(|m| {
+                        PlanError::Invalid(format!(
+                            "target {}: fallback {} url {u:?} {m}",
+                            t.name,
+                            k + 1
+                        ))
+                    })?;
+                }
+            }
+            for (what, v) in [
+                ("ready_timeout_s", t.ready_timeout_s),
+                ("stop_timeout_s", t.stop_timeout_s),
+            ] {
+                if v.is_some_and(|v| !(v > 0.0 && v <= 86_400.0)) {
+                    return Err(PlanError::Invalid(format!(
+                        "target {}: {what} {} out of range: use (0, 86400] seconds",
+                        t.name,
+                        v.unwrap_or_default()
+                    )));
+                }
+            }
         }
         let s = &self.settings;
         if s.max_tokens == 0 || s.max_tokens > 1_000_000 {
@@ -387,6 +497,18 @@ impl Plan {
             return Err(PlanError::Invalid(format!(
                 "duration {} out of range: use (0, 604800] seconds",
                 s.duration_s.unwrap_or_default()
+            )));
+        }
+        if !(1..=100).contains(&s.cold) {
+            return Err(PlanError::Invalid(format!(
+                "cold {} out of range: use 1..=100 cold loads",
+                s.cold
+            )));
+        }
+        if !(s.sample_hz > 0.0 && s.sample_hz <= 100.0) {
+            return Err(PlanError::Invalid(format!(
+                "sample_hz {} out of range: use (0, 100] readings per second",
+                s.sample_hz
             )));
         }
         if !(s.timeout_s > 0.0 && s.timeout_s <= 86_400.0) {

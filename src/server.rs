@@ -75,8 +75,14 @@ pub fn port_in_use(host: &str, port: u16) -> bool {
 }
 
 impl ManagedServer {
-    /// Spawn `cmd` in its own process group, output to `log`.
-    pub fn spawn(cmd: &[String], log: &Path) -> Result<ManagedServer, ServerError> {
+    /// Spawn `cmd` in its own process group (with `env` added, in `cwd` when given), output
+    /// to `log`.
+    pub fn spawn(
+        cmd: &[String],
+        env: &std::collections::BTreeMap<String, String>,
+        cwd: Option<&Path>,
+        log: &Path,
+    ) -> Result<ManagedServer, ServerError> {
         let log_s = log.display().to_string();
         let out = File::create(log).map_err(|source| ServerError::Log {
             path: log_s.clone(),
@@ -87,8 +93,13 @@ impl ManagedServer {
             source,
         })?;
         let spawned = Instant::now();
-        let child = Command::new(&cmd[0])
+        let mut command = Command::new(&cmd[0]);
+        if let Some(dir) = cwd {
+            command.current_dir(dir);
+        }
+        let child = command
             .args(&cmd[1..])
+            .envs(env)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -105,6 +116,16 @@ impl ManagedServer {
             log: log_s,
             spawned,
         })
+    }
+
+    /// The server's pid (the root of its process tree).
+    pub fn pid(&self) -> Option<u32> {
+        (self.pgid.as_raw() > 0).then_some(self.pgid.as_raw() as u32)
+    }
+
+    /// The log file.
+    pub fn log_path(&self) -> &str {
+        &self.log
     }
 
     /// Poll `ready` every 100 ms until it answers true; returns spawn → ready.
@@ -162,5 +183,71 @@ impl Drop for ManagedServer {
         if self.pgid.as_raw() > 0 {
             let _ = killpg(self.pgid, Signal::SIGKILL);
         }
+    }
+}
+
+/// Lines kept from a failed server's log.
+pub const LOG_TAIL_LINES: usize = 20;
+
+/// The last `n` lines of a log file (empty when it cannot be read).
+pub fn log_tail(path: &Path, n: usize) -> Vec<String> {
+    let text = std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.chars().take(500).collect())
+        .collect()
+}
+
+/// Out-of-memory messages of the common servers and runtimes (matched case-insensitively).
+pub const OOM_SIGNATURES: &[&str] = &[
+    "cuda out of memory",
+    "outofmemoryerror",
+    "cudamalloc failed",
+    "cudaerrormemoryallocation",
+    "cuda error: out of memory",
+    "requires more system memory",
+    "failed to allocate",
+    "unable to allocate",
+    "ggml_backend_alloc",
+    "not enough memory",
+    "insufficient memory",
+    "no available memory for the cache blocks",
+    "std::bad_alloc",
+];
+
+/// The out-of-memory signature found in `text`, if any.
+pub fn oom_signature(text: &str) -> Option<&'static str> {
+    let lower = text.to_lowercase();
+    OOM_SIGNATURES.iter().copied().find(|s| lower.contains(s))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oom_messages_of_each_stack_are_recognised() {
+        for msg in [
+            "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",
+            "RuntimeError: cudaMalloc failed: out of memory",
+            "Error: model requires more system memory (12.3 GiB) than is available (8.0 GiB)",
+            "ggml_backend_cpu_buffer_type_alloc_buffer: failed to allocate buffer of size 123",
+            "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization`",
+        ] {
+            assert!(oom_signature(msg).is_some(), "{msg}");
+        }
+        assert_eq!(oom_signature("listening on 127.0.0.1:8080"), None);
+    }
+
+    #[test]
+    fn log_tail_keeps_the_last_lines() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("log");
+        std::fs::write(&p, "a\nb\n\nc\nd\n").unwrap();
+        assert_eq!(log_tail(&p, 2), vec!["c", "d"]);
+        assert!(log_tail(&d.path().join("missing"), 2).is_empty());
     }
 }

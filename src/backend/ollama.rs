@@ -155,7 +155,36 @@ pub async fn model_info(c: &Client) -> Result<ModelInfo, BackendError> {
         return Err(c.model_not_found().await);
     }
     let v = json_body(c, resp, API, "/api/show").await?;
-    Ok(parse_show(&v))
+    let mut info = parse_show(&v);
+    // The model's size on disk (its weights, quantised) is in `/api/tags`.
+    if let Ok(tags) = get_json(c, "/api/tags", API).await
+        && let Some(size) = tag_size(&tags, c.model())
+    {
+        info.weights_bytes = Some(size);
+        info.sources.push("/api/tags".into());
+    }
+    Ok(info)
+}
+
+/// `size` of `model` in an `/api/tags` answer (`name` or `model`, `:latest` implied).
+pub fn tag_size(v: &Value, model: &str) -> Option<u64> {
+    let full = if model.contains(':') {
+        model.to_string()
+    } else {
+        format!("{model}:latest")
+    };
+    v.get("models")?
+        .as_array()?
+        .iter()
+        .find(|m| {
+            ["name", "model"].iter().any(|k| {
+                m.get(*k)
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n == model || n == full)
+            })
+        })?
+        .get("size")?
+        .as_u64()
 }
 
 /// Pull the model facts out of an `/api/show` answer.
@@ -183,6 +212,7 @@ pub fn parse_show(v: &Value) -> ModelInfo {
         parameter_size: d("parameter_size"),
         context_length,
         family: d("family"),
+        sources: vec!["/api/show".into()],
         ..Default::default()
     }
 }

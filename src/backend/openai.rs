@@ -259,7 +259,41 @@ fn parse_model_ids(v: &Value) -> Vec<String> {
 /// Model facts from `/v1/models`: vLLM's `max_model_len`, llama.cpp's `meta`.
 pub async fn model_info(c: &Client) -> Result<ModelInfo, BackendError> {
     let v = get_json(c, "/v1/models", API).await?;
-    Ok(parse_model_info(&v, c.model()))
+    let mut info = parse_model_info(&v, c.model());
+    // llama.cpp's `/props`: the context it serves and the model file; other servers have none.
+    if let Ok(props) = get_json(c, "/props", API).await
+        && let Some(path) = apply_props(&mut info, &props)
+        && is_local(c.base())
+    {
+        crate::modelfile::fill_from_file(&mut info, std::path::Path::new(&path));
+    }
+    Ok(info)
+}
+
+/// Take llama.cpp `/props` facts; returns the model file path it states.
+pub fn apply_props(info: &mut ModelInfo, props: &Value) -> Option<String> {
+    let n_ctx = props
+        .pointer("/default_generation_settings/n_ctx")
+        .and_then(Value::as_u64);
+    let path = props
+        .get("model_path")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    if n_ctx.is_some() || path.is_some() {
+        info.context_length = n_ctx.or(info.context_length);
+        info.sources.push("/props".into());
+    }
+    path
+}
+
+/// Whether a base URL points at this machine (so a model path it states can be read here).
+fn is_local(base: &str) -> bool {
+    url::Url::parse(base).is_ok_and(|u| {
+        matches!(
+            u.host_str(),
+            Some("localhost" | "127.0.0.1" | "[::1]" | "::1" | "0.0.0.0")
+        )
+    })
 }
 
 /// Pull what `/v1/models` states about `model` (or its only entry); never guesses.
@@ -285,6 +319,7 @@ pub fn parse_model_info(v: &Value, model: &str) -> ModelInfo {
     let Some(e) = entry else {
         return ModelInfo::default();
     };
+    let stated = e.get("meta").is_some() || e.get("max_model_len").is_some();
     let meta = e.get("meta");
     let meta_u64 = |k: &str| meta.and_then(|m| m.get(k)).and_then(Value::as_u64);
     ModelInfo {
@@ -301,6 +336,11 @@ pub fn parse_model_info(v: &Value, model: &str) -> ModelInfo {
         weights_bytes: meta_u64("size"),
         loaded_bytes: None,
         loaded_vram_bytes: None,
+        sources: if stated {
+            vec!["/v1/models".into()]
+        } else {
+            Vec::new()
+        },
     }
 }
 

@@ -43,6 +43,7 @@ pub fn render(r: &Report) -> String {
             TIE_RELATIVE * 100.0
         );
     }
+    super::resources_md::gpu_paragraph(&mut o, &r.gpu);
     load_sections(&mut o, &r.targets);
     let sources: std::collections::BTreeSet<_> =
         r.targets.iter().filter_map(|t| t.load.source).collect();
@@ -168,6 +169,7 @@ fn target_section(o: &mut String, t: &TargetReport) {
             t.error.as_deref().unwrap_or("unknown error")
         );
     }
+    super::resources_md::target_lines(o, t);
     let phases = [("cold", &t.phases.cold), ("warm", &t.phases.warm)];
     if phases.iter().all(|(_, p)| p.is_none()) {
         return;
@@ -217,6 +219,18 @@ fn target_section(o: &mut String, t: &TargetReport) {
             p.wall_s
         );
     }
+    let mut res: Vec<(String, &PhaseReport)> = phases
+        .iter()
+        .filter_map(|(n, p)| Some((n.to_string(), p.as_ref()?)))
+        .collect();
+    res.extend(t.phases.load.iter().map(|l| (l.profile.clone(), &l.phase)));
+    res.extend(
+        t.phases
+            .sweep
+            .iter()
+            .map(|l| (format!("sweep {}", l.profile), &l.phase)),
+    );
+    super::resources_md::phase_table(o, &res);
 }
 
 /// Load phase and sweep tables, and which stack wins at each load.
@@ -395,6 +409,7 @@ mod tests {
     use super::*;
     use crate::plan::{Api, Endpoint};
     use crate::report::model::*;
+    use crate::report::resources::*;
     use std::collections::BTreeMap;
 
     fn summary(mean: f64) -> Summary {
@@ -437,6 +452,32 @@ mod tests {
             ttft_from_schedule_s: summary(0.1 * scale),
             e2e_from_schedule_s: summary(2.0 * scale),
             output_length: None,
+            gpu: Some(GpuPhase {
+                samples: 10,
+                devices: vec![GpuDeviceStats {
+                    index: 0,
+                    mem_used_bytes: summary(56.0 * f64::from(1u32 << 30)),
+                    mem_used_pct: summary(70.0),
+                    gpu_util_pct: summary(60.0 / scale),
+                    power_w: summary(300.0),
+                    ..Default::default()
+                }],
+            }),
+            server_process: Some(ProcessPhase {
+                pid: 42,
+                samples: 10,
+                cpu_pct: summary(100.0 * scale),
+                rss_bytes: summary(2.0 * f64::from(1u32 << 30)),
+            }),
+            server_metrics: Some(ServerMetricsPhase {
+                scrapes: 3,
+                gauges: BTreeMap::from([
+                    ("vllm:kv_cache_usage_perc".to_string(), summary(0.25)),
+                    ("vllm:num_requests_running".to_string(), summary(1.0)),
+                    ("vllm:num_requests_waiting".to_string(), summary(0.0)),
+                ]),
+                ..Default::default()
+            }),
         }
     }
 
@@ -464,6 +505,7 @@ mod tests {
                     LoadSource::Launch
                 }),
                 launch_s: None,
+                samples: Vec::new(),
             },
             cold_verified: true,
             phases: Phases {
@@ -493,6 +535,8 @@ mod tests {
             }),
             sweep_stop_reason: None,
             prompt_calibration: None,
+            memory: MemoryReport::default(),
+            attempts: Vec::new(),
         }
     }
 
@@ -516,6 +560,19 @@ mod tests {
                 duration_s: None,
                 warmup: 0,
                 slo: Default::default(),
+                cold: 1,
+            },
+            gpu: GpuReport {
+                available: true,
+                reason: None,
+                sample_hz: 10.0,
+                devices: vec![GpuDevice {
+                    index: 0,
+                    name: "NVIDIA H100 80GB HBM3".into(),
+                    uuid: None,
+                    mem_total_bytes: Some(80 << 30),
+                }],
+                baseline: None,
             },
             targets,
         }
@@ -525,10 +582,42 @@ mod tests {
     fn two_targets_snapshot() {
         let mut slow = target("ollama", Api::Ollama, 1.5);
         slow.load.seconds = Some(1.5 * 1.01); // within 2 %: a tie, not a win
-        insta::assert_snapshot!(render(&report(vec![
-            target("vllm", Api::Openai, 1.0),
-            slow
-        ])));
+        slow.load.samples = [1.4, 1.515, 1.6]
+            .map(|seconds| LoadSample {
+                seconds,
+                source: LoadSource::Server,
+                verified: true,
+                cold_ttft_s: Some(1.7),
+            })
+            .to_vec();
+        let mut fast = target("vllm", Api::Openai, 1.0);
+        fast.attempts = vec![
+            Attempt {
+                model: "Qwen-32B-FP16".into(),
+                url: fast.url.clone(),
+                status: AttemptStatus::Oom,
+                error: Some("server exited with exit status: 1 before it was ready".into()),
+                log_tail: vec!["torch.OutOfMemoryError: CUDA out of memory".into()],
+            },
+            Attempt {
+                model: "m".into(),
+                url: fast.url.clone(),
+                status: AttemptStatus::Ok,
+                error: None,
+                log_tail: Vec::new(),
+            },
+        ];
+        fast.memory = crate::report::explain_memory(&crate::report::MemoryFacts {
+            weights: Some((19 << 30, "safetensors files".into())),
+            server_mem_max: Some(72 << 30),
+            device_total: Some(80 << 30),
+            preallocated_fraction: Some(0.9),
+            kv_cache_usage_max: Some(0.25),
+            kv_cache_tokens: Some(466_016),
+            gpu_available: true,
+            ..Default::default()
+        });
+        insta::assert_snapshot!(render(&report(vec![fast, slow])));
     }
 
     #[test]

@@ -4,6 +4,9 @@
 pub mod json;
 pub mod markdown;
 pub mod model;
+pub mod resources;
+pub mod resources_md;
 pub mod table;
 
 pub use model::*;
+pub use resources::*;

@@ -28,6 +28,8 @@ pub struct Report {
     pub interrupted: bool,
     /// The settings every target was run with.
     pub settings: RunSettingsReport,
+    /// GPU telemetry: the devices, or why there are none.
+    pub gpu: super::resources::GpuReport,
     /// One entry per target, in plan order.
     pub targets: Vec<TargetReport>,
 }
@@ -61,6 +63,8 @@ pub struct RunSettingsReport {
     pub warmup: u64,
     /// Objectives for goodput (latencies from the scheduled time).
     pub slo: Slo,
+    /// Cold loads asked for per target (`--cold`).
+    pub cold: u32,
 }
 
 /// Whether a target produced measurements.
@@ -107,6 +111,38 @@ pub struct TargetReport {
     pub sweep_stop_reason: Option<String>,
     /// How synthetic prompt lengths were calibrated on this server; `null` without them.
     pub prompt_calibration: Option<crate::load::synthetic::Calibration>,
+    /// Where the model's memory went, in numbers and words.
+    pub memory: super::resources::MemoryReport,
+    /// Every attempt to bring the target up (the plan's model, then its fallbacks); the last
+    /// one is what was measured. Empty for a target that was never started.
+    pub attempts: Vec<Attempt>,
+}
+
+/// How one attempt to start and measure a target ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptStatus {
+    /// It ran.
+    Ok,
+    /// It ran out of memory (found in the server's log or answer).
+    Oom,
+    /// It failed otherwise (exited, never ready, every request failed, …).
+    Failed,
+}
+
+/// One attempt at a target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// Model tried.
+    pub model: String,
+    /// URL tried.
+    pub url: String,
+    /// How it ended.
+    pub status: AttemptStatus,
+    /// Why it failed, in one line; `null` when ok.
+    pub error: Option<String>,
+    /// The last lines of the server's log when it failed (managed servers).
+    pub log_tail: Vec<String>,
 }
 
 /// The saturation point of a sweep: the smallest step after which output throughput grows by
@@ -155,6 +191,9 @@ pub struct ModelInfo {
     pub loaded_bytes: Option<u64>,
     /// Part of `loaded_bytes` in GPU memory (Ollama `/api/ps` `size_vram`).
     pub loaded_vram_bytes: Option<u64>,
+    /// Where these facts come from (`/api/show`, `/v1/models`, `/props`, `gguf:PATH`,
+    /// `config.json:PATH`).
+    pub sources: Vec<String>,
 }
 
 /// Where a load time came from.
@@ -176,6 +215,22 @@ pub struct Load {
     pub source: Option<LoadSource>,
     /// For managed targets: spawn → API ready, s (also when `source` is `server`).
     pub launch_s: Option<f64>,
+    /// Every cold load measured (`--cold N`); `seconds` is their median.
+    pub samples: Vec<LoadSample>,
+}
+
+/// One cold load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadSample {
+    /// Load time, s.
+    pub seconds: f64,
+    /// How it was measured.
+    pub source: LoadSource,
+    /// Whether the model was verified unloaded before it (Ollama `/api/ps`, or a fresh
+    /// server process).
+    pub verified: bool,
+    /// TTFT of the cold request that followed, s; `null` when it failed.
+    pub cold_ttft_s: Option<f64>,
 }
 
 /// Phase results.
@@ -261,6 +316,13 @@ pub struct PhaseReport {
     /// Exact output lengths: how many successful requests asked for one and how many got it;
     /// `null` when none asked.
     pub output_length: Option<OutputLength>,
+    /// GPU readings during the phase; `null` without a GPU (see the top-level `gpu.reason`).
+    pub gpu: Option<super::resources::GpuPhase>,
+    /// The server's process tree during the phase; `null` when no process is watched
+    /// (unmanaged target without `--server-pid`).
+    pub server_process: Option<super::resources::ProcessPhase>,
+    /// The server's own metrics during the phase; `null` when it exposes none.
+    pub server_metrics: Option<super::resources::ServerMetricsPhase>,
 }
 
 /// Whether the server honoured exact output lengths (`ignore_eos`, `min_tokens`, `num_predict`).
@@ -436,6 +498,9 @@ impl PhaseStats {
             ttft_from_schedule_s: sum(&self.ttft_sched),
             e2e_from_schedule_s: sum(&self.e2e_sched),
             output_length: (self.exact.requested > 0).then(|| self.exact.clone()),
+            gpu: None,
+            server_process: None,
+            server_metrics: None,
         }
     }
 }

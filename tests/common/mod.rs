@@ -440,14 +440,7 @@ impl Observer for Collect {
 }
 
 pub fn target(name: &str, api: Api, url: &str, model: &str) -> TargetSpec {
-    TargetSpec {
-        name: name.into(),
-        api,
-        url: url.into(),
-        model: model.into(),
-        launch: None,
-        ready_timeout_s: None,
-    }
+    TargetSpec::new(name, api, url, model)
 }
 
 /// Run targets in-process with `warm` requests; returns the report and every record.

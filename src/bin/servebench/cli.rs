@@ -22,6 +22,20 @@ pub struct Cli {
 pub enum Command {
     /// Measure one server (flags) or every target of a plan file, cold and warm.
     Run(RunArgs),
+    /// List the NVIDIA GPUs servebench can read and print a few live readings, or say why
+    /// there are none (exit 1).
+    Gpu(GpuArgs),
+}
+
+/// `servebench gpu` arguments.
+#[derive(Debug, Args)]
+pub struct GpuArgs {
+    /// Live readings to print.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=1000))]
+    pub samples: u32,
+    /// Seconds between readings.
+    #[arg(long, default_value_t = 0.5)]
+    pub interval: f64,
 }
 
 /// API dialect.
@@ -110,6 +124,16 @@ pub struct RunArgs {
     /// N, uniform:a:b or normal:mean:sd. Whether the server honoured it is reported.
     #[arg(long, value_parser = |s: &str| s.parse::<LengthDist>())]
     pub output_tokens: Option<LengthDist>,
+    /// Cold loads per target: managed servers are stopped and started again, Ollama models
+    /// unloaded and reloaded; the load time reported is their median [default: 1].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub cold: Option<u32>,
+    /// GPU and server-process readings per second, (0, 100] [default: 10].
+    #[arg(long)]
+    pub sample_hz: Option<f64>,
+    /// Pid of the (unmanaged) server whose process tree CPU and memory are sampled.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
 }
 
 /// A validated run: the plan, its prompts and where results go.
@@ -143,11 +167,17 @@ impl TryFrom<RunArgs> for RunJob {
             sharegpt: a.sharegpt.clone(),
             input_tokens: a.input_tokens,
             output_tokens: a.output_tokens,
+            cold: a.cold,
+            sample_hz: a.sample_hz,
         };
-        let quick = a.api.is_some() || a.url.is_some() || a.model.is_some() || a.name.is_some();
+        let quick = a.api.is_some()
+            || a.url.is_some()
+            || a.model.is_some()
+            || a.name.is_some()
+            || a.server_pid.is_some();
         let plan = match (&a.plan, quick) {
             (Some(p), true) => bail!(
-                "{}: --api/--url/--model/--name describe one target; with a plan file, put targets in [[targets]]",
+                "{}: --api/--url/--model/--name/--server-pid describe one target; with a plan file, put them in [[targets]]",
                 p.display()
             ),
             (Some(p), false) => Plan::from_file(p, &overrides)?,
@@ -166,12 +196,13 @@ impl TryFrom<RunArgs> for RunJob {
                 let plan = Plan {
                     settings,
                     targets: vec![TargetSpec {
-                        name: a.name.unwrap_or_else(|| api.to_string()),
-                        api,
-                        url,
-                        model,
-                        launch: None,
-                        ready_timeout_s: None,
+                        server_pid: a.server_pid,
+                        ..TargetSpec::new(
+                            &a.name.unwrap_or_else(|| api.to_string()),
+                            api,
+                            &url,
+                            &model,
+                        )
                     }],
                 };
                 plan.validate()?;

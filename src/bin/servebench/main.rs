@@ -1,9 +1,11 @@
 //! The `servebench` binary: parse the command line, run, print, exit with a meaningful code.
 //!
 //! Exit codes: 0 all targets measured; 1 a target failed entirely (or results could not be
-//! written); 2 invalid input (flags, plan, prompts); 130 interrupted by Ctrl-C.
+//! written; `gpu`: no GPU can be read); 2 invalid input (flags, plan, prompts); 130
+//! interrupted by Ctrl-C.
 
 mod cli;
+mod gpu;
 mod progress;
 
 use anyhow::Context;
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         }
     };
     match args.command {
+        cli::Command::Gpu(g) => gpu::run(&g),
         cli::Command::Run(run) => {
             let job = match cli::RunJob::try_from(run) {
                 Ok(j) => j,

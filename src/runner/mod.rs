@@ -1,0 +1,310 @@
+//! The engine: drives each target of a plan through launch (if managed), probe, the cold
+//! load(s), the warm phase and the load profile ([`measure`], [`phase`]), with telemetry
+//! sampled throughout and attributed to each phase ([`watch`]), publishing [`Event`]s, and
+//! assembles the [`Report`].
+//!
+//! A target that cannot be measured is reported as `failed` with its error and the run moves on
+//! to the next, after trying its fallbacks; a failed request is recorded as a failure and the
+//! phase continues.
+
+mod measure;
+mod phase;
+mod watch;
+
+use crate::backend::{Client, GenParams};
+use crate::events::{Event, Observer};
+use crate::plan::{Plan, TargetSpec};
+use crate::prompts::Prompt;
+use crate::report::{
+    Attempt, AttemptStatus, GpuDevice, GpuPhase, GpuReport, Load, MemoryReport, ModelInfo, Phases,
+    Report, RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus,
+};
+use crate::server::{LOG_TAIL_LINES, log_tail, oom_signature};
+use crate::telemetry::gpu::{self, GpuSource};
+use crate::telemetry::sampler::Telemetry;
+use crate::telemetry::{now_unix_s, window};
+use measure::measure;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How long Ollama may take to drop a model after `keep_alive: 0`.
+const UNLOAD_WAIT: Duration = Duration::from_secs(60);
+/// SIGTERM → SIGKILL grace for managed servers.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Default spawn → ready limit for managed servers.
+const READY_TIMEOUT_S: f64 = 300.0;
+
+/// The run could not continue (not a target failure: those are reported, not returned).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// An observer (the journal) could not record an event.
+    #[error("cannot record results: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+enum Abort {
+    Target(String),
+    Io(std::io::Error),
+    Cancelled,
+}
+
+impl From<std::io::Error> for Abort {
+    fn from(e: std::io::Error) -> Self {
+        Abort::Io(e)
+    }
+}
+
+/// Sweep steps when none are given: 1, 2, 4, … 1024, until saturation or an SLO break.
+const DEFAULT_SWEEP_MAX: u32 = 1024;
+/// A default sweep stops when fewer than this share of requests meet the SLO.
+const SLO_BREAK_PASS_RATE: f64 = 0.9;
+/// The client fell behind an open-loop schedule when its largest send lag exceeds this share of
+/// the scheduled span (sending took more than 10 % longer than the schedule).
+const BEHIND_SCHEDULE: f64 = 0.10;
+
+struct Ctx<'a> {
+    plan: &'a Plan,
+    prompts: Arc<[Prompt]>,
+    out_dir: &'a Path,
+    cancel: &'a CancellationToken,
+    params: GenParams,
+    telemetry: &'a Telemetry,
+    gpu_baseline: Option<&'a GpuPhase>,
+}
+
+/// How long the idle GPU baseline is read before the first phase.
+const BASELINE: Duration = Duration::from_secs(1);
+
+/// Run every target of `plan` and return the report. Records are published as
+/// [`Event::RequestFinished`] the moment each request ends. GPUs are read through NVML when
+/// the machine has it.
+pub async fn run(
+    plan: &Plan,
+    prompts: &[Prompt],
+    out_dir: &Path,
+    observer: &mut dyn Observer,
+    cancel: &CancellationToken,
+) -> Result<Report, RunError> {
+    run_with_gpu(plan, prompts, out_dir, observer, cancel, gpu::open()).await
+}
+
+/// [`run`] with a given GPU source (or the reason there is none) instead of NVML.
+pub async fn run_with_gpu(
+    plan: &Plan,
+    prompts: &[Prompt],
+    out_dir: &Path,
+    observer: &mut dyn Observer,
+    cancel: &CancellationToken,
+    gpu: Result<Box<dyn GpuSource>, String>,
+) -> Result<Report, RunError> {
+    let s = &plan.settings;
+    let (source, reason) = match gpu {
+        Ok(g) => (Some(g), None),
+        Err(r) => (None, Some(r)),
+    };
+    let telemetry = Telemetry::start(source, s.sample_hz);
+    let baseline = if telemetry.devices().is_empty() {
+        None
+    } else {
+        let from = now_unix_s();
+        tokio::time::sleep(BASELINE).await;
+        telemetry.sample_now();
+        window::gpu_phase(&telemetry.between(from, now_unix_s()), telemetry.devices())
+    };
+    let gpu_report = GpuReport {
+        available: reason.is_none(),
+        reason,
+        sample_hz: s.sample_hz,
+        devices: telemetry
+            .devices()
+            .iter()
+            .map(|d| GpuDevice {
+                index: d.index,
+                name: d.name.clone(),
+                uuid: d.uuid.clone(),
+                mem_total_bytes: d.mem_total_bytes,
+            })
+            .collect(),
+        baseline,
+    };
+    let mut prompts = prompts.to_vec();
+    if let Some(out) = s.output_tokens {
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(s.seed);
+        prompts
+            .iter_mut()
+            .for_each(|p| p.output_tokens = Some(out.sample(&mut rng)));
+    }
+    let ctx = Ctx {
+        plan,
+        prompts: prompts.into(),
+        out_dir,
+        cancel,
+        params: GenParams {
+            max_tokens: s.max_tokens,
+            temperature: s.temperature,
+            seed: s.seed,
+            endpoint: s.endpoint,
+            timeout: Duration::from_secs_f64(s.timeout_s),
+        },
+        telemetry: &telemetry,
+        gpu_baseline: gpu_report.baseline.as_ref(),
+    };
+    let created_at = chrono::Utc::now().to_rfc3339();
+    let mut targets = Vec::new();
+    for spec in &plan.targets {
+        if cancel.is_cancelled() {
+            let mut t = blank_report(spec);
+            fail(&mut t, "not run: the run was interrupted".into());
+            targets.push(t);
+            continue;
+        }
+        observer.on_event(&Event::TargetStarted { target: &spec.name })?;
+        let t = run_target(spec, &ctx, observer).await?;
+        observer.on_event(&Event::TargetFinished(&t))?;
+        targets.push(t);
+    }
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        servebench_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at,
+        interrupted: cancel.is_cancelled(),
+        gpu: gpu_report.clone(),
+        settings: RunSettingsReport {
+            warm: s.warm,
+            max_tokens: s.max_tokens,
+            temperature: s.temperature,
+            seed: s.seed,
+            endpoint: s.endpoint,
+            prompts: s.prompt_source(),
+            prompt_count: if s.input_tokens.is_some() {
+                crate::plan::SYNTHETIC_PROMPTS
+            } else {
+                ctx.prompts.len()
+            },
+            timeout_s: s.timeout_s,
+            profile: s.profile.to_string(),
+            requests: s.requests,
+            duration_s: s.duration_s,
+            warmup: s.warmup,
+            slo: s.slo,
+            cold: s.cold,
+        },
+        targets,
+    })
+}
+
+fn blank_report(spec: &TargetSpec) -> TargetReport {
+    TargetReport {
+        name: spec.name.clone(),
+        api: spec.api,
+        url: spec.url.clone(),
+        model: spec.model.clone(),
+        status: TargetStatus::Ok,
+        error: None,
+        managed: spec.launch.is_some(),
+        server_version: None,
+        model_info: ModelInfo::default(),
+        load: Load::default(),
+        cold_verified: false,
+        phases: Phases::default(),
+        saturation: None,
+        sweep_stop_reason: None,
+        prompt_calibration: None,
+        memory: MemoryReport::default(),
+        attempts: Vec::new(),
+    }
+}
+
+fn fail(t: &mut TargetReport, error: String) {
+    t.status = TargetStatus::Failed;
+    t.error = Some(error);
+}
+
+async fn run_target(
+    spec: &TargetSpec,
+    ctx: &Ctx<'_>,
+    obs: &mut dyn Observer,
+) -> Result<TargetReport, RunError> {
+    let mut attempts = Vec::new();
+    let mut k = 0;
+    loop {
+        let Some(cand) = spec.attempt(k) else {
+            unreachable!("attempt 0 is the target itself")
+        };
+        let client = Client::new(cand.api, &cand.url, &cand.model);
+        let mut t = blank_report(&cand);
+        let mut server = None;
+        let log_name = match k {
+            0 => format!("server-{}.log", spec.name),
+            k => format!("server-{}-fallback{k}.log", spec.name),
+        };
+        let result = measure(&cand, &client, ctx, obs, &mut t, &mut server, &log_name).await;
+        let log_tail = match &server {
+            Some(_) => log_tail(&ctx.out_dir.join(&log_name), 200),
+            None if cand.launch.is_some() => log_tail(&ctx.out_dir.join(&log_name), 200),
+            None => Vec::new(),
+        };
+        if let Some(s) = server {
+            obs.on_event(&Event::Note {
+                target: &spec.name,
+                message: "stopping server".into(),
+            })?;
+            s.stop(stop_grace(&cand)).await;
+        }
+        ctx.telemetry.watch(None);
+        let error = match result {
+            Ok(()) => None,
+            Err(Abort::Cancelled) if t.phases.cold.is_none() => {
+                Some("interrupted before anything was measured".to_string())
+            }
+            Err(Abort::Cancelled) => None,
+            Err(Abort::Target(e)) => Some(e),
+            Err(Abort::Io(e)) => return Err(RunError::Io(e)),
+        };
+        let status = match &error {
+            None => AttemptStatus::Ok,
+            Some(e) if oom_signature(e).is_some() => AttemptStatus::Oom,
+            Some(_) if oom_signature(&log_tail.join("\n")).is_some() => AttemptStatus::Oom,
+            Some(_) => AttemptStatus::Failed,
+        };
+        attempts.push(Attempt {
+            model: cand.model.clone(),
+            url: cand.url.clone(),
+            status,
+            error: error.clone(),
+            log_tail: if status == AttemptStatus::Ok {
+                Vec::new()
+            } else {
+                log_tail[log_tail.len().saturating_sub(LOG_TAIL_LINES)..].to_vec()
+            },
+        });
+        if let Some(e) = &error {
+            if !ctx.cancel.is_cancelled()
+                && let Some(next) = spec.attempt(k + 1)
+            {
+                let why = if status == AttemptStatus::Oom {
+                    "ran out of memory"
+                } else {
+                    "failed"
+                };
+                obs.on_event(&Event::Note {
+                    target: &spec.name,
+                    message: format!("{} {why} ({e}); trying fallback {}", cand.model, next.model),
+                })?;
+                k += 1;
+                continue;
+            }
+            fail(&mut t, format!("{}: {e}", spec.name));
+        }
+        t.attempts = attempts;
+        return Ok(t);
+    }
+}
+
+/// SIGTERM → SIGKILL grace of a target's server.
+fn stop_grace(spec: &TargetSpec) -> Duration {
+    spec.stop_timeout_s
+        .map_or(STOP_GRACE, Duration::from_secs_f64)
+}
