@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Measure one server (flags) or every target of a plan file, cold and warm.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List the NVIDIA GPUs servebench can read and print a few live readings, or say why
     /// there are none (exit 1).
     Gpu(GpuArgs),

@@ -41,7 +41,7 @@ fn main() -> ExitCode {
     match args.command {
         cli::Command::Gpu(g) => gpu::run(&g),
         cli::Command::Run(run) => {
-            let job = match cli::RunJob::try_from(run) {
+            let job = match cli::RunJob::try_from(*run) {
                 Ok(j) => j,
                 Err(e) => {
                     eprintln!("servebench: {e:#}");
