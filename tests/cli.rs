@@ -3,45 +3,6 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::path::Path;
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-async fn servebench(args: &[&str]) -> Out {
-    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
-        .args(args)
-        .output()
-        .await
-        .unwrap();
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into(),
-        stderr: String::from_utf8_lossy(&o.stderr).into(),
-    }
-}
-
-/// Write `toml` as `plan.toml` in `dir`, run it into `dir/out`; returns the output and out dir.
-async fn run_plan(dir: &Path, toml: &str) -> (Out, std::path::PathBuf) {
-    let plan = dir.join("plan.toml");
-    std::fs::write(&plan, toml).unwrap();
-    let out = dir.join("out");
-    let o = servebench(&[
-        "run",
-        plan.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
-    .await;
-    (o, out)
-}
-
-fn report(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn quick_form_run_writes_valid_report_markdown_and_journal() {
@@ -71,7 +32,7 @@ async fn quick_form_run_writes_valid_report_markdown_and_journal() {
     ])
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let r = report(dir.path());
+    let r = read_report(dir.path());
     assert_schema_valid(&r);
     // The schema has teeth: undocumented fields, wrong types and missing fields are caught.
     for mutate in [
@@ -135,7 +96,7 @@ async fn nothing_listening_exits_1_naming_the_url() {
         line.contains(&format!("nothing is listening at {url}")),
         "{line}"
     );
-    let r = report(dir.path());
+    let r = read_report(dir.path());
     assert_schema_valid(&r);
     assert_eq!(r["targets"][0]["status"], "failed");
 }
@@ -215,7 +176,7 @@ async fn one_failed_target_does_not_stop_the_others() {
     );
     let (o, out) = run_plan(dir.path(), &toml).await;
     assert_eq!(o.code, 1);
-    let r = report(&out);
+    let r = read_report(&out);
     assert_schema_valid(&r);
     assert_eq!(r["targets"][0]["status"], "failed");
     assert_eq!(r["targets"][1]["status"], "ok");
@@ -364,7 +325,7 @@ async fn ctrl_c_stops_the_managed_server_and_writes_an_interrupted_report() {
         !servebench::server::port_in_use("127.0.0.1", port),
         "managed server left running"
     );
-    let r = report(&out);
+    let r = read_report(&out);
     assert_schema_valid(&r);
     assert_eq!(r["interrupted"], true);
     assert_eq!(r["targets"][0]["status"], "failed");

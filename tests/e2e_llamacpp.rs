@@ -277,3 +277,116 @@ async fn synthetic_prompts_are_calibrated_with_the_servers_tokenizer() {
     assert_eq!(w.output_tokens.mean, Some(24.0));
     assert_schema_valid(&serde_json::to_value(&r).unwrap());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oom_launch_falls_back_to_a_working_server_measured_per_phase() {
+    let _serial = SERIAL.lock().await;
+    python();
+    let port = dead_port();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    let script = repo().join("scripts/llamacpp_server.py");
+    std::fs::write(
+        &plan,
+        format!(
+            r#"[run]
+warm = 4
+max_tokens = 48
+cold = 2
+
+[[targets]]
+name = "llamacpp"
+api = "openai"
+url = "http://127.0.0.1:{port}"
+model = "smollm2-1.7b-f16"
+launch = ["sh", "-c", "echo loading weights; echo 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 GiB' >&2; exit 1"]
+
+[[targets.fallbacks]]
+model = "smollm2-135m"
+launch = [{:?}, {:?}, "--port", "{port}", "--threads", "1"]
+"#,
+            python().display().to_string(),
+            script.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "run",
+            plan.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_schema_valid(&r);
+    let t = &r["targets"][0];
+    assert_eq!(t["status"], "ok");
+    assert_eq!(t["model"], "smollm2-135m", "the fallback is what ran");
+    let attempts = t["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0]["model"], "smollm2-1.7b-f16");
+    assert_eq!(attempts[0]["status"], "oom");
+    assert!(
+        attempts[0]["log_tail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("CUDA out of memory")),
+        "{attempts:?}"
+    );
+    assert_eq!(attempts[1]["status"], "ok");
+    // Two cold loads: the fallback server was started twice.
+    let samples = t["load"]["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 2);
+    assert!(samples.iter().all(|s| s["verified"] == true));
+    assert_eq!(t["phases"]["cold"]["requests"], 2);
+    // Model facts read from the GGUF file the server names in /props.
+    let mi = &t["model_info"];
+    assert_eq!(mi["quantization"], "Q4_1");
+    assert!(
+        mi["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().starts_with("gguf:")),
+        "{mi}"
+    );
+    assert_eq!(t["memory"]["weights_source"], "GGUF file size");
+    // The server's process tree, per phase: a CPU-bound decoder using about one thread.
+    let warm = &t["phases"]["warm"];
+    let proc_ = &warm["server_process"];
+    let cpu = proc_["cpu_pct"]["mean"].as_f64().unwrap();
+    let rss = proc_["rss_bytes"]["max"].as_f64().unwrap();
+    eprintln!(
+        "managed llama.cpp, warm phase: server CPU mean {cpu:.0} %, RSS max {:.0} MiB, {} readings",
+        rss / 1048576.0,
+        proc_["samples"]
+    );
+    assert!(cpu > 30.0 && cpu < 250.0, "cpu {cpu}");
+    assert!(rss > 50e6, "rss {rss}");
+    assert!(
+        t["phases"]["cold"]["server_process"]["samples"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    // The server's own token counter moved by exactly the tokens servebench counted.
+    let counted = warm["output_tokens"]["mean"].as_f64().unwrap() * 4.0;
+    let delta = warm["server_metrics"]["counters"]["llamacpp:tokens_predicted_total"]["delta"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(delta, counted, "{}", warm["server_metrics"]);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("**Measured with the fallback `smollm2-135m`**"),
+        "{md}"
+    );
+    assert!(!servebench::server::port_in_use("127.0.0.1", port));
+}

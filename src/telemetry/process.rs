@@ -6,12 +6,18 @@ use super::ProcessSample;
 use std::collections::HashMap;
 use std::time::Instant;
 
+/// How often the whole process table is scanned for new children; in between only the
+/// known members of the tree are read (a scan of every process costs milliseconds on a busy
+/// machine, too much at 10 Hz).
+const RESCAN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A process tree rooted at one pid, sampled repeatedly (CPU % needs two readings).
 #[derive(Debug)]
 pub struct ProcessTree {
     root: i32,
     last: Option<(Instant, u64)>,
     pids: Vec<u32>,
+    scanned: Option<Instant>,
 }
 
 impl ProcessTree {
@@ -21,6 +27,7 @@ impl ProcessTree {
             root: root as i32,
             last: None,
             pids: Vec::new(),
+            scanned: None,
         }
     }
 
@@ -37,6 +44,12 @@ impl ProcessTree {
     /// Read the tree now; `None` when the root no longer exists.
     pub fn sample(&mut self) -> Option<ProcessSample> {
         let now = Instant::now();
+        if self.scanned.is_some_and(|t| now.duration_since(t) < RESCAN)
+            && let Some(s) = self.sample_known(now)
+        {
+            return Some(s);
+        }
+        self.scanned = Some(now);
         let mut stats = HashMap::new();
         let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
         for p in procfs::process::all_processes().ok()?.flatten() {
@@ -58,6 +71,24 @@ impl ProcessTree {
             }
             stack.extend(children.get(&pid).into_iter().flatten());
         }
+        Some(self.reading(now, ticks, pages))
+    }
+
+    /// Read only the members found by the last scan; `None` when one has gone (rescan).
+    fn sample_known(&mut self, now: Instant) -> Option<ProcessSample> {
+        let (mut ticks, mut pages) = (0u64, 0u64);
+        for pid in &self.pids {
+            let s = procfs::process::Process::new(*pid as i32)
+                .ok()?
+                .stat()
+                .ok()?;
+            ticks += s.utime + s.stime;
+            pages += s.rss;
+        }
+        Some(self.reading(now, ticks, pages))
+    }
+
+    fn reading(&mut self, now: Instant, ticks: u64, pages: u64) -> ProcessSample {
         let cpu_pct = self.last.and_then(|(at, before)| {
             let wall = now.duration_since(at).as_secs_f64();
             // A child that exited takes its ticks with it: never report a negative rate.
@@ -67,11 +98,11 @@ impl ProcessTree {
             })
         });
         self.last = Some((now, ticks));
-        Some(ProcessSample {
+        ProcessSample {
             cpu_pct,
             rss_bytes: pages * procfs::page_size(),
             processes: self.pids.len(),
-        })
+        }
     }
 }
 

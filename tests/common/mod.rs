@@ -59,6 +59,9 @@ pub struct MockCfg {
     pub unload_lag: Duration,
     /// Generation slots: requests beyond this many wait (queue) before their first token.
     pub slots: Option<usize>,
+    /// OpenAI: serve vLLM's `/metrics` (the wire fixture) with live `num_requests_running`
+    /// and `generation_tokens_total`.
+    pub metrics: bool,
 }
 
 impl Default for MockCfg {
@@ -73,6 +76,7 @@ impl Default for MockCfg {
             load: Duration::from_millis(300),
             unload_lag: Duration::from_millis(200),
             slots: None,
+            metrics: false,
         }
     }
 }
@@ -85,6 +89,10 @@ struct Shared {
     /// Request bodies received on generation endpoints.
     pub bodies: Mutex<Vec<Value>>,
     slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// Streams generating now.
+    running: AtomicUsize,
+    /// Tokens sent so far.
+    generated: AtomicUsize,
 }
 
 /// A running mock.
@@ -103,6 +111,52 @@ impl Mock {
     pub fn bodies(&self) -> Vec<Value> {
         self.shared.bodies.lock().unwrap().clone()
     }
+    /// A fake GPU that is busy exactly while this mock streams.
+    pub fn fake_gpu(&self) -> FakeGpu {
+        FakeGpu {
+            mock: self.shared.clone(),
+            info: vec![servebench::telemetry::gpu::DeviceInfo {
+                index: 0,
+                name: "Fake GPU".into(),
+                uuid: Some("GPU-fake".into()),
+                mem_total_bytes: Some(FAKE_TOTAL),
+            }],
+        }
+    }
+}
+
+/// Fake GPU memory.
+pub const FAKE_TOTAL: u64 = 16 << 30;
+/// Fake GPU memory used while idle.
+pub const FAKE_IDLE: u64 = 1 << 30;
+/// Fake GPU memory per running stream.
+pub const FAKE_PER_STREAM: u64 = 512 << 20;
+
+/// A GPU whose readings follow a mock's in-flight streams: 100 % busy and `FAKE_PER_STREAM`
+/// more memory per stream, idle otherwise; the server's processes hold what is above idle.
+pub struct FakeGpu {
+    mock: Arc<Shared>,
+    info: Vec<servebench::telemetry::gpu::DeviceInfo>,
+}
+
+impl servebench::telemetry::gpu::GpuSource for FakeGpu {
+    fn devices(&self) -> &[servebench::telemetry::gpu::DeviceInfo] {
+        &self.info
+    }
+    fn sample(&mut self, pids: &[u32]) -> Vec<servebench::telemetry::DeviceSample> {
+        let running = self.mock.running.load(Ordering::SeqCst) as u64;
+        vec![servebench::telemetry::DeviceSample {
+            index: 0,
+            mem_used_bytes: Some(FAKE_IDLE + running * FAKE_PER_STREAM),
+            mem_total_bytes: Some(FAKE_TOTAL),
+            gpu_util_pct: Some(if running > 0 { 100.0 } else { 0.0 }),
+            mem_util_pct: Some(0.0),
+            power_w: Some(if running > 0 { 300.0 } else { 60.0 }),
+            temperature_c: Some(40.0),
+            sm_clock_mhz: Some(1980.0),
+            process_mem_bytes: (!pids.is_empty()).then_some(running * FAKE_PER_STREAM),
+        }]
+    }
 }
 
 async fn serve(app: Router) -> SocketAddr {
@@ -119,6 +173,8 @@ fn shared(cfg: MockCfg) -> Arc<Shared> {
         unload_at: Mutex::new(None),
         bodies: Mutex::new(vec![]),
         slots: cfg.slots.map(|k| Arc::new(tokio::sync::Semaphore::new(k))),
+        running: AtomicUsize::new(0),
+        generated: AtomicUsize::new(0),
         cfg,
     })
 }
@@ -183,10 +239,47 @@ pub async fn mock_openai(cfg: MockCfg) -> Mock {
         )
         .route("/v1/chat/completions", post(oa_generate))
         .route("/v1/completions", post(oa_generate))
+        .route("/metrics", get(oa_metrics))
         .with_state(s.clone());
     Mock {
         addr: serve(app).await,
         shared: s,
+    }
+}
+
+/// vLLM's `/metrics` fixture with two live values; 404 unless `cfg.metrics`.
+async fn oa_metrics(State(s): State<Arc<Shared>>) -> Response {
+    if !s.cfg.metrics {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let live = |line: &str| {
+        let value = if line.starts_with("vllm:num_requests_running{") {
+            s.running.load(Ordering::SeqCst)
+        } else if line.starts_with("vllm:generation_tokens_total{") {
+            s.generated.load(Ordering::SeqCst)
+        } else {
+            return line.to_string();
+        };
+        let (name, _) = line.rsplit_once(' ').unwrap();
+        format!("{name} {value}.0")
+    };
+    let text: Vec<String> = fixture("vllm_metrics.txt").lines().map(live).collect();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text.join("\n") + "\n",
+    )
+        .into_response()
+}
+
+/// Counts a stream as running while alive.
+struct Running(Arc<Shared>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -222,6 +315,8 @@ async fn oa_generate(
             Some(sem) => Some(sem.clone().acquire_owned().await.unwrap()),
             None => None,
         };
+        s.running.fetch_add(1, Ordering::SeqCst);
+        let _running = Running(s.clone());
         let start = if slots.is_some() {
             Instant::now()
         } else {
@@ -229,6 +324,7 @@ async fn oa_generate(
         };
         let id = "chatcmpl-f34778d4a25623589409d555ff94a335";
         let piece = |k: usize| {
+            s.generated.fetch_add(1, Ordering::SeqCst);
             let text = format!(" t{k}");
             let ev = if chat {
                 json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
@@ -449,6 +545,16 @@ pub async fn run_targets(
     warm: u32,
     tweak: impl FnOnce(&mut RunSettings),
 ) -> (Report, Vec<RequestRecord>) {
+    run_targets_gpu(targets, warm, tweak, servebench::telemetry::gpu::open()).await
+}
+
+/// [`run_targets`] with a given GPU source.
+pub async fn run_targets_gpu(
+    targets: Vec<TargetSpec>,
+    warm: u32,
+    tweak: impl FnOnce(&mut RunSettings),
+    gpu: Result<Box<dyn servebench::telemetry::gpu::GpuSource>, String>,
+) -> (Report, Vec<RequestRecord>) {
     let mut settings = RunSettings {
         warm,
         ..Default::default()
@@ -459,12 +565,13 @@ pub async fn run_targets(
     let out = tempfile::tempdir().unwrap();
     let mut c = Collect::default();
     let cancel = tokio_util::sync::CancellationToken::new();
-    let report = servebench::runner::run(
+    let report = servebench::runner::run_with_gpu(
         &plan,
         &servebench::prompts::builtin(),
         out.path(),
         &mut c,
         &cancel,
+        gpu,
     )
     .await
     .unwrap();
@@ -485,4 +592,47 @@ pub fn schema_errors(report: &Value) -> Vec<String> {
     v.iter_errors(report)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect()
+}
+
+// ---------------------------------------------------------------- the binary
+
+/// Exit code and output of one `servebench` process.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run the binary with `args`.
+pub async fn servebench(args: &[&str]) -> Out {
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+    }
+}
+
+/// Write `toml` as `plan.toml` in `dir`, run it into `dir/out`; returns the output and out dir.
+pub async fn run_plan(dir: &std::path::Path, toml: &str) -> (Out, std::path::PathBuf) {
+    let plan = dir.join("plan.toml");
+    std::fs::write(&plan, toml).unwrap();
+    let out = dir.join("out");
+    let o = servebench(&[
+        "run",
+        plan.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    (o, out)
+}
+
+/// `report.json` in `dir`.
+pub fn read_report(dir: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
