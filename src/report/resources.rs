@@ -148,6 +148,8 @@ pub struct MemoryReport {
     pub kv_cache_usage_max: Option<f64>,
     /// Tokens the KV pool holds (vLLM: blocks × block size).
     pub kv_cache_tokens: Option<u64>,
+    /// Largest resident (CPU) memory of the server's process tree, bytes.
+    pub server_rss_max_bytes: Option<u64>,
     /// The explanation, one sentence each.
     pub notes: Vec<String>,
 }
@@ -171,13 +173,25 @@ pub struct MemoryFacts {
     pub kv_cache_usage_max: Option<f64>,
     /// KV pool size in tokens.
     pub kv_cache_tokens: Option<u64>,
+    /// Largest resident memory of the server's process tree.
+    pub rss_max: Option<u64>,
     /// Whether a GPU was read at all.
     pub gpu_available: bool,
 }
 
+/// Bytes for people: GiB from 1 GiB up, MiB below.
+pub fn human_bytes(b: u64) -> String {
+    const GIB: f64 = (1u64 << 30) as f64;
+    let b = b as f64;
+    if b >= GIB {
+        format!("{:.2} GiB", b / GIB)
+    } else {
+        format!("{:.0} MiB", b / (1u64 << 20) as f64)
+    }
+}
+
 /// Explain where the memory went.
 pub fn explain_memory(f: &MemoryFacts) -> MemoryReport {
-    let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
     let (reserved_bytes, reserved_source) =
         match (f.server_mem_max, f.ollama_vram, f.device_mem_above_baseline) {
             (Some(b), _, _) => (Some(b), Some("NVML memory of the server's processes")),
@@ -191,12 +205,12 @@ pub fn explain_memory(f: &MemoryFacts) -> MemoryReport {
     };
     let mut notes = Vec::new();
     if let Some((w, src)) = &f.weights {
-        notes.push(format!("The weights take {:.2} GiB ({src}).", gib(*w)));
+        notes.push(format!("The weights take {} ({src}).", human_bytes(*w)));
     }
     if let (Some(r), Some(src)) = (reserved_bytes, reserved_source) {
         notes.push(format!(
-            "The server held {:.2} GiB of GPU memory{} ({src}).",
-            gib(r),
+            "The server held {} of GPU memory{} ({src}).",
+            human_bytes(r),
             reserved_pct.map_or(String::new(), |p| format!(", {p:.0} % of the device"))
         ));
     }
@@ -220,12 +234,18 @@ pub fn explain_memory(f: &MemoryFacts) -> MemoryReport {
         && f.preallocated_fraction.is_none()
     {
         notes.push(format!(
-            "{:.2} GiB beyond the weights went to KV cache, activations and the runtime.",
-            gib(r - w)
+            "{} beyond the weights went to KV cache, activations and the runtime.",
+            human_bytes(r - w)
+        ));
+    }
+    if let Some(rss) = f.rss_max {
+        notes.push(format!(
+            "The server's processes held up to {} of CPU memory (resident).",
+            human_bytes(rss)
         ));
     }
     if !f.gpu_available && f.ollama_vram.is_none() {
-        notes.push("No GPU was read: memory figures are the model's own size only.".into());
+        notes.push("No GPU was read: there are no GPU memory figures.".into());
     }
     MemoryReport {
         weights_bytes: f.weights.as_ref().map(|w| w.0),
@@ -236,6 +256,7 @@ pub fn explain_memory(f: &MemoryFacts) -> MemoryReport {
         preallocated_fraction: f.preallocated_fraction,
         kv_cache_usage_max: f.kv_cache_usage_max,
         kv_cache_tokens: f.kv_cache_tokens,
+        server_rss_max_bytes: f.rss_max,
         notes,
     }
 }

@@ -104,91 +104,114 @@ pub fn target_lines(o: &mut String, t: &TargetReport) {
     }
 }
 
-/// Per-phase resource table; nothing when no phase has resource readings.
-pub fn phase_table(o: &mut String, phases: &[(String, &PhaseReport)]) {
-    let any = phases
+/// One column of the resource table: header and cell (`None`: not measured in that phase).
+type Column = (&'static str, fn(&PhaseReport) -> Option<String>);
+
+fn gpu_sum(
+    p: &PhaseReport,
+    f: fn(&super::resources::GpuDeviceStats) -> Option<f64>,
+) -> Option<f64> {
+    p.gpu
+        .as_ref()
+        .and_then(|g| g.devices.iter().map(f).sum::<Option<f64>>())
+}
+
+fn pair(a: Option<f64>, b: Option<f64>, d: usize) -> Option<String> {
+    (a.is_some() || b.is_some()).then(|| format!("{} / {}", fmt(a, d), fmt(b, d)))
+}
+
+fn gauge_max(p: &PhaseReport, names: &[&str]) -> Option<f64> {
+    let m = p.server_metrics.as_ref()?;
+    names
         .iter()
-        .any(|(_, p)| p.gpu.is_some() || p.server_process.is_some() || p.server_metrics.is_some());
-    if !any {
+        .filter_map(|n| m.gauges.get(*n)?.max)
+        .reduce(f64::max)
+}
+
+/// KV-cache usage gauges (0–1) of the servers servebench knows.
+pub const KV_GAUGES: &[&str] = &[
+    "vllm:kv_cache_usage_perc",
+    "vllm:gpu_cache_usage_perc",
+    "llamacpp:kv_cache_usage_ratio",
+    "sglang:token_usage",
+];
+const RUNNING: &[&str] = &[
+    "vllm:num_requests_running",
+    "llamacpp:requests_processing",
+    "sglang:num_running_reqs",
+    "tgi_batch_current_size",
+];
+const WAITING: &[&str] = &[
+    "vllm:num_requests_waiting",
+    "llamacpp:requests_deferred",
+    "sglang:num_queue_reqs",
+    "tgi_queue_size",
+];
+
+const COLUMNS: &[Column] = &[
+    ("GPU mem used (GiB, mean / max)", |p| {
+        pair(
+            gpu_sum(p, |d| d.mem_used_bytes.mean).map(|b| b / GIB),
+            gpu_sum(p, |d| d.mem_used_bytes.max).map(|b| b / GIB),
+            2,
+        )
+    }),
+    ("GPU mem (%, max)", |p| {
+        let g = p.gpu.as_ref()?;
+        let v = g
+            .devices
+            .iter()
+            .filter_map(|d| d.mem_used_pct.max)
+            .reduce(f64::max);
+        v.map(|v| fmt(Some(v), 1))
+    }),
+    ("GPU util (%, mean / max)", |p| {
+        pair(
+            gpu_sum(p, |d| d.gpu_util_pct.mean),
+            gpu_sum(p, |d| d.gpu_util_pct.max),
+            0,
+        )
+    }),
+    ("Power (W, mean)", |p| {
+        gpu_sum(p, |d| d.power_w.mean).map(|v| fmt(Some(v), 0))
+    }),
+    ("Server GPU mem (GiB, max)", |p| {
+        gpu_sum(p, |d| d.server_mem_bytes.max).map(|b| fmt(Some(b / GIB), 2))
+    }),
+    ("Server CPU (%, mean / max)", |p| {
+        let s = p.server_process.as_ref()?;
+        pair(s.cpu_pct.mean, s.cpu_pct.max, 0)
+    }),
+    ("Server RSS (MiB, max)", |p| {
+        let s = p.server_process.as_ref()?;
+        s.rss_bytes.max.map(|b| fmt(Some(b / MIB), 0))
+    }),
+    ("KV cache (% of pool, max)", |p| {
+        gauge_max(p, KV_GAUGES).map(|f| fmt(Some(f * 100.0), 1))
+    }),
+    ("Running / waiting (max)", |p| {
+        pair(gauge_max(p, RUNNING), gauge_max(p, WAITING), 0)
+    }),
+];
+
+/// Per-phase resource table, with only the columns some phase measured; nothing when no phase
+/// has resource readings.
+pub fn phase_table(o: &mut String, phases: &[(String, &PhaseReport)]) {
+    let cols: Vec<&Column> = COLUMNS
+        .iter()
+        .filter(|(_, f)| phases.iter().any(|(_, p)| f(p).is_some()))
+        .collect();
+    if cols.is_empty() {
         return;
     }
-    let _ = writeln!(
-        o,
-        "\n| Phase | GPU mem used (GiB, mean / max) | GPU mem (%, max) | GPU util (%, mean / max) | Power (W, mean) | Server CPU (%, mean / max) | Server RSS (MiB, max) | KV cache (% of pool, max) | Running / waiting (max) |"
-    );
-    let _ = writeln!(o, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let head: Vec<&str> = cols.iter().map(|(h, _)| *h).collect();
+    let _ = writeln!(o, "\n| Phase | {} |", head.join(" | "));
+    let _ = writeln!(o, "|{}", " --- |".repeat(cols.len() + 1));
     for (name, p) in phases {
-        let sum = |f: &dyn Fn(&super::resources::GpuDeviceStats) -> Option<f64>| {
-            p.gpu
-                .as_ref()
-                .and_then(|g| g.devices.iter().map(f).sum::<Option<f64>>())
-        };
-        let pair =
-            |a: Option<f64>, b: Option<f64>, d: usize| format!("{} / {}", fmt(a, d), fmt(b, d));
-        let gpu_mem = pair(
-            sum(&|d| d.mem_used_bytes.mean).map(|b| b / GIB),
-            sum(&|d| d.mem_used_bytes.max).map(|b| b / GIB),
-            2,
-        );
-        let gpu_pct = fmt(
-            p.gpu.as_ref().and_then(|g| {
-                g.devices
-                    .iter()
-                    .filter_map(|d| d.mem_used_pct.max)
-                    .reduce(f64::max)
-            }),
-            1,
-        );
-        let util = pair(
-            sum(&|d| d.gpu_util_pct.mean),
-            sum(&|d| d.gpu_util_pct.max),
-            0,
-        );
-        let power = fmt(sum(&|d| d.power_w.mean), 0);
-        let proc = p.server_process.as_ref();
-        let cpu = pair(
-            proc.and_then(|s| s.cpu_pct.mean),
-            proc.and_then(|s| s.cpu_pct.max),
-            0,
-        );
-        let rss = fmt(proc.and_then(|s| s.rss_bytes.max).map(|b| b / MIB), 0);
-        let m = p.server_metrics.as_ref();
-        let gauge_max = |names: &[&str]| {
-            m.and_then(|m| {
-                names
-                    .iter()
-                    .filter_map(|n| m.gauges.get(*n)?.max)
-                    .reduce(f64::max)
-            })
-        };
-        let kv = fmt(
-            gauge_max(&[
-                "vllm:kv_cache_usage_perc",
-                "vllm:gpu_cache_usage_perc",
-                "llamacpp:kv_cache_usage_ratio",
-                "sglang:token_usage",
-            ])
-            .map(|f| f * 100.0),
-            1,
-        );
-        let queue = pair(
-            gauge_max(&[
-                "vllm:num_requests_running",
-                "llamacpp:requests_processing",
-                "sglang:num_running_reqs",
-                "tgi_batch_current_size",
-            ]),
-            gauge_max(&[
-                "vllm:num_requests_waiting",
-                "llamacpp:requests_deferred",
-                "sglang:num_queue_reqs",
-                "tgi_queue_size",
-            ]),
-            0,
-        );
-        let _ = writeln!(
-            o,
-            "| {name} | {gpu_mem} | {gpu_pct} | {util} | {power} | {cpu} | {rss} | {kv} | {queue} |"
-        );
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|(_, f)| f(p).unwrap_or_else(|| "—".into()))
+            .collect();
+        let _ = writeln!(o, "| {name} | {} |", cells.join(" | "));
     }
 }

@@ -266,6 +266,15 @@ async fn phases(
         t.model_info.loaded_vram_bytes = Some(vram);
     }
     let mut cold_report = PhaseReport::from_records(&cold_records);
+    if cold_records.len() > 1 {
+        // Restarts between the cold requests are not part of the phase: its wall time is the
+        // sum of the requests' own.
+        let ok = cold_records.iter().filter(|r| r.outcome.is_ok());
+        let tokens: u64 = ok.map(|r| r.output_tokens.unwrap_or(0)).sum();
+        cold_report.wall_s = cold_records.iter().map(|r| r.end.as_secs_f64()).sum();
+        cold_report.output_tok_s = (cold_report.ok > 0 && cold_report.wall_s > 0.0)
+            .then(|| tokens as f64 / cold_report.wall_s);
+    }
     cold_res.attach(&mut cold_report, ctx.telemetry);
     let (mut sent, mut ok) = (cold_report.requests, cold_report.ok);
     t.phases.cold = Some(cold_report);
@@ -360,15 +369,12 @@ fn memory_facts(t: &TargetReport, ctx: &Ctx<'_>, cache: Option<&CacheConfig>) ->
             .map(|d| d.mem_used_bytes.mean)
             .sum::<Option<f64>>()
     });
-    let kv = [
-        "vllm:kv_cache_usage_perc",
-        "vllm:gpu_cache_usage_perc",
-        "llamacpp:kv_cache_usage_ratio",
-        "sglang:token_usage",
-    ];
     let kv_cache_usage_max = max_of(&|p| {
         let g = &p.server_metrics.as_ref()?.gauges;
-        kv.iter().filter_map(|k| g.get(*k)?.max).reduce(f64::max)
+        crate::report::resources_md::KV_GAUGES
+            .iter()
+            .filter_map(|k| g.get(*k)?.max)
+            .reduce(f64::max)
     });
     let weights_source = |sources: &[String]| {
         let has = |p: &str| sources.iter().any(|s| s.starts_with(p));
@@ -402,6 +408,7 @@ fn memory_facts(t: &TargetReport, ctx: &Ctx<'_>, cache: Option<&CacheConfig>) ->
         preallocated_fraction: cache.and_then(|c| c.gpu_memory_utilization),
         kv_cache_usage_max,
         kv_cache_tokens: cache.and_then(CacheConfig::kv_tokens),
+        rss_max: max_of(&|p| p.server_process.as_ref()?.rss_bytes.max).map(|b| b as u64),
         gpu_available: !ctx.telemetry.devices().is_empty(),
     }
 }
