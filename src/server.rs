@@ -76,18 +76,25 @@ pub fn port_in_use(host: &str, port: u16) -> bool {
 
 impl ManagedServer {
     /// Spawn `cmd` in its own process group (with `env` added, in `cwd` when given), output
-    /// to `log`.
+    /// to `log` (appended to, when `append`: a restart keeps the earlier starts' output).
     pub fn spawn(
         cmd: &[String],
         env: &std::collections::BTreeMap<String, String>,
         cwd: Option<&Path>,
         log: &Path,
+        append: bool,
     ) -> Result<ManagedServer, ServerError> {
         let log_s = log.display().to_string();
-        let out = File::create(log).map_err(|source| ServerError::Log {
-            path: log_s.clone(),
-            source,
-        })?;
+        let out = File::options()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(log)
+            .map_err(|source| ServerError::Log {
+                path: log_s.clone(),
+                source,
+            })?;
         let err = out.try_clone().map_err(|source| ServerError::Log {
             path: log_s.clone(),
             source,

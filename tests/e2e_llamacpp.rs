@@ -347,6 +347,9 @@ launch = [{:?}, {:?}, "--port", "{port}", "--threads", "1"]
     assert_eq!(samples.len(), 2);
     assert!(samples.iter().all(|s| s["verified"] == true));
     assert_eq!(t["phases"]["cold"]["requests"], 2);
+    // The restart appended to the fallback's log rather than replacing it.
+    let log = std::fs::read_to_string(out.join("server-llamacpp-fallback1.log")).unwrap();
+    assert_eq!(log.matches("llama.cpp server for").count(), 2, "{log}");
     // Model facts read from the GGUF file the server names in /props.
     let mi = &t["model_info"];
     assert_eq!(mi["quantization"], "Q4_1");

@@ -32,6 +32,7 @@ async fn launch(
     obs: &mut dyn Observer,
     server: &mut Option<ManagedServer>,
     log_name: &str,
+    restart: bool,
 ) -> Result<f64, Abort> {
     let Some(cmd) = &spec.launch else {
         return Err(target_err("no launch command"));
@@ -52,7 +53,8 @@ async fn launch(
     })?;
     let log = ctx.out_dir.join(log_name);
     let s = server.insert(
-        ManagedServer::spawn(cmd, &spec.env, spec.cwd.as_deref(), &log).map_err(target_err)?,
+        ManagedServer::spawn(cmd, &spec.env, spec.cwd.as_deref(), &log, restart)
+            .map_err(target_err)?,
     );
     let timeout = Duration::from_secs_f64(spec.ready_timeout_s.unwrap_or(READY_TIMEOUT_S));
     let ready = tokio::select! {
@@ -103,7 +105,7 @@ async fn phases(
     let managed = spec.launch.is_some();
     let mut launches = Vec::new();
     if managed {
-        launches.push(launch(spec, client, ctx, obs, server, log_name).await?);
+        launches.push(launch(spec, client, ctx, obs, server, log_name, false).await?);
     } else {
         ctx.telemetry.watch(spec.server_pid);
     }
@@ -181,7 +183,7 @@ async fn phases(
             if let Some(old) = server.take() {
                 old.stop(stop_grace(spec)).await;
             }
-            launches.push(launch(spec, client, ctx, obs, server, log_name).await?);
+            launches.push(launch(spec, client, ctx, obs, server, log_name, true).await?);
             if spec.api == Api::Openai {
                 watch.scraper = Scraper::start(client.http().clone(), client.base())
                     .await

@@ -74,6 +74,9 @@ struct Ctx<'a> {
     gpu_baseline: Option<&'a GpuPhase>,
 }
 
+/// Lines at the end of a failed server's log searched for out-of-memory messages.
+const OOM_SCAN_LINES: usize = 200;
+
 /// How long the idle GPU baseline is read before the first phase.
 const BASELINE: Duration = Duration::from_secs(1);
 
@@ -241,11 +244,6 @@ async fn run_target(
             k => format!("server-{}-fallback{k}.log", spec.name),
         };
         let result = measure(&cand, &client, ctx, obs, &mut t, &mut server, &log_name).await;
-        let log_tail = match &server {
-            Some(_) => log_tail(&ctx.out_dir.join(&log_name), 200),
-            None if cand.launch.is_some() => log_tail(&ctx.out_dir.join(&log_name), 200),
-            None => Vec::new(),
-        };
         if let Some(s) = server {
             obs.on_event(&Event::Note {
                 target: &spec.name,
@@ -262,6 +260,12 @@ async fn run_target(
             Err(Abort::Cancelled) => None,
             Err(Abort::Target(e)) => Some(e),
             Err(Abort::Io(e)) => return Err(RunError::Io(e)),
+        };
+        // The log of a failed managed server, read once it has stopped (its last words
+        // included).
+        let log_tail = match (&error, &cand.launch) {
+            (Some(_), Some(_)) => log_tail(&ctx.out_dir.join(&log_name), OOM_SCAN_LINES),
+            _ => Vec::new(),
         };
         let status = match &error {
             None => AttemptStatus::Ok,
