@@ -6,6 +6,7 @@
 //! [`report`] model summarises them ([`stats`], [`metrics`]); exporters write JSON and Markdown.
 
 pub mod backend;
+pub mod eval;
 pub mod events;
 pub mod journal;
 pub mod load;

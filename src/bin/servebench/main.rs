@@ -29,6 +29,12 @@ fn raise_open_files_limit() {
 }
 
 fn main() -> ExitCode {
+    // The sandbox helper: restrict this fresh process, then exec the program (see eval::sandbox).
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(servebench::eval::sandbox::HELPER_ARG) {
+        eprintln!("{}", servebench::eval::sandbox::helper_main(&argv[2..]));
+        return ExitCode::from(126);
+    }
     let args = cli::Cli::parse();
     raise_open_files_limit();
     let rt = match tokio::runtime::Runtime::new() {
