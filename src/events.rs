@@ -37,6 +37,8 @@ pub enum Event<'a> {
         /// Phase.
         phase: Phase,
     },
+    /// A quality answer was graded (and, later, judged).
+    TaskGraded(&'a crate::eval::TaskResult),
     /// A target is done; its report is final.
     TargetFinished(&'a TargetReport),
 }

@@ -40,6 +40,45 @@ impl Observer for Journal {
     }
 }
 
+/// `quality.jsonl`: every graded quality answer, appended and flushed as it is graded (and
+/// again when a judge scores it). Created on the first one.
+#[derive(Debug)]
+pub struct QualityJournal {
+    path: std::path::PathBuf,
+    file: Option<File>,
+}
+
+impl QualityJournal {
+    /// A journal that will write to `path`.
+    pub fn new(path: &Path) -> QualityJournal {
+        QualityJournal {
+            path: path.to_path_buf(),
+            file: None,
+        }
+    }
+}
+
+impl Observer for QualityJournal {
+    fn on_event(&mut self, event: &Event<'_>) -> std::io::Result<()> {
+        let Event::TaskGraded(r) = event else {
+            return Ok(());
+        };
+        if self.file.is_none() {
+            self.file = Some(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&self.path)?,
+            );
+        }
+        let mut line = serde_json::to_vec(r).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        let f = self.file.as_mut().expect("opened above");
+        f.write_all(&line)?;
+        f.flush()
+    }
+}
+
 /// Read a journal back. A torn last line (from a crash) is skipped and counted.
 pub fn read(path: &Path) -> std::io::Result<(Vec<RequestRecord>, usize)> {
     let mut out = Vec::new();

@@ -89,6 +89,29 @@ pub struct RunSettings {
     pub cold: u32,
     /// GPU and process readings per second.
     pub sample_hz: f64,
+    /// Coding-quality evaluation after the performance phases (`--quality`), or instead of them
+    /// (`servebench eval`).
+    pub quality: Option<Quality>,
+    /// Run the performance phases (cold, warm, load); false for `servebench eval`.
+    pub performance: bool,
+}
+
+/// A quality evaluation: how, and the tasks (loaded by [`Quality::load`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quality {
+    /// Settings.
+    pub settings: crate::eval::EvalSettings,
+    /// The tasks; empty until loaded.
+    pub tasks: Vec<crate::eval::suite::Task>,
+}
+
+impl Quality {
+    /// Load the dataset's tasks (file errors name the file, line and field).
+    pub fn load(&mut self) -> Result<(), crate::eval::suite::SuiteError> {
+        let s = &self.settings;
+        self.tasks = crate::eval::suite::load(&s.dataset, s.scenarios.as_deref(), s.limit)?;
+        Ok(())
+    }
 }
 
 /// Number of distinct synthetic prompts generated per target.
@@ -132,6 +155,8 @@ impl Default for RunSettings {
             output_tokens: None,
             cold: 1,
             sample_hz: 10.0,
+            quality: None,
+            performance: true,
         }
     }
 }
@@ -180,6 +205,9 @@ pub struct RunOverrides {
     pub cold: Option<u32>,
     /// See [`RunSettings::sample_hz`].
     pub sample_hz: Option<f64>,
+    /// Quality dataset after the performance phases: `builtin`, `humaneval` or a file.
+    #[serde(default, deserialize_with = "parsed")]
+    pub quality: Option<crate::eval::suite::Dataset>,
 }
 
 /// Deserialise a value written as a string in its command-line form.
@@ -232,6 +260,14 @@ impl RunOverrides {
         }
         if let Some(o) = &self.out {
             base.out = Some(o.clone());
+        }
+        if let Some(d) = &self.quality {
+            let mut q = base.quality.take().unwrap_or_else(|| Quality {
+                settings: Default::default(),
+                tasks: Vec::new(),
+            });
+            q.settings.dataset = d.clone();
+            base.quality = Some(q);
         }
     }
 }

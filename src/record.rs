@@ -24,6 +24,10 @@ pub enum Phase {
     Load,
     /// A step of a concurrency sweep (see the record's `step`).
     Sweep,
+    /// An answer to a quality task (`eval`, `--quality`).
+    Quality,
+    /// A judge model scoring a quality answer.
+    Judge,
 }
 
 impl fmt::Display for Phase {
@@ -34,6 +38,8 @@ impl fmt::Display for Phase {
             Phase::Warmup => "warmup",
             Phase::Load => "load",
             Phase::Sweep => "sweep",
+            Phase::Quality => "quality",
+            Phase::Judge => "judge",
         })
     }
 }

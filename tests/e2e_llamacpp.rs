@@ -393,3 +393,58 @@ launch = [{:?}, {:?}, "--port", "{port}", "--threads", "1"]
     );
     assert!(!servebench::server::port_in_use("127.0.0.1", port));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_builtin_scenario_is_scored_against_the_real_model() {
+    use servebench::eval::EvalSettings;
+    use servebench::eval::suite::{self, Dataset};
+    let _serial = SERIAL.lock().await;
+    let port = dead_port();
+    let _server = start_server(port, 1, 1).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let settings = EvalSettings {
+        limit: Some(2),
+        max_tokens: 200,
+        helper: Some(PathBuf::from(env!("CARGO_BIN_EXE_servebench"))),
+        ..Default::default()
+    };
+    let tasks = suite::load(&Dataset::Builtin, None, settings.limit).unwrap();
+    let (r, recs) = run_targets(
+        vec![target("llamacpp", Api::Openai, &url, "smollm2-135m")],
+        0,
+        |s| {
+            s.performance = false;
+            s.quality = Some(servebench::plan::Quality { settings, tasks });
+        },
+    )
+    .await;
+    let t = &r.targets[0];
+    assert_eq!(t.error, None);
+    let q = t.quality.as_ref().unwrap();
+    assert_schema_valid(&serde_json::to_value(&r).unwrap());
+    // Two tasks per scenario, each asked twice (the rerun measures consistency).
+    assert_eq!(recs.len(), 16);
+    assert!(recs.iter().all(|r| r.outcome.is_ok()), "{recs:?}");
+    for name in suite::SCENARIOS {
+        let s = &q.scenarios[name];
+        eprintln!(
+            "SmolLM2-135M {name}: total {:?}, accuracy {:?}, consistency {:?}, code quality {:?}, clarity {:?}, passed {} failed {} errors {}",
+            s.total_score,
+            s.accuracy,
+            s.consistency,
+            s.code_quality,
+            s.clarity,
+            s.passed,
+            s.failed,
+            s.errors
+        );
+        assert_eq!(s.tasks, 2, "{name}");
+        assert_eq!(s.errors, 0, "{name}: the grader must grade every answer");
+        assert!(s.total_score.is_some(), "{name}");
+    }
+    eprintln!(
+        "SmolLM2-135M: pass@1 {:?}, average total {:?}",
+        q.pass_at_1, q.average_total_score
+    );
+    assert!(q.average_total_score.is_some());
+}

@@ -8,7 +8,7 @@ async fn run(code: &str, limits: Limits) -> (Finished, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("t.py"), code).unwrap();
     let sb = Sandbox::new(PathBuf::from(env!("CARGO_BIN_EXE_servebench")), limits);
-    let python = find_python(&sb, None).await.unwrap();
+    let (python, _) = find_python(&sb, None).await.unwrap();
     let f = sb
         .run(dir.path(), &python, &["-I", "-B", "t.py"])
         .await

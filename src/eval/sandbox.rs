@@ -383,7 +383,12 @@ fn seccomp() -> Result<(), String> {
 /// `/usr/bin/python3`, `/usr/local/bin/python3` and `python3` on `PATH` that starts under the
 /// sandbox (a root servebench runs it as `nobody`, who cannot enter `/root/.pyenv`). Checked once
 /// at start, so a missing interpreter is one clear error, not one per task.
-pub async fn find_python(sb: &Sandbox, explicit: Option<&Path>) -> Result<PathBuf, String> {
+///
+/// Returns the interpreter and the sandbox layers its check ran under.
+pub async fn find_python(
+    sb: &Sandbox,
+    explicit: Option<&Path>,
+) -> Result<(PathBuf, String), String> {
     let mut candidates: Vec<PathBuf> = match explicit {
         Some(p) => vec![p.to_path_buf()],
         None => vec!["/usr/bin/python3".into(), "/usr/local/bin/python3".into()],
@@ -405,7 +410,7 @@ pub async fn find_python(sb: &Sandbox, explicit: Option<&Path>) -> Result<PathBu
         let dir = tempfile::tempdir().map_err(|e| format!("cannot create a temp dir: {e}"))?;
         let check = "import sys; assert sys.version_info >= (3, 8); print('ok')";
         match sb.run(dir.path(), &p, &["-I", "-c", check]).await {
-            Ok(f) if f.stdout.trim() == "ok" => return Ok(p),
+            Ok(f) if f.stdout.trim() == "ok" => return Ok((p, f.layers)),
             Ok(f) => tried.push(format!(
                 "{} ({})",
                 p.display(),

@@ -11,6 +11,34 @@ pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let s = &r.settings;
     let _ = writeln!(o, "# servebench report\n");
+    if !s.performance {
+        // `servebench eval`: quality only.
+        let _ = writeln!(
+            o,
+            "Quality evaluation {} with servebench {} (no performance phases).",
+            r.created_at, r.servebench_version
+        );
+        if r.interrupted {
+            let _ = writeln!(
+                o,
+                "\n> **Interrupted**: the run was stopped before it finished; scores cover what was graded."
+            );
+        }
+        super::quality_md::section(&mut o, &r.targets);
+        for t in r
+            .targets
+            .iter()
+            .filter(|t| t.status == TargetStatus::Failed)
+        {
+            let _ = writeln!(
+                o,
+                "\n- **{} failed**: {}",
+                t.name,
+                t.error.as_deref().unwrap_or("unknown error")
+            );
+        }
+        return o;
+    }
     let _ = writeln!(
         o,
         "Run {} with servebench {}: {} warm requests per target, max_tokens {}, temperature {}, seed {}, prompts: {} ({}).\n",
@@ -45,6 +73,7 @@ pub fn render(r: &Report) -> String {
     }
     super::resources_md::gpu_paragraph(&mut o, &r.gpu);
     load_sections(&mut o, &r.targets);
+    super::quality_md::section(&mut o, &r.targets);
     let sources: std::collections::BTreeSet<_> =
         r.targets.iter().filter_map(|t| t.load.source).collect();
     if sources.len() > 1 {
@@ -409,6 +438,7 @@ mod tests {
     use super::*;
     use crate::plan::{Api, Endpoint};
     use crate::report::model::*;
+    use crate::report::quality::*;
     use crate::report::resources::*;
     use std::collections::BTreeMap;
 
@@ -537,6 +567,7 @@ mod tests {
             prompt_calibration: None,
             memory: MemoryReport::default(),
             attempts: Vec::new(),
+            quality: None,
         }
     }
 
@@ -561,6 +592,7 @@ mod tests {
                 warmup: 0,
                 slo: Default::default(),
                 cold: 1,
+                performance: true,
             },
             gpu: GpuReport {
                 available: true,
@@ -617,6 +649,37 @@ mod tests {
             gpu_available: true,
             ..Default::default()
         });
+        let quality = |scale: f64| {
+            let score = |t: f64| ScenarioScore {
+                tasks: 10,
+                answers: 20,
+                passed: (10.0 * t / 5.0) as usize,
+                failed: 10 - (10.0 * t / 5.0) as usize,
+                total_score: Some(t),
+                accuracy: Some(t),
+                consistency: Some(5.0),
+                code_quality: Some(4.0),
+                clarity: Some(4.5),
+                ..Default::default()
+            };
+            QualityReport {
+                dataset: "builtin".into(),
+                tasks: 40,
+                samples: 1,
+                max_tokens: 768,
+                pass_at_1: Some(0.6 / scale),
+                pass_at_k: BTreeMap::from([("1".to_string(), 0.6 / scale)]),
+                scenarios: BTreeMap::from([
+                    ("code-completion".to_string(), score(3.0 / scale)),
+                    ("debugging".to_string(), score(2.0)),
+                ]),
+                average_total_score: Some((3.0 / scale + 2.0) / 2.0),
+                sandbox: Some("rlimits, seccomp, landlock FullyEnforced, uid 65534".into()),
+                ..Default::default()
+            }
+        };
+        fast.quality = Some(quality(1.0));
+        slow.quality = Some(quality(1.5));
         insta::assert_snapshot!(render(&report(vec![fast, slow])));
     }
 

@@ -4,9 +4,12 @@
 pub mod json;
 pub mod markdown;
 pub mod model;
+pub mod quality;
+pub mod quality_md;
 pub mod resources;
 pub mod resources_md;
 pub mod table;
 
 pub use model::*;
+pub use quality::*;
 pub use resources::*;

@@ -65,6 +65,8 @@ pub struct RunSettingsReport {
     pub slo: Slo,
     /// Cold loads asked for per target (`--cold`).
     pub cold: u32,
+    /// False for `servebench eval`: no performance phases were run (their settings are moot).
+    pub performance: bool,
 }
 
 /// Whether a target produced measurements.
@@ -116,6 +118,8 @@ pub struct TargetReport {
     /// Every attempt to bring the target up (the plan's model, then its fallbacks); the last
     /// one is what was measured. Empty for a target that was never started.
     pub attempts: Vec<Attempt>,
+    /// Coding quality (`--quality`, `servebench eval`); `null` when not evaluated.
+    pub quality: Option<super::quality::QualityReport>,
 }
 
 /// How one attempt to start and measure a target ended.

@@ -142,6 +142,9 @@ async fn phases(
     };
     let ctx = &Ctx { prompts, ..*ctx };
 
+    if !s.performance {
+        return quality(client, ctx, obs, t).await;
+    }
     let mut watch = Watch {
         tel: ctx.telemetry,
         scraper: None,
@@ -328,6 +331,37 @@ async fn phases(
         }
         Profile::Sweep(steps) => sweep(steps, client, ctx, w, obs, t).await?,
     }
+    if ctx.cancel.is_cancelled() {
+        return Err(Abort::Cancelled);
+    }
+    quality(client, ctx, obs, t).await
+}
+
+/// The quality evaluation, when asked for, against the server as it stands.
+async fn quality(
+    client: &Client,
+    ctx: &Ctx<'_>,
+    obs: &mut dyn Observer,
+    t: &mut TargetReport,
+) -> Result<(), Abort> {
+    let (Some(q), Some(grader)) = (&ctx.plan.settings.quality, ctx.grader) else {
+        return Ok(());
+    };
+    let report = crate::eval::evaluate(
+        client,
+        &t.name,
+        &q.tasks,
+        &q.settings,
+        grader,
+        obs,
+        ctx.cancel,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::eval::EvalError::Io(io) => Abort::Io(io),
+        other => Abort::Target(other.to_string()),
+    })?;
+    t.quality = Some(report);
     if ctx.cancel.is_cancelled() {
         return Err(Abort::Cancelled);
     }

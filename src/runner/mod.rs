@@ -42,6 +42,9 @@ pub enum RunError {
     /// An observer (the journal) could not record an event.
     #[error("cannot record results: {0}")]
     Io(#[from] std::io::Error),
+    /// What the run needs is missing (no Python for the quality graders, …).
+    #[error("{0}")]
+    Setup(String),
 }
 
 enum Abort {
@@ -72,6 +75,7 @@ struct Ctx<'a> {
     params: GenParams,
     telemetry: &'a Telemetry,
     gpu_baseline: Option<&'a GpuPhase>,
+    grader: Option<&'a crate::eval::grade::Grader>,
 }
 
 /// Lines at the end of a failed server's log searched for out-of-memory messages.
@@ -103,6 +107,15 @@ pub async fn run_with_gpu(
     gpu: Result<Box<dyn GpuSource>, String>,
 ) -> Result<Report, RunError> {
     let s = &plan.settings;
+    // Checked once, before anything runs: a missing interpreter is one clear error.
+    let grader = match &s.quality {
+        Some(q) => Some(
+            crate::eval::grader(&q.settings)
+                .await
+                .map_err(|e| RunError::Setup(e.to_string()))?,
+        ),
+        None => None,
+    };
     let (source, reason) = match gpu {
         Ok(g) => (Some(g), None),
         Err(r) => (None, Some(r)),
@@ -153,6 +166,7 @@ pub async fn run_with_gpu(
         },
         telemetry: &telemetry,
         gpu_baseline: gpu_report.baseline.as_ref(),
+        grader: grader.as_ref(),
     };
     let created_at = chrono::Utc::now().to_rfc3339();
     let mut targets = Vec::new();
@@ -193,6 +207,7 @@ pub async fn run_with_gpu(
             warmup: s.warmup,
             slo: s.slo,
             cold: s.cold,
+            performance: s.performance,
         },
         targets,
     })
@@ -217,6 +232,7 @@ fn blank_report(spec: &TargetSpec) -> TargetReport {
         prompt_calibration: None,
         memory: MemoryReport::default(),
         attempts: Vec::new(),
+        quality: None,
     }
 }
 

@@ -42,6 +42,32 @@ pub enum Fault {
     ErrorAfter(usize),
 }
 
+/// The text a mock answers a request with (given the request body).
+#[derive(Clone)]
+pub struct Answer(pub Arc<dyn Fn(&Value) -> String + Send + Sync>);
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Answer(..)")
+    }
+}
+
+impl Answer {
+    pub fn new(f: impl Fn(&Value) -> String + Send + Sync + 'static) -> Option<Answer> {
+        Some(Answer(Arc::new(f)))
+    }
+}
+
+/// The last user message of a chat request.
+pub fn user_text(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
 /// Injected behaviour.
 #[derive(Clone, Debug)]
 pub struct MockCfg {
@@ -62,6 +88,9 @@ pub struct MockCfg {
     /// OpenAI: serve vLLM's `/metrics` (the wire fixture) with live `num_requests_running`
     /// and `generation_tokens_total`.
     pub metrics: bool,
+    /// OpenAI chat: answer with this text (in pieces of up to 8 characters, one per token
+    /// interval) instead of `tokens` numbered tokens.
+    pub answer: Option<Answer>,
 }
 
 impl Default for MockCfg {
@@ -77,6 +106,7 @@ impl Default for MockCfg {
             unload_lag: Duration::from_millis(200),
             slots: None,
             metrics: false,
+            answer: None,
         }
     }
 }
@@ -306,6 +336,9 @@ async fn oa_generate(
         return (StatusCode::from_u16(code).unwrap(), axum::Json(json!({"error": {"message": "injected failure", "type": "server_error", "code": code}}))).into_response();
     }
     let chat = body.get("messages").is_some();
+    if let (Some(a), true) = (&s.cfg.answer, chat) {
+        return oa_answer((a.0)(&body), s.cfg.clone(), start);
+    }
     let (tx, rx) = mpsc::channel(16);
     let cfg = s.cfg.clone();
     let slots = s.slots.clone();
@@ -354,6 +387,34 @@ async fn oa_generate(
             let _ = tx.send(Ok(format!("data: {usage}\n\n"))).await;
         }
         let _ = tx.send(Ok("data: [DONE]\n\n".into())).await;
+    });
+    streaming("text/event-stream", rx)
+}
+
+/// Stream `text` as vLLM chat chunks of up to 8 characters, then finish and usage.
+fn oa_answer(text: String, cfg: MockCfg, start: Instant) -> Response {
+    let (tx, rx) = mpsc::channel(16);
+    tokio::spawn(async move {
+        let id = "chatcmpl-answer";
+        let chars: Vec<char> = text.chars().collect();
+        let pieces: Vec<String> = chars.chunks(8).map(|c| c.iter().collect()).collect();
+        for (k, p) in pieces.iter().enumerate() {
+            sleep_until(start + cfg.ttft + cfg.per_token * k as u32).await;
+            let ev = json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
+                            "choices": [{"index": 0, "delta": {"content": p}, "logprobs": null, "finish_reason": null}]});
+            if tx.send(Ok(format!("data: {ev}\n\n"))).await.is_err() {
+                return;
+            }
+        }
+        let fin = json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
+                         "choices": [{"index": 0, "delta": {"content": ""}, "logprobs": null, "finish_reason": "stop", "stop_reason": null}]});
+        let usage = json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
+                           "choices": [], "usage": {"prompt_tokens": 47, "total_tokens": 47 + pieces.len(), "completion_tokens": pieces.len()}});
+        let _ = tx
+            .send(Ok(format!(
+                "data: {fin}\n\ndata: {usage}\n\ndata: [DONE]\n\n"
+            )))
+            .await;
     });
     streaming("text/event-stream", rx)
 }

@@ -22,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Measure one server (flags) or every target of a plan file, cold and warm.
     Run(Box<RunArgs>),
+    /// Grade the code one server (or every target of a plan) writes: HumanEval pass@k and the
+    /// built-in scenarios, run in a sandbox.
+    Eval(Box<crate::eval_cli::EvalArgs>),
     /// List the NVIDIA GPUs servebench can read and print a few live readings, or say why
     /// there are none (exit 1).
     Gpu(GpuArgs),
@@ -56,11 +59,9 @@ pub enum EndpointArg {
     Completions,
 }
 
-/// `servebench run` arguments.
+/// One target described by flags (the quick form, without a plan).
 #[derive(Debug, Args)]
-pub struct RunArgs {
-    /// Plan file (TOML) with [[targets]] and an optional [run] table.
-    pub plan: Option<PathBuf>,
+pub struct TargetArgs {
     /// API dialect of the server (quick form, without a plan).
     #[arg(long, value_enum)]
     pub api: Option<ApiArg>,
@@ -73,6 +74,85 @@ pub struct RunArgs {
     /// Label for the target in reports (default: the api).
     #[arg(long)]
     pub name: Option<String>,
+    /// Pid of the (unmanaged) server whose process tree CPU and memory are sampled.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+}
+
+/// The plan: from a file, or one target from the quick-form flags; `overrides` applied.
+pub fn build_plan(
+    command: &str,
+    file: Option<&PathBuf>,
+    t: TargetArgs,
+    overrides: &RunOverrides,
+) -> anyhow::Result<Plan> {
+    let quick = t.api.is_some()
+        || t.url.is_some()
+        || t.model.is_some()
+        || t.name.is_some()
+        || t.server_pid.is_some();
+    match (file, quick) {
+        (Some(p), true) => bail!(
+            "{}: --api/--url/--model/--name/--server-pid describe one target; with a plan file, put them in [[targets]]",
+            p.display()
+        ),
+        (Some(p), false) => Ok(Plan::from_file(p, overrides)?),
+        (None, _) => {
+            let (Some(api), Some(url), Some(model)) = (t.api, t.url, t.model) else {
+                bail!(
+                    "{command} needs a plan file, or all of --api, --url and --model (e.g. --api openai --url http://localhost:8000 --model NAME)"
+                );
+            };
+            let api = match api {
+                ApiArg::Openai => Api::Openai,
+                ApiArg::Ollama => Api::Ollama,
+            };
+            let mut settings = RunSettings::default();
+            overrides.apply(&mut settings);
+            let plan = Plan {
+                settings,
+                targets: vec![TargetSpec {
+                    server_pid: t.server_pid,
+                    ..TargetSpec::new(
+                        &t.name.unwrap_or_else(|| api.to_string()),
+                        api,
+                        &url,
+                        &model,
+                    )
+                }],
+            };
+            plan.validate()?;
+            Ok(plan)
+        }
+    }
+}
+
+/// Load the quality tasks of `plan`, if any, and point the sandbox at this binary.
+pub fn prepare_quality(plan: &mut Plan) -> anyhow::Result<()> {
+    if let Some(q) = &mut plan.settings.quality {
+        q.settings.helper = Some(
+            std::env::current_exe().context("cannot find the servebench binary for the sandbox")?,
+        );
+        q.load()?;
+    }
+    Ok(())
+}
+
+/// The output directory: as given, else `servebench-results/<YYYYMMDD_HHMMSS>/`.
+pub fn out_dir(given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| {
+        PathBuf::from("servebench-results")
+            .join(chrono::Local::now().format("%Y%m%d_%H%M%S").to_string())
+    })
+}
+
+/// `servebench run` arguments.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Plan file (TOML) with [[targets]] and an optional [run] table.
+    pub plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Warm requests per target [default: 10].
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub warm: Option<u32>,
@@ -131,9 +211,10 @@ pub struct RunArgs {
     /// GPU and server-process readings per second, (0, 100] [default: 10].
     #[arg(long)]
     pub sample_hz: Option<f64>,
-    /// Pid of the (unmanaged) server whose process tree CPU and memory are sampled.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
+    /// Also grade coding quality after the performance phases: builtin, humaneval or a
+    /// HumanEval-format JSONL(.gz) file (see `servebench eval` for the knobs).
+    #[arg(long, value_parser = |s: &str| s.parse::<servebench::eval::suite::Dataset>())]
+    pub quality: Option<servebench::eval::suite::Dataset>,
 }
 
 /// A validated run: the plan, its prompts and where results go.
@@ -169,56 +250,17 @@ impl TryFrom<RunArgs> for RunJob {
             output_tokens: a.output_tokens,
             cold: a.cold,
             sample_hz: a.sample_hz,
+            quality: a.quality.clone(),
         };
-        let quick = a.api.is_some()
-            || a.url.is_some()
-            || a.model.is_some()
-            || a.name.is_some()
-            || a.server_pid.is_some();
-        let plan = match (&a.plan, quick) {
-            (Some(p), true) => bail!(
-                "{}: --api/--url/--model/--name/--server-pid describe one target; with a plan file, put them in [[targets]]",
-                p.display()
-            ),
-            (Some(p), false) => Plan::from_file(p, &overrides)?,
-            (None, _) => {
-                let (Some(api), Some(url), Some(model)) = (a.api, a.url, a.model) else {
-                    bail!(
-                        "run needs a plan file, or all of --api, --url and --model (e.g. --api openai --url http://localhost:8000 --model NAME)"
-                    );
-                };
-                let api = match api {
-                    ApiArg::Openai => Api::Openai,
-                    ApiArg::Ollama => Api::Ollama,
-                };
-                let mut settings = RunSettings::default();
-                overrides.apply(&mut settings);
-                let plan = Plan {
-                    settings,
-                    targets: vec![TargetSpec {
-                        server_pid: a.server_pid,
-                        ..TargetSpec::new(
-                            &a.name.unwrap_or_else(|| api.to_string()),
-                            api,
-                            &url,
-                            &model,
-                        )
-                    }],
-                };
-                plan.validate()?;
-                plan
-            }
-        };
+        let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;
+        prepare_quality(&mut plan)?;
         let s = &plan.settings;
         let prompts = match (&s.prompts, &s.sharegpt) {
             (Some(p), _) => prompts::load(p).context("--prompts")?,
             (None, Some(p)) => prompts::load_sharegpt(p).context("--sharegpt")?,
             (None, None) => prompts::builtin(),
         };
-        let out_dir = plan.settings.out.clone().unwrap_or_else(|| {
-            PathBuf::from("servebench-results")
-                .join(chrono::Local::now().format("%Y%m%d_%H%M%S").to_string())
-        });
+        let out_dir = out_dir(plan.settings.out.clone());
         Ok(RunJob {
             plan,
             prompts,

@@ -5,13 +5,14 @@
 //! interrupted by Ctrl-C.
 
 mod cli;
+mod eval_cli;
 mod gpu;
 mod progress;
 
 use anyhow::Context;
 use clap::Parser;
 use servebench::events::Observer;
-use servebench::journal::Journal;
+use servebench::journal::{Journal, QualityJournal};
 use servebench::report::{TargetStatus, json, markdown};
 use std::io::Write;
 use std::process::ExitCode;
@@ -46,8 +47,13 @@ fn main() -> ExitCode {
     };
     match args.command {
         cli::Command::Gpu(g) => gpu::run(&g),
-        cli::Command::Run(run) => {
-            let job = match cli::RunJob::try_from(*run) {
+        cli::Command::Run(_) | cli::Command::Eval(_) => {
+            let job = match args.command {
+                cli::Command::Run(run) => cli::RunJob::try_from(*run),
+                cli::Command::Eval(eval) => cli::RunJob::try_from(*eval),
+                cli::Command::Gpu(_) => unreachable!("handled above"),
+            };
+            let job = match job {
                 Ok(j) => j,
                 Err(e) => {
                     eprintln!("servebench: {e:#}");
@@ -72,8 +78,11 @@ async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
     let journal_path = out.join("requests.jsonl");
     let journal = Journal::open(&journal_path)
         .with_context(|| format!("cannot open {}", journal_path.display()))?;
-    let mut observers: Vec<Box<dyn Observer + Send>> =
-        vec![Box::new(journal), Box::new(progress::Progress::new())];
+    let mut observers: Vec<Box<dyn Observer + Send>> = vec![
+        Box::new(journal),
+        Box::new(QualityJournal::new(&out.join("quality.jsonl"))),
+        Box::new(progress::Progress::new()),
+    ];
 
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
@@ -101,7 +110,13 @@ async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     let summary = format!(
         "{}\nReport: {}\n        {}\nRequests: {}\n",
-        markdown::summary_table(&report.targets),
+        if report.settings.performance {
+            markdown::summary_table(&report.targets)
+        } else {
+            let mut q = String::new();
+            servebench::report::quality_md::section(&mut q, &report.targets);
+            q
+        },
         md_path.display(),
         json_path.display(),
         journal_path.display()

@@ -113,6 +113,30 @@ impl Observer for Progress {
                     );
                 }
             }
+            Event::TaskGraded(r) => {
+                let g = &r.graded;
+                let what = match &r.judge {
+                    Some(j) => format!(
+                        "judged {}: {}",
+                        r.task_id,
+                        j.score.map_or("no [[score]]".into(), |s| format!("{s}"))
+                    ),
+                    None => format!(
+                        "graded {}{}: {:?} (accuracy {:.2}){}",
+                        r.task_id,
+                        if r.rerun { " (rerun)" } else { "" },
+                        g.verdict,
+                        g.accuracy,
+                        g.reason
+                            .as_deref()
+                            .map_or(String::new(), |x| format!(" — {x}"))
+                    ),
+                };
+                match &self.bar {
+                    Some(b) => b.set_message(what),
+                    None => eprintln!("[{}] {what}", r.target),
+                }
+            }
             Event::TargetFinished(t) => {
                 let status = match &t.error {
                     Some(e) => format!("failed: {e}"),
