@@ -154,7 +154,7 @@ def main():
     if not answer.strip():
         reason = "empty answer"
     elif not code.strip():
-        reason = "no code found in the answer"
+        reason = "empty answer: no code in the reply"
     elif parse(program) is None:
         reason = "syntax error in the extracted code"
     elif not defines(parse(program), entry):
