@@ -294,7 +294,7 @@ async fn code_is_extracted_from_tricky_answers() {
         .await;
     assert_eq!(
         refusal.reason.as_deref(),
-        Some("no code found in the answer")
+        Some("empty answer: no code in the reply")
     );
     assert_eq!(refusal.accuracy, 0.0);
     // Lint: an unused import and a bare except cost code quality, not correctness.
