@@ -1,6 +1,11 @@
 //! The report: a pure model computed from request records ([`model`]) and one exporter per
 //! format ([`json`], [`markdown`]). Exporters never compute statistics; they format the model.
 
+pub mod compare;
+pub mod compare_md;
+#[cfg(test)]
+mod compare_tests;
+pub mod i18n;
 pub mod json;
 pub mod markdown;
 pub mod model;
@@ -8,6 +13,7 @@ pub mod quality;
 pub mod quality_md;
 pub mod resources;
 pub mod resources_md;
+pub mod significance;
 pub mod table;
 
 pub use model::*;

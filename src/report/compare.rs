@@ -1,0 +1,650 @@
+//! Comparing targets (pure): per-metric rows with the difference, which side is better and
+//! whether the runs can tell them apart ([`super::significance`]), caveats generated from the
+//! data, and a recommendation per use. The first target is the baseline (`a`).
+
+use super::i18n::{Lang, catalog, fill};
+use super::model::{AttemptStatus, PhaseReport, RunSettingsReport, TargetReport, TargetStatus};
+use super::resources::GpuReport;
+use super::significance::{self, Stat};
+use super::table::TIE_RELATIVE;
+use crate::metrics::RequestMetrics;
+use crate::record::{Phase, RequestRecord};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Version of the comparison JSON.
+pub const COMPARE_SCHEMA_VERSION: u32 = 1;
+
+/// Which direction of a metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dir {
+    /// Smaller (latency, load time, memory).
+    Lower,
+    /// Larger (throughput, quality).
+    Higher,
+    /// Neither (GPU utilisation: busy is not good).
+    Neither,
+}
+
+/// One target as compared, with its per-request samples.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    /// Label (unique among the entries).
+    pub label: String,
+    /// Where it came from (the report file).
+    pub source: String,
+    /// The target.
+    pub target: &'a TargetReport,
+    /// Its run's settings.
+    pub settings: &'a RunSettingsReport,
+    /// Its run's GPU report.
+    pub gpu: &'a GpuReport,
+    /// Per-request samples by metric id (from `requests.jsonl`), when available.
+    pub samples: BTreeMap<String, Vec<f64>>,
+}
+
+/// Per-request samples of the comparable metrics for `target`'s records.
+pub fn samples(target: &TargetReport, records: &[RequestRecord]) -> BTreeMap<String, Vec<f64>> {
+    let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in records
+        .iter()
+        .filter(|r| r.target == target.name && r.outcome.is_ok())
+    {
+        let m = RequestMetrics::of(r);
+        let prefix = match r.phase {
+            Phase::Cold => "cold",
+            Phase::Warm => "warm",
+            _ => continue,
+        };
+        let mut push = |k: &str, v: Option<f64>| {
+            if let Some(v) = v {
+                out.entry(format!("{prefix}_{k}")).or_default().push(v);
+            }
+        };
+        push("e2e_s", m.e2e_s);
+        push("tok_s", m.e2e_tok_s);
+        push("ttft_s", m.ttft_s);
+        push("tpot_s", m.tpot_s);
+        push("decode_tok_s", m.decode_tok_s);
+    }
+    if !target.load.samples.is_empty() {
+        out.insert(
+            "load_s".into(),
+            target.load.samples.iter().map(|s| s.seconds).collect(),
+        );
+    }
+    out
+}
+
+/// One metric compared between two targets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Metric id (`warm_ttft_s`, `quality_average`).
+    pub metric: String,
+    /// Unit.
+    pub unit: String,
+    /// Baseline's value.
+    pub a: Option<f64>,
+    /// Other's value.
+    pub b: Option<f64>,
+    /// `b − a`.
+    pub delta: Option<f64>,
+    /// `delta / |a|` × 100.
+    pub delta_pct: Option<f64>,
+    /// `a`, `b` or `tie`; `null` when a value is missing or the metric has no better side.
+    pub better: Option<String>,
+    /// Whether the per-request samples tell the two apart; `null` when there are none.
+    pub significant: Option<bool>,
+    /// Mann–Whitney U p-value.
+    pub p_value: Option<f64>,
+    /// 95 % bootstrap interval of the difference.
+    pub ci95: Option<[f64; 2]>,
+    /// Samples behind `a`.
+    pub n_a: Option<usize>,
+    /// Samples behind `b`.
+    pub n_b: Option<usize>,
+}
+
+/// Baseline against one other target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pair {
+    /// Baseline label.
+    pub a: String,
+    /// Other label.
+    pub b: String,
+    /// One row per metric.
+    pub rows: Vec<Row>,
+}
+
+/// A recommendation for one use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// `interactive`, `throughput`, `memory` or `quality`.
+    pub scenario: String,
+    /// The target to use, or `null` when the data cannot say.
+    pub choice: Option<String>,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// A compared target's identity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compared {
+    /// Label.
+    pub name: String,
+    /// Model.
+    pub model: String,
+    /// Quantisation, when stated.
+    pub quantization: Option<String>,
+    /// Report it came from.
+    pub source: String,
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// [`COMPARE_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Language of the words in it.
+    pub lang: Lang,
+    /// The targets, baseline first.
+    pub targets: Vec<Compared>,
+    /// Baseline vs the second target (the two-report case).
+    pub rows: Vec<Row>,
+    /// Baseline vs each other target.
+    pub pairs: Vec<Pair>,
+    /// What needs care, in words.
+    pub caveats: Vec<String>,
+    /// One per use; empty for a single target.
+    pub recommendations: Vec<Recommendation>,
+}
+
+struct Def {
+    id: String,
+    unit: &'static str,
+    dir: Dir,
+    stat: Stat,
+    value: Box<dyn Fn(&Entry) -> Option<f64>>,
+}
+
+fn phase<'a>(e: &'a Entry, cold: bool) -> Option<&'a PhaseReport> {
+    if cold {
+        e.target.phases.cold.as_ref()
+    } else {
+        e.target.phases.warm.as_ref()
+    }
+}
+
+fn gpu_mean(
+    p: &PhaseReport,
+    f: fn(&super::resources::GpuDeviceStats) -> Option<f64>,
+) -> Option<f64> {
+    let g = p.gpu.as_ref()?;
+    let v: Vec<f64> = g.devices.iter().filter_map(f).collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+fn defs(entries: &[Entry]) -> Vec<Def> {
+    let mut d: Vec<Def> = Vec::new();
+    let mut add = |id: &str,
+                   unit: &'static str,
+                   dir: Dir,
+                   stat: Stat,
+                   value: Box<dyn Fn(&Entry) -> Option<f64>>| {
+        d.push(Def {
+            id: id.into(),
+            unit,
+            dir,
+            stat,
+            value,
+        })
+    };
+    add(
+        "load_s",
+        "s",
+        Dir::Lower,
+        Stat::Median,
+        Box::new(|e| e.target.load.seconds),
+    );
+    for (cold, p) in [(true, "cold"), (false, "warm")] {
+        add(
+            &format!("{p}_e2e_s"),
+            "s",
+            Dir::Lower,
+            Stat::Mean,
+            Box::new(move |e| phase(e, cold)?.e2e_s.mean),
+        );
+        add(
+            &format!("{p}_tok_s"),
+            "tok/s",
+            Dir::Higher,
+            Stat::Mean,
+            Box::new(move |e| phase(e, cold)?.e2e_tok_s.mean),
+        );
+        add(
+            &format!("{p}_gpu_mem_pct"),
+            "%",
+            Dir::Lower,
+            Stat::Mean,
+            Box::new(move |e| gpu_mean(phase(e, cold)?, |g| g.mem_used_pct.mean)),
+        );
+        add(
+            &format!("{p}_gpu_util_pct"),
+            "%",
+            Dir::Neither,
+            Stat::Mean,
+            Box::new(move |e| gpu_mean(phase(e, cold)?, |g| g.gpu_util_pct.mean)),
+        );
+    }
+    add(
+        "warm_ttft_s",
+        "s",
+        Dir::Lower,
+        Stat::Median,
+        Box::new(|e| phase(e, false)?.ttft_s.p50),
+    );
+    add(
+        "warm_tpot_s",
+        "s",
+        Dir::Lower,
+        Stat::Median,
+        Box::new(|e| phase(e, false)?.tpot_s.p50),
+    );
+    add(
+        "warm_decode_tok_s",
+        "tok/s",
+        Dir::Higher,
+        Stat::Mean,
+        Box::new(|e| phase(e, false)?.decode_tok_s.mean),
+    );
+    add(
+        "saturation_tok_s",
+        "tok/s",
+        Dir::Higher,
+        Stat::Mean,
+        Box::new(|e| Some(e.target.saturation.as_ref()?.output_tok_s)),
+    );
+    let scenarios: BTreeSet<String> = entries
+        .iter()
+        .filter_map(|e| e.target.quality.as_ref())
+        .flat_map(|q| q.scenarios.keys().cloned())
+        .collect();
+    for s in scenarios {
+        let key = s.clone();
+        add(
+            &format!("quality_{s}"),
+            "0-5",
+            Dir::Higher,
+            Stat::Mean,
+            Box::new(move |e| e.target.quality.as_ref()?.scenarios.get(&key)?.total_score),
+        );
+    }
+    add(
+        "quality_average",
+        "0-5",
+        Dir::Higher,
+        Stat::Mean,
+        Box::new(|e| e.target.quality.as_ref()?.average_total_score),
+    );
+    d
+}
+
+/// Which of two values is better, with a 2 % tie band.
+pub fn better(a: f64, b: f64, dir: Dir) -> Option<&'static str> {
+    let scale = a.abs().max(b.abs());
+    if dir == Dir::Neither {
+        return None;
+    }
+    if scale == 0.0 || (a - b).abs() / scale < TIE_RELATIVE {
+        return Some("tie");
+    }
+    Some(match (dir, b < a) {
+        (Dir::Lower, true) | (Dir::Higher, false) => "b",
+        _ => "a",
+    })
+}
+
+fn row(def: &Def, a: &Entry, b: &Entry) -> Row {
+    let (va, vb) = ((def.value)(a), (def.value)(b));
+    let delta = va.zip(vb).map(|(x, y)| y - x);
+    let test = match (a.samples.get(&def.id), b.samples.get(&def.id)) {
+        (Some(sa), Some(sb)) if va.is_some() && vb.is_some() => {
+            Some(significance::test(sa, sb, def.stat))
+        }
+        _ => None,
+    };
+    Row {
+        metric: def.id.clone(),
+        unit: def.unit.into(),
+        a: va,
+        b: vb,
+        delta,
+        delta_pct: va
+            .zip(delta)
+            .and_then(|(x, d)| (x != 0.0).then(|| d / x.abs() * 100.0)),
+        better: va
+            .zip(vb)
+            .and_then(|(x, y)| better(x, y, def.dir))
+            .map(str::to_string),
+        significant: test.as_ref().map(|t| t.significant),
+        p_value: test.as_ref().and_then(|t| t.p_value),
+        ci95: test.as_ref().and_then(|t| t.ci95),
+        n_a: test.as_ref().map(|t| t.n_a),
+        n_b: test.as_ref().map(|t| t.n_b),
+    }
+}
+
+/// Compare `entries` (baseline first) with words in `lang`.
+pub fn compare(entries: &[Entry], lang: Lang) -> Comparison {
+    let defs = defs(entries);
+    let pairs: Vec<Pair> = entries
+        .iter()
+        .skip(1)
+        .map(|b| Pair {
+            a: entries[0].label.clone(),
+            b: b.label.clone(),
+            rows: defs.iter().map(|d| row(d, &entries[0], b)).collect(),
+        })
+        .collect();
+    Comparison {
+        schema_version: COMPARE_SCHEMA_VERSION,
+        lang,
+        targets: entries
+            .iter()
+            .map(|e| Compared {
+                name: e.label.clone(),
+                model: e.target.model.clone(),
+                quantization: e.target.model_info.quantization.clone(),
+                source: e.source.clone(),
+            })
+            .collect(),
+        rows: pairs.first().map(|p| p.rows.clone()).unwrap_or_default(),
+        caveats: caveats(entries, lang),
+        recommendations: if entries.len() < 2 {
+            Vec::new()
+        } else {
+            recommendations(entries, &defs, lang)
+        },
+        pairs,
+    }
+}
+
+fn caveats(entries: &[Entry], lang: Lang) -> Vec<String> {
+    let c = catalog(lang);
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for e in entries {
+        if !seen.insert((e.source.clone(), e.target.name.clone())) {
+            out.push(fill(c.cav_same, &[("x", &e.label)]));
+        }
+    }
+    let base = &entries[0];
+    for e in entries {
+        let x = e.label.as_str();
+        if e.target.status == TargetStatus::Failed {
+            out.push(fill(
+                c.cav_failed,
+                &[
+                    ("x", x),
+                    ("error", e.target.error.as_deref().unwrap_or("?")),
+                ],
+            ));
+        }
+        if e.target.model_info.quantization.is_none() && e.target.status == TargetStatus::Ok {
+            out.push(fill(c.cav_quant_unknown, &[("x", x)]));
+        }
+        if let Some(f) = e.target.memory.preallocated_fraction {
+            out.push(fill(
+                c.cav_prealloc,
+                &[("x", x), ("pct", &format!("{:.0}", f * 100.0))],
+            ));
+        }
+        if e.target.phases.sweep.is_empty()
+            && e.target.phases.load.is_none()
+            && e.settings.performance
+        {
+            out.push(fill(c.cav_single_stream, &[("x", x)]));
+        }
+        if !e.target.cold_verified && e.target.phases.cold.is_some() {
+            out.push(fill(c.cav_cold, &[("x", x)]));
+        }
+        let failed: Vec<&str> = e
+            .target
+            .attempts
+            .iter()
+            .filter(|a| a.status != AttemptStatus::Ok)
+            .map(|a| a.model.as_str())
+            .collect();
+        if !failed.is_empty() && e.target.status == TargetStatus::Ok {
+            out.push(fill(
+                c.cav_fallback,
+                &[
+                    ("x", x),
+                    ("tried", &failed.join(", ")),
+                    ("model", &e.target.model),
+                ],
+            ));
+        }
+        if !e.gpu.available && e.settings.performance {
+            out.push(fill(
+                c.cav_no_gpu,
+                &[("x", x), ("reason", e.gpu.reason.as_deref().unwrap_or("?"))],
+            ));
+        }
+    }
+    for e in entries.iter().skip(1) {
+        let (qa, qb) = (
+            &base.target.model_info.quantization,
+            &e.target.model_info.quantization,
+        );
+        if let (Some(a), Some(b)) = (qa, qb)
+            && !a.eq_ignore_ascii_case(b)
+        {
+            out.push(fill(
+                c.cav_quant,
+                &[
+                    ("a", &format!("{} ({a})", base.label)),
+                    ("b", &format!("{} ({b})", e.label)),
+                ],
+            ));
+        }
+        if base.target.model != e.target.model {
+            out.push(fill(
+                c.cav_models,
+                &[("a", &base.target.model), ("b", &e.target.model)],
+            ));
+        }
+        let (sa, sb) = (base.settings, e.settings);
+        let mut diffs = Vec::new();
+        if sa.prompts != sb.prompts {
+            diffs.push("prompts");
+        }
+        if sa.max_tokens != sb.max_tokens {
+            diffs.push("max_tokens");
+        }
+        if sa.temperature != sb.temperature {
+            diffs.push("temperature");
+        }
+        if sa.warm != sb.warm {
+            diffs.push("warm");
+        }
+        if !diffs.is_empty() {
+            out.push(fill(c.cav_workload, &[("what", &diffs.join(", "))]));
+        }
+    }
+    out.dedup();
+    out
+}
+
+fn recommendations(entries: &[Entry], defs: &[Def], lang: Lang) -> Vec<Recommendation> {
+    let c = catalog(lang);
+    let pick = |vals: Vec<Option<f64>>, lower: bool| -> Option<(usize, f64)> {
+        let have: Vec<(usize, f64)> = vals
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i, v)))
+            .collect();
+        if have.len() < 2 {
+            return None;
+        }
+        have.into_iter().min_by(|x, y| {
+            let o = x.1.total_cmp(&y.1);
+            if lower { o } else { o.reverse() }
+        })
+    };
+    let def = |id: &str| defs.iter().find(|d| d.id == id);
+    let mut out = Vec::new();
+    // Interactive: lowest warm TTFT p50, tested against the runner-up.
+    let ttft: Vec<Option<f64>> = entries
+        .iter()
+        .map(|e| def("warm_ttft_s").and_then(|d| (d.value)(e)))
+        .collect();
+    out.push(match pick(ttft.clone(), true) {
+        None => Recommendation {
+            scenario: "interactive".into(),
+            choice: None,
+            reason: fill(c.why_missing, &[("what", c.what_ttft)]),
+        },
+        Some((i, v)) => {
+            let mut reason = fill(
+                c.why_interactive,
+                &[("x", &entries[i].label), ("v", &format!("{v:.3}"))],
+            );
+            let runner_up = ttft
+                .iter()
+                .enumerate()
+                .filter(|(j, x)| *j != i && x.is_some())
+                .min_by(|a, b| a.1.unwrap_or(f64::MAX).total_cmp(&b.1.unwrap_or(f64::MAX)))
+                .map(|(j, _)| j);
+            if let Some(j) = runner_up {
+                let t = match (
+                    entries[i].samples.get("warm_ttft_s"),
+                    entries[j].samples.get("warm_ttft_s"),
+                ) {
+                    (Some(a), Some(b)) => significance::test(b, a, Stat::Median).significant,
+                    _ => false,
+                };
+                if !t {
+                    reason.push(' ');
+                    reason.push_str(&fill(c.why_not_significant, &[("x", &entries[i].label)]));
+                }
+            }
+            Recommendation {
+                scenario: "interactive".into(),
+                choice: Some(entries[i].label.clone()),
+                reason,
+            }
+        }
+    });
+    // Throughput: saturation when every target was swept, else warm phase output.
+    let sat: Vec<Option<f64>> = entries
+        .iter()
+        .map(|e| e.target.saturation.as_ref().map(|s| s.output_tok_s))
+        .collect();
+    let (vals, what) = if sat.iter().all(Option::is_some) {
+        (
+            sat,
+            if lang == Lang::Ko {
+                "포화 처리량"
+            } else {
+                "saturation throughput"
+            },
+        )
+    } else {
+        (
+            entries
+                .iter()
+                .map(|e| e.target.phases.warm.as_ref().and_then(|p| p.output_tok_s))
+                .collect(),
+            if lang == Lang::Ko {
+                "단일 스트림 연속 응답 처리량"
+            } else {
+                "single-stream warm throughput"
+            },
+        )
+    };
+    out.push(match pick(vals, false) {
+        None => Recommendation {
+            scenario: "throughput".into(),
+            choice: None,
+            reason: fill(c.why_missing, &[("what", what)]),
+        },
+        Some((i, v)) => Recommendation {
+            scenario: "throughput".into(),
+            choice: Some(entries[i].label.clone()),
+            reason: fill(
+                c.why_throughput,
+                &[
+                    ("x", &entries[i].label),
+                    ("what", what),
+                    ("v", &format!("{v:.1}")),
+                ],
+            ),
+        },
+    });
+    // Memory: least GPU memory the server held (or device memory in use while warm), else
+    // the least device memory % while warm.
+    let mem: Vec<Option<f64>> = entries
+        .iter()
+        .map(|e| {
+            e.target
+                .memory
+                .reserved_bytes
+                .map(|b| b as f64)
+                .or_else(|| {
+                    let g = e.target.phases.warm.as_ref()?.gpu.as_ref()?;
+                    g.devices.iter().map(|d| d.mem_used_bytes.mean).sum()
+                })
+        })
+        .collect();
+    let pct: Vec<Option<f64>> = entries
+        .iter()
+        .map(|e| gpu_mean(e.target.phases.warm.as_ref()?, |g| g.mem_used_pct.mean))
+        .collect();
+    out.push(match (pick(mem, true), pick(pct, true)) {
+        (Some((i, v)), _) => Recommendation {
+            scenario: "memory".into(),
+            choice: Some(entries[i].label.clone()),
+            reason: fill(
+                c.why_memory,
+                &[
+                    ("x", &entries[i].label),
+                    ("v", &format!("{:.2}", v / (1u64 << 30) as f64)),
+                ],
+            ),
+        },
+        (None, Some((i, v))) => Recommendation {
+            scenario: "memory".into(),
+            choice: Some(entries[i].label.clone()),
+            reason: fill(
+                c.why_memory_pct,
+                &[("x", &entries[i].label), ("v", &format!("{v:.1}"))],
+            ),
+        },
+        (None, None) => Recommendation {
+            scenario: "memory".into(),
+            choice: None,
+            reason: fill(c.why_missing, &[("what", c.what_gpu_mem)]),
+        },
+    });
+    let q: Vec<Option<f64>> = entries
+        .iter()
+        .map(|e| e.target.quality.as_ref()?.average_total_score)
+        .collect();
+    out.push(match pick(q, false) {
+        None => Recommendation {
+            scenario: "quality".into(),
+            choice: None,
+            reason: fill(c.why_missing, &[("what", c.what_quality)]),
+        },
+        Some((i, v)) => Recommendation {
+            scenario: "quality".into(),
+            choice: Some(entries[i].label.clone()),
+            reason: fill(
+                c.why_quality,
+                &[("x", &entries[i].label), ("v", &format!("{v:.2}"))],
+            ),
+        },
+    });
+    out
+}

@@ -1,0 +1,221 @@
+//! The comparison document in Markdown, in English or Korean: the seed's table per metric
+//! (both sides, the difference, which is better, whether it is significant), what needs care,
+//! a recommendation per use, and the coding-score table.
+
+use super::compare::{Comparison, Pair, Row};
+use super::i18n::{Catalog, Lang, catalog, fill};
+use super::table::fmt;
+use std::fmt::Write;
+
+fn unit(u: &str, lang: Lang) -> &str {
+    match (u, lang) {
+        ("s", Lang::Ko) => "초",
+        ("tok/s", Lang::Ko) => "TPS",
+        ("0-5", _) => "",
+        (u, _) => u,
+    }
+}
+
+fn digits(unit: &str) -> usize {
+    if unit == "s" { 3 } else { 2 }
+}
+
+/// The delta cell: `−2.32 s (faster)`, bold when the difference is significant.
+pub fn delta_cell(r: &Row, lang: Lang) -> String {
+    let c = catalog(lang);
+    let Some(d) = r.delta else {
+        return "—".into();
+    };
+    let u = unit(&r.unit, lang);
+    let word = match (r.unit.as_str(), d < 0.0) {
+        ("s", true) => c.faster,
+        ("s", false) => c.slower,
+        (_, true) => c.lower,
+        (_, false) => c.higher,
+    };
+    if d.abs() < 0.005 {
+        return format!("±0.00 {u}").trim().to_string();
+    }
+    let num = format!("{d:+.2}").replace('-', "−");
+    let text = if u.is_empty() {
+        format!("{num} ({word})")
+    } else if u == "%" {
+        format!("{num} % ({word})")
+    } else {
+        format!("{num} {u} ({word})")
+    };
+    let bold = r.significant == Some(true) && matches!(r.better.as_deref(), Some("a" | "b"));
+    if bold { format!("**{text}**") } else { text }
+}
+
+fn significance_cell(r: &Row, c: &Catalog) -> String {
+    match (r.significant, r.p_value) {
+        (None, _) => c.no_samples.into(),
+        (Some(s), Some(p)) => fill(
+            if s { c.significant } else { c.not_significant },
+            &[("p", &format!("{p:.3}"))],
+        ),
+        (Some(_), None) => fill(
+            c.too_few,
+            &[
+                ("na", &r.n_a.unwrap_or(0).to_string()),
+                ("nb", &r.n_b.unwrap_or(0).to_string()),
+            ],
+        ),
+    }
+}
+
+fn better_cell(r: &Row, p: &Pair, c: &Catalog) -> String {
+    match r.better.as_deref() {
+        Some("a") => p.a.clone(),
+        Some("b") => p.b.clone(),
+        Some(_) => c.tie.into(),
+        None if r.a.is_some() && r.b.is_some() => c.neither.into(),
+        None => "—".into(),
+    }
+}
+
+fn pair_table(o: &mut String, cmp: &Comparison, p: &Pair, lang: Lang) {
+    let c = catalog(lang);
+    let head = |name: &str| {
+        cmp.targets
+            .iter()
+            .find(|t| t.name == name)
+            .map_or(name.to_string(), |t| {
+                format!(
+                    "{name} (`{}`{})",
+                    t.model,
+                    t.quantization
+                        .as_deref()
+                        .map_or(String::new(), |q| format!(", {q}"))
+                )
+            })
+    };
+    let _ = writeln!(
+        o,
+        "| {} | {} | {} | {} | {} | {} |",
+        c.metric_col,
+        head(&p.a),
+        head(&p.b),
+        fill(c.compare_col, &[("a", &p.a), ("b", &p.b)]),
+        c.better_col,
+        c.significance_col
+    );
+    let _ = writeln!(o, "| :--- | ---: | ---: | :--- | :--- | :--- |");
+    for r in p.rows.iter().filter(|r| !r.metric.starts_with("quality_")) {
+        if r.a.is_none() && r.b.is_none() {
+            continue;
+        }
+        let d = digits(&r.unit);
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} | {} |",
+            c.label(&r.metric),
+            fmt(r.a, d),
+            fmt(r.b, d),
+            delta_cell(r, lang),
+            better_cell(r, p, c),
+            significance_cell(r, c)
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n*{}* *{}* *{}*",
+        fill(c.delta_note, &[("a", &p.a), ("b", &p.b)]),
+        c.bold_note,
+        c.util_note
+    );
+}
+
+/// The comparison section of a run report (no title).
+pub fn section(o: &mut String, cmp: &Comparison, lang: Lang) {
+    let c = catalog(lang);
+    if cmp.targets.len() < 2 {
+        let _ = writeln!(o, "{}", c.single);
+    }
+    for p in &cmp.pairs {
+        let _ = writeln!(o, "\n### {} vs {}\n", p.b, p.a);
+        pair_table(o, cmp, p, lang);
+    }
+    if !cmp.caveats.is_empty() {
+        let _ = writeln!(o, "\n**{}:**\n", c.caveats);
+        for cav in &cmp.caveats {
+            let _ = writeln!(o, "- {cav}");
+        }
+    }
+    if !cmp.recommendations.is_empty() {
+        let _ = writeln!(o, "\n### {}\n", c.recommendations);
+        let _ = writeln!(o, "| {} | {} | |", c.scenario_col, c.better_col);
+        let _ = writeln!(o, "| :--- | :--- | :--- |");
+        for r in &cmp.recommendations {
+            let name = match r.scenario.as_str() {
+                "interactive" => c.rec_interactive,
+                "throughput" => c.rec_throughput,
+                "memory" => c.rec_memory,
+                _ => c.rec_quality,
+            };
+            let _ = writeln!(
+                o,
+                "| {name} | {} | {} |",
+                r.choice.as_deref().unwrap_or(c.no_choice),
+                r.reason
+            );
+        }
+    }
+    quality_table(o, cmp, lang);
+}
+
+fn quality_table(o: &mut String, cmp: &Comparison, lang: Lang) {
+    let c = catalog(lang);
+    let Some(p) = cmp.pairs.first() else { return };
+    let rows: Vec<&Row> = p
+        .rows
+        .iter()
+        .filter(|r| r.metric.starts_with("quality_") && (r.a.is_some() || r.b.is_some()))
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\n### {}\n", c.quality);
+    let _ = writeln!(
+        o,
+        "| {} | {} | {} | {} |",
+        c.scenario_col, p.a, p.b, c.better_col
+    );
+    let _ = writeln!(o, "| :--- | ---: | ---: | :--- |");
+    for r in rows {
+        let label = c.label(&r.metric);
+        let label = if r.metric == "quality_average" {
+            format!("**{label}**")
+        } else {
+            label
+        };
+        let _ = writeln!(
+            o,
+            "| {label} | {} | {} | {} |",
+            fmt(r.a, 2),
+            fmt(r.b, 2),
+            better_cell(r, p, c)
+        );
+    }
+}
+
+/// The whole comparison document.
+pub fn render(cmp: &Comparison, lang: Lang, date: &str) -> String {
+    let c = catalog(lang);
+    let mut o = String::new();
+    let names: Vec<String> = cmp
+        .targets
+        .iter()
+        .map(|t| format!("{} (`{}`)", t.name, t.model))
+        .collect();
+    let _ = writeln!(o, "# {}\n", c.title);
+    let _ = writeln!(
+        o,
+        "{}\n",
+        fill(c.intro, &[("targets", &names.join(", ")), ("date", date)])
+    );
+    let _ = writeln!(o, "## {}", c.summary);
+    section(&mut o, cmp, lang);
+    o
+}

@@ -1,0 +1,309 @@
+//! Every human-facing string of the comparison document, one catalogue per language. Korean
+//! uses the seed document's own vocabulary (초기 로딩 = cold, 연속 응답 = warm). Templates take
+//! `{name}` placeholders, filled by [`fill`].
+
+use serde::{Deserialize, Serialize};
+
+/// A report language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lang {
+    /// English (default).
+    #[default]
+    En,
+    /// Korean.
+    Ko,
+}
+
+impl std::str::FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Lang, String> {
+        match s {
+            "en" => Ok(Lang::En),
+            "ko" => Ok(Lang::Ko),
+            other => Err(format!("unknown language {other:?}: use en or ko")),
+        }
+    }
+}
+
+/// The strings of one language.
+#[derive(Debug)]
+pub struct Catalog {
+    /// Document title.
+    pub title: &'static str,
+    /// Intro line: `{targets}`, `{date}`.
+    pub intro: &'static str,
+    /// Summary heading.
+    pub summary: &'static str,
+    /// First column header.
+    pub metric_col: &'static str,
+    /// Comparison column header: `{b}` vs `{a}`.
+    pub compare_col: &'static str,
+    /// Better column header.
+    pub better_col: &'static str,
+    /// Significance column header.
+    pub significance_col: &'static str,
+    /// "tie".
+    pub tie: &'static str,
+    /// "not a goodness measure".
+    pub neither: &'static str,
+    /// Faster / slower / higher / lower words for the delta cell.
+    pub faster: &'static str,
+    /// Slower.
+    pub slower: &'static str,
+    /// Higher.
+    pub higher: &'static str,
+    /// Lower.
+    pub lower: &'static str,
+    /// Significant cell: `{p}`.
+    pub significant: &'static str,
+    /// Not significant cell: `{p}`.
+    pub not_significant: &'static str,
+    /// Too few samples cell: `{na}`, `{nb}`.
+    pub too_few: &'static str,
+    /// No per-request samples.
+    pub no_samples: &'static str,
+    /// Footnote on the comparison column: `{a}`, `{b}`.
+    pub delta_note: &'static str,
+    /// Footnote on bold and significance.
+    pub bold_note: &'static str,
+    /// Caveats heading.
+    pub caveats: &'static str,
+    /// Recommendations heading.
+    pub recommendations: &'static str,
+    /// Quality heading.
+    pub quality: &'static str,
+    /// Scenario column.
+    pub scenario_col: &'static str,
+    /// "Average score".
+    pub average: &'static str,
+    /// A single target cannot be compared.
+    pub single: &'static str,
+    /// Recommendation scenario names.
+    pub rec_interactive: &'static str,
+    /// Throughput.
+    pub rec_throughput: &'static str,
+    /// Memory.
+    pub rec_memory: &'static str,
+    /// Quality.
+    pub rec_quality: &'static str,
+    /// "no choice" cell.
+    pub no_choice: &'static str,
+    /// Reasons: `{x}` the target, `{v}` the value.
+    pub why_interactive: &'static str,
+    /// Throughput reason.
+    pub why_throughput: &'static str,
+    /// Memory reason.
+    pub why_memory: &'static str,
+    /// Quality reason.
+    pub why_quality: &'static str,
+    /// Missing data reason: `{what}`.
+    pub why_missing: &'static str,
+    /// What is missing: warm TTFT, GPU memory, quality scores.
+    pub what_ttft: &'static str,
+    /// GPU memory.
+    pub what_gpu_mem: &'static str,
+    /// Quality scores.
+    pub what_quality: &'static str,
+    /// Memory reason when only device memory % is known: `{x}`, `{v}`.
+    pub why_memory_pct: &'static str,
+    /// Not distinguishable: `{x}`.
+    pub why_not_significant: &'static str,
+    /// Caveat templates.
+    pub cav_quant: &'static str,
+    /// Quantisation unknown: `{x}`.
+    pub cav_quant_unknown: &'static str,
+    /// Different models: `{a}`, `{b}`.
+    pub cav_models: &'static str,
+    /// Pre-allocation: `{x}`, `{pct}`.
+    pub cav_prealloc: &'static str,
+    /// Single stream: `{x}`.
+    pub cav_single_stream: &'static str,
+    /// Different workload: `{what}`.
+    pub cav_workload: &'static str,
+    /// Cold not verified: `{x}`.
+    pub cav_cold: &'static str,
+    /// Fallback: `{x}`, `{tried}`, `{model}`.
+    pub cav_fallback: &'static str,
+    /// No GPU: `{x}`, `{reason}`.
+    pub cav_no_gpu: &'static str,
+    /// Same report twice: `{x}`.
+    pub cav_same: &'static str,
+    /// Failed target: `{x}`, `{error}`.
+    pub cav_failed: &'static str,
+    /// GPU utilisation note.
+    pub util_note: &'static str,
+    /// Metric labels by id.
+    pub labels: &'static [(&'static str, &'static str)],
+}
+
+/// The catalogue of `lang`.
+pub fn catalog(lang: Lang) -> &'static Catalog {
+    match lang {
+        Lang::En => &EN,
+        Lang::Ko => &KO,
+    }
+}
+
+impl Catalog {
+    /// The label of metric `id` (quality rows are built from the scenario name).
+    pub fn label(&self, id: &str) -> String {
+        if let Some(s) = id.strip_prefix("quality_") {
+            return match s {
+                "average" => self.average.to_string(),
+                _ => format!("`{s}`"),
+            };
+        }
+        self.labels
+            .iter()
+            .find(|(k, _)| *k == id)
+            .map_or(id.to_string(), |(_, v)| v.to_string())
+    }
+}
+
+/// Replace `{key}` placeholders.
+pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
+    vars.iter().fold(template.to_string(), |s, (k, v)| {
+        s.replace(&format!("{{{k}}}"), v)
+    })
+}
+
+static EN: Catalog = Catalog {
+    title: "servebench comparison",
+    intro: "Compared: {targets}. Generated {date} from servebench reports.",
+    summary: "Performance summary",
+    metric_col: "Metric (unit)",
+    compare_col: "Comparison ({b} vs {a})",
+    better_col: "Better",
+    significance_col: "Significant?",
+    tie: "tie",
+    neither: "not a goodness measure",
+    faster: "faster",
+    slower: "slower",
+    higher: "higher",
+    lower: "lower",
+    significant: "yes (p = {p})",
+    not_significant: "no (p = {p})",
+    too_few: "too few samples (n = {na} / {nb})",
+    no_samples: "no per-request samples",
+    delta_note: "The comparison column is {b} minus {a}.",
+    bold_note: "A winner is in bold only when the difference is significant (Mann–Whitney U p < 0.05 and a 95 % bootstrap interval of the difference that excludes 0); differences under 2 % are a tie.",
+    caveats: "What needs care",
+    recommendations: "Recommendations",
+    quality: "Coding quality",
+    scenario_col: "Scenario",
+    average: "Average score",
+    single: "One target: nothing to compare it with, so no recommendation is made.",
+    rec_interactive: "interactive",
+    rec_throughput: "throughput",
+    rec_memory: "memory",
+    rec_quality: "quality",
+    no_choice: "none",
+    why_interactive: "{x} has the lowest warm TTFT p50 ({v} s): what a person waiting for the first word feels.",
+    why_throughput: "{x} has the highest {what} ({v} tok/s).",
+    why_memory: "{x} used the least GPU memory ({v} GiB).",
+    why_quality: "{x} has the highest average quality score ({v} of 5).",
+    why_missing: "Not enough data: {what}.",
+    what_ttft: "warm TTFT of at least two targets",
+    what_gpu_mem: "GPU memory of at least two targets",
+    what_quality: "quality scores of at least two targets (run with --quality)",
+    why_memory_pct: "{x} used the least GPU memory ({v} % of the device while warm).",
+    why_not_significant: "{x} is ahead, but the difference is not significant.",
+    cav_quant: "Different quantisation: {a} vs {b} — not the same model bits; speed and quality differences are partly the quantisation's.",
+    cav_quant_unknown: "The quantisation of {x} is not stated by its server; it is not guessed here.",
+    cav_models: "Different models: {a} vs {b}.",
+    cav_prealloc: "{x} pre-allocates {pct} % of GPU memory at start: its GPU memory % is a reservation, not what the model needs.",
+    cav_single_stream: "{x} was measured one request at a time only: no concurrency sweep, so throughput under load is not compared.",
+    cav_workload: "The runs differ in {what}: the numbers are not from the same workload.",
+    cav_cold: "{x}'s cold phase was not verified: the first request may have found the model already loaded.",
+    cav_fallback: "{x}: {tried} could not run; measured with the fallback {model}.",
+    cav_no_gpu: "{x}: no GPU readings ({reason}).",
+    cav_same: "{x} appears twice: a report is being compared with itself.",
+    cav_failed: "{x} failed: {error}",
+    util_note: "GPU utilisation says the GPU was busy, not that it was used well: no side is called better on it.",
+    labels: &[
+        ("load_s", "Load time (s)"),
+        ("cold_e2e_s", "Cold response time (s)"),
+        ("cold_tok_s", "Cold TPS (tok/s)"),
+        ("cold_gpu_mem_pct", "Cold GPU memory (%)"),
+        ("cold_gpu_util_pct", "Cold GPU utilisation (%)"),
+        ("warm_e2e_s", "Warm response time (s)"),
+        ("warm_tok_s", "Warm TPS (tok/s)"),
+        ("warm_gpu_mem_pct", "Warm GPU memory (%)"),
+        ("warm_gpu_util_pct", "Warm GPU utilisation (%)"),
+        ("warm_ttft_s", "Warm TTFT p50 (s)"),
+        ("warm_tpot_s", "Warm TPOT p50 (s)"),
+        ("warm_decode_tok_s", "Warm decode rate (tok/s)"),
+        ("saturation_tok_s", "Saturation throughput (tok/s)"),
+    ],
+};
+
+static KO: Catalog = Catalog {
+    title: "servebench 성능 비교",
+    intro: "비교 대상: {targets}. servebench 보고서로부터 {date}에 생성했습니다.",
+    summary: "성능 지표 비교 요약",
+    metric_col: "지표 항목 (단위)",
+    compare_col: "비교 ({b} vs {a})",
+    better_col: "더 나은 쪽",
+    significance_col: "유의미한 차이?",
+    tie: "동일",
+    neither: "좋고 나쁨의 척도가 아님",
+    faster: "더 빠름",
+    slower: "더 느림",
+    higher: "더 높음",
+    lower: "더 낮음",
+    significant: "예 (p = {p})",
+    not_significant: "아니오 (p = {p})",
+    too_few: "표본 부족 (n = {na} / {nb})",
+    no_samples: "요청별 표본 없음",
+    delta_note: "비교 열은 {b} 수치에서 {a} 수치를 뺀 값입니다.",
+    bold_note: "굵은 글씨는 차이가 통계적으로 유의미할 때만 표시합니다 (Mann–Whitney U p < 0.05, 차이의 95 % 부트스트랩 구간이 0을 포함하지 않음). 2 % 미만의 차이는 동일로 봅니다.",
+    caveats: "해석에 주의가 필요한 점",
+    recommendations: "권장 사용 시나리오",
+    quality: "코딩 능력 평가 비교",
+    scenario_col: "시나리오",
+    average: "평균 점수",
+    single: "대상이 하나뿐이므로 비교할 수 없으며, 권장 사항을 제시하지 않습니다.",
+    rec_interactive: "대화형 (첫 응답 속도)",
+    rec_throughput: "처리량",
+    rec_memory: "메모리",
+    rec_quality: "코딩 품질",
+    no_choice: "없음",
+    why_interactive: "{x}의 연속 응답 TTFT 중앙값이 가장 낮습니다 ({v} 초): 첫 단어를 기다리는 사람이 체감하는 속도입니다.",
+    why_throughput: "{x}의 {what}이(가) 가장 높습니다 ({v} 토큰/초).",
+    why_memory: "{x}가 GPU 메모리를 가장 적게 사용했습니다 ({v} GiB).",
+    why_quality: "{x}의 평균 코딩 점수가 가장 높습니다 (5점 만점에 {v}점).",
+    why_missing: "데이터가 부족합니다: {what}.",
+    what_ttft: "두 대상 이상의 연속 응답 TTFT",
+    what_gpu_mem: "두 대상 이상의 GPU 메모리",
+    what_quality: "두 대상 이상의 코딩 점수 (--quality로 실행)",
+    why_memory_pct: "{x}가 GPU 메모리를 가장 적게 사용했습니다 (연속 응답 중 장치의 {v} %).",
+    why_not_significant: "{x}가 앞서지만 차이가 통계적으로 유의미하지 않습니다.",
+    cav_quant: "양자화가 다릅니다: {a} vs {b} — 같은 모델 가중치가 아니므로 속도와 품질의 차이 일부는 양자화 때문입니다.",
+    cav_quant_unknown: "{x}의 양자화 방식은 서버가 알려주지 않았으며, 여기서 추정하지 않습니다.",
+    cav_models: "모델이 다릅니다: {a} vs {b}.",
+    cav_prealloc: "{x}는 시작할 때 GPU 메모리의 {pct} %를 미리 할당합니다: GPU 메모리 사용률은 모델이 실제로 필요한 양이 아니라 예약량입니다.",
+    cav_single_stream: "{x}는 한 번에 요청 하나씩만 측정했습니다: 동시성 스윕이 없으므로 부하 상태의 처리량은 비교하지 않았습니다.",
+    cav_workload: "두 실행의 {what}이(가) 다릅니다: 같은 작업량에서 얻은 수치가 아닙니다.",
+    cav_cold: "{x}의 초기 로딩 단계는 검증되지 않았습니다: 첫 요청 시점에 모델이 이미 로드되어 있었을 수 있습니다.",
+    cav_fallback: "{x}: {tried} 실행에 실패하여 대체 모델 {model}로 측정했습니다.",
+    cav_no_gpu: "{x}: GPU 측정값 없음 ({reason}).",
+    cav_same: "{x}가 두 번 나옵니다: 같은 보고서를 자기 자신과 비교하고 있습니다.",
+    cav_failed: "{x} 측정 실패: {error}",
+    util_note: "GPU 사용률은 GPU가 바빴다는 뜻일 뿐 잘 활용했다는 뜻이 아니므로, 이 지표로는 어느 쪽도 더 낫다고 하지 않습니다.",
+    labels: &[
+        ("load_s", "초기 로딩 시간 (초)"),
+        ("cold_e2e_s", "초기 로딩 응답 시간 (초)"),
+        ("cold_tok_s", "초기 로딩 TPS (토큰/초)"),
+        ("cold_gpu_mem_pct", "초기 로딩 GPU 메모리 (%)"),
+        ("cold_gpu_util_pct", "초기 로딩 GPU 사용률 (%)"),
+        ("warm_e2e_s", "연속 응답 시간 (초)"),
+        ("warm_tok_s", "연속 응답 TPS (토큰/초)"),
+        ("warm_gpu_mem_pct", "연속 응답 GPU 메모리 (%)"),
+        ("warm_gpu_util_pct", "연속 응답 GPU 사용률 (%)"),
+        ("warm_ttft_s", "연속 응답 TTFT 중앙값 (초)"),
+        ("warm_tpot_s", "연속 응답 TPOT 중앙값 (초)"),
+        ("warm_decode_tok_s", "연속 응답 디코딩 속도 (토큰/초)"),
+        ("saturation_tok_s", "포화 처리량 (토큰/초)"),
+    ],
+};
