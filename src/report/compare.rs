@@ -159,12 +159,15 @@ pub struct Comparison {
     pub recommendations: Vec<Recommendation>,
 }
 
+/// Reads a metric's value from an entry.
+type Getter = Box<dyn Fn(&Entry) -> Option<f64>>;
+
 struct Def {
     id: String,
     unit: &'static str,
     dir: Dir,
     stat: Stat,
-    value: Box<dyn Fn(&Entry) -> Option<f64>>,
+    value: Getter,
 }
 
 fn phase<'a>(e: &'a Entry, cold: bool) -> Option<&'a PhaseReport> {
@@ -186,11 +189,7 @@ fn gpu_mean(
 
 fn defs(entries: &[Entry]) -> Vec<Def> {
     let mut d: Vec<Def> = Vec::new();
-    let mut add = |id: &str,
-                   unit: &'static str,
-                   dir: Dir,
-                   stat: Stat,
-                   value: Box<dyn Fn(&Entry) -> Option<f64>>| {
+    let mut add = |id: &str, unit: &'static str, dir: Dir, stat: Stat, value: Getter| {
         d.push(Def {
             id: id.into(),
             unit,
