@@ -17,6 +17,7 @@ pub mod prompts;
 pub mod record;
 pub mod report;
 pub mod runner;
+pub mod runs;
 pub mod server;
 pub mod stats;
 pub mod telemetry;

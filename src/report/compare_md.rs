@@ -33,10 +33,16 @@ pub fn delta_cell(r: &Row, lang: Lang) -> String {
         (_, true) => c.lower,
         (_, false) => c.higher,
     };
-    if d.abs() < 0.005 {
-        return format!("±0.00 {u}").trim().to_string();
+    if d.abs() < 0.00005 {
+        return format!("±0 {u}").trim().to_string();
     }
-    let num = format!("{d:+.2}").replace('-', "−");
+    // Two decimals as the seed writes them; four for sub-0.1 differences (TPOT, ITL).
+    let num = if d.abs() < 0.1 {
+        format!("{d:+.4}")
+    } else {
+        format!("{d:+.2}")
+    }
+    .replace('-', "−");
     let text = if u.is_empty() {
         format!("{num} ({word})")
     } else if u == "%" {

@@ -8,6 +8,12 @@ use std::fmt::Write;
 
 /// Render the whole report.
 pub fn render(r: &Report) -> String {
+    render_with(r, None)
+}
+
+/// Render the whole report with its comparison of targets (deltas, significance, caveats,
+/// recommendations) after the summary.
+pub fn render_with(r: &Report, cmp: Option<&super::compare::Comparison>) -> String {
     let mut o = String::new();
     let s = &r.settings;
     let _ = writeln!(o, "# servebench report\n");
@@ -70,6 +76,10 @@ pub fn render(r: &Report) -> String {
             "\n\"Better\" names the best value; differences under {:.0} % are called a tie. These are point estimates from sequential single-stream requests, not significance tests.",
             TIE_RELATIVE * 100.0
         );
+    }
+    if let Some(c) = cmp.filter(|c| c.targets.len() >= 2) {
+        let _ = writeln!(o, "\n## Comparison");
+        super::compare_md::section(&mut o, c, super::i18n::Lang::En);
     }
     super::resources_md::gpu_paragraph(&mut o, &r.gpu);
     load_sections(&mut o, &r.targets);
@@ -605,6 +615,7 @@ mod tests {
                     mem_total_bytes: Some(80 << 30),
                 }],
                 baseline: None,
+                timeline: Vec::new(),
             },
             targets,
         }

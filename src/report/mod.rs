@@ -5,6 +5,8 @@ pub mod compare;
 pub mod compare_md;
 #[cfg(test)]
 mod compare_tests;
+pub mod csv_out;
+pub mod html;
 pub mod i18n;
 pub mod json;
 pub mod markdown;
@@ -14,6 +16,7 @@ pub mod quality_md;
 pub mod resources;
 pub mod resources_md;
 pub mod significance;
+pub mod svg;
 pub mod table;
 
 pub use model::*;

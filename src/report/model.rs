@@ -12,7 +12,16 @@ use crate::stats::{HdrSummary, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// Version of the report JSON contract. Bumped on any incompatible change.
+fn one() -> u32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Version of the report JSON contract. Bumped on any incompatible change. Fields added
+/// within a version read as empty (`null`, `[]`) from older reports of that version.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A whole run: settings plus one entry per target.
@@ -29,6 +38,7 @@ pub struct Report {
     /// The settings every target was run with.
     pub settings: RunSettingsReport,
     /// GPU telemetry: the devices, or why there are none.
+    #[serde(default)]
     pub gpu: super::resources::GpuReport,
     /// One entry per target, in plan order.
     pub targets: Vec<TargetReport>,
@@ -64,8 +74,10 @@ pub struct RunSettingsReport {
     /// Objectives for goodput (latencies from the scheduled time).
     pub slo: Slo,
     /// Cold loads asked for per target (`--cold`).
+    #[serde(default = "one")]
     pub cold: u32,
     /// False for `servebench eval`: no performance phases were run (their settings are moot).
+    #[serde(default = "yes")]
     pub performance: bool,
 }
 
@@ -114,11 +126,14 @@ pub struct TargetReport {
     /// How synthetic prompt lengths were calibrated on this server; `null` without them.
     pub prompt_calibration: Option<crate::load::synthetic::Calibration>,
     /// Where the model's memory went, in numbers and words.
+    #[serde(default)]
     pub memory: super::resources::MemoryReport,
     /// Every attempt to bring the target up (the plan's model, then its fallbacks); the last
     /// one is what was measured. Empty for a target that was never started.
+    #[serde(default)]
     pub attempts: Vec<Attempt>,
     /// Coding quality (`--quality`, `servebench eval`); `null` when not evaluated.
+    #[serde(default)]
     pub quality: Option<super::quality::QualityReport>,
 }
 
@@ -197,6 +212,7 @@ pub struct ModelInfo {
     pub loaded_vram_bytes: Option<u64>,
     /// Where these facts come from (`/api/show`, `/v1/models`, `/props`, `gguf:PATH`,
     /// `config.json:PATH`).
+    #[serde(default)]
     pub sources: Vec<String>,
 }
 
@@ -220,6 +236,7 @@ pub struct Load {
     /// For managed targets: spawn → API ready, s (also when `source` is `server`).
     pub launch_s: Option<f64>,
     /// Every cold load measured (`--cold N`); `seconds` is their median.
+    #[serde(default)]
     pub samples: Vec<LoadSample>,
 }
 
@@ -321,11 +338,14 @@ pub struct PhaseReport {
     /// `null` when none asked.
     pub output_length: Option<OutputLength>,
     /// GPU readings during the phase; `null` without a GPU (see the top-level `gpu.reason`).
+    #[serde(default)]
     pub gpu: Option<super::resources::GpuPhase>,
     /// The server's process tree during the phase; `null` when no process is watched
     /// (unmanaged target without `--server-pid`).
+    #[serde(default)]
     pub server_process: Option<super::resources::ProcessPhase>,
     /// The server's own metrics during the phase; `null` when it exposes none.
+    #[serde(default)]
     pub server_metrics: Option<super::resources::ServerMetricsPhase>,
 }
 

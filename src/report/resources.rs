@@ -22,7 +22,24 @@ pub struct GpuReport {
     pub devices: Vec<GpuDevice>,
     /// Idle readings taken before the first phase of the run; `null` without a GPU.
     pub baseline: Option<GpuPhase>,
+    /// GPU readings over the run (at most 600, evenly thinned), for charts.
+    #[serde(default)]
+    pub timeline: Vec<TimelinePoint>,
 }
+
+/// One reading of the run's timeline, averaged over the devices.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TimelinePoint {
+    /// Seconds since the run started.
+    pub t_s: f64,
+    /// GPU utilisation, %.
+    pub gpu_util_pct: Option<f64>,
+    /// Device memory used, %.
+    pub mem_used_pct: Option<f64>,
+}
+
+/// Most timeline points kept.
+pub const TIMELINE_POINTS: usize = 600;
 
 /// A GPU's fixed facts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

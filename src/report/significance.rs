@@ -2,7 +2,9 @@
 //! Mann–Whitney U test (two-sided, normal approximation with tie correction) and a percentile
 //! bootstrap of the difference in the statistic the row shows (mean or median; 2,000
 //! resamples, fixed seed). A difference is significant when p < 0.05 **and** the 95 % interval
-//! excludes 0. Fewer than [`MIN_SAMPLES`] samples on a side: not tested, and said so.
+//! excludes 0. Fewer than [`MIN_SAMPLES`] samples on a side: not tested, and said so. The
+//! comparison also requires the difference to exceed the 2 % tie band before calling it
+//! significant (see `compare::row`).
 
 use crate::stats::quantile_sorted;
 use rand::{RngExt, SeedableRng};

@@ -107,6 +107,7 @@ pub async fn run_with_gpu(
     gpu: Result<Box<dyn GpuSource>, String>,
 ) -> Result<Report, RunError> {
     let s = &plan.settings;
+    let run_start = now_unix_s();
     // Checked once, before anything runs: a missing interpreter is one clear error.
     let grader = match &s.quality {
         Some(q) => Some(
@@ -144,6 +145,7 @@ pub async fn run_with_gpu(
             })
             .collect(),
         baseline,
+        timeline: Vec::new(),
     };
     let mut prompts = prompts.to_vec();
     if let Some(out) = s.output_tokens {
@@ -182,12 +184,14 @@ pub async fn run_with_gpu(
         observer.on_event(&Event::TargetFinished(&t))?;
         targets.push(t);
     }
+    let mut gpu_out = gpu_report.clone();
+    gpu_out.timeline = timeline(&telemetry, run_start);
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         servebench_version: env!("CARGO_PKG_VERSION").to_string(),
         created_at,
         interrupted: cancel.is_cancelled(),
-        gpu: gpu_report.clone(),
+        gpu: gpu_out,
         settings: RunSettingsReport {
             warm: s.warm,
             max_tokens: s.max_tokens,
@@ -321,6 +325,34 @@ async fn run_target(
         t.attempts = attempts;
         return Ok(t);
     }
+}
+
+/// The run's GPU readings, averaged over devices and thinned to at most
+/// [`crate::report::TIMELINE_POINTS`].
+fn timeline(tel: &Telemetry, start: f64) -> Vec<crate::report::TimelinePoint> {
+    let readings: Vec<_> = tel
+        .between(start, now_unix_s())
+        .into_iter()
+        .filter(|s| !s.gpu.is_empty())
+        .collect();
+    let stride = readings
+        .len()
+        .div_ceil(crate::report::TIMELINE_POINTS)
+        .max(1);
+    let avg = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    readings
+        .iter()
+        .step_by(stride)
+        .map(|s| crate::report::TimelinePoint {
+            t_s: s.t_unix_s - start,
+            gpu_util_pct: avg(s.gpu.iter().filter_map(|d| d.gpu_util_pct).collect()),
+            mem_used_pct: avg(s
+                .gpu
+                .iter()
+                .filter_map(|d| Some(d.mem_used_bytes? as f64 / d.mem_total_bytes? as f64 * 100.0))
+                .collect()),
+        })
+        .collect()
 }
 
 /// SIGTERM → SIGKILL grace of a target's server.

@@ -25,6 +25,11 @@ pub enum Command {
     /// Grade the code one server (or every target of a plan) writes: HumanEval pass@k and the
     /// built-in scenarios, run in a sandbox.
     Eval(Box<crate::eval_cli::EvalArgs>),
+    /// Compare finished runs: deltas, significance, caveats and recommendations (Markdown,
+    /// JSON or HTML; English or Korean). The first report is the baseline.
+    Compare(crate::output_cli::CompareArgs),
+    /// Re-render a finished run as Markdown, HTML, CSV (one row per request) or JSON.
+    Report(crate::output_cli::ReportArgs),
     /// List the NVIDIA GPUs servebench can read and print a few live readings, or say why
     /// there are none (exit 1).
     Gpu(GpuArgs),

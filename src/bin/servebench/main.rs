@@ -7,6 +7,7 @@
 mod cli;
 mod eval_cli;
 mod gpu;
+mod output_cli;
 mod progress;
 
 use anyhow::Context;
@@ -47,11 +48,19 @@ fn main() -> ExitCode {
     };
     match args.command {
         cli::Command::Gpu(g) => gpu::run(&g),
+        cli::Command::Compare(c) => match output_cli::compare_cmd(&c) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(f) => output_cli::exit(f),
+        },
+        cli::Command::Report(r) => match output_cli::report_cmd(&r) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(f) => output_cli::exit(f),
+        },
         cli::Command::Run(_) | cli::Command::Eval(_) => {
             let job = match args.command {
                 cli::Command::Run(run) => cli::RunJob::try_from(*run),
                 cli::Command::Eval(eval) => cli::RunJob::try_from(*eval),
-                cli::Command::Gpu(_) => unreachable!("handled above"),
+                _ => unreachable!("handled above"),
             };
             let job = match job {
                 Ok(j) => j,
@@ -104,7 +113,24 @@ async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
     let md_path = out.join("report.md");
     std::fs::write(&json_path, json::to_string(&report))
         .with_context(|| format!("cannot write {}", json_path.display()))?;
-    std::fs::write(&md_path, markdown::render(&report))
+    // The targets compared on their journalled requests (significance needs the samples).
+    let records = servebench::journal::read(&journal_path)
+        .map(|(r, _)| r)
+        .unwrap_or_default();
+    let entries: Vec<servebench::report::compare::Entry> = report
+        .targets
+        .iter()
+        .map(|t| servebench::report::compare::Entry {
+            label: t.name.clone(),
+            source: json_path.display().to_string(),
+            target: t,
+            settings: &report.settings,
+            gpu: &report.gpu,
+            samples: servebench::report::compare::samples(t, &records),
+        })
+        .collect();
+    let cmp = servebench::report::compare::compare(&entries, servebench::report::i18n::Lang::En);
+    std::fs::write(&md_path, markdown::render_with(&report, Some(&cmp)))
         .with_context(|| format!("cannot write {}", md_path.display()))?;
 
     let mut stdout = std::io::stdout().lock();
