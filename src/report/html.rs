@@ -253,9 +253,9 @@ fn charts(o: &mut String, entries: &[Entry], lang: Lang) {
             })
             .collect();
         svgs.extend(svg::lines(
-            &format!("{title} CDF (warm)"),
+            &fill(c.chart_cdf, &[("m", title)]),
             &format!("{title} (s)"),
-            "share of requests",
+            c.axis_share,
             &series,
         ));
     }
@@ -299,16 +299,14 @@ fn charts(o: &mut String, entries: &[Entry], lang: Lang) {
     if !swept.is_empty() {
         for (title, y, f) in [
             (
-                "Output throughput by concurrency",
+                c.chart_tput,
                 "tok/s",
                 (|s: &super::model::LoadStep| s.phase.output_tok_s)
                     as fn(&super::model::LoadStep) -> Option<f64>,
             ),
-            (
-                "TTFT p50 by concurrency",
-                "s",
-                |s: &super::model::LoadStep| s.phase.ttft_s.p50,
-            ),
+            (c.chart_ttft_conc, "s", |s: &super::model::LoadStep| {
+                s.phase.ttft_s.p50
+            }),
         ] {
             let series: Vec<Series> = swept
                 .iter()
@@ -323,7 +321,7 @@ fn charts(o: &mut String, entries: &[Entry], lang: Lang) {
                         .collect(),
                 })
                 .collect();
-            svgs.extend(svg::lines(title, "concurrency", y, &series));
+            svgs.extend(svg::lines(title, c.axis_concurrency, y, &series));
         }
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -349,7 +347,7 @@ fn charts(o: &mut String, entries: &[Entry], lang: Lang) {
             },
         ];
         svgs.extend(svg::lines(
-            &format!("GPU over the run ({})", e.source),
+            &fill(c.chart_gpu, &[("x", &e.source)]),
             "s",
             "%",
             &series,
@@ -358,7 +356,7 @@ fn charts(o: &mut String, entries: &[Entry], lang: Lang) {
     if svgs.is_empty() {
         return;
     }
-    o.push_str("<h2>Charts</h2><div class=\"charts\">");
+    let _ = write!(o, "<h2>{}</h2><div class=\"charts\">", esc(c.charts));
     for s in svgs {
         o.push_str(&s);
     }

@@ -133,6 +133,20 @@ pub struct Catalog {
     pub cav_failed: &'static str,
     /// GPU utilisation note.
     pub util_note: &'static str,
+    /// Charts heading.
+    pub charts: &'static str,
+    /// CDF chart title: `{m}` (TTFT, E2E).
+    pub chart_cdf: &'static str,
+    /// Share-of-requests axis.
+    pub axis_share: &'static str,
+    /// Throughput by concurrency.
+    pub chart_tput: &'static str,
+    /// TTFT by concurrency.
+    pub chart_ttft_conc: &'static str,
+    /// Concurrency axis.
+    pub axis_concurrency: &'static str,
+    /// GPU timeline title: `{x}`.
+    pub chart_gpu: &'static str,
     /// Metric labels by id.
     pub labels: &'static [(&'static str, &'static str)],
 }
@@ -221,6 +235,13 @@ static EN: Catalog = Catalog {
     cav_same: "{x} appears twice: a report is being compared with itself.",
     cav_failed: "{x} failed: {error}",
     util_note: "GPU utilisation says the GPU was busy, not that it was used well: no side is called better on it.",
+    charts: "Charts",
+    chart_cdf: "{m} CDF (warm)",
+    axis_share: "share of requests",
+    chart_tput: "Output throughput by concurrency",
+    chart_ttft_conc: "TTFT p50 by concurrency",
+    axis_concurrency: "concurrency",
+    chart_gpu: "GPU over the run ({x})",
     labels: &[
         ("load_s", "Load time (s)"),
         ("cold_e2e_s", "Cold response time (s)"),
@@ -291,6 +312,13 @@ static KO: Catalog = Catalog {
     cav_same: "{x}가 두 번 나옵니다: 같은 보고서를 자기 자신과 비교하고 있습니다.",
     cav_failed: "{x} 측정 실패: {error}",
     util_note: "GPU 사용률은 GPU가 바빴다는 뜻일 뿐 잘 활용했다는 뜻이 아니므로, 이 지표로는 어느 쪽도 더 낫다고 하지 않습니다.",
+    charts: "그래프",
+    chart_cdf: "{m} 누적 분포 (연속 응답)",
+    axis_share: "요청 비율",
+    chart_tput: "동시성별 출력 처리량",
+    chart_ttft_conc: "동시성별 TTFT 중앙값",
+    axis_concurrency: "동시성",
+    chart_gpu: "실행 중 GPU ({x})",
     labels: &[
         ("load_s", "초기 로딩 시간 (초)"),
         ("cold_e2e_s", "초기 로딩 응답 시간 (초)"),
