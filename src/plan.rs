@@ -87,6 +87,8 @@ pub struct RunSettings {
     pub output_tokens: Option<LengthDist>,
     /// Cold loads per target (managed: stop/start; Ollama: unload/reload).
     pub cold: u32,
+    /// Send → first token limit, s (`None`: only `timeout_s`).
+    pub ttft_timeout_s: Option<f64>,
     /// GPU and process readings per second.
     pub sample_hz: f64,
     /// Coding-quality evaluation after the performance phases (`--quality`), or instead of them
@@ -154,6 +156,7 @@ impl Default for RunSettings {
             input_tokens: None,
             output_tokens: None,
             cold: 1,
+            ttft_timeout_s: None,
             sample_hz: 10.0,
             quality: None,
             performance: true,
@@ -203,6 +206,8 @@ pub struct RunOverrides {
     pub output_tokens: Option<LengthDist>,
     /// See [`RunSettings::cold`].
     pub cold: Option<u32>,
+    /// See [`RunSettings::ttft_timeout_s`].
+    pub ttft_timeout_s: Option<f64>,
     /// See [`RunSettings::sample_hz`].
     pub sample_hz: Option<f64>,
     /// Quality dataset after the performance phases: `builtin`, `humaneval` or a file.
@@ -245,6 +250,9 @@ impl RunOverrides {
         }
         if let Some(d) = self.duration_s {
             base.duration_s = Some(d);
+        }
+        if let Some(t) = self.ttft_timeout_s {
+            base.ttft_timeout_s = Some(t);
         }
         if let Some(p) = &self.sharegpt {
             base.sharegpt = Some(p.clone());
@@ -302,6 +310,10 @@ pub struct TargetSpec {
     /// Pid of an already-running server whose process tree is sampled (unmanaged targets).
     #[serde(default)]
     pub server_pid: Option<u32>,
+    /// Environment variable holding the API key sent as `Authorization: Bearer …` (the key
+    /// itself never appears in a plan, report, journal or log).
+    #[serde(default)]
+    pub api_key_env: Option<String>,
     /// Alternatives tried in order when the server fails to start or run (e.g. out of memory).
     #[serde(default)]
     pub fallbacks: Vec<Fallback>,
@@ -334,6 +346,7 @@ impl TargetSpec {
             env: Default::default(),
             cwd: None,
             server_pid: None,
+            api_key_env: None,
             fallbacks: Vec::new(),
         }
     }
@@ -545,6 +558,14 @@ impl Plan {
             return Err(PlanError::Invalid(format!(
                 "sample_hz {} out of range: use (0, 100] readings per second",
                 s.sample_hz
+            )));
+        }
+        if s.ttft_timeout_s
+            .is_some_and(|t| !(t > 0.0 && t <= 86_400.0))
+        {
+            return Err(PlanError::Invalid(format!(
+                "ttft_timeout_s {} out of range: use (0, 86400] seconds",
+                s.ttft_timeout_s.unwrap_or_default()
             )));
         }
         if !(s.timeout_s > 0.0 && s.timeout_s <= 86_400.0) {

@@ -185,6 +185,7 @@ async fn a_pooled_connection_the_server_closed_is_resent_on_a_fresh_one() {
         seed: 1,
         endpoint: servebench::plan::Endpoint::Chat,
         timeout: std::time::Duration::from_secs(10),
+        ttft_timeout: None,
     };
     let prompt = &servebench::prompts::builtin()[0];
     let cancel = tokio_util::sync::CancellationToken::new();

@@ -50,6 +50,16 @@ pub enum BackendError {
         /// Transport error.
         detail: String,
     },
+    /// The server wants credentials (HTTP 401/403).
+    #[error(
+        "unauthorised at {url} (HTTP {status}): set --api-key-env (or api_key_env in the plan) to the variable holding the key"
+    )]
+    Unauthorised {
+        /// Base URL.
+        url: String,
+        /// 401 or 403.
+        status: u16,
+    },
     /// Something answered, but not in this dialect.
     #[error("{url} is not an {api} API ({detail}): check --api and --url")]
     WrongApi {
@@ -88,6 +98,8 @@ pub struct GenParams {
     pub endpoint: Endpoint,
     /// Whole-request time limit.
     pub timeout: Duration,
+    /// Limit from sending to the first generated token; `None`: only `timeout`.
+    pub ttft_timeout: Option<Duration>,
 }
 
 /// Where a request belongs, for its record.
@@ -117,12 +129,26 @@ pub struct Client {
 impl Client {
     /// Client for `url` (a trailing `/` or `/v1` is dropped) and `model`.
     pub fn new(api: Api, url: &str, model: &str) -> Client {
+        Client::with_key(api, url, model, None)
+    }
+
+    /// A client that sends `Authorization: Bearer <key>` with every request. The header is
+    /// marked sensitive, so it never shows in debug output; the key is never logged.
+    pub fn with_key(api: Api, url: &str, model: &str, key: Option<&str>) -> Client {
         let mut base = url.trim_end_matches('/').to_string();
         if api == Api::Openai && base.ends_with("/v1") {
             base.truncate(base.len() - 3);
         }
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(k) = key
+            && let Ok(mut v) = reqwest::header::HeaderValue::from_str(&format!("Bearer {k}"))
+        {
+            v.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, v);
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            .default_headers(headers)
             .build()
             .expect("TLS backend initialises");
         Client {
@@ -334,6 +360,12 @@ pub(crate) async fn json_body(
         api,
         detail,
     };
+    if status.as_u16() == 401 || status.as_u16() == 403 {
+        return Err(BackendError::Unauthorised {
+            url: client.base().to_string(),
+            status: status.as_u16(),
+        });
+    }
     if !status.is_success() {
         return Err(wrong(format!(
             "{path} answered HTTP {} {}",

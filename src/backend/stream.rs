@@ -121,7 +121,7 @@ pub(crate) async fn execute(
     let expected = prompt.output_tokens.unwrap_or(params.max_tokens) as usize + 2;
     let mut c = Collected::new(expected);
     let result = tokio::select! {
-        r = tokio::time::timeout(params.timeout, run(req, decode, &mut c)) => match r {
+        r = tokio::time::timeout(params.timeout, run(req, decode, &mut c, params.ttft_timeout)) => match r {
             Ok(r) => r,
             Err(_) => Err((Outcome::Timeout, format!("no complete response within {:?}", params.timeout))),
         },
@@ -164,18 +164,42 @@ pub(crate) async fn execute(
     }
 }
 
+/// Await `f`, bounded by the first-token deadline while no content has arrived.
+async fn first_token<T>(
+    c: &Collected,
+    limit: Option<Duration>,
+    f: impl std::future::Future<Output = T>,
+) -> Result<T, (Outcome, String)> {
+    match limit {
+        Some(l) if c.chunk_arrivals.is_empty() => {
+            let deadline = tokio::time::Instant::from_std(c.sent + l);
+            tokio::time::timeout_at(deadline, f).await.map_err(|_| {
+                (
+                    Outcome::Timeout,
+                    format!(
+                        "no first token within {:.1} s (--ttft-timeout)",
+                        l.as_secs_f64()
+                    ),
+                )
+            })
+        }
+        _ => Ok(f.await),
+    }
+}
+
 async fn run(
     req: reqwest::RequestBuilder,
     decode: Decoder,
     c: &mut Collected,
+    ttft_limit: Option<Duration>,
 ) -> Result<(), (Outcome, String)> {
     let again = req.try_clone();
-    let first = req.send().await;
+    let first = first_token(c, ttft_limit, req.send()).await?;
     let sent_again = match (first, again) {
         (Err(e), Some(again)) if !e.is_connect() && stale_connection(&e) => {
             c.sent = Instant::now();
             c.sent_unix_s = unix_now();
-            again.send().await
+            first_token(c, ttft_limit, again.send()).await?
         }
         (r, _) => r,
     };
@@ -199,7 +223,7 @@ async fn run(
     let mut lines = LineSplitter::default();
     let mut bad: Option<String> = None;
     let malformed = |e: String| (Outcome::Stream(StreamErrorKind::MalformedEvent), e);
-    while let Some(chunk) = body.next().await {
+    while let Some(chunk) = first_token(c, ttft_limit, body.next()).await? {
         c.now = c.sent.elapsed();
         let bytes = chunk.map_err(|e| {
             (

@@ -222,6 +222,7 @@ pub async fn evaluate(
                 seed: s.seed + if s.samples >= 2 { u64::from(i) } else { 0 },
                 endpoint: Endpoint::Chat,
                 timeout: Duration::from_secs_f64(s.timeout_s),
+                ttft_timeout: None,
             };
             let meta = RequestMeta {
                 target,
@@ -347,6 +348,7 @@ async fn judge(
         seed: s.seed,
         endpoint: Endpoint::Chat,
         timeout: Duration::from_secs_f64(s.timeout_s),
+        ttft_timeout: None,
     };
     let mut per: std::collections::BTreeMap<String, Vec<Option<f64>>> = Default::default();
     for (index, r) in results.iter_mut().enumerate() {

@@ -218,6 +218,12 @@ async fn phases(
         };
         match first.outcome {
             Outcome::Http(404) => return Err(target_err(client.model_not_found().await)),
+            Outcome::Http(status @ (401 | 403)) => {
+                return Err(target_err(crate::backend::BackendError::Unauthorised {
+                    url: client.base().to_string(),
+                    status,
+                }));
+            }
             Outcome::Connect => {
                 return Err(Abort::Target(format!(
                     "nothing is listening at {} ({}): start the server or fix the url",

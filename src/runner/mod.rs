@@ -165,6 +165,7 @@ pub async fn run_with_gpu(
             seed: s.seed,
             endpoint: s.endpoint,
             timeout: Duration::from_secs_f64(s.timeout_s),
+            ttft_timeout: s.ttft_timeout_s.map(Duration::from_secs_f64),
         },
         telemetry: &telemetry,
         gpu_baseline: gpu_report.baseline.as_ref(),
@@ -256,7 +257,24 @@ async fn run_target(
         let Some(cand) = spec.attempt(k) else {
             unreachable!("attempt 0 is the target itself")
         };
-        let client = Client::new(cand.api, &cand.url, &cand.model);
+        let key = match &cand.api_key_env {
+            Some(var) => match std::env::var(var) {
+                Ok(k) if !k.is_empty() => Some(k),
+                _ => {
+                    let mut t = blank_report(&cand);
+                    fail(
+                        &mut t,
+                        format!(
+                            "{}: environment variable {var} (api_key_env) is not set: export the API key in it",
+                            spec.name
+                        ),
+                    );
+                    return Ok(t);
+                }
+            },
+            None => None,
+        };
+        let client = Client::with_key(cand.api, &cand.url, &cand.model, key.as_deref());
         let mut t = blank_report(&cand);
         let mut server = None;
         let log_name = match k {

@@ -88,6 +88,8 @@ pub struct MockCfg {
     /// OpenAI: serve vLLM's `/metrics` (the wire fixture) with live `num_requests_running`
     /// and `generation_tokens_total`.
     pub metrics: bool,
+    /// OpenAI: require `Authorization: Bearer <key>` (401 otherwise).
+    pub api_key: Option<String>,
     /// OpenAI chat: answer with this text (in pieces of up to 8 characters, one per token
     /// interval) instead of `tokens` numbered tokens.
     pub answer: Option<Answer>,
@@ -106,6 +108,7 @@ impl Default for MockCfg {
             unload_lag: Duration::from_millis(200),
             slots: None,
             metrics: false,
+            api_key: None,
             answer: None,
         }
     }
@@ -313,17 +316,40 @@ impl Drop for Running {
     }
 }
 
-async fn oa_models(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+/// 401 in vLLM's words when the mock wants a key and the request lacks it.
+fn unauthorised(s: &Shared, headers: &axum::http::HeaderMap) -> Option<Response> {
+    let want = s.cfg.api_key.as_ref()?;
+    let got = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    (got != Some(&format!("Bearer {want}"))).then(|| {
+        (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "Unauthorized"})),
+        )
+            .into_response()
+    })
+}
+
+async fn oa_models(State(s): State<Arc<Shared>>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(r) = unauthorised(&s, &headers) {
+        return r;
+    }
     axum::Json(json!({"object": "list", "data": [{
         "id": s.cfg.model, "object": "model", "created": 1749893478, "owned_by": "vllm",
         "root": s.cfg.model, "parent": null, "max_model_len": 16384, "permission": []
     }]}))
+    .into_response()
 }
 
 async fn oa_generate(
     State(s): State<Arc<Shared>>,
+    headers: axum::http::HeaderMap,
     axum::Json(body): axum::Json<Value>,
 ) -> Response {
+    if let Some(r) = unauthorised(&s, &headers) {
+        return r;
+    }
     let start = Instant::now();
     let n = s.count.fetch_add(1, Ordering::SeqCst);
     s.bodies.lock().unwrap().push(body.clone());

@@ -82,6 +82,10 @@ pub struct TargetArgs {
     /// Pid of the (unmanaged) server whose process tree CPU and memory are sampled.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Environment variable holding the API key (sent as a Bearer token; never logged). With
+    /// a plan, it applies to targets that name none.
+    #[arg(long)]
+    pub api_key_env: Option<String>,
 }
 
 /// The plan: from a file, or one target from the quick-form flags; `overrides` applied.
@@ -101,7 +105,13 @@ pub fn build_plan(
             "{}: --api/--url/--model/--name/--server-pid describe one target; with a plan file, put them in [[targets]]",
             p.display()
         ),
-        (Some(p), false) => Ok(Plan::from_file(p, overrides)?),
+        (Some(p), false) => {
+            let mut plan = Plan::from_file(p, overrides)?;
+            for target in plan.targets.iter_mut().filter(|x| x.api_key_env.is_none()) {
+                target.api_key_env = t.api_key_env.clone();
+            }
+            Ok(plan)
+        }
         (None, _) => {
             let (Some(api), Some(url), Some(model)) = (t.api, t.url, t.model) else {
                 bail!(
@@ -118,6 +128,7 @@ pub fn build_plan(
                 settings,
                 targets: vec![TargetSpec {
                     server_pid: t.server_pid,
+                    api_key_env: t.api_key_env,
                     ..TargetSpec::new(
                         &t.name.unwrap_or_else(|| api.to_string()),
                         api,
@@ -182,6 +193,10 @@ pub struct RunArgs {
     /// Whole-request time limit in seconds [default: 600].
     #[arg(long)]
     pub timeout: Option<f64>,
+    /// Send → first-token limit in seconds; a server that accepts and never answers is
+    /// recorded as a timeout after it [default: only --timeout].
+    #[arg(long)]
+    pub ttft_timeout: Option<f64>,
     /// Load after the warm phase: sequential | concurrency:N | rate:R:poisson | rate:R:constant |
     /// rate:R:gamma:B | sweep | sweep:N,N,... [default: sequential].
     #[arg(long, value_parser = |s: &str| s.parse::<Profile>().map_err(|e| e.to_string()))]
@@ -254,6 +269,7 @@ impl TryFrom<RunArgs> for RunJob {
             input_tokens: a.input_tokens,
             output_tokens: a.output_tokens,
             cold: a.cold,
+            ttft_timeout_s: a.ttft_timeout,
             sample_hz: a.sample_hz,
             quality: a.quality.clone(),
         };

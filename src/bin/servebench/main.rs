@@ -96,15 +96,29 @@ async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "servebench: interrupted: finishing up and writing the report (Ctrl-C again to quit at once)"
-            );
-            on_signal.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
+        // SIGINT (Ctrl-C) or SIGTERM (kill, a CI timeout): stop scheduling, cancel what is in
+        // flight, stop the servers, write the report. A second signal quits at once; the
+        // journal is whole either way (one write per line).
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
+        eprintln!(
+            "servebench: interrupted: finishing up and writing the report (signal again to quit at once)"
+        );
+        on_signal.cancel();
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        std::process::exit(130);
     });
 
     let report =
