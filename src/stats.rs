@@ -121,6 +121,25 @@ impl HdrSummary {
         self.max = self.max.max(seconds);
     }
 
+    /// Add every sample of `other` (per-step or per-worker histograms into one): counts and
+    /// buckets add exactly; mean and variance combine by Chan et al.'s parallel formula.
+    pub fn merge(&mut self, other: &HdrSummary) {
+        if other.n == 0 {
+            return;
+        }
+        if self.hist.add(&other.hist).is_err() {
+            return;
+        }
+        let (na, nb) = (self.n as f64, other.n as f64);
+        let n = na + nb;
+        let d = other.mean - self.mean;
+        self.mean += d * nb / n;
+        self.m2 += other.m2 + d * d * na * nb / n;
+        self.n += other.n;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+    }
+
     /// The summary; quantiles are the midpoints of their histogram buckets.
     pub fn summary(&self) -> Summary {
         if self.n == 0 {
