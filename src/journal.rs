@@ -128,6 +128,7 @@ mod tests {
             outcome: Outcome::Timeout,
             error: Some("slow".into()),
             text: String::new(),
+            retries: 0,
         };
         j.append(&r).unwrap();
         j.append(&r).unwrap();

@@ -122,6 +122,7 @@ mod tests {
             outcome: Outcome::Ok,
             error: None,
             text: String::new(),
+            retries: 0,
         }
     }
 

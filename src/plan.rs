@@ -89,6 +89,9 @@ pub struct RunSettings {
     pub cold: u32,
     /// Send → first token limit, s (`None`: only `timeout_s`).
     pub ttft_timeout_s: Option<f64>,
+    /// Re-sends after HTTP 429/503 (0: recorded as failures — a benchmark must not hide
+    /// overload).
+    pub retries: u32,
     /// GPU and process readings per second.
     pub sample_hz: f64,
     /// Coding-quality evaluation after the performance phases (`--quality`), or instead of them
@@ -157,6 +160,7 @@ impl Default for RunSettings {
             output_tokens: None,
             cold: 1,
             ttft_timeout_s: None,
+            retries: 0,
             sample_hz: 10.0,
             quality: None,
             performance: true,
@@ -208,6 +212,8 @@ pub struct RunOverrides {
     pub cold: Option<u32>,
     /// See [`RunSettings::ttft_timeout_s`].
     pub ttft_timeout_s: Option<f64>,
+    /// See [`RunSettings::retries`].
+    pub retries: Option<u32>,
     /// See [`RunSettings::sample_hz`].
     pub sample_hz: Option<f64>,
     /// Quality dataset after the performance phases: `builtin`, `humaneval` or a file.
@@ -243,7 +249,8 @@ impl RunOverrides {
             warmup,
             slo,
             cold,
-            sample_hz
+            sample_hz,
+            retries
         );
         if let Some(n) = self.requests {
             base.requests = Some(n);

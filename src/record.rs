@@ -222,6 +222,10 @@ pub struct RequestRecord {
     pub error: Option<String>,
     /// The generated text.
     pub text: String,
+    /// Times the request was sent again after HTTP 429/503 (`--retries`); its timings are
+    /// those of the last send, its from-schedule latencies include every wait.
+    #[serde(default)]
+    pub retries: u32,
 }
 
 impl RequestRecord {
@@ -326,6 +330,7 @@ mod tests {
             outcome: Outcome::Http(500),
             error: None,
             text: "ab".into(),
+            retries: 0,
         };
         let j = serde_json::to_string(&r).unwrap();
         assert!(j.contains("\"outcome\":\"http_500\""));

@@ -186,6 +186,7 @@ async fn a_pooled_connection_the_server_closed_is_resent_on_a_fresh_one() {
         endpoint: servebench::plan::Endpoint::Chat,
         timeout: std::time::Duration::from_secs(10),
         ttft_timeout: None,
+        retries: 0,
     };
     let prompt = &servebench::prompts::builtin()[0];
     let cancel = tokio_util::sync::CancellationToken::new();

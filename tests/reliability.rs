@@ -220,3 +220,77 @@ async fn api_keys_authenticate_and_never_leak() {
     );
     assert!(!err.contains("sk-wrong-key") && !all_output(&wrong).contains("sk-wrong-key"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn overload_is_a_failure_unless_retries_are_asked_for() {
+    let faults = vec![
+        Fault::None,
+        Fault::Http(503),
+        Fault::Http(429),
+        Fault::None,
+        Fault::None,
+    ];
+    let cfg = MockCfg {
+        ttft: Duration::from_millis(20),
+        tokens: 4,
+        faults,
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Default: the 503 and the 429 are recorded as failures, never hidden.
+    let m = mock_openai(cfg.clone()).await;
+    let out = dir.path().join("plain");
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--warm",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let warm = &read_report(&out)["targets"][0]["phases"]["warm"];
+    assert_eq!(
+        (warm["ok"].as_u64(), warm["failed"].as_u64()),
+        (Some(2), Some(2)),
+        "{warm}"
+    );
+    assert_eq!(warm["failures"]["http_503"], 1);
+    assert_eq!(warm["failures"]["http_429"], 1);
+    // --retries 2: the first warm request is re-sent twice (Retry-After: 0) and succeeds.
+    let m = mock_openai(cfg).await;
+    let out = dir.path().join("retried");
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--warm",
+        "2",
+        "--retries",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let warm = &read_report(&out)["targets"][0]["phases"]["warm"];
+    assert_eq!(
+        (warm["ok"].as_u64(), warm["failed"].as_u64()),
+        (Some(2), Some(0)),
+        "{warm}"
+    );
+    let (records, _) = servebench::journal::read(&out.join("requests.jsonl")).unwrap();
+    let retried: Vec<u32> = records.iter().map(|r| r.retries).collect();
+    assert_eq!(retried, vec![0, 2, 0], "marked as retried");
+    assert_eq!(m.requests(), 5);
+}

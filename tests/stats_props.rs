@@ -34,6 +34,7 @@ fn record(i: u64, ms: u64, outcome: Outcome) -> RequestRecord {
         outcome,
         error: None,
         text: String::new(),
+        retries: 0,
     }
 }
 

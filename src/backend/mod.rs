@@ -100,6 +100,8 @@ pub struct GenParams {
     pub timeout: Duration,
     /// Limit from sending to the first generated token; `None`: only `timeout`.
     pub ttft_timeout: Option<Duration>,
+    /// Re-sends after HTTP 429/503 (0: such a request is recorded as failed).
+    pub retries: u32,
 }
 
 /// Where a request belongs, for its record.

@@ -34,6 +34,7 @@ struct Collected {
     finish: Option<String>,
     done: bool,
     error: Option<String>,
+    retry_after: Option<Duration>,
 }
 
 impl Collected {
@@ -50,6 +51,7 @@ impl Collected {
             finish: None,
             done: false,
             error: None,
+            retry_after: None,
         }
     }
 }
@@ -119,13 +121,35 @@ pub(crate) async fn execute(
     cancel: &CancellationToken,
 ) -> RequestRecord {
     let expected = prompt.output_tokens.unwrap_or(params.max_tokens) as usize + 2;
-    let mut c = Collected::new(expected);
-    let result = tokio::select! {
-        r = tokio::time::timeout(params.timeout, run(req, decode, &mut c, params.ttft_timeout)) => match r {
-            Ok(r) => r,
-            Err(_) => Err((Outcome::Timeout, format!("no complete response within {:?}", params.timeout))),
-        },
-        _ = cancel.cancelled() => Err((Outcome::Cancelled, "cancelled by the user".into())),
+    let mut retries = 0;
+    let mut req = Some(req);
+    let (c, result) = loop {
+        let this = req.take().expect("a request to send");
+        let again = this.try_clone();
+        let mut c = Collected::new(expected);
+        let result = tokio::select! {
+            r = tokio::time::timeout(params.timeout, run(this, decode, &mut c, params.ttft_timeout)) => match r {
+                Ok(r) => r,
+                Err(_) => Err((Outcome::Timeout, format!("no complete response within {:?}", params.timeout))),
+            },
+            _ = cancel.cancelled() => Err((Outcome::Cancelled, "cancelled by the user".into())),
+        };
+        match (&result, again) {
+            (Err((Outcome::Http(429 | 503), _)), Some(next)) if retries < params.retries => {
+                // Overloaded: wait as told (Retry-After, at most a minute) or back off.
+                let wait = c
+                    .retry_after
+                    .unwrap_or(Duration::from_millis(250 << retries.min(8)))
+                    .min(Duration::from_secs(60));
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = cancel.cancelled() => break (c, result),
+                }
+                retries += 1;
+                req = Some(next);
+            }
+            _ => break (c, result),
+        }
     };
     let end = c.sent.elapsed();
     let schedule_lag = c.sent.saturating_duration_since(meta.scheduled);
@@ -161,6 +185,7 @@ pub(crate) async fn execute(
         outcome,
         error,
         text: c.text,
+        retries,
     }
 }
 
@@ -213,6 +238,13 @@ async fn run(
     })?;
     let status = resp.status();
     if !status.is_success() {
+        c.retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
         let body = resp.text().await.unwrap_or_default();
         return Err((
             Outcome::Http(status.as_u16()),

@@ -223,6 +223,7 @@ pub async fn evaluate(
                 endpoint: Endpoint::Chat,
                 timeout: Duration::from_secs_f64(s.timeout_s),
                 ttft_timeout: None,
+                retries: 0,
             };
             let meta = RequestMeta {
                 target,
@@ -349,6 +350,7 @@ async fn judge(
         endpoint: Endpoint::Chat,
         timeout: Duration::from_secs_f64(s.timeout_s),
         ttft_timeout: None,
+        retries: 0,
     };
     let mut per: std::collections::BTreeMap<String, Vec<Option<f64>>> = Default::default();
     for (index, r) in results.iter_mut().enumerate() {

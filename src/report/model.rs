@@ -557,6 +557,7 @@ mod tests {
             outcome,
             error: None,
             text: String::new(),
+            retries: 0,
         }
     }
 

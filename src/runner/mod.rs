@@ -166,6 +166,7 @@ pub async fn run_with_gpu(
             endpoint: s.endpoint,
             timeout: Duration::from_secs_f64(s.timeout_s),
             ttft_timeout: s.ttft_timeout_s.map(Duration::from_secs_f64),
+            retries: s.retries,
         },
         telemetry: &telemetry,
         gpu_baseline: gpu_report.baseline.as_ref(),

@@ -359,7 +359,12 @@ async fn oa_generate(
     }
     let fault = s.cfg.faults.get(n).cloned().unwrap_or(Fault::None);
     if let Fault::Http(code) = fault {
-        return (StatusCode::from_u16(code).unwrap(), axum::Json(json!({"error": {"message": "injected failure", "type": "server_error", "code": code}}))).into_response();
+        let mut r = (StatusCode::from_u16(code).unwrap(), axum::Json(json!({"error": {"message": "injected failure", "type": "server_error", "code": code}}))).into_response();
+        if code == 429 || code == 503 {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, "0".parse().unwrap());
+        }
+        return r;
     }
     let chat = body.get("messages").is_some();
     if let (Some(a), true) = (&s.cfg.answer, chat) {

@@ -197,6 +197,10 @@ pub struct RunArgs {
     /// recorded as a timeout after it [default: only --timeout].
     #[arg(long)]
     pub ttft_timeout: Option<f64>,
+    /// Re-send a request answered HTTP 429 or 503 up to N times, waiting as its Retry-After
+    /// says (else 0.25 s, doubling); retried requests are marked [default: 0, failures counted].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=20))]
+    pub retries: Option<u32>,
     /// Load after the warm phase: sequential | concurrency:N | rate:R:poisson | rate:R:constant |
     /// rate:R:gamma:B | sweep | sweep:N,N,... [default: sequential].
     #[arg(long, value_parser = |s: &str| s.parse::<Profile>().map_err(|e| e.to_string()))]
@@ -270,6 +274,7 @@ impl TryFrom<RunArgs> for RunJob {
             output_tokens: a.output_tokens,
             cold: a.cold,
             ttft_timeout_s: a.ttft_timeout,
+            retries: a.retries,
             sample_hz: a.sample_hz,
             quality: a.quality.clone(),
         };
