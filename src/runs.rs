@@ -155,3 +155,100 @@ pub fn entries(runs: &[Run]) -> Vec<Entry<'_>> {
     }
     out
 }
+
+/// Recompute every target's request-derived phase statistics from `records`, on top of
+/// `skeleton` (the run's `report.json`, or the `run.json` written at its start). What the
+/// journal does not hold — telemetry, load times, model facts, a load step's schedule — is
+/// kept from the skeleton; for the same records the phases equal the original report's.
+pub fn rebuild(skeleton: Report, records: &[RequestRecord]) -> Report {
+    use crate::record::Phase;
+    use crate::report::{LoadStep, PhaseReport};
+    let mut r = skeleton;
+    let keep = |new: &mut PhaseReport, old: Option<&PhaseReport>| {
+        if let Some(o) = old {
+            new.gpu = o.gpu.clone();
+            new.server_process = o.server_process.clone();
+            new.server_metrics = o.server_metrics.clone();
+        }
+    };
+    for t in &mut r.targets {
+        let of = |phase: Phase, step: Option<u32>| -> Vec<RequestRecord> {
+            records
+                .iter()
+                .filter(|x| x.target == t.name && x.phase == phase && x.step == step)
+                .cloned()
+                .collect()
+        };
+        let cold = of(Phase::Cold, None);
+        if !cold.is_empty() {
+            let mut p = PhaseReport::cold(&cold);
+            keep(&mut p, t.phases.cold.as_ref());
+            t.phases.cold = Some(p);
+        }
+        let warm = of(Phase::Warm, None);
+        if !warm.is_empty() {
+            let mut p = PhaseReport::from_records(&warm);
+            keep(&mut p, t.phases.warm.as_ref());
+            t.phases.warm = Some(p);
+        }
+        let step_of = |recs: &[RequestRecord], old: Option<&LoadStep>, profile: &str| {
+            let mut p = PhaseReport::from_records(recs);
+            keep(&mut p, old.map(|o| &o.phase));
+            match old {
+                Some(o) => LoadStep {
+                    phase: p,
+                    ..o.clone()
+                },
+                None => LoadStep {
+                    profile: profile.to_string(),
+                    duration_s: p.wall_s,
+                    phase: p,
+                    ..Default::default()
+                },
+            }
+        };
+        let load = of(Phase::Load, None);
+        if !load.is_empty() {
+            t.phases.load = Some(step_of(&load, t.phases.load.as_ref(), &r.settings.profile));
+        }
+        let steps: std::collections::BTreeSet<u32> = records
+            .iter()
+            .filter(|x| x.target == t.name && x.phase == Phase::Sweep)
+            .filter_map(|x| x.step)
+            .collect();
+        for k in steps {
+            let recs = of(Phase::Sweep, Some(k));
+            let i = k as usize;
+            let step = step_of(&recs, t.phases.sweep.get(i), &format!("sweep step {k}"));
+            if i < t.phases.sweep.len() {
+                t.phases.sweep[i] = step;
+            } else {
+                t.phases.sweep.push(step);
+            }
+        }
+    }
+    r
+}
+
+/// A run's report rebuilt from its journal: on `report.json` when present, else on the
+/// `run.json` written when it started (a run that was killed).
+pub fn load_rebuilt(dir: &Path) -> Result<Run, RunsError> {
+    let dir = if dir.is_file() {
+        dir.parent().unwrap_or(Path::new(".")).to_path_buf()
+    } else {
+        dir.to_path_buf()
+    };
+    let base = if dir.join("report.json").is_file() {
+        load(&dir.join("report.json"))?
+    } else {
+        load(&dir.join("run.json"))?
+    };
+    let records = base.records.clone().ok_or_else(|| RunsError::Io {
+        path: dir.join("requests.jsonl").display().to_string(),
+        message: "no journal to rebuild from".into(),
+    })?;
+    Ok(Run {
+        report: rebuild(base.report.clone(), &records),
+        ..base
+    })
+}

@@ -294,3 +294,103 @@ async fn overload_is_a_failure_unless_retries_are_asked_for() {
     assert_eq!(retried, vec![0, 2, 0], "marked as retried");
     assert_eq!(m.requests(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_journal_rebuilds_the_report_even_after_a_kill() {
+    let m = mock_openai(MockCfg {
+        ttft: Duration::from_millis(20),
+        per_token: Duration::from_millis(5),
+        tokens: 10,
+        faults: vec![Fault::None, Fault::Http(500)],
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("done");
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--warm",
+        "5",
+        "--profile",
+        "sweep:1,2",
+        "--requests",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let original = read_report(&out);
+    let o = servebench(&[
+        "report",
+        out.to_str().unwrap(),
+        "--from-journal",
+        "--format",
+        "json",
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rebuilt: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(
+        rebuilt, original,
+        "a rebuilt report equals the original for the same records"
+    );
+
+    // SIGKILL: no report.json, but the journal and run.json rebuild one.
+    let m = mock_openai(MockCfg {
+        ttft: Duration::from_millis(20),
+        per_token: Duration::from_millis(30),
+        tokens: 10,
+        ..Default::default()
+    })
+    .await;
+    let killed = dir.path().join("killed");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "run",
+            "--api",
+            "openai",
+            "--url",
+            &m.url(),
+            "--model",
+            "mock-model",
+            "--warm",
+            "100",
+        ])
+        .args(["--out", killed.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    assert!(!killed.join("report.json").exists());
+    let (records, torn) = servebench::journal::read(&killed.join("requests.jsonl")).unwrap();
+    assert_eq!(torn, 0);
+    let o = servebench(&["report", killed.to_str().unwrap(), "--format", "json"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("rebuilt from requests.jsonl"),
+        "{}",
+        o.stderr
+    );
+    let r: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_schema_valid(&r);
+    assert_eq!(r["interrupted"], true);
+    let warm = r["targets"][0]["phases"]["warm"]["requests"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        warm + 1,
+        records.len() as u64,
+        "every journalled request is in the report"
+    );
+    assert!(warm >= 3, "{warm}");
+}

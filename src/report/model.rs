@@ -365,6 +365,22 @@ impl PhaseReport {
         records.iter().for_each(|r| acc.add(r));
         acc.report()
     }
+
+    /// The cold phase from its records: with several cold loads (`--cold N`), the restarts
+    /// between them are not part of the phase, so its wall time is the sum of the requests' own.
+    pub fn cold(records: &[RequestRecord]) -> PhaseReport {
+        let mut p = PhaseReport::from_records(records);
+        if records.len() > 1 {
+            let tokens: u64 = records
+                .iter()
+                .filter(|r| r.outcome.is_ok())
+                .map(|r| r.output_tokens.unwrap_or(0))
+                .sum();
+            p.wall_s = records.iter().map(|r| r.end.as_secs_f64()).sum();
+            p.output_tok_s = (p.ok > 0 && p.wall_s > 0.0).then(|| tokens as f64 / p.wall_s);
+        }
+        p
+    }
 }
 
 /// Accumulates a phase's records one at a time, so a long run never holds them all: per-request

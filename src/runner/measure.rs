@@ -276,16 +276,7 @@ async fn phases(
         t.model_info.loaded_bytes = Some(size);
         t.model_info.loaded_vram_bytes = Some(vram);
     }
-    let mut cold_report = PhaseReport::from_records(&cold_records);
-    if cold_records.len() > 1 {
-        // Restarts between the cold requests are not part of the phase: its wall time is the
-        // sum of the requests' own.
-        let ok = cold_records.iter().filter(|r| r.outcome.is_ok());
-        let tokens: u64 = ok.map(|r| r.output_tokens.unwrap_or(0)).sum();
-        cold_report.wall_s = cold_records.iter().map(|r| r.end.as_secs_f64()).sum();
-        cold_report.output_tok_s = (cold_report.ok > 0 && cold_report.wall_s > 0.0)
-            .then(|| tokens as f64 / cold_report.wall_s);
-    }
+    let mut cold_report = PhaseReport::cold(&cold_records);
     cold_res.attach(&mut cold_report, ctx.telemetry);
     let (mut sent, mut ok) = (cold_report.requests, cold_report.ok);
     t.phases.cold = Some(cold_report);

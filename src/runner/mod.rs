@@ -194,29 +194,52 @@ pub async fn run_with_gpu(
         created_at,
         interrupted: cancel.is_cancelled(),
         gpu: gpu_out,
-        settings: RunSettingsReport {
-            warm: s.warm,
-            max_tokens: s.max_tokens,
-            temperature: s.temperature,
-            seed: s.seed,
-            endpoint: s.endpoint,
-            prompts: s.prompt_source(),
-            prompt_count: if s.input_tokens.is_some() {
-                crate::plan::SYNTHETIC_PROMPTS
-            } else {
-                ctx.prompts.len()
-            },
-            timeout_s: s.timeout_s,
-            profile: s.profile.to_string(),
-            requests: s.requests,
-            duration_s: s.duration_s,
-            warmup: s.warmup,
-            slo: s.slo,
-            cold: s.cold,
-            performance: s.performance,
-        },
+        settings: settings_report(s, ctx.prompts.len()),
         targets,
     })
+}
+
+fn settings_report(s: &crate::plan::RunSettings, prompts: usize) -> RunSettingsReport {
+    RunSettingsReport {
+        warm: s.warm,
+        max_tokens: s.max_tokens,
+        temperature: s.temperature,
+        seed: s.seed,
+        endpoint: s.endpoint,
+        prompts: s.prompt_source(),
+        prompt_count: if s.input_tokens.is_some() {
+            crate::plan::SYNTHETIC_PROMPTS
+        } else {
+            prompts
+        },
+        timeout_s: s.timeout_s,
+        profile: s.profile.to_string(),
+        requests: s.requests,
+        duration_s: s.duration_s,
+        warmup: s.warmup,
+        slo: s.slo,
+        cold: s.cold,
+        performance: s.performance,
+    }
+}
+
+/// The report as known before anything runs (settings and targets, no measurements), marked
+/// interrupted: written as `run.json` at the start, so a killed run's journal can be turned
+/// into a report (`servebench report RUN_DIR`).
+pub fn skeleton(plan: &Plan, prompts: usize) -> Report {
+    Report {
+        schema_version: SCHEMA_VERSION,
+        servebench_version: env!("CARGO_PKG_VERSION").to_string(),
+        created_at: chrono::Utc::now().to_rfc3339(),
+        interrupted: true,
+        gpu: GpuReport {
+            reason: Some("not known: the run did not finish".into()),
+            sample_hz: plan.settings.sample_hz,
+            ..Default::default()
+        },
+        settings: settings_report(&plan.settings, prompts),
+        targets: plan.targets.iter().map(blank_report).collect(),
+    }
 }
 
 fn blank_report(spec: &TargetSpec) -> TargetReport {

@@ -85,6 +85,10 @@ async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     let journal_path = out.join("requests.jsonl");
+    // What a killed run's journal is rebuilt on (`servebench report RUN_DIR`).
+    let skeleton = servebench::runner::skeleton(&job.plan, job.prompts.len());
+    std::fs::write(out.join("run.json"), json::to_string(&skeleton))
+        .with_context(|| format!("cannot write {}", out.join("run.json").display()))?;
     let journal = Journal::open(&journal_path)
         .with_context(|| format!("cannot open {}", journal_path.display()))?;
     let mut observers: Vec<Box<dyn Observer + Send>> = vec![

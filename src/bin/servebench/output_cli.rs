@@ -52,6 +52,9 @@ pub struct ReportArgs {
     /// Write here instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Recompute the phases from requests.jsonl (done anyway when report.json is missing).
+    #[arg(long)]
+    pub from_journal: bool,
 }
 
 /// Why rendering failed: bad input (exit 2) or a failure to write (exit 1).
@@ -126,7 +129,22 @@ pub fn compare_cmd(a: &CompareArgs) -> Result<(), Failure> {
 
 /// Run `servebench report`.
 pub fn report_cmd(a: &ReportArgs) -> Result<(), Failure> {
-    let runs = load(std::slice::from_ref(&a.run))?;
+    let dir = if a.run.is_file() {
+        a.run.parent().map(PathBuf::from).unwrap_or_default()
+    } else {
+        a.run.clone()
+    };
+    let runs = if a.from_journal || !dir.join("report.json").is_file() {
+        if !dir.join("report.json").is_file() {
+            eprintln!(
+                "servebench: {}: no report.json (the run was killed?): rebuilt from requests.jsonl and run.json; telemetry and load times were not journalled",
+                dir.display()
+            );
+        }
+        vec![runs::load_rebuilt(&dir).map_err(|e| Failure::Input(e.into()))?]
+    } else {
+        load(std::slice::from_ref(&a.run))?
+    };
     let run = &runs[0];
     let entries = runs::entries(&runs);
     let cmp = compare(&entries, a.lang);
