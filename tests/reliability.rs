@@ -15,68 +15,85 @@ fn all_output(dir: &Path) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn sigterm_mid_phase_keeps_every_finished_request() {
-    let m = mock_openai(MockCfg {
-        ttft: Duration::from_millis(50),
-        per_token: Duration::from_millis(40),
-        tokens: 20,
-        ..Default::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
-        .args([
-            "run",
-            "--api",
-            "openai",
-            "--url",
-            &m.url(),
-            "--model",
-            "mock-model",
-            "--warm",
-            "100",
+async fn sigint_and_sigterm_mid_phase_keep_every_finished_request() {
+    use nix::sys::signal::Signal;
+    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+        let m = mock_openai(MockCfg {
+            ttft: Duration::from_millis(50),
+            per_token: Duration::from_millis(40),
+            tokens: 20,
+            ..Default::default()
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+            .args([
+                "run",
+                "--api",
+                "openai",
+                "--url",
+                &m.url(),
+                "--model",
+                "mock-model",
+                "--warm",
+                "100",
+            ])
+            .args(["--out", out.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+        // Let the cold request and a few warm ones finish, then stop it mid-request.
+        tokio::time::sleep(Duration::from_millis(3300)).await;
+        nix::sys::signal::kill(pid, sig).unwrap();
+        let sent = Instant::now();
+        let o = child.wait_with_output().await.unwrap();
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "{sig}: took {:?}",
+            sent.elapsed()
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(130),
+            "{sig}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let r = read_report(&out);
+        assert_schema_valid(&r);
+        assert_eq!(r["interrupted"], true);
+        let warm = &r["targets"][0]["phases"]["warm"];
+        let ok = warm["ok"].as_u64().unwrap();
+        assert!(ok >= 2, "{sig}: {warm}");
+        assert_eq!(
+            warm["failures"]["cancelled"], 1,
+            "{sig}: the request in flight: {warm}"
+        );
+        assert_eq!(warm["requests"].as_u64().unwrap(), ok + 1);
+        // The journal holds exactly what the report counts, every line whole.
+        let (records, torn) = servebench::journal::read(&out.join("requests.jsonl")).unwrap();
+        assert_eq!(torn, 0);
+        assert_eq!(records.len() as u64, 1 + ok + 1);
+        // The finished requests' numbers are untouched by the interruption.
+        let e2e = warm["e2e_s"]["mean"].as_f64().unwrap();
+        assert!(
+            (e2e - (0.050 + 19.0 * 0.040)).abs() < 0.1,
+            "{sig}: e2e {e2e}"
+        );
+        // And the journal rebuilds the same report.
+        let o = servebench(&[
+            "report",
+            out.to_str().unwrap(),
+            "--from-journal",
+            "--format",
+            "json",
         ])
-        .args(["--out", out.to_str().unwrap()])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
-    // Let the cold request and a few warm ones finish, then stop it mid-request.
-    tokio::time::sleep(Duration::from_millis(3300)).await;
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
-    let sent = Instant::now();
-    let o = child.wait_with_output().await.unwrap();
-    assert!(
-        sent.elapsed() < Duration::from_secs(5),
-        "took {:?}",
-        sent.elapsed()
-    );
-    assert_eq!(
-        o.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let r = read_report(&out);
-    assert_schema_valid(&r);
-    assert_eq!(r["interrupted"], true);
-    let warm = &r["targets"][0]["phases"]["warm"];
-    let ok = warm["ok"].as_u64().unwrap();
-    assert!(ok >= 2, "{warm}");
-    assert_eq!(
-        warm["failures"]["cancelled"], 1,
-        "the request in flight: {warm}"
-    );
-    assert_eq!(warm["requests"].as_u64().unwrap(), ok + 1);
-    // The journal holds exactly what the report counts, every line whole.
-    let (records, torn) = servebench::journal::read(&out.join("requests.jsonl")).unwrap();
-    assert_eq!(torn, 0);
-    assert_eq!(records.len() as u64, 1 + ok + 1);
-    // The finished requests' numbers are untouched by the interruption.
-    let e2e = warm["e2e_s"]["mean"].as_f64().unwrap();
-    assert!((e2e - (0.050 + 19.0 * 0.040)).abs() < 0.1, "e2e {e2e}");
+        .await;
+        let rebuilt: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+        assert_eq!(rebuilt, r, "{sig}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
