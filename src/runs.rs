@@ -230,15 +230,18 @@ pub fn rebuild(skeleton: Report, records: &[RequestRecord]) -> Report {
     r
 }
 
-/// A run's report rebuilt from its journal: on `report.json` when present, else on the
-/// `run.json` written when it started (a run that was killed).
-pub fn load_rebuilt(dir: &Path) -> Result<Run, RunsError> {
-    let dir = if dir.is_file() {
-        dir.parent().unwrap_or(Path::new(".")).to_path_buf()
+/// A run's report rebuilt from its journal: on the given report file, else on the
+/// directory's `report.json` when present, else on the `run.json` written when the run
+/// started (a run that was killed).
+pub fn load_rebuilt(path: &Path) -> Result<Run, RunsError> {
+    let dir = if path.is_file() {
+        path.parent().unwrap_or(Path::new(".")).to_path_buf()
     } else {
-        dir.to_path_buf()
+        path.to_path_buf()
     };
-    let base = if dir.join("report.json").is_file() {
+    let base = if path.is_file() {
+        load(path)?
+    } else if dir.join("report.json").is_file() {
         load(&dir.join("report.json"))?
     } else {
         load(&dir.join("run.json"))?

@@ -185,7 +185,7 @@ async fn api_keys_authenticate_and_never_leak() {
             "--warm",
             "2",
         ])
-        .args(["--api-key-env", var, "--out", out]);
+        .args(["--api-key-env", var, "--verbose", "--out", out]);
         match value {
             Some(v) => cmd.env(var, v),
             None => cmd.env_remove(var),
@@ -209,6 +209,15 @@ async fn api_keys_authenticate_and_never_leak() {
     assert!(
         !logs.contains(KEY) && !all_output(&ok_dir).contains(KEY),
         "the key leaked"
+    );
+    // --verbose shows the header, redacted, and every request.
+    assert!(
+        logs.contains("Authorization: Bearer [redacted] (the key in $SB_TEST_KEY)"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("warm 1/2") && logs.contains("warm 2/2"),
+        "{logs}"
     );
 
     let missing = dir.path().join("missing");

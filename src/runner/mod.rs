@@ -299,6 +299,14 @@ async fn run_target(
             None => None,
         };
         let client = Client::with_key(cand.api, &cand.url, &cand.model, key.as_deref());
+        if let Some(var) = cand.api_key_env.as_deref().filter(|_| key.is_some()) {
+            obs.on_event(&Event::Note {
+                target: &spec.name,
+                message: format!(
+                    "requests carry Authorization: Bearer [redacted] (the key in ${var})"
+                ),
+            })?;
+        }
         let mut t = blank_report(&cand);
         let mut server = None;
         let log_name = match k {

@@ -235,6 +235,9 @@ pub struct RunArgs {
     /// GPU and server-process readings per second, (0, 100] [default: 10].
     #[arg(long)]
     pub sample_hz: Option<f64>,
+    /// Print every request as a line, and the request headers (credentials redacted).
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Also grade coding quality after the performance phases: builtin, humaneval or a
     /// HumanEval-format JSONL(.gz) file (see `servebench eval` for the knobs).
     #[arg(long, value_parser = |s: &str| s.parse::<servebench::eval::suite::Dataset>())]
@@ -243,6 +246,7 @@ pub struct RunArgs {
 
 /// A validated run: the plan, its prompts and where results go.
 pub struct RunJob {
+    pub verbose: bool,
     pub plan: Plan,
     pub prompts: Vec<Prompt>,
     pub out_dir: PathBuf,
@@ -288,6 +292,7 @@ impl TryFrom<RunArgs> for RunJob {
         };
         let out_dir = out_dir(plan.settings.out.clone());
         Ok(RunJob {
+            verbose: a.verbose,
             plan,
             prompts,
             out_dir,

@@ -148,6 +148,7 @@ impl TryFrom<EvalArgs> for crate::cli::RunJob {
         prepare_quality(&mut plan).context("--dataset")?;
         let out_dir = out_dir(plan.settings.out.clone());
         Ok(crate::cli::RunJob {
+            verbose: false,
             plan,
             prompts: Vec::new(),
             out_dir,

@@ -94,7 +94,7 @@ async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
     let mut observers: Vec<Box<dyn Observer + Send>> = vec![
         Box::new(journal),
         Box::new(QualityJournal::new(&out.join("quality.jsonl"))),
-        Box::new(progress::Progress::new()),
+        Box::new(progress::Progress::new(job.verbose)),
     ];
 
     let cancel = CancellationToken::new();

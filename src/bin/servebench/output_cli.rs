@@ -134,14 +134,16 @@ pub fn report_cmd(a: &ReportArgs) -> Result<(), Failure> {
     } else {
         a.run.clone()
     };
-    let runs = if a.from_journal || !dir.join("report.json").is_file() {
-        if !dir.join("report.json").is_file() {
+    // A directory without report.json is a killed run: rebuild it. A file is read as given.
+    let killed = !a.run.is_file() && !dir.join("report.json").is_file();
+    let runs = if a.from_journal || killed {
+        if killed {
             eprintln!(
                 "servebench: {}: no report.json (the run was killed?): rebuilt from requests.jsonl and run.json; telemetry and load times were not journalled",
                 dir.display()
             );
         }
-        vec![runs::load_rebuilt(&dir).map_err(|e| Failure::Input(e.into()))?]
+        vec![runs::load_rebuilt(&a.run).map_err(|e| Failure::Input(e.into()))?]
     } else {
         load(std::slice::from_ref(&a.run))?
     };

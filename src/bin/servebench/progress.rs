@@ -13,12 +13,15 @@ pub struct Progress {
     done: u64,
     failed: u64,
     last_line: Option<std::time::Instant>,
+    verbose: bool,
 }
 
 impl Progress {
-    pub fn new() -> Progress {
+    /// Progress on stderr; `verbose` prints every request as a line (no bar, no thinning).
+    pub fn new(verbose: bool) -> Progress {
         Progress {
-            tty: std::io::stderr().is_terminal(),
+            verbose,
+            tty: std::io::stderr().is_terminal() && !verbose,
             bar: None,
             total: 0,
             done: 0,
@@ -91,7 +94,7 @@ impl Observer for Progress {
                         let due = self
                             .last_line
                             .is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0);
-                        if !r.outcome.is_ok() || self.done == self.total || due {
+                        if self.verbose || !r.outcome.is_ok() || self.done == self.total || due {
                             let total = if self.total == 0 {
                                 "?".to_string()
                             } else {
