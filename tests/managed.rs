@@ -59,19 +59,6 @@ async fn cold_n_on_a_server_servebench_did_not_start_measures_one_cold_request()
     assert!(t.load.samples.is_empty() && t.load.seconds.is_none());
 }
 
-/// Whether a process whose command line contains `needle` is alive.
-fn running(needle: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-        std::fs::read(e.path().join("cmdline"))
-            .map(|c| {
-                String::from_utf8_lossy(&c)
-                    .replace('\0', " ")
-                    .contains(needle)
-            })
-            .unwrap_or(false)
-    })
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_never_becomes_ready_is_stopped_and_its_fallbacks_tried() {
     let port = dead_port();
@@ -113,7 +100,7 @@ launch = ["sh", "-c", "exec sleep 6172"]
     assert_eq!(attempts[0]["log_tail"][0], "starting");
     assert!(out.join("server-stuck-fallback1.log").exists());
     assert!(
-        !running("sleep 6171") && !running("sleep 6172"),
+        !process_alive("sleep 6171") && !process_alive("sleep 6172"),
         "a server was left running"
     );
 }

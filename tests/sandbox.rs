@@ -1,5 +1,7 @@
 //! The sandbox against hostile programs: each is contained, recorded, and the host untouched.
 
+mod common;
+
 use servebench::eval::sandbox::{Finished, Limits, Sandbox, find_python};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -68,18 +70,6 @@ async fn opening_tcp_or_udp_sockets_is_denied() {
     assert_eq!(f.stdout.matches("denied").count(), 4, "{f:?}");
 }
 
-fn alive(needle: &str) -> bool {
-    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-        std::fs::read(e.path().join("cmdline"))
-            .map(|c| {
-                String::from_utf8_lossy(&c)
-                    .replace('\0', " ")
-                    .contains(needle)
-            })
-            .unwrap_or(false)
-    })
-}
-
 #[tokio::test]
 async fn no_process_outlives_the_task_even_a_daemonised_one() {
     let code = "import os, subprocess, time\nsubprocess.Popen(['sleep', '7331'])\ntry:\n    os.setsid()\n    print('setsid allowed')\nexcept OSError as e:\n    print('setsid denied', e.errno)\nif os.fork() == 0:\n    try:\n        os.setsid()\n    except OSError:\n        pass\n    os.execvp('sleep', ['sleep', '7332'])\nprint('parent done')\n";
@@ -87,7 +77,7 @@ async fn no_process_outlives_the_task_even_a_daemonised_one() {
     assert!(f.stdout.contains("setsid denied"), "{f:?}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        !alive("sleep 7331") && !alive("sleep 7332"),
+        !common::process_alive("sleep 7331") && !common::process_alive("sleep 7332"),
         "a process outlived the task"
     );
 }

@@ -125,7 +125,10 @@ pub(crate) async fn execute(
     let mut req = Some(req);
     let (c, result) = loop {
         let this = req.take().expect("a request to send");
-        let again = this.try_clone();
+        // Only a request that may be re-sent after 429/503 needs its copy.
+        let again = (retries < params.retries)
+            .then(|| this.try_clone())
+            .flatten();
         let mut c = Collected::new(expected);
         let result = tokio::select! {
             r = tokio::time::timeout(params.timeout, run(this, decode, &mut c, params.ttft_timeout)) => match r {

@@ -288,6 +288,14 @@ fn defs(entries: &[Entry]) -> Vec<Def> {
     d
 }
 
+/// The value of metric `id` for one entry, as the comparison rows define it.
+pub fn metric_value(e: &Entry, id: &str) -> Option<f64> {
+    defs(std::slice::from_ref(e))
+        .into_iter()
+        .find(|d| d.id == id)
+        .and_then(|d| (d.value)(e))
+}
+
 /// Which of two values is better, with a 2 % tie band.
 pub fn better(a: f64, b: f64, dir: Dir) -> Option<&'static str> {
     let scale = a.abs().max(b.abs());

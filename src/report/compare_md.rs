@@ -54,7 +54,8 @@ pub fn delta_cell(r: &Row, lang: Lang) -> String {
     if bold { format!("**{text}**") } else { text }
 }
 
-fn significance_cell(r: &Row, c: &Catalog) -> String {
+/// The significance cell: the p-value, too few samples, or no samples.
+pub fn significance_cell(r: &Row, c: &Catalog) -> String {
     match (r.significant, r.p_value) {
         (None, _) => c.no_samples.into(),
         (Some(s), Some(p)) => fill(
@@ -71,7 +72,8 @@ fn significance_cell(r: &Row, c: &Catalog) -> String {
     }
 }
 
-fn better_cell(r: &Row, p: &Pair, c: &Catalog) -> String {
+/// The better-side cell: a target name, tie, or not a goodness measure.
+pub fn better_cell(r: &Row, p: &Pair, c: &Catalog) -> String {
     match r.better.as_deref() {
         Some("a") => p.a.clone(),
         Some("b") => p.b.clone(),

@@ -2,8 +2,8 @@
 //! the comparison tables, latency CDFs, the seed's metrics as bars, throughput and TTFT by
 //! concurrency, GPU readings over time and the quality table. Prints on A4 and reads at 1280 px.
 
-use super::compare::{Comparison, Entry};
-use super::compare_md::delta_cell;
+use super::compare::{Comparison, Entry, metric_value};
+use super::compare_md::{better_cell, delta_cell, significance_cell};
 use super::i18n::{Lang, catalog, fill};
 use super::svg::{self, Series, esc};
 use super::table::fmt;
@@ -79,33 +79,8 @@ fn comparison(o: &mut String, cmp: &Comparison, lang: Lang) {
                     (fmt(r.a, d), true),
                     (fmt(r.b, d), true),
                     (delta_cell(r, lang), false),
-                    (
-                        match r.better.as_deref() {
-                            Some("a") => p.a.clone(),
-                            Some("b") => p.b.clone(),
-                            Some(_) => c.tie.into(),
-                            None if r.a.is_some() && r.b.is_some() => c.neither.into(),
-                            None => "—".into(),
-                        },
-                        false,
-                    ),
-                    (
-                        match (r.significant, r.p_value) {
-                            (None, _) => c.no_samples.into(),
-                            (Some(s), Some(pv)) => fill(
-                                if s { c.significant } else { c.not_significant },
-                                &[("p", &format!("{pv:.3}"))],
-                            ),
-                            (Some(_), None) => fill(
-                                c.too_few,
-                                &[
-                                    ("na", &r.n_a.unwrap_or(0).to_string()),
-                                    ("nb", &r.n_b.unwrap_or(0).to_string()),
-                                ],
-                            ),
-                        },
-                        false,
-                    ),
+                    (better_cell(r, p, c), false),
+                    (significance_cell(r, c), false),
                 ]
             })
             .collect();
@@ -270,25 +245,7 @@ fn charts(o: &mut String, entries: &[Entry], lang: Lang) {
     ] {
         let vals: Vec<(&str, Option<f64>)> = entries
             .iter()
-            .map(|e| {
-                let t = e.target;
-                let w = t.phases.warm.as_ref();
-                let gpu = |f: fn(&super::resources::GpuDeviceStats) -> Option<f64>| {
-                    let g = w?.gpu.as_ref()?;
-                    let v: Vec<f64> = g.devices.iter().filter_map(f).collect();
-                    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-                };
-                let v = match id {
-                    "load_s" => t.load.seconds,
-                    "cold_tok_s" => t.phases.cold.as_ref().and_then(|p| p.e2e_tok_s.mean),
-                    "warm_e2e_s" => w.and_then(|p| p.e2e_s.mean),
-                    "warm_tok_s" => w.and_then(|p| p.e2e_tok_s.mean),
-                    "warm_ttft_s" => w.and_then(|p| p.ttft_s.p50),
-                    "warm_gpu_mem_pct" => gpu(|d| d.mem_used_pct.mean),
-                    _ => gpu(|d| d.gpu_util_pct.mean),
-                };
-                (e.label.as_str(), v)
-            })
+            .map(|e| (e.label.as_str(), metric_value(e, id)))
             .collect();
         svgs.extend(svg::bars(&c.label(id), "", &vals));
     }
