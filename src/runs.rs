@@ -28,6 +28,14 @@ pub enum RunsError {
         /// What is wrong.
         detail: String,
     },
+    /// A report with no targets: nothing to report or compare.
+    #[error(
+        "{path} has no targets (the run measured nothing): give a report of a run with at least one target"
+    )]
+    NoTargets {
+        /// Path.
+        path: String,
+    },
     /// Written by an incompatible servebench.
     #[error(
         "{path} has report schema_version {found} (written by servebench {writer}); this servebench reads version {expected}: use a matching servebench to read it"
@@ -95,6 +103,9 @@ pub fn load(path: &Path) -> Result<Run, RunsError> {
         path: shown.clone(),
         detail: e.to_string(),
     })?;
+    if report.targets.is_empty() {
+        return Err(RunsError::NoTargets { path: shown });
+    }
     let journal = file
         .parent()
         .unwrap_or(Path::new("."))

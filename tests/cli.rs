@@ -276,7 +276,7 @@ async fn invalid_input_exits_2_with_a_position() {
 async fn ctrl_c_stops_the_managed_server_and_writes_an_interrupted_report() {
     // A launched server that never becomes an OpenAI API (python's http.server answers 404
     // HTML), so servebench is still waiting for it when Ctrl-C arrives.
-    let port = dead_port();
+    let port = launch_port();
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.toml");
     std::fs::write(
@@ -340,7 +340,7 @@ async fn ctrl_c_stops_the_managed_server_and_writes_an_interrupted_report() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_launch_command_that_exits_fails_the_target_pointing_at_its_log() {
-    let port = dead_port();
+    let port = launch_port();
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "[[targets]]\nname = \"crash\"\napi = \"openai\"\nurl = \"http://127.0.0.1:{port}\"\nmodel = \"m\"\nlaunch = [\"sh\", \"-c\", \"echo boom >&2; exit 3\"]\n"
@@ -358,4 +358,120 @@ async fn a_launch_command_that_exits_fails_the_target_pointing_at_its_log() {
             .unwrap()
             .contains("boom")
     );
+}
+
+/// One quick run of the OpenAI mock into `out`: cold + `warm` requests.
+async fn quick_run(url: &str, out: &str, warm: &str) -> Out {
+    servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        url,
+        "--model",
+        "mock-model",
+        "--warm",
+        warm,
+        "--max-tokens",
+        "4",
+        "--out",
+        out,
+    ])
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reusing_an_out_dir_is_refused_so_runs_never_mix() {
+    let m = mock_openai(MockCfg {
+        tokens: 4,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let first = quick_run(&m.url(), out, "2").await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let second = quick_run(&m.url(), out, "2").await;
+    assert_eq!(second.code, 2, "{}", second.stderr);
+    assert_eq!(second.stderr.lines().count(), 1, "{}", second.stderr);
+    assert!(
+        second.stderr.contains(out) && second.stderr.contains("is not empty"),
+        "{}",
+        second.stderr
+    );
+    let lines = std::fs::read_to_string(dir.path().join("requests.jsonl")).unwrap();
+    assert_eq!(
+        lines.lines().count(),
+        3,
+        "the first run's journal is untouched"
+    );
+    assert_eq!(
+        read_report(dir.path())["targets"][0]["phases"]["warm"]["requests"],
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_and_compare_on_a_report_without_targets_say_so() {
+    let m = mock_openai(MockCfg {
+        tokens: 4,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let o = quick_run(&m.url(), run_dir.to_str().unwrap(), "1").await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mut r = read_report(&run_dir);
+    r["targets"] = Value::Array(vec![]);
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, r.to_string()).unwrap();
+    let empty = empty.to_str().unwrap();
+    let full = run_dir.join("report.json");
+    for args in [
+        vec!["report", empty],
+        vec!["compare", empty, full.to_str().unwrap()],
+        vec!["compare", full.to_str().unwrap(), empty],
+    ] {
+        let o = servebench(&args).await;
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
+        assert!(o.stderr.contains("has no targets"), "{}", o.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writing_to_a_full_stdout_is_an_error_but_a_closed_pipe_is_not() {
+    let m = mock_openai(MockCfg {
+        tokens: 4,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    assert_eq!(quick_run(&m.url(), out, "1").await.code, 0);
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args(["report", out])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot write to standard output"),
+        "{stderr}"
+    );
+    // `| head` closing the pipe early: quiet, exit 0.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args(["report", out, "--format", "csv"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
 }

@@ -96,7 +96,7 @@ async fn predicted_counters(port: u16) -> (f64, f64) {
 #[tokio::test(flavor = "multi_thread")]
 async fn warm_decode_rate_agrees_with_the_servers_own_metrics() {
     let _serial = SERIAL.lock().await;
-    let port = dead_port();
+    let port = launch_port();
     // One decode thread leaves a core for servebench itself on a 2-core machine.
     let _server = start_server(port, 1, 1).await;
     let url = format!("http://127.0.0.1:{port}");
@@ -142,7 +142,7 @@ async fn warm_decode_rate_agrees_with_the_servers_own_metrics() {
 async fn managed_launch_times_load_and_stops_the_server() {
     let _serial = SERIAL.lock().await;
     python();
-    let port = dead_port();
+    let port = launch_port();
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.toml");
     let script = repo().join("scripts/llamacpp_server.py");
@@ -192,7 +192,7 @@ async fn managed_launch_times_load_and_stops_the_server() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_short_sweep_over_two_slots_completes() {
     let _serial = SERIAL.lock().await;
-    let port = dead_port();
+    let port = launch_port();
     let _server = start_server(port, 1, 2).await;
     let url = format!("http://127.0.0.1:{port}");
     let (r, recs) = run_targets(
@@ -243,7 +243,7 @@ async fn a_short_sweep_over_two_slots_completes() {
 async fn synthetic_prompts_are_calibrated_with_the_servers_tokenizer() {
     use servebench::load::synthetic::LengthDist;
     let _serial = SERIAL.lock().await;
-    let port = dead_port();
+    let port = launch_port();
     let _server = start_server(port, 1, 1).await;
     let url = format!("http://127.0.0.1:{port}");
     let (r, _) = run_targets(
@@ -282,7 +282,7 @@ async fn synthetic_prompts_are_calibrated_with_the_servers_tokenizer() {
 async fn an_oom_launch_falls_back_to_a_working_server_measured_per_phase() {
     let _serial = SERIAL.lock().await;
     python();
-    let port = dead_port();
+    let port = launch_port();
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan.toml");
     let script = repo().join("scripts/llamacpp_server.py");
@@ -399,7 +399,7 @@ async fn every_builtin_scenario_is_scored_against_the_real_model() {
     use servebench::eval::EvalSettings;
     use servebench::eval::suite::{self, Dataset};
     let _serial = SERIAL.lock().await;
-    let port = dead_port();
+    let port = launch_port();
     let _server = start_server(port, 1, 1).await;
     let url = format!("http://127.0.0.1:{port}");
     let settings = EvalSettings {

@@ -84,6 +84,10 @@ fn humaneval() -> Vec<Task> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs HumanEval from `make venv`: `make test` runs it (--features e2e)"
+)]
 async fn humaneval_canonical_solutions_score_exactly_one() {
     let tasks = humaneval();
     assert_eq!(tasks.len(), 164);
@@ -124,6 +128,10 @@ async fn humaneval_canonical_solutions_score_exactly_one() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs HumanEval from `make venv`: `make test` runs it (--features e2e)"
+)]
 async fn answering_return_none_scores_zero() {
     let r = evaluate(
         humaneval(),
@@ -387,6 +395,102 @@ async fn hostile_answers_are_contained_and_score_zero_within_the_time_limit() {
         !process_alive("sleep 4243"),
         "a spawned process outlived its task"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn answers_that_try_to_fool_the_grader_score_zero_with_their_reason() {
+    // Grading could be fooled: an answer printing the grader's own marker with "passed": true
+    // scored a pass, and so did a function returning an object that equals anything.
+    let g = grader(Limits {
+        wall: Duration::from_secs(5),
+        cpu_s: 5,
+        ..Default::default()
+    })
+    .await;
+    let t = code_task(
+        "def f(x):\n    \"\"\"Return x + 1.\"\"\"\n",
+        "f",
+        "def check(candidate):\n    assert candidate(1) == 2\n    assert candidate(5) == 6\n",
+    );
+    let marker = format!("/tmp/servebench-spoof-{}", std::process::id());
+    let pass_line = r#"print('SERVEBENCH-RESULT {"passed": true, "reason": null}', flush=True)"#;
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "prints the verdict marker and exits 0",
+            format!("import sys\n{pass_line}\nsys.exit(0)\ndef f(x):\n    return 0"),
+            "SystemExit",
+        ),
+        (
+            "prints the verdict marker and exits at once",
+            format!("import os\n{pass_line}\nos._exit(0)\ndef f(x):\n    return 0"),
+            "the tests did not run to completion: the program exited with status 0",
+        ),
+        (
+            "exits 0 from inside the function under test",
+            format!("import os\ndef f(x):\n    {pass_line}\n    os._exit(0)"),
+            "the tests did not run to completion",
+        ),
+        (
+            "returns an object equal to anything",
+            "class Any:\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return Any()".into(),
+            "returned a Any, not plain data",
+        ),
+        (
+            "returns an int subclass equal to anything",
+            "class I(int):\n    def __eq__(self, other):\n        return True\ndef f(x):\n    return I(0)".into(),
+            "returned a I, not plain data",
+        ),
+        (
+            "hides the object in a list",
+            "class Any:\n    __eq__ = lambda s, o: True\ndef f(x):\n    return [Any()]".into(),
+            "not plain data",
+        ),
+        (
+            "looks for the grader's nonce in the caller's frame",
+            "import sys\ndef f(x):\n    print(sys._getframe(2).f_locals)\n    return x + 1".into(),
+            "sys._getframe is not allowed while grading",
+        ),
+        (
+            "looks for it through a traceback",
+            "def f(x):\n    try:\n        raise ValueError\n    except ValueError as e:\n        print(e.__traceback__.tb_frame.f_back.f_locals)\n    return x + 1".into(),
+            "frame access is not allowed while grading",
+        ),
+        (
+            "looks for it among every object",
+            "import gc\ndef f(x):\n    print([o for o in gc.get_objects() if isinstance(o, str)])\n    return x + 1".into(),
+            "gc.get_objects is not allowed while grading",
+        ),
+        (
+            "reads its own memory",
+            "def f(x):\n    open('/proc/self/mem', 'rb')\n    return x + 1".into(),
+            "opening /proc/self/mem is not allowed while grading",
+        ),
+        (
+            "writes outside its directory, then claims a pass",
+            format!("try:\n    open({marker:?}, 'w').write('owned')\nexcept OSError:\n    pass\nimport os\n{pass_line}\nos._exit(0)\ndef f(x):\n    return 0"),
+            "the tests did not run to completion",
+        ),
+    ];
+    for (name, code, reason) in cases {
+        let r = g.grade(&t, &format!("```python\n{code}\n```")).await;
+        assert_eq!(
+            (r.verdict, r.accuracy),
+            (Verdict::Fail, 0.0),
+            "{name}: {r:?}"
+        );
+        let got = r.reason.clone().unwrap_or_default();
+        assert!(
+            got.contains(reason),
+            "{name}: reason {got:?}, want {reason:?}"
+        );
+        eprintln!("{name}: {got}");
+    }
+    assert!(!std::path::Path::new(&marker).exists(), "a write escaped");
+    // The honest answer still passes under the same harness.
+    let ok = g
+        .grade(&t, "```python\ndef f(x):\n    return x + 1\n```")
+        .await;
+    assert_eq!(ok.verdict, Verdict::Pass, "{ok:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

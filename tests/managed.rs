@@ -61,7 +61,7 @@ async fn cold_n_on_a_server_servebench_did_not_start_measures_one_cold_request()
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_that_never_becomes_ready_is_stopped_and_its_fallbacks_tried() {
-    let port = dead_port();
+    let port = launch_port();
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         r#"[[targets]]
@@ -107,7 +107,7 @@ launch = ["sh", "-c", "exec sleep 6172"]
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_out_of_memory_exit_is_recorded_as_oom_with_the_log_tail() {
-    let port = dead_port();
+    let port = launch_port();
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         r#"[[targets]]
@@ -136,7 +136,7 @@ launch = ["sh", "-c", "echo 'loading'; echo 'RuntimeError: cudaMalloc failed: ou
 
 #[tokio::test(flavor = "multi_thread")]
 async fn env_and_cwd_reach_the_launched_server() {
-    let port = dead_port();
+    let port = launch_port();
     let dir = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let toml = format!(
@@ -164,7 +164,7 @@ env = {{ FOO = "bar baz" }}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_launch_command_that_does_not_exist_exits_1_naming_it() {
-    let port = dead_port();
+    let port = launch_port();
     let dir = tempfile::tempdir().unwrap();
     let toml = format!(
         "[[targets]]\nname = \"x\"\napi = \"openai\"\nurl = \"http://127.0.0.1:{port}\"\nmodel = \"m\"\nlaunch = [\"no-such-server-binary\", \"--port\", \"{port}\"]\n"
@@ -226,4 +226,29 @@ async fn the_unmanaged_server_pid_is_sampled_when_given() {
     assert!(p.samples >= 5, "{p:?}");
     assert!(p.rss_bytes.max.unwrap() > 1e6);
     assert!(t.attempts.iter().all(|a| a.status == AttemptStatus::Ok));
+}
+
+#[test]
+fn launched_test_servers_get_ports_no_parallel_bind_can_take() {
+    // The race this replaces: a test bound port 0, dropped the socket and handed the number to
+    // a server it launched, while a parallel test's bind(0) could be handed the same port.
+    let (lo, hi) = ephemeral_ports();
+    let mut launch = std::collections::BTreeSet::new();
+    // Held until the end, so every bind(0) gets a new port.
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        assert!(
+            launch.insert(launch_port()),
+            "a launch port was handed out twice"
+        );
+        held.push(std::net::TcpListener::bind("127.0.0.1:0").unwrap());
+    }
+    assert!(
+        launch.iter().all(|p| !(lo..=hi).contains(p)),
+        "{launch:?} overlaps {lo}..={hi}"
+    );
+    assert!(
+        held.iter()
+            .all(|l| !launch.contains(&l.local_addr().unwrap().port()))
+    );
 }

@@ -40,10 +40,18 @@ async fn ordinary_code_runs_and_may_write_its_own_directory() {
         "hi"
     );
     eprintln!("sandbox layers here: {}", f.layers);
-    assert!(f.layers.starts_with("rlimits, seccomp, landlock"), "{f:?}");
+    assert!(f.layers.starts_with("rlimits, seccomp"), "{f:?}");
+    // Landlock is a kernel feature: required where `make test` runs (--features e2e).
+    if cfg!(feature = "e2e") {
+        assert!(f.layers.starts_with("rlimits, seccomp, landlock"), "{f:?}");
+    }
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs Landlock (kernel 5.13+): `make test` runs it (--features e2e)"
+)]
 async fn writing_outside_the_directory_is_denied() {
     let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
     let marker = format!("servebench-sandbox-{}", std::process::id());

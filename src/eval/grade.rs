@@ -6,7 +6,6 @@
 use super::sandbox::{Finished, Sandbox};
 use super::suite::{Check, Defect, Kind, Task};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -44,13 +43,21 @@ pub struct Graded {
     pub extracted_code: Option<String>,
     /// How it was found (`fence:entry point`, `indented body`, `parseable run`, `none`).
     pub extraction: Option<String>,
-    /// Lint of the extracted code (`compiles`, `unused`, `bare_except`, `lines`).
-    pub lint: Option<Value>,
+    /// Lint of the extracted code.
+    pub lint: Option<Lint>,
     /// Seconds spent grading.
     pub grade_s: f64,
 }
 
 impl Graded {
+    /// The grader itself failed (not the model's fault): verdict `error` with `reason`.
+    pub fn error(reason: String) -> Graded {
+        Graded {
+            signature: BTreeSet::from(["error".to_string()]),
+            ..Graded::text(Verdict::Error, Some(reason), 0.0, 0.0)
+        }
+    }
+
     fn text(verdict: Verdict, reason: Option<String>, accuracy: f64, clarity: f64) -> Graded {
         Graded {
             verdict,
@@ -65,6 +72,37 @@ impl Graded {
             grade_s: 0.0,
         }
     }
+}
+
+/// `grade.py`'s lint of the extracted code.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lint {
+    /// Whether the code parses.
+    pub compiles: bool,
+    /// Unused imports and variables (`import os`, `variable x`).
+    #[serde(default)]
+    pub unused: Vec<String>,
+    /// Bare `except:` clauses.
+    #[serde(default)]
+    pub bare_except: u64,
+    /// Lines of code, without blanks and comments.
+    #[serde(default)]
+    pub lines: u64,
+}
+
+/// `grade.py`'s `SERVEBENCH-EXTRACT` line: what was taken from the answer.
+#[derive(Debug, Clone, Deserialize)]
+struct ExtractLine {
+    code: String,
+    method: String,
+    lint: Option<Lint>,
+}
+
+/// `grade.py`'s `SERVEBENCH-RESULT` line: the verdict it wrote after the tests' process ended.
+#[derive(Debug, Clone, Deserialize)]
+struct ResultLine {
+    passed: bool,
+    reason: Option<String>,
 }
 
 /// Prose words and fenced code blocks of an answer.
@@ -111,14 +149,12 @@ pub fn code_clarity(answer: &str) -> f64 {
 /// Code quality from `grade.py`'s lint: 0 when nothing compiles; else 5, minus one per lint
 /// finding (unused import or variable, bare `except`) up to 3, minus one when the code is
 /// over three times the reference's size.
-pub fn code_quality(lint: Option<&Value>, reference_lines: Option<usize>) -> f64 {
-    let Some(l) = lint.filter(|l| l["compiles"] == true) else {
+pub fn code_quality(lint: Option<&Lint>, reference_lines: Option<usize>) -> f64 {
+    let Some(l) = lint.filter(|l| l.compiles) else {
         return 0.0;
     };
-    let findings =
-        l["unused"].as_array().map_or(0, Vec::len) as u64 + l["bare_except"].as_u64().unwrap_or(0);
-    let lines = l["lines"].as_u64().unwrap_or(0) as usize;
-    let oversized = reference_lines.is_some_and(|r| r > 0 && lines > 3 * r);
+    let findings = l.unused.len() as u64 + l.bare_except;
+    let oversized = reference_lines.is_some_and(|r| r > 0 && l.lines as usize > 3 * r);
     (5.0 - findings.min(3) as f64 - f64::from(u8::from(oversized))).max(0.0)
 }
 
@@ -172,10 +208,7 @@ impl Grader {
         test: &str,
         reference: Option<&str>,
     ) -> Graded {
-        let error = |reason: String| Graded {
-            signature: BTreeSet::from(["error".to_string()]),
-            ..Graded::text(Verdict::Error, Some(reason), 0.0, 0.0)
-        };
+        let error = Graded::error;
         let dir = match tempfile::Builder::new()
             .prefix("servebench-task-")
             .tempdir()
@@ -202,32 +235,46 @@ impl Grader {
             Ok(f) => f,
             Err(e) => return error(e.to_string()),
         };
-        let marker = |m: &str| -> Option<Value> {
-            f.stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(m))
-                .and_then(|j| serde_json::from_str(j).ok())
-        };
-        let Some(extract) = marker("SERVEBENCH-EXTRACT ") else {
+        // Exactly one line of each: grade.py prints each once, and nothing else writes to its
+        // stdout (the model's program runs in a child whose output goes to files).
+        fn marker<T: serde::de::DeserializeOwned>(
+            f: &Finished,
+            m: &str,
+        ) -> Result<Option<T>, String> {
+            let mut lines = f.stdout.lines().filter_map(|l| l.strip_prefix(m));
+            let (Some(first), None) = (lines.next(), lines.next()) else {
+                return match f.stdout.lines().filter(|l| l.starts_with(m)).count() {
+                    0 => Ok(None),
+                    n => Err(format!("grader printed {n} {} lines", m.trim())),
+                };
+            };
+            serde_json::from_str(first)
+                .map(Some)
+                .map_err(|e| format!("grader's {} line is unreadable: {e}", m.trim()))
+        }
+        let extract: ExtractLine = match marker(&f, "SERVEBENCH-EXTRACT ") {
+            Ok(Some(x)) => x,
             // Nothing of the model's ran before extraction: this is the grader failing.
-            return error(grader_failure(&f));
+            Ok(None) => return error(grader_failure(&f)),
+            Err(e) => return error(e),
         };
-        let (verdict, reason) = match marker("SERVEBENCH-RESULT ") {
-            Some(r) if r["passed"] == true => (Verdict::Pass, None),
-            Some(r) => (
+        let (verdict, reason) = match marker::<ResultLine>(&f, "SERVEBENCH-RESULT ") {
+            Err(e) => return error(e),
+            Ok(Some(r)) if r.passed => (Verdict::Pass, None),
+            Ok(Some(r)) => (
                 Verdict::Fail,
-                Some(r["reason"].as_str().unwrap_or("tests failed").to_string()),
+                Some(r.reason.unwrap_or_else(|| "tests failed".to_string())),
             ),
-            None if f.timed_out => (
+            Ok(None) if f.timed_out => (
                 Verdict::Fail,
                 Some(format!(
                     "timeout after {:.0} s",
                     self.sandbox.limits().wall.as_secs_f64()
                 )),
             ),
-            None => (Verdict::Fail, Some(no_verdict(&f))),
+            Ok(None) => (Verdict::Fail, Some(no_verdict(&f))),
         };
-        let lint = extract.get("lint").filter(|l| !l.is_null()).cloned();
+        let lint = extract.lint;
         Graded {
             verdict,
             reason,
@@ -244,8 +291,8 @@ impl Grader {
                 "fail"
             }
             .to_string()]),
-            extracted_code: extract["code"].as_str().map(str::to_string),
-            extraction: extract["method"].as_str().map(str::to_string),
+            extracted_code: Some(extract.code),
+            extraction: Some(extract.method),
             lint,
             grade_s: 0.0,
         }
@@ -503,7 +550,12 @@ mod tests {
 
     #[test]
     fn code_scores() {
-        let lint = serde_json::json!({"compiles": true, "unused": ["import os"], "bare_except": 1, "lines": 40});
+        let lint = Lint {
+            compiles: true,
+            unused: vec!["import os".into()],
+            bare_except: 1,
+            lines: 40,
+        };
         assert_eq!(code_quality(Some(&lint), Some(10)), 2.0);
         assert_eq!(code_quality(Some(&lint), Some(20)), 3.0);
         assert_eq!(code_quality(None, None), 0.0);

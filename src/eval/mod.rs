@@ -16,6 +16,7 @@ use crate::report::{JudgeScore, QualityReport};
 use grade::{Graded, Grader, Verdict};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -138,6 +139,33 @@ pub struct TaskResult {
     pub judge: Option<JudgeResult>,
 }
 
+/// A finished grading task's result; a task that panicked (or was cancelled) is not dropped
+/// but counted as a grader `error` for the answer it was grading.
+fn graded_or_error(
+    done: Result<(tokio::task::Id, TaskResult), tokio::task::JoinError>,
+    pending: &mut HashMap<tokio::task::Id, TaskResult>,
+) -> TaskResult {
+    match done {
+        Ok((id, r)) => {
+            pending.remove(&id);
+            r
+        }
+        Err(e) => {
+            let mut r = pending
+                .remove(&e.id())
+                .expect("every spawned grading task is pending until joined");
+            let why = if e.is_panic() {
+                "panicked"
+            } else {
+                "was cancelled"
+            };
+            r.graded = Graded::error(format!("the grader {why} on this answer"));
+            r.graded.code_quality = r.code.then_some(0.0);
+            r
+        }
+    }
+}
+
 /// The fixed rubric a judge scores design answers with.
 pub const RUBRIC: &str = "You are grading a software design written in answer to a brief. Score it from 0 to 5:\n5 = complete, correct and specific (concrete components, data flow, numbers that meet the brief, failure handling, honest trade-offs);\n4 = solid with minor gaps; 3 = plausible but generic or missing an important part; 2 = major gaps or errors; 1 = barely addresses the brief; 0 = off-topic or empty.\nThink briefly, then end your reply with the score in double brackets, like [[3]].";
 
@@ -207,6 +235,7 @@ pub async fn evaluate(
     })?;
     let permits = Arc::new(tokio::sync::Semaphore::new(s.jobs.max(1)));
     let mut set: JoinSet<TaskResult> = JoinSet::new();
+    let mut pending: HashMap<tokio::task::Id, TaskResult> = HashMap::new();
     let mut results = Vec::new();
     let mut index = 0u64;
     let publish = |r: &TaskResult, obs: &mut dyn Observer| obs.on_event(&Event::TaskGraded(r));
@@ -273,24 +302,24 @@ pub async fn evaluate(
                 continue;
             }
             let (g, t, permits) = (grader.clone(), task.clone(), permits.clone());
-            set.spawn(async move {
+            let skeleton = result.clone();
+            let handle = set.spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 result.graded = g.grade(&t, &result.answer).await;
                 result
             });
-            while let Some(done) = set.try_join_next() {
-                if let Ok(r) = done {
-                    publish(&r, obs)?;
-                    results.push(r);
-                }
+            pending.insert(handle.id(), skeleton);
+            while let Some(done) = set.try_join_next_with_id() {
+                let r = graded_or_error(done, &mut pending);
+                publish(&r, obs)?;
+                results.push(r);
             }
         }
     }
-    while let Some(done) = set.join_next().await {
-        if let Ok(r) = done {
-            publish(&r, obs)?;
-            results.push(r);
-        }
+    while let Some(done) = set.join_next_with_id().await {
+        let r = graded_or_error(done, &mut pending);
+        publish(&r, obs)?;
+        results.push(r);
     }
     obs.on_event(&Event::PhaseFinished {
         target,
@@ -430,5 +459,40 @@ mod tests {
         assert_eq!(parse_judge("[[9]]"), Some(5.0));
         assert_eq!(parse_judge("score: 4"), None);
         assert_eq!(rubric_sha256().len(), 64);
+    }
+
+    #[tokio::test]
+    async fn a_grader_task_that_panics_counts_as_an_error() {
+        let skeleton = TaskResult {
+            target: "m".into(),
+            scenario: "s".into(),
+            task_id: "t/0".into(),
+            sample: 0,
+            rerun: false,
+            code: true,
+            answer: "def f(): pass".into(),
+            request: "ok".into(),
+            e2e_s: Some(0.1),
+            graded: Graded::error(String::new()),
+            judge: None,
+        };
+        let mut set: JoinSet<TaskResult> = JoinSet::new();
+        let mut pending = HashMap::new();
+        let handle = set.spawn(async { panic!("grader bug") });
+        pending.insert(handle.id(), skeleton.clone());
+        let ok = skeleton.clone();
+        let handle = set.spawn(async move { ok });
+        pending.insert(handle.id(), skeleton);
+        let mut verdicts = Vec::new();
+        while let Some(done) = set.join_next_with_id().await {
+            let r = graded_or_error(done, &mut pending);
+            verdicts.push((r.graded.verdict, r.graded.reason));
+        }
+        assert!(pending.is_empty());
+        assert_eq!(verdicts.len(), 2, "the panicked task's answer vanished");
+        assert!(verdicts.contains(&(
+            Verdict::Error,
+            Some("the grader panicked on this answer".into())
+        )));
     }
 }

@@ -392,7 +392,9 @@ fn caveats(entries: &[Entry], lang: Lang) -> Vec<String> {
             out.push(fill(c.cav_same, &[("x", &e.label)]));
         }
     }
-    let base = &entries[0];
+    let Some(base) = entries.first() else {
+        return out;
+    };
     for e in entries {
         let x = e.label.as_str();
         if e.target.status == TargetStatus::Failed {

@@ -1,7 +1,6 @@
 //! `servebench gpu`: what GPU telemetry this machine offers, with a few live readings.
 
 use servebench::telemetry::gpu;
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -21,11 +20,9 @@ pub fn run(args: &crate::cli::GpuArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut out = std::io::stdout().lock();
     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
     for d in source.devices() {
-        let _ = writeln!(
-            out,
+        let line = format!(
             "GPU {}: {} ({} GiB){}",
             d.index,
             d.name,
@@ -35,6 +32,10 @@ pub fn run(args: &crate::cli::GpuArgs) -> ExitCode {
                 .as_deref()
                 .map_or(String::new(), |u| format!(", {u}"))
         );
+        if let Err(e) = crate::stdout::print(&line) {
+            eprintln!("servebench: {e:#}");
+            return ExitCode::from(1);
+        }
     }
     let opt = |v: Option<f64>, unit: &str| v.map_or("—".into(), |v| format!("{v:.0}{unit}"));
     for k in 0..args.samples {
@@ -42,9 +43,8 @@ pub fn run(args: &crate::cli::GpuArgs) -> ExitCode {
             std::thread::sleep(Duration::from_secs_f64(args.interval));
         }
         for s in source.sample(&[]) {
-            let _ = writeln!(
-                out,
-                "[{k}] GPU {}: mem {} / {} GiB, util {} (mem {}), {}, {}, SM {}",
+            let line = format!(
+                "[{k}] GPU {}: mem {} / {} GiB, util {} (mem {}), {}, {}, SM {}\n",
                 s.index,
                 s.mem_used_bytes
                     .map_or("—".into(), |b| format!("{:.2}", gib(b))),
@@ -56,6 +56,10 @@ pub fn run(args: &crate::cli::GpuArgs) -> ExitCode {
                 opt(s.temperature_c, " °C"),
                 opt(s.sm_clock_mhz, " MHz"),
             );
+            if let Err(e) = crate::stdout::print(&line) {
+                eprintln!("servebench: {e:#}");
+                return ExitCode::from(1);
+            }
         }
     }
     ExitCode::SUCCESS

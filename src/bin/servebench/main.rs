@@ -9,13 +9,13 @@ mod eval_cli;
 mod gpu;
 mod output_cli;
 mod progress;
+mod stdout;
 
 use anyhow::Context;
 use clap::Parser;
 use servebench::events::Observer;
 use servebench::journal::{Journal, QualityJournal};
 use servebench::report::{TargetStatus, json, markdown};
-use std::io::Write;
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -80,8 +80,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// A run writes into an empty (or new) directory: a second run appending to the first one's
+/// journal would pool both runs' requests in a rebuild or a significance test.
+fn refuse_used_out_dir(out: &std::path::Path) -> Result<(), String> {
+    let used = std::fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some());
+    if used {
+        return Err(format!(
+            "output directory {} is not empty (a previous run's files are there): pass a new --out directory or remove it",
+            out.display()
+        ));
+    }
+    Ok(())
+}
+
 async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
     let out = job.out_dir.clone();
+    if let Err(e) = refuse_used_out_dir(&out) {
+        eprintln!("servebench: {e}");
+        return Ok(ExitCode::from(2));
+    }
     std::fs::create_dir_all(&out)
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     let journal_path = out.join("requests.jsonl");
@@ -151,7 +168,6 @@ async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
     std::fs::write(&md_path, markdown::render_with(&report, Some(&cmp)))
         .with_context(|| format!("cannot write {}", md_path.display()))?;
 
-    let mut stdout = std::io::stdout().lock();
     let summary = format!(
         "{}\nReport: {}\n        {}\nRequests: {}\n",
         if report.settings.performance {
@@ -165,8 +181,7 @@ async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
         json_path.display(),
         journal_path.display()
     );
-    // A closed pipe (`| head`) is not an error.
-    let _ = stdout.write_all(summary.as_bytes());
+    stdout::print(&summary)?;
     for t in report
         .targets
         .iter()

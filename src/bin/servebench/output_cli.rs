@@ -76,12 +76,7 @@ fn emit(text: &str, out: Option<&PathBuf>) -> Result<(), Failure> {
         Some(p) => std::fs::write(p, text)
             .with_context(|| format!("cannot write {}", p.display()))
             .map_err(Failure::Output),
-        None => {
-            use std::io::Write;
-            // A closed pipe (`| head`) is not an error.
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
-            Ok(())
-        }
+        None => crate::stdout::print(text).map_err(Failure::Output),
     }
 }
 
