@@ -42,7 +42,7 @@ lint:
 	cargo clippy --all-targets --all-features -- -D warnings
 
 test: venv lint
-	cargo test --all-targets --features e2e
+	cargo test --workspace --all-targets --features servebench/e2e
 
 fmt:
 	cargo fmt --all

@@ -3,9 +3,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use servebench::backend::StreamEvent;
-use servebench::backend::lines::LineSplitter;
-use servebench::backend::ollama::decode_line;
+use servebench_engine::backend::StreamEvent;
+use servebench_engine::backend::lines::LineSplitter;
+use servebench_engine::backend::ollama::decode_line;
 
 fuzz_target!(|data: &[u8]| {
     // The first byte chooses where the body is split into two reads.

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use servebench::plan::{Plan, RunOverrides};
+use servebench_engine::plan::{Plan, RunOverrides};
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {

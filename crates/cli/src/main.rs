@@ -1,0 +1,213 @@
+//! The `servebench` binary: parse the command line, run, print, exit with a meaningful code.
+//!
+//! Exit codes: 0 all targets measured; 1 a target failed entirely (or results could not be
+//! written; `gpu`: no GPU can be read); 2 invalid input (flags, plan, prompts); 130
+//! interrupted by Ctrl-C.
+
+mod cli;
+mod eval_cli;
+mod gpu;
+mod output_cli;
+mod progress;
+mod stdout;
+
+use anyhow::Context;
+use clap::Parser;
+use servebench_engine::events::Observer;
+use servebench_engine::journal::{Journal, QualityJournal};
+use servebench_engine::report::{TargetStatus, json, markdown};
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+/// One socket per stream: lift the soft open-files limit to the hard one so a 1,000-stream
+/// profile does not fail on a default limit of 1,024.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+    {
+        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    }
+}
+
+fn main() -> ExitCode {
+    // The sandbox helper: restrict this fresh process, then exec the program (see eval::sandbox).
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some(servebench_engine::eval::sandbox::HELPER_ARG) {
+        eprintln!(
+            "{}",
+            servebench_engine::eval::sandbox::helper_main(&argv[2..])
+        );
+        return ExitCode::from(126);
+    }
+    let args = cli::Cli::parse();
+    raise_open_files_limit();
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("servebench: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match args.command {
+        cli::Command::Gpu(g) => gpu::run(&g),
+        cli::Command::Compare(c) => match output_cli::compare_cmd(&c) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(f) => output_cli::exit(f),
+        },
+        cli::Command::Report(r) => match output_cli::report_cmd(&r) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(f) => output_cli::exit(f),
+        },
+        cli::Command::Run(_) | cli::Command::Eval(_) => {
+            let job = match args.command {
+                cli::Command::Run(run) => cli::RunJob::try_from(*run),
+                cli::Command::Eval(eval) => cli::RunJob::try_from(*eval),
+                _ => unreachable!("handled above"),
+            };
+            let job = match job {
+                Ok(j) => j,
+                Err(e) => {
+                    eprintln!("servebench: {e:#}");
+                    return ExitCode::from(2);
+                }
+            };
+            match rt.block_on(run_job(job)) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("servebench: {e:#}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}
+
+/// A run writes into an empty (or new) directory: a second run appending to the first one's
+/// journal would pool both runs' requests in a rebuild or a significance test.
+fn refuse_used_out_dir(out: &std::path::Path) -> Result<(), String> {
+    let used = std::fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some());
+    if used {
+        return Err(format!(
+            "output directory {} is not empty (a previous run's files are there): pass a new --out directory or remove it",
+            out.display()
+        ));
+    }
+    Ok(())
+}
+
+async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
+    let out = job.out_dir.clone();
+    if let Err(e) = refuse_used_out_dir(&out) {
+        eprintln!("servebench: {e}");
+        return Ok(ExitCode::from(2));
+    }
+    std::fs::create_dir_all(&out)
+        .with_context(|| format!("cannot create output directory {}", out.display()))?;
+    let journal_path = out.join("requests.jsonl");
+    // What a killed run's journal is rebuilt on (`servebench report RUN_DIR`).
+    let skeleton = servebench_engine::runner::skeleton(&job.plan, job.prompts.len());
+    std::fs::write(out.join("run.json"), json::to_string(&skeleton))
+        .with_context(|| format!("cannot write {}", out.join("run.json").display()))?;
+    let journal = Journal::open(&journal_path)
+        .with_context(|| format!("cannot open {}", journal_path.display()))?;
+    let mut observers: Vec<Box<dyn Observer + Send>> = vec![
+        Box::new(journal),
+        Box::new(QualityJournal::new(&out.join("quality.jsonl"))),
+        Box::new(progress::Progress::new(job.verbose)),
+    ];
+
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        // SIGINT (Ctrl-C) or SIGTERM (kill, a CI timeout): stop scheduling, cancel what is in
+        // flight, stop the servers, write the report. A second signal quits at once; the
+        // journal is whole either way (one write per line).
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!(
+            "servebench: interrupted: finishing up and writing the report (signal again to quit at once)"
+        );
+        on_signal.cancel();
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        std::process::exit(130);
+    });
+
+    let report =
+        servebench_engine::runner::run(&job.plan, &job.prompts, &out, &mut observers, &cancel)
+            .await?;
+    let json_path = out.join("report.json");
+    let md_path = out.join("report.md");
+    std::fs::write(&json_path, json::to_string(&report))
+        .with_context(|| format!("cannot write {}", json_path.display()))?;
+    // The targets compared on their journalled requests (significance needs the samples).
+    let records = servebench_engine::journal::read(&journal_path)
+        .map(|(r, _)| r)
+        .unwrap_or_default();
+    let entries: Vec<servebench_engine::report::compare::Entry> = report
+        .targets
+        .iter()
+        .map(|t| servebench_engine::report::compare::Entry {
+            label: t.name.clone(),
+            source: json_path.display().to_string(),
+            target: t,
+            settings: &report.settings,
+            gpu: &report.gpu,
+            samples: servebench_engine::report::compare::samples(t, &records),
+        })
+        .collect();
+    let cmp = servebench_engine::report::compare::compare(
+        &entries,
+        servebench_engine::report::i18n::Lang::En,
+    );
+    std::fs::write(&md_path, markdown::render_with(&report, Some(&cmp)))
+        .with_context(|| format!("cannot write {}", md_path.display()))?;
+
+    let summary = format!(
+        "{}\nReport: {}\n        {}\nRequests: {}\n",
+        if report.settings.performance {
+            markdown::summary_table(&report.targets)
+        } else {
+            let mut q = String::new();
+            servebench_engine::report::quality_md::section(&mut q, &report.targets);
+            q
+        },
+        md_path.display(),
+        json_path.display(),
+        journal_path.display()
+    );
+    stdout::print(&summary)?;
+    for t in report
+        .targets
+        .iter()
+        .filter(|t| t.status == TargetStatus::Failed)
+    {
+        eprintln!(
+            "servebench: target failed: {}",
+            t.error.as_deref().unwrap_or("unknown error")
+        );
+    }
+    Ok(if report.interrupted {
+        ExitCode::from(130)
+    } else if report
+        .targets
+        .iter()
+        .any(|t| t.status == TargetStatus::Failed)
+    {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,184 @@
+//! `servebench compare` and `servebench report`: read finished runs and render them.
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use servebench_engine::report::compare::compare;
+use servebench_engine::report::i18n::Lang;
+use servebench_engine::report::{compare_md, csv_out, html, json, markdown};
+use servebench_engine::runs::{self, Run};
+use std::path::PathBuf;
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Markdown.
+    Md,
+    /// JSON.
+    Json,
+    /// Self-contained HTML with charts.
+    Html,
+    /// One row per request (report only).
+    Csv,
+}
+
+/// `servebench compare` arguments.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Reports (report.json or run directories); the first is the baseline.
+    #[arg(required = true, num_args = 2..)]
+    pub reports: Vec<PathBuf>,
+    /// md, json or html.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: Format,
+    /// en or ko.
+    #[arg(long, default_value = "en", value_parser = |s: &str| s.parse::<Lang>())]
+    pub lang: Lang,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `servebench report` arguments.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A run directory (or its report.json).
+    pub run: PathBuf,
+    /// md, html, csv or json.
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: Format,
+    /// en or ko.
+    #[arg(long, default_value = "en", value_parser = |s: &str| s.parse::<Lang>())]
+    pub lang: Lang,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Recompute the phases from requests.jsonl (done anyway when report.json is missing).
+    #[arg(long)]
+    pub from_journal: bool,
+}
+
+/// Why rendering failed: bad input (exit 2) or a failure to write (exit 1).
+pub enum Failure {
+    /// Invalid input.
+    Input(anyhow::Error),
+    /// Could not write.
+    Output(anyhow::Error),
+}
+
+fn date(runs: &[Run]) -> String {
+    runs.first()
+        .map(|r| r.report.created_at.chars().take(10).collect())
+        .unwrap_or_default()
+}
+
+fn emit(text: &str, out: Option<&PathBuf>) -> Result<(), Failure> {
+    match out {
+        Some(p) => std::fs::write(p, text)
+            .with_context(|| format!("cannot write {}", p.display()))
+            .map_err(Failure::Output),
+        None => crate::stdout::print(text).map_err(Failure::Output),
+    }
+}
+
+fn load(paths: &[PathBuf]) -> Result<Vec<Run>, Failure> {
+    let mut runs = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for p in paths {
+        let run = runs::load(p).map_err(|e| Failure::Input(e.into()))?;
+        if run.skipped > 0 {
+            eprintln!(
+                "servebench: warning: {} torn line(s) skipped in the journal beside {}",
+                run.skipped,
+                run.path.display()
+            );
+        }
+        let canon = std::fs::canonicalize(&run.path).unwrap_or(run.path.clone());
+        if !seen.insert(canon) {
+            eprintln!(
+                "servebench: warning: {} is given twice: a report compared with itself shows no difference",
+                run.path.display()
+            );
+        }
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
+/// Run `servebench compare`.
+pub fn compare_cmd(a: &CompareArgs) -> Result<(), Failure> {
+    if a.format == Format::Csv {
+        return Err(Failure::Input(anyhow::anyhow!(
+            "--format csv is for `servebench report RUN_DIR` (one row per request); compare writes md, json or html"
+        )));
+    }
+    let runs = load(&a.reports)?;
+    let entries = runs::entries(&runs);
+    let cmp = compare(&entries, a.lang);
+    let text = match a.format {
+        Format::Json => serde_json::to_string_pretty(&cmp).expect("serialises") + "\n",
+        Format::Html => html::render(&entries, &cmp, a.lang, &date(&runs)),
+        _ => compare_md::render(&cmp, a.lang, &date(&runs)),
+    };
+    emit(&text, a.out.as_ref())
+}
+
+/// Run `servebench report`.
+pub fn report_cmd(a: &ReportArgs) -> Result<(), Failure> {
+    let dir = if a.run.is_file() {
+        a.run.parent().map(PathBuf::from).unwrap_or_default()
+    } else {
+        a.run.clone()
+    };
+    // A directory without report.json is a killed run: rebuild it. A file is read as given.
+    let killed = !a.run.is_file() && !dir.join("report.json").is_file();
+    let runs = if a.from_journal || killed {
+        if killed {
+            eprintln!(
+                "servebench: {}: no report.json (the run was killed?): rebuilt from requests.jsonl and run.json; telemetry and load times were not journalled",
+                dir.display()
+            );
+        }
+        vec![runs::load_rebuilt(&a.run).map_err(|e| Failure::Input(e.into()))?]
+    } else {
+        load(std::slice::from_ref(&a.run))?
+    };
+    let run = &runs[0];
+    let entries = runs::entries(&runs);
+    let cmp = compare(&entries, a.lang);
+    let text = match a.format {
+        Format::Json => json::to_string(&run.report),
+        Format::Html => html::render(&entries, &cmp, a.lang, &date(&runs)),
+        Format::Csv => {
+            let Some(recs) = &run.records else {
+                return Err(Failure::Input(anyhow::anyhow!(
+                    "{}: no requests.jsonl beside the report: CSV is one row per journalled request",
+                    run.path.display()
+                )));
+            };
+            csv_out::render(recs)
+        }
+        Format::Md => match a.lang {
+            Lang::En => markdown::render_with(&run.report, Some(&cmp)),
+            Lang::Ko => format!(
+                "{}\n---\n\n> 아래의 세부 측정 내역은 영어로 제공됩니다.\n\n{}",
+                compare_md::render(&cmp, Lang::Ko, &date(&runs)),
+                markdown::render(&run.report)
+            ),
+        },
+    };
+    emit(&text, a.out.as_ref())
+}
+
+/// Exit code and message for a failure.
+pub fn exit(f: Failure) -> std::process::ExitCode {
+    match f {
+        Failure::Input(e) => {
+            eprintln!("servebench: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+        Failure::Output(e) => {
+            eprintln!("servebench: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}

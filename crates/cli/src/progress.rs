@@ -1,0 +1,153 @@
+//! Progress display: a bar per phase on a terminal, plain lines otherwise (CI logs, pipes).
+
+use indicatif::{ProgressBar, ProgressStyle};
+use servebench_engine::events::{Event, Observer};
+use servebench_engine::metrics::RequestMetrics;
+use std::io::IsTerminal;
+
+/// Observer that shows progress on stderr.
+pub struct Progress {
+    tty: bool,
+    bar: Option<ProgressBar>,
+    total: u64,
+    done: u64,
+    failed: u64,
+    last_line: Option<std::time::Instant>,
+    verbose: bool,
+}
+
+impl Progress {
+    /// Progress on stderr; `verbose` prints every request as a line (no bar, no thinning).
+    pub fn new(verbose: bool) -> Progress {
+        Progress {
+            verbose,
+            tty: std::io::stderr().is_terminal() && !verbose,
+            bar: None,
+            total: 0,
+            done: 0,
+            failed: 0,
+            last_line: None,
+        }
+    }
+
+    fn line(&self, s: String) {
+        match &self.bar {
+            Some(b) => b.println(s),
+            None => eprintln!("{s}"),
+        }
+    }
+}
+
+impl Observer for Progress {
+    fn on_event(&mut self, e: &Event<'_>) -> std::io::Result<()> {
+        match e {
+            Event::TargetStarted { target } => self.line(format!("[{target}] starting")),
+            Event::Note { target, message } => self.line(format!("[{target}] {message}")),
+            Event::PhaseStarted {
+                target,
+                phase,
+                total,
+            } => {
+                self.total = *total;
+                self.done = 0;
+                self.failed = 0;
+                if self.tty {
+                    // A duration-bounded step has no known total: count instead of a bar.
+                    let (bar, template) = match *total {
+                        0 => (
+                            ProgressBar::new_spinner(),
+                            "{prefix} {spinner} {pos} requests {msg}",
+                        ),
+                        n => (ProgressBar::new(n), "{prefix} [{bar:30}] {pos}/{len} {msg}"),
+                    };
+                    bar.set_style(
+                        ProgressStyle::with_template(template)
+                            .expect("static template")
+                            .progress_chars("=> "),
+                    );
+                    bar.set_prefix(format!("[{target}] {phase}"));
+                    self.bar = Some(bar);
+                }
+            }
+            Event::RequestFinished(r) => {
+                self.done += 1;
+                let m = RequestMetrics::of(r);
+                let detail = if r.outcome.is_ok() {
+                    format!(
+                        "ok ttft {:.3} s, e2e {:.3} s, {} tokens, {:.1} tok/s",
+                        m.ttft_s.unwrap_or(f64::NAN),
+                        m.e2e_s.unwrap_or(f64::NAN),
+                        r.output_tokens.unwrap_or(0),
+                        m.e2e_tok_s.unwrap_or(f64::NAN)
+                    )
+                } else {
+                    self.failed += 1;
+                    format!("FAILED {}: {}", r.outcome, r.error.as_deref().unwrap_or(""))
+                };
+                match &self.bar {
+                    Some(b) => {
+                        b.inc(1);
+                        b.set_message(detail);
+                    }
+                    None => {
+                        // Plain lines: every failure, the last request, else one a second.
+                        let due = self
+                            .last_line
+                            .is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0);
+                        if self.verbose || !r.outcome.is_ok() || self.done == self.total || due {
+                            let total = if self.total == 0 {
+                                "?".to_string()
+                            } else {
+                                self.total.to_string()
+                            };
+                            eprintln!("[{}] {} {}/{total} {detail}", r.target, r.phase, self.done);
+                            self.last_line = Some(std::time::Instant::now());
+                        }
+                    }
+                }
+            }
+            Event::PhaseFinished { target, phase } => {
+                if let Some(b) = self.bar.take() {
+                    b.finish_and_clear();
+                    eprintln!(
+                        "[{target}] {phase}: {} requests, {} failed",
+                        b.position(),
+                        self.failed
+                    );
+                }
+            }
+            Event::TaskGraded(r) => {
+                let g = &r.graded;
+                let what = match &r.judge {
+                    Some(j) => format!(
+                        "judged {}: {}",
+                        r.task_id,
+                        j.score.map_or("no [[score]]".into(), |s| format!("{s}"))
+                    ),
+                    None => format!(
+                        "graded {}{}: {:?} (accuracy {:.2}){}",
+                        r.task_id,
+                        if r.rerun { " (rerun)" } else { "" },
+                        g.verdict,
+                        g.accuracy,
+                        g.reason
+                            .as_deref()
+                            .map_or(String::new(), |x| format!(" — {x}"))
+                    ),
+                };
+                match &self.bar {
+                    Some(b) => b.set_message(what),
+                    None => eprintln!("[{}] {what}", r.target),
+                }
+            }
+            Event::TargetFinished(t) => {
+                let status = match &t.error {
+                    Some(e) => format!("failed: {e}"),
+                    None => "done".into(),
+                };
+                self.line(format!("[{}] {status}", t.name));
+            }
+        }
+        Ok(())
+    }
+}

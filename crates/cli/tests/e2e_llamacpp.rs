@@ -1,0 +1,451 @@
+//! End to end against the real reference server: llama.cpp (xllamacpp) serving the real
+//! SmolLM2-135M-Instruct Q4_1 model, installed into `.venv` by `make venv` (`make test` does it).
+
+mod common;
+use common::*;
+use serde_json::Value;
+use servebench_engine::plan::Api;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// The repository root (the workspace), where `make venv` puts `.venv`.
+fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+fn python() -> PathBuf {
+    let p = repo().join(".venv/bin/python");
+    assert!(
+        p.exists(),
+        "{} is missing: the end-to-end tests need the reference llama.cpp server; run `make test` (it runs `make venv` first)",
+        p.display()
+    );
+    p
+}
+
+/// The tests here share two CPU cores with a real model: run them one at a time, or each
+/// perturbs the other's timings (oversubscribed llama.cpp threads slow decoding tenfold).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_server(port: u16, threads: u32, slots: u32) -> Server {
+    let child = Command::new(python())
+        .arg(repo().join("scripts/llamacpp_server.py"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--threads",
+            &threads.to_string(),
+            "--parallel",
+            &slots.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server(child);
+    let start = Instant::now();
+    let health = format!("http://127.0.0.1:{port}/health");
+    loop {
+        if let Ok(r) = reqwest::get(&health).await
+            && r.status().is_success()
+        {
+            return server;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "llama.cpp server did not become healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// `(tokens_predicted_total, tokens_predicted_seconds_total)` from the server's `/metrics`.
+async fn predicted_counters(port: u16) -> (f64, f64) {
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let get = |name: &str| {
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{text}"))
+    };
+    (
+        get("llamacpp:tokens_predicted_total"),
+        get("llamacpp:tokens_predicted_seconds_total"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn warm_decode_rate_agrees_with_the_servers_own_metrics() {
+    let _serial = SERIAL.lock().await;
+    let port = launch_port();
+    // One decode thread leaves a core for servebench itself on a 2-core machine.
+    let _server = start_server(port, 1, 1).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let before = predicted_counters(port).await;
+    let (r, recs) = run_targets(
+        vec![target("llamacpp", Api::Openai, &url, "smollm2-135m")],
+        6,
+        |s| s.max_tokens = 64,
+    )
+    .await;
+    let after = predicted_counters(port).await;
+    let t = &r.targets[0];
+    assert_eq!(t.error, None);
+    let w = t.phases.warm.as_ref().unwrap();
+    assert_eq!((w.requests, w.ok), (6, 6), "{:?}", w.failures);
+    assert_eq!(w.token_source.as_deref(), Some("server"));
+    let ours = w.decode_tok_s.mean.unwrap();
+    let server = (after.0 - before.0) / (after.1 - before.1);
+    let rel = (ours - server).abs() / server;
+    eprintln!(
+        "warm decode: servebench {ours:.2} tok/s, server /metrics {server:.2} tok/s ({:.1} %)",
+        rel * 100.0
+    );
+    assert!(
+        rel < 0.10,
+        "servebench {ours:.2} tok/s vs server {server:.2} tok/s"
+    );
+    // The per-request timings the server sent agree too.
+    let per_request = w.server_decode_tok_s.mean.unwrap();
+    assert!(
+        (per_request - server).abs() / server < 0.10,
+        "{per_request} vs {server}"
+    );
+    assert_eq!(recs.len(), 7);
+    assert!(recs.iter().all(|r| r.output_tokens.unwrap() >= 2));
+    assert_eq!(t.model_info.quantization.as_deref(), Some("Q4_1"));
+    assert_eq!(t.model_info.parameter_count, Some(134_515_008));
+    assert_eq!(t.model_info.context_length, Some(2048));
+    assert_schema_valid(&serde_json::to_value(&r).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn managed_launch_times_load_and_stops_the_server() {
+    let _serial = SERIAL.lock().await;
+    python();
+    let port = launch_port();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    let script = repo().join("scripts/llamacpp_server.py");
+    std::fs::write(
+        &plan,
+        format!(
+            "[run]\nwarm = 3\nmax_tokens = 32\n\n[[targets]]\nname = \"llamacpp\"\napi = \"openai\"\nurl = \"http://127.0.0.1:{port}\"\nmodel = \"smollm2-135m\"\nlaunch = [{:?}, {:?}, \"--port\", \"{port}\", \"--threads\", \"1\"]\n",
+            python().display().to_string(),
+            script.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "run",
+            plan.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_schema_valid(&r);
+    let t = &r["targets"][0];
+    assert_eq!(t["status"], "ok");
+    assert_eq!(t["managed"], true);
+    assert_eq!(t["load"]["source"], "launch");
+    assert_eq!(t["cold_verified"], true);
+    let load = t["load"]["seconds"].as_f64().unwrap();
+    assert!(load > 0.0 && load < 120.0, "{load}");
+    assert_eq!(t["phases"]["cold"]["ok"], 1);
+    assert_eq!(t["phases"]["warm"]["ok"], 3);
+    let log = std::fs::read_to_string(out.join("server-llamacpp.log")).unwrap();
+    assert!(log.contains("listening on"), "{log}");
+    // Stopped: nothing listens on the port any more.
+    assert!(
+        !servebench_engine::server::port_in_use("127.0.0.1", port),
+        "server still running after the run"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_short_sweep_over_two_slots_completes() {
+    let _serial = SERIAL.lock().await;
+    let port = launch_port();
+    let _server = start_server(port, 1, 2).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let (r, recs) = run_targets(
+        vec![target("llamacpp", Api::Openai, &url, "smollm2-135m")],
+        0,
+        |s| {
+            s.max_tokens = 16;
+            s.profile = "sweep:1,2,4".parse().unwrap();
+            s.requests = Some(4);
+        },
+    )
+    .await;
+    let t = &r.targets[0];
+    assert_eq!(t.error, None);
+    let steps = &t.phases.sweep;
+    assert_eq!(
+        steps
+            .iter()
+            .map(|s| s.concurrency.unwrap())
+            .collect::<Vec<_>>(),
+        vec![1, 2, 4]
+    );
+    let errors: Vec<&String> = recs.iter().filter_map(|r| r.error.as_ref()).collect();
+    for s in steps {
+        assert_eq!(s.phase.requests, 4);
+        // Seen once before pooled connections the server had closed were re-sent (see
+        // faults.rs): one stream of a step recorded as stream_cut. A failure stays recorded,
+        // never dropped; the sweep itself must still complete.
+        assert!(s.phase.ok >= 3, "{:?} {errors:?}", s.phase.failures);
+        assert!(s.phase.output_tok_s.unwrap() > 0.0);
+    }
+    if !errors.is_empty() {
+        eprintln!("failed requests against llama.cpp: {errors:?}");
+    }
+    eprintln!(
+        "llama.cpp 2 slots, output tok/s by concurrency: {:?}",
+        steps
+            .iter()
+            .map(|s| (s.concurrency.unwrap(), s.phase.output_tok_s.unwrap()))
+            .collect::<Vec<_>>()
+    );
+    assert_schema_valid(&serde_json::to_value(&r).unwrap());
+    let md = servebench_engine::report::markdown::render(&r);
+    assert!(md.contains("## Sweep: llamacpp"), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn synthetic_prompts_are_calibrated_with_the_servers_tokenizer() {
+    use servebench_engine::load::synthetic::LengthDist;
+    let _serial = SERIAL.lock().await;
+    let port = launch_port();
+    let _server = start_server(port, 1, 1).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let (r, _) = run_targets(
+        vec![target("llamacpp", Api::Openai, &url, "smollm2-135m")],
+        3,
+        |s| {
+            s.input_tokens = Some(LengthDist::Fixed(200));
+            s.output_tokens = Some(LengthDist::Fixed(24));
+        },
+    )
+    .await;
+    let t = &r.targets[0];
+    assert_eq!(t.error, None);
+    let cal = t.prompt_calibration.as_ref().unwrap();
+    assert_eq!(cal.method, "tokenize");
+    let w = t.phases.warm.as_ref().unwrap();
+    // 200 calibrated tokens of text plus the chat template's own tokens (SmolLM2's default
+    // system prompt), as the server counted them.
+    let input = w.input_tokens.mean.unwrap();
+    eprintln!(
+        "synthetic 200-token prompts: server counted {input} prompt tokens; {:.3} words/token",
+        cal.words_per_token
+    );
+    assert!((200.0..=260.0).contains(&input), "{input}");
+    let ol = w.output_length.as_ref().unwrap();
+    assert_eq!(
+        (ol.requested, ol.honoured),
+        (3, 3),
+        "llama.cpp honours ignore_eos"
+    );
+    assert_eq!(w.output_tokens.mean, Some(24.0));
+    assert_schema_valid(&serde_json::to_value(&r).unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oom_launch_falls_back_to_a_working_server_measured_per_phase() {
+    let _serial = SERIAL.lock().await;
+    python();
+    let port = launch_port();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    let script = repo().join("scripts/llamacpp_server.py");
+    std::fs::write(
+        &plan,
+        format!(
+            r#"[run]
+warm = 4
+max_tokens = 48
+cold = 2
+
+[[targets]]
+name = "llamacpp"
+api = "openai"
+url = "http://127.0.0.1:{port}"
+model = "smollm2-1.7b-f16"
+launch = ["sh", "-c", "echo loading weights; echo 'torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 20.00 GiB' >&2; exit 1"]
+
+[[targets.fallbacks]]
+model = "smollm2-135m"
+launch = [{:?}, {:?}, "--port", "{port}", "--threads", "1"]
+"#,
+            python().display().to_string(),
+            script.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "run",
+            plan.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    assert_schema_valid(&r);
+    let t = &r["targets"][0];
+    assert_eq!(t["status"], "ok");
+    assert_eq!(t["model"], "smollm2-135m", "the fallback is what ran");
+    let attempts = t["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 2);
+    assert_eq!(attempts[0]["model"], "smollm2-1.7b-f16");
+    assert_eq!(attempts[0]["status"], "oom");
+    assert!(
+        attempts[0]["log_tail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("CUDA out of memory")),
+        "{attempts:?}"
+    );
+    assert_eq!(attempts[1]["status"], "ok");
+    // Two cold loads: the fallback server was started twice.
+    let samples = t["load"]["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 2);
+    assert!(samples.iter().all(|s| s["verified"] == true));
+    assert_eq!(t["phases"]["cold"]["requests"], 2);
+    // The restart appended to the fallback's log rather than replacing it.
+    let log = std::fs::read_to_string(out.join("server-llamacpp-fallback1.log")).unwrap();
+    assert_eq!(log.matches("llama.cpp server for").count(), 2, "{log}");
+    // Model facts read from the GGUF file the server names in /props.
+    let mi = &t["model_info"];
+    assert_eq!(mi["quantization"], "Q4_1");
+    assert!(
+        mi["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap().starts_with("gguf:")),
+        "{mi}"
+    );
+    assert_eq!(t["memory"]["weights_source"], "GGUF file size");
+    // The server's process tree, per phase: a CPU-bound decoder using about one thread.
+    let warm = &t["phases"]["warm"];
+    let proc_ = &warm["server_process"];
+    let cpu = proc_["cpu_pct"]["mean"].as_f64().unwrap();
+    let rss = proc_["rss_bytes"]["max"].as_f64().unwrap();
+    eprintln!(
+        "managed llama.cpp, warm phase: server CPU mean {cpu:.0} %, RSS max {:.0} MiB, {} readings",
+        rss / 1048576.0,
+        proc_["samples"]
+    );
+    assert!(cpu > 30.0 && cpu < 250.0, "cpu {cpu}");
+    assert!(rss > 50e6, "rss {rss}");
+    assert!(
+        t["phases"]["cold"]["server_process"]["samples"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    );
+    // The server's own token counter moved by exactly the tokens servebench counted.
+    let counted = warm["output_tokens"]["mean"].as_f64().unwrap() * 4.0;
+    let delta = warm["server_metrics"]["counters"]["llamacpp:tokens_predicted_total"]["delta"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(delta, counted, "{}", warm["server_metrics"]);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("**Measured with the fallback `smollm2-135m`**"),
+        "{md}"
+    );
+    assert!(!servebench_engine::server::port_in_use("127.0.0.1", port));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_builtin_scenario_is_scored_against_the_real_model() {
+    use servebench_engine::eval::EvalSettings;
+    use servebench_engine::eval::suite::{self, Dataset};
+    let _serial = SERIAL.lock().await;
+    let port = launch_port();
+    let _server = start_server(port, 1, 1).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let settings = EvalSettings {
+        limit: Some(2),
+        max_tokens: 200,
+        helper: Some(PathBuf::from(env!("CARGO_BIN_EXE_servebench"))),
+        ..Default::default()
+    };
+    let tasks = suite::load(&Dataset::Builtin, None, settings.limit).unwrap();
+    let (r, recs) = run_targets(
+        vec![target("llamacpp", Api::Openai, &url, "smollm2-135m")],
+        0,
+        |s| {
+            s.performance = false;
+            s.quality = Some(servebench_engine::plan::Quality { settings, tasks });
+        },
+    )
+    .await;
+    let t = &r.targets[0];
+    assert_eq!(t.error, None);
+    let q = t.quality.as_ref().unwrap();
+    assert_schema_valid(&serde_json::to_value(&r).unwrap());
+    // Two tasks per scenario, each asked twice (the rerun measures consistency).
+    assert_eq!(recs.len(), 16);
+    assert!(recs.iter().all(|r| r.outcome.is_ok()), "{recs:?}");
+    for name in suite::SCENARIOS {
+        let s = &q.scenarios[name];
+        eprintln!(
+            "SmolLM2-135M {name}: total {:?}, accuracy {:?}, consistency {:?}, code quality {:?}, clarity {:?}, passed {} failed {} errors {}",
+            s.total_score,
+            s.accuracy,
+            s.consistency,
+            s.code_quality,
+            s.clarity,
+            s.passed,
+            s.failed,
+            s.errors
+        );
+        assert_eq!(s.tasks, 2, "{name}");
+        assert_eq!(s.errors, 0, "{name}: the grader must grade every answer");
+        assert!(s.total_score.is_some(), "{name}");
+    }
+    eprintln!(
+        "SmolLM2-135M: pass@1 {:?}, average total {:?}",
+        q.pass_at_1, q.average_total_score
+    );
+    assert!(q.average_total_score.is_some());
+}

@@ -1,0 +1,285 @@
+//! Comparison tests on hand-built reports: the seed's own table reproduced from its averages
+//! (English and Korean snapshots, JSON), significance on samples, and a single target.
+
+use super::compare::{Entry, compare};
+use super::compare_md;
+use super::i18n::Lang;
+use super::model::*;
+use super::quality::{QualityReport, ScenarioScore};
+use super::resources::{GpuDeviceStats, GpuPhase, GpuReport};
+use crate::spec::{Api, Endpoint};
+use crate::stats::Summary;
+use std::collections::BTreeMap;
+
+fn mean(v: f64) -> Summary {
+    Summary {
+        n: 10,
+        mean: Some(v),
+        p50: Some(v),
+        ..Default::default()
+    }
+}
+
+fn phase(e2e: f64, tok_s: f64, mem: f64, util: f64) -> PhaseReport {
+    PhaseReport {
+        requests: 10,
+        ok: 10,
+        e2e_s: mean(e2e),
+        e2e_tok_s: mean(tok_s),
+        gpu: Some(GpuPhase {
+            samples: 10,
+            devices: vec![GpuDeviceStats {
+                mem_used_pct: mean(mem),
+                gpu_util_pct: mean(util),
+                ..Default::default()
+            }],
+        }),
+        ..Default::default()
+    }
+}
+
+/// A target with the seed's averages: load, cold (TPS, mem, util), warm (time, TPS, mem, util)
+/// and its four quality scores.
+fn seed(name: &str, model: &str, quant: &str, v: [f64; 8], q: [f64; 4]) -> TargetReport {
+    let scen = [
+        "code-completion",
+        "code-review",
+        "architecture-design",
+        "debugging",
+    ];
+    TargetReport {
+        name: name.into(),
+        api: Api::Openai,
+        url: "http://localhost:1".into(),
+        model: model.into(),
+        status: TargetStatus::Ok,
+        error: None,
+        managed: false,
+        server_version: None,
+        model_info: ModelInfo {
+            quantization: Some(quant.into()),
+            ..Default::default()
+        },
+        load: Load {
+            seconds: Some(v[0]),
+            source: Some(LoadSource::Server),
+            ..Default::default()
+        },
+        cold_verified: true,
+        phases: Phases {
+            cold: Some(phase(30.0, v[1], v[2], v[3])),
+            warm: Some(phase(v[4], v[5], v[6], v[7])),
+            ..Default::default()
+        },
+        saturation: None,
+        sweep_stop_reason: None,
+        prompt_calibration: None,
+        memory: Default::default(),
+        attempts: Vec::new(),
+        quality: Some(QualityReport {
+            dataset: "builtin".into(),
+            scenarios: scen
+                .iter()
+                .zip(q)
+                .map(|(s, t)| {
+                    (
+                        s.to_string(),
+                        ScenarioScore {
+                            total_score: Some(t),
+                            ..Default::default()
+                        },
+                    )
+                })
+                .collect(),
+            average_total_score: Some(q.iter().sum::<f64>() / 4.0),
+            ..Default::default()
+        }),
+    }
+}
+
+fn settings() -> RunSettingsReport {
+    RunSettingsReport {
+        warm: 10,
+        max_tokens: 256,
+        temperature: 0.0,
+        seed: 42,
+        endpoint: Endpoint::Chat,
+        prompts: "builtin".into(),
+        prompt_count: 8,
+        timeout_s: 600.0,
+        profile: "sequential".into(),
+        requests: None,
+        duration_s: None,
+        warmup: 0,
+        slo: Default::default(),
+        cold: 1,
+        performance: true,
+    }
+}
+
+fn gpu() -> GpuReport {
+    GpuReport {
+        available: true,
+        sample_hz: 10.0,
+        ..Default::default()
+    }
+}
+
+fn seed_pair() -> (TargetReport, TargetReport) {
+    (
+        seed(
+            "Ollama",
+            "qwen2.5-coder:32b",
+            "F16",
+            [16.31, 30.14, 90.41, 68.50, 23.73, 26.29, 90.44, 81.50],
+            [2.0, 2.0, 3.2, 2.0],
+        ),
+        seed(
+            "vLLM",
+            "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ",
+            "AWQ",
+            [13.99, 20.41, 96.97, 87.50, 25.53, 21.52, 96.80, 90.09],
+            [1.6, 0.4, 3.6, 2.0],
+        ),
+    )
+}
+
+fn entries<'a>(
+    a: &'a TargetReport,
+    b: &'a TargetReport,
+    s: &'a RunSettingsReport,
+    g: &'a GpuReport,
+) -> Vec<Entry<'a>> {
+    [a, b]
+        .into_iter()
+        .map(|t| Entry {
+            label: t.name.clone(),
+            source: format!("{}/report.json", t.name.to_lowercase()),
+            target: t,
+            settings: s,
+            gpu: g,
+            samples: BTreeMap::new(),
+        })
+        .collect()
+}
+
+#[test]
+fn the_seed_table_is_reproduced_with_its_deltas() {
+    let (a, b) = seed_pair();
+    let (s, g) = (settings(), gpu());
+    let cmp = compare(&entries(&a, &b, &s, &g), Lang::Ko);
+    let delta = |id: &str| {
+        let r = cmp.rows.iter().find(|r| r.metric == id).unwrap();
+        (r.delta.unwrap() * 100.0).round() / 100.0
+    };
+    let want = [
+        ("load_s", -2.32),
+        ("cold_tok_s", -9.73),
+        ("cold_gpu_mem_pct", 6.56),
+        ("cold_gpu_util_pct", 19.00),
+        ("warm_e2e_s", 1.80),
+        ("warm_tok_s", -4.77),
+        ("warm_gpu_mem_pct", 6.36),
+        ("warm_gpu_util_pct", 8.59),
+    ];
+    for (id, d) in want {
+        assert_eq!(delta(id), d, "{id}");
+    }
+    let row = |id: &str| cmp.rows.iter().find(|r| r.metric == id).unwrap();
+    assert_eq!(row("load_s").better.as_deref(), Some("b"));
+    assert_eq!(row("warm_tok_s").better.as_deref(), Some("a"));
+    assert_eq!(
+        row("warm_gpu_util_pct").better,
+        None,
+        "utilisation is not goodness"
+    );
+    // No per-request samples in hand-built reports: nothing is called significant.
+    assert_eq!(row("load_s").significant, None);
+    let qa = row("quality_average");
+    assert_eq!((qa.a, qa.b), (Some(2.3), Some(1.9)));
+    assert_eq!(row("quality_debugging").better.as_deref(), Some("tie"));
+    assert!(
+        cmp.caveats
+            .iter()
+            .any(|c| c.contains("F16") && c.contains("AWQ"))
+    );
+    assert_eq!(cmp.recommendations.len(), 4);
+    let md = compare_md::render(&cmp, Lang::Ko, "2025-03-28");
+    for word in [
+        "초기 로딩 시간 (초)",
+        "초기 로딩 TPS (토큰/초)",
+        "초기 로딩 GPU 메모리 (%)",
+        "초기 로딩 GPU 사용률 (%)",
+        "연속 응답 시간 (초)",
+        "연속 응답 TPS (토큰/초)",
+        "연속 응답 GPU 메모리 (%)",
+        "연속 응답 GPU 사용률 (%)",
+        "비교",
+        "더 나은 쪽",
+        "평균 점수",
+        "−2.32 초 (더 빠름)",
+        "+19.00 % (더 높음)",
+    ] {
+        assert!(md.contains(word), "{word} missing:\n{md}");
+    }
+    // Not significant, so not bold.
+    assert!(!md.contains("**−2.32"), "{md}");
+    insta::assert_snapshot!("seed_ko", md);
+    insta::assert_snapshot!(
+        "seed_en",
+        compare_md::render(
+            &compare(&entries(&a, &b, &s, &g), Lang::En),
+            Lang::En,
+            "2025-03-28"
+        )
+    );
+    insta::assert_snapshot!(
+        "seed_json",
+        serde_json::to_string_pretty(&compare(&entries(&a, &b, &s, &g), Lang::En)).unwrap()
+    );
+}
+
+#[test]
+fn significance_comes_from_samples_and_decides_the_bold() {
+    let (a, b) = seed_pair();
+    let (s, g) = (settings(), gpu());
+    let mut e = entries(&a, &b, &s, &g);
+    let n = |base: f64| {
+        (0..20)
+            .map(|i| base + 0.01 * f64::from(i % 4))
+            .collect::<Vec<_>>()
+    };
+    e[0].samples.insert("warm_e2e_s".into(), n(23.73));
+    e[1].samples.insert("warm_e2e_s".into(), n(25.53));
+    e[0].samples.insert("warm_tok_s".into(), n(26.0));
+    e[1].samples.insert("warm_tok_s".into(), vec![26.0, 26.01]);
+    let cmp = compare(&e, Lang::En);
+    let row = |id: &str| cmp.rows.iter().find(|r| r.metric == id).unwrap();
+    assert_eq!(row("warm_e2e_s").significant, Some(true));
+    assert_eq!(
+        row("warm_tok_s").significant,
+        Some(false),
+        "too few samples"
+    );
+    let md = compare_md::render(&cmp, Lang::En, "today");
+    assert!(md.contains("**+1.80 s (slower)**"), "{md}");
+    assert!(md.contains("too few samples (n = 20 / 2)"), "{md}");
+}
+
+#[test]
+fn a_single_target_gets_no_recommendations() {
+    let (a, _) = seed_pair();
+    let (s, g) = (settings(), gpu());
+    let e = vec![Entry {
+        label: "Ollama".into(),
+        source: "r.json".into(),
+        target: &a,
+        settings: &s,
+        gpu: &g,
+        samples: BTreeMap::new(),
+    }];
+    let cmp = compare(&e, Lang::Ko);
+    assert!(cmp.recommendations.is_empty() && cmp.rows.is_empty());
+    let md = compare_md::render(&cmp, Lang::Ko, "today");
+    assert!(md.contains("대상이 하나뿐이므로 비교할 수 없으며"), "{md}");
+}

@@ -1,0 +1,97 @@
+//! Value types every layer shares: the API dialect and endpoint a target speaks, the SLOs a
+//! request is held to, and how a target's tokens were calibrated. They live here, in the pure
+//! core, so the report model can name them without depending on the plan or the load driver.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The API dialect a target speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Api {
+    /// OpenAI-compatible `/v1/*` (vLLM, llama.cpp, SGLang, TGI, Ollama's `/v1`).
+    Openai,
+    /// Ollama's native `/api/*`.
+    Ollama,
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Api::Openai => "openai",
+            Api::Ollama => "ollama",
+        })
+    }
+}
+
+/// Which OpenAI endpoint carries the requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Endpoint {
+    /// `/v1/chat/completions` (the server applies the chat template).
+    #[default]
+    Chat,
+    /// `/v1/completions` (raw prompt; chat prompts are flattened to text).
+    Completions,
+}
+
+/// Service-level objectives a request must meet to count towards goodput. Latencies are
+/// measured from the request's scheduled time, so queueing in the client counts against them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Slo {
+    /// Time to first token, s.
+    pub ttft_s: Option<f64>,
+    /// Time per output token, s.
+    pub tpot_s: Option<f64>,
+    /// End-to-end latency, s.
+    pub e2e_s: Option<f64>,
+}
+
+impl Slo {
+    /// True when no objective is set.
+    pub fn is_empty(&self) -> bool {
+        self.ttft_s.is_none() && self.tpot_s.is_none() && self.e2e_s.is_none()
+    }
+}
+
+impl FromStr for Slo {
+    type Err = String;
+
+    /// `ttft=0.5,tpot=0.05,e2e=10` (seconds; any subset).
+    fn from_str(s: &str) -> Result<Slo, String> {
+        let mut slo = Slo::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').ok_or_else(|| {
+                format!("--slo: `{part}` is not key=seconds; use e.g. ttft=0.5,tpot=0.05,e2e=10")
+            })?;
+            let v: f64 = v
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite() && *x > 0.0)
+                .ok_or_else(|| {
+                    format!("--slo: `{part}`: seconds must be a number greater than 0")
+                })?;
+            match k {
+                "ttft" => slo.ttft_s = Some(v),
+                "tpot" => slo.tpot_s = Some(v),
+                "e2e" => slo.e2e_s = Some(v),
+                other => {
+                    return Err(format!(
+                        "--slo: unknown objective `{other}`; use ttft, tpot or e2e"
+                    ));
+                }
+            }
+        }
+        Ok(slo)
+    }
+}
+
+/// How words per token were measured on a target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// `tokenize` (the server's `/tokenize`) or `usage` (prompt tokens of probe requests).
+    pub method: String,
+    /// Words of the synthetic vocabulary per server token.
+    pub words_per_token: f64,
+}

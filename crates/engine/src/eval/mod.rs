@@ -1,0 +1,459 @@
+//! Coding-quality evaluation: task suites ([`suite`]), answers graded by running code in a
+//! sandbox ([`sandbox`], [`grade`]) and by checking facts, and scores that say what passed
+//! ([`score`]). [`evaluate`] asks one target every task and grades the answers.
+
+pub mod grade;
+pub mod sandbox;
+pub mod score;
+pub mod suite;
+
+use crate::backend::{Client, GenParams, RequestMeta};
+use crate::events::{Event, Observer};
+use crate::plan::{Api, Endpoint};
+use crate::prompts::{Message, Prompt};
+use crate::record::Phase;
+use crate::report::{JudgeScore, QualityReport};
+use grade::{Graded, Grader, Verdict};
+pub use servebench_core::quality_record::{JudgeResult, TaskResult};
+use sha2::Digest;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use suite::{Dataset, Kind, Task};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// A judge model (`--judge`): another OpenAI or Ollama target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JudgeSpec {
+    /// Dialect.
+    pub api: Api,
+    /// Base URL.
+    pub url: String,
+    /// Model.
+    pub model: String,
+}
+
+/// How to evaluate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalSettings {
+    /// Which tasks.
+    pub dataset: Dataset,
+    /// Built-in scenarios to keep (all when `None`).
+    pub scenarios: Option<Vec<String>>,
+    /// First N tasks of each scenario.
+    pub limit: Option<usize>,
+    /// Answers per task; with 1, each task is asked once more for consistency.
+    pub samples: u32,
+    /// Sampling temperature.
+    pub temperature: f64,
+    /// Generation limit per answer.
+    pub max_tokens: u32,
+    /// Parallel graders.
+    pub jobs: usize,
+    /// Seed of the first sample (sample i uses seed + i).
+    pub seed: u64,
+    /// Whole-request limit, s.
+    pub timeout_s: f64,
+    /// Wall-clock limit per graded program, s.
+    pub task_timeout_s: f64,
+    /// Judge model for design answers.
+    pub judge: Option<JudgeSpec>,
+    /// Python interpreter (default: found by [`sandbox::find_python`]).
+    pub python: Option<PathBuf>,
+    /// The servebench binary that serves as the sandbox helper.
+    pub helper: Option<PathBuf>,
+}
+
+impl Default for EvalSettings {
+    fn default() -> Self {
+        EvalSettings {
+            dataset: Dataset::Builtin,
+            scenarios: None,
+            limit: None,
+            samples: 1,
+            temperature: 0.0,
+            max_tokens: 768,
+            jobs: 2,
+            seed: 42,
+            timeout_s: 600.0,
+            task_timeout_s: 10.0,
+            judge: None,
+            python: None,
+            helper: None,
+        }
+    }
+}
+
+/// Why an evaluation cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The dataset is unusable.
+    #[error(transparent)]
+    Suite(#[from] suite::SuiteError),
+    /// No interpreter, or no sandbox helper.
+    #[error("{0}")]
+    Setup(String),
+    /// An observer (the journal) failed.
+    #[error("cannot record results: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A finished grading task's result; a task that panicked (or was cancelled) is not dropped
+/// but counted as a grader `error` for the answer it was grading.
+fn graded_or_error(
+    done: Result<(tokio::task::Id, TaskResult), tokio::task::JoinError>,
+    pending: &mut HashMap<tokio::task::Id, TaskResult>,
+) -> TaskResult {
+    match done {
+        Ok((id, r)) => {
+            pending.remove(&id);
+            r
+        }
+        Err(e) => {
+            let mut r = pending
+                .remove(&e.id())
+                .expect("every spawned grading task is pending until joined");
+            let why = if e.is_panic() {
+                "panicked"
+            } else {
+                "was cancelled"
+            };
+            r.graded = Graded::error(format!("the grader {why} on this answer"));
+            r.graded.code_quality = r.code.then_some(0.0);
+            r
+        }
+    }
+}
+
+/// The fixed rubric a judge scores design answers with.
+pub const RUBRIC: &str = "You are grading a software design written in answer to a brief. Score it from 0 to 5:\n5 = complete, correct and specific (concrete components, data flow, numbers that meet the brief, failure handling, honest trade-offs);\n4 = solid with minor gaps; 3 = plausible but generic or missing an important part; 2 = major gaps or errors; 1 = barely addresses the brief; 0 = off-topic or empty.\nThink briefly, then end your reply with the score in double brackets, like [[3]].";
+
+/// SHA-256 of [`RUBRIC`], hex.
+pub fn rubric_sha256() -> String {
+    sha2::Sha256::digest(RUBRIC.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The last `[[N]]` in a judge's output, clamped to 0–5.
+pub fn parse_judge(raw: &str) -> Option<f64> {
+    let mut found = None;
+    let mut rest = raw;
+    while let Some(i) = rest.find("[[") {
+        rest = &rest[i + 2..];
+        if let Some(j) = rest.find("]]")
+            && let Ok(v) = rest[..j].trim().parse::<f64>()
+            && v.is_finite()
+        {
+            found = Some(v.clamp(0.0, 5.0));
+        }
+    }
+    found
+}
+
+/// Build the grader: the helper binary and a Python the sandbox can run, checked once.
+pub async fn grader(s: &EvalSettings) -> Result<Grader, EvalError> {
+    let helper = s.helper.clone().ok_or_else(|| {
+        EvalError::Setup("no sandbox helper: the servebench binary path is needed".into())
+    })?;
+    let limits = sandbox::Limits {
+        wall: Duration::from_secs_f64(s.task_timeout_s),
+        cpu_s: s.task_timeout_s.ceil() as u64,
+        ..Default::default()
+    };
+    let sb = sandbox::Sandbox::new(helper, limits);
+    let (python, layers) = sandbox::find_python(&sb, s.python.as_deref())
+        .await
+        .map_err(EvalError::Setup)?;
+    Ok(Grader {
+        sandbox: sb,
+        python,
+        layers,
+    })
+}
+
+/// Ask `client` every task (`samples` times, or twice for consistency) and grade the answers
+/// with up to `jobs` graders at once. Requests go one at a time, so timings stay undisturbed;
+/// each record and each grade is published as it finishes.
+pub async fn evaluate(
+    client: &Client,
+    target: &str,
+    tasks: &[Task],
+    s: &EvalSettings,
+    grader: &Grader,
+    obs: &mut dyn Observer,
+    cancel: &CancellationToken,
+) -> Result<QualityReport, EvalError> {
+    let answers = s.samples.max(2);
+    let total = tasks.len() as u64 * u64::from(answers);
+    obs.on_event(&Event::PhaseStarted {
+        target,
+        phase: Phase::Quality,
+        total,
+    })?;
+    let permits = Arc::new(tokio::sync::Semaphore::new(s.jobs.max(1)));
+    let mut set: JoinSet<TaskResult> = JoinSet::new();
+    let mut pending: HashMap<tokio::task::Id, TaskResult> = HashMap::new();
+    let mut results = Vec::new();
+    let mut index = 0u64;
+    let publish = |r: &TaskResult, obs: &mut dyn Observer| obs.on_event(&Event::TaskGraded(r));
+    'tasks: for task in tasks {
+        for i in 0..answers {
+            if cancel.is_cancelled() {
+                break 'tasks;
+            }
+            let rerun = s.samples < 2 && i == 1;
+            let params = GenParams {
+                max_tokens: s.max_tokens,
+                temperature: s.temperature,
+                seed: s.seed + if s.samples >= 2 { u64::from(i) } else { 0 },
+                endpoint: Endpoint::Chat,
+                timeout: Duration::from_secs_f64(s.timeout_s),
+                ttft_timeout: None,
+                retries: 0,
+            };
+            let meta = RequestMeta {
+                target,
+                phase: Phase::Quality,
+                step: None,
+                index,
+                scheduled: std::time::Instant::now(),
+            };
+            index += 1;
+            let rec = client.generate(&task.chat, &params, meta, cancel).await;
+            obs.on_event(&Event::RequestFinished(&rec))?;
+            let ok = rec.outcome.is_ok();
+            let mut result = TaskResult {
+                target: target.into(),
+                scenario: task.scenario.clone(),
+                task_id: task.id.clone(),
+                sample: if rerun { 0 } else { i },
+                rerun,
+                code: matches!(task.kind, Kind::Code { .. }),
+                answer: if ok { rec.text.clone() } else { String::new() },
+                request: rec.outcome.kind(),
+                e2e_s: ok.then_some(rec.end.as_secs_f64()),
+                graded: grade::Graded {
+                    verdict: Verdict::Fail,
+                    reason: None,
+                    accuracy: 0.0,
+                    code_quality: None,
+                    clarity: 0.0,
+                    signature: Default::default(),
+                    extracted_code: None,
+                    extraction: None,
+                    lint: None,
+                    grade_s: 0.0,
+                },
+                judge: None,
+            };
+            if !ok {
+                result.graded.reason = Some(format!(
+                    "request failed: {} {}",
+                    rec.outcome.kind(),
+                    rec.error.as_deref().unwrap_or("")
+                ));
+                result.graded.code_quality = result.code.then_some(0.0);
+                result.graded.signature.insert("request failed".into());
+                publish(&result, obs)?;
+                results.push(result);
+                continue;
+            }
+            let (g, t, permits) = (grader.clone(), task.clone(), permits.clone());
+            let skeleton = result.clone();
+            let handle = set.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                result.graded = g.grade(&t, &result.answer).await;
+                result
+            });
+            pending.insert(handle.id(), skeleton);
+            while let Some(done) = set.try_join_next_with_id() {
+                let r = graded_or_error(done, &mut pending);
+                publish(&r, obs)?;
+                results.push(r);
+            }
+        }
+    }
+    while let Some(done) = set.join_next_with_id().await {
+        let r = graded_or_error(done, &mut pending);
+        publish(&r, obs)?;
+        results.push(r);
+    }
+    obs.on_event(&Event::PhaseFinished {
+        target,
+        phase: Phase::Quality,
+    })?;
+    results.sort_by(|a, b| {
+        (&a.scenario, &a.task_id, a.rerun, a.sample).cmp(&(
+            &b.scenario,
+            &b.task_id,
+            b.rerun,
+            b.sample,
+        ))
+    });
+    let judged = match &s.judge {
+        Some(j) => Some(judge(j, tasks, &mut results, s, target, obs, cancel).await?),
+        None => None,
+    };
+    let layers = results
+        .iter()
+        .find(|r| r.code && r.graded.verdict != Verdict::Error)
+        .map(|_| grader.layers.clone());
+    let mut report = score::report(
+        s.dataset.to_string(),
+        tasks.len(),
+        s.samples,
+        s.temperature,
+        s.max_tokens,
+        &results,
+        layers,
+    );
+    if let Some(per_scenario) = judged {
+        for (scenario, j) in per_scenario {
+            if let Some(sc) = report.scenarios.get_mut(&scenario) {
+                sc.judge = Some(j);
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Ask the judge about every scored design answer; returns its summary per scenario.
+async fn judge(
+    j: &JudgeSpec,
+    tasks: &[Task],
+    results: &mut [TaskResult],
+    s: &EvalSettings,
+    target: &str,
+    obs: &mut dyn Observer,
+    cancel: &CancellationToken,
+) -> Result<Vec<(String, JudgeScore)>, EvalError> {
+    let client = Client::new(j.api, &j.url, &j.model);
+    let sha = rubric_sha256();
+    let params = GenParams {
+        max_tokens: 512,
+        temperature: 0.0,
+        seed: s.seed,
+        endpoint: Endpoint::Chat,
+        timeout: Duration::from_secs_f64(s.timeout_s),
+        ttft_timeout: None,
+        retries: 0,
+    };
+    let mut per: std::collections::BTreeMap<String, Vec<Option<f64>>> = Default::default();
+    for (index, r) in results.iter_mut().enumerate() {
+        let Some(task) = tasks.iter().find(|t| t.id == r.task_id) else {
+            continue;
+        };
+        let Kind::Design { brief, .. } = &task.kind else {
+            continue;
+        };
+        if r.rerun || r.answer.trim().is_empty() || cancel.is_cancelled() {
+            continue;
+        }
+        let prompt = Prompt {
+            id: format!("judge:{}", r.task_id),
+            scenario: Some(r.scenario.clone()),
+            messages: vec![Message {
+                role: "user".into(),
+                content: format!(
+                    "{RUBRIC}\n\nBrief:\n{brief}\n\nAnswer to grade:\n{}",
+                    r.answer
+                ),
+            }],
+            output_tokens: None,
+        };
+        let meta = RequestMeta {
+            target,
+            phase: Phase::Judge,
+            step: None,
+            index: index as u64,
+            scheduled: std::time::Instant::now(),
+        };
+        let rec = client.generate(&prompt, &params, meta, cancel).await;
+        obs.on_event(&Event::RequestFinished(&rec))?;
+        let score = rec
+            .outcome
+            .is_ok()
+            .then(|| parse_judge(&rec.text))
+            .flatten();
+        per.entry(r.scenario.clone()).or_default().push(score);
+        r.judge = Some(JudgeResult {
+            score,
+            raw: rec.text.clone(),
+            rubric_sha256: sha.clone(),
+        });
+        obs.on_event(&Event::TaskGraded(r))?;
+    }
+    Ok(per
+        .into_iter()
+        .map(|(scenario, scores)| {
+            let judged = scores.len();
+            let parsed: Vec<f64> = scores.iter().flatten().copied().collect();
+            let parse_failures = judged - parsed.len();
+            (
+                scenario,
+                JudgeScore {
+                    model: j.model.clone(),
+                    rubric_sha256: sha.clone(),
+                    judged,
+                    parse_failures,
+                    parse_failure_rate: (judged > 0).then(|| parse_failures as f64 / judged as f64),
+                    mean_score: (!parsed.is_empty())
+                        .then(|| parsed.iter().sum::<f64>() / parsed.len() as f64),
+                },
+            )
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn judge_scores_are_the_last_bracketed_number() {
+        assert_eq!(parse_judge("ok [[2]] then [[4]]"), Some(4.0));
+        assert_eq!(parse_judge("[[ 3.5 ]]"), Some(3.5));
+        assert_eq!(parse_judge("[[9]]"), Some(5.0));
+        assert_eq!(parse_judge("score: 4"), None);
+        assert_eq!(rubric_sha256().len(), 64);
+    }
+
+    #[tokio::test]
+    async fn a_grader_task_that_panics_counts_as_an_error() {
+        let skeleton = TaskResult {
+            target: "m".into(),
+            scenario: "s".into(),
+            task_id: "t/0".into(),
+            sample: 0,
+            rerun: false,
+            code: true,
+            answer: "def f(): pass".into(),
+            request: "ok".into(),
+            e2e_s: Some(0.1),
+            graded: Graded::error(String::new()),
+            judge: None,
+        };
+        let mut set: JoinSet<TaskResult> = JoinSet::new();
+        let mut pending = HashMap::new();
+        let handle = set.spawn(async { panic!("grader bug") });
+        pending.insert(handle.id(), skeleton.clone());
+        let ok = skeleton.clone();
+        let handle = set.spawn(async move { ok });
+        pending.insert(handle.id(), skeleton);
+        let mut verdicts = Vec::new();
+        while let Some(done) = set.join_next_with_id().await {
+            let r = graded_or_error(done, &mut pending);
+            verdicts.push((r.graded.verdict, r.graded.reason));
+        }
+        assert!(pending.is_empty());
+        assert_eq!(verdicts.len(), 2, "the panicked task's answer vanished");
+        assert!(verdicts.contains(&(
+            Verdict::Error,
+            Some("the grader panicked on this answer".into())
+        )));
+    }
+}

@@ -1,0 +1,23 @@
+//! servebench's engine: the plan, the API dialects, the load driver, prompts, managed servers,
+//! telemetry, quality evaluation and its sandbox, the runner, the journals, and reading
+//! finished runs back. The pure model it fills and renders is [`servebench_core`], re-exported
+//! here under its module names.
+//!
+//! Data flows one way: a [`plan::Plan`] names targets; the [`runner`] drives each through its
+//! phases with a [`backend::Client`], producing [`record::RequestRecord`]s; the pure
+//! [`report`] model summarises them ([`stats`], [`metrics`]); exporters write JSON and Markdown.
+
+pub use servebench_core::{metrics, quality_record, record, report, spec, stats};
+
+pub mod backend;
+pub mod eval;
+pub mod events;
+pub mod journal;
+pub mod load;
+pub mod modelfile;
+pub mod plan;
+pub mod prompts;
+pub mod runner;
+pub mod runs;
+pub mod server;
+pub mod telemetry;

@@ -1,0 +1,184 @@
+//! Load profiles and SLOs as the user writes them (`--profile`, `--slo`), parsed into types.
+//!
+//! Accepted profiles: `sequential`, `concurrency:N`, `rate:R:poisson`, `rate:R:constant`,
+//! `rate:R:gamma:B` (burstiness B: 1 is Poisson, < 1 burstier, > 1 smoother), `sweep` (steps
+//! 1, 2, 4, … until throughput stops growing or the SLO breaks) and `sweep:N,N,…`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+pub use servebench_core::spec::Slo;
+
+/// The forms `--profile` accepts, for error messages.
+pub const PROFILE_FORMS: &str = "sequential | concurrency:N | rate:R:poisson | rate:R:constant | rate:R:gamma:B | sweep | sweep:N,N,...";
+
+/// How open-loop arrivals are spaced.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Arrival {
+    /// Exponential inter-arrival times (a Poisson process).
+    Poisson,
+    /// Exactly 1/R apart.
+    Constant,
+    /// Gamma inter-arrival times with shape B and mean 1/R.
+    Gamma {
+        /// Shape: 1 = Poisson, < 1 burstier, > 1 more regular.
+        burstiness: f64,
+    },
+}
+
+/// How requests are offered to a target after the warm phase.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Profile {
+    /// No load phase: only the sequential warm phase.
+    Sequential,
+    /// Closed loop: N streams, each sending its next request when the previous ends.
+    Concurrency(u32),
+    /// Open loop: requests sent on a schedule at R per second, whatever the server does.
+    Rate {
+        /// Requests per second.
+        rate: f64,
+        /// Spacing.
+        arrival: Arrival,
+    },
+    /// One closed-loop step per concurrency; `None` = 1, 2, 4, … until saturation.
+    Sweep(Option<Vec<u32>>),
+}
+
+/// `--profile` did not parse.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cannot parse `{token}` in profile `{input}`: {why}; accepted forms: {PROFILE_FORMS}")]
+pub struct ProfileError {
+    /// The whole value.
+    pub input: String,
+    /// The part that did not parse.
+    pub token: String,
+    /// Why.
+    pub why: String,
+}
+
+impl FromStr for Profile {
+    type Err = ProfileError;
+
+    fn from_str(s: &str) -> Result<Profile, ProfileError> {
+        let err = |token: &str, why: &str| ProfileError {
+            input: s.to_string(),
+            token: token.to_string(),
+            why: why.to_string(),
+        };
+        let count = |t: &str| -> Result<u32, ProfileError> {
+            match t.parse::<u32>() {
+                Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+                _ => Err(err(t, "expected a whole number from 1 to 100000")),
+            }
+        };
+        let positive = |t: &str| -> Result<f64, ProfileError> {
+            match t.parse::<f64>() {
+                Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+                _ => Err(err(t, "expected a number greater than 0")),
+            }
+        };
+        let parts: Vec<&str> = s.trim().split(':').collect();
+        match parts.as_slice() {
+            ["sequential"] => Ok(Profile::Sequential),
+            ["concurrency", n] => Ok(Profile::Concurrency(count(n)?)),
+            ["rate", r, rest @ ..] => {
+                let rate = positive(r)?;
+                let arrival = match rest {
+                    [] | ["poisson"] => Arrival::Poisson,
+                    ["constant"] => Arrival::Constant,
+                    ["gamma", b] => Arrival::Gamma {
+                        burstiness: positive(b)?,
+                    },
+                    [other, ..] => return Err(err(other, "expected poisson, constant or gamma:B")),
+                };
+                Ok(Profile::Rate { rate, arrival })
+            }
+            ["sweep"] => Ok(Profile::Sweep(None)),
+            ["sweep", list] => {
+                let steps = list
+                    .split(',')
+                    .map(|t| count(t.trim()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                if steps.windows(2).any(|w| w[0] >= w[1]) {
+                    return Err(err(list, "sweep steps must increase"));
+                }
+                Ok(Profile::Sweep(Some(steps)))
+            }
+            [first, ..] => Err(err(first, "unknown profile")),
+            [] => Err(err(s, "empty")),
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Profile::Sequential => f.write_str("sequential"),
+            Profile::Concurrency(n) => write!(f, "concurrency:{n}"),
+            Profile::Rate { rate, arrival } => match arrival {
+                Arrival::Poisson => write!(f, "rate:{rate}:poisson"),
+                Arrival::Constant => write!(f, "rate:{rate}:constant"),
+                Arrival::Gamma { burstiness } => write!(f, "rate:{rate}:gamma:{burstiness}"),
+            },
+            Profile::Sweep(None) => f.write_str("sweep"),
+            Profile::Sweep(Some(s)) => {
+                let list: Vec<String> = s.iter().map(u32::to_string).collect();
+                write!(f, "sweep:{}", list.join(","))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_form_parses_and_prints_back() {
+        for s in [
+            "sequential",
+            "concurrency:32",
+            "rate:20:poisson",
+            "rate:2.5:constant",
+            "rate:20:gamma:0.5",
+            "sweep",
+            "sweep:1,2,4,8",
+        ] {
+            let p: Profile = s.parse().unwrap();
+            assert_eq!(p.to_string(), s);
+        }
+        assert_eq!(
+            "rate:3".parse::<Profile>().unwrap(),
+            Profile::Rate {
+                rate: 3.0,
+                arrival: Arrival::Poisson
+            }
+        );
+    }
+
+    #[test]
+    fn errors_name_the_token_and_the_forms() {
+        let e = "rate:fast:poisson"
+            .parse::<Profile>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`fast`") && e.contains(PROFILE_FORMS), "{e}");
+        let e = "sweep:1,x,4".parse::<Profile>().unwrap_err();
+        assert_eq!(e.token, "x");
+        let e = "sweep:4,2".parse::<Profile>().unwrap_err();
+        assert!(e.why.contains("increase"));
+        assert_eq!("burst:3".parse::<Profile>().unwrap_err().token, "burst");
+        assert_eq!("concurrency:0".parse::<Profile>().unwrap_err().token, "0");
+        assert_eq!("rate:5:zipf".parse::<Profile>().unwrap_err().token, "zipf");
+    }
+
+    #[test]
+    fn slo_parses() {
+        let s: Slo = "ttft=0.5,tpot=0.05".parse().unwrap();
+        assert_eq!((s.ttft_s, s.tpot_s, s.e2e_s), (Some(0.5), Some(0.05), None));
+        assert!("ttft=-1".parse::<Slo>().is_err());
+        assert!("latency=1".parse::<Slo>().unwrap_err().contains("latency"));
+    }
+}

@@ -1,0 +1,664 @@
+//! The plan: which targets to measure and how. Parsed from a TOML file or built from the
+//! quick-form flags; flags override the file's `[run]` table, which overrides the defaults.
+//!
+//! ```toml
+//! [run]
+//! warm = 10
+//! max_tokens = 256
+//!
+//! [[targets]]
+//! name = "vllm"
+//! api = "openai"
+//! url = "http://localhost:8000"
+//! model = "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ"
+//! launch = ["vllm", "serve", "Qwen/Qwen2.5-Coder-32B-Instruct-AWQ"]   # optional
+//! ```
+
+use crate::load::profile::{Profile, Slo};
+use crate::load::synthetic::LengthDist;
+use serde::{Deserialize, Deserializer};
+pub use servebench_core::spec::{Api, Endpoint};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Settings shared by every target of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    /// Warm requests per target.
+    pub warm: u32,
+    /// Generation limit per request.
+    pub max_tokens: u32,
+    /// Sampling seed sent with every request.
+    pub seed: u64,
+    /// Sampling temperature (0: greedy, so stacks decode comparable text).
+    pub temperature: f64,
+    /// OpenAI endpoint.
+    pub endpoint: Endpoint,
+    /// Prompt file (JSONL); `None` for the built-in coding prompts.
+    pub prompts: Option<PathBuf>,
+    /// Per-request time limit, s.
+    pub timeout_s: f64,
+    /// Output directory; `None` for `servebench-results/<YYYYMMDD_HHMMSS>/`.
+    pub out: Option<PathBuf>,
+    /// Load profile run after the warm phase.
+    pub profile: Profile,
+    /// Requests per load phase or sweep step.
+    pub requests: Option<u64>,
+    /// Seconds per load phase or sweep step.
+    pub duration_s: Option<f64>,
+    /// Warm-up requests before each load phase or sweep step (not counted).
+    pub warmup: u64,
+    /// Objectives for goodput.
+    pub slo: Slo,
+    /// ShareGPT prompt file.
+    pub sharegpt: Option<PathBuf>,
+    /// Synthetic prompts of this many server tokens.
+    pub input_tokens: Option<LengthDist>,
+    /// Exact output lengths to ask for.
+    pub output_tokens: Option<LengthDist>,
+    /// Cold loads per target (managed: stop/start; Ollama: unload/reload).
+    pub cold: u32,
+    /// Send → first token limit, s (`None`: only `timeout_s`).
+    pub ttft_timeout_s: Option<f64>,
+    /// Re-sends after HTTP 429/503 (0: recorded as failures — a benchmark must not hide
+    /// overload).
+    pub retries: u32,
+    /// GPU and process readings per second.
+    pub sample_hz: f64,
+    /// Coding-quality evaluation after the performance phases (`--quality`), or instead of them
+    /// (`servebench eval`).
+    pub quality: Option<Quality>,
+    /// Run the performance phases (cold, warm, load); false for `servebench eval`.
+    pub performance: bool,
+}
+
+/// A quality evaluation: how, and the tasks (loaded by [`Quality::load`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quality {
+    /// Settings.
+    pub settings: crate::eval::EvalSettings,
+    /// The tasks; empty until loaded.
+    pub tasks: Vec<crate::eval::suite::Task>,
+}
+
+impl Quality {
+    /// Load the dataset's tasks (file errors name the file, line and field).
+    pub fn load(&mut self) -> Result<(), crate::eval::suite::SuiteError> {
+        let s = &self.settings;
+        self.tasks = crate::eval::suite::load(&s.dataset, s.scenarios.as_deref(), s.limit)?;
+        Ok(())
+    }
+}
+
+/// Number of distinct synthetic prompts generated per target.
+pub const SYNTHETIC_PROMPTS: usize = 100;
+
+impl RunSettings {
+    /// Where the prompts come from, for reports: `builtin`, a file, `sharegpt:FILE` or
+    /// `synthetic:input=…`, plus `output=…` when exact output lengths are asked for.
+    pub fn prompt_source(&self) -> String {
+        let base = match (&self.input_tokens, &self.sharegpt, &self.prompts) {
+            (Some(d), _, _) => format!("synthetic:input={d}"),
+            (None, Some(p), _) => format!("sharegpt:{}", p.display()),
+            (None, None, Some(p)) => p.display().to_string(),
+            (None, None, None) => "builtin".into(),
+        };
+        match &self.output_tokens {
+            Some(o) => format!("{base},output={o}"),
+            None => base,
+        }
+    }
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            warm: 10,
+            max_tokens: 256,
+            seed: 42,
+            temperature: 0.0,
+            endpoint: Endpoint::Chat,
+            prompts: None,
+            timeout_s: 600.0,
+            out: None,
+            profile: Profile::Sequential,
+            requests: None,
+            duration_s: None,
+            warmup: 0,
+            slo: Slo::default(),
+            sharegpt: None,
+            input_tokens: None,
+            output_tokens: None,
+            cold: 1,
+            ttft_timeout_s: None,
+            retries: 0,
+            sample_hz: 10.0,
+            quality: None,
+            performance: true,
+        }
+    }
+}
+
+/// Optional overrides of [`RunSettings`], as written in `[run]` or given as flags.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunOverrides {
+    /// See [`RunSettings::warm`].
+    pub warm: Option<u32>,
+    /// See [`RunSettings::max_tokens`].
+    pub max_tokens: Option<u32>,
+    /// See [`RunSettings::seed`].
+    pub seed: Option<u64>,
+    /// See [`RunSettings::temperature`].
+    pub temperature: Option<f64>,
+    /// See [`RunSettings::endpoint`].
+    pub endpoint: Option<Endpoint>,
+    /// See [`RunSettings::prompts`].
+    pub prompts: Option<PathBuf>,
+    /// See [`RunSettings::timeout_s`].
+    pub timeout_s: Option<f64>,
+    /// See [`RunSettings::out`].
+    pub out: Option<PathBuf>,
+    /// See [`RunSettings::profile`] (written as on the command line).
+    #[serde(default, deserialize_with = "parsed")]
+    pub profile: Option<Profile>,
+    /// See [`RunSettings::requests`].
+    pub requests: Option<u64>,
+    /// See [`RunSettings::duration_s`].
+    pub duration_s: Option<f64>,
+    /// See [`RunSettings::warmup`].
+    pub warmup: Option<u64>,
+    /// See [`RunSettings::slo`] (written as on the command line: `ttft=0.5,tpot=0.05`).
+    #[serde(default, deserialize_with = "parsed")]
+    pub slo: Option<Slo>,
+    /// See [`RunSettings::sharegpt`].
+    pub sharegpt: Option<PathBuf>,
+    /// See [`RunSettings::input_tokens`] (`N`, `uniform:a:b`, `normal:mean:sd`).
+    #[serde(default, deserialize_with = "parsed")]
+    pub input_tokens: Option<LengthDist>,
+    /// See [`RunSettings::output_tokens`].
+    #[serde(default, deserialize_with = "parsed")]
+    pub output_tokens: Option<LengthDist>,
+    /// See [`RunSettings::cold`].
+    pub cold: Option<u32>,
+    /// See [`RunSettings::ttft_timeout_s`].
+    pub ttft_timeout_s: Option<f64>,
+    /// See [`RunSettings::retries`].
+    pub retries: Option<u32>,
+    /// See [`RunSettings::sample_hz`].
+    pub sample_hz: Option<f64>,
+    /// Quality dataset after the performance phases: `builtin`, `humaneval` or a file.
+    #[serde(default, deserialize_with = "parsed")]
+    pub quality: Option<crate::eval::suite::Dataset>,
+}
+
+/// Deserialise a value written as a string in its command-line form.
+fn parsed<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
+{
+    let s = String::deserialize(d)?;
+    s.parse().map(Some).map_err(serde::de::Error::custom)
+}
+
+impl RunOverrides {
+    /// Apply these overrides on top of `base`.
+    pub fn apply(&self, base: &mut RunSettings) {
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = &self.$f { base.$f = v.clone(); } )* };
+        }
+        set!(
+            warm,
+            max_tokens,
+            seed,
+            temperature,
+            endpoint,
+            timeout_s,
+            profile,
+            warmup,
+            slo,
+            cold,
+            sample_hz,
+            retries
+        );
+        if let Some(n) = self.requests {
+            base.requests = Some(n);
+        }
+        if let Some(d) = self.duration_s {
+            base.duration_s = Some(d);
+        }
+        if let Some(t) = self.ttft_timeout_s {
+            base.ttft_timeout_s = Some(t);
+        }
+        if let Some(p) = &self.sharegpt {
+            base.sharegpt = Some(p.clone());
+        }
+        if let Some(d) = self.input_tokens {
+            base.input_tokens = Some(d);
+        }
+        if let Some(d) = self.output_tokens {
+            base.output_tokens = Some(d);
+        }
+        if let Some(p) = &self.prompts {
+            base.prompts = Some(p.clone());
+        }
+        if let Some(o) = &self.out {
+            base.out = Some(o.clone());
+        }
+        if let Some(d) = &self.quality {
+            let mut q = base.quality.take().unwrap_or_else(|| Quality {
+                settings: Default::default(),
+                tasks: Vec::new(),
+            });
+            q.settings.dataset = d.clone();
+            base.quality = Some(q);
+        }
+    }
+}
+
+/// One serving stack to measure.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetSpec {
+    /// Label used in reports.
+    pub name: String,
+    /// Dialect.
+    pub api: Api,
+    /// Base URL, e.g. `http://localhost:8000` (a trailing `/v1` is accepted).
+    pub url: String,
+    /// Model name to request.
+    pub model: String,
+    /// Command that starts the server; servebench then owns its lifetime.
+    #[serde(default)]
+    pub launch: Option<Vec<String>>,
+    /// How long a launched server may take to answer, s (default 300).
+    #[serde(default)]
+    pub ready_timeout_s: Option<f64>,
+    /// How long a launched server may take to exit after SIGTERM before SIGKILL, s (default 10).
+    #[serde(default)]
+    pub stop_timeout_s: Option<f64>,
+    /// Environment variables added for the launched server.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Working directory of the launched server.
+    #[serde(default)]
+    pub cwd: Option<PathBuf>,
+    /// Pid of an already-running server whose process tree is sampled (unmanaged targets).
+    #[serde(default)]
+    pub server_pid: Option<u32>,
+    /// Environment variable holding the API key sent as `Authorization: Bearer …` (the key
+    /// itself never appears in a plan, report, journal or log).
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Alternatives tried in order when the server fails to start or run (e.g. out of memory).
+    #[serde(default)]
+    pub fallbacks: Vec<Fallback>,
+}
+
+/// An alternative model (and command) for a target, tried when the previous attempt fails.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fallback {
+    /// Model name to request.
+    pub model: String,
+    /// Command that starts the server with it.
+    pub launch: Vec<String>,
+    /// Base URL, when it differs from the target's.
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+impl TargetSpec {
+    /// A target with only the required fields set.
+    pub fn new(name: &str, api: Api, url: &str, model: &str) -> TargetSpec {
+        TargetSpec {
+            name: name.into(),
+            api,
+            url: url.into(),
+            model: model.into(),
+            launch: None,
+            ready_timeout_s: None,
+            stop_timeout_s: None,
+            env: Default::default(),
+            cwd: None,
+            server_pid: None,
+            api_key_env: None,
+            fallbacks: Vec::new(),
+        }
+    }
+
+    /// This target as its `i`-th fallback describes it (0: itself).
+    pub fn attempt(&self, i: usize) -> Option<TargetSpec> {
+        if i == 0 {
+            return Some(self.clone());
+        }
+        let f = self.fallbacks.get(i - 1)?;
+        Some(TargetSpec {
+            model: f.model.clone(),
+            launch: Some(f.launch.clone()),
+            url: f.url.clone().unwrap_or_else(|| self.url.clone()),
+            fallbacks: Vec::new(),
+            ..self.clone()
+        })
+    }
+}
+
+/// A validated plan.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    /// Shared settings.
+    pub settings: RunSettings,
+    /// Targets, in order.
+    pub targets: Vec<TargetSpec>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanFile {
+    #[serde(default)]
+    run: RunOverrides,
+    #[serde(default)]
+    targets: Vec<TargetSpec>,
+}
+
+/// Why a plan is unusable. Every message names the place and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The file could not be read.
+    #[error("cannot read plan {path}: {source}")]
+    Io {
+        /// Plan path.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// TOML syntax, an unknown key or a wrong type.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// Plan path.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// Valid TOML that does not describe a usable plan.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Plan {
+    /// Read and validate a plan file, then apply `overrides` (the flags).
+    pub fn from_file(path: &Path, overrides: &RunOverrides) -> Result<Plan, PlanError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PlanError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text, path, overrides)
+    }
+
+    /// Parse plan text; `path` is only used in messages.
+    pub fn from_toml(text: &str, path: &Path, overrides: &RunOverrides) -> Result<Plan, PlanError> {
+        let file: PlanFile = toml::from_str(text).map_err(|e| {
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            PlanError::Parse {
+                path: path.to_owned(),
+                line,
+                column,
+                message: readable_types(e.message().replace('\n', " ").trim()),
+            }
+        })?;
+        if file.targets.is_empty() {
+            return Err(PlanError::Invalid(format!(
+                "{}: no [[targets]]: add at least one with name, api, url and model",
+                path.display()
+            )));
+        }
+        let mut settings = RunSettings::default();
+        file.run.apply(&mut settings);
+        overrides.apply(&mut settings);
+        let plan = Plan {
+            settings,
+            targets: file.targets,
+        };
+        plan.validate()?;
+        Ok(plan)
+    }
+
+    /// Check what TOML types cannot: URLs, names, ranges.
+    pub fn validate(&self) -> Result<(), PlanError> {
+        let mut seen = std::collections::HashSet::new();
+        for t in &self.targets {
+            if t.name.trim().is_empty() || !seen.insert(t.name.as_str()) {
+                return Err(PlanError::Invalid(format!(
+                    "target name {:?} is empty or used twice: give each target a unique name",
+                    t.name
+                )));
+            }
+            validate_url(&t.url).map_err(|m| {
+                PlanError::Invalid(format!("target {}: url {:?} {m}", t.name, t.url))
+            })?;
+            if t.model.trim().is_empty() {
+                return Err(PlanError::Invalid(format!(
+                    "target {}: model is empty: set the model name the server serves",
+                    t.name
+                )));
+            }
+            if t.launch.as_ref().is_some_and(|l| l.is_empty()) {
+                return Err(PlanError::Invalid(format!(
+                    "target {}: launch is empty: give the command and its arguments, or remove it",
+                    t.name
+                )));
+            }
+            if t.launch.is_some() && t.server_pid.is_some() {
+                return Err(PlanError::Invalid(format!(
+                    "target {}: server_pid is for servers servebench did not start: remove it or launch",
+                    t.name
+                )));
+            }
+            for (k, f) in t.fallbacks.iter().enumerate() {
+                if f.launch.is_empty() || f.model.trim().is_empty() {
+                    return Err(PlanError::Invalid(format!(
+                        "target {}: fallback {} needs a model and a non-empty launch command",
+                        t.name,
+                        k + 1
+                    )));
+                }
+                if let Some(u) = &f.url {
+                    validate_url(u).map_err(|m| {
+                        PlanError::Invalid(format!(
+                            "target {}: fallback {} url {u:?} {m}",
+                            t.name,
+                            k + 1
+                        ))
+                    })?;
+                }
+            }
+            for (what, v) in [
+                ("ready_timeout_s", t.ready_timeout_s),
+                ("stop_timeout_s", t.stop_timeout_s),
+            ] {
+                if v.is_some_and(|v| !(v > 0.0 && v <= 86_400.0)) {
+                    return Err(PlanError::Invalid(format!(
+                        "target {}: {what} {} out of range: use (0, 86400] seconds",
+                        t.name,
+                        v.unwrap_or_default()
+                    )));
+                }
+            }
+        }
+        let s = &self.settings;
+        if s.max_tokens == 0 || s.max_tokens > 1_000_000 {
+            return Err(PlanError::Invalid(format!(
+                "max_tokens {} out of range: use 1..=1000000",
+                s.max_tokens
+            )));
+        }
+        if !(0.0..=2.0).contains(&s.temperature) {
+            return Err(PlanError::Invalid(format!(
+                "temperature {} out of range: use 0..=2",
+                s.temperature
+            )));
+        }
+        let sources = [
+            s.prompts.is_some(),
+            s.sharegpt.is_some(),
+            s.input_tokens.is_some(),
+        ];
+        if sources.iter().filter(|x| **x).count() > 1 {
+            return Err(PlanError::Invalid(
+                "prompts, sharegpt and input_tokens each choose the prompt set: give only one"
+                    .into(),
+            ));
+        }
+        if s.requests == Some(0) {
+            return Err(PlanError::Invalid(
+                "requests 0 out of range: use 1 or more".into(),
+            ));
+        }
+        if s.duration_s.is_some_and(|d| !(d > 0.0 && d <= 604_800.0)) {
+            return Err(PlanError::Invalid(format!(
+                "duration {} out of range: use (0, 604800] seconds",
+                s.duration_s.unwrap_or_default()
+            )));
+        }
+        if !(1..=100).contains(&s.cold) {
+            return Err(PlanError::Invalid(format!(
+                "cold {} out of range: use 1..=100 cold loads",
+                s.cold
+            )));
+        }
+        if !(s.sample_hz > 0.0 && s.sample_hz <= 100.0) {
+            return Err(PlanError::Invalid(format!(
+                "sample_hz {} out of range: use (0, 100] readings per second",
+                s.sample_hz
+            )));
+        }
+        if s.ttft_timeout_s
+            .is_some_and(|t| !(t > 0.0 && t <= 86_400.0))
+        {
+            return Err(PlanError::Invalid(format!(
+                "ttft_timeout_s {} out of range: use (0, 86400] seconds",
+                s.ttft_timeout_s.unwrap_or_default()
+            )));
+        }
+        if !(s.timeout_s > 0.0 && s.timeout_s <= 86_400.0) {
+            return Err(PlanError::Invalid(format!(
+                "timeout_s {} out of range: use (0, 86400] seconds",
+                s.timeout_s
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Accepts `http(s)://host[:port][/path]`; returns what is wrong otherwise.
+pub fn validate_url(url: &str) -> Result<(), String> {
+    let u = url::Url::parse(url)
+        .map_err(|e| format!("is not a URL ({e}): write it like http://localhost:8000"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(format!(
+            "has scheme {:?}: use http:// or https://",
+            u.scheme()
+        ));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err("has no host: write it like http://localhost:8000".into());
+    }
+    Ok(())
+}
+
+/// serde names Rust types ("expected u32"); say what a plan author writes instead.
+fn readable_types(msg: &str) -> String {
+    msg.replace("expected u32", "expected a whole number (0 to 4294967295)")
+        .replace("expected u64", "expected a whole number (0 or more)")
+        .replace("expected f64", "expected a number")
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OK: &str = r#"
+[run]
+warm = 3
+
+[[targets]]
+name = "a"
+api = "openai"
+url = "http://127.0.0.1:8000"
+model = "m"
+launch = ["python", "x.py"]
+"#;
+
+    #[test]
+    fn parses_and_flags_override_the_plan() {
+        let o = RunOverrides {
+            max_tokens: Some(64),
+            ..Default::default()
+        };
+        let p = Plan::from_toml(OK, Path::new("p.toml"), &o).unwrap();
+        assert_eq!(p.settings.warm, 3);
+        assert_eq!(p.settings.max_tokens, 64);
+        assert_eq!(p.targets[0].launch.as_ref().unwrap()[0], "python");
+        let o = RunOverrides {
+            warm: Some(7),
+            ..Default::default()
+        };
+        assert_eq!(
+            Plan::from_toml(OK, Path::new("p.toml"), &o)
+                .unwrap()
+                .settings
+                .warm,
+            7
+        );
+    }
+
+    #[test]
+    fn unknown_key_reports_file_line_column() {
+        let bad = OK.replace("model = \"m\"", "model = \"m\"\nmodle = \"x\"");
+        let e = Plan::from_toml(&bad, Path::new("p.toml"), &RunOverrides::default()).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.starts_with("p.toml:10:1: "), "{msg}");
+        assert!(msg.contains("modle"), "{msg}");
+        assert!(!msg.contains('\n'));
+    }
+
+    #[test]
+    fn wrong_type_reports_position_and_expectation() {
+        let bad = OK.replace("warm = 3", "warm = \"three\"");
+        let msg = Plan::from_toml(&bad, Path::new("p.toml"), &RunOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("p.toml:3:8: "), "{msg}");
+        assert!(msg.contains("expected a whole number"), "{msg}");
+    }
+
+    #[test]
+    fn bad_url_and_duplicate_names_are_rejected() {
+        let bad = OK.replace("http://127.0.0.1:8000", "ftp://x");
+        let msg = Plan::from_toml(&bad, Path::new("p.toml"), &RunOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("use http:// or https://"), "{msg}");
+        let dup = format!("{OK}\n{}", &OK[OK.find("[[targets]]").unwrap()..]);
+        let msg = Plan::from_toml(&dup, Path::new("p.toml"), &RunOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("used twice"), "{msg}");
+    }
+}
