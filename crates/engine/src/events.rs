@@ -38,7 +38,7 @@ pub enum Event<'a> {
         phase: Phase,
     },
     /// A quality answer was graded (and, later, judged).
-    TaskGraded(&'a crate::eval::TaskResult),
+    TaskGraded(&'a crate::quality_record::TaskResult),
     /// A target is done; its report is final.
     TargetFinished(&'a TargetReport),
 }

@@ -4,7 +4,7 @@
 //! A file line is `{"prompt": "..."}` or `{"messages": [{"role": ..., "content": ...}, ...]}`,
 //! optionally with `"id"` and `"scenario"`. ShareGPT files (`--sharegpt`) are a JSON array (or
 //! JSONL) of `{"id", "conversations": [{"from": "human"|"gpt", "value"}]}`; the first human turn
-//! of each conversation becomes a prompt. Synthetic prompts live in [`crate::load::synthetic`].
+//! of each conversation becomes a prompt. Synthetic prompts are built by the load module from the word list here ([`words`]).
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -187,6 +187,28 @@ pub fn load_sharegpt(path: &Path) -> Result<Vec<Prompt>, PromptError> {
         return Err(PromptError::Empty(path.to_owned()));
     }
     Ok(out)
+}
+
+/// Words used to build synthetic prompts: common English words of one or two tokens in most
+/// tokenizers, so lengths scale smoothly.
+const WORDS: &[&str] = &[
+    "the", "system", "request", "server", "model", "token", "latency", "memory", "batch", "cache",
+    "queue", "thread", "stream", "value", "result", "error", "time", "data", "graph", "layer",
+    "kernel", "device", "block", "index", "table", "query", "field", "record", "buffer", "signal",
+    "network", "storage", "engine", "method", "object", "number", "string", "vector", "matrix",
+    "state",
+];
+
+/// `n` words from the vocabulary, drawn from `rng`.
+pub fn words(n: usize, rng: &mut rand::rngs::StdRng) -> String {
+    let mut s = String::with_capacity(n * 7);
+    for i in 0..n {
+        if i > 0 {
+            s.push(' ');
+        }
+        s.push_str(WORDS[rand::RngExt::random_range(rng, 0..WORDS.len())]);
+    }
+    s
 }
 
 #[cfg(test)]

@@ -3,28 +3,17 @@
 //! data, and a recommendation per use. The first target is the baseline (`a`).
 
 use super::i18n::{Lang, catalog, fill};
-use super::model::{AttemptStatus, PhaseReport, RunSettingsReport, TargetReport, TargetStatus};
+use super::metric::{COMPARED, Direction, MetricId, Samples, is_tie, quality_scenario_key};
+use super::model::{AttemptStatus, RunSettingsReport, TargetReport, TargetStatus};
 use super::resources::GpuReport;
 use super::significance::{self, Stat};
-use super::table::TIE_RELATIVE;
 use crate::metrics::RequestMetrics;
-use crate::record::{Phase, RequestRecord};
+use crate::record::RequestRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the comparison JSON.
 pub const COMPARE_SCHEMA_VERSION: u32 = 1;
-
-/// Which direction of a metric is better.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dir {
-    /// Smaller (latency, load time, memory).
-    Lower,
-    /// Larger (throughput, quality).
-    Higher,
-    /// Neither (GPU utilisation: busy is not good).
-    Neither,
-}
 
 /// One target as compared, with its per-request samples.
 #[derive(Debug, Clone)]
@@ -43,35 +32,28 @@ pub struct Entry<'a> {
     pub samples: BTreeMap<String, Vec<f64>>,
 }
 
-/// Per-request samples of the comparable metrics for `target`'s records.
+/// Per-request samples of the metrics that have them (see [`Samples`]), by metric id, for
+/// `target`'s successful records.
 pub fn samples(target: &TargetReport, records: &[RequestRecord]) -> BTreeMap<String, Vec<f64>> {
     let mut out: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for r in records
+    let mine: Vec<(&RequestRecord, RequestMetrics)> = records
         .iter()
         .filter(|r| r.target == target.name && r.outcome.is_ok())
-    {
-        let m = RequestMetrics::of(r);
-        let prefix = match r.phase {
-            Phase::Cold => "cold",
-            Phase::Warm => "warm",
-            _ => continue,
+        .map(|r| (r, RequestMetrics::of(r)))
+        .collect();
+    for d in super::metric::REGISTRY {
+        let v: Vec<f64> = match d.samples {
+            Samples::None => continue,
+            Samples::Loads => target.load.samples.iter().map(|s| s.seconds).collect(),
+            Samples::Requests(phase, read) => mine
+                .iter()
+                .filter(|(r, _)| r.phase == phase)
+                .filter_map(|(_, m)| read(m))
+                .collect(),
         };
-        let mut push = |k: &str, v: Option<f64>| {
-            if let Some(v) = v {
-                out.entry(format!("{prefix}_{k}")).or_default().push(v);
-            }
-        };
-        push("e2e_s", m.e2e_s);
-        push("tok_s", m.e2e_tok_s);
-        push("ttft_s", m.ttft_s);
-        push("tpot_s", m.tpot_s);
-        push("decode_tok_s", m.decode_tok_s);
-    }
-    if !target.load.samples.is_empty() {
-        out.insert(
-            "load_s".into(),
-            target.load.samples.iter().map(|s| s.seconds).collect(),
-        );
+        if !v.is_empty() {
+            out.insert(d.key.to_string(), v);
+        }
     }
     out
 }
@@ -162,151 +144,75 @@ pub struct Comparison {
 /// Reads a metric's value from an entry.
 type Getter = Box<dyn Fn(&Entry) -> Option<f64>>;
 
+/// A comparison row's metric: a registry entry, or one scenario's quality score.
 struct Def {
     id: String,
     unit: &'static str,
-    dir: Dir,
+    dir: Direction,
     stat: Stat,
     value: Getter,
 }
 
-fn phase<'a>(e: &'a Entry, cold: bool) -> Option<&'a PhaseReport> {
-    if cold {
-        e.target.phases.cold.as_ref()
-    } else {
-        e.target.phases.warm.as_ref()
+impl Def {
+    fn of(m: MetricId) -> Def {
+        let d = m.def();
+        let read = d.value;
+        Def {
+            id: d.key.to_string(),
+            unit: d.unit,
+            dir: d.direction,
+            stat: d.stat,
+            value: Box::new(move |e| read(e.target)),
+        }
     }
 }
 
-fn gpu_mean(
-    p: &PhaseReport,
-    f: fn(&super::resources::GpuDeviceStats) -> Option<f64>,
-) -> Option<f64> {
-    let g = p.gpu.as_ref()?;
-    let v: Vec<f64> = g.devices.iter().filter_map(f).collect();
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
+/// The comparison's rows: [`COMPARED`] in order, each quality scenario any entry has just
+/// before the average.
 fn defs(entries: &[Entry]) -> Vec<Def> {
     let mut d: Vec<Def> = Vec::new();
-    let mut add = |id: &str, unit: &'static str, dir: Dir, stat: Stat, value: Getter| {
-        d.push(Def {
-            id: id.into(),
-            unit,
-            dir,
-            stat,
-            value,
-        })
-    };
-    add(
-        "load_s",
-        "s",
-        Dir::Lower,
-        Stat::Median,
-        Box::new(|e| e.target.load.seconds),
-    );
-    for (cold, p) in [(true, "cold"), (false, "warm")] {
-        add(
-            &format!("{p}_e2e_s"),
-            "s",
-            Dir::Lower,
-            Stat::Mean,
-            Box::new(move |e| phase(e, cold)?.e2e_s.mean),
-        );
-        add(
-            &format!("{p}_tok_s"),
-            "tok/s",
-            Dir::Higher,
-            Stat::Mean,
-            Box::new(move |e| phase(e, cold)?.e2e_tok_s.mean),
-        );
-        add(
-            &format!("{p}_gpu_mem_pct"),
-            "%",
-            Dir::Lower,
-            Stat::Mean,
-            Box::new(move |e| gpu_mean(phase(e, cold)?, |g| g.mem_used_pct.mean)),
-        );
-        add(
-            &format!("{p}_gpu_util_pct"),
-            "%",
-            Dir::Neither,
-            Stat::Mean,
-            Box::new(move |e| gpu_mean(phase(e, cold)?, |g| g.gpu_util_pct.mean)),
-        );
-    }
-    add(
-        "warm_ttft_s",
-        "s",
-        Dir::Lower,
-        Stat::Median,
-        Box::new(|e| phase(e, false)?.ttft_s.p50),
-    );
-    add(
-        "warm_tpot_s",
-        "s",
-        Dir::Lower,
-        Stat::Median,
-        Box::new(|e| phase(e, false)?.tpot_s.p50),
-    );
-    add(
-        "warm_decode_tok_s",
-        "tok/s",
-        Dir::Higher,
-        Stat::Mean,
-        Box::new(|e| phase(e, false)?.decode_tok_s.mean),
-    );
-    add(
-        "saturation_tok_s",
-        "tok/s",
-        Dir::Higher,
-        Stat::Mean,
-        Box::new(|e| Some(e.target.saturation.as_ref()?.output_tok_s)),
-    );
     let scenarios: BTreeSet<String> = entries
         .iter()
         .filter_map(|e| e.target.quality.as_ref())
         .flat_map(|q| q.scenarios.keys().cloned())
         .collect();
-    for s in scenarios {
-        let key = s.clone();
-        add(
-            &format!("quality_{s}"),
-            "0-5",
-            Dir::Higher,
-            Stat::Mean,
-            Box::new(move |e| e.target.quality.as_ref()?.scenarios.get(&key)?.total_score),
-        );
+    for &m in COMPARED {
+        if m == MetricId::QualityAverage {
+            let avg = m.def();
+            for s in &scenarios {
+                let key = s.clone();
+                d.push(Def {
+                    id: quality_scenario_key(s),
+                    unit: avg.unit,
+                    dir: avg.direction,
+                    stat: avg.stat,
+                    value: Box::new(move |e| {
+                        e.target.quality.as_ref()?.scenarios.get(&key)?.total_score
+                    }),
+                });
+            }
+        }
+        d.push(Def::of(m));
     }
-    add(
-        "quality_average",
-        "0-5",
-        Dir::Higher,
-        Stat::Mean,
-        Box::new(|e| e.target.quality.as_ref()?.average_total_score),
-    );
     d
 }
 
-/// The value of metric `id` for one entry, as the comparison rows define it.
-pub fn metric_value(e: &Entry, id: &str) -> Option<f64> {
-    defs(std::slice::from_ref(e))
-        .into_iter()
-        .find(|d| d.id == id)
-        .and_then(|d| (d.value)(e))
+/// The value of metric `id` for one entry.
+pub fn metric_value(e: &Entry, id: MetricId) -> Option<f64> {
+    (id.def().value)(e.target)
 }
 
-/// Which of two values is better, with a 2 % tie band.
-pub fn better(a: f64, b: f64, dir: Dir) -> Option<&'static str> {
-    let scale = a.abs().max(b.abs());
-    if dir == Dir::Neither {
+/// Which of two values is better (`a`, `b` or `tie` within the one tie band); `None` for a
+/// metric with no better side.
+pub fn better(a: f64, b: f64, dir: Direction) -> Option<&'static str> {
+    if dir == Direction::Neither {
         return None;
     }
-    if scale == 0.0 || (a - b).abs() / scale < TIE_RELATIVE {
+    if is_tie(a, b) {
         return Some("tie");
     }
     Some(match (dir, b < a) {
-        (Dir::Lower, true) | (Dir::Higher, false) => "b",
+        (Direction::Lower, true) | (Direction::Higher, false) => "b",
         _ => "a",
     })
 }
@@ -335,12 +241,9 @@ fn row(def: &Def, a: &Entry, b: &Entry) -> Row {
             .map(str::to_string),
         // Statistically distinguishable and beyond the 2 % tie band: a 0.7 ms difference
         // between two runs of the same server can be "significant" and still mean nothing.
-        significant: test.as_ref().map(|t| {
-            t.significant
-                && va
-                    .zip(vb)
-                    .is_some_and(|(x, y)| better(x, y, Dir::Higher) != Some("tie"))
-        }),
+        significant: test
+            .as_ref()
+            .map(|t| t.significant && va.zip(vb).is_some_and(|(x, y)| !is_tie(x, y))),
         p_value: test.as_ref().and_then(|t| t.p_value),
         ci95: test.as_ref().and_then(|t| t.ci95),
         n_a: test.as_ref().map(|t| t.n_a),
@@ -377,7 +280,7 @@ pub fn compare(entries: &[Entry], lang: Lang) -> Comparison {
         recommendations: if entries.len() < 2 {
             Vec::new()
         } else {
-            recommendations(entries, &defs, lang)
+            recommendations(entries, lang)
         },
         pairs,
     }
@@ -492,7 +395,7 @@ fn caveats(entries: &[Entry], lang: Lang) -> Vec<String> {
     out
 }
 
-fn recommendations(entries: &[Entry], defs: &[Def], lang: Lang) -> Vec<Recommendation> {
+fn recommendations(entries: &[Entry], lang: Lang) -> Vec<Recommendation> {
     let c = catalog(lang);
     let pick = |vals: Vec<Option<f64>>, lower: bool| -> Option<(usize, f64)> {
         let have: Vec<(usize, f64)> = vals
@@ -508,12 +411,11 @@ fn recommendations(entries: &[Entry], defs: &[Def], lang: Lang) -> Vec<Recommend
             if lower { o } else { o.reverse() }
         })
     };
-    let def = |id: &str| defs.iter().find(|d| d.id == id);
     let mut out = Vec::new();
     // Interactive: lowest warm TTFT p50, tested against the runner-up.
     let ttft: Vec<Option<f64>> = entries
         .iter()
-        .map(|e| def("warm_ttft_s").and_then(|d| (d.value)(e)))
+        .map(|e| metric_value(e, MetricId::WarmTtftS))
         .collect();
     out.push(match pick(ttft.clone(), true) {
         None => Recommendation {
@@ -534,8 +436,8 @@ fn recommendations(entries: &[Entry], defs: &[Def], lang: Lang) -> Vec<Recommend
                 .map(|(j, _)| j);
             if let Some(j) = runner_up {
                 let t = match (
-                    entries[i].samples.get("warm_ttft_s"),
-                    entries[j].samples.get("warm_ttft_s"),
+                    entries[i].samples.get(MetricId::WarmTtftS.key()),
+                    entries[j].samples.get(MetricId::WarmTtftS.key()),
                 ) {
                     (Some(a), Some(b)) => significance::test(b, a, Stat::Median).significant,
                     _ => false,
@@ -615,7 +517,7 @@ fn recommendations(entries: &[Entry], defs: &[Def], lang: Lang) -> Vec<Recommend
         .collect();
     let pct: Vec<Option<f64>> = entries
         .iter()
-        .map(|e| gpu_mean(e.target.phases.warm.as_ref()?, |g| g.mem_used_pct.mean))
+        .map(|e| metric_value(e, MetricId::WarmGpuMemPct))
         .collect();
     out.push(match (pick(mem, true), pick(pct, true)) {
         (Some((i, v)), _) => Recommendation {

@@ -193,7 +193,7 @@ fn quality_table(o: &mut String, cmp: &Comparison, lang: Lang) {
     let _ = writeln!(o, "| :--- | ---: | ---: | :--- |");
     for r in rows {
         let label = c.label(&r.metric);
-        let label = if r.metric == "quality_average" {
+        let label = if r.metric == super::metric::MetricId::QualityAverage.key() {
             format!("**{label}**")
         } else {
             label

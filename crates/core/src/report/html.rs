@@ -5,6 +5,7 @@
 use super::compare::{Comparison, Entry, metric_value};
 use super::compare_md::{better_cell, delta_cell, significance_cell};
 use super::i18n::{Lang, catalog, fill};
+use super::metric::{CHARTED, MetricId};
 use super::svg::{self, Series, esc};
 use super::table::fmt;
 use std::fmt::Write;
@@ -190,11 +191,11 @@ fn charts(o: &mut String, entries: &[Entry], lang: Lang) {
     let c = catalog(lang);
     let mut svgs: Vec<String> = Vec::new();
     // Latency CDFs from per-request samples, else from the reported quantiles.
-    for (id, title) in [("warm_ttft_s", "TTFT"), ("warm_e2e_s", "E2E")] {
+    for (id, title) in [(MetricId::WarmTtftS, "TTFT"), (MetricId::WarmE2eS, "E2E")] {
         let series: Vec<Series> = entries
             .iter()
             .map(|e| {
-                let points = match e.samples.get(id) {
+                let points = match e.samples.get(id.key()) {
                     Some(v) => svg::cdf(v),
                     None => e
                         .target
@@ -202,7 +203,7 @@ fn charts(o: &mut String, entries: &[Entry], lang: Lang) {
                         .warm
                         .as_ref()
                         .map(|w| {
-                            let s = if id == "warm_ttft_s" {
+                            let s = if id == MetricId::WarmTtftS {
                                 &w.ttft_s
                             } else {
                                 &w.e2e_s
@@ -234,20 +235,12 @@ fn charts(o: &mut String, entries: &[Entry], lang: Lang) {
             &series,
         ));
     }
-    for id in [
-        "load_s",
-        "cold_tok_s",
-        "warm_e2e_s",
-        "warm_tok_s",
-        "warm_ttft_s",
-        "warm_gpu_mem_pct",
-        "warm_gpu_util_pct",
-    ] {
+    for &id in CHARTED {
         let vals: Vec<(&str, Option<f64>)> = entries
             .iter()
             .map(|e| (e.label.as_str(), metric_value(e, id)))
             .collect();
-        svgs.extend(svg::bars(&c.label(id), "", &vals));
+        svgs.extend(svg::bars((c.metric)(id), "", &vals));
     }
     let swept: Vec<&Entry> = entries
         .iter()

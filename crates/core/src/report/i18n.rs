@@ -2,6 +2,7 @@
 //! uses the seed document's own vocabulary (초기 로딩 = cold, 연속 응답 = warm). Templates take
 //! `{name}` placeholders, filled by [`fill`].
 
+use super::metric::MetricId;
 use serde::{Deserialize, Serialize};
 
 /// A report language.
@@ -147,8 +148,8 @@ pub struct Catalog {
     pub axis_concurrency: &'static str,
     /// GPU timeline title: `{x}`.
     pub chart_gpu: &'static str,
-    /// Metric labels by id.
-    pub labels: &'static [(&'static str, &'static str)],
+    /// Metric labels (with their unit) by metric.
+    pub metric: fn(MetricId) -> &'static str,
 }
 
 /// The catalogue of `lang`.
@@ -168,10 +169,7 @@ impl Catalog {
                 _ => format!("`{s}`"),
             };
         }
-        self.labels
-            .iter()
-            .find(|(k, _)| *k == id)
-            .map_or(id.to_string(), |(_, v)| v.to_string())
+        MetricId::from_key(id).map_or(id.to_string(), |m| (self.metric)(m).to_string())
     }
 }
 
@@ -180,6 +178,52 @@ pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
     vars.iter().fold(template.to_string(), |s, (k, v)| {
         s.replace(&format!("{{{k}}}"), v)
     })
+}
+
+/// English metric labels.
+fn en_metric(m: MetricId) -> &'static str {
+    use MetricId::*;
+    match m {
+        LoadS => "Load time (s)",
+        ColdE2eS => "Cold response time (s)",
+        ColdTokS => "Cold TPS (tok/s)",
+        ColdGpuMemPct => "Cold GPU memory (%)",
+        ColdGpuUtilPct => "Cold GPU utilisation (%)",
+        WarmE2eS => "Warm response time (s)",
+        WarmTokS => "Warm TPS (tok/s)",
+        WarmGpuMemPct => "Warm GPU memory (%)",
+        WarmGpuUtilPct => "Warm GPU utilisation (%)",
+        WarmTtftS => "Warm TTFT p50 (s)",
+        WarmTpotS => "Warm TPOT p50 (s)",
+        WarmDecodeTokS => "Warm decode rate (tok/s)",
+        SaturationTokS => "Saturation throughput (tok/s)",
+        ColdTtftS => "Cold TTFT (s)",
+        WarmOutputTokS => "Warm throughput (tok/s)",
+        QualityAverage => "Average quality score (0-5)",
+    }
+}
+
+/// The run report's headline labels (English; the unit and direction are added by the table).
+pub fn headline_label(m: MetricId) -> &'static str {
+    use MetricId::*;
+    match m {
+        LoadS => "Load time",
+        ColdTtftS => "Cold TTFT",
+        ColdE2eS => "Cold response time (E2E)",
+        ColdTokS => "Cold TPS (e2e)",
+        ColdGpuMemPct => "Cold GPU memory",
+        ColdGpuUtilPct => "Cold GPU utilisation",
+        WarmE2eS => "Warm response time (E2E, mean)",
+        WarmTokS => "Warm TPS (e2e, mean)",
+        WarmGpuMemPct => "Warm GPU memory",
+        WarmGpuUtilPct => "Warm GPU utilisation",
+        WarmTtftS => "Warm TTFT p50",
+        WarmTpotS => "Warm TPOT p50",
+        WarmDecodeTokS => "Warm decode rate (mean)",
+        WarmOutputTokS => "Warm throughput (phase output)",
+        SaturationTokS => "Saturation throughput",
+        QualityAverage => "Average quality score",
+    }
 }
 
 static EN: Catalog = Catalog {
@@ -242,22 +286,31 @@ static EN: Catalog = Catalog {
     chart_ttft_conc: "TTFT p50 by concurrency",
     axis_concurrency: "concurrency",
     chart_gpu: "GPU over the run ({x})",
-    labels: &[
-        ("load_s", "Load time (s)"),
-        ("cold_e2e_s", "Cold response time (s)"),
-        ("cold_tok_s", "Cold TPS (tok/s)"),
-        ("cold_gpu_mem_pct", "Cold GPU memory (%)"),
-        ("cold_gpu_util_pct", "Cold GPU utilisation (%)"),
-        ("warm_e2e_s", "Warm response time (s)"),
-        ("warm_tok_s", "Warm TPS (tok/s)"),
-        ("warm_gpu_mem_pct", "Warm GPU memory (%)"),
-        ("warm_gpu_util_pct", "Warm GPU utilisation (%)"),
-        ("warm_ttft_s", "Warm TTFT p50 (s)"),
-        ("warm_tpot_s", "Warm TPOT p50 (s)"),
-        ("warm_decode_tok_s", "Warm decode rate (tok/s)"),
-        ("saturation_tok_s", "Saturation throughput (tok/s)"),
-    ],
+    metric: en_metric,
 };
+
+/// Korean metric labels.
+fn ko_metric(m: MetricId) -> &'static str {
+    use MetricId::*;
+    match m {
+        LoadS => "초기 로딩 시간 (초)",
+        ColdE2eS => "초기 로딩 응답 시간 (초)",
+        ColdTokS => "초기 로딩 TPS (토큰/초)",
+        ColdGpuMemPct => "초기 로딩 GPU 메모리 (%)",
+        ColdGpuUtilPct => "초기 로딩 GPU 사용률 (%)",
+        WarmE2eS => "연속 응답 시간 (초)",
+        WarmTokS => "연속 응답 TPS (토큰/초)",
+        WarmGpuMemPct => "연속 응답 GPU 메모리 (%)",
+        WarmGpuUtilPct => "연속 응답 GPU 사용률 (%)",
+        WarmTtftS => "연속 응답 TTFT 중앙값 (초)",
+        WarmTpotS => "연속 응답 TPOT 중앙값 (초)",
+        WarmDecodeTokS => "연속 응답 디코딩 속도 (토큰/초)",
+        SaturationTokS => "포화 처리량 (토큰/초)",
+        ColdTtftS => "초기 로딩 TTFT (초)",
+        WarmOutputTokS => "연속 응답 처리량 (토큰/초)",
+        QualityAverage => "평균 품질 점수 (0-5)",
+    }
+}
 
 static KO: Catalog = Catalog {
     title: "servebench 성능 비교",
@@ -319,19 +372,5 @@ static KO: Catalog = Catalog {
     chart_ttft_conc: "동시성별 TTFT 중앙값",
     axis_concurrency: "동시성",
     chart_gpu: "실행 중 GPU ({x})",
-    labels: &[
-        ("load_s", "초기 로딩 시간 (초)"),
-        ("cold_e2e_s", "초기 로딩 응답 시간 (초)"),
-        ("cold_tok_s", "초기 로딩 TPS (토큰/초)"),
-        ("cold_gpu_mem_pct", "초기 로딩 GPU 메모리 (%)"),
-        ("cold_gpu_util_pct", "초기 로딩 GPU 사용률 (%)"),
-        ("warm_e2e_s", "연속 응답 시간 (초)"),
-        ("warm_tok_s", "연속 응답 TPS (토큰/초)"),
-        ("warm_gpu_mem_pct", "연속 응답 GPU 메모리 (%)"),
-        ("warm_gpu_util_pct", "연속 응답 GPU 사용률 (%)"),
-        ("warm_ttft_s", "연속 응답 TTFT 중앙값 (초)"),
-        ("warm_tpot_s", "연속 응답 TPOT 중앙값 (초)"),
-        ("warm_decode_tok_s", "연속 응답 디코딩 속도 (토큰/초)"),
-        ("saturation_tok_s", "포화 처리량 (토큰/초)"),
-    ],
+    metric: ko_metric,
 };

@@ -1,8 +1,10 @@
 //! Markdown exporter: the seed's comparison table (one column per target and, with two or more
 //! targets, which is better), then per-target details with percentiles and failure counts.
 
+use super::i18n::headline_label;
+use super::metric::{Direction, HEADLINE, TIE_RELATIVE};
 use super::model::{LoadStep, PhaseReport, Report, TargetReport, TargetStatus};
-use super::table::{Better, ROWS, TIE_RELATIVE, Verdict, fmt, verdict, verdict_of};
+use super::table::{Verdict, fmt, verdict, verdict_of};
 use crate::stats::Summary;
 use std::fmt::Write;
 
@@ -118,15 +120,16 @@ pub fn summary_table(targets: &[TargetReport]) -> String {
         &mut o,
         &head.iter().map(|_| "---".to_string()).collect::<Vec<_>>(),
     );
-    for m in ROWS {
-        let dir = match m.better {
-            Better::Lower => "lower is better",
-            Better::Higher => "higher is better",
+    for &id in HEADLINE {
+        let m = id.def();
+        let label = match m.direction.phrase() {
+            Some(dir) => format!("{} ({}; {dir})", headline_label(id), m.unit),
+            None => format!("{} ({})", headline_label(id), m.unit),
         };
-        let mut cells = vec![format!("{} ({}; {dir})", m.label, m.unit)];
-        cells.extend(targets.iter().map(|t| fmt((m.get)(t), m.digits)));
+        let mut cells = vec![label];
+        cells.extend(targets.iter().map(|t| fmt((m.value)(t), m.digits)));
         if many {
-            cells.push(match verdict(m, targets) {
+            cells.push(match verdict(id, targets) {
                 Verdict::NotComparable => "—".into(),
                 Verdict::Tie => "tie".into(),
                 Verdict::Best(i) => targets[i].name.clone(),
@@ -340,7 +343,7 @@ fn load_sections(o: &mut String, targets: &[TargetReport]) {
                 .collect();
             let mut cells = vec![c.to_string()];
             cells.extend(vals.iter().map(|v| fmt(*v, 1)));
-            cells.push(match verdict_of(&vals, Better::Higher) {
+            cells.push(match verdict_of(&vals, Direction::Higher) {
                 Verdict::NotComparable => "—".into(),
                 Verdict::Tie => "tie".into(),
                 Verdict::Best(i) => swept[i].name.clone(),

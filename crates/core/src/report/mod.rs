@@ -10,6 +10,7 @@ pub mod html;
 pub mod i18n;
 pub mod json;
 pub mod markdown;
+pub mod metric;
 pub mod model;
 pub mod quality;
 pub mod quality_md;

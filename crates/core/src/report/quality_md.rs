@@ -1,9 +1,10 @@
 //! Markdown for coding quality: the seed's scenario table (one column per target and which is
 //! better), pass@k, and each target's per-scenario detail.
 
+use super::metric::Direction;
 use super::model::TargetReport;
 use super::quality::QualityReport;
-use super::table::{Better, Verdict, fmt, verdict_of};
+use super::table::{Verdict, fmt, verdict_of};
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
@@ -12,7 +13,7 @@ fn row(o: &mut String, cells: &[String]) {
 }
 
 fn better_cell(vals: &[Option<f64>], names: &[&str]) -> String {
-    match verdict_of(vals, Better::Higher) {
+    match verdict_of(vals, Direction::Higher) {
         Verdict::NotComparable => "—".into(),
         Verdict::Tie => "tie".into(),
         Verdict::Best(i) => names[i].to_string(),

@@ -215,13 +215,13 @@ impl Client {
     /// Measure words of the synthetic vocabulary per server token: `/tokenize` where the server
     /// has it, else the prompt-token usage of two one-token requests (the difference cancels
     /// the chat template's own tokens).
-    pub async fn calibrate(&self) -> Result<crate::load::synthetic::Calibration, BackendError> {
+    pub async fn calibrate(&self) -> Result<crate::spec::Calibration, BackendError> {
         use rand::SeedableRng;
         let mut rng = rand::rngs::StdRng::seed_from_u64(0);
         let (short, long) = (100usize, 400usize);
         let (a, b) = (
-            crate::load::synthetic::words(short, &mut rng),
-            crate::load::synthetic::words(long, &mut rng),
+            crate::prompts::words(short, &mut rng),
+            crate::prompts::words(long, &mut rng),
         );
         let fail = |m: String| {
             BackendError::Other(format!(
@@ -267,7 +267,7 @@ impl Client {
                 "{long} words counted {tb} tokens, {short} words {ta}"
             )));
         }
-        Ok(crate::load::synthetic::Calibration {
+        Ok(crate::spec::Calibration {
             method: method.into(),
             words_per_token: (long - short) as f64 / (tb - ta) as f64,
         })

@@ -9,10 +9,10 @@ pub mod suite;
 
 use crate::backend::{Client, GenParams, RequestMeta};
 use crate::events::{Event, Observer};
-use crate::plan::{Api, Endpoint};
 use crate::prompts::{Message, Prompt};
 use crate::record::Phase;
 use crate::report::{JudgeScore, QualityReport};
+use crate::spec::{Api, Endpoint};
 use grade::{Graded, Grader, Verdict};
 pub use servebench_core::quality_record::{JudgeResult, TaskResult};
 use sha2::Digest;

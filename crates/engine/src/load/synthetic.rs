@@ -6,7 +6,7 @@
 //! target from the server's own tokenizer (see [`Calibration`]), so "1,000 input tokens" means
 //! 1,000 of *that* server's tokens.
 
-use crate::prompts::{Message, Prompt};
+use crate::prompts::{Message, Prompt, words};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
@@ -82,28 +82,6 @@ impl LengthDist {
 }
 
 pub use servebench_core::spec::Calibration;
-
-/// Words used to build synthetic prompts: common English words of one or two tokens in most
-/// tokenizers, so lengths scale smoothly.
-const WORDS: &[&str] = &[
-    "the", "system", "request", "server", "model", "token", "latency", "memory", "batch", "cache",
-    "queue", "thread", "stream", "value", "result", "error", "time", "data", "graph", "layer",
-    "kernel", "device", "block", "index", "table", "query", "field", "record", "buffer", "signal",
-    "network", "storage", "engine", "method", "object", "number", "string", "vector", "matrix",
-    "state",
-];
-
-/// `n` words from the vocabulary, drawn from `rng`.
-pub fn words(n: usize, rng: &mut StdRng) -> String {
-    let mut s = String::with_capacity(n * 7);
-    for i in 0..n {
-        if i > 0 {
-            s.push(' ');
-        }
-        s.push_str(WORDS[rng.random_range(0..WORDS.len())]);
-    }
-    s
-}
 
 /// `count` prompts of about `input` server tokens each (given `words_per_token`), asking for
 /// `output` tokens each when set.

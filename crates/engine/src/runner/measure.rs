@@ -3,7 +3,8 @@
 
 use super::phase::{load_step, run_step, sweep};
 use super::watch::{Resources, Watch};
-use super::{Abort, Ctx, READY_TIMEOUT_S, UNLOAD_WAIT, stop_grace};
+use super::{Abort, Ctx, READY_TIMEOUT_S, TargetError, UNLOAD_WAIT, stop_grace};
+use crate::backend::BackendError;
 use crate::backend::{Client, ollama};
 use crate::events::{Event, Observer};
 use crate::load::driver::{Schedule, Step};
@@ -14,14 +15,15 @@ use crate::record::{Outcome, Phase, RequestRecord};
 use crate::report::{
     LoadSample, LoadSource, MemoryFacts, PhaseReport, TargetReport, explain_memory,
 };
+use crate::server::ServerError;
 use crate::server::{ManagedServer, port_in_use};
 use crate::stats::quantile_sorted;
 use crate::telemetry::prometheus::CacheConfig;
 use crate::telemetry::sampler::Scraper;
 use std::time::Duration;
 
-fn target_err(e: impl ToString) -> Abort {
-    Abort::Target(e.to_string())
+fn target_err(e: impl Into<TargetError>) -> Abort {
+    Abort::Target(e.into())
 }
 
 /// Start the managed server of `spec`; returns spawn → ready, s.
@@ -35,7 +37,7 @@ async fn launch(
     restart: bool,
 ) -> Result<f64, Abort> {
     let Some(cmd) = &spec.launch else {
-        return Err(target_err("no launch command"));
+        return Err(target_err(TargetError::NoLaunchCommand));
     };
     let url = url::Url::parse(&spec.url).map_err(target_err)?;
     let (host, port) = (
@@ -43,9 +45,9 @@ async fn launch(
         url.port_or_known_default().unwrap_or(80),
     );
     if port_in_use(host, port) {
-        return Err(Abort::Target(format!(
-            "{host}:{port} is already in use before launch: stop what listens there or change the port"
-        )));
+        return Err(target_err(ServerError::PortInUse {
+            addr: format!("{host}:{port}"),
+        }));
     }
     obs.on_event(&Event::Note {
         target: &spec.name,
@@ -219,17 +221,19 @@ async fn phases(
         match first.outcome {
             Outcome::Http(404) => return Err(target_err(client.model_not_found().await)),
             Outcome::Http(status @ (401 | 403)) => {
-                return Err(target_err(crate::backend::BackendError::Unauthorised {
+                return Err(target_err(BackendError::Unauthorised {
                     url: client.base().to_string(),
                     status,
                 }));
             }
             Outcome::Connect => {
-                return Err(Abort::Target(format!(
-                    "nothing is listening at {} ({}): start the server or fix the url",
-                    client.base(),
-                    first.error.as_deref().unwrap_or("connection failed")
-                )));
+                return Err(target_err(BackendError::NotListening {
+                    url: client.base().to_string(),
+                    detail: first
+                        .error
+                        .clone()
+                        .unwrap_or_else(|| "connection failed".into()),
+                }));
             }
             _ => {}
         }
@@ -302,11 +306,11 @@ async fn phases(
     }
     if sent > 0 && ok == 0 && !ctx.cancel.is_cancelled() {
         let first = cold_records.first();
-        return Err(Abort::Target(format!(
-            "all {sent} requests failed (first: {} {})",
-            first.map_or(String::new(), |r| r.outcome.kind()),
-            first.and_then(|r| r.error.clone()).unwrap_or_default()
-        )));
+        return Err(target_err(TargetError::AllRequestsFailed {
+            sent,
+            kind: first.map_or(String::new(), |r| r.outcome.kind()),
+            detail: first.and_then(|r| r.error.clone()).unwrap_or_default(),
+        }));
     }
 
     let w = &watch;
@@ -356,7 +360,7 @@ async fn quality(
     .await
     .map_err(|e| match e {
         crate::eval::EvalError::Io(io) => Abort::Io(io),
-        other => Abort::Target(other.to_string()),
+        other => target_err(TargetError::Quality(other.to_string())),
     })?;
     t.quality = Some(report);
     if ctx.cancel.is_cancelled() {

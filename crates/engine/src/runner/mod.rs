@@ -7,6 +7,7 @@
 //! to the next, after trying its fallbacks; a failed request is recorded as a failure and the
 //! phase continues.
 
+mod error;
 mod measure;
 mod phase;
 mod watch;
@@ -19,10 +20,11 @@ use crate::report::{
     Attempt, AttemptStatus, GpuDevice, GpuPhase, GpuReport, Load, MemoryReport, ModelInfo, Phases,
     Report, RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus,
 };
-use crate::server::{LOG_TAIL_LINES, log_tail, oom_signature};
+use crate::server::{LOG_TAIL_LINES, log_tail};
 use crate::telemetry::gpu::{self, GpuSource};
 use crate::telemetry::sampler::Telemetry;
 use crate::telemetry::{now_unix_s, window};
+pub use error::TargetError;
 use measure::measure;
 use std::path::Path;
 use std::sync::Arc;
@@ -48,7 +50,7 @@ pub enum RunError {
 }
 
 enum Abort {
-    Target(String),
+    Target(TargetError),
     Io(std::io::Error),
     Cancelled,
 }
@@ -322,26 +324,29 @@ async fn run_target(
             s.stop(stop_grace(&cand)).await;
         }
         ctx.telemetry.watch(None);
-        let error = match result {
-            Ok(()) => None,
-            Err(Abort::Cancelled) if t.phases.cold.is_none() => {
-                Some("interrupted before anything was measured".to_string())
-            }
-            Err(Abort::Cancelled) => None,
-            Err(Abort::Target(e)) => Some(e),
+        let (failure, interrupted_early) = match result {
+            Ok(()) => (None, false),
+            Err(Abort::Cancelled) => (None, t.phases.cold.is_none()),
+            Err(Abort::Target(e)) => (Some(e), false),
             Err(Abort::Io(e)) => return Err(RunError::Io(e)),
         };
         // The log of a failed managed server, read once it has stopped (its last words
         // included).
-        let log_tail = match (&error, &cand.launch) {
+        let log_tail = match (&failure, &cand.launch) {
             (Some(_), Some(_)) => log_tail(&ctx.out_dir.join(&log_name), OOM_SCAN_LINES),
             _ => Vec::new(),
         };
-        let status = match &error {
+        let failure = failure.map(|e| e.classify(&log_tail));
+        let status = match &failure {
+            None if interrupted_early => AttemptStatus::Failed,
             None => AttemptStatus::Ok,
-            Some(e) if oom_signature(e).is_some() => AttemptStatus::Oom,
-            Some(_) if oom_signature(&log_tail.join("\n")).is_some() => AttemptStatus::Oom,
+            Some(e) if e.is_oom() => AttemptStatus::Oom,
             Some(_) => AttemptStatus::Failed,
+        };
+        let error = match failure {
+            Some(e) => Some(e.to_string()),
+            None if interrupted_early => Some("interrupted before anything was measured".into()),
+            None => None,
         };
         attempts.push(Attempt {
             model: cand.model.clone(),

@@ -217,7 +217,7 @@ pub(super) async fn run_step(
     }
     let duration = driver
         .await
-        .map_err(|e| Abort::Target(format!("load driver failed: {e}")))?;
+        .map_err(|e| Abort::Target(super::TargetError::Driver(e.to_string())))?;
     let resources = watch.end(&mark).await;
     obs.on_event(&Event::PhaseFinished { target, phase })?;
     Ok(StepDone {
