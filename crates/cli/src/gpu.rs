@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 /// Print the devices and `samples` readings `interval` seconds apart.
-pub fn run(args: &crate::cli::GpuArgs) -> ExitCode {
+pub fn run(args: &crate::args::GpuArgs) -> ExitCode {
     if !(args.interval > 0.0 && args.interval <= 60.0) {
         eprintln!(
             "servebench: --interval {} out of range: use (0, 60] seconds",

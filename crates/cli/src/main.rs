@@ -4,8 +4,7 @@
 //! written; `gpu`: no GPU can be read); 2 invalid input (flags, plan, prompts); 130
 //! interrupted by Ctrl-C.
 
-mod cli;
-mod eval_cli;
+mod args;
 mod gpu;
 mod output_cli;
 mod progress;
@@ -40,7 +39,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(126);
     }
-    let args = cli::Cli::parse();
+    let args = args::Cli::parse();
     raise_open_files_limit();
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -50,19 +49,19 @@ fn main() -> ExitCode {
         }
     };
     match args.command {
-        cli::Command::Gpu(g) => gpu::run(&g),
-        cli::Command::Compare(c) => match output_cli::compare_cmd(&c) {
+        args::Command::Gpu(g) => gpu::run(&g),
+        args::Command::Compare(c) => match output_cli::compare_cmd(&c) {
             Ok(()) => ExitCode::SUCCESS,
             Err(f) => output_cli::exit(f),
         },
-        cli::Command::Report(r) => match output_cli::report_cmd(&r) {
+        args::Command::Report(r) => match output_cli::report_cmd(&r) {
             Ok(()) => ExitCode::SUCCESS,
             Err(f) => output_cli::exit(f),
         },
-        cli::Command::Run(_) | cli::Command::Eval(_) => {
+        args::Command::Run(_) | args::Command::Eval(_) => {
             let job = match args.command {
-                cli::Command::Run(run) => cli::RunJob::try_from(*run),
-                cli::Command::Eval(eval) => cli::RunJob::try_from(*eval),
+                args::Command::Run(run) => run.into_job(),
+                args::Command::Eval(eval) => eval.into_job(),
                 _ => unreachable!("handled above"),
             };
             let job = match job {
@@ -96,7 +95,7 @@ fn refuse_used_out_dir(out: &std::path::Path) -> Result<(), String> {
     Ok(())
 }
 
-async fn run_job(job: cli::RunJob) -> anyhow::Result<ExitCode> {
+async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
     let out = job.out_dir.clone();
     if let Err(e) = refuse_used_out_dir(&out) {
         eprintln!("servebench: {e}");

@@ -116,7 +116,15 @@ async fn humaneval_canonical_solutions_score_exactly_one() {
     assert_eq!(q.pass_at_1, Some(1.0), "failed/errors: {failures:?}");
     assert_eq!(q.tasks, 164);
     let s = &q.scenarios["humaneval"];
-    assert_eq!((s.passed, s.failed, s.errors), (164, 0, 0));
+    assert_eq!(
+        (s.passed, s.failed, s.errors),
+        (164, 0, 0),
+        "{:?}",
+        r.targets[0]
+            .quality
+            .as_ref()
+            .map(|q| &q.scenarios["humaneval"])
+    );
     assert_eq!(s.accuracy, Some(5.0));
     assert_eq!(s.consistency, Some(5.0));
     assert!(

@@ -3,7 +3,7 @@
 //! changes a latency distribution.
 
 use proptest::prelude::*;
-use servebench_engine::record::{Outcome, Phase, RequestRecord, StreamErrorKind, TokenSource};
+use servebench_engine::record::{Outcome, Phase, RequestRecord, StreamErrorKind};
 use servebench_engine::report::PhaseReport;
 use servebench_engine::stats::{HdrSummary, Summary};
 use std::time::Duration;
@@ -15,26 +15,13 @@ fn samples() -> impl Strategy<Value = Vec<f64>> {
 fn record(i: u64, ms: u64, outcome: Outcome) -> RequestRecord {
     let ttft = Duration::from_millis(ms);
     RequestRecord {
-        target: "t".into(),
-        phase: Phase::Warm,
-        step: None,
-        index: i,
-        prompt_id: "p".into(),
-        sent_unix_s: 1000.0 + i as f64,
-        schedule_lag: Duration::ZERO,
-        ttft: Some(ttft),
-        chunk_arrivals: vec![ttft, ttft + Duration::from_millis(10)],
-        end: ttft + Duration::from_millis(10),
-        input_tokens: Some(5),
-        output_tokens: Some(2),
-        requested_output_tokens: None,
-        token_source: Some(TokenSource::Server),
-        finish_reason: None,
-        server_timings: None,
         outcome,
-        error: None,
-        text: String::new(),
-        retries: 0,
+        ..RequestRecord::streamed(
+            "t",
+            Phase::Warm,
+            i,
+            vec![ttft, ttft + Duration::from_millis(10)],
+        )
     }
 }
 

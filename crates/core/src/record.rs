@@ -229,6 +229,58 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
+    /// A request that streamed one token per chunk at `arrivals` after it was sent (the first
+    /// is its TTFT, the last its end), counted by the server, and ended `ok`: the one builder
+    /// for tests and tools that synthesise records. Set any other field with struct update
+    /// syntax (`RequestRecord { outcome, ..RequestRecord::streamed(…) }`).
+    pub fn streamed(
+        target: &str,
+        phase: Phase,
+        index: u64,
+        arrivals: Vec<Duration>,
+    ) -> RequestRecord {
+        RequestRecord {
+            target: target.into(),
+            phase,
+            step: None,
+            index,
+            prompt_id: "p".into(),
+            sent_unix_s: 1000.0 + index as f64,
+            schedule_lag: Duration::ZERO,
+            ttft: arrivals.first().copied(),
+            end: arrivals.last().copied().unwrap_or_default(),
+            input_tokens: Some(5),
+            output_tokens: Some(arrivals.len() as u64),
+            requested_output_tokens: None,
+            token_source: Some(TokenSource::Server),
+            chunk_arrivals: arrivals,
+            finish_reason: None,
+            server_timings: None,
+            outcome: Outcome::Ok,
+            error: None,
+            text: String::new(),
+            retries: 0,
+        }
+    }
+
+    /// A request that failed with `outcome` after `end`, with no chunk and no token count.
+    pub fn failed(
+        target: &str,
+        phase: Phase,
+        index: u64,
+        outcome: Outcome,
+        end: Duration,
+    ) -> RequestRecord {
+        RequestRecord {
+            end,
+            input_tokens: None,
+            output_tokens: None,
+            token_source: None,
+            outcome,
+            ..RequestRecord::streamed(target, phase, index, Vec::new())
+        }
+    }
+
     /// Send → last content chunk: the request's end-to-end latency, ending at the last token.
     pub fn e2e(&self) -> Option<Duration> {
         self.chunk_arrivals.last().copied()

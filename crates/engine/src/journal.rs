@@ -109,26 +109,15 @@ mod tests {
         let path = dir.path().join("requests.jsonl");
         let mut j = Journal::open(&path).unwrap();
         let r = RequestRecord {
-            target: "t".into(),
-            phase: Phase::Cold,
-            step: None,
-            index: 0,
-            prompt_id: "p".into(),
             sent_unix_s: 1.0,
-            schedule_lag: Duration::ZERO,
-            ttft: None,
-            chunk_arrivals: vec![],
-            end: Duration::from_millis(3),
-            input_tokens: None,
-            output_tokens: None,
-            requested_output_tokens: None,
-            token_source: None,
-            finish_reason: None,
-            server_timings: None,
-            outcome: Outcome::Timeout,
             error: Some("slow".into()),
-            text: String::new(),
-            retries: 0,
+            ..RequestRecord::failed(
+                "t",
+                Phase::Cold,
+                0,
+                Outcome::Timeout,
+                Duration::from_millis(3),
+            )
         };
         j.append(&r).unwrap();
         j.append(&r).unwrap();

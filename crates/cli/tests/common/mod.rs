@@ -668,8 +668,15 @@ pub struct Collect(pub Vec<RequestRecord>);
 
 impl Observer for Collect {
     fn on_event(&mut self, e: &Event<'_>) -> std::io::Result<()> {
-        if let Event::RequestFinished(r) = e {
-            self.0.push((*r).clone());
+        match e {
+            Event::RequestFinished(r) => self.0.push((*r).clone()),
+            // Shown with a failing test's output: why the grader (not the model) failed.
+            Event::TaskGraded(t)
+                if t.graded.verdict == servebench_engine::eval::grade::Verdict::Error =>
+            {
+                eprintln!("grader error on {}: {:?}", t.task_id, t.graded.reason)
+            }
+            _ => {}
         }
         Ok(())
     }

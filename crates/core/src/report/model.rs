@@ -554,26 +554,13 @@ mod tests {
     fn rec(i: u64, outcome: Outcome, ms: &[u64]) -> RequestRecord {
         let arr: Vec<Duration> = ms.iter().map(|&m| Duration::from_millis(m)).collect();
         RequestRecord {
-            target: "t".into(),
-            phase: Phase::Warm,
-            step: None,
-            index: i,
-            prompt_id: "p".into(),
             sent_unix_s: 100.0 + i as f64,
-            schedule_lag: Duration::ZERO,
-            ttft: arr.first().copied(),
-            end: arr.last().copied().unwrap_or(Duration::from_millis(5)),
             input_tokens: Some(7),
+            end: arr.last().copied().unwrap_or(Duration::from_millis(5)),
             output_tokens: Some(arr.len() as u64),
-            requested_output_tokens: None,
             token_source: Some(TokenSource::Server),
-            chunk_arrivals: arr,
-            finish_reason: None,
-            server_timings: None,
             outcome,
-            error: None,
-            text: String::new(),
-            retries: 0,
+            ..RequestRecord::streamed("t", Phase::Warm, i, arr)
         }
     }
 

@@ -1,9 +1,10 @@
 //! One attempt at one target: launch (if managed), probe, model facts, the cold load(s), the
 //! warm phase and the load profile, with telemetry attributed to each phase.
 
+use super::ctx::{Abort, Ctx, READY_TIMEOUT_S, UNLOAD_WAIT, stop_grace};
+use super::error::TargetError;
 use super::phase::{load_step, run_step, sweep};
 use super::watch::{Resources, Watch};
-use super::{Abort, Ctx, READY_TIMEOUT_S, TargetError, UNLOAD_WAIT, stop_grace};
 use crate::backend::BackendError;
 use crate::backend::{Client, ollama};
 use crate::events::{Event, Observer};

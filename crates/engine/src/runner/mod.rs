@@ -7,6 +7,7 @@
 //! to the next, after trying its fallbacks; a failed request is recorded as a failure and the
 //! phase continues.
 
+mod ctx;
 mod error;
 mod measure;
 mod phase;
@@ -17,26 +18,19 @@ use crate::events::{Event, Observer};
 use crate::plan::{Plan, TargetSpec};
 use crate::prompts::Prompt;
 use crate::report::{
-    Attempt, AttemptStatus, GpuDevice, GpuPhase, GpuReport, Load, MemoryReport, ModelInfo, Phases,
-    Report, RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus,
+    Attempt, AttemptStatus, GpuDevice, GpuReport, Load, MemoryReport, ModelInfo, Phases, Report,
+    RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus,
 };
 use crate::server::{LOG_TAIL_LINES, log_tail};
 use crate::telemetry::gpu::{self, GpuSource};
 use crate::telemetry::sampler::Telemetry;
 use crate::telemetry::{now_unix_s, window};
+use ctx::{Abort, Ctx, stop_grace};
 pub use error::TargetError;
 use measure::measure;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// How long Ollama may take to drop a model after `keep_alive: 0`.
-const UNLOAD_WAIT: Duration = Duration::from_secs(60);
-/// SIGTERM → SIGKILL grace for managed servers.
-const STOP_GRACE: Duration = Duration::from_secs(10);
-/// Default spawn → ready limit for managed servers.
-const READY_TIMEOUT_S: f64 = 300.0;
 
 /// The run could not continue (not a target failure: those are reported, not returned).
 #[derive(Debug, thiserror::Error)]
@@ -47,37 +41,6 @@ pub enum RunError {
     /// What the run needs is missing (no Python for the quality graders, …).
     #[error("{0}")]
     Setup(String),
-}
-
-enum Abort {
-    Target(TargetError),
-    Io(std::io::Error),
-    Cancelled,
-}
-
-impl From<std::io::Error> for Abort {
-    fn from(e: std::io::Error) -> Self {
-        Abort::Io(e)
-    }
-}
-
-/// Sweep steps when none are given: 1, 2, 4, … 1024, until saturation or an SLO break.
-const DEFAULT_SWEEP_MAX: u32 = 1024;
-/// A default sweep stops when fewer than this share of requests meet the SLO.
-const SLO_BREAK_PASS_RATE: f64 = 0.9;
-/// The client fell behind an open-loop schedule when its largest send lag exceeds this share of
-/// the scheduled span (sending took more than 10 % longer than the schedule).
-const BEHIND_SCHEDULE: f64 = 0.10;
-
-struct Ctx<'a> {
-    plan: &'a Plan,
-    prompts: Arc<[Prompt]>,
-    out_dir: &'a Path,
-    cancel: &'a CancellationToken,
-    params: GenParams,
-    telemetry: &'a Telemetry,
-    gpu_baseline: Option<&'a GpuPhase>,
-    grader: Option<&'a crate::eval::grade::Grader>,
 }
 
 /// Lines at the end of a failed server's log searched for out-of-memory messages.
@@ -408,10 +371,4 @@ fn timeline(tel: &Telemetry, start: f64) -> Vec<crate::report::TimelinePoint> {
                 .collect()),
         })
         .collect()
-}
-
-/// SIGTERM → SIGKILL grace of a target's server.
-fn stop_grace(spec: &TargetSpec) -> Duration {
-    spec.stop_timeout_s
-        .map_or(STOP_GRACE, Duration::from_secs_f64)
 }

@@ -1,8 +1,8 @@
 //! Phases: one driver step at a time (publishing each record as it finishes and attributing
 //! telemetry to the step), load steps with their rates and warnings, and the concurrency sweep.
 
+use super::ctx::{Abort, BEHIND_SCHEDULE, Ctx, DEFAULT_SWEEP_MAX, SLO_BREAK_PASS_RATE};
 use super::watch::{Resources, Watch};
-use super::{Abort, BEHIND_SCHEDULE, Ctx, DEFAULT_SWEEP_MAX, SLO_BREAK_PASS_RATE};
 use crate::backend::Client;
 use crate::events::{Event, Observer};
 use crate::load::driver::{self, Schedule, Shared, Step};
@@ -217,7 +217,7 @@ pub(super) async fn run_step(
     }
     let duration = driver
         .await
-        .map_err(|e| Abort::Target(super::TargetError::Driver(e.to_string())))?;
+        .map_err(|e| Abort::Target(super::error::TargetError::Driver(e.to_string())))?;
     let resources = watch.end(&mark).await;
     obs.on_event(&Event::PhaseFinished { target, phase })?;
     Ok(StepDone {

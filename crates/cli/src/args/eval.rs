@@ -1,6 +1,6 @@
 //! `servebench eval`: its arguments and their conversion into a quality-only run.
 
-use crate::cli::{ApiArg, TargetArgs, build_plan, out_dir, prepare_quality};
+use super::target::{ApiArg, RunJob, TargetArgs, build_plan, out_dir, prepare_quality};
 use anyhow::{Context, bail};
 use clap::Args;
 use servebench_engine::eval::suite::{Dataset, SCENARIOS};
@@ -66,10 +66,12 @@ pub struct EvalArgs {
     pub judge_api: ApiArg,
 }
 
-impl TryFrom<EvalArgs> for crate::cli::RunJob {
-    type Error = anyhow::Error;
-
-    fn try_from(a: EvalArgs) -> anyhow::Result<crate::cli::RunJob> {
+// A method rather than `TryFrom<EvalArgs> for RunJob`: an impl belongs to its type's module, and
+// `target` (where `RunJob` lives) must not depend on the commands built on it.
+impl EvalArgs {
+    /// The validated run job these arguments describe.
+    pub fn into_job(self) -> anyhow::Result<RunJob> {
+        let a = self;
         if !(0.0..=2.0).contains(&a.temperature) {
             bail!("--temperature {} out of range: use 0..=2", a.temperature);
         }
@@ -147,7 +149,7 @@ impl TryFrom<EvalArgs> for crate::cli::RunJob {
         });
         prepare_quality(&mut plan).context("--dataset")?;
         let out_dir = out_dir(plan.settings.out.clone());
-        Ok(crate::cli::RunJob {
+        Ok(RunJob {
             verbose: false,
             plan,
             prompts: Vec::new(),

@@ -1,166 +1,13 @@
-//! Command-line interface (clap derive) and its conversion into a library run job.
+//! `servebench run`: its flags and their conversion into a [`RunJob`].
 
-use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use super::target::{EndpointArg, RunJob, TargetArgs, build_plan, out_dir, prepare_quality};
+use anyhow::Context;
+use clap::Args;
 use servebench_engine::load::profile::{Profile, Slo};
 use servebench_engine::load::synthetic::LengthDist;
-use servebench_engine::plan::{Api, Endpoint, Plan, RunOverrides, RunSettings, TargetSpec};
-use servebench_engine::prompts::{self, Prompt};
+use servebench_engine::plan::{Endpoint, RunOverrides};
+use servebench_engine::prompts;
 use std::path::PathBuf;
-
-/// Benchmark and compare LLM serving stacks (Ollama, vLLM, llama.cpp, SGLang, TGI, any
-/// OpenAI-compatible server): load time, TTFT, throughput, and more.
-#[derive(Debug, Parser)]
-#[command(name = "servebench", version, about)]
-pub struct Cli {
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Measure one server (flags) or every target of a plan file, cold and warm.
-    Run(Box<RunArgs>),
-    /// Grade the code one server (or every target of a plan) writes: HumanEval pass@k and the
-    /// built-in scenarios, run in a sandbox.
-    Eval(Box<crate::eval_cli::EvalArgs>),
-    /// Compare finished runs: deltas, significance, caveats and recommendations (Markdown,
-    /// JSON or HTML; English or Korean). The first report is the baseline.
-    Compare(crate::output_cli::CompareArgs),
-    /// Re-render a finished run as Markdown, HTML, CSV (one row per request) or JSON.
-    Report(crate::output_cli::ReportArgs),
-    /// List the NVIDIA GPUs servebench can read and print a few live readings, or say why
-    /// there are none (exit 1).
-    Gpu(GpuArgs),
-}
-
-/// `servebench gpu` arguments.
-#[derive(Debug, Args)]
-pub struct GpuArgs {
-    /// Live readings to print.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(0..=1000))]
-    pub samples: u32,
-    /// Seconds between readings.
-    #[arg(long, default_value_t = 0.5)]
-    pub interval: f64,
-}
-
-/// API dialect.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ApiArg {
-    /// OpenAI-compatible /v1 (vLLM, llama.cpp, SGLang, TGI, ...).
-    Openai,
-    /// Ollama's native /api.
-    Ollama,
-}
-
-/// OpenAI endpoint.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum EndpointArg {
-    /// /v1/chat/completions.
-    Chat,
-    /// /v1/completions.
-    Completions,
-}
-
-/// One target described by flags (the quick form, without a plan).
-#[derive(Debug, Args)]
-pub struct TargetArgs {
-    /// API dialect of the server (quick form, without a plan).
-    #[arg(long, value_enum)]
-    pub api: Option<ApiArg>,
-    /// Base URL of the server, e.g. http://localhost:8000.
-    #[arg(long)]
-    pub url: Option<String>,
-    /// Model name to request.
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Label for the target in reports (default: the api).
-    #[arg(long)]
-    pub name: Option<String>,
-    /// Pid of the (unmanaged) server whose process tree CPU and memory are sampled.
-    #[arg(long)]
-    pub server_pid: Option<u32>,
-    /// Environment variable holding the API key (sent as a Bearer token; never logged). With
-    /// a plan, it applies to targets that name none.
-    #[arg(long)]
-    pub api_key_env: Option<String>,
-}
-
-/// The plan: from a file, or one target from the quick-form flags; `overrides` applied.
-pub fn build_plan(
-    command: &str,
-    file: Option<&PathBuf>,
-    t: TargetArgs,
-    overrides: &RunOverrides,
-) -> anyhow::Result<Plan> {
-    let quick = t.api.is_some()
-        || t.url.is_some()
-        || t.model.is_some()
-        || t.name.is_some()
-        || t.server_pid.is_some();
-    match (file, quick) {
-        (Some(p), true) => bail!(
-            "{}: --api/--url/--model/--name/--server-pid describe one target; with a plan file, put them in [[targets]]",
-            p.display()
-        ),
-        (Some(p), false) => {
-            let mut plan = Plan::from_file(p, overrides)?;
-            for target in plan.targets.iter_mut().filter(|x| x.api_key_env.is_none()) {
-                target.api_key_env = t.api_key_env.clone();
-            }
-            Ok(plan)
-        }
-        (None, _) => {
-            let (Some(api), Some(url), Some(model)) = (t.api, t.url, t.model) else {
-                bail!(
-                    "{command} needs a plan file, or all of --api, --url and --model (e.g. --api openai --url http://localhost:8000 --model NAME)"
-                );
-            };
-            let api = match api {
-                ApiArg::Openai => Api::Openai,
-                ApiArg::Ollama => Api::Ollama,
-            };
-            let mut settings = RunSettings::default();
-            overrides.apply(&mut settings);
-            let plan = Plan {
-                settings,
-                targets: vec![TargetSpec {
-                    server_pid: t.server_pid,
-                    api_key_env: t.api_key_env,
-                    ..TargetSpec::new(
-                        &t.name.unwrap_or_else(|| api.to_string()),
-                        api,
-                        &url,
-                        &model,
-                    )
-                }],
-            };
-            plan.validate()?;
-            Ok(plan)
-        }
-    }
-}
-
-/// Load the quality tasks of `plan`, if any, and point the sandbox at this binary.
-pub fn prepare_quality(plan: &mut Plan) -> anyhow::Result<()> {
-    if let Some(q) = &mut plan.settings.quality {
-        q.settings.helper = Some(
-            std::env::current_exe().context("cannot find the servebench binary for the sandbox")?,
-        );
-        q.load()?;
-    }
-    Ok(())
-}
-
-/// The output directory: as given, else `servebench-results/<YYYYMMDD_HHMMSS>/`.
-pub fn out_dir(given: Option<PathBuf>) -> PathBuf {
-    given.unwrap_or_else(|| {
-        PathBuf::from("servebench-results")
-            .join(chrono::Local::now().format("%Y%m%d_%H%M%S").to_string())
-    })
-}
 
 /// `servebench run` arguments.
 #[derive(Debug, Args)]
@@ -244,18 +91,12 @@ pub struct RunArgs {
     pub quality: Option<servebench_engine::eval::suite::Dataset>,
 }
 
-/// A validated run: the plan, its prompts and where results go.
-pub struct RunJob {
-    pub verbose: bool,
-    pub plan: Plan,
-    pub prompts: Vec<Prompt>,
-    pub out_dir: PathBuf,
-}
-
-impl TryFrom<RunArgs> for RunJob {
-    type Error = anyhow::Error;
-
-    fn try_from(a: RunArgs) -> anyhow::Result<RunJob> {
+// A method rather than `TryFrom<RunArgs> for RunJob`: an impl belongs to its type's module, and
+// `target` (where `RunJob` lives) must not depend on the commands built on it.
+impl RunArgs {
+    /// The validated run job these arguments describe.
+    pub fn into_job(self) -> anyhow::Result<RunJob> {
+        let a = self;
         let overrides = RunOverrides {
             warm: a.warm,
             max_tokens: a.max_tokens,
