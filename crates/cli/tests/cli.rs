@@ -1,7 +1,6 @@
 //! The binary end to end against mock servers: exit codes, one-line errors, report files.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]

@@ -2,8 +2,7 @@
 //! told apart from noise, every format and language, bad input, and the HTML rendered in a
 //! real headless Chromium.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,8 +1,7 @@
 //! End to end against the real reference server: llama.cpp (xllamacpp) serving the real
 //! SmolLM2-135M-Instruct Q4_1 model, installed into `.venv` by `make venv` (`make test` does it).
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use servebench_engine::plan::Api;
 use std::path::PathBuf;

@@ -3,8 +3,7 @@
 //! built-in scenarios score full marks, hostile answers are contained, and the extraction of
 //! code from chat answers handles the tricky cases.
 
-mod common;
-use common::*;
+use crate::common::*;
 use servebench_engine::eval::grade::{Grader, Verdict};
 use servebench_engine::eval::sandbox::{Limits, Sandbox, find_python};
 use servebench_engine::eval::suite::{self, Dataset, Kind, Task};

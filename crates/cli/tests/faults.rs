@@ -1,7 +1,6 @@
 //! Failed requests are recorded with their kind, counted, never averaged in; the run goes on.
 
-mod common;
-use common::*;
+use crate::common::*;
 use servebench_engine::plan::Api;
 use servebench_engine::record::Outcome;
 

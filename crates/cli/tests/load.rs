@@ -3,8 +3,7 @@
 //! Poisson arrivals have the requested rate and exponential gaps, goodput counts only requests
 //! meeting every SLO.
 
-mod common;
-use common::*;
+use crate::common::*;
 use servebench_engine::load::profile::{Profile, Slo};
 use servebench_engine::plan::Api;
 use servebench_engine::record::Phase;

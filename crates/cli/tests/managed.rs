@@ -2,8 +2,7 @@
 //! ready (stopped, recorded, fallbacks tried), the environment and directory they start in,
 //! and launch commands that cannot run.
 
-mod common;
-use common::*;
+use crate::common::*;
 use servebench_engine::plan::Api;
 use servebench_engine::report::{AttemptStatus, LoadSource, TargetStatus};
 use std::time::Duration;

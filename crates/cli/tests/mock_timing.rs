@@ -1,7 +1,6 @@
 //! Measured timings against injected ones, for both dialects, through the whole client.
 
-mod common;
-use common::*;
+use crate::common::*;
 use servebench_engine::plan::{Api, Endpoint};
 use std::time::Duration;
 

@@ -1,8 +1,7 @@
 //! The Ollama cold path: unload with `keep_alive: 0`, wait for `/api/ps` to drop the model,
 //! then the first request pays the load, reported by the server as `load_duration`.
 
-mod common;
-use common::*;
+use crate::common::*;
 use servebench_engine::plan::Api;
 use servebench_engine::report::LoadSource;
 use std::time::Duration;

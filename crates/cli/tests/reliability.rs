@@ -1,8 +1,7 @@
 //! Reliability: a real SIGTERM mid-phase keeps every finished measurement; a server that never
 //! sends a first token is bounded by --ttft-timeout; API keys authenticate and never leak.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::Path;
 use std::time::{Duration, Instant};
 

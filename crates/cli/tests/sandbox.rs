@@ -1,7 +1,5 @@
 //! The sandbox against hostile programs: each is contained, recorded, and the host untouched.
 
-mod common;
-
 use servebench_engine::eval::sandbox::{Finished, Limits, Sandbox, find_python};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -85,7 +83,7 @@ async fn no_process_outlives_the_task_even_a_daemonised_one() {
     assert!(f.stdout.contains("setsid denied"), "{f:?}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        !common::process_alive("sleep 7331") && !common::process_alive("sleep 7332"),
+        !crate::common::process_alive("sleep 7331") && !crate::common::process_alive("sleep 7332"),
         "a process outlived the task"
     );
 }

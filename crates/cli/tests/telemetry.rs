@@ -2,9 +2,7 @@
 //! no-NVML path of this machine, a real busy process, and server metrics scraped from a mock
 //! speaking vLLM's `/metrics`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use servebench_engine::plan::Api;
 use servebench_engine::telemetry::prometheus::{self, CacheConfig};
 use servebench_engine::telemetry::sampler::Telemetry;

@@ -1,11 +1,10 @@
 //! Parser tests on the shared wire fixtures (`../shared/fixtures/wire/`), line by line and
 //! replayed verbatim over HTTP through the whole client.
 
-mod common;
+use crate::common::*;
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::routing::{get, post};
-use common::*;
 use serde_json::Value;
 use servebench_engine::backend::sink::EventSink;
 use servebench_engine::backend::{StreamEvent, ollama, openai};

@@ -1,0 +1,44 @@
+//! The `servebench` binary, run as a user runs it.
+
+use serde_json::Value;
+
+/// Exit code and output of one `servebench` process.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run the binary with `args`.
+pub async fn servebench(args: &[&str]) -> Out {
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args(args)
+        .output()
+        .await
+        .unwrap();
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+    }
+}
+
+/// Write `toml` as `plan.toml` in `dir`, run it into `dir/out`; returns the output and out dir.
+pub async fn run_plan(dir: &std::path::Path, toml: &str) -> (Out, std::path::PathBuf) {
+    let plan = dir.join("plan.toml");
+    std::fs::write(&plan, toml).unwrap();
+    let out = dir.join("out");
+    let o = servebench(&[
+        "run",
+        plan.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    (o, out)
+}
+
+/// `report.json` in `dir`.
+pub fn read_report(dir: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}

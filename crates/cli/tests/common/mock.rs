@@ -1,0 +1,219 @@
+//! What every mock server shares: the faults and answers it is given, its state, and the
+//! token emitter that keeps an absolute schedule; the dialects are in [`super::openai`] and
+//! [`super::ollama`].
+
+use super::gpu::{FAKE_TOTAL, FakeGpu};
+use axum::Router;
+use axum::body::Body;
+use axum::http::header;
+use axum::response::Response;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+
+/// What a mock does to the n-th generation request (0-based).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    /// Stream normally.
+    None,
+    /// Answer this HTTP status with an error body.
+    Http(u16),
+    /// End the body cleanly after `k` tokens, without finish or end marker.
+    CutAfter(usize),
+    /// Abort the connection after `k` tokens.
+    ResetAfter(usize),
+    /// Send an unparseable event after `k` tokens.
+    MalformedAfter(usize),
+    /// Send an in-stream error object after `k` tokens.
+    ErrorAfter(usize),
+}
+
+/// The text a mock answers a request with (given the request body).
+#[derive(Clone)]
+pub struct Answer(pub Arc<dyn Fn(&Value) -> String + Send + Sync>);
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Answer(..)")
+    }
+}
+
+impl Answer {
+    pub fn new(f: impl Fn(&Value) -> String + Send + Sync + 'static) -> Option<Answer> {
+        Some(Answer(Arc::new(f)))
+    }
+}
+
+/// The last user message of a chat request.
+pub fn user_text(body: &Value) -> String {
+    body["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Injected behaviour.
+#[derive(Clone, Debug)]
+pub struct MockCfg {
+    pub ttft: Duration,
+    pub per_token: Duration,
+    pub tokens: usize,
+    pub model: String,
+    /// Send the usage chunk (OpenAI) — off to test the chunk-count fallback.
+    pub usage: bool,
+    /// Fault per request index; missing → none.
+    pub faults: Vec<Fault>,
+    /// Ollama: time a load takes when the model is not loaded.
+    pub load: Duration,
+    /// Ollama: time `/api/ps` keeps listing the model after an unload request.
+    pub unload_lag: Duration,
+    /// Generation slots: requests beyond this many wait (queue) before their first token.
+    pub slots: Option<usize>,
+    /// OpenAI: serve vLLM's `/metrics` (the wire fixture) with live `num_requests_running`
+    /// and `generation_tokens_total`.
+    pub metrics: bool,
+    /// OpenAI: require `Authorization: Bearer <key>` (401 otherwise).
+    pub api_key: Option<String>,
+    /// OpenAI chat: answer with this text (in pieces of up to 8 characters, one per token
+    /// interval) instead of `tokens` numbered tokens.
+    pub answer: Option<Answer>,
+}
+
+impl Default for MockCfg {
+    fn default() -> Self {
+        MockCfg {
+            ttft: Duration::from_millis(150),
+            per_token: Duration::from_millis(20),
+            tokens: 30,
+            model: "mock-model".into(),
+            usage: true,
+            faults: vec![],
+            load: Duration::from_millis(300),
+            unload_lag: Duration::from_millis(200),
+            slots: None,
+            metrics: false,
+            api_key: None,
+            answer: None,
+        }
+    }
+}
+
+pub struct Shared {
+    pub cfg: MockCfg,
+    pub count: AtomicUsize,
+    pub loaded: AtomicBool,
+    pub unload_at: Mutex<Option<Instant>>,
+    /// Request bodies received on generation endpoints.
+    pub bodies: Mutex<Vec<Value>>,
+    pub slots: Option<Arc<tokio::sync::Semaphore>>,
+    /// Streams generating now.
+    pub running: AtomicUsize,
+    /// Tokens sent so far.
+    pub generated: AtomicUsize,
+}
+
+/// A running mock.
+pub struct Mock {
+    pub addr: SocketAddr,
+    pub shared: Arc<Shared>,
+}
+
+impl Mock {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+    pub fn requests(&self) -> usize {
+        self.shared.count.load(Ordering::SeqCst)
+    }
+    pub fn bodies(&self) -> Vec<Value> {
+        self.shared.bodies.lock().unwrap().clone()
+    }
+    /// A fake GPU that is busy exactly while this mock streams.
+    pub fn fake_gpu(&self) -> FakeGpu {
+        FakeGpu {
+            mock: self.shared.clone(),
+            info: vec![servebench_engine::telemetry::gpu::DeviceInfo {
+                index: 0,
+                name: "Fake GPU".into(),
+                uuid: Some("GPU-fake".into()),
+                mem_total_bytes: Some(FAKE_TOTAL),
+            }],
+        }
+    }
+}
+
+pub async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+pub fn shared(cfg: MockCfg) -> Arc<Shared> {
+    Arc::new(Shared {
+        count: AtomicUsize::new(0),
+        loaded: AtomicBool::new(true),
+        unload_at: Mutex::new(None),
+        bodies: Mutex::new(vec![]),
+        slots: cfg.slots.map(|k| Arc::new(tokio::sync::Semaphore::new(k))),
+        running: AtomicUsize::new(0),
+        generated: AtomicUsize::new(0),
+        cfg,
+    })
+}
+
+pub type Tx = mpsc::Sender<Result<String, std::io::Error>>;
+
+pub fn streaming(
+    ctype: &'static str,
+    rx: mpsc::Receiver<Result<String, std::io::Error>>,
+) -> Response {
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
+    Response::builder()
+        .header(header::CONTENT_TYPE, ctype)
+        .body(Body::from_stream(stream))
+        .unwrap()
+}
+
+/// Emit `cfg.tokens` tokens on an absolute schedule (no drift): token k at ttft + k·per_token.
+/// Returns false if the fault ended the stream early.
+pub async fn emit_tokens(
+    tx: &Tx,
+    cfg: &MockCfg,
+    fault: &Fault,
+    start: Instant,
+    extra: Duration,
+    line: impl Fn(usize) -> String,
+    [bad, err]: [&str; 2],
+) -> bool {
+    for k in 0..cfg.tokens {
+        match fault {
+            Fault::CutAfter(n) if *n == k => return false,
+            Fault::ResetAfter(n) if *n == k => {
+                let _ = tx.send(Err(std::io::Error::other("reset"))).await;
+                return false;
+            }
+            Fault::MalformedAfter(n) if *n == k => {
+                let _ = tx.send(Ok(bad.to_string())).await;
+                return false;
+            }
+            Fault::ErrorAfter(n) if *n == k => {
+                let _ = tx.send(Ok(err.to_string())).await;
+                return false;
+            }
+            _ => {}
+        }
+        sleep_until(start + extra + cfg.ttft + cfg.per_token * k as u32).await;
+        if tx.send(Ok(line(k))).await.is_err() {
+            return false;
+        }
+    }
+    true
+}

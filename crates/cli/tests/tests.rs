@@ -1,0 +1,22 @@
+//! servebench's integration and end-to-end tests, one binary (ripgrep's layout): the harness
+//! in [`common`] is compiled once, and every module below is a file of tests by subject.
+//! `e2e_llamacpp` needs the reference server from `make venv`: it is built with the `e2e`
+//! feature, which `make test` enables.
+
+mod common;
+
+mod cli;
+mod compare;
+#[cfg(feature = "e2e")]
+mod e2e_llamacpp;
+mod eval;
+mod faults;
+mod load;
+mod managed;
+mod mock_timing;
+mod ollama_cold;
+mod reliability;
+mod sandbox;
+mod stats_props;
+mod telemetry;
+mod wire_fixtures;
