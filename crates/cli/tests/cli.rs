@@ -359,6 +359,15 @@ async fn a_launch_command_that_exits_fails_the_target_pointing_at_its_log() {
     );
 }
 
+/// An OpenAI mock answering 4 tokens at once.
+async fn quick_mock() -> Mock {
+    mock_openai(MockCfg {
+        tokens: 4,
+        ..Default::default()
+    })
+    .await
+}
+
 /// One quick run of the OpenAI mock into `out`: cold + `warm` requests.
 async fn quick_run(url: &str, out: &str, warm: &str) -> Out {
     servebench(&[
@@ -381,11 +390,7 @@ async fn quick_run(url: &str, out: &str, warm: &str) -> Out {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reusing_an_out_dir_is_refused_so_runs_never_mix() {
-    let m = mock_openai(MockCfg {
-        tokens: 4,
-        ..Default::default()
-    })
-    .await;
+    let m = quick_mock().await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     let first = quick_run(&m.url(), out, "2").await;
@@ -412,11 +417,7 @@ async fn reusing_an_out_dir_is_refused_so_runs_never_mix() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn report_and_compare_on_a_report_without_targets_say_so() {
-    let m = mock_openai(MockCfg {
-        tokens: 4,
-        ..Default::default()
-    })
-    .await;
+    let m = quick_mock().await;
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("run");
     let o = quick_run(&m.url(), run_dir.to_str().unwrap(), "1").await;
@@ -441,11 +442,7 @@ async fn report_and_compare_on_a_report_without_targets_say_so() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn writing_to_a_full_stdout_is_an_error_but_a_closed_pipe_is_not() {
-    let m = mock_openai(MockCfg {
-        tokens: 4,
-        ..Default::default()
-    })
-    .await;
+    let m = quick_mock().await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     assert_eq!(quick_run(&m.url(), out, "1").await.code, 0);
