@@ -54,6 +54,27 @@ async fn quick_form_run_writes_valid_report_markdown_and_journal() {
     assert_eq!(r["settings"]["max_tokens"], 8);
     let lines = std::fs::read_to_string(dir.path().join("requests.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 4, "cold + 3 warm journalled");
+    assert_eq!(
+        assert_jsonl_follows("requests.schema.json", &dir.path().join("requests.jsonl")),
+        4
+    );
+    // The journal's contract has teeth too.
+    let first: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    for mutate in [
+        (|r: &mut Value| r["undocumented"] = Value::Bool(true)) as fn(&mut Value),
+        |r| r["outcome"] = "fine".into(),
+        |r| r["ttft_s"] = "fast".into(),
+        |r| {
+            r.as_object_mut().unwrap().remove("end_s");
+        },
+    ] {
+        let mut bad = first.clone();
+        mutate(&mut bad);
+        assert!(
+            !violations("requests.schema.json", &bad).is_empty(),
+            "requests.schema.json accepted {bad}"
+        );
+    }
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(
         md.contains("| Warm TTFT p50 (s; lower is better) |"),

@@ -68,6 +68,7 @@ async fn clearly_different_ttft_is_significant_and_the_same_mock_is_not() {
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     let cmp: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_follows("comparison.schema.json", &cmp);
     let t = row(&cmp, "warm_ttft_s");
     assert_eq!(t["better"], "a");
     assert_eq!(t["significant"], true, "{t}");

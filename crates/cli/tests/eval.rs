@@ -570,6 +570,7 @@ async fn the_cli_writes_quality_jsonl_and_rejects_bad_input() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     let lines = std::fs::read_to_string(out.join("quality.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), 6, "{lines}");
+    assert_jsonl_follows("quality.schema.json", &out.join("quality.jsonl"));
     let first: serde_json::Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
     for k in [
         "task_id", "answer", "verdict", "accuracy", "grade_s", "e2e_s",

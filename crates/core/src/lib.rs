@@ -10,5 +10,6 @@ pub mod metrics;
 pub mod quality_record;
 pub mod record;
 pub mod report;
+pub mod schema;
 pub mod spec;
 pub mod stats;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// One graded answer, as journalled in `quality.jsonl`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TaskResult {
     /// Target.
     pub target: String,
@@ -34,7 +34,7 @@ pub struct TaskResult {
 }
 
 /// A judge's verdict on one answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JudgeResult {
     /// Parsed `[[score]]`, 0–5; `null` when the output had none.
     pub score: Option<f64>,
@@ -45,7 +45,7 @@ pub struct JudgeResult {
 }
 
 /// How an answer fared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// It did what was asked (tests passed; for text tasks: any credit).
@@ -57,7 +57,7 @@ pub enum Verdict {
 }
 
 /// One graded answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Graded {
     /// Verdict.
     pub verdict: Verdict,
@@ -108,7 +108,7 @@ impl Graded {
 }
 
 /// `grade.py`'s lint of the extracted code.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Lint {
     /// Whether the code parses.
     pub compiles: bool,

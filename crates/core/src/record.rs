@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// Which phase of a target's run a request belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// The first request after the model was (re)loaded.
@@ -45,7 +45,7 @@ impl fmt::Display for Phase {
 }
 
 /// Where a request's token counts came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TokenSource {
     /// The server said (OpenAI `usage`, Ollama `eval_count`).
@@ -136,6 +136,25 @@ impl Serialize for Outcome {
     }
 }
 
+/// `ok`, `http_NNN`, `timeout`, `connect`, `stream_cut`, `malformed_event`, `server_error` or
+/// `cancelled`.
+impl schemars::JsonSchema for Outcome {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Outcome".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "How the request ended.",
+            "pattern": OUTCOME_PATTERN,
+        })
+    }
+}
+
+/// Every [`Outcome::kind`], as a regular expression.
+pub const OUTCOME_PATTERN: &str =
+    "^(ok|http_[0-9]{3}|timeout|connect|stream_cut|malformed_event|server_error|cancelled)$";
+
 impl<'de> Deserialize<'de> for Outcome {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -145,24 +164,28 @@ impl<'de> Deserialize<'de> for Outcome {
 
 /// Timings the server reported about its own work on this request (llama.cpp `timings`,
 /// Ollama's `*_duration` fields). Every field is optional: servers say different things.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServerTimings {
     /// Model load time the server reported (Ollama `load_duration`).
+    #[schemars(with = "Option<f64>")]
     #[serde(with = "opt_secs", default, rename = "load_s")]
     pub load: Option<Duration>,
     /// Prompt tokens the server evaluated (excluding cache hits, where it says).
     #[serde(default)]
     pub prompt_tokens: Option<u64>,
     /// Time the server spent on the prompt.
+    #[schemars(with = "Option<f64>")]
     #[serde(with = "opt_secs", default, rename = "prompt_s")]
     pub prompt: Option<Duration>,
     /// Tokens the server generated.
     #[serde(default)]
     pub decode_tokens: Option<u64>,
     /// Time the server spent generating.
+    #[schemars(with = "Option<f64>")]
     #[serde(with = "opt_secs", default, rename = "decode_s")]
     pub decode: Option<Duration>,
     /// The server's whole time for the request (Ollama `total_duration`).
+    #[schemars(with = "Option<f64>")]
     #[serde(with = "opt_secs", default, rename = "total_s")]
     pub total: Option<Duration>,
 }
@@ -176,7 +199,7 @@ impl ServerTimings {
 }
 
 /// One request, from schedule to end. Immutable once built.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RequestRecord {
     /// Target name this request was sent to.
     pub target: String,
@@ -192,15 +215,19 @@ pub struct RequestRecord {
     /// Wall-clock send time, seconds since the Unix epoch.
     pub sent_unix_s: f64,
     /// Send time minus scheduled time: how late the client sent it (open loop), ≈ 0 otherwise.
+    #[schemars(with = "f64")]
     #[serde(with = "secs", rename = "schedule_lag_s")]
     pub schedule_lag: Duration,
     /// Send → first chunk carrying generated text.
+    #[schemars(with = "Option<f64>")]
     #[serde(with = "opt_secs", default, rename = "ttft_s")]
     pub ttft: Option<Duration>,
     /// Arrival of every content chunk, relative to send (the first equals `ttft_s`).
+    #[schemars(with = "Vec<f64>")]
     #[serde(with = "vec_secs", default, rename = "chunk_arrivals_s")]
     pub chunk_arrivals: Vec<Duration>,
     /// Send → end of the response (end-of-stream marker or error).
+    #[schemars(with = "f64")]
     #[serde(with = "secs", rename = "end_s")]
     pub end: Duration,
     /// Prompt tokens as the server counted them.

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The API dialect a target speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Api {
     /// OpenAI-compatible `/v1/*` (vLLM, llama.cpp, SGLang, TGI, Ollama's `/v1`).
@@ -26,7 +26,9 @@ impl fmt::Display for Api {
 }
 
 /// Which OpenAI endpoint carries the requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Endpoint {
     /// `/v1/chat/completions` (the server applies the chat template).
@@ -38,7 +40,7 @@ pub enum Endpoint {
 
 /// Service-level objectives a request must meet to count towards goodput. Latencies are
 /// measured from the request's scheduled time, so queueing in the client counts against them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Slo {
     /// Time to first token, s.
     pub ttft_s: Option<f64>,
@@ -88,7 +90,7 @@ impl FromStr for Slo {
 }
 
 /// How words per token were measured on a target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Calibration {
     /// `tokenize` (the server's `/tokenize`) or `usage` (prompt tokens of probe requests).
     pub method: String,

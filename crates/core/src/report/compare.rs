@@ -59,7 +59,7 @@ pub fn samples(target: &TargetReport, records: &[RequestRecord]) -> BTreeMap<Str
 }
 
 /// One metric compared between two targets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Row {
     /// Metric id (`warm_ttft_s`, `quality_average`).
     pub metric: String,
@@ -88,7 +88,7 @@ pub struct Row {
 }
 
 /// Baseline against one other target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Pair {
     /// Baseline label.
     pub a: String,
@@ -99,7 +99,7 @@ pub struct Pair {
 }
 
 /// A recommendation for one use.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Recommendation {
     /// `interactive`, `throughput`, `memory` or `quality`.
     pub scenario: String,
@@ -110,7 +110,7 @@ pub struct Recommendation {
 }
 
 /// A compared target's identity.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Compared {
     /// Label.
     pub name: String,
@@ -123,7 +123,7 @@ pub struct Compared {
 }
 
 /// The whole comparison.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Comparison {
     /// [`COMPARE_SCHEMA_VERSION`].
     pub schema_version: u32,

@@ -6,7 +6,9 @@ use super::metric::MetricId;
 use serde::{Deserialize, Serialize};
 
 /// A report language.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Lang {
     /// English (default).

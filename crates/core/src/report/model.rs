@@ -1,5 +1,6 @@
-//! The report model: the public JSON contract (`schema/report.schema.json`) as Rust types, and
-//! the pure functions that build it from [`RequestRecord`]s.
+//! The report model: the public JSON contract as Rust types (`schema/report.schema.json` is
+//! generated from them by [`crate::schema`]), and the pure functions that build it from
+//! [`RequestRecord`]s.
 //!
 //! Field names carry their unit (`_s`, `_bytes`, `tok_s`). A value the run did not measure, or
 //! a server did not state, is `null`: nothing here is guessed.
@@ -25,7 +26,7 @@ fn yes() -> bool {
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// A whole run: settings plus one entry per target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Report {
     /// Version of this contract ([`SCHEMA_VERSION`]).
     pub schema_version: u32,
@@ -41,11 +42,12 @@ pub struct Report {
     #[serde(default)]
     pub gpu: super::resources::GpuReport,
     /// One entry per target, in plan order.
+    #[schemars(length(min = 1))]
     pub targets: Vec<TargetReport>,
 }
 
 /// Settings that shape the workload, recorded so runs can be compared fairly.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunSettingsReport {
     /// Warm requests per target.
     pub warm: u32,
@@ -82,7 +84,7 @@ pub struct RunSettingsReport {
 }
 
 /// Whether a target produced measurements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetStatus {
     /// The target ran (individual requests may still have failed; see `failures`).
@@ -92,7 +94,7 @@ pub enum TargetStatus {
 }
 
 /// One serving stack under test.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetReport {
     /// Label from the plan or `--name`.
     pub name: String,
@@ -138,7 +140,7 @@ pub struct TargetReport {
 }
 
 /// How one attempt to start and measure a target ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AttemptStatus {
     /// It ran.
@@ -150,7 +152,7 @@ pub enum AttemptStatus {
 }
 
 /// One attempt at a target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Attempt {
     /// Model tried.
     pub model: String,
@@ -166,7 +168,7 @@ pub struct Attempt {
 
 /// The saturation point of a sweep: the smallest step after which output throughput grows by
 /// less than 10 %.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Saturation {
     /// Concurrency of that step.
     pub concurrency: u32,
@@ -192,7 +194,7 @@ pub fn saturation(steps: &[LoadStep]) -> Option<Saturation> {
 }
 
 /// Model facts as stated by the server; `null` when it does not say.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ModelInfo {
     /// Quantisation (`Q4_K_M`, `Q4_1`, …).
     pub quantization: Option<String>,
@@ -217,7 +219,9 @@ pub struct ModelInfo {
 }
 
 /// Where a load time came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LoadSource {
     /// The server reported it (Ollama `load_duration`).
@@ -227,7 +231,7 @@ pub enum LoadSource {
 }
 
 /// Model load time.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Load {
     /// Load time, s; `null` when it could not be measured (an already-running OpenAI server).
     pub seconds: Option<f64>,
@@ -241,7 +245,7 @@ pub struct Load {
 }
 
 /// One cold load.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadSample {
     /// Load time, s.
     pub seconds: f64,
@@ -255,7 +259,7 @@ pub struct LoadSample {
 }
 
 /// Phase results.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Phases {
     /// The first request after a (re)load.
     pub cold: Option<PhaseReport>,
@@ -268,7 +272,7 @@ pub struct Phases {
 }
 
 /// A load phase or sweep step: a phase plus what the load was and what it achieved.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LoadStep {
     /// The phase statistics.
     #[serde(flatten)]
@@ -294,7 +298,7 @@ pub struct LoadStep {
 }
 
 /// Statistics of one phase. Distributions cover successful requests only.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PhaseReport {
     /// Requests sent (`ok + failed`).
     pub requests: u64,
@@ -303,6 +307,7 @@ pub struct PhaseReport {
     /// Requests that failed.
     pub failed: u64,
     /// Failed requests per outcome kind (`http_500`, `stream_cut`, `timeout`, …).
+    #[schemars(extend("propertyNames" = {"pattern": "^(http_[0-9]{3}|timeout|connect|stream_cut|malformed_event|server_error|cancelled)$"}))]
     pub failures: BTreeMap<String, u64>,
     /// `server`, `chunks` or `mixed`: where the output token counts came from.
     pub token_source: Option<String>,
@@ -350,7 +355,7 @@ pub struct PhaseReport {
 }
 
 /// Whether the server honoured exact output lengths (`ignore_eos`, `min_tokens`, `num_predict`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OutputLength {
     /// Successful requests that asked for an exact length.
     pub requested: u64,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A target's coding quality.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QualityReport {
     /// `builtin`, `humaneval` or the dataset file.
     pub dataset: String,
@@ -34,7 +34,7 @@ pub struct QualityReport {
 }
 
 /// One scenario's scores, each 0–5.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScenarioScore {
     /// Tasks in the scenario.
     pub tasks: usize,
@@ -61,7 +61,7 @@ pub struct ScenarioScore {
 }
 
 /// What a judge model said about a scenario's answers.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JudgeScore {
     /// Judge model.
     pub model: String,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// GPU telemetry for the whole run.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GpuReport {
     /// True when NVML could be read.
     pub available: bool,
@@ -28,7 +28,7 @@ pub struct GpuReport {
 }
 
 /// One reading of the run's timeline, averaged over the devices.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimelinePoint {
     /// Seconds since the run started.
     pub t_s: f64,
@@ -42,7 +42,7 @@ pub struct TimelinePoint {
 pub const TIMELINE_POINTS: usize = 600;
 
 /// A GPU's fixed facts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GpuDevice {
     /// NVML index.
     pub index: u32,
@@ -55,7 +55,7 @@ pub struct GpuDevice {
 }
 
 /// GPU readings over one phase.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GpuPhase {
     /// Readings in the phase.
     pub samples: usize,
@@ -64,7 +64,7 @@ pub struct GpuPhase {
 }
 
 /// One device's readings over a phase, as distributions (mean, p50, max, …).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct GpuDeviceStats {
     /// NVML index.
     pub index: u32,
@@ -88,7 +88,7 @@ pub struct GpuDeviceStats {
 }
 
 /// The server's process tree over one phase.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProcessPhase {
     /// Root pid watched (the managed server, or `--server-pid`).
     pub pid: u32,
@@ -101,7 +101,7 @@ pub struct ProcessPhase {
 }
 
 /// The server's own metrics over one phase.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ServerMetricsPhase {
     /// `/metrics` scrapes in the phase (1 Hz, plus one at each end).
     pub scrapes: usize,
@@ -115,7 +115,7 @@ pub struct ServerMetricsPhase {
 }
 
 /// A counter's change over a phase.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CounterChange {
     /// Value at the first scrape.
     pub start: f64,
@@ -128,7 +128,7 @@ pub struct CounterChange {
 }
 
 /// Ollama's account of the loaded model at a phase's start and end.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OllamaPs {
     /// At the start; `null` when the model was not loaded.
     pub start: Option<PsSize>,
@@ -137,7 +137,7 @@ pub struct OllamaPs {
 }
 
 /// `/api/ps` sizes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PsSize {
     /// Memory the loaded model occupies (weights + KV cache + graph), bytes.
     pub size_bytes: u64,
@@ -146,7 +146,7 @@ pub struct PsSize {
 }
 
 /// Where a target's memory went, in numbers and words.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MemoryReport {
     /// Size of the model weights, bytes.
     pub weights_bytes: Option<u64>,

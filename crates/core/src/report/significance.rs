@@ -42,7 +42,7 @@ impl Stat {
 }
 
 /// The outcome of comparing two sets of samples.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Test {
     /// Samples on each side.
     pub n_a: usize,
