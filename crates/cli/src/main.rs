@@ -167,10 +167,7 @@ async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
             samples: servebench_engine::report::compare::samples(t, &records),
         })
         .collect();
-    let cmp = servebench_engine::report::compare::compare(
-        &entries,
-        servebench_engine::report::i18n::Lang::En,
-    );
+    let cmp = servebench_engine::report::compare::compare(&entries);
     std::fs::write(&md_path, markdown::render_with(&report, Some(&cmp)))
         .with_context(|| format!("cannot write {}", md_path.display()))?;
 

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use servebench_engine::report::compare::compare;
-use servebench_engine::report::i18n::Lang;
+use servebench_engine::report::i18n::{Lang, catalog};
 use servebench_engine::report::{compare_md, csv_out, html, json, markdown};
 use servebench_engine::runs::{self, Run};
 use std::path::PathBuf;
@@ -113,7 +113,7 @@ pub fn compare_cmd(a: &CompareArgs) -> Result<(), Failure> {
     }
     let runs = load(&a.reports)?;
     let entries = runs::entries(&runs);
-    let cmp = compare(&entries, a.lang);
+    let cmp = compare(&entries);
     let text = match a.format {
         Format::Json => serde_json::to_string_pretty(&cmp).expect("serialises") + "\n",
         Format::Html => html::render(&entries, &cmp, a.lang, &date(&runs)),
@@ -144,7 +144,7 @@ pub fn report_cmd(a: &ReportArgs) -> Result<(), Failure> {
     };
     let run = &runs[0];
     let entries = runs::entries(&runs);
-    let cmp = compare(&entries, a.lang);
+    let cmp = compare(&entries);
     let text = match a.format {
         Format::Json => json::to_string(&run.report),
         Format::Html => html::render(&entries, &cmp, a.lang, &date(&runs)),
@@ -160,8 +160,9 @@ pub fn report_cmd(a: &ReportArgs) -> Result<(), Failure> {
         Format::Md => match a.lang {
             Lang::En => markdown::render_with(&run.report, Some(&cmp)),
             Lang::Ko => format!(
-                "{}\n---\n\n> 아래의 세부 측정 내역은 영어로 제공됩니다.\n\n{}",
+                "{}\n---\n\n> {}\n\n{}",
                 compare_md::render(&cmp, Lang::Ko, &date(&runs)),
+                catalog(Lang::Ko).details_in_english,
                 markdown::render(&run.report)
             ),
         },

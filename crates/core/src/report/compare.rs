@@ -2,7 +2,7 @@
 //! whether the runs can tell them apart ([`super::significance`]), caveats generated from the
 //! data, and a recommendation per use. The first target is the baseline (`a`).
 
-use super::i18n::{Lang, catalog, fill};
+use super::i18n::{Code, Message};
 use super::metric::{COMPARED, Direction, MetricId, Samples, is_tie, quality_scenario_key};
 use super::model::{AttemptStatus, RunSettingsReport, TargetReport, TargetStatus};
 use super::resources::GpuReport;
@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Version of the comparison JSON.
-pub const COMPARE_SCHEMA_VERSION: u32 = 1;
+/// 2: caveats and recommendation reasons are typed messages (a code and its values) and the
+/// JSON carries no language; 1 held them as prose in the language asked for.
+pub const COMPARE_SCHEMA_VERSION: u32 = 2;
 
 /// One target as compared, with its per-request samples.
 #[derive(Debug, Clone)]
@@ -105,8 +107,8 @@ pub struct Recommendation {
     pub scenario: String,
     /// The target to use, or `null` when the data cannot say.
     pub choice: Option<String>,
-    /// Why, in words.
-    pub reason: String,
+    /// Why, as messages put in words when rendered.
+    pub reason: Vec<Message>,
 }
 
 /// A compared target's identity.
@@ -127,16 +129,14 @@ pub struct Compared {
 pub struct Comparison {
     /// [`COMPARE_SCHEMA_VERSION`].
     pub schema_version: u32,
-    /// Language of the words in it.
-    pub lang: Lang,
     /// The targets, baseline first.
     pub targets: Vec<Compared>,
     /// Baseline vs the second target (the two-report case).
     pub rows: Vec<Row>,
     /// Baseline vs each other target.
     pub pairs: Vec<Pair>,
-    /// What needs care, in words.
-    pub caveats: Vec<String>,
+    /// What needs care, as messages put in words when rendered.
+    pub caveats: Vec<Message>,
     /// One per use; empty for a single target.
     pub recommendations: Vec<Recommendation>,
 }
@@ -251,8 +251,8 @@ fn row(def: &Def, a: &Entry, b: &Entry) -> Row {
     }
 }
 
-/// Compare `entries` (baseline first) with words in `lang`.
-pub fn compare(entries: &[Entry], lang: Lang) -> Comparison {
+/// Compare `entries` (baseline first). Words are chosen when the comparison is rendered.
+pub fn compare(entries: &[Entry]) -> Comparison {
     let defs = defs(entries);
     let pairs: Vec<Pair> = entries
         .iter()
@@ -265,7 +265,6 @@ pub fn compare(entries: &[Entry], lang: Lang) -> Comparison {
         .collect();
     Comparison {
         schema_version: COMPARE_SCHEMA_VERSION,
-        lang,
         targets: entries
             .iter()
             .map(|e| Compared {
@@ -276,23 +275,22 @@ pub fn compare(entries: &[Entry], lang: Lang) -> Comparison {
             })
             .collect(),
         rows: pairs.first().map(|p| p.rows.clone()).unwrap_or_default(),
-        caveats: caveats(entries, lang),
+        caveats: caveats(entries),
         recommendations: if entries.len() < 2 {
             Vec::new()
         } else {
-            recommendations(entries, lang)
+            recommendations(entries)
         },
         pairs,
     }
 }
 
-fn caveats(entries: &[Entry], lang: Lang) -> Vec<String> {
-    let c = catalog(lang);
+fn caveats(entries: &[Entry]) -> Vec<Message> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for e in entries {
         if !seen.insert((e.source.clone(), e.target.name.clone())) {
-            out.push(fill(c.cav_same, &[("x", &e.label)]));
+            out.push(Message::new(Code::CavSame).with("x", &e.label));
         }
     }
     let Some(base) = entries.first() else {
@@ -301,31 +299,30 @@ fn caveats(entries: &[Entry], lang: Lang) -> Vec<String> {
     for e in entries {
         let x = e.label.as_str();
         if e.target.status == TargetStatus::Failed {
-            out.push(fill(
-                c.cav_failed,
-                &[
-                    ("x", x),
-                    ("error", e.target.error.as_deref().unwrap_or("?")),
-                ],
-            ));
+            out.push(
+                Message::new(Code::CavFailed)
+                    .with("x", x)
+                    .with("error", e.target.error.as_deref().unwrap_or("?")),
+            );
         }
         if e.target.model_info.quantization.is_none() && e.target.status == TargetStatus::Ok {
-            out.push(fill(c.cav_quant_unknown, &[("x", x)]));
+            out.push(Message::new(Code::CavQuantUnknown).with("x", x));
         }
         if let Some(f) = e.target.memory.preallocated_fraction {
-            out.push(fill(
-                c.cav_prealloc,
-                &[("x", x), ("pct", &format!("{:.0}", f * 100.0))],
-            ));
+            out.push(
+                Message::new(Code::CavPrealloc)
+                    .with("x", x)
+                    .with("pct", format!("{:.0}", f * 100.0)),
+            );
         }
         if e.target.phases.sweep.is_empty()
             && e.target.phases.load.is_none()
             && e.settings.performance
         {
-            out.push(fill(c.cav_single_stream, &[("x", x)]));
+            out.push(Message::new(Code::CavSingleStream).with("x", x));
         }
         if !e.target.cold_verified && e.target.phases.cold.is_some() {
-            out.push(fill(c.cav_cold, &[("x", x)]));
+            out.push(Message::new(Code::CavCold).with("x", x));
         }
         let failed: Vec<&str> = e
             .target
@@ -335,20 +332,19 @@ fn caveats(entries: &[Entry], lang: Lang) -> Vec<String> {
             .map(|a| a.model.as_str())
             .collect();
         if !failed.is_empty() && e.target.status == TargetStatus::Ok {
-            out.push(fill(
-                c.cav_fallback,
-                &[
-                    ("x", x),
-                    ("tried", &failed.join(", ")),
-                    ("model", &e.target.model),
-                ],
-            ));
+            out.push(
+                Message::new(Code::CavFallback)
+                    .with("x", x)
+                    .with("tried", failed.join(", "))
+                    .with("model", &e.target.model),
+            );
         }
         if !e.gpu.available && e.settings.performance {
-            out.push(fill(
-                c.cav_no_gpu,
-                &[("x", x), ("reason", e.gpu.reason.as_deref().unwrap_or("?"))],
-            ));
+            out.push(
+                Message::new(Code::CavNoGpu)
+                    .with("x", x)
+                    .with("reason", e.gpu.reason.as_deref().unwrap_or("?")),
+            );
         }
     }
     for e in entries.iter().skip(1) {
@@ -359,19 +355,18 @@ fn caveats(entries: &[Entry], lang: Lang) -> Vec<String> {
         if let (Some(a), Some(b)) = (qa, qb)
             && !a.eq_ignore_ascii_case(b)
         {
-            out.push(fill(
-                c.cav_quant,
-                &[
-                    ("a", &format!("{} ({a})", base.label)),
-                    ("b", &format!("{} ({b})", e.label)),
-                ],
-            ));
+            out.push(
+                Message::new(Code::CavQuant)
+                    .with("a", format!("{} ({a})", base.label))
+                    .with("b", format!("{} ({b})", e.label)),
+            );
         }
         if base.target.model != e.target.model {
-            out.push(fill(
-                c.cav_models,
-                &[("a", &base.target.model), ("b", &e.target.model)],
-            ));
+            out.push(
+                Message::new(Code::CavModels)
+                    .with("a", &base.target.model)
+                    .with("b", &e.target.model),
+            );
         }
         let (sa, sb) = (base.settings, e.settings);
         let mut diffs = Vec::new();
@@ -388,15 +383,14 @@ fn caveats(entries: &[Entry], lang: Lang) -> Vec<String> {
             diffs.push("warm");
         }
         if !diffs.is_empty() {
-            out.push(fill(c.cav_workload, &[("what", &diffs.join(", "))]));
+            out.push(Message::new(Code::CavWorkload).with("what", diffs.join(", ")));
         }
     }
     out.dedup();
     out
 }
 
-fn recommendations(entries: &[Entry], lang: Lang) -> Vec<Recommendation> {
-    let c = catalog(lang);
+fn recommendations(entries: &[Entry]) -> Vec<Recommendation> {
     let pick = |vals: Vec<Option<f64>>, lower: bool| -> Option<(usize, f64)> {
         let have: Vec<(usize, f64)> = vals
             .iter()
@@ -421,13 +415,14 @@ fn recommendations(entries: &[Entry], lang: Lang) -> Vec<Recommendation> {
         None => Recommendation {
             scenario: "interactive".into(),
             choice: None,
-            reason: fill(c.why_missing, &[("what", c.what_ttft)]),
+            reason: vec![Message::new(Code::WhyMissing).word("what", Code::WhatTtft)],
         },
         Some((i, v)) => {
-            let mut reason = fill(
-                c.why_interactive,
-                &[("x", &entries[i].label), ("v", &format!("{v:.3}"))],
-            );
+            let mut reason = vec![
+                Message::new(Code::WhyInteractive)
+                    .with("x", &entries[i].label)
+                    .with("v", format!("{v:.3}")),
+            ];
             let runner_up = ttft
                 .iter()
                 .enumerate()
@@ -443,8 +438,7 @@ fn recommendations(entries: &[Entry], lang: Lang) -> Vec<Recommendation> {
                     _ => false,
                 };
                 if !t {
-                    reason.push(' ');
-                    reason.push_str(&fill(c.why_not_significant, &[("x", &entries[i].label)]));
+                    reason.push(Message::new(Code::WhyNotSignificant).with("x", &entries[i].label));
                 }
             }
             Recommendation {
@@ -460,44 +454,31 @@ fn recommendations(entries: &[Entry], lang: Lang) -> Vec<Recommendation> {
         .map(|e| e.target.saturation.as_ref().map(|s| s.output_tok_s))
         .collect();
     let (vals, what) = if sat.iter().all(Option::is_some) {
-        (
-            sat,
-            if lang == Lang::Ko {
-                "포화 처리량"
-            } else {
-                "saturation throughput"
-            },
-        )
+        (sat, Code::WhatSaturation)
     } else {
         (
             entries
                 .iter()
                 .map(|e| e.target.phases.warm.as_ref().and_then(|p| p.output_tok_s))
                 .collect(),
-            if lang == Lang::Ko {
-                "단일 스트림 연속 응답 처리량"
-            } else {
-                "single-stream warm throughput"
-            },
+            Code::WhatSingleStream,
         )
     };
     out.push(match pick(vals, false) {
         None => Recommendation {
             scenario: "throughput".into(),
             choice: None,
-            reason: fill(c.why_missing, &[("what", what)]),
+            reason: vec![Message::new(Code::WhyMissing).word("what", what)],
         },
         Some((i, v)) => Recommendation {
             scenario: "throughput".into(),
             choice: Some(entries[i].label.clone()),
-            reason: fill(
-                c.why_throughput,
-                &[
-                    ("x", &entries[i].label),
-                    ("what", what),
-                    ("v", &format!("{v:.1}")),
-                ],
-            ),
+            reason: vec![
+                Message::new(Code::WhyThroughput)
+                    .with("x", &entries[i].label)
+                    .word("what", what)
+                    .with("v", format!("{v:.1}")),
+            ],
         },
     });
     // Memory: least GPU memory the server held (or device memory in use while warm), else
@@ -523,26 +504,25 @@ fn recommendations(entries: &[Entry], lang: Lang) -> Vec<Recommendation> {
         (Some((i, v)), _) => Recommendation {
             scenario: "memory".into(),
             choice: Some(entries[i].label.clone()),
-            reason: fill(
-                c.why_memory,
-                &[
-                    ("x", &entries[i].label),
-                    ("v", &format!("{:.2}", v / (1u64 << 30) as f64)),
-                ],
-            ),
+            reason: vec![
+                Message::new(Code::WhyMemory)
+                    .with("x", &entries[i].label)
+                    .with("v", format!("{:.2}", v / (1u64 << 30) as f64)),
+            ],
         },
         (None, Some((i, v))) => Recommendation {
             scenario: "memory".into(),
             choice: Some(entries[i].label.clone()),
-            reason: fill(
-                c.why_memory_pct,
-                &[("x", &entries[i].label), ("v", &format!("{v:.1}"))],
-            ),
+            reason: vec![
+                Message::new(Code::WhyMemoryPct)
+                    .with("x", &entries[i].label)
+                    .with("v", format!("{v:.1}")),
+            ],
         },
         (None, None) => Recommendation {
             scenario: "memory".into(),
             choice: None,
-            reason: fill(c.why_missing, &[("what", c.what_gpu_mem)]),
+            reason: vec![Message::new(Code::WhyMissing).word("what", Code::WhatGpuMem)],
         },
     });
     let q: Vec<Option<f64>> = entries
@@ -553,15 +533,16 @@ fn recommendations(entries: &[Entry], lang: Lang) -> Vec<Recommendation> {
         None => Recommendation {
             scenario: "quality".into(),
             choice: None,
-            reason: fill(c.why_missing, &[("what", c.what_quality)]),
+            reason: vec![Message::new(Code::WhyMissing).word("what", Code::WhatQuality)],
         },
         Some((i, v)) => Recommendation {
             scenario: "quality".into(),
             choice: Some(entries[i].label.clone()),
-            reason: fill(
-                c.why_quality,
-                &[("x", &entries[i].label), ("v", &format!("{v:.2}"))],
-            ),
+            reason: vec![
+                Message::new(Code::WhyQuality)
+                    .with("x", &entries[i].label)
+                    .with("v", format!("{v:.2}")),
+            ],
         },
     });
     out

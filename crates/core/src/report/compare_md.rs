@@ -8,11 +8,12 @@ use super::table::fmt;
 use std::fmt::Write;
 
 fn unit(u: &str, lang: Lang) -> &str {
-    match (u, lang) {
-        ("s", Lang::Ko) => "초",
-        ("tok/s", Lang::Ko) => "TPS",
-        ("0-5", _) => "",
-        (u, _) => u,
+    let c = catalog(lang);
+    match u {
+        "s" => c.unit_seconds,
+        "tok/s" => c.unit_tok_s,
+        "0-5" => "",
+        u => u,
     }
 }
 
@@ -148,7 +149,7 @@ pub fn section(o: &mut String, cmp: &Comparison, lang: Lang) {
     if !cmp.caveats.is_empty() {
         let _ = writeln!(o, "\n**{}:**\n", c.caveats);
         for cav in &cmp.caveats {
-            let _ = writeln!(o, "- {cav}");
+            let _ = writeln!(o, "- {}", c.render(cav));
         }
     }
     if !cmp.recommendations.is_empty() {
@@ -166,7 +167,7 @@ pub fn section(o: &mut String, cmp: &Comparison, lang: Lang) {
                 o,
                 "| {name} | {} | {} |",
                 r.choice.as_deref().unwrap_or(c.no_choice),
-                r.reason
+                c.render_all(&r.reason)
             );
         }
     }

@@ -167,7 +167,7 @@ fn entries<'a>(
 fn the_seed_table_is_reproduced_with_its_deltas() {
     let (a, b) = seed_pair();
     let (s, g) = (settings(), gpu());
-    let cmp = compare(&entries(&a, &b, &s, &g), Lang::Ko);
+    let cmp = compare(&entries(&a, &b, &s, &g));
     let delta = |id: &str| {
         let r = cmp.rows.iter().find(|r| r.metric == id).unwrap();
         (r.delta.unwrap() * 100.0).round() / 100.0
@@ -201,6 +201,7 @@ fn the_seed_table_is_reproduced_with_its_deltas() {
     assert!(
         cmp.caveats
             .iter()
+            .map(|c| super::i18n::catalog(Lang::Ko).render(c))
             .any(|c| c.contains("F16") && c.contains("AWQ"))
     );
     assert_eq!(cmp.recommendations.len(), 4);
@@ -227,15 +228,11 @@ fn the_seed_table_is_reproduced_with_its_deltas() {
     insta::assert_snapshot!("seed_ko", md);
     insta::assert_snapshot!(
         "seed_en",
-        compare_md::render(
-            &compare(&entries(&a, &b, &s, &g), Lang::En),
-            Lang::En,
-            "2025-03-28"
-        )
+        compare_md::render(&compare(&entries(&a, &b, &s, &g)), Lang::En, "2025-03-28")
     );
     insta::assert_snapshot!(
         "seed_json",
-        serde_json::to_string_pretty(&compare(&entries(&a, &b, &s, &g), Lang::En)).unwrap()
+        serde_json::to_string_pretty(&compare(&entries(&a, &b, &s, &g))).unwrap()
     );
 }
 
@@ -253,7 +250,7 @@ fn significance_comes_from_samples_and_decides_the_bold() {
     e[1].samples.insert("warm_e2e_s".into(), n(25.53));
     e[0].samples.insert("warm_tok_s".into(), n(26.0));
     e[1].samples.insert("warm_tok_s".into(), vec![26.0, 26.01]);
-    let cmp = compare(&e, Lang::En);
+    let cmp = compare(&e);
     let row = |id: &str| cmp.rows.iter().find(|r| r.metric == id).unwrap();
     assert_eq!(row("warm_e2e_s").significant, Some(true));
     assert_eq!(
@@ -264,6 +261,29 @@ fn significance_comes_from_samples_and_decides_the_bold() {
     let md = compare_md::render(&cmp, Lang::En, "today");
     assert!(md.contains("**+1.80 s (slower)**"), "{md}");
     assert!(md.contains("too few samples (n = 20 / 2)"), "{md}");
+}
+
+#[test]
+fn the_comparison_json_is_the_same_in_every_language() {
+    // It once held finished prose in the chosen language, so --lang changed the JSON.
+    let (a, b) = seed_pair();
+    let (s, g) = (settings(), gpu());
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    let json = serde_json::to_value(&cmp).unwrap();
+    assert!(json.get("lang").is_none());
+    let text = json.to_string();
+    assert!(
+        !text.chars().any(|c| ('\u{AC00}'..='\u{D7A3}').contains(&c)),
+        "Korean in {text}"
+    );
+    assert!(!cmp.caveats.is_empty() && !cmp.recommendations.is_empty());
+    // The words come only when rendered.
+    let (en, ko) = (
+        compare_md::render(&cmp, Lang::En, "today"),
+        compare_md::render(&cmp, Lang::Ko, "today"),
+    );
+    assert_ne!(en, ko);
+    assert!(ko.contains("F16") && en.contains("F16"));
 }
 
 #[test]
@@ -278,7 +298,7 @@ fn a_single_target_gets_no_recommendations() {
         gpu: &g,
         samples: BTreeMap::new(),
     }];
-    let cmp = compare(&e, Lang::Ko);
+    let cmp = compare(&e);
     assert!(cmp.recommendations.is_empty() && cmp.rows.is_empty());
     let md = compare_md::render(&cmp, Lang::Ko, "today");
     assert!(md.contains("대상이 하나뿐이므로 비교할 수 없으며"), "{md}");

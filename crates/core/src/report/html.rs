@@ -97,7 +97,7 @@ fn comparison(o: &mut String, cmp: &Comparison, lang: Lang) {
     if !cmp.caveats.is_empty() {
         let _ = write!(o, "<h3>{}</h3><ul>", esc(c.caveats));
         for cav in &cmp.caveats {
-            let _ = write!(o, "<li>{}</li>", md_inline(cav));
+            let _ = write!(o, "<li>{}</li>", md_inline(&c.render(cav)));
         }
         o.push_str("</ul>");
     }
@@ -119,7 +119,7 @@ fn comparison(o: &mut String, cmp: &Comparison, lang: Lang) {
                         r.choice.clone().unwrap_or_else(|| c.no_choice.into()),
                         false,
                     ),
-                    (r.reason.clone(), false),
+                    (c.render_all(&r.reason), false),
                 ]
             })
             .collect();

@@ -4,6 +4,7 @@
 
 use super::metric::MetricId;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// A report language.
 #[derive(
@@ -108,6 +109,17 @@ pub struct Catalog {
     pub what_gpu_mem: &'static str,
     /// Quality scores.
     pub what_quality: &'static str,
+    /// Seconds, as a delta's unit.
+    pub unit_seconds: &'static str,
+    /// Tokens per second, as a delta's unit.
+    pub unit_tok_s: &'static str,
+    /// Said before the run report's detail when that detail is in English (it is written in
+    /// English only).
+    pub details_in_english: &'static str,
+    /// "saturation throughput" (what the throughput recommendation compared).
+    pub what_saturation: &'static str,
+    /// "single-stream warm throughput".
+    pub what_single_stream: &'static str,
     /// Memory reason when only device memory % is known: `{x}`, `{v}`.
     pub why_memory_pct: &'static str,
     /// Not distinguishable: `{x}`.
@@ -172,6 +184,165 @@ impl Catalog {
             };
         }
         MetricId::from_key(id).map_or(id.to_string(), |m| (self.metric)(m).to_string())
+    }
+}
+
+/// What a [`Message`] says, by catalogue entry.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Code {
+    /// The catalogue's `why_interactive`.
+    WhyInteractive,
+    /// The catalogue's `why_throughput`.
+    WhyThroughput,
+    /// The catalogue's `why_memory`.
+    WhyMemory,
+    /// The catalogue's `why_quality`.
+    WhyQuality,
+    /// The catalogue's `why_missing`.
+    WhyMissing,
+    /// The catalogue's `what_ttft`.
+    WhatTtft,
+    /// The catalogue's `what_gpu_mem`.
+    WhatGpuMem,
+    /// The catalogue's `what_quality`.
+    WhatQuality,
+    /// The catalogue's `what_saturation`.
+    WhatSaturation,
+    /// The catalogue's `what_single_stream`.
+    WhatSingleStream,
+    /// The catalogue's `why_memory_pct`.
+    WhyMemoryPct,
+    /// The catalogue's `why_not_significant`.
+    WhyNotSignificant,
+    /// The catalogue's `cav_quant`.
+    CavQuant,
+    /// The catalogue's `cav_quant_unknown`.
+    CavQuantUnknown,
+    /// The catalogue's `cav_models`.
+    CavModels,
+    /// The catalogue's `cav_prealloc`.
+    CavPrealloc,
+    /// The catalogue's `cav_single_stream`.
+    CavSingleStream,
+    /// The catalogue's `cav_workload`.
+    CavWorkload,
+    /// The catalogue's `cav_cold`.
+    CavCold,
+    /// The catalogue's `cav_fallback`.
+    CavFallback,
+    /// The catalogue's `cav_no_gpu`.
+    CavNoGpu,
+    /// The catalogue's `cav_same`.
+    CavSame,
+    /// The catalogue's `cav_failed`.
+    CavFailed,
+}
+
+/// A value put into a message: text as it is (a label, a number, an error), or a word of the
+/// catalogue, put in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Arg {
+    /// Text shown as it is.
+    Text(String),
+    /// A catalogue word.
+    Word {
+        /// Which word.
+        word: Code,
+    },
+}
+
+/// A sentence for a person kept as data — a catalogue code and its values — so the JSON is the
+/// same in every language and words are chosen only when a document is rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Message {
+    /// Which sentence.
+    pub code: Code,
+    /// Its `{placeholder}` values.
+    pub values: BTreeMap<String, Arg>,
+}
+
+impl Message {
+    /// The sentence `code` with no values yet.
+    pub fn new(code: Code) -> Message {
+        Message {
+            code,
+            values: BTreeMap::new(),
+        }
+    }
+
+    /// With `{key}` set to `text`.
+    pub fn with(mut self, key: &str, text: impl Into<String>) -> Message {
+        self.values.insert(key.into(), Arg::Text(text.into()));
+        self
+    }
+
+    /// With `{key}` set to the catalogue word `word`.
+    pub fn word(mut self, key: &str, word: Code) -> Message {
+        self.values.insert(key.into(), Arg::Word { word });
+        self
+    }
+}
+
+impl Catalog {
+    /// The template of `code`.
+    pub fn text(&self, code: Code) -> &'static str {
+        match code {
+            Code::WhyInteractive => self.why_interactive,
+            Code::WhyThroughput => self.why_throughput,
+            Code::WhyMemory => self.why_memory,
+            Code::WhyQuality => self.why_quality,
+            Code::WhyMissing => self.why_missing,
+            Code::WhatTtft => self.what_ttft,
+            Code::WhatGpuMem => self.what_gpu_mem,
+            Code::WhatQuality => self.what_quality,
+            Code::WhatSaturation => self.what_saturation,
+            Code::WhatSingleStream => self.what_single_stream,
+            Code::WhyMemoryPct => self.why_memory_pct,
+            Code::WhyNotSignificant => self.why_not_significant,
+            Code::CavQuant => self.cav_quant,
+            Code::CavQuantUnknown => self.cav_quant_unknown,
+            Code::CavModels => self.cav_models,
+            Code::CavPrealloc => self.cav_prealloc,
+            Code::CavSingleStream => self.cav_single_stream,
+            Code::CavWorkload => self.cav_workload,
+            Code::CavCold => self.cav_cold,
+            Code::CavFallback => self.cav_fallback,
+            Code::CavNoGpu => self.cav_no_gpu,
+            Code::CavSame => self.cav_same,
+            Code::CavFailed => self.cav_failed,
+        }
+    }
+
+    /// `m` in this catalogue's language.
+    pub fn render(&self, m: &Message) -> String {
+        let values: Vec<(String, String)> = m
+            .values
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    Arg::Text(t) => t.clone(),
+                    Arg::Word { word } => self.text(*word).to_string(),
+                };
+                (k.clone(), v)
+            })
+            .collect();
+        let vars: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        fill(self.text(m.code), &vars)
+    }
+
+    /// Several messages in this language, one after another.
+    pub fn render_all(&self, ms: &[Message]) -> String {
+        ms.iter()
+            .map(|m| self.render(m))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -267,6 +438,11 @@ static EN: Catalog = Catalog {
     what_ttft: "warm TTFT of at least two targets",
     what_gpu_mem: "GPU memory of at least two targets",
     what_quality: "quality scores of at least two targets (run with --quality)",
+    unit_seconds: "s",
+    unit_tok_s: "tok/s",
+    details_in_english: "The measurement details below are in English.",
+    what_saturation: "saturation throughput",
+    what_single_stream: "single-stream warm throughput",
     why_memory_pct: "{x} used the least GPU memory ({v} % of the device while warm).",
     why_not_significant: "{x} is ahead, but the difference is not significant.",
     cav_quant: "Different quantisation: {a} vs {b} — not the same model bits; speed and quality differences are partly the quantisation's.",
@@ -353,6 +529,11 @@ static KO: Catalog = Catalog {
     what_ttft: "두 대상 이상의 연속 응답 TTFT",
     what_gpu_mem: "두 대상 이상의 GPU 메모리",
     what_quality: "두 대상 이상의 코딩 점수 (--quality로 실행)",
+    unit_seconds: "초",
+    unit_tok_s: "TPS",
+    details_in_english: "아래의 세부 측정 내역은 영어로 제공됩니다.",
+    what_saturation: "포화 처리량",
+    what_single_stream: "단일 스트림 연속 응답 처리량",
     why_memory_pct: "{x}가 GPU 메모리를 가장 적게 사용했습니다 (연속 응답 중 장치의 {v} %).",
     why_not_significant: "{x}가 앞서지만 차이가 통계적으로 유의미하지 않습니다.",
     cav_quant: "양자화가 다릅니다: {a} vs {b} — 같은 모델 가중치가 아니므로 속도와 품질의 차이 일부는 양자화 때문입니다.",
