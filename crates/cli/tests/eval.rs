@@ -473,6 +473,11 @@ async fn answers_that_try_to_fool_the_grader_score_zero_with_their_reason() {
             "opening /proc/self/mem is not allowed while grading",
         ),
         (
+            "reads its own memory through a relative path",
+            "def f(x):\n    open('../../../../../proc/self/mem', 'rb')\n    return x + 1".into(),
+            "is not allowed while grading",
+        ),
+        (
             "writes outside its directory, then claims a pass",
             format!("try:\n    open({marker:?}, 'w').write('owned')\nexcept OSError:\n    pass\nimport os\n{pass_line}\nos._exit(0)\ndef f(x):\n    return 0"),
             "the tests did not run to completion",

@@ -152,7 +152,7 @@ def lint(code):
 CHILD = r'''
 import os, sys
 def _servebench_child(entry):
-    read, write, exit_, type_, id_, repr_ = os.read, os.write, os._exit, type, id, repr
+    read, write, exit_, type_, realpath = os.read, os.write, os._exit, type, os.path.realpath
     nonce = read(0, 64).decode().strip()
     null = os.open("/dev/null", os.O_RDONLY)
     os.dup2(null, 0)
@@ -180,7 +180,9 @@ def _servebench_child(entry):
             raise Denied("ctypes is not allowed while grading")
         if event == "open" and args and isinstance(args[0], (str, bytes)):
             path = args[0] if isinstance(args[0], str) else args[0].decode("utf-8", "replace")
-            if path.startswith(("/proc", "/dev/fd")):
+            # Resolved, so a relative path or a link (/dev/fd, /dev/stdin) cannot reach /proc.
+            real = realpath(path)
+            if real.startswith("/proc") or path.startswith(("/proc", "/dev/fd")):
                 raise Denied("opening " + path + " is not allowed while grading")
     def plain(value):
         stack, seen = [value], 0
