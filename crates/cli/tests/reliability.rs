@@ -44,8 +44,19 @@ async fn sigint_and_sigterm_mid_phase_keep_every_finished_request() {
             .spawn()
             .unwrap();
         let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
-        // Let the cold request and a few warm ones finish, then stop it mid-request.
-        tokio::time::sleep(Duration::from_millis(3300)).await;
+        // Let the cold request and two warm ones finish, then stop it in the middle of the next
+        // one (each takes 50 ms + 20 × 40 ms): a fixed sleep from spawn could land in the
+        // microseconds between two requests, where nothing is in flight.
+        let journal = out.join("requests.jsonl");
+        let waited = Instant::now();
+        while std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count()) < 3 {
+            assert!(
+                waited.elapsed() < Duration::from_secs(30),
+                "{sig}: no progress"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(400)).await;
         nix::sys::signal::kill(pid, sig).unwrap();
         let sent = Instant::now();
         let o = child.wait_with_output().await.unwrap();
