@@ -27,50 +27,21 @@ fn target_err(e: impl Into<TargetError>) -> Abort {
     Abort::Target(e.into())
 }
 
-/// Start the managed server of `spec`; returns spawn → ready, s.
-async fn launch(
-    spec: &TargetSpec,
-    client: &Client,
-    ctx: &Ctx<'_>,
-    obs: &mut dyn Observer,
-    server: &mut Option<ManagedServer>,
-    log_name: &str,
-    restart: bool,
-) -> Result<f64, Abort> {
-    let Some(cmd) = &spec.launch else {
-        return Err(target_err(TargetError::NoLaunchCommand));
-    };
-    let url = url::Url::parse(&spec.url).map_err(target_err)?;
-    let (host, port) = (
-        url.host_str().unwrap_or("localhost"),
-        url.port_or_known_default().unwrap_or(80),
-    );
-    if port_in_use(host, port) {
-        return Err(target_err(ServerError::PortInUse {
-            addr: format!("{host}:{port}"),
-        }));
-    }
-    obs.on_event(&Event::Note {
-        target: &spec.name,
-        message: format!("launching {} ({})", spec.model, cmd[0]),
-    })?;
-    let log = ctx.out_dir.join(log_name);
-    let s = server.insert(
-        ManagedServer::spawn(cmd, &spec.env, spec.cwd.as_deref(), &log, restart)
-            .map_err(target_err)?,
-    );
-    let timeout = Duration::from_secs_f64(spec.ready_timeout_s.unwrap_or(READY_TIMEOUT_S));
-    let ready = tokio::select! {
-        r = s.wait_ready(timeout, || async { client.probe().await.is_ok() }) => r,
-        _ = ctx.cancel.cancelled() => return Err(Abort::Cancelled),
-    };
-    let d = ready.map_err(target_err)?.as_secs_f64();
-    ctx.telemetry.watch(s.pid());
-    obs.on_event(&Event::Note {
-        target: &spec.name,
-        message: format!("ready after {d:.2} s"),
-    })?;
-    Ok(d)
+/// One attempt at a target: what it talks to, the run context, and the state its phases fill.
+/// [`measure`] runs its phases in order: launch, identify, prompts, cold, warm, load, quality.
+struct Attempt<'a, 'o> {
+    spec: &'a TargetSpec,
+    client: &'a Client,
+    ctx: Ctx<'a>,
+    obs: &'o mut dyn Observer,
+    t: &'a mut TargetReport,
+    server: &'a mut Option<ManagedServer>,
+    /// The managed server's log file name.
+    log_name: &'a str,
+    /// Spawn → ready of each launch, s.
+    launches: Vec<f64>,
+    /// vLLM's KV-cache configuration, from its `/metrics`.
+    cache: Option<CacheConfig>,
 }
 
 /// Measure one attempt. `log_name` is the managed server's log file name.
@@ -83,171 +54,252 @@ pub(super) async fn measure(
     server: &mut Option<ManagedServer>,
     log_name: &str,
 ) -> Result<(), Abort> {
-    let mut cache = None;
-    let result = phases(spec, client, ctx, obs, t, server, log_name, &mut cache).await;
-    t.memory = explain_memory(&memory_facts(t, ctx, cache.as_ref()));
+    let mut a = Attempt {
+        spec,
+        client,
+        ctx: Ctx {
+            prompts: ctx.prompts.clone(),
+            ..*ctx
+        },
+        obs,
+        t,
+        server,
+        log_name,
+        launches: Vec::new(),
+        cache: None,
+    };
+    let result = a.phases().await;
+    a.t.memory = explain_memory(&memory_facts(a.t, &a.ctx, a.cache.as_ref()));
     result
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn phases(
-    spec: &TargetSpec,
-    client: &Client,
-    ctx: &Ctx<'_>,
-    obs: &mut dyn Observer,
-    t: &mut TargetReport,
-    server: &mut Option<ManagedServer>,
-    log_name: &str,
-    cache: &mut Option<CacheConfig>,
-) -> Result<(), Abort> {
-    let name = spec.name.as_str();
-    let note = |message: String| Event::Note {
-        target: name,
-        message,
-    };
-    let managed = spec.launch.is_some();
-    let mut launches = Vec::new();
-    if managed {
-        launches.push(launch(spec, client, ctx, obs, server, log_name, false).await?);
-    } else {
-        ctx.telemetry.watch(spec.server_pid);
-    }
-    t.server_version = client.probe().await.map_err(target_err)?;
-    t.model_info = client.model_info().await.map_err(target_err)?;
-    if let Some(path) = spec
-        .launch
-        .as_deref()
-        .and_then(|cmd| crate::modelfile::local_models(cmd, spec.cwd.as_deref()).pop())
-    {
-        crate::modelfile::fill_from_file(&mut t.model_info, &path);
+impl<'a> Attempt<'a, '_> {
+    fn note(&mut self, message: String) -> Result<(), Abort> {
+        Ok(self.obs.on_event(&Event::Note {
+            target: &self.spec.name,
+            message,
+        })?)
     }
 
-    // Synthetic prompts are sized in this server's own tokens.
-    let s = &ctx.plan.settings;
-    let prompts = match s.input_tokens {
-        Some(input) => {
-            let cal = client.calibrate().await.map_err(target_err)?;
-            obs.on_event(&note(format!(
-                "synthetic prompts: {:.3} words per token (measured with {})",
-                cal.words_per_token, cal.method
-            )))?;
-            let p = synthetic::prompts(
-                crate::plan::SYNTHETIC_PROMPTS,
-                input,
-                s.output_tokens,
-                cal.words_per_token,
-                s.seed,
-            );
-            t.prompt_calibration = Some(cal);
-            p.into()
-        }
-        None => ctx.prompts.clone(),
-    };
-    let ctx = &Ctx { prompts, ..*ctx };
-
-    if !s.performance {
-        return quality(client, ctx, obs, t).await;
-    }
-    let mut watch = Watch {
-        tel: ctx.telemetry,
-        scraper: None,
-        ollama: (spec.api == Api::Ollama).then(|| client.clone()),
-    };
-    if spec.api == Api::Openai {
-        match Scraper::start(client.http().clone(), client.base()).await {
-            Ok(s) => watch.scraper = Some(s),
-            Err(reason) => obs.on_event(&note(format!("no server metrics: {reason}")))?,
-        }
-    }
-    *cache = watch
-        .scraper
-        .as_ref()
-        .and_then(|s| s.cache_config().cloned());
-
-    // Cold: make sure each cold request pays for a load, or say that it may not have.
-    let cold_n = if managed || spec.api == Api::Ollama {
-        s.cold
-    } else {
-        if s.cold > 1 {
-            obs.on_event(&note(format!(
-                "--cold {}: servebench cannot reload a server it did not start; measuring one cold request",
-                s.cold
-            )))?;
-        }
-        1
-    };
-    let mut cold_records: Vec<RequestRecord> = Vec::new();
-    let mut cold_res = Resources::default();
-    for k in 0..cold_n {
-        if ctx.cancel.is_cancelled() {
-            return Err(Abort::Cancelled);
-        }
-        if k > 0 && managed {
-            obs.on_event(&note(format!("cold load {}/{cold_n}: restarting", k + 1)))?;
-            watch.scraper = None;
-            ctx.telemetry.watch(None);
-            if let Some(old) = server.take() {
-                old.stop(stop_grace(spec)).await;
-            }
-            launches.push(launch(spec, client, ctx, obs, server, log_name, true).await?);
-            if spec.api == Api::Openai {
-                watch.scraper = Scraper::start(client.http().clone(), client.base())
-                    .await
-                    .ok();
-            }
-        }
-        let unloaded = if spec.api == Api::Ollama {
-            obs.on_event(&note(format!(
-                "cold load {}/{cold_n}: unloading the model",
-                k + 1
-            )))?;
-            ollama::unload(client, UNLOAD_WAIT)
-                .await
-                .map_err(target_err)?
+    async fn phases(&mut self) -> Result<(), Abort> {
+        if self.spec.launch.is_some() {
+            let d = self.launch(false).await?;
+            self.launches.push(d);
         } else {
-            managed
-        };
-        let cold = run_step(
-            sequential(Phase::Cold, 1, 0),
-            client,
-            ctx,
-            &watch,
-            obs,
-            name,
-        )
-        .await?;
-        let Some(first) = cold.first else {
-            return Err(Abort::Cancelled);
-        };
-        match first.outcome {
-            Outcome::Http(404) => return Err(target_err(client.model_not_found().await)),
-            Outcome::Http(status @ (401 | 403)) => {
-                return Err(target_err(BackendError::Unauthorised {
-                    url: client.base().to_string(),
-                    status,
-                }));
-            }
-            Outcome::Connect => {
-                return Err(target_err(BackendError::NotListening {
-                    url: client.base().to_string(),
-                    detail: first
-                        .error
-                        .clone()
-                        .unwrap_or_else(|| "connection failed".into()),
-                }));
-            }
-            _ => {}
+            self.ctx.telemetry.watch(self.spec.server_pid);
         }
+        self.identify().await?;
+        self.size_prompts().await?;
+        if !self.ctx.plan.settings.performance {
+            return self.quality().await;
+        }
+        let mut watch = self.watch().await?;
+        let cold_records = self.cold(&mut watch).await?;
+        self.warm(&watch, &cold_records).await?;
+        self.load(&watch).await?;
+        self.quality().await
+    }
+
+    /// Start the managed server; returns spawn → ready, s.
+    async fn launch(&mut self, restart: bool) -> Result<f64, Abort> {
+        let spec = self.spec;
+        let Some(cmd) = &spec.launch else {
+            return Err(target_err(TargetError::NoLaunchCommand));
+        };
+        let url = url::Url::parse(&spec.url).map_err(target_err)?;
+        let (host, port) = (
+            url.host_str().unwrap_or("localhost"),
+            url.port_or_known_default().unwrap_or(80),
+        );
+        if port_in_use(host, port) {
+            return Err(target_err(ServerError::PortInUse {
+                addr: format!("{host}:{port}"),
+            }));
+        }
+        self.note(format!("launching {} ({})", spec.model, cmd[0]))?;
+        let log = self.ctx.out_dir.join(self.log_name);
+        let s = self.server.insert(
+            ManagedServer::spawn(cmd, &spec.env, spec.cwd.as_deref(), &log, restart)
+                .map_err(target_err)?,
+        );
+        let timeout = Duration::from_secs_f64(spec.ready_timeout_s.unwrap_or(READY_TIMEOUT_S));
+        let client = self.client;
+        let ready = tokio::select! {
+            r = s.wait_ready(timeout, || async { client.probe().await.is_ok() }) => r,
+            _ = self.ctx.cancel.cancelled() => return Err(Abort::Cancelled),
+        };
+        let d = ready.map_err(target_err)?.as_secs_f64();
+        self.ctx.telemetry.watch(s.pid());
+        self.note(format!("ready after {d:.2} s"))?;
+        Ok(d)
+    }
+
+    /// The server's version and the model's facts (from the API, and the model file a managed
+    /// server was started with).
+    async fn identify(&mut self) -> Result<(), Abort> {
+        self.t.server_version = self.client.probe().await.map_err(target_err)?;
+        self.t.model_info = self.client.model_info().await.map_err(target_err)?;
+        if let Some(path) = self
+            .spec
+            .launch
+            .as_deref()
+            .and_then(|cmd| crate::modelfile::local_models(cmd, self.spec.cwd.as_deref()).pop())
+        {
+            crate::modelfile::fill_from_file(&mut self.t.model_info, &path);
+        }
+        Ok(())
+    }
+
+    /// Synthetic prompts are sized in this server's own tokens.
+    async fn size_prompts(&mut self) -> Result<(), Abort> {
+        let s = &self.ctx.plan.settings;
+        let Some(input) = s.input_tokens else {
+            return Ok(());
+        };
+        let cal = self.client.calibrate().await.map_err(target_err)?;
+        self.note(format!(
+            "synthetic prompts: {:.3} words per token (measured with {})",
+            cal.words_per_token, cal.method
+        ))?;
+        let s = &self.ctx.plan.settings;
+        self.ctx.prompts = synthetic::prompts(
+            crate::plan::SYNTHETIC_PROMPTS,
+            input,
+            s.output_tokens,
+            cal.words_per_token,
+            s.seed,
+        )
+        .into();
+        self.t.prompt_calibration = Some(cal);
+        Ok(())
+    }
+
+    /// What each phase's telemetry is read from: the sampler, the server's `/metrics`
+    /// (OpenAI-compatible servers) and Ollama's `/api/ps`.
+    async fn watch(&mut self) -> Result<Watch<'a>, Abort> {
+        let api = self.spec.api;
+        let mut watch = Watch {
+            tel: self.ctx.telemetry,
+            scraper: None,
+            ollama: (api == Api::Ollama).then(|| self.client.clone()),
+        };
+        if api == Api::Openai {
+            match Scraper::start(self.client.http().clone(), self.client.base()).await {
+                Ok(s) => watch.scraper = Some(s),
+                Err(reason) => self.note(format!("no server metrics: {reason}"))?,
+            }
+        }
+        self.cache = watch
+            .scraper
+            .as_ref()
+            .and_then(|s| s.cache_config().cloned());
+        Ok(watch)
+    }
+
+    /// The cold load(s): make sure each cold request pays for a load, or say that it may not
+    /// have. Returns the cold requests.
+    async fn cold(&mut self, watch: &mut Watch<'_>) -> Result<Vec<RequestRecord>, Abort> {
+        let (spec, client) = (self.spec, self.client);
+        let managed = spec.launch.is_some();
+        let cold_n = self.cold_count()?;
+        let mut cold_records: Vec<RequestRecord> = Vec::new();
+        let mut cold_res = Resources::default();
+        for k in 0..cold_n {
+            if self.ctx.cancel.is_cancelled() {
+                return Err(Abort::Cancelled);
+            }
+            if k > 0 && managed {
+                self.note(format!("cold load {}/{cold_n}: restarting", k + 1))?;
+                watch.scraper = None;
+                self.ctx.telemetry.watch(None);
+                if let Some(old) = self.server.take() {
+                    old.stop(stop_grace(spec)).await;
+                }
+                let d = self.launch(true).await?;
+                self.launches.push(d);
+                if spec.api == Api::Openai {
+                    watch.scraper = Scraper::start(client.http().clone(), client.base())
+                        .await
+                        .ok();
+                }
+            }
+            let unloaded = if spec.api == Api::Ollama {
+                self.note(format!("cold load {}/{cold_n}: unloading the model", k + 1))?;
+                ollama::unload(client, UNLOAD_WAIT)
+                    .await
+                    .map_err(target_err)?
+            } else {
+                managed
+            };
+            let cold = run_step(
+                sequential(Phase::Cold, 1, 0),
+                client,
+                &self.ctx,
+                watch,
+                &mut *self.obs,
+                &spec.name,
+            )
+            .await?;
+            let Some(first) = cold.first else {
+                return Err(Abort::Cancelled);
+            };
+            first_request_ok(client, &first).await?;
+            self.record_load(k, &first, unloaded);
+            cold_res.extend(cold.resources);
+            cold_records.push(first);
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            (!v.is_empty()).then(|| quantile_sorted(&v, 0.5))
+        };
+        let t = &mut *self.t;
+        t.load.seconds = median(t.load.samples.iter().map(|l| l.seconds).collect());
+        t.load.source = t.load.samples.first().map(|l| l.source);
+        t.load.launch_s = median(std::mem::take(&mut self.launches));
+        if spec.api == Api::Ollama
+            && let Ok(Some((size, vram))) = ollama::loaded(client).await
+        {
+            t.model_info.loaded_bytes = Some(size);
+            t.model_info.loaded_vram_bytes = Some(vram);
+        }
+        let mut cold_report = PhaseReport::cold(&cold_records);
+        cold_res.attach(&mut cold_report, self.ctx.telemetry);
+        t.phases.cold = Some(cold_report);
+        if self.ctx.cancel.is_cancelled() {
+            return Err(Abort::Cancelled);
+        }
+        Ok(cold_records)
+    }
+
+    /// How many cold loads can be measured: a server servebench did not start (and that is
+    /// not Ollama) cannot be reloaded.
+    fn cold_count(&mut self) -> Result<u32, Abort> {
+        let cold = self.ctx.plan.settings.cold;
+        if self.spec.launch.is_some() || self.spec.api == Api::Ollama {
+            return Ok(cold);
+        }
+        if cold > 1 {
+            self.note(format!(
+                "--cold {cold}: servebench cannot reload a server it did not start; measuring one cold request"
+            ))?;
+        }
+        Ok(1)
+    }
+
+    /// The load sample of cold request `k`: Ollama's own load time, or a managed server's
+    /// launch; `unloaded` says the model really was not loaded before it.
+    fn record_load(&mut self, k: u32, first: &RequestRecord, unloaded: bool) {
         let server_load = first
             .server_timings
             .as_ref()
             .and_then(|st| st.load)
             .map(|d| d.as_secs_f64());
-        let sample = match (spec.api, launches.get(k as usize)) {
+        let sample = match (self.spec.api, self.launches.get(k as usize)) {
             (Api::Ollama, _) => server_load.map(|l| (l, LoadSource::Server)),
             (Api::Openai, Some(l)) => Some((*l, LoadSource::Launch)),
             (Api::Openai, None) => None,
         };
+        let t = &mut *self.t;
         if let Some((seconds, source)) = sample {
             t.load.samples.push(LoadSample {
                 seconds,
@@ -265,109 +317,126 @@ async fn phases(
         } else {
             t.cold_verified && unloaded
         };
-        cold_res.extend(cold.resources);
-        cold_records.push(first);
-    }
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        (!v.is_empty()).then(|| quantile_sorted(&v, 0.5))
-    };
-    t.load.seconds = median(t.load.samples.iter().map(|l| l.seconds).collect());
-    t.load.source = t.load.samples.first().map(|l| l.source);
-    t.load.launch_s = median(launches);
-    if spec.api == Api::Ollama
-        && let Ok(Some((size, vram))) = ollama::loaded(client).await
-    {
-        t.model_info.loaded_bytes = Some(size);
-        t.model_info.loaded_vram_bytes = Some(vram);
-    }
-    let mut cold_report = PhaseReport::cold(&cold_records);
-    cold_res.attach(&mut cold_report, ctx.telemetry);
-    let (mut sent, mut ok) = (cold_report.requests, cold_report.ok);
-    t.phases.cold = Some(cold_report);
-    if ctx.cancel.is_cancelled() {
-        return Err(Abort::Cancelled);
     }
 
-    if s.warm > 0 {
-        let warm = run_step(
-            sequential(Phase::Warm, s.warm.into(), 1),
-            client,
-            ctx,
-            &watch,
-            obs,
-            name,
-        )
-        .await?;
-        let mut report = warm.stats.report();
-        warm.resources.attach(&mut report, ctx.telemetry);
-        sent += report.requests;
-        ok += report.ok;
-        t.phases.warm = Some(report);
-    }
-    if sent > 0 && ok == 0 && !ctx.cancel.is_cancelled() {
-        let first = cold_records.first();
-        return Err(target_err(TargetError::AllRequestsFailed {
-            sent,
-            kind: first.map_or(String::new(), |r| r.outcome.kind()),
-            detail: first.and_then(|r| r.error.clone()).unwrap_or_default(),
-        }));
-    }
-
-    let w = &watch;
-    match s.profile.clone() {
-        Profile::Sequential => {}
-        Profile::Concurrency(c) => {
-            let step = Schedule::Closed(c);
-            t.phases.load =
-                Some(load_step(step, Phase::Load, None, client, ctx, w, obs, name).await?);
+    /// The warm phase; the target fails when every request so far failed.
+    async fn warm(
+        &mut self,
+        watch: &Watch<'_>,
+        cold_records: &[RequestRecord],
+    ) -> Result<(), Abort> {
+        let cold = self.t.phases.cold.as_ref();
+        let (mut sent, mut ok) = cold.map_or((0, 0), |c| (c.requests, c.ok));
+        let warm_n = self.ctx.plan.settings.warm;
+        if warm_n > 0 {
+            let warm = run_step(
+                sequential(Phase::Warm, warm_n.into(), 1),
+                self.client,
+                &self.ctx,
+                watch,
+                &mut *self.obs,
+                &self.spec.name,
+            )
+            .await?;
+            let mut report = warm.stats.report();
+            warm.resources.attach(&mut report, self.ctx.telemetry);
+            sent += report.requests;
+            ok += report.ok;
+            self.t.phases.warm = Some(report);
         }
-        Profile::Rate { rate, arrival } => {
-            let schedule = Schedule::Open {
+        if sent > 0 && ok == 0 && !self.ctx.cancel.is_cancelled() {
+            let first = cold_records.first();
+            return Err(target_err(TargetError::AllRequestsFailed {
+                sent,
+                kind: first.map_or(String::new(), |r| r.outcome.kind()),
+                detail: first.and_then(|r| r.error.clone()).unwrap_or_default(),
+            }));
+        }
+        Ok(())
+    }
+
+    /// The load profile: one closed or open-loop step, or a sweep.
+    async fn load(&mut self, w: &Watch<'_>) -> Result<(), Abort> {
+        let s = &self.ctx.plan.settings;
+        let (client, ctx, name) = (self.client, &self.ctx, self.spec.name.as_str());
+        let schedule = match s.profile.clone() {
+            Profile::Sequential => None,
+            Profile::Concurrency(c) => Some(Schedule::Closed(c)),
+            Profile::Rate { rate, arrival } => Some(Schedule::Open {
                 rate,
                 arrival,
                 seed: s.seed,
-            };
-            t.phases.load =
-                Some(load_step(schedule, Phase::Load, None, client, ctx, w, obs, name).await?);
+            }),
+            Profile::Sweep(steps) => {
+                sweep(steps, client, ctx, w, &mut *self.obs, self.t).await?;
+                None
+            }
+        };
+        if let Some(schedule) = schedule {
+            let step = load_step(
+                schedule,
+                Phase::Load,
+                None,
+                client,
+                ctx,
+                w,
+                &mut *self.obs,
+                name,
+            );
+            self.t.phases.load = Some(step.await?);
         }
-        Profile::Sweep(steps) => sweep(steps, client, ctx, w, obs, t).await?,
+        if ctx.cancel.is_cancelled() {
+            return Err(Abort::Cancelled);
+        }
+        Ok(())
     }
-    if ctx.cancel.is_cancelled() {
-        return Err(Abort::Cancelled);
+
+    /// The quality evaluation, when asked for, against the server as it stands.
+    async fn quality(&mut self) -> Result<(), Abort> {
+        let ctx = &self.ctx;
+        let (Some(q), Some(grader)) = (&ctx.plan.settings.quality, ctx.grader) else {
+            return Ok(());
+        };
+        let report = crate::eval::evaluate(
+            self.client,
+            &self.t.name,
+            &q.tasks,
+            &q.settings,
+            grader,
+            &mut *self.obs,
+            ctx.cancel,
+        )
+        .await
+        .map_err(|e| match e {
+            crate::eval::EvalError::Io(io) => Abort::Io(io),
+            other => target_err(TargetError::Quality(other.to_string())),
+        })?;
+        self.t.quality = Some(report);
+        if ctx.cancel.is_cancelled() {
+            return Err(Abort::Cancelled);
+        }
+        Ok(())
     }
-    quality(client, ctx, obs, t).await
 }
 
-/// The quality evaluation, when asked for, against the server as it stands.
-async fn quality(
-    client: &Client,
-    ctx: &Ctx<'_>,
-    obs: &mut dyn Observer,
-    t: &mut TargetReport,
-) -> Result<(), Abort> {
-    let (Some(q), Some(grader)) = (&ctx.plan.settings.quality, ctx.grader) else {
-        return Ok(());
-    };
-    let report = crate::eval::evaluate(
-        client,
-        &t.name,
-        &q.tasks,
-        &q.settings,
-        grader,
-        obs,
-        ctx.cancel,
-    )
-    .await
-    .map_err(|e| match e {
-        crate::eval::EvalError::Io(io) => Abort::Io(io),
-        other => target_err(TargetError::Quality(other.to_string())),
-    })?;
-    t.quality = Some(report);
-    if ctx.cancel.is_cancelled() {
-        return Err(Abort::Cancelled);
+/// A first cold request that shows the target is unusable ends the attempt: the model is not
+/// there (with the models that are), the key is refused, or nothing listens.
+async fn first_request_ok(client: &Client, first: &RequestRecord) -> Result<(), Abort> {
+    match first.outcome {
+        Outcome::Http(404) => Err(target_err(client.model_not_found().await)),
+        Outcome::Http(status @ (401 | 403)) => Err(target_err(BackendError::Unauthorised {
+            url: client.base().to_string(),
+            status,
+        })),
+        Outcome::Connect => Err(target_err(BackendError::NotListening {
+            url: client.base().to_string(),
+            detail: first
+                .error
+                .clone()
+                .unwrap_or_else(|| "connection failed".into()),
+        })),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn sequential(phase: Phase, requests: u64, prompt_offset: usize) -> Step {
