@@ -164,16 +164,14 @@ impl Grader {
             f: &Finished,
             m: &str,
         ) -> Result<Option<T>, String> {
-            let mut lines = f.stdout.lines().filter_map(|l| l.strip_prefix(m));
-            let (Some(first), None) = (lines.next(), lines.next()) else {
-                return match f.stdout.lines().filter(|l| l.starts_with(m)).count() {
-                    0 => Ok(None),
-                    n => Err(format!("grader printed {n} {} lines", m.trim())),
-                };
-            };
-            serde_json::from_str(first)
-                .map(Some)
-                .map_err(|e| format!("grader's {} line is unreadable: {e}", m.trim()))
+            let found: Vec<&str> = f.stdout.lines().filter_map(|l| l.strip_prefix(m)).collect();
+            match found.as_slice() {
+                [] => Ok(None),
+                [line] => serde_json::from_str(line)
+                    .map(Some)
+                    .map_err(|e| format!("grader's {} line is unreadable: {e}", m.trim())),
+                many => Err(format!("grader printed {} {} lines", many.len(), m.trim())),
+            }
         }
         let extract: ExtractLine = match marker(&f, "SERVEBENCH-EXTRACT ") {
             Ok(Some(x)) => x,

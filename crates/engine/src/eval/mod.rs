@@ -236,18 +236,7 @@ pub async fn evaluate(
                 answer: if ok { rec.text.clone() } else { String::new() },
                 request: rec.outcome.kind(),
                 e2e_s: ok.then_some(rec.end.as_secs_f64()),
-                graded: grade::Graded {
-                    verdict: Verdict::Fail,
-                    reason: None,
-                    accuracy: 0.0,
-                    code_quality: None,
-                    clarity: 0.0,
-                    signature: Default::default(),
-                    extracted_code: None,
-                    extraction: None,
-                    lint: None,
-                    grade_s: 0.0,
-                },
+                graded: Graded::text(Verdict::Fail, None, 0.0, 0.0),
                 judge: None,
             };
             if !ok {
