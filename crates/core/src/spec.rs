@@ -16,11 +16,40 @@ pub enum Api {
     Ollama,
 }
 
-impl fmt::Display for Api {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Api {
+    /// Every dialect, in the order `--help` lists them.
+    pub const ALL: [Api; 2] = [Api::Openai, Api::Ollama];
+
+    /// The name in plans, flags and reports.
+    pub fn name(self) -> &'static str {
+        match self {
             Api::Openai => "openai",
             Api::Ollama => "ollama",
+        }
+    }
+
+    /// One line for `--help`.
+    pub fn about(self) -> &'static str {
+        match self {
+            Api::Openai => "OpenAI-compatible /v1 (vLLM, llama.cpp, SGLang, TGI, ...).",
+            Api::Ollama => "Ollama's native /api.",
+        }
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Api {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Api, String> {
+        Api::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Api::ALL.iter().map(|a| a.name()).collect();
+            format!("unknown api `{s}`; use one of {}", names.join(", "))
         })
     }
 }

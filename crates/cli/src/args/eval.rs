@@ -1,6 +1,6 @@
 //! `servebench eval`: its arguments and their conversion into a quality-only run.
 
-use super::target::{ApiArg, RunJob, TargetArgs, build_plan, out_dir, prepare_quality};
+use super::target::{RunJob, TargetArgs, api_parser, build_plan, out_dir, prepare_quality};
 use anyhow::{Context, bail};
 use clap::Args;
 use servebench_engine::eval::suite::{Dataset, SCENARIOS};
@@ -62,8 +62,8 @@ pub struct EvalArgs {
     #[arg(long)]
     pub judge_model: Option<String>,
     /// Judge API dialect (quick form).
-    #[arg(long, value_enum, default_value = "openai")]
-    pub judge_api: ApiArg,
+    #[arg(long, value_parser = api_parser(), default_value = "openai")]
+    pub judge_api: Api,
 }
 
 // A method rather than `TryFrom<EvalArgs> for RunJob`: an impl belongs to its type's module, and
@@ -115,10 +115,7 @@ impl EvalArgs {
                 servebench_engine::plan::validate_url(url)
                     .map_err(|m| anyhow::anyhow!("--judge-url {url:?} {m}"))?;
                 Some(JudgeSpec {
-                    api: match a.judge_api {
-                        ApiArg::Openai => Api::Openai,
-                        ApiArg::Ollama => Api::Ollama,
-                    },
+                    api: a.judge_api,
                     url: url.clone(),
                     model: model.clone(),
                 })

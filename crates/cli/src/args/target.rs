@@ -7,13 +7,15 @@ use servebench_engine::plan::{Api, Plan, RunOverrides, RunSettings, TargetSpec};
 use servebench_engine::prompts::Prompt;
 use std::path::PathBuf;
 
-/// API dialect.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ApiArg {
-    /// OpenAI-compatible /v1 (vLLM, llama.cpp, SGLang, TGI, ...).
-    Openai,
-    /// Ollama's native /api.
-    Ollama,
+/// `--api`: every dialect the engine has, each with its one-line description.
+pub fn api_parser() -> impl clap::builder::TypedValueParser<Value = Api> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    PossibleValuesParser::new(
+        Api::ALL
+            .iter()
+            .map(|a| PossibleValue::new(a.name()).help(a.about())),
+    )
+    .map(|s| s.parse::<Api>().expect("only listed dialects get here"))
 }
 
 /// OpenAI endpoint.
@@ -29,8 +31,8 @@ pub enum EndpointArg {
 #[derive(Debug, Args)]
 pub struct TargetArgs {
     /// API dialect of the server (quick form, without a plan).
-    #[arg(long, value_enum)]
-    pub api: Option<ApiArg>,
+    #[arg(long, value_parser = api_parser())]
+    pub api: Option<Api>,
     /// Base URL of the server, e.g. http://localhost:8000.
     #[arg(long)]
     pub url: Option<String>,
@@ -78,10 +80,6 @@ pub fn build_plan(
                 bail!(
                     "{command} needs a plan file, or all of --api, --url and --model (e.g. --api openai --url http://localhost:8000 --model NAME)"
                 );
-            };
-            let api = match api {
-                ApiArg::Openai => Api::Openai,
-                ApiArg::Ollama => Api::Ollama,
             };
             let mut settings = RunSettings::default();
             overrides.apply(&mut settings);

@@ -1,14 +1,18 @@
-//! Backend clients: one per API dialect ([`openai`], [`ollama`]) behind one [`Client`].
+//! Backend clients: one module per API dialect ([`openai`], [`ollama`]), each implementing
+//! [`Dialect`], behind one [`Client`]; [`dialect`] is the registry from [`Api`] to dialect.
 //!
-//! Each dialect only knows its wire format: how to build a request body and how to decode one
-//! stream line into [`StreamEvent`]s. Timing, token accounting and failure classification live
-//! once, in [`stream`], for both.
+//! Each dialect only knows its wire format and its server: request bodies, a stream decoder,
+//! probe, model facts and listing, token counting and its [`Capabilities`]. Timing, token
+//! accounting and failure classification live once, in [`stream`], for all of them.
 
+mod dialect;
 pub mod lines;
 pub mod ollama;
 pub mod openai;
 pub mod sink;
 pub mod stream;
+
+pub use dialect::{Capabilities, Dialect, LineFn, StreamDecoder};
 
 use crate::plan::{Api, Endpoint};
 use crate::prompts::Prompt;
@@ -119,10 +123,18 @@ pub struct RequestMeta<'a> {
     pub scheduled: std::time::Instant,
 }
 
+/// The dialect that speaks `api`: the one place that maps an [`Api`] to its module.
+pub fn dialect(api: Api) -> &'static dyn Dialect {
+    match api {
+        Api::Openai => &openai::OpenAi,
+        Api::Ollama => &ollama::Ollama,
+    }
+}
+
 /// A client for one target.
 #[derive(Debug, Clone)]
 pub struct Client {
-    api: Api,
+    dialect: &'static dyn Dialect,
     base: String,
     model: String,
     http: reqwest::Client,
@@ -137,10 +149,8 @@ impl Client {
     /// A client that sends `Authorization: Bearer <key>` with every request. The header is
     /// marked sensitive, so it never shows in debug output; the key is never logged.
     pub fn with_key(api: Api, url: &str, model: &str, key: Option<&str>) -> Client {
-        let mut base = url.trim_end_matches('/').to_string();
-        if api == Api::Openai && base.ends_with("/v1") {
-            base.truncate(base.len() - 3);
-        }
+        let dialect = dialect(api);
+        let base = dialect.base_url(url.trim_end_matches('/'));
         let mut headers = reqwest::header::HeaderMap::new();
         if let Some(k) = key
             && let Ok(mut v) = reqwest::header::HeaderValue::from_str(&format!("Bearer {k}"))
@@ -154,7 +164,7 @@ impl Client {
             .build()
             .expect("TLS backend initialises");
         Client {
-            api,
+            dialect,
             base,
             model: model.to_string(),
             http,
@@ -179,28 +189,35 @@ impl Client {
         format!("{}{}", self.base, path)
     }
 
+    /// What this target's dialect can do.
+    pub fn capabilities(&self) -> Capabilities {
+        self.dialect.capabilities()
+    }
+
     /// Check that the server speaks this dialect; returns its version when it states one.
     pub async fn probe(&self) -> Result<Option<String>, BackendError> {
-        match self.api {
-            Api::Ollama => ollama::probe(self).await,
-            Api::Openai => openai::probe(self).await,
-        }
+        self.dialect.probe(self).await
     }
 
     /// What the server says about the model; `ModelNotFound` when it does not have it.
     pub async fn model_info(&self) -> Result<ModelInfo, BackendError> {
-        match self.api {
-            Api::Ollama => ollama::model_info(self).await,
-            Api::Openai => openai::model_info(self).await,
-        }
+        self.dialect.model_info(self).await
+    }
+
+    /// Memory of the loaded model, `None` when it is not loaded or the server does not say
+    /// ([`Capabilities::resident_model`]).
+    pub async fn resident(&self) -> Result<Option<(u64, u64)>, BackendError> {
+        self.dialect.resident(self).await
+    }
+
+    /// Unload the model and confirm it within `wait` ([`Capabilities::cold_unload`]).
+    pub async fn unload(&self, wait: Duration) -> Result<bool, BackendError> {
+        self.dialect.unload(self, wait).await
     }
 
     /// The error for a model the server does not have, listing what it has.
     pub async fn model_not_found(&self) -> BackendError {
-        let available = match self.api {
-            Api::Ollama => ollama::list_models(self).await,
-            Api::Openai => openai::list_models(self).await,
-        };
+        let available = self.dialect.list_models(self).await;
         BackendError::ModelNotFound {
             model: self.model.clone(),
             url: self.base.clone(),
@@ -212,9 +229,9 @@ impl Client {
         }
     }
 
-    /// Measure words of the synthetic vocabulary per server token: `/tokenize` where the server
-    /// has it, else the prompt-token usage of two one-token requests (the difference cancels
-    /// the chat template's own tokens).
+    /// Measure words of the synthetic vocabulary per server token: the server's tokenizer
+    /// where it has one, else the prompt-token usage of two one-token requests (the
+    /// difference cancels the chat template's own tokens).
     pub async fn calibrate(&self) -> Result<crate::spec::Calibration, BackendError> {
         use rand::SeedableRng;
         let mut rng = rand::rngs::StdRng::seed_from_u64(0);
@@ -229,38 +246,28 @@ impl Client {
                 self.base
             ))
         };
-        let counted = match self.api {
-            Api::Openai => match (
-                openai::tokenize(self, &a).await?,
-                openai::tokenize(self, &b).await?,
-            ) {
+        let d = self.dialect;
+        let counted = if d.capabilities().tokenize {
+            match (d.tokenize(self, &a).await?, d.tokenize(self, &b).await?) {
                 (Some(x), Some(y)) => Some(("tokenize", x, y)),
                 _ => None,
-            },
-            Api::Ollama => None,
+            }
+        } else {
+            None
         };
         let (method, ta, tb) = match counted {
             Some(c) => c,
-            None => {
-                let (x, y) = match self.api {
-                    Api::Openai => (
-                        openai::prompt_tokens(self, &a).await?,
-                        openai::prompt_tokens(self, &b).await?,
-                    ),
-                    Api::Ollama => (
-                        ollama::prompt_tokens(self, &a).await?,
-                        ollama::prompt_tokens(self, &b).await?,
-                    ),
-                };
-                match (x, y) {
-                    (Some(x), Some(y)) => ("usage", x, y),
-                    _ => {
-                        return Err(fail(
-                            "the server reports neither /tokenize nor prompt token usage".into(),
-                        ));
-                    }
+            None => match (
+                d.prompt_tokens(self, &a).await?,
+                d.prompt_tokens(self, &b).await?,
+            ) {
+                (Some(x), Some(y)) => ("usage", x, y),
+                _ => {
+                    return Err(fail(
+                        "the server reports neither /tokenize nor prompt token usage".into(),
+                    ));
                 }
-            }
+            },
         };
         if tb <= ta {
             return Err(fail(format!(
@@ -281,27 +288,9 @@ impl Client {
         meta: RequestMeta<'_>,
         cancel: &CancellationToken,
     ) -> RequestRecord {
-        let (path, body, decode): (&str, serde_json::Value, stream::Decoder) = match self.api {
-            Api::Ollama => (
-                "/api/chat",
-                ollama::chat_body(&self.model, prompt, params),
-                ollama::decode_line,
-            ),
-            Api::Openai => match params.endpoint {
-                Endpoint::Chat => (
-                    "/v1/chat/completions",
-                    openai::chat_body(&self.model, prompt, params),
-                    openai::decode_sse_line,
-                ),
-                Endpoint::Completions => (
-                    "/v1/completions",
-                    openai::completions_body(&self.model, prompt, params),
-                    openai::decode_sse_line,
-                ),
-            },
-        };
+        let (path, body) = self.dialect.request(&self.model, prompt, params);
         let req = self.http.post(self.url(path)).json(&body);
-        stream::execute(req, decode, prompt, params, meta, cancel).await
+        stream::execute(req, self.dialect, prompt, params, meta, cancel).await
     }
 }
 

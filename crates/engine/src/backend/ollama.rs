@@ -3,10 +3,14 @@
 
 use super::sink::EventSink;
 use super::sink::text_literal;
-use super::{BackendError, Client, GenParams, excerpt, get_json, json_body, post_json};
+use super::{
+    BackendError, Capabilities, Client, Dialect, GenParams, LineFn, StreamDecoder, excerpt,
+    get_json, json_body, post_json,
+};
 use crate::prompts::Prompt;
 use crate::record::ServerTimings;
 use crate::report::ModelInfo;
+use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -14,6 +18,71 @@ use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 const API: &str = "Ollama";
+
+/// Ollama's native dialect.
+#[derive(Debug, Clone, Copy)]
+pub struct Ollama;
+
+impl Dialect for Ollama {
+    fn label(&self) -> &'static str {
+        API
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            cold_unload: true,
+            server_load_time: true,
+            resident_model: true,
+            ..Capabilities::default()
+        }
+    }
+
+    fn probe<'a>(&'a self, c: &'a Client) -> BoxFuture<'a, Result<Option<String>, BackendError>> {
+        Box::pin(probe(c))
+    }
+
+    fn model_info<'a>(&'a self, c: &'a Client) -> BoxFuture<'a, Result<ModelInfo, BackendError>> {
+        Box::pin(model_info(c))
+    }
+
+    fn list_models<'a>(
+        &'a self,
+        c: &'a Client,
+    ) -> BoxFuture<'a, Result<Vec<String>, BackendError>> {
+        Box::pin(list_models(c))
+    }
+
+    fn prompt_tokens<'a>(
+        &'a self,
+        c: &'a Client,
+        text: &'a str,
+    ) -> BoxFuture<'a, Result<Option<u64>, BackendError>> {
+        Box::pin(prompt_tokens(c, text))
+    }
+
+    fn request(&self, model: &str, prompt: &Prompt, p: &GenParams) -> (&'static str, Value) {
+        ("/api/chat", chat_body(model, prompt, p))
+    }
+
+    fn decoder(&self) -> Box<dyn StreamDecoder> {
+        Box::new(LineFn(decode_line))
+    }
+
+    fn resident<'a>(
+        &'a self,
+        c: &'a Client,
+    ) -> BoxFuture<'a, Result<Option<(u64, u64)>, BackendError>> {
+        Box::pin(loaded(c))
+    }
+
+    fn unload<'a>(
+        &'a self,
+        c: &'a Client,
+        wait: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(unload(c, wait))
+    }
+}
 
 /// Body for a streaming `/api/chat` request.
 pub fn chat_body(model: &str, prompt: &Prompt, p: &GenParams) -> Value {

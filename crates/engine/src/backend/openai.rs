@@ -2,10 +2,15 @@
 //! request bodies, SSE chunk decoding (including llama.cpp's `timings`), and `/v1/models`.
 
 use super::sink::{EventSink, text_literal};
-use super::{BackendError, Client, GenParams, get_json, post_json};
+use super::{
+    BackendError, Capabilities, Client, Dialect, GenParams, LineFn, StreamDecoder, get_json,
+    post_json,
+};
+use crate::plan::Endpoint;
 use crate::prompts::Prompt;
 use crate::record::ServerTimings;
 use crate::report::ModelInfo;
+use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::value::RawValue;
@@ -14,6 +19,72 @@ use std::borrow::Cow;
 use std::time::Duration;
 
 const API: &str = "OpenAI";
+
+/// The OpenAI-compatible dialect.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenAi;
+
+impl Dialect for OpenAi {
+    fn label(&self) -> &'static str {
+        API
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            server_metrics: true,
+            exact_output: true,
+            tokenize: true,
+            ..Capabilities::default()
+        }
+    }
+
+    /// `http://host:8000/v1` and `http://host:8000` are the same server.
+    fn base_url(&self, url: &str) -> String {
+        url.strip_suffix("/v1").unwrap_or(url).to_string()
+    }
+
+    fn probe<'a>(&'a self, c: &'a Client) -> BoxFuture<'a, Result<Option<String>, BackendError>> {
+        Box::pin(probe(c))
+    }
+
+    fn model_info<'a>(&'a self, c: &'a Client) -> BoxFuture<'a, Result<ModelInfo, BackendError>> {
+        Box::pin(model_info(c))
+    }
+
+    fn list_models<'a>(
+        &'a self,
+        c: &'a Client,
+    ) -> BoxFuture<'a, Result<Vec<String>, BackendError>> {
+        Box::pin(list_models(c))
+    }
+
+    fn tokenize<'a>(
+        &'a self,
+        c: &'a Client,
+        text: &'a str,
+    ) -> BoxFuture<'a, Result<Option<u64>, BackendError>> {
+        Box::pin(tokenize(c, text))
+    }
+
+    fn prompt_tokens<'a>(
+        &'a self,
+        c: &'a Client,
+        text: &'a str,
+    ) -> BoxFuture<'a, Result<Option<u64>, BackendError>> {
+        Box::pin(prompt_tokens(c, text))
+    }
+
+    fn request(&self, model: &str, prompt: &Prompt, p: &GenParams) -> (&'static str, Value) {
+        match p.endpoint {
+            Endpoint::Chat => ("/v1/chat/completions", chat_body(model, prompt, p)),
+            Endpoint::Completions => ("/v1/completions", completions_body(model, prompt, p)),
+        }
+    }
+
+    fn decoder(&self) -> Box<dyn StreamDecoder> {
+        Box::new(LineFn(decode_sse_line))
+    }
+}
 
 /// Body for `/v1/chat/completions`, streaming with usage.
 pub fn chat_body(model: &str, prompt: &Prompt, p: &GenParams) -> Value {

@@ -10,6 +10,9 @@ use crate::record::ServerTimings;
 pub trait EventSink {
     /// Generated text, as a raw JSON string literal (with quotes and escapes), non-empty.
     fn content(&mut self, raw: &str) -> Result<(), String>;
+    /// Generated text already decoded (a decoder that had to unescape it, e.g. to take the
+    /// difference of cumulative text), non-empty.
+    fn text(&mut self, text: &str);
     /// Token counts.
     fn usage(&mut self, input: Option<u64>, output: Option<u64>);
     /// Server timings.
@@ -28,6 +31,9 @@ impl EventSink for Vec<StreamEvent> {
         unescape_into(raw, &mut s)?;
         self.push(StreamEvent::Content(s));
         Ok(())
+    }
+    fn text(&mut self, text: &str) {
+        self.push(StreamEvent::Content(text.to_string()));
     }
     fn usage(&mut self, input: Option<u64>, output: Option<u64>) {
         self.push(StreamEvent::Usage { input, output });

@@ -1,4 +1,4 @@
-//! The one streaming driver both dialects share: send, timestamp every read, decode lines into
+//! The one streaming driver every dialect shares: send, timestamp every read, decode lines into
 //! [`StreamEvent`]s, count tokens, classify failures, and build the [`RequestRecord`].
 //!
 //! Content chunks are timestamped when their bytes arrive, before any parsing, so decoding cost
@@ -6,15 +6,12 @@
 
 use super::lines::LineSplitter;
 use super::sink::{EventSink, unescape_into};
-use super::{GenParams, RequestMeta, excerpt, root_cause};
+use super::{Dialect, GenParams, RequestMeta, StreamDecoder, excerpt, root_cause};
 use crate::prompts::Prompt;
 use crate::record::{Outcome, RequestRecord, ServerTimings, StreamErrorKind, TokenSource};
 use futures_util::StreamExt;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
-
-/// Decodes one line of a stream into a sink; `Err` holds why the line is malformed.
-pub type Decoder = fn(&str, &mut dyn EventSink) -> Result<(), String>;
 
 /// Everything learned from one response while it streamed. Capacity is reserved up front so
 /// the per-token path only writes into existing buffers.
@@ -91,6 +88,10 @@ impl EventSink for Collected {
         self.chunk_arrivals.push(self.now);
         unescape_into(raw, &mut self.text)
     }
+    fn text(&mut self, text: &str) {
+        self.chunk_arrivals.push(self.now);
+        self.text.push_str(text);
+    }
     fn usage(&mut self, input: Option<u64>, output: Option<u64>) {
         // The last usage wins: Ollama's /v1 attaches zero usage to every chunk and the real
         // counts to the final one.
@@ -114,7 +115,7 @@ impl EventSink for Collected {
 /// Send `req` and stream its response into a record.
 pub(crate) async fn execute(
     req: reqwest::RequestBuilder,
-    decode: Decoder,
+    dialect: &dyn Dialect,
     prompt: &Prompt,
     params: &GenParams,
     meta: RequestMeta<'_>,
@@ -131,7 +132,7 @@ pub(crate) async fn execute(
             .flatten();
         let mut c = Collected::new(expected);
         let result = tokio::select! {
-            r = tokio::time::timeout(params.timeout, run(this, decode, &mut c, params.ttft_timeout)) => match r {
+            r = tokio::time::timeout(params.timeout, run(this, dialect.decoder(), &mut c, params.ttft_timeout)) => match r {
                 Ok(r) => r,
                 Err(_) => Err((Outcome::Timeout, format!("no complete response within {:?}", params.timeout))),
             },
@@ -217,7 +218,7 @@ async fn first_token<T>(
 
 async fn run(
     req: reqwest::RequestBuilder,
-    decode: Decoder,
+    mut decoder: Box<dyn StreamDecoder>,
     c: &mut Collected,
     ttft_limit: Option<Duration>,
 ) -> Result<(), (Outcome, String)> {
@@ -267,7 +268,7 @@ async fn run(
             )
         })?;
         lines
-            .push(&bytes, |line| match decode(line, c) {
+            .push(&bytes, |line| match decoder.line(line, c) {
                 Ok(()) => !c.done,
                 Err(e) => {
                     bad = Some(e);
@@ -285,7 +286,7 @@ async fn run(
     }
     c.now = c.sent.elapsed();
     if let Some(rest) = lines.finish().map_err(|e| malformed(e.to_string()))? {
-        decode(&rest, c).map_err(malformed)?;
+        decoder.line(&rest, c).map_err(malformed)?;
         check_error(c)?;
     }
     // A server that said why it finished but omitted the end marker still finished.

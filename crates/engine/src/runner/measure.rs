@@ -6,12 +6,12 @@ use super::error::TargetError;
 use super::phase::{load_step, run_step, sweep};
 use super::watch::{Resources, Watch};
 use crate::backend::BackendError;
-use crate::backend::{Client, ollama};
+use crate::backend::Client;
 use crate::events::{Event, Observer};
 use crate::load::driver::{Schedule, Step};
 use crate::load::profile::Profile;
 use crate::load::synthetic;
-use crate::plan::{Api, TargetSpec};
+use crate::plan::TargetSpec;
 use crate::record::{Outcome, Phase, RequestRecord};
 use crate::report::{
     LoadSample, LoadSource, MemoryFacts, PhaseReport, TargetReport, explain_memory,
@@ -174,16 +174,16 @@ impl<'a> Attempt<'a, '_> {
         Ok(())
     }
 
-    /// What each phase's telemetry is read from: the sampler, the server's `/metrics`
-    /// (OpenAI-compatible servers) and Ollama's `/api/ps`.
+    /// What each phase's telemetry is read from: the sampler, the server's `/metrics` and
+    /// the resident model's memory, as far as the dialect offers them.
     async fn watch(&mut self) -> Result<Watch<'a>, Abort> {
-        let api = self.spec.api;
+        let caps = self.client.capabilities();
         let mut watch = Watch {
             tel: self.ctx.telemetry,
             scraper: None,
-            ollama: (api == Api::Ollama).then(|| self.client.clone()),
+            resident: caps.resident_model.then(|| self.client.clone()),
         };
-        if api == Api::Openai {
+        if caps.server_metrics {
             match Scraper::start(self.client.http().clone(), self.client.base()).await {
                 Ok(s) => watch.scraper = Some(s),
                 Err(reason) => self.note(format!("no server metrics: {reason}"))?,
@@ -201,6 +201,7 @@ impl<'a> Attempt<'a, '_> {
     async fn cold(&mut self, watch: &mut Watch<'_>) -> Result<Vec<RequestRecord>, Abort> {
         let (spec, client) = (self.spec, self.client);
         let managed = spec.launch.is_some();
+        let caps = client.capabilities();
         let cold_n = self.cold_count()?;
         let mut cold_records: Vec<RequestRecord> = Vec::new();
         let mut cold_res = Resources::default();
@@ -217,17 +218,15 @@ impl<'a> Attempt<'a, '_> {
                 }
                 let d = self.launch(true).await?;
                 self.launches.push(d);
-                if spec.api == Api::Openai {
+                if caps.server_metrics {
                     watch.scraper = Scraper::start(client.http().clone(), client.base())
                         .await
                         .ok();
                 }
             }
-            let unloaded = if spec.api == Api::Ollama {
+            let unloaded = if caps.cold_unload {
                 self.note(format!("cold load {}/{cold_n}: unloading the model", k + 1))?;
-                ollama::unload(client, UNLOAD_WAIT)
-                    .await
-                    .map_err(target_err)?
+                client.unload(UNLOAD_WAIT).await.map_err(target_err)?
             } else {
                 managed
             };
@@ -256,8 +255,8 @@ impl<'a> Attempt<'a, '_> {
         t.load.seconds = median(t.load.samples.iter().map(|l| l.seconds).collect());
         t.load.source = t.load.samples.first().map(|l| l.source);
         t.load.launch_s = median(std::mem::take(&mut self.launches));
-        if spec.api == Api::Ollama
-            && let Ok(Some((size, vram))) = ollama::loaded(client).await
+        if caps.resident_model
+            && let Ok(Some((size, vram))) = client.resident().await
         {
             t.model_info.loaded_bytes = Some(size);
             t.model_info.loaded_vram_bytes = Some(vram);
@@ -271,11 +270,11 @@ impl<'a> Attempt<'a, '_> {
         Ok(cold_records)
     }
 
-    /// How many cold loads can be measured: a server servebench did not start (and that is
-    /// not Ollama) cannot be reloaded.
+    /// How many cold loads can be measured: a server servebench did not start (and that
+    /// cannot unload its model) cannot be reloaded.
     fn cold_count(&mut self) -> Result<u32, Abort> {
         let cold = self.ctx.plan.settings.cold;
-        if self.spec.launch.is_some() || self.spec.api == Api::Ollama {
+        if self.spec.launch.is_some() || self.client.capabilities().cold_unload {
             return Ok(cold);
         }
         if cold > 1 {
@@ -286,18 +285,19 @@ impl<'a> Attempt<'a, '_> {
         Ok(1)
     }
 
-    /// The load sample of cold request `k`: Ollama's own load time, or a managed server's
-    /// launch; `unloaded` says the model really was not loaded before it.
+    /// The load sample of cold request `k`: the server's own load time where it reports one,
+    /// or a managed server's launch; `unloaded` says the model really was not loaded before it.
     fn record_load(&mut self, k: u32, first: &RequestRecord, unloaded: bool) {
         let server_load = first
             .server_timings
             .as_ref()
             .and_then(|st| st.load)
             .map(|d| d.as_secs_f64());
-        let sample = match (self.spec.api, self.launches.get(k as usize)) {
-            (Api::Ollama, _) => server_load.map(|l| (l, LoadSource::Server)),
-            (Api::Openai, Some(l)) => Some((*l, LoadSource::Launch)),
-            (Api::Openai, None) => None,
+        let server_times_load = self.client.capabilities().server_load_time;
+        let sample = match (server_times_load, self.launches.get(k as usize)) {
+            (true, _) => server_load.map(|l| (l, LoadSource::Server)),
+            (false, Some(l)) => Some((*l, LoadSource::Launch)),
+            (false, None) => None,
         };
         let t = &mut *self.t;
         if let Some((seconds, source)) = sample {

@@ -1,7 +1,8 @@
 //! Attributes telemetry to phases: a [`Mark`] at a phase's start, [`Watch::end`] at its end
-//! collects the readings in between (GPU, server process, `/metrics`, Ollama `/api/ps`).
+//! collects the readings in between (GPU, server process, `/metrics`, and the resident model's
+//! memory where the dialect reports it, e.g. Ollama's `/api/ps`).
 
-use crate::backend::{Client, ollama};
+use crate::backend::Client;
 use crate::report::{OllamaPs, PhaseReport, PsSize};
 use crate::telemetry::sampler::{Scraper, Telemetry};
 use crate::telemetry::{Sample, Scrape, now_unix_s, window};
@@ -10,8 +11,9 @@ use crate::telemetry::{Sample, Scrape, now_unix_s, window};
 pub(super) struct Watch<'a> {
     pub tel: &'a Telemetry,
     pub scraper: Option<Scraper>,
-    /// Set for Ollama targets: `/api/ps` is read at phase ends.
-    pub ollama: Option<Client>,
+    /// Set when the dialect reports the resident model (`Capabilities::resident_model`): it
+    /// is read at phase ends.
+    pub resident: Option<Client>,
 }
 
 /// The start of a phase.
@@ -61,8 +63,8 @@ impl Resources {
 
 impl Watch<'_> {
     async fn ps(&self) -> Option<PsSize> {
-        let c = self.ollama.as_ref()?;
-        let (size_bytes, size_vram_bytes) = ollama::loaded(c).await.ok()??;
+        let c = self.resident.as_ref()?;
+        let (size_bytes, size_vram_bytes) = c.resident().await.ok()??;
         Some(PsSize {
             size_bytes,
             size_vram_bytes,
@@ -90,7 +92,7 @@ impl Watch<'_> {
     pub async fn end(&self, m: &Mark) -> Resources {
         self.read_now().await;
         let to = now_unix_s();
-        let ps = if self.ollama.is_some() {
+        let ps = if self.resident.is_some() {
             Some(OllamaPs {
                 start: m.ps,
                 end: self.ps().await,
