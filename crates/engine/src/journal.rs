@@ -79,8 +79,14 @@ impl Observer for QualityJournal {
     }
 }
 
-/// Read a journal back. A torn last line (from a crash) is skipped and counted.
+/// Read `requests.jsonl` back. A torn last line (from a crash) is skipped and counted.
 pub fn read(path: &Path) -> std::io::Result<(Vec<RequestRecord>, usize)> {
+    read_lines(path)
+}
+
+/// Read any journal back (`requests.jsonl`, `quality.jsonl`): one JSON value per line, a torn
+/// last line skipped and counted.
+pub fn read_lines<T: serde::de::DeserializeOwned>(path: &Path) -> std::io::Result<(Vec<T>, usize)> {
     let mut out = Vec::new();
     let mut skipped = 0;
     for line in BufReader::new(File::open(path)?).lines() {

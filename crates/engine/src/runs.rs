@@ -1,7 +1,9 @@
 //! Reading finished runs back (`compare`, `report`): `report.json` with its schema version
 //! checked, and the `requests.jsonl` beside it for per-request samples.
 
+use crate::quality_record::TaskResult;
 use crate::record::RequestRecord;
+use crate::report::build::Facts;
 use crate::report::compare::{self, Entry};
 use crate::report::{Report, SCHEMA_VERSION};
 use std::collections::BTreeMap;
@@ -61,6 +63,8 @@ pub struct Run {
     pub report: Report,
     /// Its journal, when `requests.jsonl` is beside it.
     pub records: Option<Vec<RequestRecord>>,
+    /// Its graded quality answers, when `quality.jsonl` is beside it.
+    pub quality: Vec<TaskResult>,
     /// Torn journal lines skipped.
     pub skipped: usize,
 }
@@ -106,19 +110,19 @@ pub fn load(path: &Path) -> Result<Run, RunsError> {
     if report.targets.is_empty() {
         return Err(RunsError::NoTargets { path: shown });
     }
-    let journal = file
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("requests.jsonl");
-    let (records, skipped) = match crate::journal::read(&journal) {
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let (records, skipped) = match crate::journal::read(&dir.join("requests.jsonl")) {
         Ok((r, s)) => (Some(r), s),
         Err(_) => (None, 0),
     };
+    let (quality, torn) =
+        crate::journal::read_lines(&dir.join("quality.jsonl")).unwrap_or_default();
     Ok(Run {
         path: file,
         report,
         records,
-        skipped,
+        quality,
+        skipped: skipped + torn,
     })
 }
 
@@ -167,78 +171,12 @@ pub fn entries(runs: &[Run]) -> Vec<Entry<'_>> {
     out
 }
 
-/// Recompute every target's request-derived phase statistics from `records`, on top of
-/// `skeleton` (the run's `report.json`, or the `run.json` written at its start). What the
-/// journal does not hold — telemetry, load times, model facts, a load step's schedule — is
-/// kept from the skeleton; for the same records the phases equal the original report's.
-pub fn rebuild(skeleton: Report, records: &[RequestRecord]) -> Report {
-    use crate::record::Phase;
-    use crate::report::{LoadStep, PhaseReport};
-    let mut r = skeleton;
-    let keep = |new: &mut PhaseReport, old: Option<&PhaseReport>| {
-        if let Some(o) = old {
-            new.gpu = o.gpu.clone();
-            new.server_process = o.server_process.clone();
-            new.server_metrics = o.server_metrics.clone();
-        }
-    };
-    for t in &mut r.targets {
-        let of = |phase: Phase, step: Option<u32>| -> Vec<RequestRecord> {
-            records
-                .iter()
-                .filter(|x| x.target == t.name && x.phase == phase && x.step == step)
-                .cloned()
-                .collect()
-        };
-        let cold = of(Phase::Cold, None);
-        if !cold.is_empty() {
-            let mut p = PhaseReport::cold(&cold);
-            keep(&mut p, t.phases.cold.as_ref());
-            t.phases.cold = Some(p);
-        }
-        let warm = of(Phase::Warm, None);
-        if !warm.is_empty() {
-            let mut p = PhaseReport::from_records(&warm);
-            keep(&mut p, t.phases.warm.as_ref());
-            t.phases.warm = Some(p);
-        }
-        let step_of = |recs: &[RequestRecord], old: Option<&LoadStep>, profile: &str| {
-            let mut p = PhaseReport::from_records(recs);
-            keep(&mut p, old.map(|o| &o.phase));
-            match old {
-                Some(o) => LoadStep {
-                    phase: p,
-                    ..o.clone()
-                },
-                None => LoadStep {
-                    profile: profile.to_string(),
-                    duration_s: p.wall_s,
-                    phase: p,
-                    ..Default::default()
-                },
-            }
-        };
-        let load = of(Phase::Load, None);
-        if !load.is_empty() {
-            t.phases.load = Some(step_of(&load, t.phases.load.as_ref(), &r.settings.profile));
-        }
-        let steps: std::collections::BTreeSet<u32> = records
-            .iter()
-            .filter(|x| x.target == t.name && x.phase == Phase::Sweep)
-            .filter_map(|x| x.step)
-            .collect();
-        for k in steps {
-            let recs = of(Phase::Sweep, Some(k));
-            let i = k as usize;
-            let step = step_of(&recs, t.phases.sweep.get(i), &format!("sweep step {k}"));
-            if i < t.phases.sweep.len() {
-                t.phases.sweep[i] = step;
-            } else {
-                t.phases.sweep.push(step);
-            }
-        }
-    }
-    r
+/// Recompute every statistic of `skeleton` (the run's `report.json`, or the `run.json`
+/// written at its start) from its journals, with [`crate::report::build`] — the function
+/// `servebench run` ends with. What the journals do not hold (telemetry, load times, model
+/// facts, a load step's schedule) is taken from the skeleton as facts.
+pub fn rebuild(skeleton: &Report, records: &[RequestRecord], quality: &[TaskResult]) -> Report {
+    crate::report::build::build(records, quality, &Facts::of(skeleton))
 }
 
 /// A run's report rebuilt from its journal: on the given report file, else on the
@@ -262,7 +200,7 @@ pub fn load_rebuilt(path: &Path) -> Result<Run, RunsError> {
         message: "no journal to rebuild from".into(),
     })?;
     Ok(Run {
-        report: rebuild(base.report.clone(), &records),
+        report: rebuild(&base.report, &records, &base.quality),
         ..base
     })
 }

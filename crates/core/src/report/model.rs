@@ -374,17 +374,9 @@ impl PhaseReport {
     /// The cold phase from its records: with several cold loads (`--cold N`), the restarts
     /// between them are not part of the phase, so its wall time is the sum of the requests' own.
     pub fn cold(records: &[RequestRecord]) -> PhaseReport {
-        let mut p = PhaseReport::from_records(records);
-        if records.len() > 1 {
-            let tokens: u64 = records
-                .iter()
-                .filter(|r| r.outcome.is_ok())
-                .map(|r| r.output_tokens.unwrap_or(0))
-                .sum();
-            p.wall_s = records.iter().map(|r| r.end.as_secs_f64()).sum();
-            p.output_tok_s = (p.ok > 0 && p.wall_s > 0.0).then(|| tokens as f64 / p.wall_s);
-        }
-        p
+        let mut acc = PhaseStats::new(Slo::default());
+        records.iter().for_each(|r| acc.add(r));
+        acc.cold_report()
     }
 }
 
@@ -404,6 +396,8 @@ pub struct PhaseStats {
     first_scheduled: Option<f64>,
     last_scheduled: Option<f64>,
     last_end: Option<f64>,
+    /// Sum of the requests' own send → end times, s (the cold phase's wall time).
+    own_total_s: f64,
     output_total: u64,
     ttft: Vec<f64>,
     tpot: Vec<f64>,
@@ -442,6 +436,7 @@ impl PhaseStats {
                 .map_or(r.sent_unix_s, |l| l.max(r.sent_unix_s)),
         );
         self.last_end = Some(self.last_end.map_or(end, |l| l.max(end)));
+        self.own_total_s += r.end.as_secs_f64();
         let at = r.scheduled_unix_s();
         self.first_scheduled = Some(self.first_scheduled.map_or(at, |f| f.min(at)));
         self.last_scheduled = Some(self.last_scheduled.map_or(at, |l| l.max(at)));
@@ -508,6 +503,18 @@ impl PhaseStats {
     /// First scheduled → last scheduled send, s.
     pub fn scheduled_span_s(&self) -> Option<f64> {
         Some(self.last_scheduled? - self.first_scheduled?)
+    }
+
+    /// The cold phase's statistics: with several cold loads (`--cold N`) the restarts between
+    /// them are not part of the phase, so its wall time is the sum of the requests' own.
+    pub fn cold_report(&self) -> PhaseReport {
+        let mut p = self.report();
+        if self.requests > 1 {
+            p.wall_s = self.own_total_s;
+            p.output_tok_s =
+                (p.ok > 0 && p.wall_s > 0.0).then(|| self.output_total as f64 / p.wall_s);
+        }
+        p
     }
 
     /// The phase's statistics.

@@ -4,44 +4,26 @@
 //! Each dialect only knows its wire format and its server: request bodies, a stream decoder,
 //! probe, model facts and listing, token counting and its [`Capabilities`]. Timing, token
 //! accounting and failure classification live once, in [`stream`], for all of them.
+//!
+//! Adding a dialect is one module implementing [`Dialect`], one line in [`dialect`] (and its
+//! name in `spec::Api`), its mock and its tests. The trait lives here, beside [`Client`],
+//! because each needs the other.
 
-mod dialect;
 pub mod lines;
 pub mod ollama;
 pub mod openai;
 pub mod sink;
 pub mod stream;
 
-pub use dialect::{Capabilities, Dialect, LineFn, StreamDecoder};
+pub use sink::StreamEvent;
 
 use crate::plan::{Api, Endpoint};
 use crate::prompts::Prompt;
 use crate::record::{Phase, RequestRecord};
 use crate::report::ModelInfo;
+use futures_util::future::BoxFuture;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-
-/// One decoded piece of a streamed response.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StreamEvent {
-    /// Generated text (non-empty).
-    Content(String),
-    /// Token counts from the server.
-    Usage {
-        /// Prompt tokens.
-        input: Option<u64>,
-        /// Generated tokens.
-        output: Option<u64>,
-    },
-    /// The server's own timings.
-    Timings(crate::record::ServerTimings),
-    /// Why generation stopped.
-    Finish(String),
-    /// The end-of-stream marker (`[DONE]`, Ollama `done: true`).
-    Done,
-    /// An in-stream error object from the server.
-    Error(String),
-}
 
 /// A target-level failure: the target cannot be measured. Messages name the URL and the fix.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -121,6 +103,121 @@ pub struct RequestMeta<'a> {
     pub index: u64,
     /// When the request was scheduled to be sent.
     pub scheduled: std::time::Instant,
+}
+
+/// What a dialect can do beyond streaming a generation. The engine reads these; it never
+/// matches on the API itself.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The server can be told to unload the model ([`Dialect::unload`]), so every cold
+    /// request can be made to pay for a load without restarting the server.
+    pub cold_unload: bool,
+    /// The server times its own model load and reports it with the first response
+    /// (`ServerTimings::load`); otherwise a cold load is timed as a managed server's launch.
+    pub server_load_time: bool,
+    /// The server reports the memory of the loaded model ([`Dialect::resident`]).
+    pub resident_model: bool,
+    /// The server may expose Prometheus `/metrics` (vLLM, SGLang, TGI, llama.cpp).
+    pub server_metrics: bool,
+    /// The server can be asked for an exact output length (ignore end-of-sequence); whether it
+    /// honoured it is still judged from its token count.
+    pub exact_output: bool,
+    /// The server may have a tokenizer endpoint ([`Dialect::tokenize`]).
+    pub tokenize: bool,
+    /// The server takes fill-in-the-middle requests (a prefix and a suffix).
+    pub fill_in_the_middle: bool,
+}
+
+/// Decodes the lines of one streamed response into an [`EventSink`]. A decoder is made fresh
+/// for every response ([`Dialect::decoder`]) and may keep state between lines: a server that
+/// streams cumulative text keeps what it has already handed out and emits the difference.
+pub trait StreamDecoder: Send {
+    /// Decode one line (without its line ending); `Err` holds why the line is malformed.
+    fn line(&mut self, line: &str, out: &mut dyn sink::EventSink) -> Result<(), String>;
+}
+
+/// A stateless decoder from a plain function (SSE and NDJSON lines stand alone).
+#[derive(Debug, Clone, Copy)]
+pub struct LineFn(pub fn(&str, &mut dyn sink::EventSink) -> Result<(), String>);
+
+impl StreamDecoder for LineFn {
+    fn line(&mut self, line: &str, out: &mut dyn sink::EventSink) -> Result<(), String> {
+        (self.0)(line, out)
+    }
+}
+
+/// One API dialect: its wire format and what its server can tell about itself. Methods that
+/// talk to the server take the [`Client`] (base URL, model, HTTP pool and credentials).
+pub trait Dialect: Send + Sync + std::fmt::Debug {
+    /// The name used in messages ("OpenAI", "Ollama").
+    fn label(&self) -> &'static str;
+
+    /// What this dialect can do.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The base URL requests are made against, from what the user gave (a trailing `/` is
+    /// already dropped).
+    fn base_url(&self, url: &str) -> String {
+        url.to_string()
+    }
+
+    /// Check that the server speaks this dialect; returns its version when it states one.
+    fn probe<'a>(&'a self, c: &'a Client) -> BoxFuture<'a, Result<Option<String>, BackendError>>;
+
+    /// What the server says about the model; `ModelNotFound` when it does not have it.
+    fn model_info<'a>(&'a self, c: &'a Client) -> BoxFuture<'a, Result<ModelInfo, BackendError>>;
+
+    /// The models the server lists.
+    fn list_models<'a>(&'a self, c: &'a Client)
+    -> BoxFuture<'a, Result<Vec<String>, BackendError>>;
+
+    /// Tokens in `text` by the server's own tokenizer; `None` when it has no such endpoint.
+    fn tokenize<'a>(
+        &'a self,
+        _c: &'a Client,
+        _text: &'a str,
+    ) -> BoxFuture<'a, Result<Option<u64>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Prompt tokens the server counts for `text` sent as a one-token request (`None` when it
+    /// reports no usage). Calibration takes the difference of two, so a template's own tokens
+    /// cancel.
+    fn prompt_tokens<'a>(
+        &'a self,
+        c: &'a Client,
+        text: &'a str,
+    ) -> BoxFuture<'a, Result<Option<u64>, BackendError>>;
+
+    /// The path and JSON body of one streaming generation request.
+    fn request(
+        &self,
+        model: &str,
+        prompt: &Prompt,
+        params: &GenParams,
+    ) -> (&'static str, serde_json::Value);
+
+    /// A fresh decoder for one streamed response.
+    fn decoder(&self) -> Box<dyn StreamDecoder>;
+
+    /// Memory of the loaded model (`size`, `size_in_vram` bytes), `None` when it is not
+    /// loaded. Only with [`Capabilities::resident_model`].
+    fn resident<'a>(
+        &'a self,
+        _c: &'a Client,
+    ) -> BoxFuture<'a, Result<Option<(u64, u64)>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    /// Unload the model and wait up to `wait` for it to be gone; returns whether that was
+    /// confirmed. Only with [`Capabilities::cold_unload`].
+    fn unload<'a>(
+        &'a self,
+        _c: &'a Client,
+        _wait: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async { Ok(false) })
+    }
 }
 
 /// The dialect that speaks `api`: the one place that maps an [`Api`] to its module.
@@ -407,5 +504,50 @@ pub(crate) fn excerpt(text: &str) -> String {
     match one_line.char_indices().nth(200) {
         Some((i, _)) => format!("{}…", &one_line[..i]),
         None => one_line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server that streams the whole text so far in every line (SGLang's native API does):
+    /// the decoder keeps what it has handed out and emits only the new part.
+    #[derive(Default)]
+    struct Cumulative {
+        seen: String,
+    }
+
+    impl StreamDecoder for Cumulative {
+        fn line(&mut self, line: &str, out: &mut dyn sink::EventSink) -> Result<(), String> {
+            let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+            let text = v["text"].as_str().ok_or("no text")?;
+            let new = text
+                .strip_prefix(self.seen.as_str())
+                .ok_or("the text does not extend what came before")?;
+            if !new.is_empty() {
+                out.text(new);
+            }
+            self.seen = text.to_string();
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stateful_decoder_turns_cumulative_text_into_deltas() {
+        let mut d: Box<dyn StreamDecoder> = Box::new(Cumulative::default());
+        let mut events: Vec<StreamEvent> = Vec::new();
+        for line in [
+            r#"{"text":"He"}"#,
+            r#"{"text":"Hel"}"#,
+            r#"{"text":"Hello"}"#,
+        ] {
+            d.line(line, &mut events).unwrap();
+        }
+        assert_eq!(
+            events,
+            ["He", "l", "lo"].map(|s| StreamEvent::Content(s.into()))
+        );
+        assert!(d.line(r#"{"text":"Bye"}"#, &mut events).is_err());
     }
 }

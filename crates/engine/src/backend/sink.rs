@@ -3,8 +3,29 @@
 //! and is unescaped straight into the response text. `Vec<StreamEvent>` implements it too, for
 //! tests and tools that want owned events.
 
-use super::StreamEvent;
 use crate::record::ServerTimings;
+
+/// One decoded piece of a streamed response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// Generated text (non-empty).
+    Content(String),
+    /// Token counts from the server.
+    Usage {
+        /// Prompt tokens.
+        input: Option<u64>,
+        /// Generated tokens.
+        output: Option<u64>,
+    },
+    /// The server's own timings.
+    Timings(ServerTimings),
+    /// Why generation stopped.
+    Finish(String),
+    /// The end-of-stream marker (`[DONE]`, Ollama `done: true`).
+    Done,
+    /// An in-stream error object from the server.
+    Error(String),
+}
 
 /// Receives decoded stream events.
 pub trait EventSink {

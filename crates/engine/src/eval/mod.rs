@@ -4,7 +4,7 @@
 
 pub mod grade;
 pub mod sandbox;
-pub mod score;
+pub use crate::report::score;
 pub mod suite;
 
 use crate::backend::{Client, GenParams, RequestMeta};
@@ -275,14 +275,7 @@ pub async fn evaluate(
         target,
         phase: Phase::Quality,
     })?;
-    results.sort_by(|a, b| {
-        (&a.scenario, &a.task_id, a.rerun, a.sample).cmp(&(
-            &b.scenario,
-            &b.task_id,
-            b.rerun,
-            b.sample,
-        ))
-    });
+    score::sort(&mut results);
     let judged = match &s.judge {
         Some(j) => Some(judge(j, tasks, &mut results, s, target, obs, cancel).await?),
         None => None,

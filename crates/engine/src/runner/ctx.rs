@@ -40,9 +40,6 @@ impl From<std::io::Error> for Abort {
 pub(super) const DEFAULT_SWEEP_MAX: u32 = 1024;
 /// A default sweep stops when fewer than this share of requests meet the SLO.
 pub(super) const SLO_BREAK_PASS_RATE: f64 = 0.9;
-/// The client fell behind an open-loop schedule when its largest send lag exceeds this share of
-/// the scheduled span (sending took more than 10 % longer than the schedule).
-pub(super) const BEHIND_SCHEDULE: f64 = 0.10;
 
 /// The run context of one target's phases.
 pub(super) struct Ctx<'a> {

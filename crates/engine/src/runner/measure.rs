@@ -3,7 +3,6 @@
 
 use super::ctx::{Abort, Ctx, READY_TIMEOUT_S, UNLOAD_WAIT, stop_grace};
 use super::error::TargetError;
-use super::phase::{load_step, run_step, sweep};
 use super::watch::{Resources, Watch};
 use crate::backend::BackendError;
 use crate::backend::Client;
@@ -13,6 +12,7 @@ use crate::load::profile::Profile;
 use crate::load::synthetic;
 use crate::plan::TargetSpec;
 use crate::record::{Outcome, Phase, RequestRecord};
+use crate::report::build::{Builder, TargetFacts};
 use crate::report::{
     LoadSample, LoadSource, MemoryFacts, PhaseReport, TargetReport, explain_memory,
 };
@@ -29,12 +29,14 @@ fn target_err(e: impl Into<TargetError>) -> Abort {
 
 /// One attempt at a target: what it talks to, the run context, and the state its phases fill.
 /// [`measure`] runs its phases in order: launch, identify, prompts, cold, warm, load, quality.
-struct Attempt<'a, 'o> {
-    spec: &'a TargetSpec,
-    client: &'a Client,
-    ctx: Ctx<'a>,
-    obs: &'o mut dyn Observer,
-    t: &'a mut TargetReport,
+pub(super) struct Attempt<'a, 'o> {
+    pub(super) spec: &'a TargetSpec,
+    pub(super) client: &'a Client,
+    pub(super) ctx: Ctx<'a>,
+    pub(super) obs: &'o mut dyn Observer,
+    pub(super) t: &'a mut TargetReport,
+    /// This attempt's records and graded answers: every statistic of `t` comes from it.
+    pub(super) built: Builder,
     server: &'a mut Option<ManagedServer>,
     /// The managed server's log file name.
     log_name: &'a str,
@@ -63,18 +65,24 @@ pub(super) async fn measure(
         },
         obs,
         t,
+        built: Builder::new(ctx.plan.settings.slo),
         server,
         log_name,
         launches: Vec::new(),
         cache: None,
     };
     let result = a.phases().await;
+    // The attempt's statistics, from the function `report --from-journal` also uses.
+    *a.t = a.built.target(
+        &TargetFacts::of(a.t),
+        &a.ctx.plan.settings.profile.to_string(),
+    );
     a.t.memory = explain_memory(&memory_facts(a.t, &a.ctx, a.cache.as_ref()));
     result
 }
 
 impl<'a> Attempt<'a, '_> {
-    fn note(&mut self, message: String) -> Result<(), Abort> {
+    pub(super) fn note(&mut self, message: String) -> Result<(), Abort> {
         Ok(self.obs.on_event(&Event::Note {
             target: &self.spec.name,
             message,
@@ -230,15 +238,7 @@ impl<'a> Attempt<'a, '_> {
             } else {
                 managed
             };
-            let cold = run_step(
-                sequential(Phase::Cold, 1, 0),
-                client,
-                &self.ctx,
-                watch,
-                &mut *self.obs,
-                &spec.name,
-            )
-            .await?;
+            let cold = self.run_step(sequential(Phase::Cold, 1, 0), watch).await?;
             let Some(first) = cold.first else {
                 return Err(Abort::Cancelled);
             };
@@ -261,9 +261,8 @@ impl<'a> Attempt<'a, '_> {
             t.model_info.loaded_bytes = Some(size);
             t.model_info.loaded_vram_bytes = Some(vram);
         }
-        let mut cold_report = PhaseReport::cold(&cold_records);
-        cold_res.attach(&mut cold_report, self.ctx.telemetry);
-        t.phases.cold = Some(cold_report);
+        let window = cold_res.window(self.ctx.telemetry);
+        self.t.phases.cold = self.built.phase(&spec.name, Phase::Cold, Some(&window));
         if self.ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
         }
@@ -329,20 +328,18 @@ impl<'a> Attempt<'a, '_> {
         let (mut sent, mut ok) = cold.map_or((0, 0), |c| (c.requests, c.ok));
         let warm_n = self.ctx.plan.settings.warm;
         if warm_n > 0 {
-            let warm = run_step(
-                sequential(Phase::Warm, warm_n.into(), 1),
-                self.client,
-                &self.ctx,
-                watch,
-                &mut *self.obs,
-                &self.spec.name,
-            )
-            .await?;
-            let mut report = warm.stats.report();
-            warm.resources.attach(&mut report, self.ctx.telemetry);
-            sent += report.requests;
-            ok += report.ok;
-            self.t.phases.warm = Some(report);
+            let warm = self
+                .run_step(sequential(Phase::Warm, warm_n.into(), 1), watch)
+                .await?;
+            let window = warm.resources.window(self.ctx.telemetry);
+            let report = self
+                .built
+                .phase(&self.spec.name, Phase::Warm, Some(&window));
+            if let Some(r) = &report {
+                sent += r.requests;
+                ok += r.ok;
+            }
+            self.t.phases.warm = report;
         }
         if sent > 0 && ok == 0 && !self.ctx.cancel.is_cancelled() {
             let first = cold_records.first();
@@ -358,7 +355,6 @@ impl<'a> Attempt<'a, '_> {
     /// The load profile: one closed or open-loop step, or a sweep.
     async fn load(&mut self, w: &Watch<'_>) -> Result<(), Abort> {
         let s = &self.ctx.plan.settings;
-        let (client, ctx, name) = (self.client, &self.ctx, self.spec.name.as_str());
         let schedule = match s.profile.clone() {
             Profile::Sequential => None,
             Profile::Concurrency(c) => Some(Schedule::Closed(c)),
@@ -368,24 +364,14 @@ impl<'a> Attempt<'a, '_> {
                 seed: s.seed,
             }),
             Profile::Sweep(steps) => {
-                sweep(steps, client, ctx, w, &mut *self.obs, self.t).await?;
+                self.sweep(steps, w).await?;
                 None
             }
         };
         if let Some(schedule) = schedule {
-            let step = load_step(
-                schedule,
-                Phase::Load,
-                None,
-                client,
-                ctx,
-                w,
-                &mut *self.obs,
-                name,
-            );
-            self.t.phases.load = Some(step.await?);
+            self.t.phases.load = self.load_step(schedule, Phase::Load, None, w).await?;
         }
-        if ctx.cancel.is_cancelled() {
+        if self.ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
         }
         Ok(())
@@ -397,13 +383,17 @@ impl<'a> Attempt<'a, '_> {
         let (Some(q), Some(grader)) = (&ctx.plan.settings.quality, ctx.grader) else {
             return Ok(());
         };
+        let mut obs = AddGraded {
+            inner: &mut *self.obs,
+            built: &mut self.built,
+        };
         let report = crate::eval::evaluate(
             self.client,
             &self.t.name,
             &q.tasks,
             &q.settings,
             grader,
-            &mut *self.obs,
+            &mut obs,
             ctx.cancel,
         )
         .await
@@ -416,6 +406,21 @@ impl<'a> Attempt<'a, '_> {
             return Err(Abort::Cancelled);
         }
         Ok(())
+    }
+}
+
+/// Passes every event on and adds each graded answer to the attempt's builder.
+struct AddGraded<'b> {
+    inner: &'b mut dyn Observer,
+    built: &'b mut Builder,
+}
+
+impl Observer for AddGraded<'_> {
+    fn on_event(&mut self, event: &Event<'_>) -> std::io::Result<()> {
+        if let Event::TaskGraded(r) = event {
+            self.built.add_quality(r);
+        }
+        self.inner.on_event(event)
     }
 }
 

@@ -3,7 +3,8 @@
 //! memory where the dialect reports it, e.g. Ollama's `/api/ps`).
 
 use crate::backend::Client;
-use crate::report::{OllamaPs, PhaseReport, PsSize};
+use crate::report::build::Window;
+use crate::report::{OllamaPs, PsSize};
 use crate::telemetry::sampler::{Scraper, Telemetry};
 use crate::telemetry::{Sample, Scrape, now_unix_s, window};
 
@@ -46,17 +47,21 @@ impl Resources {
         };
     }
 
-    /// Write the phase's resource statistics into `p`.
-    pub fn attach(&self, p: &mut PhaseReport, tel: &Telemetry) {
-        p.gpu = window::gpu_phase(&self.samples, tel.devices());
-        p.server_process = self
-            .pid
-            .and_then(|pid| window::process_phase(&self.samples, pid));
-        p.server_metrics = window::metrics_phase(&self.scrapes);
+    /// The phase's resource statistics, as the facts of its window.
+    pub fn window(&self, tel: &Telemetry) -> Window {
+        let mut server_metrics = window::metrics_phase(&self.scrapes);
         if let Some(ps) = &self.ps {
-            p.server_metrics
+            server_metrics
                 .get_or_insert_with(Default::default)
                 .ollama_ps = Some(ps.clone());
+        }
+        Window {
+            gpu: window::gpu_phase(&self.samples, tel.devices()),
+            server_process: self
+                .pid
+                .and_then(|pid| window::process_phase(&self.samples, pid)),
+            server_metrics,
+            ..Window::default()
         }
     }
 }

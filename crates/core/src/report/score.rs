@@ -1,9 +1,8 @@
 //! Aggregating graded answers into scores (pure): pass@k with the unbiased estimator of Chen
 //! et al. (2021), `1 − C(n−c, k) / C(n, k)`, and the scenario scores with the README's formula.
 
-use super::TaskResult;
-use super::grade::Verdict;
-use crate::report::{QualityReport, ScenarioScore};
+use super::{QualityReport, ScenarioScore};
+use crate::quality_record::{TaskResult, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Weights of accuracy, consistency, code quality and clarity in `total_score`.
@@ -130,6 +129,18 @@ pub fn pass_rates(results: &[TaskResult], samples: u32) -> (Option<f64>, BTreeMa
         .filter_map(|k| Some((k.to_string(), at(k)?)))
         .collect();
     (at(1), map)
+}
+
+/// Put results in report order: scenario, task, scored answers before reruns, sample.
+pub fn sort(results: &mut [TaskResult]) {
+    results.sort_by(|a, b| {
+        (&a.scenario, &a.task_id, a.rerun, a.sample).cmp(&(
+            &b.scenario,
+            &b.task_id,
+            b.rerun,
+            b.sample,
+        ))
+    });
 }
 
 /// The whole quality report from every result.
