@@ -14,7 +14,10 @@ use anyhow::Context;
 use clap::Parser;
 use servebench_engine::events::Observer;
 use servebench_engine::journal::{Journal, QualityJournal};
-use servebench_engine::report::{TargetStatus, json, markdown};
+use servebench_engine::report::document::Exporter;
+use servebench_engine::report::i18n::Lang;
+use servebench_engine::report::markdown::Markdown;
+use servebench_engine::report::{TargetStatus, json, report_doc};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -168,18 +171,14 @@ async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let cmp = servebench_engine::report::compare::compare(&entries);
-    std::fs::write(&md_path, markdown::render_with(&report, Some(&cmp)))
+    let date: String = report.created_at.chars().take(10).collect();
+    let doc = report_doc::document(&report, Some(&cmp), &entries, Lang::En, &date);
+    std::fs::write(&md_path, Markdown.export(&doc))
         .with_context(|| format!("cannot write {}", md_path.display()))?;
 
     let summary = format!(
         "{}\nReport: {}\n        {}\nRequests: {}\n",
-        if report.settings.performance {
-            markdown::summary_table(&report.targets)
-        } else {
-            let mut q = String::new();
-            servebench_engine::report::quality_md::section(&mut q, &report.targets);
-            q
-        },
+        Markdown.export(&report_doc::summary(&report)),
         md_path.display(),
         json_path.display(),
         journal_path.display()

@@ -3,8 +3,11 @@
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use servebench_engine::report::compare::compare;
-use servebench_engine::report::i18n::{Lang, catalog};
-use servebench_engine::report::{compare_md, csv_out, html, json, markdown};
+use servebench_engine::report::document::{Document, Exporter};
+use servebench_engine::report::html::Html;
+use servebench_engine::report::i18n::Lang;
+use servebench_engine::report::markdown::Markdown;
+use servebench_engine::report::{compare_doc, csv_out, json, report_doc};
 use servebench_engine::runs::{self, Run};
 use std::path::PathBuf;
 
@@ -71,6 +74,18 @@ fn date(runs: &[Run]) -> String {
         .unwrap_or_default()
 }
 
+/// The exporter of a markup format (md or html).
+fn markup(f: Format) -> &'static dyn Exporter {
+    match f {
+        Format::Html => &Html,
+        _ => &Markdown,
+    }
+}
+
+fn export(f: Format, doc: &Document) -> String {
+    markup(f).export(doc)
+}
+
 fn emit(text: &str, out: Option<&PathBuf>) -> Result<(), Failure> {
     match out {
         Some(p) => std::fs::write(p, text)
@@ -116,8 +131,10 @@ pub fn compare_cmd(a: &CompareArgs) -> Result<(), Failure> {
     let cmp = compare(&entries);
     let text = match a.format {
         Format::Json => serde_json::to_string_pretty(&cmp).expect("serialises") + "\n",
-        Format::Html => html::render(&entries, &cmp, a.lang, &date(&runs)),
-        _ => compare_md::render(&cmp, a.lang, &date(&runs)),
+        f => export(
+            f,
+            &compare_doc::document(&cmp, &entries, a.lang, &date(&runs)),
+        ),
     };
     emit(&text, a.out.as_ref())
 }
@@ -147,7 +164,6 @@ pub fn report_cmd(a: &ReportArgs) -> Result<(), Failure> {
     let cmp = compare(&entries);
     let text = match a.format {
         Format::Json => json::to_string(&run.report),
-        Format::Html => html::render(&entries, &cmp, a.lang, &date(&runs)),
         Format::Csv => {
             let Some(recs) = &run.records else {
                 return Err(Failure::Input(anyhow::anyhow!(
@@ -157,15 +173,10 @@ pub fn report_cmd(a: &ReportArgs) -> Result<(), Failure> {
             };
             csv_out::render(recs)
         }
-        Format::Md => match a.lang {
-            Lang::En => markdown::render_with(&run.report, Some(&cmp)),
-            Lang::Ko => format!(
-                "{}\n---\n\n> {}\n\n{}",
-                compare_md::render(&cmp, Lang::Ko, &date(&runs)),
-                catalog(Lang::Ko).details_in_english,
-                markdown::render(&run.report)
-            ),
-        },
+        f => export(
+            f,
+            &report_doc::document(&run.report, Some(&cmp), &entries, a.lang, &date(&runs)),
+        ),
     };
     emit(&text, a.out.as_ref())
 }

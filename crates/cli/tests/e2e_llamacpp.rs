@@ -235,7 +235,7 @@ async fn a_short_sweep_over_two_slots_completes() {
             .collect::<Vec<_>>()
     );
     assert_schema_valid(&serde_json::to_value(&r).unwrap());
-    let md = servebench_engine::report::markdown::render(&r);
+    let md = crate::common::report_md(&r);
     assert!(md.contains("## Sweep: llamacpp"), "{md}");
 }
 

@@ -213,7 +213,7 @@ async fn reference_answers_earn_full_marks_on_every_builtin_scenario() {
     }
     assert_eq!(q.pass_at_1, Some(1.0));
     assert!(q.average_total_score.unwrap() > 4.5, "{q:?}");
-    let md = servebench_engine::report::markdown::render(&r);
+    let md = crate::common::report_md(&r);
     assert!(md.contains("## Coding quality"), "{md}");
     assert!(md.contains("| code-review |"), "{md}");
 }

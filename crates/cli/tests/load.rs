@@ -314,7 +314,7 @@ async fn a_rate_the_client_cannot_sustain_is_warned_about_never_silent() {
         load.warnings
     );
     assert!(load.phase.schedule_lag_s.max.unwrap() > 0.0);
-    let md = servebench_engine::report::markdown::render(&r);
+    let md = crate::common::report_md(&r);
     assert!(md.contains("could not sustain"), "{md}");
 }
 

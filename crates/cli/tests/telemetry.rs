@@ -94,7 +94,7 @@ async fn without_nvml_the_report_says_why_and_phases_have_no_gpu() {
     let t = &report.targets[0];
     assert!(t.phases.cold.as_ref().unwrap().gpu.is_none());
     assert!(t.phases.warm.as_ref().unwrap().gpu.is_none());
-    let md = servebench_engine::report::markdown::render(&report);
+    let md = crate::common::report_md(&report);
     assert!(md.contains(&format!("GPU: not read — {reason}")), "{md}");
 }
 

@@ -44,3 +44,16 @@ pub fn fixture(name: &str) -> String {
         .join(name);
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
 }
+
+/// A report's document in English, as Markdown (what `report.md` holds, without charts).
+pub fn report_md(r: &servebench_engine::report::Report) -> String {
+    use servebench_engine::report::document::Exporter;
+    let doc = servebench_engine::report::report_doc::document(
+        r,
+        None,
+        &[],
+        servebench_engine::report::i18n::Lang::En,
+        "",
+    );
+    servebench_engine::report::markdown::Markdown.export(&doc)
+}

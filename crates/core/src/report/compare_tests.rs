@@ -2,7 +2,14 @@
 //! (English and Korean snapshots, JSON), significance on samples, and a single target.
 
 use super::compare::{Entry, compare};
-use super::compare_md;
+use super::compare_doc;
+use super::document::Exporter;
+use super::markdown::Markdown;
+
+/// The comparison as Markdown.
+fn render(cmp: &super::compare::Comparison, lang: Lang, date: &str) -> String {
+    Markdown.export(&compare_doc::document(cmp, &[], lang, date))
+}
 use super::i18n::Lang;
 use super::model::*;
 use super::quality::{QualityReport, ScenarioScore};
@@ -205,7 +212,7 @@ fn the_seed_table_is_reproduced_with_its_deltas() {
             .any(|c| c.contains("F16") && c.contains("AWQ"))
     );
     assert_eq!(cmp.recommendations.len(), 4);
-    let md = compare_md::render(&cmp, Lang::Ko, "2025-03-28");
+    let md = render(&cmp, Lang::Ko, "2025-03-28");
     for word in [
         "초기 로딩 시간 (초)",
         "초기 로딩 TPS (토큰/초)",
@@ -228,7 +235,7 @@ fn the_seed_table_is_reproduced_with_its_deltas() {
     insta::assert_snapshot!("seed_ko", md);
     insta::assert_snapshot!(
         "seed_en",
-        compare_md::render(&compare(&entries(&a, &b, &s, &g)), Lang::En, "2025-03-28")
+        render(&compare(&entries(&a, &b, &s, &g)), Lang::En, "2025-03-28")
     );
     insta::assert_snapshot!(
         "seed_json",
@@ -258,7 +265,7 @@ fn significance_comes_from_samples_and_decides_the_bold() {
         Some(false),
         "too few samples"
     );
-    let md = compare_md::render(&cmp, Lang::En, "today");
+    let md = render(&cmp, Lang::En, "today");
     assert!(md.contains("**+1.80 s (slower)**"), "{md}");
     assert!(md.contains("too few samples (n = 20 / 2)"), "{md}");
 }
@@ -279,8 +286,8 @@ fn the_comparison_json_is_the_same_in_every_language() {
     assert!(!cmp.caveats.is_empty() && !cmp.recommendations.is_empty());
     // The words come only when rendered.
     let (en, ko) = (
-        compare_md::render(&cmp, Lang::En, "today"),
-        compare_md::render(&cmp, Lang::Ko, "today"),
+        render(&cmp, Lang::En, "today"),
+        render(&cmp, Lang::Ko, "today"),
     );
     assert_ne!(en, ko);
     assert!(ko.contains("F16") && en.contains("F16"));
@@ -300,6 +307,6 @@ fn a_single_target_gets_no_recommendations() {
     }];
     let cmp = compare(&e);
     assert!(cmp.recommendations.is_empty() && cmp.rows.is_empty());
-    let md = compare_md::render(&cmp, Lang::Ko, "today");
+    let md = render(&cmp, Lang::Ko, "today");
     assert!(md.contains("대상이 하나뿐이므로 비교할 수 없으며"), "{md}");
 }

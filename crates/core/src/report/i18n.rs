@@ -19,6 +19,16 @@ pub enum Lang {
     Ko,
 }
 
+impl Lang {
+    /// The BCP 47 tag (`en`, `ko`).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+        }
+    }
+}
+
 impl std::str::FromStr for Lang {
     type Err = String;
     fn from_str(s: &str) -> Result<Lang, String> {

@@ -1,12 +1,18 @@
-//! The report: a pure model computed from request records ([`model`]) and one exporter per
-//! format ([`json`], [`markdown`]). Exporters never compute statistics; they format the model.
+//! The report: a pure model ([`model`]) built from request records by one builder ([`build`]);
+//! the comparison ([`compare`]); and the documents a report or comparison says
+//! ([`report_doc`], [`compare_doc`], built once in the chosen language over [`document`]), each
+//! written by one exporter per markup ([`markdown`], [`html`]). The JSON ([`json`]) and CSV
+//! ([`csv_out`]) exports serialise the model and the records. Exporters never compute
+//! statistics or choose what to say.
 
 pub mod build;
+pub mod charts;
 pub mod compare;
-pub mod compare_md;
+pub mod compare_doc;
 #[cfg(test)]
 mod compare_tests;
 pub mod csv_out;
+pub mod document;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod html;
@@ -16,9 +22,10 @@ pub mod markdown;
 pub mod metric;
 pub mod model;
 pub mod quality;
-pub mod quality_md;
+pub mod quality_doc;
+pub mod report_doc;
 pub mod resources;
-pub mod resources_md;
+pub mod resources_doc;
 pub mod score;
 pub mod significance;
 pub mod svg;

@@ -483,7 +483,7 @@ fn memory_facts(t: &TargetReport, ctx: &Ctx<'_>, cache: Option<&CacheConfig>) ->
     });
     let kv_cache_usage_max = max_of(&|p| {
         let g = &p.server_metrics.as_ref()?.gauges;
-        crate::report::resources_md::KV_GAUGES
+        crate::report::KV_GAUGES
             .iter()
             .filter_map(|k| g.get(*k)?.max)
             .reduce(f64::max)

@@ -1,22 +1,21 @@
-//! Markdown for the resource parts of a report: the GPU line, per-target attempts and cold
+//! The resource parts of a report's document: the GPU paragraph, per-target attempts and cold
 //! loads, the memory explanation and the per-phase resource table.
 
+use super::document::{Document, Table};
 use super::model::{AttemptStatus, PhaseReport, TargetReport};
-use super::resources::GpuReport;
+use super::resources::{GpuReport, KV_GAUGES};
 use super::table::fmt;
-use std::fmt::Write;
 
 const GIB: f64 = (1u64 << 30) as f64;
 const MIB: f64 = (1u64 << 20) as f64;
 
 /// One paragraph on what GPU telemetry there is.
-pub fn gpu_paragraph(o: &mut String, g: &GpuReport) {
+pub fn gpu_paragraph(d: &mut Document, g: &GpuReport) {
     if !g.available {
-        let _ = writeln!(
-            o,
-            "\nGPU: not read — {}. GPU columns are empty; the server process columns show CPU and memory.",
+        d.para(format!(
+            "GPU: not read — {}. GPU columns are empty; the server process columns show CPU and memory.",
             g.reason.as_deref().unwrap_or("unknown reason")
-        );
+        ));
         return;
     }
     let names: Vec<String> = g
@@ -39,16 +38,15 @@ pub fn gpu_paragraph(o: &mut String, g: &GpuReport) {
             fmt(power, 0)
         )
     });
-    let _ = writeln!(
-        o,
-        "\nGPU: {}, read {} times a second{idle}. GPU utilisation is the share of time a kernel ran, not how well the GPU is used.",
+    d.para(format!(
+        "GPU: {}, read {} times a second{idle}. GPU utilisation is the share of time a kernel ran, not how well the GPU is used.",
         names.join(", "),
         g.sample_hz
-    );
+    ));
 }
 
 /// Attempts, cold-load samples and the memory explanation of one target.
-pub fn target_lines(o: &mut String, t: &TargetReport) {
+pub fn target_lines(d: &mut Document, t: &TargetReport) {
     let failed: Vec<_> = t
         .attempts
         .iter()
@@ -60,26 +58,24 @@ pub fn target_lines(o: &mut String, t: &TargetReport) {
                 AttemptStatus::Oom => "ran out of memory",
                 _ => "failed",
             };
-            let _ = writeln!(
-                o,
-                "- Attempt `{}` {why}: {}",
+            d.item(format!(
+                "Attempt `{}` {why}: {}",
                 a.model,
                 a.error.as_deref().unwrap_or("no error recorded")
-            );
+            ));
         }
         if let Some(last) = t.attempts.last().filter(|a| a.status == AttemptStatus::Ok)
             && t.attempts.len() > 1
         {
-            let _ = writeln!(
-                o,
-                "- **Measured with the fallback `{}`**: `{}` {}.",
+            d.item(format!(
+                "**Measured with the fallback `{}`**: `{}` {}.",
                 last.model,
                 t.attempts[0].model,
                 match t.attempts[0].status {
                     AttemptStatus::Oom => "ran out of memory",
                     _ => "could not be run",
                 }
-            );
+            ));
         }
     }
     if t.load.samples.len() > 1 {
@@ -89,18 +85,20 @@ pub fn target_lines(o: &mut String, t: &TargetReport) {
             .iter()
             .map(|s| format!("{:.2}", s.seconds))
             .collect();
-        let _ = writeln!(
-            o,
-            "- Cold loads: {} ({} s; the load time is their median)",
+        d.item(format!(
+            "Cold loads: {} ({} s; the load time is their median)",
             t.load.samples.len(),
             secs.join(", ")
-        );
+        ));
     }
     if !t.memory.notes.is_empty() {
-        let _ = writeln!(o, "- Memory: {}", t.memory.notes.join(" "));
+        d.item(format!("Memory: {}", t.memory.notes.join(" ")));
     }
     if !t.model_info.sources.is_empty() {
-        let _ = writeln!(o, "- Model facts from: {}", t.model_info.sources.join(", "));
+        d.item(format!(
+            "Model facts from: {}",
+            t.model_info.sources.join(", ")
+        ));
     }
 }
 
@@ -128,13 +126,6 @@ fn gauge_max(p: &PhaseReport, names: &[&str]) -> Option<f64> {
         .reduce(f64::max)
 }
 
-/// KV-cache usage gauges (0–1) of the servers servebench knows.
-pub const KV_GAUGES: &[&str] = &[
-    "vllm:kv_cache_usage_perc",
-    "vllm:gpu_cache_usage_perc",
-    "llamacpp:kv_cache_usage_ratio",
-    "sglang:token_usage",
-];
 const RUNNING: &[&str] = &[
     "vllm:num_requests_running",
     "llamacpp:requests_processing",
@@ -196,7 +187,7 @@ const COLUMNS: &[Column] = &[
 
 /// Per-phase resource table, with only the columns some phase measured; nothing when no phase
 /// has resource readings.
-pub fn phase_table(o: &mut String, phases: &[(String, &PhaseReport)]) {
+pub fn phase_table(d: &mut Document, phases: &[(String, &PhaseReport)]) {
     let cols: Vec<&Column> = COLUMNS
         .iter()
         .filter(|(_, f)| phases.iter().any(|(_, p)| f(p).is_some()))
@@ -204,14 +195,13 @@ pub fn phase_table(o: &mut String, phases: &[(String, &PhaseReport)]) {
     if cols.is_empty() {
         return;
     }
-    let head: Vec<&str> = cols.iter().map(|(h, _)| *h).collect();
-    let _ = writeln!(o, "\n| Phase | {} |", head.join(" | "));
-    let _ = writeln!(o, "|{}", " --- |".repeat(cols.len() + 1));
+    let mut head = vec!["Phase".to_string()];
+    head.extend(cols.iter().map(|(h, _)| h.to_string()));
+    let mut t = Table::new(head);
     for (name, p) in phases {
-        let cells: Vec<String> = cols
-            .iter()
-            .map(|(_, f)| f(p).unwrap_or_else(|| "—".into()))
-            .collect();
-        let _ = writeln!(o, "| {name} | {} |", cells.join(" | "));
+        let mut cells = vec![name.clone()];
+        cells.extend(cols.iter().map(|(_, f)| f(p).unwrap_or_else(|| "—".into())));
+        t.row(cells);
     }
+    d.table(t);
 }

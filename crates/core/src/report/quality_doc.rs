@@ -1,16 +1,12 @@
-//! Markdown for coding quality: the seed's scenario table (one column per target and which is
-//! better), pass@k, and each target's per-scenario detail.
+//! The coding-quality section of a report's document: the seed's scenario table (one column
+//! per target and which is better), pass@k, and each target's per-scenario detail.
 
+use super::document::{Document, Table};
 use super::metric::Direction;
 use super::model::TargetReport;
 use super::quality::QualityReport;
 use super::table::{Verdict, fmt, verdict_of};
 use std::collections::BTreeSet;
-use std::fmt::Write;
-
-fn row(o: &mut String, cells: &[String]) {
-    let _ = writeln!(o, "| {} |", cells.join(" | "));
-}
 
 fn better_cell(vals: &[Option<f64>], names: &[&str]) -> String {
     match verdict_of(vals, Direction::Higher) {
@@ -21,7 +17,7 @@ fn better_cell(vals: &[Option<f64>], names: &[&str]) -> String {
 }
 
 /// The quality section; nothing when no target was evaluated.
-pub fn section(o: &mut String, targets: &[TargetReport]) {
+pub fn section(d: &mut Document, targets: &[TargetReport]) {
     let evaluated: Vec<(&TargetReport, &QualityReport)> = targets
         .iter()
         .filter_map(|t| Some((t, t.quality.as_ref()?)))
@@ -31,10 +27,9 @@ pub fn section(o: &mut String, targets: &[TargetReport]) {
     };
     let many = evaluated.len() >= 2;
     let names: Vec<&str> = evaluated.iter().map(|(t, _)| t.name.as_str()).collect();
-    let _ = writeln!(o, "\n## Coding quality\n");
-    let _ = writeln!(
-        o,
-        "Dataset {}: {} tasks, {} answer(s) per task{}, temperature {}, max_tokens {}. Code runs in a sandbox against hidden tests; review answers are matched to planted defects, designs to a checklist. Scores are 0–5: total = (0.5·accuracy + (0.2·consistency + 0.15·code quality + 0.15·clarity) × accuracy/5) / the weights present — a fluent, consistent wrong answer still scores 0.\n",
+    d.heading(2, "Coding quality");
+    d.para(format!(
+        "Dataset {}: {} tasks, {} answer(s) per task{}, temperature {}, max_tokens {}. Code runs in a sandbox against hidden tests; review answers are matched to planted defects, designs to a checklist. Scores are 0–5: total = (0.5·accuracy + (0.2·consistency + 0.15·code quality + 0.15·clarity) × accuracy/5) / the weights present — a fluent, consistent wrong answer still scores 0.",
         first.dataset,
         first.tasks,
         first.samples,
@@ -45,17 +40,13 @@ pub fn section(o: &mut String, targets: &[TargetReport]) {
         },
         first.temperature,
         first.max_tokens
-    );
+    ));
     let mut head = vec!["Scenario (total 0–5; higher is better)".to_string()];
     head.extend(names.iter().map(|n| n.to_string()));
     if many {
         head.push("Better".into());
     }
-    row(o, &head);
-    row(
-        o,
-        &head.iter().map(|_| "---".to_string()).collect::<Vec<_>>(),
-    );
+    let mut table = Table::new(head);
     let scenarios: BTreeSet<&String> = evaluated
         .iter()
         .flat_map(|(_, q)| q.scenarios.keys())
@@ -66,7 +57,7 @@ pub fn section(o: &mut String, targets: &[TargetReport]) {
         if many {
             cells.push(better_cell(&vals, &names));
         }
-        row(o, &cells);
+        table.row(cells);
     };
     for s in &scenarios {
         let vals = evaluated
@@ -99,19 +90,29 @@ pub fn section(o: &mut String, targets: &[TargetReport]) {
             );
         }
     }
+    d.table(table);
     if many {
-        let _ = writeln!(
-            o,
-            "\n\"Better\" names the highest score; differences under 2 % are a tie. With few tasks a difference of one task moves a score a lot: read the per-scenario counts below."
+        d.para(
+            "\"Better\" names the highest score; differences under 2 % are a tie. With few tasks a difference of one task moves a score a lot: read the per-scenario counts below.",
         );
     }
     for (t, q) in &evaluated {
-        let _ = writeln!(o, "\n### Quality: {}\n", t.name);
-        let _ = writeln!(
-            o,
-            "| Scenario | Tasks | Passed / failed / errors | Accuracy | Consistency | Code quality | Clarity | Total | Judge (mean; parse failures) |"
+        d.heading(3, format!("Quality: {}", t.name));
+        let mut table = Table::new(
+            [
+                "Scenario",
+                "Tasks",
+                "Passed / failed / errors",
+                "Accuracy",
+                "Consistency",
+                "Code quality",
+                "Clarity",
+                "Total",
+                "Judge (mean; parse failures)",
+            ]
+            .map(String::from)
+            .to_vec(),
         );
-        let _ = writeln!(o, "| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (name, s) in &q.scenarios {
             let judge = s.judge.as_ref().map_or("—".to_string(), |j| {
                 format!(
@@ -122,29 +123,27 @@ pub fn section(o: &mut String, targets: &[TargetReport]) {
                     j.model
                 )
             });
-            let _ = writeln!(
-                o,
-                "| {name} | {} | {} / {} / {} | {} | {} | {} | {} | {} | {judge} |",
-                s.tasks,
-                s.passed,
-                s.failed,
-                s.errors,
+            table.row(vec![
+                name.clone(),
+                s.tasks.to_string(),
+                format!("{} / {} / {}", s.passed, s.failed, s.errors),
                 fmt(s.accuracy, 2),
                 fmt(s.consistency, 2),
                 fmt(s.code_quality, 2),
                 fmt(s.clarity, 2),
                 fmt(s.total_score, 2),
-            );
+                judge,
+            ]);
         }
+        d.table(table);
         if q.errors > 0 {
-            let _ = writeln!(
-                o,
-                "\n{} answer(s) could not be graded (a grader fault, not the model's): they are left out of every score.",
+            d.para(format!(
+                "{} answer(s) could not be graded (a grader fault, not the model's): they are left out of every score.",
                 q.errors
-            );
+            ));
         }
         if let Some(sb) = &q.sandbox {
-            let _ = writeln!(o, "\nSandbox: {sb}.");
+            d.para(format!("Sandbox: {sb}."));
         }
     }
 }

@@ -1,11 +1,11 @@
-//! The comparison document in Markdown, in English or Korean: the seed's table per metric
-//! (both sides, the difference, which is better, whether it is significant), what needs care,
-//! a recommendation per use, and the coding-score table.
+//! The comparison's document, in English or Korean: the seed's table per metric (both sides,
+//! the difference, which is better, whether it is significant), what needs care, a
+//! recommendation per use, the coding-score table, and the charts.
 
-use super::compare::{Comparison, Pair, Row};
+use super::compare::{Comparison, Entry, Pair, Row};
+use super::document::{Align, Document, Table};
 use super::i18n::{Catalog, Lang, catalog, fill};
 use super::table::fmt;
-use std::fmt::Write;
 
 fn unit(u: &str, lang: Lang) -> &str {
     let c = catalog(lang);
@@ -84,7 +84,7 @@ pub fn better_cell(r: &Row, p: &Pair, c: &Catalog) -> String {
     }
 }
 
-fn pair_table(o: &mut String, cmp: &Comparison, p: &Pair, lang: Lang) {
+fn pair_table(d: &mut Document, cmp: &Comparison, p: &Pair, lang: Lang) {
     let c = catalog(lang);
     let head = |name: &str| {
         cmp.targets
@@ -100,62 +100,69 @@ fn pair_table(o: &mut String, cmp: &Comparison, p: &Pair, lang: Lang) {
                 )
             })
     };
-    let _ = writeln!(
-        o,
-        "| {} | {} | {} | {} | {} | {} |",
-        c.metric_col,
+    let mut t = Table::new(vec![
+        c.metric_col.to_string(),
         head(&p.a),
         head(&p.b),
         fill(c.compare_col, &[("a", &p.a), ("b", &p.b)]),
-        c.better_col,
-        c.significance_col
-    );
-    let _ = writeln!(o, "| :--- | ---: | ---: | :--- | :--- | :--- |");
+        c.better_col.to_string(),
+        c.significance_col.to_string(),
+    ])
+    .aligned(vec![
+        Align::Left,
+        Align::Right,
+        Align::Right,
+        Align::Left,
+        Align::Left,
+        Align::Left,
+    ]);
     for r in p.rows.iter().filter(|r| !r.metric.starts_with("quality_")) {
         if r.a.is_none() && r.b.is_none() {
             continue;
         }
-        let d = digits(&r.unit);
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} | {} |",
+        let digits = digits(&r.unit);
+        t.row(vec![
             c.label(&r.metric),
-            fmt(r.a, d),
-            fmt(r.b, d),
+            fmt(r.a, digits),
+            fmt(r.b, digits),
             delta_cell(r, lang),
             better_cell(r, p, c),
-            significance_cell(r, c)
-        );
+            significance_cell(r, c),
+        ]);
     }
-    let _ = writeln!(
-        o,
-        "\n*{}* *{}* *{}*",
+    d.table(t);
+    d.para(format!(
+        "*{} {} {}*",
         fill(c.delta_note, &[("a", &p.a), ("b", &p.b)]),
         c.bold_note,
         c.util_note
-    );
+    ));
 }
 
-/// The comparison section of a run report (no title).
-pub fn section(o: &mut String, cmp: &Comparison, lang: Lang) {
+/// The comparison section of a document (no title).
+pub fn section(d: &mut Document, cmp: &Comparison, lang: Lang) {
     let c = catalog(lang);
     if cmp.targets.len() < 2 {
-        let _ = writeln!(o, "{}", c.single);
+        d.para(c.single);
     }
     for p in &cmp.pairs {
-        let _ = writeln!(o, "\n### {} vs {}\n", p.b, p.a);
-        pair_table(o, cmp, p, lang);
+        d.heading(3, format!("{} vs {}", p.b, p.a));
+        pair_table(d, cmp, p, lang);
     }
     if !cmp.caveats.is_empty() {
-        let _ = writeln!(o, "\n**{}:**\n", c.caveats);
+        d.para(format!("**{}:**", c.caveats));
         for cav in &cmp.caveats {
-            let _ = writeln!(o, "- {}", c.render(cav));
+            d.item(c.render(cav));
         }
     }
     if !cmp.recommendations.is_empty() {
-        let _ = writeln!(o, "\n### {}\n", c.recommendations);
-        let _ = writeln!(o, "| {} | {} | |", c.scenario_col, c.better_col);
-        let _ = writeln!(o, "| :--- | :--- | :--- |");
+        d.heading(3, c.recommendations);
+        let mut t = Table::new(vec![
+            c.scenario_col.to_string(),
+            c.better_col.to_string(),
+            String::new(),
+        ])
+        .aligned(vec![Align::Left; 3]);
         for r in &cmp.recommendations {
             let name = match r.scenario.as_str() {
                 "interactive" => c.rec_interactive,
@@ -163,18 +170,18 @@ pub fn section(o: &mut String, cmp: &Comparison, lang: Lang) {
                 "memory" => c.rec_memory,
                 _ => c.rec_quality,
             };
-            let _ = writeln!(
-                o,
-                "| {name} | {} | {} |",
-                r.choice.as_deref().unwrap_or(c.no_choice),
-                c.render_all(&r.reason)
-            );
+            t.row(vec![
+                name.to_string(),
+                r.choice.as_deref().unwrap_or(c.no_choice).to_string(),
+                c.render_all(&r.reason),
+            ]);
         }
+        d.table(t);
     }
-    quality_table(o, cmp, lang);
+    quality_table(d, cmp, lang);
 }
 
-fn quality_table(o: &mut String, cmp: &Comparison, lang: Lang) {
+fn quality_table(d: &mut Document, cmp: &Comparison, lang: Lang) {
     let c = catalog(lang);
     let Some(p) = cmp.pairs.first() else { return };
     let rows: Vec<&Row> = p
@@ -185,13 +192,14 @@ fn quality_table(o: &mut String, cmp: &Comparison, lang: Lang) {
     if rows.is_empty() {
         return;
     }
-    let _ = writeln!(o, "\n### {}\n", c.quality);
-    let _ = writeln!(
-        o,
-        "| {} | {} | {} | {} |",
-        c.scenario_col, p.a, p.b, c.better_col
-    );
-    let _ = writeln!(o, "| :--- | ---: | ---: | :--- |");
+    d.heading(3, c.quality);
+    let mut t = Table::new(vec![
+        c.scenario_col.to_string(),
+        p.a.clone(),
+        p.b.clone(),
+        c.better_col.to_string(),
+    ])
+    .aligned(vec![Align::Left, Align::Right, Align::Right, Align::Left]);
     for r in rows {
         let label = c.label(&r.metric);
         let label = if r.metric == super::metric::MetricId::QualityAverage.key() {
@@ -199,32 +207,27 @@ fn quality_table(o: &mut String, cmp: &Comparison, lang: Lang) {
         } else {
             label
         };
-        let _ = writeln!(
-            o,
-            "| {label} | {} | {} | {} |",
-            fmt(r.a, 2),
-            fmt(r.b, 2),
-            better_cell(r, p, c)
-        );
+        t.row(vec![label, fmt(r.a, 2), fmt(r.b, 2), better_cell(r, p, c)]);
     }
+    d.table(t);
 }
 
-/// The whole comparison document.
-pub fn render(cmp: &Comparison, lang: Lang, date: &str) -> String {
+/// The whole comparison document: title, who was compared and when, the comparison, and the
+/// charts of the compared runs.
+pub fn document(cmp: &Comparison, entries: &[Entry], lang: Lang, date: &str) -> Document {
     let c = catalog(lang);
-    let mut o = String::new();
     let names: Vec<String> = cmp
         .targets
         .iter()
         .map(|t| format!("{} (`{}`)", t.name, t.model))
         .collect();
-    let _ = writeln!(o, "# {}\n", c.title);
-    let _ = writeln!(
-        o,
-        "{}\n",
-        fill(c.intro, &[("targets", &names.join(", ")), ("date", date)])
-    );
-    let _ = writeln!(o, "## {}", c.summary);
-    section(&mut o, cmp, lang);
-    o
+    let mut d = Document::new(c.title, lang.tag());
+    d.para(fill(
+        c.intro,
+        &[("targets", &names.join(", ")), ("date", date)],
+    ));
+    d.heading(2, c.summary);
+    section(&mut d, cmp, lang);
+    super::charts::section(&mut d, entries, lang);
+    d
 }

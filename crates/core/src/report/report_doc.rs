@@ -1,0 +1,594 @@
+//! The run report's document: the seed's comparison table (one column per target and, with two
+//! or more targets, which is better), the comparison, load and sweep tables, coding quality,
+//! per-target details with percentiles, failure counts and resources, the charts, and the
+//! definitions. Markdown and HTML both render it.
+
+use super::compare::{Comparison, Entry};
+use super::document::{Document, Table};
+use super::i18n::{Lang, catalog, headline_label};
+use super::metric::{Direction, HEADLINE, TIE_RELATIVE};
+use super::model::{LoadStep, PhaseReport, Report, TargetReport, TargetStatus};
+use super::table::{Verdict, fmt, verdict, verdict_of};
+use crate::stats::Summary;
+
+/// The report in `lang`, with its comparison of targets (deltas, significance, caveats,
+/// recommendations) after the summary and the charts of `entries` at the end. The
+/// measurement details are in English in every language; a Korean report says so.
+pub fn document(
+    r: &Report,
+    cmp: Option<&Comparison>,
+    entries: &[Entry],
+    lang: Lang,
+    date: &str,
+) -> Document {
+    let mut d = match (lang, cmp) {
+        (Lang::En, _) | (_, None) => english(r, cmp),
+        (_, Some(c)) => {
+            let mut d = super::compare_doc::document(c, &[], lang, date);
+            d.rule();
+            d.callout(catalog(lang).details_in_english);
+            d.append(english(r, None));
+            d.lang = lang.tag();
+            d
+        }
+    };
+    if r.settings.performance {
+        super::charts::section(&mut d, entries, lang);
+    }
+    d
+}
+
+fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
+    let mut d = Document::new("servebench report", "en");
+    let s = &r.settings;
+    if !s.performance {
+        // `servebench eval`: quality only.
+        d.para(format!(
+            "Quality evaluation {} with servebench {} (no performance phases).",
+            r.created_at, r.servebench_version
+        ));
+        if r.interrupted {
+            d.callout(
+                "**Interrupted**: the run was stopped before it finished; scores cover what was graded.",
+            );
+        }
+        super::quality_doc::section(&mut d, &r.targets);
+        for t in r
+            .targets
+            .iter()
+            .filter(|t| t.status == TargetStatus::Failed)
+        {
+            d.item(format!(
+                "**{} failed**: {}",
+                t.name,
+                t.error.as_deref().unwrap_or("unknown error")
+            ));
+        }
+        return d;
+    }
+    d.para(format!(
+        "Run {} with servebench {}: {} warm requests per target, max_tokens {}, temperature {}, seed {}, prompts: {} ({}).",
+        r.created_at,
+        r.servebench_version,
+        s.warm,
+        s.max_tokens,
+        s.temperature,
+        s.seed,
+        s.prompts,
+        s.prompt_count
+    ));
+    if r.interrupted {
+        d.callout(
+            "**Interrupted**: the run was stopped before it finished; figures cover what completed.",
+        );
+    }
+    d.heading(2, "Summary");
+    d.table(summary_table(&r.targets));
+    if r.targets.len() < 2 {
+        d.para("One target: nothing to compare it with, so no winner is named.");
+    } else {
+        d.para(format!(
+            "\"Better\" names the best value; differences under {:.0} % are called a tie. These are point estimates from sequential single-stream requests, not significance tests.",
+            TIE_RELATIVE * 100.0
+        ));
+    }
+    if let Some(c) = cmp.filter(|c| c.targets.len() >= 2) {
+        d.heading(2, "Comparison");
+        super::compare_doc::section(&mut d, c, Lang::En);
+    }
+    super::resources_doc::gpu_paragraph(&mut d, &r.gpu);
+    load_sections(&mut d, &r.targets);
+    super::quality_doc::section(&mut d, &r.targets);
+    let sources: std::collections::BTreeSet<_> =
+        r.targets.iter().filter_map(|t| t.load.source).collect();
+    if sources.len() > 1 {
+        d.para(
+            "Load times were measured differently (server-reported model load vs. servebench's spawn → API ready): compare them with care.",
+        );
+    }
+    for t in &r.targets {
+        target_section(&mut d, t);
+    }
+    definitions(&mut d);
+    d
+}
+
+/// What `servebench run` prints when it finishes: the headline table, or for a quality-only
+/// run the quality section.
+pub fn summary(r: &Report) -> Document {
+    let mut d = Document::fragment("en");
+    if r.settings.performance {
+        d.table(summary_table(&r.targets));
+    } else {
+        super::quality_doc::section(&mut d, &r.targets);
+    }
+    d
+}
+
+/// The headline table: one column per target, plus "Better" with two or more targets.
+pub fn summary_table(targets: &[TargetReport]) -> Table {
+    let many = targets.len() >= 2;
+    let mut head = vec!["Metric (unit)".to_string()];
+    head.extend(
+        targets
+            .iter()
+            .map(|t| format!("{} (`{}`)", t.name, t.model)),
+    );
+    if many {
+        head.push("Better".into());
+    }
+    let mut table = Table::new(head);
+    for &id in HEADLINE {
+        let m = id.def();
+        let label = match m.direction.phrase() {
+            Some(dir) => format!("{} ({}; {dir})", headline_label(id), m.unit),
+            None => format!("{} ({})", headline_label(id), m.unit),
+        };
+        let mut cells = vec![label];
+        cells.extend(targets.iter().map(|t| fmt((m.value)(t), m.digits)));
+        if many {
+            cells.push(match verdict(id, targets) {
+                Verdict::NotComparable => "—".into(),
+                Verdict::Tie => "tie".into(),
+                Verdict::Best(i) => targets[i].name.clone(),
+            });
+        }
+        table.row(cells);
+    }
+    let mut failed = vec!["Failed requests (cold + warm)".to_string()];
+    failed.extend(targets.iter().map(|t| {
+        let phases = [&t.phases.cold, &t.phases.warm];
+        let (f, n) = phases
+            .iter()
+            .flat_map(|p| p.as_ref())
+            .fold((0, 0), |(f, n), p| (f + p.failed, n + p.requests));
+        format!("{f} of {n}")
+    }));
+    if many {
+        failed.push(String::new());
+    }
+    table.row(failed);
+    table
+}
+
+fn target_section(d: &mut Document, t: &TargetReport) {
+    d.heading(2, t.name.clone());
+    d.item(format!(
+        "API: {} at {}{}",
+        t.api,
+        t.url,
+        if t.managed {
+            " (started by servebench)"
+        } else {
+            ""
+        }
+    ));
+    d.item(format!("Model: `{}`", t.model));
+    let mi = &t.model_info;
+    let or_unstated = |v: Option<String>| v.unwrap_or_else(|| "not stated by the server".into());
+    d.item(format!(
+        "Quantisation: {}; parameters: {}; context length: {}; family: {}",
+        or_unstated(mi.quantization.clone()),
+        or_unstated(
+            mi.parameter_count
+                .map(|n| n.to_string())
+                .or(mi.parameter_size.clone())
+        ),
+        or_unstated(mi.context_length.map(|n| n.to_string())),
+        or_unstated(mi.family.clone()),
+    ));
+    if let Some(v) = &t.server_version {
+        d.item(format!("Server version: {v}"));
+    }
+    let load = match (t.load.seconds, t.load.source) {
+        (Some(s), Some(src)) => format!(
+            "{s:.2} s ({})",
+            match src {
+                super::model::LoadSource::Server => "reported by the server",
+                super::model::LoadSource::Launch => "spawn → API ready, timed by servebench",
+            }
+        ),
+        _ => "not measured: the server was already running and cannot be made to reload".into(),
+    };
+    d.item(format!("Load time: {load}"));
+    d.item(format!(
+        "Cold start verified: {}",
+        if t.cold_verified {
+            "yes"
+        } else {
+            "no — the first request may have hit an already-loaded model"
+        }
+    ));
+    if t.status == TargetStatus::Failed {
+        d.item(format!(
+            "**Failed**: {}",
+            t.error.as_deref().unwrap_or("unknown error")
+        ));
+    }
+    super::resources_doc::target_lines(d, t);
+    let phases = [("cold", &t.phases.cold), ("warm", &t.phases.warm)];
+    if phases.iter().all(|(_, p)| p.is_none()) {
+        return;
+    }
+    let mut table = Table::new(
+        [
+            "Phase",
+            "Metric (unit)",
+            "n",
+            "mean",
+            "p50",
+            "p90",
+            "p99",
+            "max",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    for (name, p) in phases {
+        let Some(p) = p else { continue };
+        for (label, s, digits) in dists(p) {
+            let c = |v: Option<f64>| fmt(v, digits);
+            table.row(vec![
+                name.to_string(),
+                label.to_string(),
+                s.n.to_string(),
+                c(s.mean),
+                c(s.p50),
+                c(s.p90),
+                c(s.p99),
+                c(s.max),
+            ]);
+        }
+    }
+    d.table(table);
+    for (name, p) in phases {
+        let Some(p) = p else { continue };
+        let kinds: Vec<String> = p
+            .failures
+            .iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect();
+        d.item(format!(
+            "{name}: {} requests, {} ok, {} failed{}; output tokens counted by {}; phase output {} tok/s over {:.2} s",
+            p.requests,
+            p.ok,
+            p.failed,
+            if kinds.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", kinds.join(", "))
+            },
+            p.token_source.as_deref().unwrap_or("—"),
+            fmt(p.output_tok_s, 1),
+            p.wall_s
+        ));
+    }
+    let mut res: Vec<(String, &PhaseReport)> = phases
+        .iter()
+        .filter_map(|(n, p)| Some((n.to_string(), p.as_ref()?)))
+        .collect();
+    res.extend(t.phases.load.iter().map(|l| (l.profile.clone(), &l.phase)));
+    res.extend(
+        t.phases
+            .sweep
+            .iter()
+            .map(|l| (format!("sweep {}", l.profile), &l.phase)),
+    );
+    super::resources_doc::phase_table(d, &res);
+}
+
+/// Load phase and sweep tables, and which stack wins at each load.
+fn load_sections(d: &mut Document, targets: &[TargetReport]) {
+    let loaded: Vec<&TargetReport> = targets.iter().filter(|t| t.phases.load.is_some()).collect();
+    if !loaded.is_empty() {
+        d.heading(2, "Load phase");
+        step_table(
+            d,
+            loaded
+                .iter()
+                .map(|t| (t.name.as_str(), t.phases.load.as_ref().expect("filtered"))),
+        );
+    }
+    let swept: Vec<&TargetReport> = targets
+        .iter()
+        .filter(|t| !t.phases.sweep.is_empty())
+        .collect();
+    for t in &swept {
+        d.heading(2, format!("Sweep: {}", t.name));
+        step_table(d, t.phases.sweep.iter().map(|s| (t.name.as_str(), s)));
+        let sat = match &t.saturation {
+            Some(s) => format!(
+                "Saturation: concurrency {} at {:.1} output tok/s (the smallest step after which throughput grows by less than 10 %).",
+                s.concurrency, s.output_tok_s
+            ),
+            None => format!(
+                "Saturation: not reached up to concurrency {}.",
+                t.phases
+                    .sweep
+                    .last()
+                    .and_then(|s| s.concurrency)
+                    .unwrap_or(0)
+            ),
+        };
+        match &t.sweep_stop_reason {
+            Some(r) => d.para(format!("{sat} The sweep stopped early: {r}.")),
+            None => d.para(sat),
+        }
+    }
+    if swept.len() >= 2 {
+        d.heading(2, "Which stack wins at each load (output tok/s)");
+        let mut levels: Vec<u32> = swept
+            .iter()
+            .flat_map(|t| t.phases.sweep.iter().filter_map(|s| s.concurrency))
+            .collect();
+        levels.sort_unstable();
+        levels.dedup();
+        let mut head = vec!["Concurrency".to_string()];
+        head.extend(swept.iter().map(|t| t.name.clone()));
+        head.push("Better".into());
+        let mut table = Table::new(head);
+        for c in levels {
+            let vals: Vec<Option<f64>> = swept
+                .iter()
+                .map(|t| {
+                    t.phases
+                        .sweep
+                        .iter()
+                        .find(|s| s.concurrency == Some(c))?
+                        .phase
+                        .output_tok_s
+                })
+                .collect();
+            let mut cells = vec![c.to_string()];
+            cells.extend(vals.iter().map(|v| fmt(*v, 1)));
+            cells.push(match verdict_of(&vals, Direction::Higher) {
+                Verdict::NotComparable => "—".into(),
+                Verdict::Tie => "tie".into(),
+                Verdict::Best(i) => swept[i].name.clone(),
+            });
+            table.row(cells);
+        }
+        d.table(table);
+    }
+}
+
+fn step_table<'a>(d: &mut Document, steps: impl Iterator<Item = (&'a str, &'a LoadStep)>) {
+    let mut table = Table::new(
+        [
+            "Target",
+            "Load",
+            "Requests (failed)",
+            "req/s",
+            "Output tok/s",
+            "TTFT p50 (s)",
+            "TTFT p99 (s)",
+            "TTFT p99 from schedule (s)",
+            "TPOT p50 (s)",
+            "TPOT p99 (s)",
+            "Goodput (req/s)",
+            "SLO pass",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    let mut warnings = Vec::new();
+    for (name, s) in steps {
+        let p = &s.phase;
+        let load = match (s.concurrency, s.rate) {
+            (Some(c), _) => format!("concurrency {c}"),
+            (None, Some(r)) => format!("{r} req/s ({})", s.profile),
+            _ => s.profile.clone(),
+        };
+        table.row(vec![
+            name.to_string(),
+            load.clone(),
+            format!("{} ({})", p.requests, p.failed),
+            fmt(s.request_rate_rps, 2),
+            fmt(p.output_tok_s, 1),
+            fmt(p.ttft_s.p50, 3),
+            fmt(p.ttft_s.p99, 3),
+            fmt(p.ttft_from_schedule_s.p99, 3),
+            fmt(p.tpot_s.p50, 4),
+            fmt(p.tpot_s.p99, 4),
+            fmt(s.goodput_rps, 2),
+            s.slo_pass_rate
+                .map_or("—".into(), |r| format!("{:.0} %", r * 100.0)),
+        ]);
+        warnings.extend(s.warnings.iter().map(|w| format!("{name}, {load}: {w}")));
+        if !p.failures.is_empty() {
+            let kinds: Vec<String> = p
+                .failures
+                .iter()
+                .map(|(k, n)| format!("{k}: {n}"))
+                .collect();
+            warnings.push(format!("{name}, {load}: failures {}", kinds.join(", ")));
+        }
+    }
+    d.table(table);
+    for w in warnings {
+        d.item(w);
+    }
+    d.end_list();
+}
+
+fn dists(p: &PhaseReport) -> [(&'static str, &Summary, usize); 7] {
+    [
+        ("TTFT (s)", &p.ttft_s, 3),
+        ("TPOT (s)", &p.tpot_s, 4),
+        ("ITL (s)", &p.itl_s, 4),
+        ("E2E (s)", &p.e2e_s, 3),
+        ("Output tokens", &p.output_tokens, 0),
+        ("Decode rate (tok/s)", &p.decode_tok_s, 1),
+        ("E2E rate (tok/s)", &p.e2e_tok_s, 1),
+    ]
+}
+
+fn definitions(d: &mut Document) {
+    d.heading(2, "Definitions");
+    for line in [
+        "TTFT: send → first chunk carrying generated text.",
+        "E2E (response time): send → last chunk carrying generated text.",
+        "TPOT: (E2E − TTFT) / (output tokens − 1). ITL: gaps between content chunks, pooled.",
+        "Decode rate: (output tokens − 1) / (E2E − TTFT). E2E rate (\"TPS\"): output tokens / E2E.",
+        "Phase output tok/s: all output tokens of successful requests / phase wall time.",
+        "Failed requests are counted under their kind and never averaged into the distributions.",
+    ] {
+        d.item(line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::document::Exporter;
+    use crate::report::fixtures::{report, target};
+    use crate::report::markdown::Markdown;
+    use crate::report::model::*;
+    use crate::report::quality::*;
+    use crate::spec::Api;
+    use std::collections::BTreeMap;
+
+    fn md(r: &Report) -> String {
+        Markdown.export(&document(r, None, &[], Lang::En, ""))
+    }
+
+    #[test]
+    fn the_html_holds_every_section_and_table_the_markdown_holds() {
+        use crate::report::html::Html;
+        let mut t = target("vllm", Api::Openai, 1.0);
+        t.phases.load = t.phases.sweep.first().cloned();
+        let doc = document(
+            &report(vec![t, target("ollama", Api::Ollama, 1.5)]),
+            None,
+            &[],
+            Lang::En,
+            "",
+        );
+        let (md, html) = (Markdown.export(&doc), Html.export(&doc));
+        let headings: Vec<(usize, &str)> = md
+            .lines()
+            .filter(|l| l.starts_with('#'))
+            .map(|l| {
+                let text = l.trim_start_matches('#');
+                (l.len() - text.len(), text.trim())
+            })
+            .collect();
+        assert!(headings.len() >= 8, "{headings:?}");
+        for (level, text) in headings {
+            let tag = format!("<h{level}>{}</h{level}>", crate::report::svg::esc(text));
+            assert!(html.contains(&tag), "{tag} missing from the HTML");
+        }
+        let md_tables = md
+            .lines()
+            .filter(|l| l.starts_with("| ---") || l.starts_with("| :---"))
+            .count();
+        assert_eq!(html.matches("<table>").count(), md_tables);
+        assert!(md_tables >= 6, "{md_tables} tables");
+    }
+
+    #[test]
+    fn two_targets_snapshot() {
+        let mut slow = target("ollama", Api::Ollama, 1.5);
+        slow.load.seconds = Some(1.5 * 1.01); // within 2 %: a tie, not a win
+        slow.load.samples = [1.4, 1.515, 1.6]
+            .map(|seconds| LoadSample {
+                seconds,
+                source: LoadSource::Server,
+                verified: true,
+                cold_ttft_s: Some(1.7),
+            })
+            .to_vec();
+        let mut fast = target("vllm", Api::Openai, 1.0);
+        fast.attempts = vec![
+            Attempt {
+                model: "Qwen-32B-FP16".into(),
+                url: fast.url.clone(),
+                status: AttemptStatus::Oom,
+                error: Some("server exited with exit status: 1 before it was ready".into()),
+                log_tail: vec!["torch.OutOfMemoryError: CUDA out of memory".into()],
+            },
+            Attempt {
+                model: "m".into(),
+                url: fast.url.clone(),
+                status: AttemptStatus::Ok,
+                error: None,
+                log_tail: Vec::new(),
+            },
+        ];
+        fast.memory = crate::report::explain_memory(&crate::report::MemoryFacts {
+            weights: Some((19 << 30, "safetensors files".into())),
+            server_mem_max: Some(72 << 30),
+            device_total: Some(80 << 30),
+            preallocated_fraction: Some(0.9),
+            kv_cache_usage_max: Some(0.25),
+            kv_cache_tokens: Some(466_016),
+            gpu_available: true,
+            ..Default::default()
+        });
+        let quality = |scale: f64| {
+            let score = |t: f64| ScenarioScore {
+                tasks: 10,
+                answers: 20,
+                passed: (10.0 * t / 5.0) as usize,
+                failed: 10 - (10.0 * t / 5.0) as usize,
+                total_score: Some(t),
+                accuracy: Some(t),
+                consistency: Some(5.0),
+                code_quality: Some(4.0),
+                clarity: Some(4.5),
+                ..Default::default()
+            };
+            QualityReport {
+                dataset: "builtin".into(),
+                tasks: 40,
+                samples: 1,
+                max_tokens: 768,
+                pass_at_1: Some(0.6 / scale),
+                pass_at_k: BTreeMap::from([("1".to_string(), 0.6 / scale)]),
+                scenarios: BTreeMap::from([
+                    ("code-completion".to_string(), score(3.0 / scale)),
+                    ("debugging".to_string(), score(2.0)),
+                ]),
+                average_total_score: Some((3.0 / scale + 2.0) / 2.0),
+                sandbox: Some("rlimits, seccomp, landlock FullyEnforced, uid 65534".into()),
+                ..Default::default()
+            }
+        };
+        fast.quality = Some(quality(1.0));
+        slow.quality = Some(quality(1.5));
+        insta::assert_snapshot!(md(&report(vec![fast, slow])));
+    }
+
+    #[test]
+    fn single_failed_target_snapshot() {
+        let mut t = target("vllm", Api::Openai, 1.0);
+        t.status = TargetStatus::Failed;
+        t.error = Some("vllm: nothing is listening at http://localhost:1".into());
+        t.phases = Phases::default();
+        t.saturation = None;
+        t.load = Load::default();
+        t.cold_verified = false;
+        t.model_info = ModelInfo::default();
+        insta::assert_snapshot!(md(&report(vec![t])));
+    }
+}
