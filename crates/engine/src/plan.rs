@@ -439,59 +439,74 @@ impl Plan {
                     t.name
                 )));
             }
-            validate_url(&t.url).map_err(|m| {
-                PlanError::Invalid(format!("target {}: url {:?} {m}", t.name, t.url))
-            })?;
-            if t.model.trim().is_empty() {
+            t.validate()?;
+        }
+        self.settings.validate()
+    }
+}
+
+impl TargetSpec {
+    /// Check one target: its URL, model, launch command, fallbacks and time limits.
+    fn validate(&self) -> Result<(), PlanError> {
+        let t = self;
+        validate_url(&t.url)
+            .map_err(|m| PlanError::Invalid(format!("target {}: url {:?} {m}", t.name, t.url)))?;
+        if t.model.trim().is_empty() {
+            return Err(PlanError::Invalid(format!(
+                "target {}: model is empty: set the model name the server serves",
+                t.name
+            )));
+        }
+        if t.launch.as_ref().is_some_and(|l| l.is_empty()) {
+            return Err(PlanError::Invalid(format!(
+                "target {}: launch is empty: give the command and its arguments, or remove it",
+                t.name
+            )));
+        }
+        if t.launch.is_some() && t.server_pid.is_some() {
+            return Err(PlanError::Invalid(format!(
+                "target {}: server_pid is for servers servebench did not start: remove it or launch",
+                t.name
+            )));
+        }
+        for (k, f) in t.fallbacks.iter().enumerate() {
+            if f.launch.is_empty() || f.model.trim().is_empty() {
                 return Err(PlanError::Invalid(format!(
-                    "target {}: model is empty: set the model name the server serves",
-                    t.name
+                    "target {}: fallback {} needs a model and a non-empty launch command",
+                    t.name,
+                    k + 1
                 )));
             }
-            if t.launch.as_ref().is_some_and(|l| l.is_empty()) {
-                return Err(PlanError::Invalid(format!(
-                    "target {}: launch is empty: give the command and its arguments, or remove it",
-                    t.name
-                )));
-            }
-            if t.launch.is_some() && t.server_pid.is_some() {
-                return Err(PlanError::Invalid(format!(
-                    "target {}: server_pid is for servers servebench did not start: remove it or launch",
-                    t.name
-                )));
-            }
-            for (k, f) in t.fallbacks.iter().enumerate() {
-                if f.launch.is_empty() || f.model.trim().is_empty() {
-                    return Err(PlanError::Invalid(format!(
-                        "target {}: fallback {} needs a model and a non-empty launch command",
+            if let Some(u) = &f.url {
+                validate_url(u).map_err(|m| {
+                    PlanError::Invalid(format!(
+                        "target {}: fallback {} url {u:?} {m}",
                         t.name,
                         k + 1
-                    )));
-                }
-                if let Some(u) = &f.url {
-                    validate_url(u).map_err(|m| {
-                        PlanError::Invalid(format!(
-                            "target {}: fallback {} url {u:?} {m}",
-                            t.name,
-                            k + 1
-                        ))
-                    })?;
-                }
-            }
-            for (what, v) in [
-                ("ready_timeout_s", t.ready_timeout_s),
-                ("stop_timeout_s", t.stop_timeout_s),
-            ] {
-                if v.is_some_and(|v| !(v > 0.0 && v <= 86_400.0)) {
-                    return Err(PlanError::Invalid(format!(
-                        "target {}: {what} {} out of range: use (0, 86400] seconds",
-                        t.name,
-                        v.unwrap_or_default()
-                    )));
-                }
+                    ))
+                })?;
             }
         }
-        let s = &self.settings;
+        for (what, v) in [
+            ("ready_timeout_s", t.ready_timeout_s),
+            ("stop_timeout_s", t.stop_timeout_s),
+        ] {
+            if v.is_some_and(|v| !(v > 0.0 && v <= 86_400.0)) {
+                return Err(PlanError::Invalid(format!(
+                    "target {}: {what} {} out of range: use (0, 86400] seconds",
+                    t.name,
+                    v.unwrap_or_default()
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RunSettings {
+    /// Check the settings' ranges and that only one prompt source is chosen.
+    fn validate(&self) -> Result<(), PlanError> {
+        let s = self;
         if s.max_tokens == 0 || s.max_tokens > 1_000_000 {
             return Err(PlanError::Invalid(format!(
                 "max_tokens {} out of range: use 1..=1000000",

@@ -132,24 +132,11 @@ impl Grader {
         reference: Option<&str>,
     ) -> Graded {
         let error = Graded::error;
-        let dir = match tempfile::Builder::new()
-            .prefix("servebench-task-")
-            .tempdir()
-        {
-            Ok(d) => d,
-            Err(e) => return error(format!("cannot create a task directory: {e}")),
-        };
         let task = serde_json::json!({"prompt": prompt, "entry_point": entry_point, "test": test});
-        let files = [
-            ("grade.py", GRADE_PY.to_string()),
-            ("task.json", task.to_string()),
-            ("answer.txt", answer.to_string()),
-        ];
-        for (name, body) in files {
-            if let Err(e) = std::fs::write(dir.path().join(name), body) {
-                return error(format!("cannot write {name}: {e}"));
-            }
-        }
+        let dir = match task_dir(&task, answer) {
+            Ok(d) => d,
+            Err(e) => return error(e),
+        };
         let f = match self
             .sandbox
             .run(dir.path(), &self.python, &["-I", "-B", "grade.py"])
@@ -158,21 +145,6 @@ impl Grader {
             Ok(f) => f,
             Err(e) => return error(e.to_string()),
         };
-        // Exactly one line of each: grade.py prints each once, and nothing else writes to its
-        // stdout (the model's program runs in a child whose output goes to files).
-        fn marker<T: serde::de::DeserializeOwned>(
-            f: &Finished,
-            m: &str,
-        ) -> Result<Option<T>, String> {
-            let found: Vec<&str> = f.stdout.lines().filter_map(|l| l.strip_prefix(m)).collect();
-            match found.as_slice() {
-                [] => Ok(None),
-                [line] => serde_json::from_str(line)
-                    .map(Some)
-                    .map_err(|e| format!("grader's {} line is unreadable: {e}", m.trim())),
-                many => Err(format!("grader printed {} {} lines", many.len(), m.trim())),
-            }
-        }
         let extract: ExtractLine = match marker(&f, "SERVEBENCH-EXTRACT ") {
             Ok(Some(x)) => x,
             // Nothing of the model's ran before extraction: this is the grader failing.
@@ -217,6 +189,38 @@ impl Grader {
             lint,
             grade_s: 0.0,
         }
+    }
+}
+
+/// A fresh task directory holding `grade.py`, the task and the answer.
+fn task_dir(task: &serde_json::Value, answer: &str) -> Result<tempfile::TempDir, String> {
+    let dir = tempfile::Builder::new()
+        .prefix("servebench-task-")
+        .tempdir()
+        .map_err(|e| format!("cannot create a task directory: {e}"))?;
+    let files = [
+        ("grade.py", GRADE_PY.to_string()),
+        ("task.json", task.to_string()),
+        ("answer.txt", answer.to_string()),
+    ];
+    for (name, body) in files {
+        std::fs::write(dir.path().join(name), body)
+            .map_err(|e| format!("cannot write {name}: {e}"))?;
+    }
+    Ok(dir)
+}
+
+/// The grader's `m` line, read as `T`. Exactly one line of each: grade.py prints each once, and
+/// nothing else writes to its stdout (the model's program runs in a child whose output goes
+/// to files).
+fn marker<T: serde::de::DeserializeOwned>(f: &Finished, m: &str) -> Result<Option<T>, String> {
+    let found: Vec<&str> = f.stdout.lines().filter_map(|l| l.strip_prefix(m)).collect();
+    match found.as_slice() {
+        [] => Ok(None),
+        [line] => serde_json::from_str(line)
+            .map(Some)
+            .map_err(|e| format!("grader's {} line is unreadable: {e}", m.trim())),
+        many => Err(format!("grader printed {} {} lines", many.len(), m.trim())),
     }
 }
 

@@ -206,15 +206,7 @@ pub async fn evaluate(
                 break 'tasks;
             }
             let rerun = s.samples < 2 && i == 1;
-            let params = GenParams {
-                max_tokens: s.max_tokens,
-                temperature: s.temperature,
-                seed: s.seed + if s.samples >= 2 { u64::from(i) } else { 0 },
-                endpoint: Endpoint::Chat,
-                timeout: Duration::from_secs_f64(s.timeout_s),
-                ttft_timeout: None,
-                retries: 0,
-            };
+            let params = answer_params(s, i);
             let meta = RequestMeta {
                 target,
                 phase: Phase::Quality,
@@ -225,28 +217,8 @@ pub async fn evaluate(
             index += 1;
             let rec = client.generate(&task.chat, &params, meta, cancel).await;
             obs.on_event(&Event::RequestFinished(&rec))?;
-            let ok = rec.outcome.is_ok();
-            let mut result = TaskResult {
-                target: target.into(),
-                scenario: task.scenario.clone(),
-                task_id: task.id.clone(),
-                sample: if rerun { 0 } else { i },
-                rerun,
-                code: matches!(task.kind, Kind::Code { .. }),
-                answer: if ok { rec.text.clone() } else { String::new() },
-                request: rec.outcome.kind(),
-                e2e_s: ok.then_some(rec.end.as_secs_f64()),
-                graded: Graded::text(Verdict::Fail, None, 0.0, 0.0),
-                judge: None,
-            };
-            if !ok {
-                result.graded.reason = Some(format!(
-                    "request failed: {} {}",
-                    rec.outcome.kind(),
-                    rec.error.as_deref().unwrap_or("")
-                ));
-                result.graded.code_quality = result.code.then_some(0.0);
-                result.graded.signature.insert("request failed".into());
+            let mut result = ungraded(target, task, &rec, i, rerun);
+            if !rec.outcome.is_ok() {
                 publish(&result, obs)?;
                 results.push(result);
                 continue;
@@ -280,6 +252,66 @@ pub async fn evaluate(
         Some(j) => Some(judge(j, tasks, &mut results, s, target, obs, cancel).await?),
         None => None,
     };
+    Ok(scores(tasks, s, grader, &results, judged))
+}
+
+/// The sampling of answer `i` to a task: with several samples each has its own seed; the
+/// consistency rerun repeats the first one's.
+fn answer_params(s: &EvalSettings, i: u32) -> GenParams {
+    GenParams {
+        max_tokens: s.max_tokens,
+        temperature: s.temperature,
+        seed: s.seed + if s.samples >= 2 { u64::from(i) } else { 0 },
+        endpoint: Endpoint::Chat,
+        timeout: Duration::from_secs_f64(s.timeout_s),
+        ttft_timeout: None,
+        retries: 0,
+    }
+}
+
+/// The result of answer `i` before grading: a failed request is already graded (a fail with
+/// its reason), a successful one waits for the grader.
+fn ungraded(
+    target: &str,
+    task: &Task,
+    rec: &crate::record::RequestRecord,
+    i: u32,
+    rerun: bool,
+) -> TaskResult {
+    let ok = rec.outcome.is_ok();
+    let mut result = TaskResult {
+        target: target.into(),
+        scenario: task.scenario.clone(),
+        task_id: task.id.clone(),
+        sample: if rerun { 0 } else { i },
+        rerun,
+        code: matches!(task.kind, Kind::Code { .. }),
+        answer: if ok { rec.text.clone() } else { String::new() },
+        request: rec.outcome.kind(),
+        e2e_s: ok.then_some(rec.end.as_secs_f64()),
+        graded: Graded::text(Verdict::Fail, None, 0.0, 0.0),
+        judge: None,
+    };
+    if !ok {
+        result.graded.reason = Some(format!(
+            "request failed: {} {}",
+            rec.outcome.kind(),
+            rec.error.as_deref().unwrap_or("")
+        ));
+        result.graded.code_quality = result.code.then_some(0.0);
+        result.graded.signature.insert("request failed".into());
+    }
+    result
+}
+
+/// The quality report from the sorted results, with the judge's summaries per scenario.
+fn scores(
+    tasks: &[Task],
+    s: &EvalSettings,
+    grader: &Grader,
+    results: &[TaskResult],
+    judged: Option<Vec<(String, JudgeScore)>>,
+) -> QualityReport {
     let layers = results
         .iter()
         .find(|r| r.code && r.graded.verdict != Verdict::Error)
@@ -290,17 +322,15 @@ pub async fn evaluate(
         s.samples,
         s.temperature,
         s.max_tokens,
-        &results,
+        results,
         layers,
     );
-    if let Some(per_scenario) = judged {
-        for (scenario, j) in per_scenario {
-            if let Some(sc) = report.scenarios.get_mut(&scenario) {
-                sc.judge = Some(j);
-            }
+    for (scenario, j) in judged.into_iter().flatten() {
+        if let Some(sc) = report.scenarios.get_mut(&scenario) {
+            sc.judge = Some(j);
         }
     }
-    Ok(report)
+    report
 }
 
 /// Ask the judge about every scored design answer; returns its summary per scenario.

@@ -87,52 +87,13 @@ pub async fn run_with_gpu(
         Err(r) => (None, Some(r)),
     };
     let telemetry = Telemetry::start(source, s.sample_hz);
-    let baseline = if telemetry.devices().is_empty() {
-        None
-    } else {
-        let from = now_unix_s();
-        tokio::time::sleep(BASELINE).await;
-        telemetry.sample_now();
-        window::gpu_phase(&telemetry.between(from, now_unix_s()), telemetry.devices())
-    };
-    let gpu_report = GpuReport {
-        available: reason.is_none(),
-        reason,
-        sample_hz: s.sample_hz,
-        devices: telemetry
-            .devices()
-            .iter()
-            .map(|d| GpuDevice {
-                index: d.index,
-                name: d.name.clone(),
-                uuid: d.uuid.clone(),
-                mem_total_bytes: d.mem_total_bytes,
-            })
-            .collect(),
-        baseline,
-        timeline: Vec::new(),
-    };
-    let mut prompts = prompts.to_vec();
-    if let Some(out) = s.output_tokens {
-        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(s.seed);
-        prompts
-            .iter_mut()
-            .for_each(|p| p.output_tokens = Some(out.sample(&mut rng)));
-    }
+    let gpu_report = gpu_report(&telemetry, reason, s.sample_hz).await;
     let ctx = Ctx {
         plan,
-        prompts: prompts.into(),
+        prompts: with_output_lengths(prompts, s).into(),
         out_dir,
         cancel,
-        params: GenParams {
-            max_tokens: s.max_tokens,
-            temperature: s.temperature,
-            seed: s.seed,
-            endpoint: s.endpoint,
-            timeout: Duration::from_secs_f64(s.timeout_s),
-            ttft_timeout: s.ttft_timeout_s.map(Duration::from_secs_f64),
-            retries: s.retries,
-        },
+        params: gen_params(s),
         telemetry: &telemetry,
         gpu_baseline: gpu_report.baseline.as_ref(),
         grader: grader.as_ref(),
@@ -162,6 +123,60 @@ pub async fn run_with_gpu(
         settings: settings_report(s, ctx.prompts.len()),
         targets,
     })
+}
+
+/// The run's GPU devices, with idle readings taken before anything runs (`BASELINE`).
+async fn gpu_report(telemetry: &Telemetry, reason: Option<String>, sample_hz: f64) -> GpuReport {
+    let baseline = if telemetry.devices().is_empty() {
+        None
+    } else {
+        let from = now_unix_s();
+        tokio::time::sleep(BASELINE).await;
+        telemetry.sample_now();
+        window::gpu_phase(&telemetry.between(from, now_unix_s()), telemetry.devices())
+    };
+    GpuReport {
+        available: reason.is_none(),
+        reason,
+        sample_hz,
+        devices: telemetry
+            .devices()
+            .iter()
+            .map(|d| GpuDevice {
+                index: d.index,
+                name: d.name.clone(),
+                uuid: d.uuid.clone(),
+                mem_total_bytes: d.mem_total_bytes,
+            })
+            .collect(),
+        baseline,
+        timeline: Vec::new(),
+    }
+}
+
+/// The prompts, each with an exact output length drawn (seeded) when the plan asks for one.
+fn with_output_lengths(prompts: &[Prompt], s: &crate::plan::RunSettings) -> Vec<Prompt> {
+    let mut prompts = prompts.to_vec();
+    if let Some(out) = s.output_tokens {
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(s.seed);
+        prompts
+            .iter_mut()
+            .for_each(|p| p.output_tokens = Some(out.sample(&mut rng)));
+    }
+    prompts
+}
+
+/// Sampling and limits every request of the run is sent with.
+fn gen_params(s: &crate::plan::RunSettings) -> GenParams {
+    GenParams {
+        max_tokens: s.max_tokens,
+        temperature: s.temperature,
+        seed: s.seed,
+        endpoint: s.endpoint,
+        timeout: Duration::from_secs_f64(s.timeout_s),
+        ttft_timeout: s.ttft_timeout_s.map(Duration::from_secs_f64),
+        retries: s.retries,
+    }
 }
 
 fn settings_report(s: &crate::plan::RunSettings, prompts: usize) -> RunSettingsReport {
@@ -235,6 +250,8 @@ fn fail(t: &mut TargetReport, error: String) {
     t.error = Some(error);
 }
 
+/// Measure a target: its plan entry, then each fallback in turn while attempts fail (and the
+/// run goes on). The report is the last attempt's, with every attempt listed.
 async fn run_target(
     spec: &TargetSpec,
     ctx: &Ctx<'_>,
@@ -246,91 +263,22 @@ async fn run_target(
         let Some(cand) = spec.attempt(k) else {
             unreachable!("attempt 0 is the target itself")
         };
-        let key = match &cand.api_key_env {
-            Some(var) => match std::env::var(var) {
-                Ok(k) if !k.is_empty() => Some(k),
-                _ => {
-                    let mut t = blank_report(&cand);
-                    fail(
-                        &mut t,
-                        format!(
-                            "{}: environment variable {var} (api_key_env) is not set: export the API key in it",
-                            spec.name
-                        ),
-                    );
-                    return Ok(t);
-                }
-            },
-            None => None,
+        let (mut t, attempt) = match api_key(spec, &cand) {
+            Ok(key) => run_attempt(spec, &cand, k, key.as_deref(), ctx, obs).await?,
+            Err(message) => {
+                let mut t = blank_report(&cand);
+                fail(&mut t, message);
+                return Ok(t);
+            }
         };
-        let client = Client::with_key(cand.api, &cand.url, &cand.model, key.as_deref());
-        if let Some(var) = cand.api_key_env.as_deref().filter(|_| key.is_some()) {
-            obs.on_event(&Event::Note {
-                target: &spec.name,
-                message: format!(
-                    "requests carry Authorization: Bearer [redacted] (the key in ${var})"
-                ),
-            })?;
-        }
-        let mut t = blank_report(&cand);
-        let mut server = None;
-        let log_name = match k {
-            0 => format!("server-{}.log", spec.name),
-            k => format!("server-{}-fallback{k}.log", spec.name),
-        };
-        let result = measure(&cand, &client, ctx, obs, &mut t, &mut server, &log_name).await;
-        if let Some(s) = server {
-            obs.on_event(&Event::Note {
-                target: &spec.name,
-                message: "stopping server".into(),
-            })?;
-            s.stop(stop_grace(&cand)).await;
-        }
-        ctx.telemetry.watch(None);
-        let (failure, interrupted_early) = match result {
-            Ok(()) => (None, false),
-            Err(Abort::Cancelled) => (None, t.phases.cold.is_none()),
-            Err(Abort::Target(e)) => (Some(e), false),
-            Err(Abort::Io(e)) => return Err(RunError::Io(e)),
-        };
-        // The log of a failed managed server, read once it has stopped (its last words
-        // included).
-        let log_tail = match (&failure, &cand.launch) {
-            (Some(_), Some(_)) => log_tail(&ctx.out_dir.join(&log_name), OOM_SCAN_LINES),
-            _ => Vec::new(),
-        };
-        let failure = failure.map(|e| e.classify(&log_tail));
-        let status = match &failure {
-            None if interrupted_early => AttemptStatus::Failed,
-            None => AttemptStatus::Ok,
-            Some(e) if e.is_oom() => AttemptStatus::Oom,
-            Some(_) => AttemptStatus::Failed,
-        };
-        let error = match failure {
-            Some(e) => Some(e.to_string()),
-            None if interrupted_early => Some("interrupted before anything was measured".into()),
-            None => None,
-        };
-        attempts.push(Attempt {
-            model: cand.model.clone(),
-            url: cand.url.clone(),
-            status,
-            error: error.clone(),
-            log_tail: if status == AttemptStatus::Ok {
-                Vec::new()
-            } else {
-                log_tail[log_tail.len().saturating_sub(LOG_TAIL_LINES)..].to_vec()
-            },
-        });
+        let error = attempt.error.clone();
+        let oom = attempt.status == AttemptStatus::Oom;
+        attempts.push(attempt);
         if let Some(e) = &error {
             if !ctx.cancel.is_cancelled()
                 && let Some(next) = spec.attempt(k + 1)
             {
-                let why = if status == AttemptStatus::Oom {
-                    "ran out of memory"
-                } else {
-                    "failed"
-                };
+                let why = if oom { "ran out of memory" } else { "failed" };
                 obs.on_event(&Event::Note {
                     target: &spec.name,
                     message: format!("{} {why} ({e}); trying fallback {}", cand.model, next.model),
@@ -343,6 +291,90 @@ async fn run_target(
         t.attempts = attempts;
         return Ok(t);
     }
+}
+
+/// The API key of an attempt, from the variable it names; `Err` is the target's failure
+/// when that variable is unset.
+fn api_key(spec: &TargetSpec, cand: &TargetSpec) -> Result<Option<String>, String> {
+    let Some(var) = &cand.api_key_env else {
+        return Ok(None);
+    };
+    match std::env::var(var) {
+        Ok(k) if !k.is_empty() => Ok(Some(k)),
+        _ => Err(format!(
+            "{}: environment variable {var} (api_key_env) is not set: export the API key in it",
+            spec.name
+        )),
+    }
+}
+
+/// One attempt (`k`: 0 for the plan's own model, then fallbacks): measure it, stop its server,
+/// and say how it ended (out of memory is found in its error or its server's log).
+async fn run_attempt(
+    spec: &TargetSpec,
+    cand: &TargetSpec,
+    k: usize,
+    key: Option<&str>,
+    ctx: &Ctx<'_>,
+    obs: &mut dyn Observer,
+) -> Result<(TargetReport, Attempt), RunError> {
+    let client = Client::with_key(cand.api, &cand.url, &cand.model, key);
+    if let Some(var) = cand.api_key_env.as_deref().filter(|_| key.is_some()) {
+        obs.on_event(&Event::Note {
+            target: &spec.name,
+            message: format!("requests carry Authorization: Bearer [redacted] (the key in ${var})"),
+        })?;
+    }
+    let mut t = blank_report(cand);
+    let mut server = None;
+    let log_name = match k {
+        0 => format!("server-{}.log", spec.name),
+        k => format!("server-{}-fallback{k}.log", spec.name),
+    };
+    let result = measure(cand, &client, ctx, obs, &mut t, &mut server, &log_name).await;
+    if let Some(s) = server {
+        obs.on_event(&Event::Note {
+            target: &spec.name,
+            message: "stopping server".into(),
+        })?;
+        s.stop(stop_grace(cand)).await;
+    }
+    ctx.telemetry.watch(None);
+    let (failure, interrupted_early) = match result {
+        Ok(()) => (None, false),
+        Err(Abort::Cancelled) => (None, t.phases.cold.is_none()),
+        Err(Abort::Target(e)) => (Some(e), false),
+        Err(Abort::Io(e)) => return Err(RunError::Io(e)),
+    };
+    // The log of a failed managed server, read once it has stopped (its last words included).
+    let log_tail = match (&failure, &cand.launch) {
+        (Some(_), Some(_)) => log_tail(&ctx.out_dir.join(&log_name), OOM_SCAN_LINES),
+        _ => Vec::new(),
+    };
+    let failure = failure.map(|e| e.classify(&log_tail));
+    let status = match &failure {
+        None if interrupted_early => AttemptStatus::Failed,
+        None => AttemptStatus::Ok,
+        Some(e) if e.is_oom() => AttemptStatus::Oom,
+        Some(_) => AttemptStatus::Failed,
+    };
+    let error = match failure {
+        Some(e) => Some(e.to_string()),
+        None if interrupted_early => Some("interrupted before anything was measured".into()),
+        None => None,
+    };
+    let attempt = Attempt {
+        model: cand.model.clone(),
+        url: cand.url.clone(),
+        status,
+        error,
+        log_tail: if status == AttemptStatus::Ok {
+            Vec::new()
+        } else {
+            log_tail[log_tail.len().saturating_sub(LOG_TAIL_LINES)..].to_vec()
+        },
+    };
+    Ok((t, attempt))
 }
 
 /// The run's GPU readings, averaged over devices and thinned to at most
