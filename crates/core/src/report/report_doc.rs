@@ -34,6 +34,7 @@ pub fn document(
     };
     if r.settings.performance {
         super::charts::section(&mut d, entries, lang);
+        definitions(&mut d);
     }
     d
 }
@@ -109,7 +110,6 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
     for t in &r.targets {
         target_section(&mut d, t);
     }
-    definitions(&mut d);
     d
 }
 
