@@ -492,3 +492,65 @@ async fn writing_to_a_full_stdout_is_an_error_but_a_closed_pipe_is_not() {
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+/// llama.cpp answers any model name with the one model it has: a name it does not list must be
+/// refused before any request, not measured under the wrong label.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_model_the_server_does_not_serve_is_refused_before_any_request() {
+    let m = mock_openai(MockCfg {
+        model: "smollm2-135m".into(),
+        any_model: true,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "smollm2-1.7b",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!(
+            "model smollm2-1.7b not found on {}; available: smollm2-135m",
+            m.url()
+        )),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(m.requests(), 0, "no generation request was sent");
+
+    // A server that lists nothing: measured, and the report says the name is unverified.
+    let m = mock_openai(MockCfg {
+        listed: Some(Vec::new()),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--warm",
+        "1",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = read_report(dir.path());
+    assert_eq!(r["targets"][0]["model_check"], "unverified");
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("Could not verify the model name"), "{md}");
+}

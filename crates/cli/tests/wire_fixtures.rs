@@ -199,7 +199,13 @@ async fn llamacpp_stream_replayed_over_http() {
     )
     .await;
     let (r, recs) = run_targets(
-        vec![target("llamacpp", Api::Openai, &url, "qwen2.5-7b-instruct")],
+        // llama.cpp without --alias lists the model file's path; its file name is the model.
+        vec![target(
+            "llamacpp",
+            Api::Openai,
+            &url,
+            "Qwen2.5-7B-Instruct-Q4_K_M.gguf",
+        )],
         1,
         |_| {},
     )

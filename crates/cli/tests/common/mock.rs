@@ -83,6 +83,11 @@ pub struct MockCfg {
     /// OpenAI chat: answer with this text (in pieces of up to 8 characters, one per token
     /// interval) instead of `tokens` numbered tokens.
     pub answer: Option<Answer>,
+    /// OpenAI: answer whatever model name is asked for, as llama.cpp's server does (vLLM
+    /// answers 404 for a name it does not serve).
+    pub any_model: bool,
+    /// OpenAI: the model ids `/v1/models` lists; `None`: just `model`.
+    pub listed: Option<Vec<String>>,
 }
 
 impl Default for MockCfg {
@@ -100,6 +105,8 @@ impl Default for MockCfg {
             metrics: false,
             api_key: None,
             answer: None,
+            any_model: false,
+            listed: None,
         }
     }
 }

@@ -88,11 +88,21 @@ pub async fn oa_models(State(s): State<Arc<Shared>>, headers: axum::http::Header
     if let Some(r) = unauthorised(&s, &headers) {
         return r;
     }
-    axum::Json(json!({"object": "list", "data": [{
-        "id": s.cfg.model, "object": "model", "created": 1749893478, "owned_by": "vllm",
-        "root": s.cfg.model, "parent": null, "max_model_len": 16384, "permission": []
-    }]}))
-    .into_response()
+    let listed = s
+        .cfg
+        .listed
+        .clone()
+        .unwrap_or_else(|| vec![s.cfg.model.clone()]);
+    let data: Vec<Value> = listed
+        .iter()
+        .map(|id| {
+            json!({
+                "id": id, "object": "model", "created": 1749893478, "owned_by": "vllm",
+                "root": id, "parent": null, "max_model_len": 16384, "permission": []
+            })
+        })
+        .collect();
+    axum::Json(json!({"object": "list", "data": data})).into_response()
 }
 
 pub async fn oa_generate(
@@ -106,7 +116,7 @@ pub async fn oa_generate(
     let start = Instant::now();
     let n = s.count.fetch_add(1, Ordering::SeqCst);
     s.bodies.lock().unwrap().push(body.clone());
-    if body["model"] != json!(s.cfg.model) {
+    if !s.cfg.any_model && body["model"] != json!(s.cfg.model) {
         let m = body["model"].as_str().unwrap_or("");
         return (StatusCode::NOT_FOUND, axum::Json(json!({"error": {"message": format!("The model `{m}` does not exist."), "type": "NotFoundError", "param": "model", "code": 404}}))).into_response();
     }

@@ -63,6 +63,7 @@ fn seed(name: &str, model: &str, quant: &str, v: [f64; 8], q: [f64; 4]) -> Targe
         error: None,
         managed: false,
         server_version: None,
+        model_check: Some(ModelCheck::Listed),
         model_info: ModelInfo {
             quantization: Some(quant.into()),
             ..Default::default()

@@ -86,6 +86,7 @@ pub(crate) fn target(name: &str, api: Api, scale: f64) -> TargetReport {
         error: None,
         managed: api == Api::Openai,
         server_version: Some("1.0".into()),
+        model_check: Some(ModelCheck::Listed),
         model_info: ModelInfo {
             quantization: Some("Q4_K_M".into()),
             parameter_count: Some(3_000_000_000),

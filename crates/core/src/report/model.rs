@@ -112,6 +112,10 @@ pub struct TargetReport {
     pub managed: bool,
     /// Server version, when the server says (`/api/version`, `/version`).
     pub server_version: Option<String>,
+    /// Whether the requested model name was found in the server's model list before any
+    /// request; `null` when it was not checked (the target failed before, or an older report).
+    #[serde(default)]
+    pub model_check: Option<ModelCheck>,
     /// What the server says about the model.
     pub model_info: ModelInfo,
     /// How long the model took to load.
@@ -137,6 +141,17 @@ pub struct TargetReport {
     /// Coding quality (`--quality`, `servebench eval`); `null` when not evaluated.
     #[serde(default)]
     pub quality: Option<super::quality::QualityReport>,
+}
+
+/// The requested model name against the server's model list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelCheck {
+    /// The server lists the model.
+    Listed,
+    /// The server lists no models: the name could not be verified (a server that answers any
+    /// name, such as llama.cpp's, may be serving another model under it).
+    Unverified,
 }
 
 /// How one attempt to start and measure a target ended.

@@ -184,6 +184,11 @@ fn target_section(d: &mut Document, t: &TargetReport) {
         }
     ));
     d.item(format!("Model: `{}`", t.model));
+    if t.model_check == Some(super::model::ModelCheck::Unverified) {
+        d.item(
+            "**Could not verify the model name**: the server lists no models, so it may be serving another model under this name",
+        );
+    }
     let mi = &t.model_info;
     let or_unstated = |v: Option<String>| v.unwrap_or_else(|| "not stated by the server".into());
     d.item(format!(

@@ -20,7 +20,7 @@ pub use sink::StreamEvent;
 use crate::plan::{Api, Endpoint};
 use crate::prompts::Prompt;
 use crate::record::{Phase, RequestRecord};
-use crate::report::ModelInfo;
+use crate::report::{ModelCheck, ModelInfo};
 use futures_util::future::BoxFuture;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -171,6 +171,16 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     fn list_models<'a>(&'a self, c: &'a Client)
     -> BoxFuture<'a, Result<Vec<String>, BackendError>>;
 
+    /// Whether `model` is among the names the server `listed`: the same name, or the file
+    /// name (with or without `.gguf`) of a listed path — llama.cpp without `--alias` lists the
+    /// model file's path.
+    fn serves(&self, listed: &[String], model: &str) -> bool {
+        listed.iter().any(|m| {
+            let file = m.rsplit('/').next().unwrap_or(m);
+            m == model || file == model || file.strip_suffix(".gguf") == Some(model)
+        })
+    }
+
     /// Tokens in `text` by the server's own tokenizer; `None` when it has no such endpoint.
     fn tokenize<'a>(
         &'a self,
@@ -310,6 +320,25 @@ impl Client {
     /// Unload the model and confirm it within `wait` ([`Capabilities::cold_unload`]).
     pub async fn unload(&self, wait: Duration) -> Result<bool, BackendError> {
         self.dialect.unload(self, wait).await
+    }
+
+    /// Check the model name against the server's list before any request: `Listed`, or
+    /// `Unverified` when the server lists no models; a name it does not list is
+    /// `ModelNotFound` with the names it has (llama.cpp answers any name with its one model,
+    /// so a wrong name would otherwise be measured under the wrong label).
+    pub async fn check_model(&self) -> Result<ModelCheck, BackendError> {
+        let listed = self.dialect.list_models(self).await?;
+        if listed.is_empty() {
+            return Ok(ModelCheck::Unverified);
+        }
+        if self.dialect.serves(&listed, &self.model) {
+            return Ok(ModelCheck::Listed);
+        }
+        Err(BackendError::ModelNotFound {
+            model: self.model.clone(),
+            url: self.base.clone(),
+            available: listed.join(", "),
+        })
     }
 
     /// The error for a model the server does not have, listing what it has.
@@ -549,5 +578,19 @@ mod tests {
             ["He", "l", "lo"].map(|s| StreamEvent::Content(s.into()))
         );
         assert!(d.line(r#"{"text":"Bye"}"#, &mut events).is_err());
+    }
+
+    #[test]
+    fn a_model_is_served_by_its_listed_name_or_file_name() {
+        let oa = dialect(Api::Openai);
+        let listed = ["/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf".to_string()];
+        assert!(oa.serves(&listed, "Qwen2.5-7B-Instruct-Q4_K_M.gguf"));
+        assert!(oa.serves(&listed, "Qwen2.5-7B-Instruct-Q4_K_M"));
+        assert!(oa.serves(&listed, &listed[0]));
+        assert!(!oa.serves(&listed, "qwen2.5-7b-instruct"));
+        let ol = dialect(Api::Ollama);
+        let listed = ["llama3:latest".to_string()];
+        assert!(ol.serves(&listed, "llama3") && ol.serves(&listed, "llama3:latest"));
+        assert!(!ol.serves(&listed, "llama3:70b"));
     }
 }

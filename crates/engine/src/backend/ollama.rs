@@ -52,6 +52,16 @@ impl Dialect for Ollama {
         Box::pin(list_models(c))
     }
 
+    /// `llama3` is `llama3:latest`.
+    fn serves(&self, listed: &[String], model: &str) -> bool {
+        let full = if model.contains(':') {
+            model.to_string()
+        } else {
+            format!("{model}:latest")
+        };
+        listed.iter().any(|m| *m == model || *m == full)
+    }
+
     fn prompt_tokens<'a>(
         &'a self,
         c: &'a Client,

@@ -14,7 +14,7 @@ use crate::plan::TargetSpec;
 use crate::record::{Outcome, Phase, RequestRecord};
 use crate::report::build::{Builder, TargetFacts};
 use crate::report::{
-    LoadSample, LoadSource, MemoryFacts, PhaseReport, TargetReport, explain_memory,
+    LoadSample, LoadSource, MemoryFacts, ModelCheck, PhaseReport, TargetReport, explain_memory,
 };
 use crate::server::ServerError;
 use crate::server::{ManagedServer, port_in_use};
@@ -146,6 +146,14 @@ impl<'a> Attempt<'a, '_> {
     /// server was started with).
     async fn identify(&mut self) -> Result<(), Abort> {
         self.t.server_version = self.client.probe().await.map_err(target_err)?;
+        let check = self.client.check_model().await.map_err(target_err)?;
+        if check == ModelCheck::Unverified {
+            self.note(format!(
+                "could not verify the model name {}: the server lists no models",
+                self.spec.model
+            ))?;
+        }
+        self.t.model_check = Some(check);
         self.t.model_info = self.client.model_info().await.map_err(target_err)?;
         if let Some(path) = self
             .spec

@@ -232,6 +232,7 @@ fn blank_report(spec: &TargetSpec) -> TargetReport {
         error: None,
         managed: spec.launch.is_some(),
         server_version: None,
+        model_check: None,
         model_info: ModelInfo::default(),
         load: Load::default(),
         cold_verified: false,
