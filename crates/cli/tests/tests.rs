@@ -15,6 +15,7 @@ mod load;
 mod managed;
 mod mock_timing;
 mod ollama_cold;
+mod prompt_cache;
 mod reliability;
 mod sandbox;
 mod stats_props;

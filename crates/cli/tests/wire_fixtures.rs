@@ -79,6 +79,26 @@ fn llamacpp_chat_stream_with_timings() {
     assert_eq!(t.decode, Some(Duration::from_micros(79_311)));
     assert_eq!(t.prompt_tokens, Some(19));
     assert!((t.decode_tok_s().unwrap() - 126.08591494244178).abs() < 1e-6);
+    // usage.prompt_tokens = cache_n + prompt_n: 14 of the 33 came from the prompt cache.
+    assert_eq!(cached(&ev), Some(14));
+}
+
+fn cached(ev: &[StreamEvent]) -> Option<u64> {
+    ev.iter().rev().find_map(|e| match e {
+        StreamEvent::Cached(n) => Some(*n),
+        _ => None,
+    })
+}
+
+#[test]
+fn vllm_cached_tokens_come_from_prompt_tokens_details() {
+    // Identical prompt sent twice with --enable-prompt-tokens-details: whole 16-token blocks.
+    let ev = decode_all("vllm_chat_stream_cached.sse", openai::decode_sse_line);
+    assert_eq!(cached(&ev), Some(32));
+    assert_eq!(usage(&ev).0, Some(47));
+    // Without the flag (or with nothing cached) the key is absent: unknown, not zero.
+    let ev = decode_all("vllm_chat_stream.sse", openai::decode_sse_line);
+    assert_eq!(cached(&ev), None);
 }
 
 #[test]

@@ -114,6 +114,7 @@ mod tests {
             end: arr.last().copied().unwrap_or_default() + Duration::from_millis(1),
             chunk_arrivals: arr,
             input_tokens: Some(5),
+            cached_prompt_tokens: None,
             output_tokens: Some(out),
             requested_output_tokens: None,
             token_source: Some(TokenSource::Server),

@@ -232,6 +232,11 @@ pub struct RequestRecord {
     pub end: Duration,
     /// Prompt tokens as the server counted them.
     pub input_tokens: Option<u64>,
+    /// Of those, the tokens the server took from its prompt cache (llama.cpp `timings.cache_n`,
+    /// vLLM `usage.prompt_tokens_details.cached_tokens`); `null` when the server does not say
+    /// (Ollama never does; vLLM only with `--enable-prompt-tokens-details`).
+    #[serde(default)]
+    pub cached_prompt_tokens: Option<u64>,
     /// Generated tokens (see `token_source`).
     pub output_tokens: Option<u64>,
     /// Exact output length asked for (`--output-tokens`); absent when only capped by max_tokens.
@@ -277,6 +282,7 @@ impl RequestRecord {
             ttft: arrivals.first().copied(),
             end: arrivals.last().copied().unwrap_or_default(),
             input_tokens: Some(5),
+            cached_prompt_tokens: None,
             output_tokens: Some(arrivals.len() as u64),
             requested_output_tokens: None,
             token_source: Some(TokenSource::Server),
@@ -301,6 +307,7 @@ impl RequestRecord {
         RequestRecord {
             end,
             input_tokens: None,
+            cached_prompt_tokens: None,
             output_tokens: None,
             token_source: None,
             outcome,
@@ -397,6 +404,7 @@ mod tests {
             chunk_arrivals: vec![Duration::from_millis(150), Duration::from_millis(170)],
             end: Duration::from_millis(171),
             input_tokens: Some(10),
+            cached_prompt_tokens: None,
             output_tokens: Some(2),
             requested_output_tokens: None,
             token_source: Some(TokenSource::Server),

@@ -65,6 +65,9 @@ pub struct RunSettings {
     pub retries: u32,
     /// GPU and process readings per second.
     pub sample_hz: f64,
+    /// Start every measured prompt with a tag unique to the run and the request, so no
+    /// request can reuse another's prompt cache (false: `--allow-prompt-cache`).
+    pub unique_prompts: bool,
     /// Coding-quality evaluation after the performance phases (`--quality`), or instead of them
     /// (`servebench eval`).
     pub quality: Option<Quality>,
@@ -133,6 +136,7 @@ impl Default for RunSettings {
             ttft_timeout_s: None,
             retries: 0,
             sample_hz: 10.0,
+            unique_prompts: true,
             quality: None,
             performance: true,
         }
@@ -187,6 +191,8 @@ pub struct RunOverrides {
     pub retries: Option<u32>,
     /// See [`RunSettings::sample_hz`].
     pub sample_hz: Option<f64>,
+    /// See [`RunSettings::unique_prompts`].
+    pub unique_prompts: Option<bool>,
     /// Quality dataset after the performance phases: `builtin`, `humaneval` or a file.
     #[serde(default, deserialize_with = "parsed")]
     pub quality: Option<crate::eval::suite::Dataset>,
@@ -221,7 +227,8 @@ impl RunOverrides {
             slo,
             cold,
             sample_hz,
-            retries
+            retries,
+            unique_prompts
         );
         if let Some(n) = self.requests {
             base.requests = Some(n);

@@ -33,6 +33,37 @@ pub struct Prompt {
     pub output_tokens: Option<u32>,
 }
 
+/// Makes every measured prompt unique from its first token: a tag naming the run and the
+/// request goes at the start of the first message, so no request can be answered from the
+/// prompt cache another request filled (a repeated prompt on llama.cpp is read as a 1-token
+/// prompt, and its TTFT measures the cache, not prompt processing). Only a chat template's
+/// own start, before the first message, stays common.
+#[derive(Debug, Clone)]
+pub struct PromptTags {
+    run: u32,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl PromptTags {
+    /// Tags for one run; `run` should differ between runs (a random number).
+    pub fn new(run: u32) -> PromptTags {
+        PromptTags {
+            run,
+            next: Default::default(),
+        }
+    }
+
+    /// `prompt` with the next tag at the start of its first message.
+    pub fn tag(&self, prompt: &Prompt) -> Prompt {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut p = prompt.clone();
+        if let Some(first) = p.messages.first_mut() {
+            first.content = format!("[{:08x}-{n}] {}", self.run, first.content);
+        }
+        p
+    }
+}
+
 impl Prompt {
     /// The conversation as one text, for the raw `/v1/completions` endpoint.
     pub fn as_text(&self) -> String {

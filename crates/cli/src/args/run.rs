@@ -82,6 +82,10 @@ pub struct RunArgs {
     /// GPU and server-process readings per second, (0, 100] [default: 10].
     #[arg(long)]
     pub sample_hz: Option<f64>,
+    /// Send the prompts as they are, so a server may answer from its prompt cache (by default
+    /// every measured prompt starts with a tag unique to the run and the request).
+    #[arg(long)]
+    pub allow_prompt_cache: bool,
     /// Print every request as a line, and the request headers (credentials redacted).
     #[arg(long, short)]
     pub verbose: bool,
@@ -121,6 +125,7 @@ impl RunArgs {
             ttft_timeout_s: a.ttft_timeout,
             retries: a.retries,
             sample_hz: a.sample_hz,
+            unique_prompts: a.allow_prompt_cache.then_some(false),
             quality: a.quality.clone(),
         };
         let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;

@@ -88,6 +88,19 @@ pub struct MockCfg {
     pub any_model: bool,
     /// OpenAI: the model ids `/v1/models` lists; `None`: just `model`.
     pub listed: Option<Vec<String>>,
+    /// OpenAI: a prompt cache reported the llama.cpp way (`timings.cache_n`, `prompt_n`).
+    pub prompt_cache: Option<CacheMock>,
+}
+
+/// How the mock's prompt cache behaves.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CacheMock {
+    /// Like llama.cpp's `cache_prompt`: the longest prefix (in words, after a 4-word chat
+    /// template) shared with an earlier prompt is cached, and TTFT shrinks in proportion.
+    Prefix,
+    /// Every prompt reported as cached but its last token (a server whose cache was filled
+    /// by someone else).
+    Always,
 }
 
 impl Default for MockCfg {
@@ -107,6 +120,7 @@ impl Default for MockCfg {
             answer: None,
             any_model: false,
             listed: None,
+            prompt_cache: None,
         }
     }
 }
@@ -123,6 +137,41 @@ pub struct Shared {
     pub running: AtomicUsize,
     /// Tokens sent so far.
     pub generated: AtomicUsize,
+    /// Prompts seen, as words (the prompt-cache emulation).
+    pub seen: Mutex<Vec<Vec<String>>>,
+}
+
+impl Shared {
+    /// (prompt tokens, cached tokens) of a chat body under the prompt-cache emulation, and
+    /// remember the prompt.
+    pub fn cache(&self, body: &Value) -> Option<(usize, usize)> {
+        let mode = self.cfg.prompt_cache?;
+        let mut words: Vec<String> = ["<|im_start|>", "user", "\n", "<|sep|>"]
+            .map(String::from)
+            .to_vec();
+        for m in body["messages"].as_array().into_iter().flatten() {
+            words.extend(
+                m["content"]
+                    .as_str()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .map(String::from),
+            );
+        }
+        let mut seen = self.seen.lock().unwrap();
+        let shared = seen
+            .iter()
+            .map(|p| p.iter().zip(&words).take_while(|(a, b)| a == b).count())
+            .max()
+            .unwrap_or(0);
+        let n = words.len();
+        let cached = match mode {
+            CacheMock::Prefix => shared.min(n - 1),
+            CacheMock::Always => n - 1,
+        };
+        seen.push(words);
+        Some((n, cached))
+    }
 }
 
 /// A running mock.
@@ -171,6 +220,7 @@ pub fn shared(cfg: MockCfg) -> Arc<Shared> {
         slots: cfg.slots.map(|k| Arc::new(tokio::sync::Semaphore::new(k))),
         running: AtomicUsize::new(0),
         generated: AtomicUsize::new(0),
+        seen: Mutex::new(vec![]),
         cfg,
     })
 }

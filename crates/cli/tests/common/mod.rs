@@ -15,7 +15,7 @@ pub mod schema;
 pub use bin::*;
 pub use gpu::*;
 pub use inproc::*;
-pub use mock::{Answer, Fault, Mock, MockCfg, user_text};
+pub use mock::{Answer, CacheMock, Fault, Mock, MockCfg, user_text};
 pub use ollama::*;
 pub use openai::*;
 pub use ports::*;

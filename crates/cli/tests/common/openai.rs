@@ -134,7 +134,14 @@ pub async fn oa_generate(
         return oa_answer((a.0)(&body), s.cfg.clone(), start);
     }
     let (tx, rx) = mpsc::channel(16);
-    let cfg = s.cfg.clone();
+    let mut cfg = s.cfg.clone();
+    let cache = if chat { s.cache(&body) } else { None };
+    if cfg.prompt_cache == Some(CacheMock::Prefix)
+        && let Some((n, cached)) = cache
+    {
+        // Prefill is the uncached part: TTFT shrinks with the share taken from the cache.
+        cfg.ttft = cfg.ttft.mul_f64((n - cached) as f64 / n as f64);
+    }
     let slots = s.slots.clone();
     tokio::spawn(async move {
         // Queue for a generation slot; the schedule starts when one is free.
@@ -178,6 +185,17 @@ pub async fn oa_generate(
         if cfg.usage {
             let usage = json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
                                "choices": [], "usage": {"prompt_tokens": 47, "total_tokens": 47 + cfg.tokens, "completion_tokens": cfg.tokens}});
+            let usage = match cache {
+                // llama.cpp: usage counts the whole prompt, timings split it.
+                Some((n, cached)) => {
+                    let mut u = usage;
+                    u["usage"]["prompt_tokens"] = json!(n);
+                    u["timings"] = json!({"cache_n": cached, "prompt_n": n - cached, "prompt_ms": 1.0,
+                                          "predicted_n": cfg.tokens, "predicted_ms": 10.0});
+                    u
+                }
+                None => usage,
+            };
             let _ = tx.send(Ok(format!("data: {usage}\n\n"))).await;
         }
         let _ = tx.send(Ok("data: [DONE]\n\n".into())).await;

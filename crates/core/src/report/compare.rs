@@ -324,6 +324,17 @@ fn caveats(entries: &[Entry]) -> Vec<Message> {
         if !e.target.cold_verified && e.target.phases.cold.is_some() {
             out.push(Message::new(Code::CavCold).with("x", x));
         }
+        if e.settings.unique_prompts {
+            for (phase, hits, of) in super::model::cache_hits(e.target) {
+                out.push(
+                    Message::new(Code::CavPromptCache)
+                        .with("x", x)
+                        .with("phase", phase)
+                        .with("n", hits.to_string())
+                        .with("of", of.to_string()),
+                );
+            }
+        }
         let failed: Vec<&str> = e
             .target
             .attempts

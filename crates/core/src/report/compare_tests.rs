@@ -122,6 +122,7 @@ fn settings() -> RunSettingsReport {
         slo: Default::default(),
         cold: 1,
         performance: true,
+        unique_prompts: true,
     }
 }
 

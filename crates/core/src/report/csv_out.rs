@@ -5,7 +5,7 @@ use crate::metrics::RequestMetrics;
 use crate::record::RequestRecord;
 
 /// The header row.
-pub const COLUMNS: [&str; 19] = [
+pub const COLUMNS: [&str; 20] = [
     "target",
     "phase",
     "step",
@@ -20,6 +20,7 @@ pub const COLUMNS: [&str; 19] = [
     "decode_tok_s",
     "e2e_tok_s",
     "input_tokens",
+    "cached_prompt_tokens",
     "output_tokens",
     "token_source",
     "schedule_lag_s",
@@ -52,6 +53,7 @@ pub fn render(records: &[RequestRecord]) -> String {
             only_ok(m.decode_tok_s),
             only_ok(m.e2e_tok_s),
             int(r.input_tokens),
+            int(r.cached_prompt_tokens),
             int(r.output_tokens),
             r.token_source
                 .map_or(String::new(), |t| format!("{t:?}").to_lowercase()),

@@ -47,6 +47,7 @@ pub(crate) fn phase(scale: f64, failed: u64) -> PhaseReport {
         ttft_from_schedule_s: summary(0.1 * scale),
         e2e_from_schedule_s: summary(2.0 * scale),
         output_length: None,
+        prompt_cache: None,
         gpu: Some(GpuPhase {
             samples: 10,
             devices: vec![GpuDeviceStats {
@@ -159,6 +160,7 @@ pub(crate) fn report(targets: Vec<TargetReport>) -> Report {
             slo: Default::default(),
             cold: 1,
             performance: true,
+            unique_prompts: true,
         },
         gpu: GpuReport {
             available: true,

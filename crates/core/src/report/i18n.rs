@@ -138,6 +138,8 @@ pub struct Catalog {
     pub cav_quant: &'static str,
     /// Quantisation unknown: `{x}`.
     pub cav_quant_unknown: &'static str,
+    /// Unrequested prompt-cache hits: `{x}`, `{phase}`, `{n}` of `{of}` requests.
+    pub cav_prompt_cache: &'static str,
     /// Different models: `{a}`, `{b}`.
     pub cav_models: &'static str,
     /// Pre-allocation: `{x}`, `{pct}`.
@@ -231,6 +233,8 @@ pub enum Code {
     CavQuant,
     /// The catalogue's `cav_quant_unknown`.
     CavQuantUnknown,
+    /// The catalogue's `cav_prompt_cache`.
+    CavPromptCache,
     /// The catalogue's `cav_models`.
     CavModels,
     /// The catalogue's `cav_prealloc`.
@@ -315,6 +319,7 @@ impl Catalog {
             Code::WhyNotSignificant => self.why_not_significant,
             Code::CavQuant => self.cav_quant,
             Code::CavQuantUnknown => self.cav_quant_unknown,
+            Code::CavPromptCache => self.cav_prompt_cache,
             Code::CavModels => self.cav_models,
             Code::CavPrealloc => self.cav_prealloc,
             Code::CavSingleStream => self.cav_single_stream,
@@ -457,6 +462,7 @@ static EN: Catalog = Catalog {
     why_not_significant: "{x} is ahead, but the difference is not significant.",
     cav_quant: "Different quantisation: {a} vs {b} — not the same model bits; speed and quality differences are partly the quantisation's.",
     cav_quant_unknown: "The quantisation of {x} is not stated by its server; it is not guessed here.",
+    cav_prompt_cache: "{x}: {n} of {of} {phase} requests were prompt-cache hits (more than half of the prompt from the server's cache) although every prompt was made unique: their TTFT does not measure prompt processing.",
     cav_models: "Different models: {a} vs {b}.",
     cav_prealloc: "{x} pre-allocates {pct} % of GPU memory at start: its GPU memory % is a reservation, not what the model needs.",
     cav_single_stream: "{x} was measured one request at a time only: no concurrency sweep, so throughput under load is not compared.",
@@ -548,6 +554,7 @@ static KO: Catalog = Catalog {
     why_not_significant: "{x}가 앞서지만 차이가 통계적으로 유의미하지 않습니다.",
     cav_quant: "양자화가 다릅니다: {a} vs {b} — 같은 모델 가중치가 아니므로 속도와 품질의 차이 일부는 양자화 때문입니다.",
     cav_quant_unknown: "{x}의 양자화 방식은 서버가 알려주지 않았으며, 여기서 추정하지 않습니다.",
+    cav_prompt_cache: "{x}: 모든 프롬프트를 고유하게 만들었는데도 {phase} 요청 {of}개 중 {n}개가 프롬프트 캐시에서 처리되었습니다 (프롬프트의 절반 이상을 서버 캐시에서 읽음). 이 요청들의 TTFT는 프롬프트 처리 시간을 나타내지 않습니다.",
     cav_models: "모델이 다릅니다: {a} vs {b}.",
     cav_prealloc: "{x}는 시작할 때 GPU 메모리의 {pct} %를 미리 할당합니다: GPU 메모리 사용률은 모델이 실제로 필요한 양이 아니라 예약량입니다.",
     cav_single_stream: "{x}는 한 번에 요청 하나씩만 측정했습니다: 동시성 스윕이 없으므로 부하 상태의 처리량은 비교하지 않았습니다.",

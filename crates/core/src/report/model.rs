@@ -81,6 +81,11 @@ pub struct RunSettingsReport {
     /// False for `servebench eval`: no performance phases were run (their settings are moot).
     #[serde(default = "yes")]
     pub performance: bool,
+    /// True when every measured prompt started with a tag unique to the run and the request,
+    /// so no request could reuse another's prompt cache; false with `--allow-prompt-cache`
+    /// (and in reports written before the tags existed).
+    #[serde(default)]
+    pub unique_prompts: bool,
 }
 
 /// Whether a target produced measurements.
@@ -357,6 +362,10 @@ pub struct PhaseReport {
     /// Exact output lengths: how many successful requests asked for one and how many got it;
     /// `null` when none asked.
     pub output_length: Option<OutputLength>,
+    /// What the server said about its prompt cache; `null` when no response stated a cached
+    /// count (Ollama never does, vLLM only with `--enable-prompt-tokens-details`).
+    #[serde(default)]
+    pub prompt_cache: Option<PromptCache>,
     /// GPU readings during the phase; `null` without a GPU (see the top-level `gpu.reason`).
     #[serde(default)]
     pub gpu: Option<super::resources::GpuPhase>,
@@ -367,6 +376,46 @@ pub struct PhaseReport {
     /// The server's own metrics during the phase; `null` when it exposes none.
     #[serde(default)]
     pub server_metrics: Option<super::resources::ServerMetricsPhase>,
+}
+
+/// A request whose prompt came more than this share from the server's prompt cache is
+/// counted as a cache hit: its TTFT does not measure prompt processing.
+pub const MOSTLY_CACHED: f64 = 0.5;
+
+/// The server's prompt cache over a phase, from the counts it stated per request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PromptCache {
+    /// Successful requests whose response stated a cached-token count.
+    pub reported: u64,
+    /// Prompt tokens of those requests.
+    pub prompt_tokens: u64,
+    /// Of those, tokens the server took from its cache (a chat template's shared start is
+    /// always among them).
+    pub cached_tokens: u64,
+    /// Requests that took more than half of their prompt from the cache (cache hits): their
+    /// TTFT does not measure prompt processing.
+    pub hits: u64,
+}
+
+/// The phases of `t` with prompt-cache hits: (phase name, hits, requests that stated a count).
+pub fn cache_hits(t: &TargetReport) -> Vec<(String, u64, u64)> {
+    let mut phases: Vec<(String, &PhaseReport)> = Vec::new();
+    phases.extend(t.phases.cold.iter().map(|p| ("cold".to_string(), p)));
+    phases.extend(t.phases.warm.iter().map(|p| ("warm".to_string(), p)));
+    phases.extend(t.phases.load.iter().map(|s| (s.profile.clone(), &s.phase)));
+    phases.extend(
+        t.phases
+            .sweep
+            .iter()
+            .map(|s| (format!("sweep {}", s.profile), &s.phase)),
+    );
+    phases
+        .into_iter()
+        .filter_map(|(name, p)| {
+            let c = p.prompt_cache.as_ref().filter(|c| c.hits > 0)?;
+            Some((name, c.hits, c.reported))
+        })
+        .collect()
 }
 
 /// Whether the server honoured exact output lengths (`ignore_eos`, `min_tokens`, `num_predict`).
@@ -427,6 +476,7 @@ pub struct PhaseStats {
     e2e_sched: Vec<f64>,
     itl: HdrSummary,
     exact: OutputLength,
+    cache: PromptCache,
 }
 
 impl PhaseStats {
@@ -492,6 +542,15 @@ impl PhaseStats {
         push(&mut self.ttft_sched, m.ttft_from_schedule_s);
         push(&mut self.e2e_sched, m.e2e_from_schedule_s);
         itl_s(r).for_each(|g| self.itl.record(g));
+        if let Some(cached) = r.cached_prompt_tokens {
+            let prompt = r.input_tokens.unwrap_or(0).max(cached);
+            self.cache.reported += 1;
+            self.cache.prompt_tokens += prompt;
+            self.cache.cached_tokens += cached;
+            if prompt > 0 && cached as f64 > MOSTLY_CACHED * prompt as f64 {
+                self.cache.hits += 1;
+            }
+        }
     }
 
     /// Requests added so far.
@@ -565,6 +624,7 @@ impl PhaseStats {
             ttft_from_schedule_s: sum(&self.ttft_sched),
             e2e_from_schedule_s: sum(&self.e2e_sched),
             output_length: (self.exact.requested > 0).then(|| self.exact.clone()),
+            prompt_cache: (self.cache.reported > 0).then(|| self.cache.clone()),
             gpu: None,
             server_process: None,
             server_metrics: None,

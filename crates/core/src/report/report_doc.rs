@@ -85,6 +85,7 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
     }
     d.heading(2, "Summary");
     d.table(summary_table(&r.targets));
+    cache_callout(&mut d, r);
     if r.targets.len() < 2 {
         d.para("One target: nothing to compare it with, so no winner is named.");
     } else {
@@ -119,10 +120,54 @@ pub fn summary(r: &Report) -> Document {
     let mut d = Document::fragment("en");
     if r.settings.performance {
         d.table(summary_table(&r.targets));
+        cache_callout(&mut d, r);
     } else {
         super::quality_doc::section(&mut d, &r.targets);
     }
     d
+}
+
+/// Prompt-cache hits the run did not ask for, beside the summary: the TTFT of those phases
+/// does not measure prompt processing.
+fn cache_callout(d: &mut Document, r: &Report) {
+    for t in &r.targets {
+        for (phase, hits, of) in super::model::cache_hits(t) {
+            let asked = if r.settings.unique_prompts {
+                "although every prompt was made unique"
+            } else {
+                "prompts were sent as they are (--allow-prompt-cache)"
+            };
+            d.callout(format!(
+                "**Prompt cache**: {hits} of {of} {phase} requests of {} were cache hits (more than half of the prompt from the server's cache; {asked}): their TTFT does not measure prompt processing.",
+                t.name
+            ));
+        }
+    }
+}
+
+/// One line on what the server said about its prompt cache in a phase.
+fn cache_line(t: &TargetReport, name: &str, p: &PhaseReport) -> String {
+    match &p.prompt_cache {
+        Some(c) => format!(
+            "{name}: prompt cache {} of {} prompt tokens ({:.0} %), {} cache hit{} in {} requests",
+            c.cached_tokens,
+            c.prompt_tokens,
+            if c.prompt_tokens > 0 {
+                c.cached_tokens as f64 / c.prompt_tokens as f64 * 100.0
+            } else {
+                0.0
+            },
+            c.hits,
+            if c.hits == 1 { "" } else { "s" },
+            c.reported
+        ),
+        None if t.api == crate::spec::Api::Ollama => format!(
+            "{name}: prompt cache not known — Ollama states no cached count (its prompt_eval_count includes cached tokens; only prompt_eval_duration shrinks)"
+        ),
+        None => format!(
+            "{name}: prompt cache not stated by the server (vLLM states it only with --enable-prompt-tokens-details; llama.cpp always does)"
+        ),
+    }
 }
 
 /// The headline table: one column per target, plus "Better" with two or more targets.
@@ -287,6 +332,7 @@ fn target_section(d: &mut Document, t: &TargetReport) {
             fmt(p.output_tok_s, 1),
             p.wall_s
         ));
+        d.item(cache_line(t, name, p));
     }
     let mut res: Vec<(String, &PhaseReport)> = phases
         .iter()

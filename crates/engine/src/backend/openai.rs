@@ -200,11 +200,20 @@ struct Delta<'a> {
 struct Usage {
     prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+/// vLLM's `usage.prompt_tokens_details` (with `--enable-prompt-tokens-details`, and only when
+/// something was cached).
+#[derive(Deserialize)]
+struct PromptDetails {
+    cached_tokens: Option<u64>,
 }
 
 /// llama.cpp's per-request `timings` object.
 #[derive(Deserialize)]
 struct LlamaTimings {
+    cache_n: Option<u64>,
     prompt_n: Option<u64>,
     prompt_ms: Option<f64>,
     predicted_n: Option<u64>,
@@ -266,8 +275,15 @@ pub fn decode_sse_line(line: &str, out: &mut dyn EventSink) -> Result<(), String
     }
     if let Some(u) = chunk.usage {
         out.usage(u.prompt_tokens, u.completion_tokens);
+        if let Some(n) = u.prompt_tokens_details.and_then(|d| d.cached_tokens) {
+            out.cached(n);
+        }
     }
     if let Some(t) = chunk.timings {
+        // llama.cpp: the count to trust (some builds omit prompt_tokens_details).
+        if let Some(n) = t.cache_n {
+            out.cached(n);
+        }
         out.timings(ServerTimings {
             prompt_tokens: t.prompt_n,
             prompt: ms(t.prompt_ms),

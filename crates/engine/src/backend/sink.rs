@@ -17,6 +17,8 @@ pub enum StreamEvent {
         /// Generated tokens.
         output: Option<u64>,
     },
+    /// Prompt tokens served from the server's prompt cache.
+    Cached(u64),
     /// The server's own timings.
     Timings(ServerTimings),
     /// Why generation stopped.
@@ -36,6 +38,8 @@ pub trait EventSink {
     fn text(&mut self, text: &str);
     /// Token counts.
     fn usage(&mut self, input: Option<u64>, output: Option<u64>);
+    /// Prompt tokens the server took from its prompt cache.
+    fn cached(&mut self, tokens: u64);
     /// Server timings.
     fn timings(&mut self, t: ServerTimings);
     /// Finish reason.
@@ -58,6 +62,9 @@ impl EventSink for Vec<StreamEvent> {
     }
     fn usage(&mut self, input: Option<u64>, output: Option<u64>) {
         self.push(StreamEvent::Usage { input, output });
+    }
+    fn cached(&mut self, tokens: u64) {
+        self.push(StreamEvent::Cached(tokens));
     }
     fn timings(&mut self, t: ServerTimings) {
         self.push(StreamEvent::Timings(t));

@@ -27,6 +27,7 @@ struct Collected {
     text: String,
     input: Option<u64>,
     output: Option<u64>,
+    cached: Option<u64>,
     timings: Option<ServerTimings>,
     finish: Option<String>,
     done: bool,
@@ -44,6 +45,7 @@ impl Collected {
             text: String::with_capacity(capacity * 8),
             input: None,
             output: None,
+            cached: None,
             timings: None,
             finish: None,
             done: false,
@@ -97,6 +99,9 @@ impl EventSink for Collected {
         // counts to the final one.
         self.input = input.or(self.input);
         self.output = output.or(self.output);
+    }
+    fn cached(&mut self, tokens: u64) {
+        self.cached = Some(tokens);
     }
     fn timings(&mut self, t: ServerTimings) {
         self.timings = Some(t);
@@ -181,6 +186,7 @@ pub(crate) async fn execute(
         chunk_arrivals: c.chunk_arrivals,
         end,
         input_tokens: c.input,
+        cached_prompt_tokens: c.cached,
         output_tokens,
         requested_output_tokens: prompt.output_tokens,
         token_source,

@@ -69,6 +69,8 @@ pub struct Shared {
     pub target: Arc<str>,
     /// Stops scheduling and cancels in-flight requests.
     pub cancel: CancellationToken,
+    /// Tags that make each prompt unique (`None`: prompts are sent as they are).
+    pub tags: Option<crate::prompts::PromptTags>,
 }
 
 /// Inter-arrival times for an open-loop schedule.
@@ -151,6 +153,8 @@ pub async fn run(shared: Shared, step: Step, tx: mpsc::UnboundedSender<RequestRe
 
 async fn send(shared: &Shared, step: &Step, i: u64, scheduled: Instant) -> RequestRecord {
     let prompt = &shared.prompts[(i as usize + step.prompt_offset) % shared.prompts.len()];
+    let tagged = shared.tags.as_ref().map(|t| t.tag(prompt));
+    let prompt = tagged.as_ref().unwrap_or(prompt);
     let meta = RequestMeta {
         target: &shared.target,
         phase: step.phase,

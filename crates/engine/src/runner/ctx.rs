@@ -51,6 +51,8 @@ pub(super) struct Ctx<'a> {
     pub telemetry: &'a Telemetry,
     pub gpu_baseline: Option<&'a GpuPhase>,
     pub grader: Option<&'a crate::eval::grade::Grader>,
+    /// The run's prompt tags (`None` with `--allow-prompt-cache`).
+    pub tags: Option<crate::prompts::PromptTags>,
 }
 
 /// SIGTERM → SIGKILL grace of a target's server.

@@ -61,6 +61,7 @@ pub(super) async fn measure(
         client,
         ctx: Ctx {
             prompts: ctx.prompts.clone(),
+            tags: ctx.tags.clone(),
             ..*ctx
         },
         obs,

@@ -16,7 +16,7 @@ mod watch;
 use crate::backend::{Client, GenParams};
 use crate::events::{Event, Observer};
 use crate::plan::{Plan, TargetSpec};
-use crate::prompts::Prompt;
+use crate::prompts::{Prompt, PromptTags};
 use crate::report::{
     Attempt, AttemptStatus, GpuDevice, GpuReport, Load, MemoryReport, ModelInfo, Phases, Report,
     RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus,
@@ -97,6 +97,7 @@ pub async fn run_with_gpu(
         telemetry: &telemetry,
         gpu_baseline: gpu_report.baseline.as_ref(),
         grader: grader.as_ref(),
+        tags: s.unique_prompts.then(|| PromptTags::new(rand::random())),
     };
     let created_at = chrono::Utc::now().to_rfc3339();
     let mut targets = Vec::new();
@@ -200,6 +201,7 @@ fn settings_report(s: &crate::plan::RunSettings, prompts: usize) -> RunSettingsR
         slo: s.slo,
         cold: s.cold,
         performance: s.performance,
+        unique_prompts: s.unique_prompts,
     }
 }
 

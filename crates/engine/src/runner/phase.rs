@@ -170,6 +170,7 @@ impl Attempt<'_, '_> {
             params: self.ctx.params,
             target: target.into(),
             cancel: self.ctx.cancel.clone(),
+            tags: self.ctx.tags.clone(),
         };
         let mark = watch.begin().await;
         let (tx, mut rx) = mpsc::unbounded_channel();
