@@ -55,7 +55,8 @@ pub struct ReportArgs {
     /// Write here instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Recompute the phases from requests.jsonl (done anyway when report.json is missing).
+    /// Recompute every statistic from the journals, requests.jsonl and quality.jsonl (done
+    /// anyway when report.json is missing).
     #[arg(long)]
     pub from_journal: bool,
 }

@@ -194,6 +194,7 @@ async fn a_pooled_connection_the_server_closed_is_resent_on_a_fresh_one() {
             target: "t",
             phase: servebench_engine::record::Phase::Warm,
             step: None,
+            attempt: 0,
             index,
             scheduled: std::time::Instant::now(),
         };

@@ -106,6 +106,7 @@ mod tests {
             target: "t".into(),
             phase: Phase::Warm,
             step: None,
+            attempt: 0,
             index: 0,
             prompt_id: "p".into(),
             sent_unix_s: 0.0,

@@ -208,6 +208,10 @@ pub struct RequestRecord {
     /// Sweep step (0-based) for `sweep` and its warmup; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<u32>,
+    /// Which attempt at the target sent it: 0 for the plan's model, k for its k-th fallback
+    /// (quality answers and judge calls are journalled as 0).
+    #[serde(default)]
+    pub attempt: u32,
     /// Sequence number within the phase, from 0.
     pub index: u64,
     /// Identifier of the prompt used.
@@ -275,6 +279,7 @@ impl RequestRecord {
             target: target.into(),
             phase,
             step: None,
+            attempt: 0,
             index,
             prompt_id: "p".into(),
             sent_unix_s: 1000.0 + index as f64,
@@ -396,6 +401,7 @@ mod tests {
             target: "t".into(),
             phase: Phase::Warm,
             step: None,
+            attempt: 0,
             index: 3,
             prompt_id: "p".into(),
             sent_unix_s: 1.5,

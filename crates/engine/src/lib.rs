@@ -5,7 +5,8 @@
 //!
 //! Data flows one way: a [`plan::Plan`] names targets; the [`runner`] drives each through its
 //! phases with a [`backend::Client`], producing [`record::RequestRecord`]s; the pure
-//! [`report`] model summarises them ([`stats`], [`metrics`]); exporters write JSON and Markdown.
+//! [`report`] builder summarises them ([`stats`], [`metrics`]) into the report, whose
+//! documents the exporters write as Markdown and HTML (and the model as JSON).
 
 pub use servebench_core::{metrics, quality_record, record, report, spec, stats};
 

@@ -1,5 +1,6 @@
 //! Reading finished runs back (`compare`, `report`): `report.json` with its schema version
-//! checked, and the `requests.jsonl` beside it for per-request samples.
+//! checked, the `requests.jsonl` beside it for per-request samples, and both journals
+//! (`requests.jsonl`, `quality.jsonl`) for rebuilding a report with [`crate::report::build`].
 
 use crate::quality_record::TaskResult;
 use crate::record::RequestRecord;

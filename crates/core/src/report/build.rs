@@ -1,8 +1,10 @@
 //! The one report builder: [`build`] turns journalled records (`requests.jsonl`,
 //! `quality.jsonl`) plus the [`Facts`] gathered during the run into the [`Report`]. `servebench
-//! run` feeds its records into a [`Builder`] as they finish and ends with [`Builder::finish`];
-//! `servebench report --from-journal` streams the journal into the same builder with the facts
-//! read back from `report.json` (or `run.json` for a killed run). Every number derived from
+//! run` feeds each attempt's records into a [`Builder`] as they finish, asks it for each step's
+//! numbers, and ends the attempt with [`Builder::target`]; `servebench report --from-journal`
+//! streams the journals into the same builder and ends with [`Builder::finish`] over the facts
+//! read back from `report.json` (or `run.json` for a killed run). Records are kept per attempt,
+//! so a fallback's numbers never pool with those of the model that failed before it. Every number derived from
 //! records — phase statistics, rates, goodput, SLO pass rates, saturation, the behind-schedule
 //! warning, quality scores — is computed here and nowhere else.
 //!
@@ -22,8 +24,18 @@ use std::collections::BTreeMap;
 /// scheduled span gets a warning.
 pub const BEHIND_SCHEDULE: f64 = 0.10;
 
-/// Which window a record belongs to: target, phase, sweep step.
-type Key = (String, PhaseKey, Option<u32>);
+/// Which window a record belongs to: target, attempt, phase, sweep step.
+type Key = (String, u32, PhaseKey, Option<u32>);
+
+/// One attempt at a target: its records are kept apart from other attempts' (a fallback's
+/// numbers never pool with those of the model that failed before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Who<'a> {
+    /// The target's name.
+    pub target: &'a str,
+    /// 0: the plan's model; k: its k-th fallback.
+    pub attempt: u32,
+}
 
 /// The phases a report has statistics for, in report order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -123,12 +135,45 @@ pub struct TargetFacts {
     windows: BTreeMap<(PhaseKey, Option<u32>), Window>,
     /// The quality settings and judge summaries (the scores come from records).
     quality: Option<QualityReport>,
+    /// The attempt whose records are the target's numbers.
+    attempt: u32,
+    /// Report only the phases the windows name (facts of a finished attempt), not every
+    /// phase with records (facts of a run killed before its report).
+    only_measured: bool,
 }
 
 impl TargetFacts {
     /// The facts of a target's report: its statistics are dropped, so [`Builder::target`]
-    /// must recompute every one of them.
+    /// must recompute every one of them. A target with attempts was measured, and its last
+    /// attempt is the one reported; one without (the `run.json` written at the start) takes
+    /// every phase its records show.
     pub fn of(t: &TargetReport) -> TargetFacts {
+        let measured = !t.attempts.is_empty();
+        TargetFacts {
+            attempt: t.attempts.len().saturating_sub(1) as u32,
+            only_measured: measured,
+            ..TargetFacts::gathered(t)
+        }
+    }
+
+    /// The facts of attempt `attempt` as the runner gathered them: only the phases it
+    /// reported.
+    pub fn of_attempt(t: &TargetReport, attempt: u32) -> TargetFacts {
+        TargetFacts {
+            attempt,
+            only_measured: true,
+            ..TargetFacts::gathered(t)
+        }
+    }
+
+    fn who(&self) -> Who<'_> {
+        Who {
+            target: &self.target.name,
+            attempt: self.attempt,
+        }
+    }
+
+    fn gathered(t: &TargetReport) -> TargetFacts {
         let mut windows = BTreeMap::new();
         if let Some(p) = &t.phases.cold {
             windows.insert((PhaseKey::Cold, None), Window::of_phase(p));
@@ -150,6 +195,8 @@ impl TargetFacts {
             target,
             windows,
             quality,
+            attempt: 0,
+            only_measured: false,
         }
     }
 
@@ -202,7 +249,7 @@ impl Builder {
     pub fn add(&mut self, r: &RequestRecord) {
         if let Some(p) = PhaseKey::of(r.phase) {
             self.phases
-                .entry((r.target.clone(), p, r.step))
+                .entry((r.target.clone(), r.attempt, p, r.step))
                 .or_insert_with(|| PhaseStats::new(self.slo))
                 .add(r);
         }
@@ -222,19 +269,20 @@ impl Builder {
         }
     }
 
-    fn stats(&self, target: &str, phase: PhaseKey, step: Option<u32>) -> Option<&PhaseStats> {
-        self.phases.get(&(target.to_string(), phase, step))
+    fn stats(&self, who: Who<'_>, phase: PhaseKey, step: Option<u32>) -> Option<&PhaseStats> {
+        self.phases
+            .get(&(who.target.to_string(), who.attempt, phase, step))
     }
 
     /// A cold or warm phase's report with its window's telemetry; `None` before any record.
     pub fn phase(
         &self,
-        target: &str,
+        who: Who<'_>,
         phase: Phase,
         window: Option<&Window>,
     ) -> Option<PhaseReport> {
         let key = PhaseKey::of(phase)?;
-        let s = self.stats(target, key, None)?;
+        let s = self.stats(who, key, None)?;
         let mut p = match key {
             PhaseKey::Cold => s.cold_report(),
             _ => s.report(),
@@ -249,12 +297,12 @@ impl Builder {
     /// rate, from its records and its window; `None` before any record.
     pub fn load_step(
         &self,
-        target: &str,
+        who: Who<'_>,
         phase: Phase,
         step: Option<u32>,
         window: Option<&Window>,
     ) -> Option<LoadStep> {
-        let stats = self.stats(target, PhaseKey::of(phase)?, step)?;
+        let stats = self.stats(who, PhaseKey::of(phase)?, step)?;
         let mut report = stats.report();
         let schedule = window.and_then(|w| w.schedule.clone());
         let d = schedule.as_ref().map_or(report.wall_s, |s| s.duration_s);
@@ -300,13 +348,16 @@ impl Builder {
 
     /// The sweep steps of `target` measured so far, in step order.
     fn sweep(&self, f: &TargetFacts) -> Vec<LoadStep> {
-        let name = f.target.name.as_str();
+        let who = f.who();
         self.phases
             .keys()
-            .filter(|(t, p, _)| t == name && *p == PhaseKey::Sweep)
-            .filter_map(|(_, _, step)| {
+            .filter(|(t, a, p, _)| t == who.target && *a == who.attempt && *p == PhaseKey::Sweep)
+            .filter_map(|(_, _, _, step)| {
                 let w = f.window(PhaseKey::Sweep, *step);
-                self.load_step(name, Phase::Sweep, *step, w)
+                if f.only_measured && w.is_none() {
+                    return None;
+                }
+                self.load_step(who, Phase::Sweep, *step, w)
             })
             .collect()
     }
@@ -316,11 +367,20 @@ impl Builder {
     pub fn target(&self, f: &TargetFacts, default_profile: &str) -> TargetReport {
         let mut t = f.target.clone();
         let name = t.name.clone();
+        let who = f.who();
+        // With `only_measured`, a phase is reported only when the run reported it: the
+        // records of a phase an attempt abandoned (a failed first request) stay out.
         let w = |p: PhaseKey| f.window(p, None);
-        t.phases.cold = self.phase(&name, Phase::Cold, w(PhaseKey::Cold));
-        t.phases.warm = self.phase(&name, Phase::Warm, w(PhaseKey::Warm));
-        t.phases.load = self
-            .load_step(&name, Phase::Load, None, w(PhaseKey::Load))
+        let keep = |p: PhaseKey| !f.only_measured || w(p).is_some();
+        t.phases.cold = keep(PhaseKey::Cold)
+            .then(|| self.phase(who, Phase::Cold, w(PhaseKey::Cold)))
+            .flatten();
+        t.phases.warm = keep(PhaseKey::Warm)
+            .then(|| self.phase(who, Phase::Warm, w(PhaseKey::Warm)))
+            .flatten();
+        t.phases.load = keep(PhaseKey::Load)
+            .then(|| self.load_step(who, Phase::Load, None, w(PhaseKey::Load)))
+            .flatten()
             .map(|mut s| {
                 if s.profile.is_empty() {
                     s.profile = default_profile.to_string();
@@ -329,7 +389,7 @@ impl Builder {
             });
         t.phases.sweep = self.sweep(f);
         t.saturation = saturation(&t.phases.sweep);
-        t.quality = self.quality_of(&name, f.quality.as_ref());
+        t.quality = self.quality_of(&name, f.quality.as_ref(), f.only_measured);
         t
     }
 
@@ -347,10 +407,16 @@ impl Builder {
     }
 
     /// Quality scores from the graded answers, with the settings and judge summaries of the
-    /// facts; the facts' report as it was when there are no answers to score.
-    fn quality_of(&self, target: &str, known: Option<&QualityReport>) -> Option<QualityReport> {
+    /// facts; without answers, the facts' report as it was when it was measured (nothing
+    /// for a target of a killed run that was never evaluated).
+    fn quality_of(
+        &self,
+        target: &str,
+        known: Option<&QualityReport>,
+        measured: bool,
+    ) -> Option<QualityReport> {
         let Some(results) = self.quality.get(target) else {
-            return known.cloned();
+            return known.filter(|_| measured).cloned();
         };
         let known = known?;
         let mut results = results.clone();
@@ -534,7 +600,7 @@ mod tests {
                 + t.phases.load.iter().chain(&t.phases.sweep).map(|s| counted(&s.phase)).sum::<u64>();
             prop_assert_eq!(total as usize, records.iter().filter(|r| r.phase != Phase::Warmup).count());
             prop_assert_eq!(t.sweep_stop_reason.as_deref(), Some("saturated"));
-            prop_assert_eq!(t.quality.is_some(), true);
+            prop_assert_eq!(t.quality.is_some(), !graded.is_empty());
         }
     }
 
@@ -568,7 +634,11 @@ mod tests {
             }),
             ..Window::default()
         };
-        let s = b.load_step("t", Phase::Load, None, Some(&w)).unwrap();
+        let who = Who {
+            target: "t",
+            attempt: 0,
+        };
+        let s = b.load_step(who, Phase::Load, None, Some(&w)).unwrap();
         assert_eq!(s.request_rate_rps, Some(4.0 / 8.0));
         // TTFT from schedule: 0.1, 0.2, 0.3, 2.4 s: two meet 0.25 s.
         assert_eq!(s.goodput_rps, Some(2.0 / 8.0));
@@ -577,5 +647,52 @@ mod tests {
         assert!(s.warnings[0].starts_with("the client could not sustain 1 req/s"));
         // The warning is derived, not a fact: a rebuild does not carry it twice.
         assert_eq!(Window::of_step(&s).notes, Vec::<String>::new());
+    }
+
+    /// A fallback's numbers are its own: the records of the attempt that failed before it
+    /// (same target name) stay out, and so does a phase the attempt never reported.
+    #[test]
+    fn a_fallback_is_reported_from_its_own_records_and_reported_phases_only() {
+        let at = |attempt: u32, phase: Phase, i: u64, ok: bool| RequestRecord {
+            attempt,
+            ..if ok {
+                RequestRecord::streamed("t", phase, i, vec![Duration::from_millis(100)])
+            } else {
+                RequestRecord::failed("t", phase, i, Outcome::Http(500), Duration::from_millis(5))
+            }
+        };
+        let records = [
+            at(0, Phase::Cold, 0, false),
+            at(0, Phase::Warm, 0, false),
+            at(1, Phase::Cold, 0, true),
+            at(1, Phase::Warm, 0, true),
+            at(1, Phase::Warm, 1, true),
+        ];
+        let mut source = facts_source();
+        let t = &mut source.targets[0];
+        t.quality = None;
+        t.phases.sweep.clear();
+        let attempt = |status| crate::report::Attempt {
+            model: "m".into(),
+            url: "u".into(),
+            status,
+            error: None,
+            log_tail: Vec::new(),
+        };
+        t.attempts = vec![
+            attempt(crate::report::AttemptStatus::Oom),
+            attempt(crate::report::AttemptStatus::Ok),
+        ];
+        let r = build(&records, &[], &Facts::of(&source));
+        let p = &r.targets[0].phases;
+        let (cold, warm) = (p.cold.as_ref().unwrap(), p.warm.as_ref().unwrap());
+        assert_eq!((cold.requests, cold.failed), (1, 0));
+        assert_eq!((warm.requests, warm.failed), (2, 0));
+        // The attempt reported no warm phase (it stopped after its cold request): its warm
+        // records do not make one.
+        source.targets[0].phases.warm = None;
+        let r = build(&records, &[], &Facts::of(&source));
+        assert!(r.targets[0].phases.warm.is_none());
+        assert!(r.targets[0].phases.cold.is_some());
     }
 }

@@ -126,11 +126,5 @@ pub fn section(d: &mut Document, entries: &[Entry], lang: Lang) {
             &series,
         ));
     }
-    if svgs.is_empty() {
-        return;
-    }
-    d.heading(2, c.charts);
-    for s in svgs {
-        d.chart(s);
-    }
+    d.charts(c.charts, svgs);
 }

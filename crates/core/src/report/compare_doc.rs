@@ -181,33 +181,64 @@ pub fn section(d: &mut Document, cmp: &Comparison, lang: Lang) {
     quality_table(d, cmp, lang);
 }
 
+/// The coding scores of every target: the baseline's, then each pair's other side.
 fn quality_table(d: &mut Document, cmp: &Comparison, lang: Lang) {
     let c = catalog(lang);
-    let Some(p) = cmp.pairs.first() else { return };
-    let rows: Vec<&Row> = p
+    let Some(first) = cmp.pairs.first() else {
+        return;
+    };
+    let metrics: Vec<&Row> = first
         .rows
         .iter()
-        .filter(|r| r.metric.starts_with("quality_") && (r.a.is_some() || r.b.is_some()))
+        .filter(|r| {
+            r.metric.starts_with("quality_")
+                && cmp.pairs.iter().any(|p| {
+                    p.rows
+                        .iter()
+                        .any(|x| x.metric == r.metric && (x.a.is_some() || x.b.is_some()))
+                })
+        })
         .collect();
-    if rows.is_empty() {
+    if metrics.is_empty() {
         return;
     }
     d.heading(3, c.quality);
-    let mut t = Table::new(vec![
-        c.scenario_col.to_string(),
-        p.a.clone(),
-        p.b.clone(),
-        c.better_col.to_string(),
-    ])
-    .aligned(vec![Align::Left, Align::Right, Align::Right, Align::Left]);
-    for r in rows {
+    let mut head = vec![c.scenario_col.to_string(), first.a.clone()];
+    head.extend(cmp.pairs.iter().map(|p| p.b.clone()));
+    head.push(c.better_col.to_string());
+    let mut align = vec![Align::Left];
+    align.extend(std::iter::repeat_n(Align::Right, cmp.pairs.len() + 1));
+    align.push(Align::Left);
+    let mut t = Table::new(head).aligned(align);
+    for r in metrics {
         let label = c.label(&r.metric);
         let label = if r.metric == super::metric::MetricId::QualityAverage.key() {
             format!("**{label}**")
         } else {
             label
         };
-        t.row(vec![label, fmt(r.a, 2), fmt(r.b, 2), better_cell(r, p, c)]);
+        let mut vals = vec![r.a];
+        vals.extend(cmp.pairs.iter().map(|p| {
+            p.rows
+                .iter()
+                .find(|x| x.metric == r.metric)
+                .and_then(|x| x.b)
+        }));
+        let mut cells = vec![label];
+        cells.extend(vals.iter().map(|v| fmt(*v, 2)));
+        cells.push(if cmp.pairs.len() == 1 {
+            better_cell(r, first, c)
+        } else {
+            let names: Vec<&str> = std::iter::once(first.a.as_str())
+                .chain(cmp.pairs.iter().map(|p| p.b.as_str()))
+                .collect();
+            match super::table::verdict_of(&vals, super::metric::Direction::Higher) {
+                super::table::Verdict::NotComparable => "—".into(),
+                super::table::Verdict::Tie => c.tie.into(),
+                super::table::Verdict::Best(i) => names[i].to_string(),
+            }
+        });
+        t.row(cells);
     }
     d.table(t);
 }

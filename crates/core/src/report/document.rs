@@ -63,8 +63,14 @@ pub enum Block {
     List(Vec<String>),
     /// A table.
     Table(Table),
-    /// A chart as a self-contained SVG; formats that cannot show one leave it out.
-    Chart(String),
+    /// A titled group of charts, each a self-contained SVG; formats that cannot show charts
+    /// leave the whole group out, title included.
+    Charts {
+        /// The group's heading (level 2).
+        title: String,
+        /// The charts.
+        svgs: Vec<String>,
+    },
     /// A break between two parts of a document.
     Rule,
 }
@@ -136,9 +142,14 @@ impl Document {
         }
     }
 
-    /// Add a chart.
-    pub fn chart(&mut self, svg: String) {
-        self.blocks.push(Block::Chart(svg));
+    /// Add a titled group of charts (nothing when there are none).
+    pub fn charts(&mut self, title: impl Into<String>, svgs: Vec<String>) {
+        if !svgs.is_empty() {
+            self.blocks.push(Block::Charts {
+                title: title.into(),
+                svgs,
+            });
+        }
     }
 
     /// Add a rule.

@@ -1,5 +1,5 @@
 //! The HTML exporter: a [`Document`] as one self-contained file (inline CSS and SVG, no script,
-//! no network) that prints on A4 and reads at 1280 px. Consecutive charts sit side by side.
+//! no network) that prints on A4 and reads at 1280 px. A group's charts sit side by side.
 
 use super::document::{Align, Block, Document, Exporter, Table};
 use super::svg::esc;
@@ -20,15 +20,7 @@ impl Exporter for Html {
             doc.lang,
             esc(&doc.title)
         );
-        let mut in_charts = false;
         for b in doc.visible() {
-            let chart = matches!(b, Block::Chart(_));
-            if chart && !in_charts {
-                o.push_str("<div class=\"charts\">");
-            } else if !chart && in_charts {
-                o.push_str("</div>");
-            }
-            in_charts = chart;
             match b {
                 Block::Heading(level, text) => {
                     let _ = write!(o, "<h{level}>{}</h{level}>", inline(text));
@@ -52,12 +44,13 @@ impl Exporter for Html {
                     o.push_str("</ul>");
                 }
                 Block::Table(t) => table(&mut o, t),
-                Block::Chart(svg) => o.push_str(svg),
+                Block::Charts { title, svgs } => {
+                    let _ = write!(o, "<h2>{}</h2><div class=\"charts\">", inline(title));
+                    svgs.iter().for_each(|s| o.push_str(s));
+                    o.push_str("</div>");
+                }
                 Block::Rule => o.push_str("<hr>"),
             }
-        }
-        if in_charts {
-            o.push_str("</div>");
         }
         o.push_str("<p class=\"note\">servebench</p></main></body></html>\n");
         o
@@ -123,8 +116,7 @@ mod tests {
         let mut d = Document::new("T <1>", "ko");
         d.para("*a note*");
         d.para("**b** `c<d>`");
-        d.chart("<svg>1</svg>".into());
-        d.chart("<svg>2</svg>".into());
+        d.charts("Charts", vec!["<svg>1</svg>".into(), "<svg>2</svg>".into()]);
         let mut t = Table::new(vec!["x".into()]).aligned(vec![Align::Right]);
         t.row(vec!["1".into()]);
         d.table(t);
@@ -133,7 +125,9 @@ mod tests {
         assert!(h.contains("<title>T &lt;1&gt;</title>"));
         assert!(h.contains("<p class=\"note\">a note</p>"));
         assert!(h.contains("<p><strong>b</strong> <code>c&lt;d&gt;</code></p>"));
-        assert!(h.contains("<div class=\"charts\"><svg>1</svg><svg>2</svg></div><table>"));
+        assert!(h.contains(
+            "<h2>Charts</h2><div class=\"charts\"><svg>1</svg><svg>2</svg></div><table>"
+        ));
         assert!(h.contains("<td class=\"n\">1</td>"));
     }
 }

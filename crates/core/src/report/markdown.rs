@@ -1,6 +1,6 @@
 //! The Markdown exporter: a [`Document`] as GitHub-flavoured Markdown. Blocks are separated by
-//! one blank line; table cells escape `|`; charts are left out (Markdown viewers do not show
-//! inline SVG — the HTML export has them).
+//! one blank line; table cells escape `|`; chart groups are left out, heading and all
+//! (Markdown viewers do not show inline SVG — the HTML export has them).
 
 use super::document::{Align, Block, Document, Exporter, Table};
 
@@ -26,7 +26,7 @@ impl Exporter for Markdown {
                         .join("\n"),
                 ),
                 Block::Table(t) => Some(table(t)),
-                Block::Chart(_) => None,
+                Block::Charts { .. } => None,
                 Block::Rule => Some("---".into()),
             })
             .collect();
@@ -72,7 +72,7 @@ mod tests {
         t.row(vec!["a|b".into(), "1".into()]);
         t.row(vec!["short".into()]);
         d.table(t);
-        d.chart("<svg></svg>".into());
+        d.charts("Charts", vec!["<svg></svg>".into()]);
         d.rule();
         assert_eq!(
             Markdown.export(&d),

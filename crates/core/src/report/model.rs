@@ -434,14 +434,6 @@ impl PhaseReport {
         records.iter().for_each(|r| acc.add(r));
         acc.report()
     }
-
-    /// The cold phase from its records: with several cold loads (`--cold N`), the restarts
-    /// between them are not part of the phase, so its wall time is the sum of the requests' own.
-    pub fn cold(records: &[RequestRecord]) -> PhaseReport {
-        let mut acc = PhaseStats::new(Slo::default());
-        records.iter().for_each(|r| acc.add(r));
-        acc.cold_report()
-    }
 }
 
 /// Accumulates a phase's records one at a time, so a long run never holds them all: per-request

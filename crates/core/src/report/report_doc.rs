@@ -22,7 +22,11 @@ pub fn document(
     date: &str,
 ) -> Document {
     let mut d = match (lang, cmp) {
-        (Lang::En, _) | (_, None) => english(r, cmp),
+        (Lang::En, _) | (_, None) => {
+            let mut d = english(r, cmp);
+            d.lang = lang.tag();
+            d
+        }
         (_, Some(c)) => {
             let mut d = super::compare_doc::document(c, &[], lang, date);
             d.rule();
@@ -145,28 +149,31 @@ fn cache_callout(d: &mut Document, r: &Report) {
     }
 }
 
-/// One line on what the server said about its prompt cache in a phase.
-fn cache_line(t: &TargetReport, name: &str, p: &PhaseReport) -> String {
-    match &p.prompt_cache {
-        Some(c) => format!(
-            "{name}: prompt cache {} of {} prompt tokens ({:.0} %), {} cache hit{} in {} requests",
-            c.cached_tokens,
-            c.prompt_tokens,
-            if c.prompt_tokens > 0 {
-                c.cached_tokens as f64 / c.prompt_tokens as f64 * 100.0
-            } else {
-                0.0
-            },
-            c.hits,
-            if c.hits == 1 { "" } else { "s" },
-            c.reported
-        ),
-        None if t.api == crate::spec::Api::Ollama => format!(
-            "{name}: prompt cache not known — Ollama states no cached count (its prompt_eval_count includes cached tokens; only prompt_eval_duration shrinks)"
-        ),
-        None => format!(
-            "{name}: prompt cache not stated by the server (vLLM states it only with --enable-prompt-tokens-details; llama.cpp always does)"
-        ),
+/// One line on what the server said about its prompt cache in a phase; `None` when it said
+/// nothing (see [`cache_unknown`]).
+fn cache_line(name: &str, p: &PhaseReport) -> Option<String> {
+    let c = p.prompt_cache.as_ref()?;
+    Some(format!(
+        "{name}: prompt cache {} of {} prompt tokens ({:.0} %), {} cache hit{} in {} requests",
+        c.cached_tokens,
+        c.prompt_tokens,
+        if c.prompt_tokens > 0 {
+            c.cached_tokens as f64 / c.prompt_tokens as f64 * 100.0
+        } else {
+            0.0
+        },
+        c.hits,
+        if c.hits == 1 { "" } else { "s" },
+        c.reported
+    ))
+}
+
+/// Why a target's prompt cache is not known, when no phase stated it.
+fn cache_unknown(t: &TargetReport) -> String {
+    if t.api == crate::spec::Api::Ollama {
+        "Prompt cache: not known — Ollama states no cached count (its prompt_eval_count includes cached tokens; only prompt_eval_duration shrinks)".into()
+    } else {
+        "Prompt cache: not stated by the server (vLLM states it only with --enable-prompt-tokens-details; llama.cpp always does)".into()
     }
 }
 
@@ -332,7 +339,16 @@ fn target_section(d: &mut Document, t: &TargetReport) {
             fmt(p.output_tok_s, 1),
             p.wall_s
         ));
-        d.item(cache_line(t, name, p));
+        if let Some(line) = cache_line(name, p) {
+            d.item(line);
+        }
+    }
+    if phases
+        .iter()
+        .flat_map(|(_, p)| p.as_ref())
+        .all(|p| p.prompt_cache.is_none())
+    {
+        d.item(cache_unknown(t));
     }
     let mut res: Vec<(String, &PhaseReport)> = phases
         .iter()

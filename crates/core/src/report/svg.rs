@@ -1,4 +1,4 @@
-//! Charts as inline SVG, built in one place for the HTML exporter: line charts (CDFs, values by
+//! Charts as inline SVG, built in one place for the documents' chart groups ([`super::charts`]): line charts (CDFs, values by
 //! concurrency, values over time) and bar charts. Plain SVG 1.1 with no script: it renders
 //! offline and prints.
 

@@ -99,6 +99,8 @@ pub struct RequestMeta<'a> {
     pub phase: Phase,
     /// Sweep step, if any.
     pub step: Option<u32>,
+    /// Attempt at the target (0: the plan's model, k: its k-th fallback).
+    pub attempt: u32,
     /// Index within the phase.
     pub index: u64,
     /// When the request was scheduled to be sent.
@@ -149,9 +151,6 @@ impl StreamDecoder for LineFn {
 /// One API dialect: its wire format and what its server can tell about itself. Methods that
 /// talk to the server take the [`Client`] (base URL, model, HTTP pool and credentials).
 pub trait Dialect: Send + Sync + std::fmt::Debug {
-    /// The name used in messages ("OpenAI", "Ollama").
-    fn label(&self) -> &'static str;
-
     /// What this dialect can do.
     fn capabilities(&self) -> Capabilities;
 

@@ -24,10 +24,6 @@ const API: &str = "Ollama";
 pub struct Ollama;
 
 impl Dialect for Ollama {
-    fn label(&self) -> &'static str {
-        API
-    }
-
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             cold_unload: true,

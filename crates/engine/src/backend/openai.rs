@@ -25,10 +25,6 @@ const API: &str = "OpenAI";
 pub struct OpenAi;
 
 impl Dialect for OpenAi {
-    fn label(&self) -> &'static str {
-        API
-    }
-
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             server_metrics: true,

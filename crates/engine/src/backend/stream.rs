@@ -178,6 +178,7 @@ pub(crate) async fn execute(
         target: meta.target.to_string(),
         phase: meta.phase,
         step: meta.step,
+        attempt: meta.attempt,
         index: meta.index,
         prompt_id: prompt.id.clone(),
         sent_unix_s: c.sent_unix_s,

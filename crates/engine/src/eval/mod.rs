@@ -211,6 +211,7 @@ pub async fn evaluate(
                 target,
                 phase: Phase::Quality,
                 step: None,
+                attempt: 0,
                 index,
                 scheduled: std::time::Instant::now(),
             };
@@ -381,6 +382,7 @@ async fn judge(
             target,
             phase: Phase::Judge,
             step: None,
+            attempt: 0,
             index: index as u64,
             scheduled: std::time::Instant::now(),
         };

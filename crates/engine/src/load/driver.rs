@@ -71,6 +71,8 @@ pub struct Shared {
     pub cancel: CancellationToken,
     /// Tags that make each prompt unique (`None`: prompts are sent as they are).
     pub tags: Option<crate::prompts::PromptTags>,
+    /// Attempt at the target (0: the plan's model, k: its k-th fallback).
+    pub attempt: u32,
 }
 
 /// Inter-arrival times for an open-loop schedule.
@@ -159,6 +161,7 @@ async fn send(shared: &Shared, step: &Step, i: u64, scheduled: Instant) -> Reque
         target: &shared.target,
         phase: step.phase,
         step: step.step,
+        attempt: shared.attempt,
         index: i,
         scheduled: scheduled.into_std(),
     };

@@ -53,6 +53,8 @@ pub(super) struct Ctx<'a> {
     pub grader: Option<&'a crate::eval::grade::Grader>,
     /// The run's prompt tags (`None` with `--allow-prompt-cache`).
     pub tags: Option<crate::prompts::PromptTags>,
+    /// The attempt being measured (0: the plan's model, k: its k-th fallback).
+    pub attempt: u32,
 }
 
 /// SIGTERM → SIGKILL grace of a target's server.

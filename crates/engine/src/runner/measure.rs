@@ -12,7 +12,7 @@ use crate::load::profile::Profile;
 use crate::load::synthetic;
 use crate::plan::TargetSpec;
 use crate::record::{Outcome, Phase, RequestRecord};
-use crate::report::build::{Builder, TargetFacts};
+use crate::report::build::{Builder, TargetFacts, Who};
 use crate::report::{
     LoadSample, LoadSource, MemoryFacts, ModelCheck, PhaseReport, TargetReport, explain_memory,
 };
@@ -75,7 +75,7 @@ pub(super) async fn measure(
     let result = a.phases().await;
     // The attempt's statistics, from the function `report --from-journal` also uses.
     *a.t = a.built.target(
-        &TargetFacts::of(a.t),
+        &TargetFacts::of_attempt(a.t, a.ctx.attempt),
         &a.ctx.plan.settings.profile.to_string(),
     );
     a.t.memory = explain_memory(&memory_facts(a.t, &a.ctx, a.cache.as_ref()));
@@ -83,6 +83,14 @@ pub(super) async fn measure(
 }
 
 impl<'a> Attempt<'a, '_> {
+    /// This attempt, as the builder keys its records.
+    pub(super) fn who(&self) -> Who<'_> {
+        Who {
+            target: &self.spec.name,
+            attempt: self.ctx.attempt,
+        }
+    }
+
     pub(super) fn note(&mut self, message: String) -> Result<(), Abort> {
         Ok(self.obs.on_event(&Event::Note {
             target: &self.spec.name,
@@ -98,6 +106,13 @@ impl<'a> Attempt<'a, '_> {
             self.ctx.telemetry.watch(self.spec.server_pid);
         }
         self.identify().await?;
+        if self.ctx.plan.settings.output_tokens.is_some()
+            && !self.client.capabilities().exact_output
+        {
+            self.note(
+                "--output-tokens: this API cannot be told to ignore end-of-sequence, so a model may stop early; whether each request got its length is counted (output_length)".into(),
+            )?;
+        }
         self.size_prompts().await?;
         if !self.ctx.plan.settings.performance {
             return self.quality().await;
@@ -271,7 +286,7 @@ impl<'a> Attempt<'a, '_> {
             t.model_info.loaded_vram_bytes = Some(vram);
         }
         let window = cold_res.window(self.ctx.telemetry);
-        self.t.phases.cold = self.built.phase(&spec.name, Phase::Cold, Some(&window));
+        self.t.phases.cold = self.built.phase(self.who(), Phase::Cold, Some(&window));
         if self.ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
         }
@@ -341,9 +356,7 @@ impl<'a> Attempt<'a, '_> {
                 .run_step(sequential(Phase::Warm, warm_n.into(), 1), watch)
                 .await?;
             let window = warm.resources.window(self.ctx.telemetry);
-            let report = self
-                .built
-                .phase(&self.spec.name, Phase::Warm, Some(&window));
+            let report = self.built.phase(self.who(), Phase::Warm, Some(&window));
             if let Some(r) = &report {
                 sent += r.requests;
                 ok += r.ok;

@@ -18,8 +18,8 @@ use crate::events::{Event, Observer};
 use crate::plan::{Plan, TargetSpec};
 use crate::prompts::{Prompt, PromptTags};
 use crate::report::{
-    Attempt, AttemptStatus, GpuDevice, GpuReport, Load, MemoryReport, ModelInfo, Phases, Report,
-    RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus,
+    Attempt, AttemptStatus, GpuDevice, GpuReport, Load, MemoryReport, ModelInfo, Phases,
+    QualityReport, Report, RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus,
 };
 use crate::server::{LOG_TAIL_LINES, log_tail};
 use crate::telemetry::gpu::{self, GpuSource};
@@ -98,6 +98,7 @@ pub async fn run_with_gpu(
         gpu_baseline: gpu_report.baseline.as_ref(),
         grader: grader.as_ref(),
         tags: s.unique_prompts.then(|| PromptTags::new(rand::random())),
+        attempt: 0,
     };
     let created_at = chrono::Utc::now().to_rfc3339();
     let mut targets = Vec::new();
@@ -220,7 +221,22 @@ pub fn skeleton(plan: &Plan, prompts: usize) -> Report {
             ..Default::default()
         },
         settings: settings_report(&plan.settings, prompts),
-        targets: plan.targets.iter().map(blank_report).collect(),
+        targets: plan
+            .targets
+            .iter()
+            .map(|spec| TargetReport {
+                // The quality settings, so a killed run's graded answers can be scored.
+                quality: plan.settings.quality.as_ref().map(|q| QualityReport {
+                    dataset: q.settings.dataset.to_string(),
+                    tasks: q.tasks.len(),
+                    samples: q.settings.samples,
+                    temperature: q.settings.temperature,
+                    max_tokens: q.settings.max_tokens,
+                    ..Default::default()
+                }),
+                ..blank_report(spec)
+            })
+            .collect(),
     }
 }
 
@@ -333,6 +349,12 @@ async fn run_attempt(
     let log_name = match k {
         0 => format!("server-{}.log", spec.name),
         k => format!("server-{}-fallback{k}.log", spec.name),
+    };
+    let ctx = &Ctx {
+        attempt: k as u32,
+        prompts: ctx.prompts.clone(),
+        tags: ctx.tags.clone(),
+        ..*ctx
     };
     let result = measure(cand, &client, ctx, obs, &mut t, &mut server, &log_name).await;
     if let Some(s) = server {

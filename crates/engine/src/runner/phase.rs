@@ -45,6 +45,8 @@ impl Attempt<'_, '_> {
                 .load_step(Schedule::Closed(c), Phase::Sweep, Some(k as u32), watch)
                 .await?
             else {
+                // Not one request was sent: cancelled as the step began (the loop's check
+                // above stops the sweep itself; nothing was measured to give a reason for).
                 break;
             };
             let (ok, pass) = (step.phase.ok, step.slo_pass_rate);
@@ -138,10 +140,7 @@ impl Attempt<'_, '_> {
             }),
             ..done.resources.window(watch.tel)
         };
-        let Some(report) = self
-            .built
-            .load_step(&self.spec.name, phase, step, Some(&window))
-        else {
+        let Some(report) = self.built.load_step(self.who(), phase, step, Some(&window)) else {
             return Ok(None);
         };
         for w in &report.warnings {
@@ -171,6 +170,7 @@ impl Attempt<'_, '_> {
             target: target.into(),
             cancel: self.ctx.cancel.clone(),
             tags: self.ctx.tags.clone(),
+            attempt: self.ctx.attempt,
         };
         let mark = watch.begin().await;
         let (tx, mut rx) = mpsc::unbounded_channel();
