@@ -122,6 +122,10 @@ pub struct Compared {
     pub quantization: Option<String>,
     /// Report it came from.
     pub source: String,
+    /// Whether its cold request is known to have followed a fresh model load; cold values of
+    /// a target without it are marked.
+    #[serde(default)]
+    pub cold_verified: bool,
 }
 
 /// The whole comparison.
@@ -272,6 +276,7 @@ pub fn compare(entries: &[Entry]) -> Comparison {
                 model: e.target.model.clone(),
                 quantization: e.target.model_info.quantization.clone(),
                 source: e.source.clone(),
+                cold_verified: e.target.cold_verified,
             })
             .collect(),
         rows: pairs.first().map(|p| p.rows.clone()).unwrap_or_default(),

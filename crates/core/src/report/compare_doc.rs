@@ -57,8 +57,21 @@ pub fn delta_cell(r: &Row, lang: Lang) -> String {
 
 /// The significance cell: the p-value, too few samples, or no samples.
 pub fn significance_cell(r: &Row, c: &Catalog) -> String {
+    let d = digits(&r.unit) + 1;
     match (r.significant, r.p_value) {
         (None, _) => c.no_samples.into(),
+        // The test alone would say yes: say why the answer is no.
+        (Some(false), Some(p)) if p < 0.05 && r.ci95.is_some() => {
+            let [lo, hi] = r.ci95.unwrap_or_default();
+            fill(
+                c.not_significant_ci,
+                &[
+                    ("p", &format!("{p:.3}")),
+                    ("lo", &format!("{lo:.d$}")),
+                    ("hi", &format!("{hi:.d$}")),
+                ],
+            )
+        }
         (Some(s), Some(p)) => fill(
             if s { c.significant } else { c.not_significant },
             &[("p", &format!("{p:.3}"))],
@@ -121,10 +134,24 @@ fn pair_table(d: &mut Document, cmp: &Comparison, p: &Pair, lang: Lang) {
             continue;
         }
         let digits = digits(&r.unit);
+        // A cold value of a target whose cold start was not verified is marked as such.
+        let mark = |v: Option<f64>, side: &str| {
+            let unverified = r.metric.starts_with("cold_")
+                && v.is_some()
+                && cmp
+                    .targets
+                    .iter()
+                    .any(|t| t.name == side && !t.cold_verified);
+            if unverified {
+                format!("{} ({})", fmt(v, digits), c.unverified)
+            } else {
+                fmt(v, digits)
+            }
+        };
         t.row(vec![
             c.label(&r.metric),
-            fmt(r.a, digits),
-            fmt(r.b, digits),
+            mark(r.a, &p.a),
+            mark(r.b, &p.b),
             delta_cell(r, lang),
             better_cell(r, p, c),
             significance_cell(r, c),

@@ -312,3 +312,57 @@ fn a_single_target_gets_no_recommendations() {
     let md = render(&cmp, Lang::Ko, "today");
     assert!(md.contains("대상이 하나뿐이므로 비교할 수 없으며"), "{md}");
 }
+
+#[test]
+fn a_low_p_that_is_not_significant_says_why_in_its_cell() {
+    let c = super::i18n::catalog(Lang::En);
+    let row = super::compare::Row {
+        metric: "warm_e2e_s".into(),
+        unit: "s".into(),
+        a: Some(1.0),
+        b: Some(1.1),
+        delta: Some(0.1),
+        delta_pct: Some(10.0),
+        better: Some("a".into()),
+        significant: Some(false),
+        p_value: Some(0.026),
+        ci95: Some([-0.01, 0.3]),
+        n_a: Some(20),
+        n_b: Some(20),
+    };
+    assert_eq!(
+        compare_doc::significance_cell(&row, c),
+        "no: p = 0.026, but the 95 % interval of the difference (-0.0100 … 0.3000) includes 0"
+    );
+    let plain = super::compare::Row {
+        p_value: Some(0.4),
+        ..row.clone()
+    };
+    assert_eq!(compare_doc::significance_cell(&plain, c), "no (p = 0.400)");
+}
+
+#[test]
+fn unverified_cold_values_are_marked_in_every_format() {
+    let (mut a, b) = seed_pair();
+    a.cold_verified = false;
+    let (s, g) = (settings(), gpu());
+    let e = entries(&a, &b, &s, &g);
+    let cmp = compare(&e);
+    assert!(!cmp.targets[0].cold_verified && cmp.targets[1].cold_verified);
+    let doc = compare_doc::document(&cmp, &e, Lang::En, "today");
+    let md = Markdown.export(&doc);
+    let cold_row = md
+        .lines()
+        .find(|l| l.starts_with("| Cold TPS") || l.contains("(unverified cold)"))
+        .unwrap_or_default();
+    assert!(cold_row.contains("(unverified cold)"), "{md}");
+    let warm_marked = md
+        .lines()
+        .filter(|l| l.contains("(unverified cold)"))
+        .any(|l| l.to_lowercase().contains("warm"));
+    assert!(!warm_marked, "only cold values are marked: {md}");
+    let html = super::html::Html.export(&doc);
+    assert!(html.contains("(unverified cold)"));
+    let ko = render(&cmp, Lang::Ko, "today");
+    assert!(ko.contains("(초기 로딩 미확인)"), "{ko}");
+}

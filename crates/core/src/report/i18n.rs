@@ -73,6 +73,11 @@ pub struct Catalog {
     pub significant: &'static str,
     /// Not significant cell: `{p}`.
     pub not_significant: &'static str,
+    /// Not significant although p < 0.05, because the interval of the difference includes 0:
+    /// `{p}`, `{lo}`, `{hi}`.
+    pub not_significant_ci: &'static str,
+    /// Marks a cold value that may not follow a fresh load.
+    pub unverified: &'static str,
     /// Too few samples cell: `{na}`, `{nb}`.
     pub too_few: &'static str,
     /// No per-request samples.
@@ -430,6 +435,8 @@ static EN: Catalog = Catalog {
     lower: "lower",
     significant: "yes (p = {p})",
     not_significant: "no (p = {p})",
+    not_significant_ci: "no: p = {p}, but the 95 % interval of the difference ({lo} … {hi}) includes 0",
+    unverified: "unverified cold",
     too_few: "too few samples (n = {na} / {nb})",
     no_samples: "no per-request samples",
     delta_note: "The comparison column is {b} minus {a}.",
@@ -522,6 +529,8 @@ static KO: Catalog = Catalog {
     lower: "더 낮음",
     significant: "예 (p = {p})",
     not_significant: "아니오 (p = {p})",
+    not_significant_ci: "아니오: p = {p}이지만 차이의 95 % 구간({lo} … {hi})이 0을 포함함",
+    unverified: "초기 로딩 미확인",
     too_few: "표본 부족 (n = {na} / {nb})",
     no_samples: "요청별 표본 없음",
     delta_note: "비교 열은 {b} 수치에서 {a} 수치를 뺀 값입니다.",

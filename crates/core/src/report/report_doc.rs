@@ -103,7 +103,7 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
         super::compare_doc::section(&mut d, c, Lang::En);
     }
     super::resources_doc::gpu_paragraph(&mut d, &r.gpu);
-    load_sections(&mut d, &r.targets);
+    load_sections(&mut d, &r.targets, !r.settings.slo.is_empty());
     super::quality_doc::section(&mut d, &r.targets);
     let sources: std::collections::BTreeSet<_> =
         r.targets.iter().filter_map(|t| t.load.source).collect();
@@ -197,7 +197,15 @@ pub fn summary_table(targets: &[TargetReport]) -> Table {
             None => format!("{} ({})", headline_label(id), m.unit),
         };
         let mut cells = vec![label];
-        cells.extend(targets.iter().map(|t| fmt((m.value)(t), m.digits)));
+        cells.extend(targets.iter().map(|t| {
+            let v = fmt((m.value)(t), m.digits);
+            // A cold value that may be a cache hit on an already-loaded model says so.
+            if id.key().starts_with("cold_") && !t.cold_verified && (m.value)(t).is_some() {
+                format!("{v} (unverified cold)")
+            } else {
+                v
+            }
+        }));
         if many {
             cells.push(match verdict(id, targets) {
                 Verdict::NotComparable => "—".into(),
@@ -365,7 +373,7 @@ fn target_section(d: &mut Document, t: &TargetReport) {
 }
 
 /// Load phase and sweep tables, and which stack wins at each load.
-fn load_sections(d: &mut Document, targets: &[TargetReport]) {
+fn load_sections(d: &mut Document, targets: &[TargetReport], slo_set: bool) {
     let loaded: Vec<&TargetReport> = targets.iter().filter(|t| t.phases.load.is_some()).collect();
     if !loaded.is_empty() {
         d.heading(2, "Load phase");
@@ -374,6 +382,7 @@ fn load_sections(d: &mut Document, targets: &[TargetReport]) {
             loaded
                 .iter()
                 .map(|t| (t.name.as_str(), t.phases.load.as_ref().expect("filtered"))),
+            slo_set,
         );
     }
     let swept: Vec<&TargetReport> = targets
@@ -382,7 +391,11 @@ fn load_sections(d: &mut Document, targets: &[TargetReport]) {
         .collect();
     for t in &swept {
         d.heading(2, format!("Sweep: {}", t.name));
-        step_table(d, t.phases.sweep.iter().map(|s| (t.name.as_str(), s)));
+        step_table(
+            d,
+            t.phases.sweep.iter().map(|s| (t.name.as_str(), s)),
+            slo_set,
+        );
         let sat = match &t.saturation {
             Some(s) => format!(
                 "Saturation: concurrency {} at {:.1} output tok/s (the smallest step after which throughput grows by less than 10 %).",
@@ -439,7 +452,13 @@ fn load_sections(d: &mut Document, targets: &[TargetReport]) {
     }
 }
 
-fn step_table<'a>(d: &mut Document, steps: impl Iterator<Item = (&'a str, &'a LoadStep)>) {
+/// Load steps in a table; without an SLO, goodput and the pass rate say "no SLO set" (every
+/// successful request would count).
+fn step_table<'a>(
+    d: &mut Document,
+    steps: impl Iterator<Item = (&'a str, &'a LoadStep)>,
+    slo_set: bool,
+) {
     let mut table = Table::new(
         [
             "Target",
@@ -477,9 +496,15 @@ fn step_table<'a>(d: &mut Document, steps: impl Iterator<Item = (&'a str, &'a Lo
             fmt(p.ttft_from_schedule_s.p99, 3),
             fmt(p.tpot_s.p50, 4),
             fmt(p.tpot_s.p99, 4),
-            fmt(s.goodput_rps, 2),
-            s.slo_pass_rate
-                .map_or("—".into(), |r| format!("{:.0} %", r * 100.0)),
+            if slo_set {
+                fmt(s.goodput_rps, 2)
+            } else {
+                "no SLO set".into()
+            },
+            match (slo_set, s.slo_pass_rate) {
+                (false, _) => "no SLO set".into(),
+                (true, r) => r.map_or("—".into(), |r| format!("{:.0} %", r * 100.0)),
+            },
         ]);
         warnings.extend(s.warnings.iter().map(|w| format!("{name}, {load}: {w}")));
         if !p.failures.is_empty() {
@@ -571,6 +596,24 @@ mod tests {
             .count();
         assert_eq!(html.matches("<table>").count(), md_tables);
         assert!(md_tables >= 6, "{md_tables} tables");
+    }
+
+    #[test]
+    fn without_an_slo_goodput_says_no_slo_set_and_an_unverified_cold_is_marked() {
+        let mut t = target("vllm", Api::Openai, 1.0);
+        t.cold_verified = false;
+        let r = report(vec![t]);
+        let text = md(&r);
+        assert!(text.contains("| no SLO set | no SLO set |"), "{text}");
+        assert!(!text.contains("| 100 % |"), "{text}");
+        assert!(text.contains(" (unverified cold) |"), "{text}");
+        let mut with = r.clone();
+        with.settings.slo.ttft_s = Some(0.5);
+        let text = md(&with);
+        assert!(
+            !text.contains("no SLO set") && text.contains("| 50 % |"),
+            "{text}"
+        );
     }
 
     #[test]
