@@ -4,6 +4,7 @@
 
 use super::i18n::{Code, Message};
 use super::metric::{COMPARED, Direction, MetricId, Samples, is_tie, quality_scenario_key};
+use super::model::instability;
 use super::model::{AttemptStatus, RunSettingsReport, TargetReport, TargetStatus};
 use super::resources::GpuReport;
 use super::significance::{self, Stat};
@@ -329,6 +330,21 @@ fn caveats(entries: &[Entry]) -> Vec<Message> {
         if !e.target.cold_verified && e.target.phases.cold.is_some() {
             out.push(Message::new(Code::CavCold).with("x", x));
         }
+        if let Some((spread, cv)) = e.target.phases.warm.as_ref().and_then(instability) {
+            out.push(
+                Message::new(Code::CavUnstable)
+                    .with("x", x)
+                    .with("spread", format!("{spread:.0}"))
+                    .with("cv", format!("{cv:.1}")),
+            );
+        }
+        if let Some((mean, phase)) = contradiction(base, e) {
+            out.push(
+                Message::new(Code::CavContradiction)
+                    .with("mean", mean)
+                    .with("phase", phase),
+            );
+        }
         if e.settings.unique_prompts {
             for (phase, hits, of) in super::model::cache_hits(e.target) {
                 out.push(
@@ -406,7 +422,71 @@ fn caveats(entries: &[Entry]) -> Vec<Message> {
     out
 }
 
+/// When the per-request mean (warm TPS) and the phase throughput name different better sides
+/// of `a` and `b` (each beyond the tie band): (the mean's winner, the phase's winner).
+fn contradiction<'e>(a: &'e Entry, b: &'e Entry) -> Option<(&'e str, &'e str)> {
+    let (am, bm) = (
+        metric_value(a, MetricId::WarmTokS)?,
+        metric_value(b, MetricId::WarmTokS)?,
+    );
+    let (ap, bp) = (
+        metric_value(a, MetricId::WarmOutputTokS)?,
+        metric_value(b, MetricId::WarmOutputTokS)?,
+    );
+    if is_tie(am, bm) || is_tie(ap, bp) || (am > bm) == (ap > bp) {
+        return None;
+    }
+    let winner = |first: bool| {
+        if first {
+            a.label.as_str()
+        } else {
+            b.label.as_str()
+        }
+    };
+    Some((winner(am > bm), winner(ap > bp)))
+}
+
+/// The labels of targets whose warm measurements are unstable or contradict another's.
+fn shaky<'a>(entries: &'a [Entry<'a>]) -> Vec<&'a str> {
+    let mut out: Vec<&str> = entries
+        .iter()
+        .filter(|e| {
+            e.target
+                .phases
+                .warm
+                .as_ref()
+                .and_then(instability)
+                .is_some()
+        })
+        .map(|e| e.label.as_str())
+        .collect();
+    if let Some(base) = entries.first() {
+        for e in &entries[1..] {
+            if contradiction(base, e).is_some() {
+                out.extend([base.label.as_str(), e.label.as_str()]);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 fn recommendations(entries: &[Entry]) -> Vec<Recommendation> {
+    let mut out = performance_recommendations(entries);
+    // A recommendation on speed that rests on an unstable or contradicted measurement says so.
+    let shaky = shaky(entries);
+    if !shaky.is_empty() {
+        for r in out.iter_mut().filter(|r| r.choice.is_some()) {
+            r.reason
+                .push(Message::new(Code::WhyUnstable).with("x", shaky.join(", ")));
+        }
+    }
+    out.extend(quality_recommendation(entries));
+    out
+}
+
+fn performance_recommendations(entries: &[Entry]) -> Vec<Recommendation> {
     let pick = |vals: Vec<Option<f64>>, lower: bool| -> Option<(usize, f64)> {
         let have: Vec<(usize, f64)> = vals
             .iter()
@@ -541,11 +621,24 @@ fn recommendations(entries: &[Entry]) -> Vec<Recommendation> {
             reason: vec![Message::new(Code::WhyMissing).word("what", Code::WhatGpuMem)],
         },
     });
+    out
+}
+
+/// Quality: the highest average score.
+fn quality_recommendation(entries: &[Entry]) -> Option<Recommendation> {
     let q: Vec<Option<f64>> = entries
         .iter()
         .map(|e| e.target.quality.as_ref()?.average_total_score)
         .collect();
-    out.push(match pick(q, false) {
+    let have: Vec<(usize, f64)> = q
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i, v)))
+        .collect();
+    let best = (have.len() >= 2)
+        .then(|| have.into_iter().max_by(|x, y| x.1.total_cmp(&y.1)))
+        .flatten();
+    Some(match best {
         None => Recommendation {
             scenario: "quality".into(),
             choice: None,
@@ -560,6 +653,5 @@ fn recommendations(entries: &[Entry]) -> Vec<Recommendation> {
                     .with("v", format!("{v:.2}")),
             ],
         },
-    });
-    out
+    })
 }

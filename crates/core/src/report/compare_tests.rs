@@ -366,3 +366,87 @@ fn unverified_cold_values_are_marked_in_every_format() {
     let ko = render(&cmp, Lang::Ko, "today");
     assert!(ko.contains("(초기 로딩 미확인)"), "{ko}");
 }
+
+/// The seed's busy-machine demo: two requests of one target took 100× the median, its mean
+/// TPS still looked better while its phase throughput was far worse. Each is called what it
+/// is: an unstable distribution, two rows that disagree, and recommendations that say they
+/// rest on it.
+#[test]
+fn noise_is_called_noise() {
+    let (mut a, mut b) = seed_pair();
+    let warm = |t: &mut TargetReport| t.phases.warm.as_mut().unwrap().clone();
+    let (mut wa, mut wb) = (warm(&mut a), warm(&mut b));
+    wa.e2e_tok_s = mean(36.7);
+    wa.output_tok_s = Some(36.2);
+    wb.e2e_tok_s = mean(60.8);
+    wb.output_tok_s = Some(5.9);
+    wb.e2e_s = Summary {
+        n: 10,
+        mean: Some(33.8),
+        p50: Some(1.6),
+        max: Some(164.0),
+        stddev: Some(63.0),
+        ..Default::default()
+    };
+    a.phases.warm = Some(wa);
+    b.phases.warm = Some(wb);
+    let (s, g) = (settings(), gpu());
+    let e = entries(&a, &b, &s, &g);
+    let cmp = compare(&e);
+    let codes: Vec<String> = cmp
+        .caveats
+        .iter()
+        .map(|c| {
+            serde_json::to_value(c.code)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(codes.contains(&"cav_unstable".to_string()), "{codes:?}");
+    assert!(
+        codes.contains(&"cav_contradiction".to_string()),
+        "{codes:?}"
+    );
+    for r in cmp
+        .recommendations
+        .iter()
+        .filter(|r| r.scenario != "quality")
+    {
+        let why: Vec<String> = r
+            .reason
+            .iter()
+            .map(|m| {
+                serde_json::to_value(m.code)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert!(
+            r.choice.is_none() || why.contains(&"why_unstable".to_string()),
+            "{}: {why:?}",
+            r.scenario
+        );
+    }
+    let md = render(&cmp, Lang::En, "today");
+    assert!(
+        md.contains("the slowest request took 102× the median"),
+        "{md}"
+    );
+    assert!(
+        md.contains("calls vLLM better but the phase throughput calls Ollama better"),
+        "{md}"
+    );
+    // The same targets in a run report: beside the summary table.
+    let r = super::fixtures::report(vec![a, b]);
+    let doc = super::report_doc::document(&r, None, &[], Lang::En, "");
+    let md = Markdown.export(&doc);
+    assert!(md.contains("> **Unstable**: vLLM's warm latencies"), "{md}");
+    assert!(
+        md.contains("> **The two throughput rows disagree**"),
+        "{md}"
+    );
+}

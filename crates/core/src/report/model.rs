@@ -397,6 +397,24 @@ pub struct PromptCache {
     pub hits: u64,
 }
 
+/// A latency distribution whose largest value is more than this many times its median is
+/// unstable: its mean and the phase throughput are a few outliers' numbers.
+pub const UNSTABLE_MAX_OVER_MEDIAN: f64 = 3.0;
+/// ... or whose coefficient of variation (stddev / mean) is above this.
+pub const UNSTABLE_CV: f64 = 0.5;
+
+/// How unstable a phase's end-to-end latencies were: (max / median, stddev / mean) when either
+/// passes its threshold, with at least 3 successful requests; `None` when stable.
+pub fn instability(p: &PhaseReport) -> Option<(f64, f64)> {
+    let s = &p.e2e_s;
+    let (max, p50, mean, sd) = (s.max?, s.p50?, s.mean?, s.stddev?);
+    if s.n < 3 || p50 <= 0.0 || mean <= 0.0 {
+        return None;
+    }
+    let (spread, cv) = (max / p50, sd / mean);
+    (spread > UNSTABLE_MAX_OVER_MEDIAN || cv > UNSTABLE_CV).then_some((spread, cv))
+}
+
 /// The phases of `t` with prompt-cache hits: (phase name, hits, requests that stated a count).
 pub fn cache_hits(t: &TargetReport) -> Vec<(String, u64, u64)> {
     let mut phases: Vec<(String, &PhaseReport)> = Vec::new();

@@ -90,6 +90,7 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
     d.heading(2, "Summary");
     d.table(summary_table(&r.targets));
     cache_callout(&mut d, r);
+    noise_callout(&mut d, &r.targets);
     if r.targets.len() < 2 {
         d.para("One target: nothing to compare it with, so no winner is named.");
     } else {
@@ -125,6 +126,7 @@ pub fn summary(r: &Report) -> Document {
     if r.settings.performance {
         d.table(summary_table(&r.targets));
         cache_callout(&mut d, r);
+        noise_callout(&mut d, &r.targets);
     } else {
         super::quality_doc::section(&mut d, &r.targets);
     }
@@ -146,6 +148,34 @@ fn cache_callout(d: &mut Document, r: &Report) {
                 t.name
             ));
         }
+    }
+}
+
+/// Noise called noise, beside the summary: an unstable warm phase, and two summaries of the
+/// same targets (per-request mean, phase throughput) that name different better sides.
+fn noise_callout(d: &mut Document, targets: &[TargetReport]) {
+    use super::metric::MetricId;
+    for t in targets {
+        if let Some((spread, cv)) = t.phases.warm.as_ref().and_then(super::model::instability) {
+            d.callout(format!(
+                "**Unstable**: {}'s warm latencies — the slowest request took {spread:.0}× the median (coefficient of variation {cv:.1}; thresholds {}× and {}). A busy machine or a stalled server: its means and its phase throughput are a few slow requests' numbers; rerun before deciding on them.",
+                t.name,
+                super::model::UNSTABLE_MAX_OVER_MEDIAN,
+                super::model::UNSTABLE_CV
+            ));
+        }
+    }
+    let best = |id: MetricId| match verdict(id, targets) {
+        Verdict::Best(i) => Some(i),
+        _ => None,
+    };
+    if let (Some(mean), Some(phase)) = (best(MetricId::WarmTokS), best(MetricId::WarmOutputTokS))
+        && mean != phase
+    {
+        d.callout(format!(
+            "**The two throughput rows disagree**: Warm TPS (the mean of each request's rate) calls {} better, warm throughput (all tokens / the phase's wall time) calls {} better. A few very slow requests dominate the wall time while the mean hides them: the distribution is unstable, and neither row alone describes it.",
+            targets[mean].name, targets[phase].name
+        ));
     }
 }
 
