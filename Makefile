@@ -50,7 +50,7 @@ lint: lint-tools
 	scripts/module_cycles.sh
 
 test: venv lint
-	cargo test --workspace --all-targets --features servebench/e2e
+	cargo test --workspace --all-targets --no-fail-fast --features servebench/e2e
 
 fmt:
 	cargo fmt --all

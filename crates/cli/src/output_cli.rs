@@ -27,8 +27,10 @@ pub enum Format {
 /// `servebench compare` arguments.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Reports (report.json or run directories); the first is the baseline.
-    #[arg(required = true, num_args = 2..)]
+    /// Runs to compare: run directories or report.json files, in any mix — one run with
+    /// several targets is enough, and a killed run (no report.json) is rebuilt from its
+    /// journal; the first target is the baseline.
+    #[arg(required = true, num_args = 1..)]
     pub reports: Vec<PathBuf>,
     /// md, json or html.
     #[arg(long, value_enum, default_value = "md")]
@@ -100,7 +102,18 @@ fn load(paths: &[PathBuf]) -> Result<Vec<Run>, Failure> {
     let mut runs = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for p in paths {
-        let run = runs::load(p).map_err(|e| Failure::Input(e.into()))?;
+        // A directory without report.json is a killed run: rebuilt from its journal.
+        let killed = p.is_dir() && !p.join("report.json").is_file() && p.join("run.json").is_file();
+        let run = if killed {
+            eprintln!(
+                "servebench: {}: no report.json (the run was killed?): rebuilt from its journal and run.json",
+                p.display()
+            );
+            runs::load_rebuilt(p)
+        } else {
+            runs::load(p)
+        }
+        .map_err(|e| Failure::Input(e.into()))?;
         if run.skipped > 0 {
             eprintln!(
                 "servebench: warning: {} torn line(s) skipped in the journal beside {}",
@@ -129,6 +142,12 @@ pub fn compare_cmd(a: &CompareArgs) -> Result<(), Failure> {
     }
     let runs = load(&a.reports)?;
     let entries = runs::entries(&runs);
+    if entries.len() < 2 {
+        return Err(Failure::Input(anyhow::anyhow!(
+            "{}: one target, nothing to compare it with: give a run with two or more targets, or two runs",
+            a.reports[0].display()
+        )));
+    }
     let cmp = compare(&entries);
     let text = match a.format {
         Format::Json => serde_json::to_string_pretty(&cmp).expect("serialises") + "\n",

@@ -241,3 +241,68 @@ async fn bad_reports_are_named_and_rejected() {
     assert!(o.stderr.contains("is given twice"), "{}", o.stderr);
     assert!(o.stdout.contains("compared with itself"), "{}", o.stdout);
 }
+
+/// `compare` takes what a user has: one run holding two targets, a killed run (rebuilt from
+/// its journal as `report` does), and report files beside run directories; one target alone
+/// is refused with what to give instead.
+#[tokio::test(flavor = "multi_thread")]
+async fn compare_takes_one_run_with_two_targets_and_killed_runs() {
+    let (fast, slow) = (mock_openai(mock(20)).await, mock_openai(mock(60)).await);
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[run]\nwarm = 4\nmax_tokens = 8\n\n[[targets]]\nname = \"fast\"\napi = \"openai\"\nurl = \"{}\"\nmodel = \"mock-model\"\n\n[[targets]]\nname = \"slow\"\napi = \"openai\"\nurl = \"{}\"\nmodel = \"mock-model\"\n",
+            fast.url(),
+            slow.url()
+        ),
+    )
+    .unwrap();
+    let both = dir.path().join("both");
+    let o = servebench(&[
+        "run",
+        plan.to_str().unwrap(),
+        "--out",
+        both.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = servebench(&["compare", both.to_str().unwrap(), "--format", "json"]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let cmp: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(cmp["targets"][0]["name"], "fast");
+    assert_eq!(cmp["targets"][1]["name"], "slow");
+
+    // A killed run: no report.json, only run.json and the journal.
+    let one = run_one(dir.path(), "one", &fast.url()).await;
+    let killed = dir.path().join("killed");
+    std::fs::create_dir(&killed).unwrap();
+    for f in ["run.json", "requests.jsonl"] {
+        std::fs::copy(one.join(f), killed.join(f)).unwrap();
+    }
+    let o = servebench(&[
+        "compare",
+        killed.to_str().unwrap(),
+        one.join("report.json").to_str().unwrap(),
+        "--format",
+        "json",
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("rebuilt from its journal"),
+        "{}",
+        o.stderr
+    );
+    let cmp: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(cmp["targets"].as_array().unwrap().len(), 2);
+
+    let o = servebench(&["compare", one.to_str().unwrap()]).await;
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("one target, nothing to compare it with"),
+        "{}",
+        o.stderr
+    );
+}

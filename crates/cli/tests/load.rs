@@ -229,13 +229,23 @@ async fn poisson_profile_achieves_its_rate_with_exponential_gaps() {
         (send_rate - 80.0).abs() / 80.0 < 0.15,
         "achieved send rate {send_rate}"
     );
-    // Sent on time: the client kept up with the schedule.
+    // Sent on time, by servebench's own definition of keeping up: the largest send lag under
+    // 10 % of the 5 s schedule (BEHIND_SCHEDULE). A quiet machine lags about 1 ms at p99; a
+    // busy 2-core one has been seen at 22 ms, which is still on time for a 12.5 ms mean gap
+    // schedule lasting 5 s, so the bound follows from the schedule, not from a quiet machine.
+    let span = 400.0 / 80.0;
+    let lag = &load.phase.schedule_lag_s;
+    let (p99, max) = (lag.p99.unwrap(), lag.max.unwrap());
     assert!(
-        load.phase.schedule_lag_s.p99.unwrap() < 0.01,
-        "{:?}",
-        load.phase.schedule_lag_s
+        max < 0.10 * span,
+        "the client fell behind an 80 req/s schedule: largest send lag {max:.3} s (p99 {p99:.3} s), expected under {:.3} s (10 % of the {span} s schedule)",
+        0.10 * span
     );
-    assert!(load.warnings.is_empty(), "{:?}", load.warnings);
+    assert!(
+        load.warnings.is_empty(),
+        "expected no behind-schedule warning, got: {:?}",
+        load.warnings
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
