@@ -166,6 +166,12 @@ pub fn report_cmd(a: &ReportArgs) -> Result<(), Failure> {
     } else {
         a.run.clone()
     };
+    if a.run.is_dir() && !dir.join("report.json").is_file() && !dir.join("run.json").is_file() {
+        return Err(Failure::Input(anyhow::anyhow!(
+            "{} is not a servebench run (no report.json or run.json): give a directory written by servebench run, or its report.json",
+            dir.display()
+        )));
+    }
     // A directory without report.json is a killed run: rebuild it. A file is read as given.
     let killed = !a.run.is_file() && !dir.join("report.json").is_file();
     let runs = if a.from_journal || killed {

@@ -141,10 +141,8 @@ impl Observer for Progress {
                 }
             }
             Event::TargetFinished(t) => {
-                let status = match &t.error {
-                    Some(e) => format!("failed: {e}"),
-                    None => "done".into(),
-                };
+                // The error itself is printed once, when the run ends.
+                let status = if t.error.is_some() { "failed" } else { "done" };
                 self.line(format!("[{}] {status}", t.name));
             }
         }

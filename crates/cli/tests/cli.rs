@@ -554,3 +554,88 @@ async fn a_model_the_server_does_not_serve_is_refused_before_any_request() {
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("Could not verify the model name"), "{md}");
 }
+
+/// The first hour's mistakes get one clear line each: a host that does not resolve, an
+/// endpoint given as the base URL, a directory that is not a run, `--warm 0`; a single target
+/// that failed before any request prints its error once and no table of dashes.
+#[tokio::test(flavor = "multi_thread")]
+async fn typical_mistakes_get_one_clear_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("dns");
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        "http://no-such-host.invalid:8000",
+        "--model",
+        "m",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(
+        o.stderr
+            .matches("host not found for http://no-such-host.invalid:8000")
+            .count(),
+        1,
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("check the host name in the url"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stdout.contains("| Metric"), "{}", o.stdout);
+
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        "http://localhost:8000/v1/chat/completions",
+        "--model",
+        "m",
+    ])
+    .await;
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("give the base URL (http://localhost:8000), not an endpoint"),
+        "{}",
+        o.stderr
+    );
+
+    let o = servebench(&["report", dir.path().to_str().unwrap()]).await;
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr
+            .contains("is not a servebench run (no report.json or run.json)"),
+        "{}",
+        o.stderr
+    );
+
+    let m = mock_openai(MockCfg::default()).await;
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--warm",
+        "0",
+        "--out",
+        dir.path().join("nowarm").to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("warning: --warm 0: no warm phase"),
+        "{}",
+        o.stderr
+    );
+}

@@ -591,6 +591,26 @@ pub fn validate_url(url: &str) -> Result<(), String> {
     if u.host_str().is_none_or(str::is_empty) {
         return Err("has no host: write it like http://localhost:8000".into());
     }
+    // An endpoint instead of the server's base URL (`/v1` alone is accepted and dropped).
+    const ENDPOINTS: [&str; 8] = [
+        "/chat/completions",
+        "/completions",
+        "/v1/models",
+        "/api/chat",
+        "/api/generate",
+        "/api/tags",
+        "/completion",
+        "/infill",
+    ];
+    let path = u.path().trim_end_matches('/');
+    if ENDPOINTS.iter().any(|e| path.ends_with(e)) {
+        let mut base = u.clone();
+        base.set_path("");
+        return Err(format!(
+            "is an endpoint ({path}): give the base URL ({}), not an endpoint",
+            base.as_str().trim_end_matches('/')
+        ));
+    }
     Ok(())
 }
 

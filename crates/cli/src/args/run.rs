@@ -130,6 +130,11 @@ impl RunArgs {
         };
         let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;
         prepare_quality(&mut plan)?;
+        if plan.settings.warm == 0 {
+            eprintln!(
+                "servebench: warning: --warm 0: no warm phase, so every warm row of the summary stays empty and the recommendations have no warm numbers to go on"
+            );
+        }
         let s = &plan.settings;
         let prompts = match (&s.prompts, &s.sharegpt) {
             (Some(p), _) => prompts::load(p).context("--prompts")?,

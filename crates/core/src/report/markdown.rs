@@ -30,6 +30,9 @@ impl Exporter for Markdown {
                 Block::Rule => Some("---".into()),
             })
             .collect();
+        if parts.is_empty() {
+            return String::new();
+        }
         parts.join("\n\n") + "\n"
     }
 }

@@ -123,6 +123,10 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
 /// run the quality section.
 pub fn summary(r: &Report) -> Document {
     let mut d = Document::fragment("en");
+    if r.targets.iter().all(|t| t.status == TargetStatus::Failed) {
+        // Nothing was measured: the errors say everything, and they are printed on their own.
+        return d;
+    }
     if r.settings.performance {
         d.table(summary_table(&r.targets));
         cache_callout(&mut d, r);

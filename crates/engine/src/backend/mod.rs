@@ -36,6 +36,14 @@ pub enum BackendError {
         /// Transport error.
         detail: String,
     },
+    /// The URL's host name does not resolve.
+    #[error("host not found for {url} ({detail}): check the host name in the url")]
+    HostNotFound {
+        /// Base URL.
+        url: String,
+        /// Resolver error.
+        detail: String,
+    },
     /// The server wants credentials (HTTP 401/403).
     #[error(
         "unauthorised at {url} (HTTP {status}): set --api-key-env (or api_key_env in the plan) to the variable holding the key"
@@ -503,7 +511,12 @@ pub(crate) async fn json_body(
 }
 
 pub(crate) fn transport_error(client: &Client, e: reqwest::Error) -> BackendError {
-    if e.is_connect() {
+    if e.is_connect() && dns_failure(&e) {
+        BackendError::HostNotFound {
+            url: client.base().to_string(),
+            detail: root_cause(&e),
+        }
+    } else if e.is_connect() {
         BackendError::NotListening {
             url: client.base().to_string(),
             detail: root_cause(&e),
@@ -515,6 +528,19 @@ pub(crate) fn transport_error(client: &Client, e: reqwest::Error) -> BackendErro
             root_cause(&e)
         ))
     }
+}
+
+/// Whether a connect error is a failed name lookup (hyper-util's connector reports it as a
+/// "dns error" around the resolver's own error).
+fn dns_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if err.to_string().starts_with("dns error") {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// The innermost error message (reqwest's own Display hides the cause).
