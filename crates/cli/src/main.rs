@@ -108,7 +108,7 @@ async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot create output directory {}", out.display()))?;
     let journal_path = out.join("requests.jsonl");
     // What a killed run's journal is rebuilt on (`servebench report RUN_DIR`).
-    let skeleton = servebench_engine::runner::skeleton(&job.plan, job.prompts.len());
+    let mut skeleton = servebench_engine::runner::skeleton(&job.plan, job.prompts.len());
     std::fs::write(out.join("run.json"), json::to_string(&skeleton))
         .with_context(|| format!("cannot write {}", out.join("run.json").display()))?;
     let journal = Journal::open(&journal_path)
@@ -116,7 +116,7 @@ async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
     let mut observers: Vec<Box<dyn Observer + Send>> = vec![
         Box::new(journal),
         Box::new(QualityJournal::new(&out.join("quality.jsonl"))),
-        Box::new(progress::Progress::new(job.verbose)),
+        Box::new(progress::Progress::new(job.verbose, job.plan.settings.cold)),
     ];
 
     let cancel = CancellationToken::new();
@@ -154,6 +154,10 @@ async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
     let md_path = out.join("report.md");
     std::fs::write(&json_path, json::to_string(&report))
         .with_context(|| format!("cannot write {}", json_path.display()))?;
+    // run.json said "interrupted" while the run had not finished; now it has.
+    skeleton.interrupted = report.interrupted;
+    std::fs::write(out.join("run.json"), json::to_string(&skeleton))
+        .with_context(|| format!("cannot write {}", out.join("run.json").display()))?;
     // The targets compared on their journalled requests (significance needs the samples).
     let records = servebench_engine::journal::read(&journal_path)
         .map(|(r, _)| r)

@@ -14,12 +14,21 @@ pub struct Progress {
     failed: u64,
     last_line: Option<std::time::Instant>,
     verbose: bool,
+    /// Cold loads per target (`--cold N`), and the one under way.
+    cold_loads: u32,
+    cold_k: u32,
+    /// What the current phase is called in lines: `warm`, `cold load 2/3`, `sweep step 1`.
+    label: String,
 }
 
 impl Progress {
     /// Progress on stderr; `verbose` prints every request as a line (no bar, no thinning).
-    pub fn new(verbose: bool) -> Progress {
+    /// `cold_loads` is the run's `--cold N`.
+    pub fn new(verbose: bool, cold_loads: u32) -> Progress {
         Progress {
+            cold_loads,
+            cold_k: 0,
+            label: String::new(),
             verbose,
             tty: std::io::stderr().is_terminal() && !verbose,
             bar: None,
@@ -41,7 +50,10 @@ impl Progress {
 impl Observer for Progress {
     fn on_event(&mut self, e: &Event<'_>) -> std::io::Result<()> {
         match e {
-            Event::TargetStarted { target } => self.line(format!("[{target}] starting")),
+            Event::TargetStarted { target } => {
+                self.cold_k = 0;
+                self.line(format!("[{target}] starting"))
+            }
             Event::Note { target, message } => self.line(format!("[{target}] {message}")),
             Event::PhaseStarted {
                 target,
@@ -51,6 +63,13 @@ impl Observer for Progress {
                 self.total = *total;
                 self.done = 0;
                 self.failed = 0;
+                self.label = match phase {
+                    servebench_engine::record::Phase::Cold => {
+                        self.cold_k += 1;
+                        format!("cold load {}/{}", self.cold_k, self.cold_loads.max(1))
+                    }
+                    p => p.to_string(),
+                };
                 if self.tty {
                     // A duration-bounded step has no known total: count instead of a bar.
                     let (bar, template) = match *total {
@@ -65,7 +84,7 @@ impl Observer for Progress {
                             .expect("static template")
                             .progress_chars("=> "),
                     );
-                    bar.set_prefix(format!("[{target}] {phase}"));
+                    bar.set_prefix(format!("[{target}] {}", self.label));
                     self.bar = Some(bar);
                 }
             }
@@ -100,7 +119,11 @@ impl Observer for Progress {
                             } else {
                                 self.total.to_string()
                             };
-                            eprintln!("[{}] {} {}/{total} {detail}", r.target, r.phase, self.done);
+                            let phase = match r.step {
+                                Some(k) => format!("{} step {k}", self.label),
+                                None => self.label.clone(),
+                            };
+                            eprintln!("[{}] {phase} {}/{total} {detail}", r.target, self.done);
                             self.last_line = Some(std::time::Instant::now());
                         }
                     }

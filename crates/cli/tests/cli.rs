@@ -639,3 +639,34 @@ async fn typical_mistakes_get_one_clear_line_each() {
         o.stderr
     );
 }
+
+/// `--cold 2` progress says which cold load a line belongs to, and a finished run's run.json
+/// no longer claims the run was interrupted.
+#[tokio::test(flavor = "multi_thread")]
+async fn progress_names_each_cold_load_and_run_json_ends_finished() {
+    let m = mock_ollama(MockCfg::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let o = servebench(&[
+        "run",
+        "--api",
+        "ollama",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--cold",
+        "2",
+        "--warm",
+        "1",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("cold load 1/2 1/1 ok"), "{}", o.stderr);
+    assert!(o.stderr.contains("cold load 2/2 1/1 ok"), "{}", o.stderr);
+    let run: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run.json")).unwrap())
+            .unwrap();
+    assert_eq!(run["interrupted"], false);
+}
