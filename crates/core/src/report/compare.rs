@@ -338,6 +338,14 @@ fn caveats(entries: &[Entry]) -> Vec<Message> {
                     .with("cv", format!("{cv:.1}")),
             );
         }
+        if let Some((cpu, threads)) = super::model::cpu_starved(e.target) {
+            out.push(
+                Message::new(Code::CavCpuStarved)
+                    .with("x", x)
+                    .with("cpu", format!("{cpu:.0}"))
+                    .with("threads", threads.to_string()),
+            );
+        }
         if let Some((mean, phase)) = contradiction(base, e) {
             out.push(
                 Message::new(Code::CavContradiction)
@@ -457,6 +465,7 @@ fn shaky<'a>(entries: &'a [Entry<'a>]) -> Vec<&'a str> {
                 .as_ref()
                 .and_then(instability)
                 .is_some()
+                || super::model::cpu_starved(e.target).is_some()
         })
         .map(|e| e.label.as_str())
         .collect();

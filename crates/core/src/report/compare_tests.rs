@@ -62,6 +62,7 @@ fn seed(name: &str, model: &str, quant: &str, v: [f64; 8], q: [f64; 4]) -> Targe
         status: TargetStatus::Ok,
         error: None,
         managed: false,
+        server_threads: None,
         server_version: None,
         model_check: Some(ModelCheck::Listed),
         model_info: ModelInfo {
@@ -449,4 +450,41 @@ fn noise_is_called_noise() {
         md.contains("> **The two throughput rows disagree**"),
         "{md}"
     );
+}
+
+/// The busy-machine demo's 2-thread server at 96–106 % CPU: starved, and said so.
+#[test]
+fn a_server_that_got_less_cpu_than_its_threads_is_called_starved() {
+    let (a, mut b) = seed_pair();
+    b.server_threads = Some(2);
+    let w = b.phases.warm.as_mut().unwrap();
+    w.server_process = Some(super::resources::ProcessPhase {
+        cpu_pct: mean(101.0),
+        ..Default::default()
+    });
+    let (s, g) = (settings(), gpu());
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    let md = render(&cmp, Lang::En, "today");
+    assert!(
+        md.contains(
+            "vLLM: the server was started with 2 thread(s) but its process got only 101 % CPU"
+        ),
+        "{md}"
+    );
+    let r = super::fixtures::report(vec![a.clone(), b.clone()]);
+    let md = Markdown.export(&super::report_doc::document(&r, None, &[], Lang::En, ""));
+    assert!(
+        md.contains("> **CPU-starved**: vLLM was started with 2 thread(s)"),
+        "{md}"
+    );
+    // Enough CPU: nothing said.
+    b.phases
+        .warm
+        .as_mut()
+        .unwrap()
+        .server_process
+        .as_mut()
+        .unwrap()
+        .cpu_pct = mean(190.0);
+    assert_eq!(super::model::cpu_starved(&b), None);
 }

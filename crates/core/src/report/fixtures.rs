@@ -86,6 +86,7 @@ pub(crate) fn target(name: &str, api: Api, scale: f64) -> TargetReport {
         status: TargetStatus::Ok,
         error: None,
         managed: api == Api::Openai,
+        server_threads: None,
         server_version: Some("1.0".into()),
         model_check: Some(ModelCheck::Listed),
         model_info: ModelInfo {

@@ -152,6 +152,8 @@ pub struct Catalog {
     pub cav_contradiction: &'static str,
     /// A recommendation resting on an unstable or contradicted metric: `{x}`.
     pub why_unstable: &'static str,
+    /// A CPU-starved server: `{x}`, `{cpu}` %, `{threads}`.
+    pub cav_cpu_starved: &'static str,
     /// Different models: `{a}`, `{b}`.
     pub cav_models: &'static str,
     /// Pre-allocation: `{x}`, `{pct}`.
@@ -253,6 +255,8 @@ pub enum Code {
     CavContradiction,
     /// The catalogue's `why_unstable`.
     WhyUnstable,
+    /// The catalogue's `cav_cpu_starved`.
+    CavCpuStarved,
     /// The catalogue's `cav_models`.
     CavModels,
     /// The catalogue's `cav_prealloc`.
@@ -341,6 +345,7 @@ impl Catalog {
             Code::CavUnstable => self.cav_unstable,
             Code::CavContradiction => self.cav_contradiction,
             Code::WhyUnstable => self.why_unstable,
+            Code::CavCpuStarved => self.cav_cpu_starved,
             Code::CavModels => self.cav_models,
             Code::CavPrealloc => self.cav_prealloc,
             Code::CavSingleStream => self.cav_single_stream,
@@ -488,6 +493,7 @@ static EN: Catalog = Catalog {
     cav_unstable: "{x}: the warm latencies are unstable (the slowest request took {spread}× the median; coefficient of variation {cv}) — a busy machine or a stalled server; its means and its phase throughput are a few slow requests' numbers: rerun it before deciding on them.",
     cav_contradiction: "The per-request mean (warm TPS) calls {mean} better but the phase throughput calls {phase} better: the phase throughput divides all tokens by the wall time, so a few very slow requests dominate it while the mean hides them — the distribution is unstable, and neither figure alone describes it.",
     why_unstable: "It rests on an unstable or contradicted measurement of {x} (see the caveats).",
+    cav_cpu_starved: "{x}: the server was started with {threads} thread(s) but its process got only {cpu} % CPU on average while warm (under 80 % of {threads} × 100 %): the machine was busy, and its speed is the machine's, not the stack's.",
     cav_prompt_cache: "{x}: {n} of {of} {phase} requests were prompt-cache hits (more than half of the prompt from the server's cache) although every prompt was made unique: their TTFT does not measure prompt processing.",
     cav_models: "Different models: {a} vs {b}.",
     cav_prealloc: "{x} pre-allocates {pct} % of GPU memory at start: its GPU memory % is a reservation, not what the model needs.",
@@ -585,6 +591,7 @@ static KO: Catalog = Catalog {
     cav_unstable: "{x}: 연속 응답 시간이 불안정합니다 (가장 느린 요청이 중앙값의 {spread}배, 변동계수 {cv}) — 바쁜 머신이거나 서버가 멈췄던 것으로 보입니다. 평균과 구간 처리량은 소수의 느린 요청이 좌우하므로, 판단 전에 다시 측정하십시오.",
     cav_contradiction: "요청별 평균(연속 응답 TPS)으로는 {mean} 쪽이, 구간 처리량으로는 {phase} 쪽이 더 낫습니다. 구간 처리량은 전체 토큰을 전체 시간으로 나누므로 소수의 매우 느린 요청이 좌우하고, 평균은 그런 요청을 가립니다. 분포가 불안정하여 어느 한 수치만으로는 설명되지 않습니다.",
     why_unstable: "{x}의 측정이 불안정하거나 서로 모순됩니다 (주의 사항 참고).",
+    cav_cpu_starved: "{x}: 서버를 스레드 {threads}개로 시작했지만 연속 응답 구간에서 프로세스가 평균 CPU {cpu} %만 사용했습니다 ({threads} × 100 %의 80 % 미만). 머신이 바빴으므로 이 속도는 서빙 스택이 아니라 머신의 상태를 보여 줍니다.",
     cav_prompt_cache: "{x}: 모든 프롬프트를 고유하게 만들었는데도 {phase} 요청 {of}개 중 {n}개가 프롬프트 캐시에서 처리되었습니다 (프롬프트의 절반 이상을 서버 캐시에서 읽음). 이 요청들의 TTFT는 프롬프트 처리 시간을 나타내지 않습니다.",
     cav_models: "모델이 다릅니다: {a} vs {b}.",
     cav_prealloc: "{x}는 시작할 때 GPU 메모리의 {pct} %를 미리 할당합니다: GPU 메모리 사용률은 모델이 실제로 필요한 양이 아니라 예약량입니다.",

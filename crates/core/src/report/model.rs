@@ -115,6 +115,10 @@ pub struct TargetReport {
     pub error: Option<String>,
     /// True when servebench started the server itself (`launch`).
     pub managed: bool,
+    /// Threads the managed server was started with (`--threads N` or `-t N` in `launch`);
+    /// `null` when not stated.
+    #[serde(default)]
+    pub server_threads: Option<u32>,
     /// Server version, when the server says (`/api/version`, `/version`).
     pub server_version: Option<String>,
     /// Whether the requested model name was found in the server's model list before any
@@ -413,6 +417,25 @@ pub fn instability(p: &PhaseReport) -> Option<(f64, f64)> {
     }
     let (spread, cv) = (max / p50, sd / mean);
     (spread > UNSTABLE_MAX_OVER_MEDIAN || cv > UNSTABLE_CV).then_some((spread, cv))
+}
+
+/// A server whose process got less than this share of its threads' CPU while generating was
+/// starved (a busy machine): its speed is the machine's, not the stack's.
+pub const CPU_STARVED: f64 = 0.8;
+
+/// When the server process got less CPU than its threads need during the warm phase:
+/// (mean CPU %, threads).
+pub fn cpu_starved(t: &TargetReport) -> Option<(f64, u32)> {
+    let threads = t.server_threads?;
+    let cpu = t
+        .phases
+        .warm
+        .as_ref()?
+        .server_process
+        .as_ref()?
+        .cpu_pct
+        .mean?;
+    (cpu < CPU_STARVED * 100.0 * f64::from(threads)).then_some((cpu, threads))
 }
 
 /// The phases of `t` with prompt-cache hits: (phase name, hits, requests that stated a count).

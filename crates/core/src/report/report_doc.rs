@@ -160,6 +160,13 @@ fn cache_callout(d: &mut Document, r: &Report) {
 fn noise_callout(d: &mut Document, targets: &[TargetReport]) {
     use super::metric::MetricId;
     for t in targets {
+        if let Some((cpu, threads)) = super::model::cpu_starved(t) {
+            d.callout(format!(
+                "**CPU-starved**: {} was started with {threads} thread(s) but its process got only {cpu:.0} % CPU on average while warm (under {:.0} % of {threads} × 100 %): the machine was busy, and its speed is the machine's, not the stack's.",
+                t.name,
+                super::model::CPU_STARVED * 100.0
+            ));
+        }
         if let Some((spread, cv)) = t.phases.warm.as_ref().and_then(super::model::instability) {
             d.callout(format!(
                 "**Unstable**: {}'s warm latencies — the slowest request took {spread:.0}× the median (coefficient of variation {cv:.1}; thresholds {}× and {}). A busy machine or a stalled server: its means and its phase throughput are a few slow requests' numbers; rerun before deciding on them.",

@@ -249,6 +249,7 @@ fn blank_report(spec: &TargetSpec) -> TargetReport {
         status: TargetStatus::Ok,
         error: None,
         managed: spec.launch.is_some(),
+        server_threads: spec.launch.as_deref().and_then(launch_threads),
         server_version: None,
         model_check: None,
         model_info: ModelInfo::default(),
@@ -262,6 +263,17 @@ fn blank_report(spec: &TargetSpec) -> TargetReport {
         attempts: Vec::new(),
         quality: None,
     }
+}
+
+/// The thread count a launch command states: `--threads N`, `--threads=N`, `-t N`.
+fn launch_threads(cmd: &[String]) -> Option<u32> {
+    cmd.iter().enumerate().find_map(|(i, a)| {
+        let v = match a.as_str() {
+            "--threads" | "-t" => cmd.get(i + 1)?.as_str(),
+            a => a.strip_prefix("--threads=")?,
+        };
+        v.parse().ok()
+    })
 }
 
 fn fail(t: &mut TargetReport, error: String) {
@@ -428,4 +440,21 @@ fn timeline(tel: &Telemetry, start: f64) -> Vec<crate::report::TimelinePoint> {
                 .collect()),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::launch_threads;
+
+    #[test]
+    fn the_thread_count_is_read_from_the_launch_command() {
+        let cmd = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(
+            launch_threads(&cmd("llama-server -m x.gguf --threads 2")),
+            Some(2)
+        );
+        assert_eq!(launch_threads(&cmd("llama-server -t 4 -m x.gguf")), Some(4));
+        assert_eq!(launch_threads(&cmd("llama-server --threads=8")), Some(8));
+        assert_eq!(launch_threads(&cmd("vllm serve m")), None);
+    }
 }
