@@ -24,6 +24,27 @@ pub enum Format {
     Csv,
 }
 
+/// Output format of `compare` (one row per request is for `report`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    /// Markdown.
+    Md,
+    /// JSON.
+    Json,
+    /// Self-contained HTML with charts.
+    Html,
+}
+
+impl From<CompareFormat> for Format {
+    fn from(f: CompareFormat) -> Format {
+        match f {
+            CompareFormat::Md => Format::Md,
+            CompareFormat::Json => Format::Json,
+            CompareFormat::Html => Format::Html,
+        }
+    }
+}
+
 /// `servebench compare` arguments.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
@@ -34,7 +55,7 @@ pub struct CompareArgs {
     pub reports: Vec<PathBuf>,
     /// md, json or html.
     #[arg(long, value_enum, default_value = "md")]
-    pub format: Format,
+    pub format: CompareFormat,
     /// en or ko.
     #[arg(long, default_value = "en", value_parser = |s: &str| s.parse::<Lang>())]
     pub lang: Lang,
@@ -135,11 +156,6 @@ fn load(paths: &[PathBuf]) -> Result<Vec<Run>, Failure> {
 
 /// Run `servebench compare`.
 pub fn compare_cmd(a: &CompareArgs) -> Result<(), Failure> {
-    if a.format == Format::Csv {
-        return Err(Failure::Input(anyhow::anyhow!(
-            "--format csv is for `servebench report RUN_DIR` (one row per request); compare writes md, json or html"
-        )));
-    }
     let runs = load(&a.reports)?;
     let entries = runs::entries(&runs);
     if entries.len() < 2 {
@@ -149,7 +165,7 @@ pub fn compare_cmd(a: &CompareArgs) -> Result<(), Failure> {
         )));
     }
     let cmp = compare(&entries);
-    let text = match a.format {
+    let text = match Format::from(a.format) {
         Format::Json => serde_json::to_string_pretty(&cmp).expect("serialises") + "\n",
         f => export(
             f,

@@ -125,7 +125,12 @@ async fn clearly_different_ttft_is_significant_and_the_same_mock_is_not() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     let lines: Vec<&str> = o.stdout.lines().collect();
     assert_eq!(lines.len(), 1 + 13, "header + cold + 12 warm");
-    assert!(lines[0].starts_with("target,phase,step,index,prompt_id"));
+    assert!(lines[0].starts_with("target,phase,step,attempt,cold_load,index,prompt_id"));
+    assert!(
+        lines[1].starts_with("b,cold,,0,1,0,"),
+        "the cold request is load 1: {}",
+        lines[1]
+    );
     let o = servebench(&["report", b.to_str().unwrap(), "--format", "json"]).await;
     let r: Value = serde_json::from_str(&o.stdout).unwrap();
     assert_schema_valid(&r);

@@ -91,12 +91,13 @@ struct Line {
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
     /// Unreadable file.
-    #[error("cannot read prompts {path}: {source}")]
+    // The cause is in the message, so it is not also a `source` (printed twice otherwise).
+    #[error("cannot read prompts {path}: {cause}")]
     Io {
         /// File.
         path: PathBuf,
         /// Cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A line that is not a prompt.
     #[error(
@@ -124,7 +125,7 @@ pub fn builtin() -> Vec<Prompt> {
 pub fn load(path: &Path) -> Result<Vec<Prompt>, PromptError> {
     let text = std::fs::read_to_string(path).map_err(|source| PromptError::Io {
         path: path.to_owned(),
-        source,
+        cause: source,
     })?;
     parse(&text, path)
 }
@@ -179,7 +180,7 @@ struct ShareGptTurn {
 pub fn load_sharegpt(path: &Path) -> Result<Vec<Prompt>, PromptError> {
     let text = std::fs::read_to_string(path).map_err(|source| PromptError::Io {
         path: path.to_owned(),
-        source,
+        cause: source,
     })?;
     let items: Vec<ShareGptItem> = match serde_json::from_str(&text) {
         Ok(v) => v,

@@ -5,10 +5,12 @@ use crate::metrics::RequestMetrics;
 use crate::record::RequestRecord;
 
 /// The header row.
-pub const COLUMNS: [&str; 20] = [
+pub const COLUMNS: [&str; 22] = [
     "target",
     "phase",
     "step",
+    "attempt",
+    "cold_load",
     "index",
     "prompt_id",
     "sent_unix_s",
@@ -34,7 +36,16 @@ pub fn render(records: &[RequestRecord]) -> String {
     let _ = w.write_record(COLUMNS);
     let num = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.6}"));
     let int = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
+    // Each cold request is its own load (`--cold N`): number them per target and attempt.
+    let mut cold_loads: std::collections::BTreeMap<(&str, u32), u64> = Default::default();
     for r in records {
+        let cold_load = (r.phase == crate::record::Phase::Cold).then(|| {
+            let k = cold_loads
+                .entry((r.target.as_str(), r.attempt))
+                .or_default();
+            *k += 1;
+            *k
+        });
         let m = RequestMetrics::of(r);
         let ok = r.outcome.is_ok();
         let only_ok = |v: Option<f64>| if ok { num(v) } else { String::new() };
@@ -42,6 +53,8 @@ pub fn render(records: &[RequestRecord]) -> String {
             r.target.clone(),
             r.phase.to_string(),
             r.step.map_or(String::new(), |s| s.to_string()),
+            r.attempt.to_string(),
+            int(cold_load),
             r.index.to_string(),
             r.prompt_id.clone(),
             format!("{:.6}", r.sent_unix_s),

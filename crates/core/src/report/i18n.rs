@@ -572,7 +572,7 @@ static KO: Catalog = Catalog {
     rec_quality: "코딩 품질",
     no_choice: "없음",
     why_interactive: "{x}의 연속 응답 TTFT 중앙값이 가장 낮습니다 ({v} 초): 첫 단어를 기다리는 사람이 체감하는 속도입니다.",
-    why_throughput: "{x}의 {what}이(가) 가장 높습니다 ({v} 토큰/초).",
+    why_throughput: "{what} 기준으로 {x} 쪽이 가장 높습니다 ({v} 토큰/초).",
     why_memory: "{x}가 GPU 메모리를 가장 적게 사용했습니다 ({v} GiB).",
     why_quality: "{x}의 평균 코딩 점수가 가장 높습니다 (5점 만점에 {v}점).",
     why_missing: "데이터가 부족합니다: {what}.",
@@ -596,7 +596,7 @@ static KO: Catalog = Catalog {
     cav_models: "모델이 다릅니다: {a} vs {b}.",
     cav_prealloc: "{x}는 시작할 때 GPU 메모리의 {pct} %를 미리 할당합니다: GPU 메모리 사용률은 모델이 실제로 필요한 양이 아니라 예약량입니다.",
     cav_single_stream: "{x}는 한 번에 요청 하나씩만 측정했습니다: 동시성 스윕이 없으므로 부하 상태의 처리량은 비교하지 않았습니다.",
-    cav_workload: "두 실행의 {what}이(가) 다릅니다: 같은 작업량에서 얻은 수치가 아닙니다.",
+    cav_workload: "두 실행은 다음 설정이 다릅니다: {what}. 같은 작업량에서 얻은 수치가 아닙니다.",
     cav_cold: "{x}의 초기 로딩 단계는 검증되지 않았습니다: 첫 요청 시점에 모델이 이미 로드되어 있었을 수 있습니다.",
     cav_fallback: "{x}: {tried} 실행에 실패하여 대체 모델 {model}로 측정했습니다.",
     cav_no_gpu: "{x}: GPU 측정값 없음 ({reason}).",
@@ -612,3 +612,17 @@ static KO: Catalog = Catalog {
     chart_gpu: "실행 중 GPU ({x})",
     metric: ko_metric,
 };
+
+#[cfg(test)]
+mod tests {
+    /// A Korean reader expects the particle the name takes, not both written out: the
+    /// sentences are worded so no particle follows a name or a value that could be Latin.
+    #[test]
+    fn the_korean_catalogue_writes_no_double_particles() {
+        let source = include_str!("i18n.rs");
+        for (a, b) in [("이", "가"), ("을", "를"), ("은", "는"), ("과", "와")] {
+            let both = format!("{a}({b})");
+            assert!(!source.contains(&both), "`{both}` in the Korean catalogue");
+        }
+    }
+}

@@ -190,6 +190,25 @@ fn noise_callout(d: &mut Document, targets: &[TargetReport]) {
     }
 }
 
+/// A large count with its unit and every digit: `134.5 M (134,515,008)`.
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    let (v, unit) = match n {
+        n if n >= 1_000_000_000 => (n as f64 / 1e9, " B"),
+        n if n >= 1_000_000 => (n as f64 / 1e6, " M"),
+        n if n >= 1_000 => (n as f64 / 1e3, " k"),
+        _ => return grouped,
+    };
+    format!("{v:.1}{unit} ({grouped})")
+}
+
 /// One line on what the server said about its prompt cache in a phase; `None` when it said
 /// nothing (see [`cache_unknown`]).
 fn cache_line(name: &str, p: &PhaseReport) -> Option<String> {
@@ -295,11 +314,7 @@ fn target_section(d: &mut Document, t: &TargetReport) {
     d.item(format!(
         "Quantisation: {}; parameters: {}; context length: {}; family: {}",
         or_unstated(mi.quantization.clone()),
-        or_unstated(
-            mi.parameter_count
-                .map(|n| n.to_string())
-                .or(mi.parameter_size.clone())
-        ),
+        or_unstated(mi.parameter_count.map(count).or(mi.parameter_size.clone())),
         or_unstated(mi.context_length.map(|n| n.to_string())),
         or_unstated(mi.family.clone()),
     ));
@@ -375,8 +390,9 @@ fn target_section(d: &mut Document, t: &TargetReport) {
             .map(|(k, n)| format!("{k}: {n}"))
             .collect();
         d.item(format!(
-            "{name}: {} requests, {} ok, {} failed{}; output tokens counted by {}; phase output {} tok/s over {:.2} s",
+            "{name}: {} request{}, {} ok, {} failed{}; output tokens counted by {}; phase output {} tok/s over {:.2} s",
             p.requests,
+            if p.requests == 1 { "" } else { "s" },
             p.ok,
             p.failed,
             if kinds.is_empty() {

@@ -100,7 +100,7 @@ pub async fn run_with_gpu(
         tags: s.unique_prompts.then(|| PromptTags::new(rand::random())),
         attempt: 0,
     };
-    let created_at = chrono::Utc::now().to_rfc3339();
+    let created_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let mut targets = Vec::new();
     for spec in &plan.targets {
         if cancel.is_cancelled() {
@@ -213,7 +213,7 @@ pub fn skeleton(plan: &Plan, prompts: usize) -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         servebench_version: env!("CARGO_PKG_VERSION").to_string(),
-        created_at: chrono::Utc::now().to_rfc3339(),
+        created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
         interrupted: true,
         gpu: GpuReport {
             reason: Some("not known: the run did not finish".into()),
