@@ -144,10 +144,12 @@ fn load(paths: &[PathBuf]) -> Result<Vec<Run>, Failure> {
         }
         let canon = std::fs::canonicalize(&run.path).unwrap_or(run.path.clone());
         if !seen.insert(canon) {
+            // Counting it twice would double every target (and name the copy in caveats).
             eprintln!(
-                "servebench: warning: {} is given twice: a report compared with itself shows no difference",
+                "servebench: warning: {} is given twice: it is compared once",
                 run.path.display()
             );
+            continue;
         }
         runs.push(run);
     }
