@@ -51,11 +51,15 @@ pub fn section(d: &mut Document, entries: &[Entry], lang: Lang) {
                 }
             })
             .collect();
-        svgs.extend(svg::lines(
+        svgs.extend(svg::lines_with(
             &fill(c.chart_cdf, &[("m", title)]),
             &format!("{title} (s)"),
             c.axis_share,
             &series,
+            svg::LineOpts {
+                clip_tail: true,
+                ..Default::default()
+            },
         ));
     }
     for &id in CHARTED {
@@ -70,7 +74,9 @@ pub fn section(d: &mut Document, entries: &[Entry], lang: Lang) {
         .filter(|e| !e.target.phases.sweep.is_empty())
         .collect();
     if !swept.is_empty() {
-        for (title, y, f) in [
+        // The saturation point of the first swept target that has one.
+        let saturated = swept.iter().find_map(|e| e.target.saturation.as_ref());
+        for (k, (title, y, f)) in [
             (
                 c.chart_tput,
                 "tok/s",
@@ -80,7 +86,10 @@ pub fn section(d: &mut Document, entries: &[Entry], lang: Lang) {
             (c.chart_ttft_conc, "s", |s: &super::model::LoadStep| {
                 s.phase.ttft_s.p50
             }),
-        ] {
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let series: Vec<Series> = swept
                 .iter()
                 .map(|e| Series {
@@ -94,7 +103,16 @@ pub fn section(d: &mut Document, entries: &[Entry], lang: Lang) {
                         .collect(),
                 })
                 .collect();
-            svgs.extend(svg::lines(title, c.axis_concurrency, y, &series));
+            let mark = saturated
+                .filter(|_| k == 0)
+                .map(|s| (f64::from(s.concurrency), s.output_tok_s, c.saturation));
+            let opts = svg::LineOpts {
+                log2_x: true,
+                markers: true,
+                mark,
+                clip_tail: false,
+            };
+            svgs.extend(svg::lines_with(title, c.axis_concurrency, y, &series, opts));
         }
     }
     let mut seen = std::collections::BTreeSet::new();

@@ -143,6 +143,8 @@ pub struct Catalog {
     pub cav_quant: &'static str,
     /// Quantisation unknown: `{x}`.
     pub cav_quant_unknown: &'static str,
+    /// The label of the saturation point on the throughput chart.
+    pub saturation: &'static str,
     /// Unrequested prompt-cache hits: `{x}`, `{phase}`, `{n}` of `{of}` requests.
     pub cav_prompt_cache: &'static str,
     /// An unstable warm phase: `{x}`, `{spread}` (max / median), `{cv}`.
@@ -490,6 +492,7 @@ static EN: Catalog = Catalog {
     why_not_significant: "{x} is ahead, but the difference is not significant.",
     cav_quant: "Different quantisation: {a} vs {b} — not the same model bits; speed and quality differences are partly the quantisation's.",
     cav_quant_unknown: "The quantisation of {x} is not stated by its server; it is not guessed here.",
+    saturation: "saturation",
     cav_unstable: "{x}: the warm latencies are unstable (the slowest request took {spread}× the median; coefficient of variation {cv}) — a busy machine or a stalled server; its means and its phase throughput are a few slow requests' numbers: rerun it before deciding on them.",
     cav_contradiction: "The per-request mean (warm TPS) calls {mean} better but the phase throughput calls {phase} better: the phase throughput divides all tokens by the wall time, so a few very slow requests dominate it while the mean hides them — the distribution is unstable, and neither figure alone describes it.",
     why_unstable: "It rests on an unstable or contradicted measurement of {x} (see the caveats).",
@@ -588,6 +591,7 @@ static KO: Catalog = Catalog {
     why_not_significant: "{x}가 앞서지만 차이가 통계적으로 유의미하지 않습니다.",
     cav_quant: "양자화가 다릅니다: {a} vs {b} — 같은 모델 가중치가 아니므로 속도와 품질의 차이 일부는 양자화 때문입니다.",
     cav_quant_unknown: "{x}의 양자화 방식은 서버가 알려주지 않았으며, 여기서 추정하지 않습니다.",
+    saturation: "포화 지점",
     cav_unstable: "{x}: 연속 응답 시간이 불안정합니다 (가장 느린 요청이 중앙값의 {spread}배, 변동계수 {cv}) — 바쁜 머신이거나 서버가 멈췄던 것으로 보입니다. 평균과 구간 처리량은 소수의 느린 요청이 좌우하므로, 판단 전에 다시 측정하십시오.",
     cav_contradiction: "요청별 평균(연속 응답 TPS)으로는 {mean} 쪽이, 구간 처리량으로는 {phase} 쪽이 더 낫습니다. 구간 처리량은 전체 토큰을 전체 시간으로 나누므로 소수의 매우 느린 요청이 좌우하고, 평균은 그런 요청을 가립니다. 분포가 불안정하여 어느 한 수치만으로는 설명되지 않습니다.",
     why_unstable: "{x}의 측정이 불안정하거나 서로 모순됩니다 (주의 사항 참고).",

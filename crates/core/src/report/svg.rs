@@ -23,6 +23,43 @@ pub fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Round tick positions covering `lo..=hi`: about five steps of 1, 2, 2.5 or 5 × 10^k, starting
+/// and ending on a multiple of the step (a share axis 0..1 gets 0, 0.25, 0.5, 0.75, 1).
+fn ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let span = (hi - lo).max(f64::EPSILON);
+    let raw = span / 4.0;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw * 0.999)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).floor() * step;
+    let mut out = Vec::new();
+    let mut k = 0.0;
+    loop {
+        let t = first + k * step;
+        out.push(if t.abs() < step * 1e-9 { 0.0 } else { t });
+        if t >= hi - step * 1e-9 {
+            break;
+        }
+        k += 1.0;
+    }
+    out
+}
+
+/// A tick label with as many decimals as the step needs (0.25 → 2, 0.5 → 1, 20 → 0).
+fn label(v: f64, step: f64) -> String {
+    let decimals = (0..=6)
+        .find(|d| {
+            let scaled = step * 10f64.powi(*d);
+            (scaled - scaled.round()).abs() < 1e-6 * scaled.abs().max(1.0)
+        })
+        .unwrap_or(6) as usize;
+    format!("{v:.decimals$}")
+}
+
+/// A bar's value, rounded like the tables.
 fn nice(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
@@ -73,58 +110,140 @@ fn legend(o: &mut String, names: &[&str]) {
     }
 }
 
+/// How a line chart is drawn.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LineOpts<'a> {
+    /// A log-2 x axis (concurrency), ticks at the powers of two.
+    pub log2_x: bool,
+    /// A dot at every point (measured steps).
+    pub markers: bool,
+    /// A labelled point to mark (the saturation step).
+    pub mark: Option<(f64, f64, &'a str)>,
+    /// Clip the x axis at the 99th percentile of the points when the largest is more than 3×
+    /// it (a long latency tail), and say so in the title.
+    pub clip_tail: bool,
+}
+
 /// A line chart; `None` when no series has two points.
 pub fn lines(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Option<String> {
-    let pts: Vec<(f64, f64)> = series
-        .iter()
-        .flat_map(|s| s.points.iter().copied())
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .collect();
+    lines_with(title, x_label, y_label, series, LineOpts::default())
+}
+
+/// A line chart drawn as `opts` says; `None` when no series has two points.
+pub fn lines_with(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    opts: LineOpts<'_>,
+) -> Option<String> {
     if !series.iter().any(|s| s.points.len() >= 2) {
         return None;
     }
-    let (x0, x1) = pts
+    let finite = |(x, y): &(f64, f64)| x.is_finite() && y.is_finite() && (!opts.log2_x || *x > 0.0);
+    let pts: Vec<(f64, f64)> = series
         .iter()
-        .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-    let (y0, y1) = pts
-        .iter()
-        .fold((0.0f64, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-    let (x1, y1) = (
-        if x1 > x0 { x1 } else { x0 + 1.0 },
-        if y1 > y0 { y1 * 1.05 } else { y0 + 1.0 },
-    );
-    let sx = |x: f64| PAD_L + (x - x0) / (x1 - x0) * (W - PAD_L - PAD_R);
+        .flat_map(|s| s.points.iter().copied())
+        .filter(finite)
+        .collect();
+    let fx = |x: f64| if opts.log2_x { x.log2() } else { x };
+    let mut xs: Vec<f64> = pts.iter().map(|p| fx(p.0)).collect();
+    xs.sort_by(f64::total_cmp);
+    let (x_min, mut x_max) = (*xs.first()?, *xs.last()?);
+    let mut title = title.to_string();
+    if opts.clip_tail && xs.len() >= 20 {
+        let p99 = xs[((xs.len() as f64 * 0.99).ceil() as usize).min(xs.len()) - 1];
+        if x_max > 3.0 * p99 && p99 > x_min {
+            title = format!(
+                "{title} (tail beyond p99 {} not drawn)",
+                label(p99, p99 / 100.0)
+            );
+            x_max = p99;
+        }
+    }
+    let y_max = pts.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+    let y_min = pts.iter().map(|p| p.1).fold(0.0f64, f64::min);
+    let xt = if opts.log2_x {
+        let (a, b) = (x_min.floor(), x_max.ceil().max(x_min.floor() + 1.0));
+        (a as i32..=b as i32).map(f64::from).collect()
+    } else {
+        ticks(x_min, if x_max > x_min { x_max } else { x_min + 1.0 })
+    };
+    let yt = ticks(y_min, if y_max > y_min { y_max } else { y_min + 1.0 });
+    let (x0, x1) = (xt[0], *xt.last()?);
+    let (y0, y1) = (yt[0], *yt.last()?);
+    let sx = |x: f64| PAD_L + (fx(x).min(x1) - x0) / (x1 - x0) * (W - PAD_L - PAD_R);
     let sy = |y: f64| H - PAD_B - (y - y0) / (y1 - y0) * (H - PAD_T - PAD_B);
     let mut o = String::new();
-    frame(&mut o, title, x_label, y_label);
-    for k in 0..=4 {
-        let f = f64::from(k) / 4.0;
-        let (xv, yv) = (x0 + f * (x1 - x0), y0 + f * (y1 - y0));
+    frame(&mut o, &title, x_label, y_label);
+    let ystep = yt.get(1).map_or(1.0, |t| t - yt[0]);
+    for &yv in &yt {
         let _ = write!(
             o,
-            r##"<line x1="{PAD_L}" x2="{}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end" font-size="10">{}</text><text x="{x}" y="{}" text-anchor="middle" font-size="10">{}</text>"##,
+            r##"<line x1="{PAD_L}" x2="{}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="{}" y="{}" text-anchor="end" font-size="10">{}</text>"##,
             W - PAD_R,
             PAD_L - 4.0,
             sy(yv) + 3.0,
-            nice(yv),
-            H - PAD_B + 14.0,
-            nice(xv),
+            label(yv, ystep),
             y = sy(yv),
-            x = sx(xv),
+        );
+    }
+    let xstep = xt.get(1).map_or(1.0, |t| t - xt[0]);
+    for &xv in &xt {
+        let (at, text) = if opts.log2_x {
+            let v = 2f64.powf(xv);
+            (
+                PAD_L + (xv - x0) / (x1 - x0) * (W - PAD_L - PAD_R),
+                label(v, 1.0),
+            )
+        } else {
+            (
+                PAD_L + (xv - x0) / (x1 - x0) * (W - PAD_L - PAD_R),
+                label(xv, xstep),
+            )
+        };
+        let _ = write!(
+            o,
+            r#"<text x="{at:.1}" y="{}" text-anchor="middle" font-size="10">{text}</text>"#,
+            H - PAD_B + 14.0,
         );
     }
     for (i, s) in series.iter().enumerate() {
-        let path: Vec<String> = s
+        let colour = COLOURS[i % COLOURS.len()];
+        let drawn: Vec<(f64, f64)> = s
             .points
             .iter()
-            .filter(|(x, y)| x.is_finite() && y.is_finite())
-            .map(|(x, y)| format!("{:.1},{:.1}", sx(*x), sy(*y)))
+            .copied()
+            .filter(finite)
+            .filter(|(x, _)| fx(*x) <= x1)
+            .map(|(x, y)| (sx(x), sy(y)))
+            .collect();
+        let path: Vec<String> = drawn
+            .iter()
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
             .collect();
         let _ = write!(
             o,
-            r#"<polyline fill="none" stroke="{}" stroke-width="2" points="{}"/>"#,
-            COLOURS[i % COLOURS.len()],
+            r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#,
             path.join(" ")
+        );
+        if opts.markers {
+            for (x, y) in &drawn {
+                let _ = write!(
+                    o,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{colour}"/>"#
+                );
+            }
+        }
+    }
+    if let Some((x, y, text)) = opts.mark.filter(|(x, y, _)| finite(&(*x, *y))) {
+        let (cx, cy) = (sx(x), sy(y));
+        let _ = write!(
+            o,
+            r##"<circle cx="{cx:.1}" cy="{cy:.1}" r="6" fill="none" stroke="#000" stroke-width="2"/><text x="{:.1}" y="{:.1}" font-size="10">{}</text>"##,
+            cx + 8.0,
+            cy - 8.0,
+            esc(text)
         );
     }
     legend(&mut o, &series.iter().map(|s| s.name).collect::<Vec<_>>());
@@ -229,5 +348,75 @@ mod tests {
         assert!(b.contains("<rect") && b.contains("—"));
         assert!(bars("B", "s", &[("x", None)]).is_none());
         assert_eq!(cdf(&[3.0, 1.0]), vec![(1.0, 0.5), (3.0, 1.0)]);
+    }
+
+    #[test]
+    fn ticks_are_round_and_a_share_axis_ends_at_one() {
+        let t = ticks(0.0, 1.0);
+        assert_eq!(t, vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        let labels: Vec<String> = t.iter().map(|v| label(*v, 0.25)).collect();
+        assert_eq!(labels, ["0.00", "0.25", "0.50", "0.75", "1.00"]);
+        assert_eq!(ticks(0.0, 263.0), vec![0.0, 100.0, 200.0, 300.0]);
+        assert_eq!(ticks(0.12, 0.93), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(label(0.4, 0.2), "0.4");
+        // A CDF's y axis: 0 … 1, never 1.1.
+        let cdf_svg = lines(
+            "c",
+            "s",
+            "share",
+            &[Series {
+                name: "a",
+                points: cdf(&[0.1, 0.2, 0.3]),
+            }],
+        )
+        .unwrap();
+        assert!(
+            cdf_svg.contains(">1.00</text>") && !cdf_svg.contains(">1.1"),
+            "{cdf_svg}"
+        );
+    }
+
+    #[test]
+    fn a_sweep_chart_has_a_log2_axis_markers_and_the_saturation_point() {
+        let s = [Series {
+            name: "vllm",
+            points: vec![(1.0, 50.0), (2.0, 100.0), (4.0, 200.0), (8.0, 205.0)],
+        }];
+        let opts = LineOpts {
+            log2_x: true,
+            markers: true,
+            mark: Some((4.0, 200.0, "saturation")),
+            clip_tail: false,
+        };
+        let svg = lines_with("t", "concurrency", "tok/s", &s, opts).unwrap();
+        for c in ["1", "2", "4", "8"] {
+            assert!(svg.contains(&format!(">{c}</text>")), "tick {c}: {svg}");
+        }
+        assert_eq!(
+            svg.matches("r=\"3\"").count(),
+            4,
+            "a marker per measured step"
+        );
+        assert!(svg.contains(">saturation</text>"));
+    }
+
+    #[test]
+    fn a_long_tail_is_clipped_and_said() {
+        let mut v: Vec<f64> = (1..=99).map(|i| 1.0 + f64::from(i) / 100.0).collect();
+        v.push(160.0);
+        let s = [Series {
+            name: "a",
+            points: cdf(&v),
+        }];
+        let opts = LineOpts {
+            clip_tail: true,
+            ..LineOpts::default()
+        };
+        let svg = lines_with("E2E", "s", "share", &s, opts).unwrap();
+        assert!(svg.contains("tail beyond p99"), "{svg}");
+        assert!(
+            !svg.contains(">160</text>") && !svg.contains(">150</text>"),
+            "{svg}"
+        );
     }
 }
