@@ -182,7 +182,7 @@ async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
 
     let summary = format!(
         "{}\nReport: {}\n        {}\nRequests: {}\n",
-        Markdown.export(&report_doc::summary(&report)),
+        Markdown.export(&report_doc::summary(&report, Some(&cmp))),
         md_path.display(),
         json_path.display(),
         journal_path.display()

@@ -77,7 +77,10 @@ impl Observer for Progress {
                             ProgressBar::new_spinner(),
                             "{prefix} {spinner} {pos} requests {msg}",
                         ),
-                        n => (ProgressBar::new(n), "{prefix} [{bar:30}] {pos}/{len} {msg}"),
+                        n => (
+                            ProgressBar::new(n),
+                            "{prefix} [{bar:30}] {pos}/{len} {elapsed} {msg}",
+                        ),
                     };
                     bar.set_style(
                         ProgressStyle::with_template(template)
@@ -85,6 +88,8 @@ impl Observer for Progress {
                             .progress_chars("=> "),
                     );
                     bar.set_prefix(format!("[{target}] {}", self.label));
+                    // Ticks on its own, so a long request in flight shows the time passing.
+                    bar.enable_steady_tick(std::time::Duration::from_secs(1));
                     self.bar = Some(bar);
                 }
             }

@@ -368,8 +368,9 @@ async fn a_launch_command_that_exits_fails_the_target_pointing_at_its_log() {
     let (o, out) = run_plan(dir.path(), &toml).await;
     assert_eq!(o.code, 1);
     assert!(
-        o.stderr
-            .contains("server exited with exit status: 3 before it was ready; see"),
+        o.stderr.contains(
+            "server exited with exit status: 3 before it was ready; its log ends: boom; see"
+        ),
         "{}",
         o.stderr
     );

@@ -38,12 +38,14 @@ pub enum ServerError {
         addr: String,
     },
     /// The process exited before its API answered.
-    #[error("server exited with {status} before it was ready; see {log}")]
+    #[error("server exited with {status} before it was ready; its log ends: {last}; see {log}")]
     Exited {
         /// Exit status.
         status: String,
         /// Log path.
         log: String,
+        /// The log's last lines, joined with ` | ` (`(empty)` when it wrote nothing).
+        last: String,
     },
     /// The API did not answer in time.
     #[error("server not ready after {secs:.0} s; see {log} or raise ready_timeout_s")]
@@ -147,9 +149,15 @@ impl ManagedServer {
     {
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
+                let tail = log_tail(Path::new(&self.log), 3);
                 return Err(ServerError::Exited {
                     status: status.to_string(),
                     log: self.log.clone(),
+                    last: if tail.is_empty() {
+                        "(empty)".into()
+                    } else {
+                        tail.join(" | ")
+                    },
                 });
             }
             if ready().await {

@@ -17,81 +17,81 @@ pub struct RunArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Warm requests per target [default: 10].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    #[arg(help_heading = "Workload", long, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub warm: Option<u32>,
     /// Generation limit per request [default: 256].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    #[arg(help_heading = "Workload", long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_tokens: Option<u32>,
     /// Output directory [default: servebench-results/<YYYYMMDD_HHMMSS>/].
-    #[arg(long)]
+    #[arg(help_heading = "Output", long)]
     pub out: Option<PathBuf>,
     /// OpenAI endpoint to use [default: chat].
-    #[arg(long, value_enum)]
+    #[arg(help_heading = "Workload", long, value_enum)]
     pub endpoint: Option<EndpointArg>,
     /// Prompt file, JSONL: {"prompt": ...} or {"messages": [...]} per line [default: built-in coding prompts].
-    #[arg(long)]
+    #[arg(help_heading = "Workload", long)]
     pub prompts: Option<PathBuf>,
     /// Sampling seed [default: 42].
-    #[arg(long)]
+    #[arg(help_heading = "Workload", long)]
     pub seed: Option<u64>,
     /// Sampling temperature, 0..=2 [default: 0].
-    #[arg(long)]
+    #[arg(help_heading = "Workload", long)]
     pub temperature: Option<f64>,
     /// Whole-request time limit in seconds [default: 600].
-    #[arg(long)]
+    #[arg(help_heading = "Limits", long)]
     pub timeout: Option<f64>,
     /// Send → first-token limit in seconds; a server that accepts and never answers is
     /// recorded as a timeout after it [default: only --timeout].
-    #[arg(long)]
+    #[arg(help_heading = "Limits", long)]
     pub ttft_timeout: Option<f64>,
     /// Re-send a request answered HTTP 429 or 503 up to N times, waiting as its Retry-After
     /// says (else 0.25 s, doubling); retried requests are marked [default: 0, failures counted].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=20))]
+    #[arg(help_heading = "Limits", long, value_parser = clap::value_parser!(u32).range(0..=20))]
     pub retries: Option<u32>,
     /// Load after the warm phase: sequential | concurrency:N | rate:R:poisson | rate:R:constant |
     /// rate:R:gamma:B | sweep | sweep:N,N,... [default: sequential].
-    #[arg(long, value_parser = |s: &str| s.parse::<Profile>().map_err(|e| e.to_string()))]
+    #[arg(help_heading = "Load", long, value_parser = |s: &str| s.parse::<Profile>().map_err(|e| e.to_string()))]
     pub profile: Option<Profile>,
     /// Requests per load phase or sweep step [default: max(16, 4 × concurrency); rate: 30 s worth].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(help_heading = "Load", long, value_parser = clap::value_parser!(u64).range(1..))]
     pub requests: Option<u64>,
     /// Seconds per load phase or sweep step (stops sending after it; with --requests, whichever comes first).
-    #[arg(long)]
+    #[arg(help_heading = "Load", long)]
     pub duration: Option<f64>,
     /// Warm-up requests before each load phase or sweep step, excluded from its numbers [default: 0].
-    #[arg(long)]
+    #[arg(help_heading = "Load", long)]
     pub warmup: Option<u64>,
     /// Objectives for goodput, seconds from the scheduled time: ttft=0.5,tpot=0.05,e2e=10.
-    #[arg(long, value_parser = |s: &str| s.parse::<Slo>())]
+    #[arg(help_heading = "Load", long, value_parser = |s: &str| s.parse::<Slo>())]
     pub slo: Option<Slo>,
     /// ShareGPT-format JSON (or JSONL) prompt file; the first human turn of each conversation.
-    #[arg(long)]
+    #[arg(help_heading = "Workload", long)]
     pub sharegpt: Option<PathBuf>,
     /// Synthetic prompts of this many server tokens: N, uniform:a:b or normal:mean:sd
     /// (calibrated per target with its /tokenize or usage).
-    #[arg(long, value_parser = |s: &str| s.parse::<LengthDist>())]
+    #[arg(help_heading = "Workload", long, value_parser = |s: &str| s.parse::<LengthDist>())]
     pub input_tokens: Option<LengthDist>,
     /// Ask for exactly this many output tokens (ignore_eos/min_tokens; num_predict on Ollama):
     /// N, uniform:a:b or normal:mean:sd. Whether the server honoured it is reported.
-    #[arg(long, value_parser = |s: &str| s.parse::<LengthDist>())]
+    #[arg(help_heading = "Workload", long, value_parser = |s: &str| s.parse::<LengthDist>())]
     pub output_tokens: Option<LengthDist>,
     /// Cold loads per target: managed servers are stopped and started again, Ollama models
     /// unloaded and reloaded; the load time reported is their median [default: 1].
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(help_heading = "Workload", long, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub cold: Option<u32>,
     /// GPU and server-process readings per second, (0, 100] [default: 10].
-    #[arg(long)]
+    #[arg(help_heading = "Output", long)]
     pub sample_hz: Option<f64>,
     /// Send the prompts as they are, so a server may answer from its prompt cache (by default
     /// every measured prompt starts with a tag unique to the run and the request).
-    #[arg(long)]
+    #[arg(help_heading = "Workload", long)]
     pub allow_prompt_cache: bool,
-    /// Print every request as a line, and the request headers (credentials redacted).
-    #[arg(long, short)]
+    /// Print every request as a line (no progress bar, no thinning to one a second).
+    #[arg(help_heading = "Output", long, short)]
     pub verbose: bool,
     /// Also grade coding quality after the performance phases: builtin, humaneval or a
     /// HumanEval-format JSONL(.gz) file (see `servebench eval` for the knobs).
-    #[arg(long, value_parser = |s: &str| s.parse::<servebench_engine::eval::suite::Dataset>())]
+    #[arg(help_heading = "Quality", long, value_parser = |s: &str| s.parse::<servebench_engine::eval::suite::Dataset>())]
     pub quality: Option<servebench_engine::eval::suite::Dataset>,
 }
 

@@ -29,6 +29,7 @@ pub enum EndpointArg {
 
 /// One target described by flags (the quick form, without a plan).
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Target (quick form, without a plan)")]
 pub struct TargetArgs {
     /// API dialect of the server (quick form, without a plan).
     #[arg(long, value_parser = api_parser())]

@@ -119,9 +119,10 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
     d
 }
 
-/// What `servebench run` prints when it finishes: the headline table, or for a quality-only
-/// run the quality section.
-pub fn summary(r: &Report) -> Document {
+/// What `servebench run` prints when it finishes: the headline table with its callouts, each
+/// swept target's saturation point and the comparison's caveats — or for a quality-only run
+/// the quality section.
+pub fn summary(r: &Report, cmp: Option<&Comparison>) -> Document {
     let mut d = Document::fragment("en");
     if r.targets.iter().all(|t| t.status == TargetStatus::Failed) {
         // Nothing was measured: the errors say everything, and they are printed on their own.
@@ -131,6 +132,22 @@ pub fn summary(r: &Report) -> Document {
         d.table(summary_table(&r.targets));
         cache_callout(&mut d, r);
         noise_callout(&mut d, &r.targets);
+        for t in r.targets.iter().filter(|t| !t.phases.sweep.is_empty()) {
+            d.item(match &t.saturation {
+                Some(s) => format!(
+                    "{}: saturated at concurrency {} ({:.1} output tok/s)",
+                    t.name, s.concurrency, s.output_tok_s
+                ),
+                None => format!("{}: not saturated within the sweep", t.name),
+            });
+        }
+        if let Some(c) = cmp.filter(|c| !c.caveats.is_empty() && c.targets.len() >= 2) {
+            let words = super::i18n::catalog(Lang::En);
+            d.para(format!("**{}:**", words.caveats));
+            for cav in &c.caveats {
+                d.item(words.render(cav));
+            }
+        }
     } else {
         super::quality_doc::section(&mut d, &r.targets);
     }

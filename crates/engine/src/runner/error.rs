@@ -83,6 +83,7 @@ mod tests {
             TargetError::Launch(ServerError::Exited {
                 status: "exit status: 1".into(),
                 log: "server.log".into(),
+                last: "loading weights".into(),
             })
         };
         let plain = exited().classify(&["loading weights".into()]);
