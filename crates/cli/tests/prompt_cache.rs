@@ -142,4 +142,10 @@ async fn a_phase_with_unrequested_cache_hits_says_so() {
         "{}",
         o.stdout
     );
+    // The phase is named in Korean too.
+    assert!(
+        o.stdout.contains("연속 응답 요청 10개 중 10개"),
+        "{}",
+        o.stdout
+    );
 }

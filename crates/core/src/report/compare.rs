@@ -355,13 +355,14 @@ fn caveats(entries: &[Entry]) -> Vec<Message> {
         }
         if e.settings.unique_prompts {
             for (phase, hits, of) in super::model::cache_hits(e.target) {
-                out.push(
-                    Message::new(Code::CavPromptCache)
-                        .with("x", x)
-                        .with("phase", phase)
-                        .with("n", hits.to_string())
-                        .with("of", of.to_string()),
-                );
+                // Cold and warm are words of the catalogue; a load profile is its own name.
+                let m = Message::new(Code::CavPromptCache).with("x", x);
+                let m = match phase.as_str() {
+                    "cold" => m.word("phase", Code::PhaseCold),
+                    "warm" => m.word("phase", Code::PhaseWarm),
+                    _ => m.with("phase", phase),
+                };
+                out.push(m.with("n", hits.to_string()).with("of", of.to_string()));
             }
         }
         let failed: Vec<&str> = e

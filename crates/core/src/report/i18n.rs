@@ -120,6 +120,10 @@ pub struct Catalog {
     pub why_missing: &'static str,
     /// What is missing: warm TTFT, GPU memory, quality scores.
     pub what_ttft: &'static str,
+    /// The cold phase, as a word inside sentences.
+    pub phase_cold: &'static str,
+    /// The warm phase, as a word inside sentences.
+    pub phase_warm: &'static str,
     /// GPU memory.
     pub what_gpu_mem: &'static str,
     /// Quality scores.
@@ -233,6 +237,10 @@ pub enum Code {
     WhyMissing,
     /// The catalogue's `what_ttft`.
     WhatTtft,
+    /// The catalogue's `phase_cold`.
+    PhaseCold,
+    /// The catalogue's `phase_warm`.
+    PhaseWarm,
     /// The catalogue's `what_gpu_mem`.
     WhatGpuMem,
     /// The catalogue's `what_quality`.
@@ -335,6 +343,8 @@ impl Catalog {
             Code::WhyQuality => self.why_quality,
             Code::WhyMissing => self.why_missing,
             Code::WhatTtft => self.what_ttft,
+            Code::PhaseCold => self.phase_cold,
+            Code::PhaseWarm => self.phase_warm,
             Code::WhatGpuMem => self.what_gpu_mem,
             Code::WhatQuality => self.what_quality,
             Code::WhatSaturation => self.what_saturation,
@@ -481,6 +491,8 @@ static EN: Catalog = Catalog {
     why_quality: "{x} has the highest average quality score ({v} of 5).",
     why_missing: "Not enough data: {what}.",
     what_ttft: "warm TTFT of at least two targets",
+    phase_cold: "cold",
+    phase_warm: "warm",
     what_gpu_mem: "GPU memory of at least two targets",
     what_quality: "quality scores of at least two targets (run with --quality)",
     unit_seconds: "s",
@@ -580,6 +592,8 @@ static KO: Catalog = Catalog {
     why_quality: "{x}의 평균 코딩 점수가 가장 높습니다 (5점 만점에 {v}점).",
     why_missing: "데이터가 부족합니다: {what}.",
     what_ttft: "두 대상 이상의 연속 응답 TTFT",
+    phase_cold: "초기 로딩",
+    phase_warm: "연속 응답",
     what_gpu_mem: "두 대상 이상의 GPU 메모리",
     what_quality: "두 대상 이상의 코딩 점수 (--quality로 실행)",
     unit_seconds: "초",
