@@ -4,6 +4,76 @@ use indicatif::{ProgressBar, ProgressStyle};
 use servebench_engine::events::{Event, Observer};
 use servebench_engine::metrics::RequestMetrics;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Plain output says a phase is still alive when nothing finished for this long.
+const QUIET: Duration = Duration::from_secs(10);
+
+/// What the heartbeat knows: the phase under way and when a line was last printed.
+#[derive(Default)]
+struct Beat {
+    /// `[target] phase` while a phase runs.
+    phase: Option<String>,
+    since: Option<Instant>,
+    last: Option<Instant>,
+}
+
+/// A thread that, in plain output, prints "still running" when a phase has been quiet for
+/// [`QUIET`] (a long request in flight shows that it is alive). Stops when dropped.
+struct Heartbeat {
+    beat: Arc<Mutex<Beat>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Heartbeat {
+    fn start() -> Heartbeat {
+        let beat = Arc::new(Mutex::new(Beat::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (b, s) = (beat.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(500));
+                let Ok(mut g) = b.lock() else { return };
+                let (Some(phase), Some(since), Some(last)) = (g.phase.clone(), g.since, g.last)
+                else {
+                    continue;
+                };
+                if last.elapsed() >= QUIET {
+                    eprintln!(
+                        "{phase}: still running, {:.0} s into the phase, {:.0} s since the last line",
+                        since.elapsed().as_secs_f64(),
+                        last.elapsed().as_secs_f64()
+                    );
+                    g.last = Some(Instant::now());
+                }
+            }
+        });
+        Heartbeat { beat, stop }
+    }
+
+    fn set(&self, phase: Option<String>) {
+        if let Ok(mut g) = self.beat.lock() {
+            let now = Instant::now();
+            g.since = phase.as_ref().map(|_| now);
+            g.phase = phase;
+            g.last = Some(now);
+        }
+    }
+
+    fn printed(&self) {
+        if let Ok(mut g) = self.beat.lock() {
+            g.last = Some(Instant::now());
+        }
+    }
+}
+
+impl Drop for Heartbeat {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
 
 /// Observer that shows progress on stderr.
 pub struct Progress {
@@ -19,18 +89,22 @@ pub struct Progress {
     cold_k: u32,
     /// What the current phase is called in lines: `warm`, `cold load 2/3`, `sweep step 1`.
     label: String,
+    /// Plain output only (a bar ticks on its own).
+    heartbeat: Option<Heartbeat>,
 }
 
 impl Progress {
     /// Progress on stderr; `verbose` prints every request as a line (no bar, no thinning).
     /// `cold_loads` is the run's `--cold N`.
     pub fn new(verbose: bool, cold_loads: u32) -> Progress {
+        let tty = std::io::stderr().is_terminal() && !verbose;
         Progress {
+            heartbeat: (!tty).then(Heartbeat::start),
             cold_loads,
             cold_k: 0,
             label: String::new(),
             verbose,
-            tty: std::io::stderr().is_terminal() && !verbose,
+            tty,
             bar: None,
             total: 0,
             done: 0,
@@ -43,6 +117,13 @@ impl Progress {
         match &self.bar {
             Some(b) => b.println(s),
             None => eprintln!("{s}"),
+        }
+        self.printed();
+    }
+
+    fn printed(&self) {
+        if let Some(h) = &self.heartbeat {
+            h.printed();
         }
     }
 }
@@ -70,6 +151,9 @@ impl Observer for Progress {
                     }
                     p => p.to_string(),
                 };
+                if let Some(h) = &self.heartbeat {
+                    h.set(Some(format!("[{target}] {}", self.label)));
+                }
                 if self.tty {
                     // A duration-bounded step has no known total: count instead of a bar.
                     let (bar, template) = match *total {
@@ -130,11 +214,15 @@ impl Observer for Progress {
                             };
                             eprintln!("[{}] {phase} {}/{total} {detail}", r.target, self.done);
                             self.last_line = Some(std::time::Instant::now());
+                            self.printed();
                         }
                     }
                 }
             }
             Event::PhaseFinished { target, phase } => {
+                if let Some(h) = &self.heartbeat {
+                    h.set(None);
+                }
                 if let Some(b) = self.bar.take() {
                     b.finish_and_clear();
                     eprintln!(

@@ -671,3 +671,36 @@ async fn progress_names_each_cold_load_and_run_json_ends_finished() {
             .unwrap();
     assert_eq!(run["interrupted"], false);
 }
+
+/// In plain output (CI logs, pipes) a request in flight for a long time shows that the run is
+/// alive: after 10 s without a line, one says the phase is still running.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_request_in_flight_shows_the_run_is_alive() {
+    let m = mock_openai(MockCfg {
+        ttft: std::time::Duration::from_secs(11),
+        tokens: 1,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--warm",
+        "0",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("[openai] cold load 1/1: still running, "),
+        "{}",
+        o.stderr
+    );
+}
