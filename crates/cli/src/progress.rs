@@ -255,6 +255,7 @@ impl Observer for Progress {
                     Some(b) => b.set_message(what),
                     None => eprintln!("[{}] {what}", r.target),
                 }
+                self.printed();
             }
             Event::TargetFinished(t) => {
                 // The error itself is printed once, when the run ends.
