@@ -363,6 +363,13 @@ async fn the_journal_rebuilds_the_report_even_after_a_kill() {
     ])
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
+    // Progress names each sweep step's concurrency.
+    assert!(
+        o.stderr.contains("sweep step 0: concurrency 1")
+            && o.stderr.contains("sweep step 1: concurrency 2"),
+        "{}",
+        o.stderr
+    );
     let original = read_report(&out);
     let o = servebench(&[
         "report",

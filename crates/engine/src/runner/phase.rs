@@ -41,6 +41,7 @@ impl Attempt<'_, '_> {
             if self.ctx.cancel.is_cancelled() {
                 break;
             }
+            self.note(format!("sweep step {k}: concurrency {c}"))?;
             let Some(step) = self
                 .load_step(Schedule::Closed(c), Phase::Sweep, Some(k as u32), watch)
                 .await?
