@@ -13,14 +13,16 @@ const TPOT_SLACK_S: f64 = 0.003;
 fn assert_ttft(measured: f64, injected: f64) {
     assert!(
         measured >= injected - 0.001 && measured <= injected + TTFT_SLACK_S,
-        "TTFT {measured} vs injected {injected}"
+        "measured TTFT {measured:.4} s; expected the injected {injected:.3} s, at most 1 ms early and {:.0} ms late",
+        TTFT_SLACK_S * 1000.0
     );
 }
 
 fn assert_tpot(measured: f64, injected: f64) {
     assert!(
         (measured - injected).abs() <= TPOT_SLACK_S,
-        "TPOT {measured} vs injected {injected}"
+        "measured TPOT {measured:.4} s; expected the injected {injected:.3} s within ±{:.0} ms",
+        TPOT_SLACK_S * 1000.0
     );
 }
 
@@ -48,8 +50,9 @@ async fn openai_chat_measures_injected_ttft_tpot_and_decode_rate() {
     // 30 tokens: E2E = 150 ms + 29 × 20 ms = 730 ms.
     assert!(
         (w.e2e_s.mean.unwrap() - 0.730).abs() < TTFT_SLACK_S + 0.01,
-        "e2e {:?}",
-        w.e2e_s.mean
+        "measured mean E2E {:.4} s; expected 0.730 s (150 ms + 29 × 20 ms) within ±{:.0} ms",
+        w.e2e_s.mean.unwrap(),
+        (TTFT_SLACK_S + 0.01) * 1000.0
     );
     assert_eq!(w.output_tokens.mean, Some(30.0));
     assert_eq!(w.itl_s.n, 4 * 29);
