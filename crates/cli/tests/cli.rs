@@ -505,17 +505,12 @@ async fn a_model_the_server_does_not_serve_is_refused_before_any_request() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let o = servebench(&[
-        "run",
-        "--api",
+    let o = run_quick(
         "openai",
-        "--url",
         &m.url(),
-        "--model",
         "smollm2-1.7b",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ])
+        &["--out", dir.path().to_str().unwrap()],
+    )
     .await;
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(
@@ -535,19 +530,12 @@ async fn a_model_the_server_does_not_serve_is_refused_before_any_request() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let o = servebench(&[
-        "run",
-        "--api",
+    let o = run_quick(
         "openai",
-        "--url",
         &m.url(),
-        "--model",
         "mock-model",
-        "--warm",
-        "1",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ])
+        &["--warm", "1", "--out", dir.path().to_str().unwrap()],
+    )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     let r = read_report(dir.path());
@@ -563,17 +551,12 @@ async fn a_model_the_server_does_not_serve_is_refused_before_any_request() {
 async fn typical_mistakes_get_one_clear_line_each() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("dns");
-    let o = servebench(&[
-        "run",
-        "--api",
+    let o = run_quick(
         "openai",
-        "--url",
         "http://no-such-host.invalid:8000",
-        "--model",
         "m",
-        "--out",
-        out.to_str().unwrap(),
-    ])
+        &["--out", out.to_str().unwrap()],
+    )
     .await;
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert_eq!(
@@ -591,15 +574,12 @@ async fn typical_mistakes_get_one_clear_line_each() {
     );
     assert!(!o.stdout.contains("| Metric"), "{}", o.stdout);
 
-    let o = servebench(&[
-        "run",
-        "--api",
+    let o = run_quick(
         "openai",
-        "--url",
         "http://localhost:8000/v1/chat/completions",
-        "--model",
         "m",
-    ])
+        &[],
+    )
     .await;
     assert_eq!(o.code, 2);
     assert!(
@@ -647,21 +627,19 @@ async fn typical_mistakes_get_one_clear_line_each() {
 async fn progress_names_each_cold_load_and_run_json_ends_finished() {
     let m = mock_ollama(MockCfg::default()).await;
     let dir = tempfile::tempdir().unwrap();
-    let o = servebench(&[
-        "run",
-        "--api",
+    let o = run_quick(
         "ollama",
-        "--url",
         &m.url(),
-        "--model",
         "mock-model",
-        "--cold",
-        "2",
-        "--warm",
-        "1",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ])
+        &[
+            "--cold",
+            "2",
+            "--warm",
+            "1",
+            "--out",
+            dir.path().to_str().unwrap(),
+        ],
+    )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stderr.contains("cold load 1/2 1/1 ok"), "{}", o.stderr);
@@ -683,19 +661,12 @@ async fn a_long_request_in_flight_shows_the_run_is_alive() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let o = servebench(&[
-        "run",
-        "--api",
+    let o = run_quick(
         "openai",
-        "--url",
         &m.url(),
-        "--model",
         "mock-model",
-        "--warm",
-        "0",
-        "--out",
-        dir.path().to_str().unwrap(),
-    ])
+        &["--warm", "0", "--out", dir.path().to_str().unwrap()],
+    )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(

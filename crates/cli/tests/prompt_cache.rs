@@ -7,21 +7,9 @@ use serde_json::Value;
 use std::path::Path;
 
 async fn run(url: &str, out: &Path, extra: &[&str]) -> Out {
-    let mut args = vec![
-        "run",
-        "--api",
-        "openai",
-        "--url",
-        url,
-        "--model",
-        "mock-model",
-        "--warm",
-        "10",
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let mut args = vec!["--warm", "10", "--out", out.to_str().unwrap()];
     args.extend_from_slice(extra);
-    servebench(&args).await
+    run_quick("openai", url, "mock-model", &args).await
 }
 
 fn warm(r: &Value) -> &Value {

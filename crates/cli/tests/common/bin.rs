@@ -42,3 +42,10 @@ pub async fn run_plan(dir: &std::path::Path, toml: &str) -> (Out, std::path::Pat
 pub fn read_report(dir: &std::path::Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
+
+/// `servebench run` in the quick form: `--api API --url URL --model MODEL`, then `extra`.
+pub async fn run_quick(api: &str, url: &str, model: &str, extra: &[&str]) -> Out {
+    let mut args = vec!["run", "--api", api, "--url", url, "--model", model];
+    args.extend_from_slice(extra);
+    servebench(&args).await
+}
