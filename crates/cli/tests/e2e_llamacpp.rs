@@ -1,5 +1,7 @@
 //! End to end against the real reference server: llama.cpp (xllamacpp) serving the real
-//! SmolLM2-135M-Instruct Q4_1 model, installed into `.venv` by `make venv` (`make test` does it).
+//! SmolLM2-135M-Instruct Q4_1 model (fast, for timing) and the real coding model,
+//! Qwen2.5-Coder-0.5B-Instruct Q4_K_M (for quality), installed into `.venv` by `make venv`
+//! (`make test` does it).
 
 use crate::common::*;
 use serde_json::Value;
@@ -37,6 +39,13 @@ impl Drop for Server {
 }
 
 async fn start_server(port: u16, threads: u32, slots: u32) -> Server {
+    start_model_server(port, threads, slots, "smollm2-135m").await
+}
+
+/// The coding model's name, as `scripts/llamacpp_server.py` serves it.
+const CODER: &str = "qwen2.5-coder-0.5b";
+
+async fn start_model_server(port: u16, threads: u32, slots: u32, model: &str) -> Server {
     let child = Command::new(python())
         .arg(repo().join("scripts/llamacpp_server.py"))
         .args([
@@ -46,6 +55,8 @@ async fn start_server(port: u16, threads: u32, slots: u32) -> Server {
             &threads.to_string(),
             "--parallel",
             &slots.to_string(),
+            "--model",
+            model,
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -447,4 +458,108 @@ async fn every_builtin_scenario_is_scored_against_the_real_model() {
         q.pass_at_1, q.average_total_score
     );
     assert!(q.average_total_score.is_some());
+}
+
+/// The first ten HumanEval tasks, asked greedily of the real coding model with the Qwen2.5-Coder
+/// report's prompt (2 threads, as `make paper` runs it), must pass 7 to 9 of them. Why that
+/// band: the full paper run with the same binary, model, prompt and thread count passed 8 of
+/// these ten, with no verdict changing between its two greedy asks of each; greedy decoding on
+/// one binary and thread count is reproducible, and ±1 task leaves room for the few verdict
+/// flips the full run saw across 164 tasks. A broken prompt, extraction or test assembly
+/// loses far more (SmolLM2, which cannot code, scores 0).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_humaneval_subset_on_the_real_coding_model_scores_within_its_band() {
+    use servebench_engine::eval::EvalSettings;
+    use servebench_engine::eval::suite::{self, Dataset, PromptStyle};
+    let _serial = SERIAL.lock().await;
+    let port = launch_port();
+    let _server = start_model_server(port, 2, 1, CODER).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let settings = EvalSettings {
+        dataset: Dataset::HumanEval,
+        limit: Some(10),
+        prompt_style: PromptStyle::Qwen,
+        helper: Some(PathBuf::from(env!("CARGO_BIN_EXE_servebench"))),
+        ..Default::default()
+    };
+    let tasks = suite::load_as(&Dataset::HumanEval, None, Some(10), PromptStyle::Qwen).unwrap();
+    let (r, recs) = run_targets(vec![target("qwen", Api::Openai, &url, CODER)], 0, |s| {
+        s.performance = false;
+        s.quality = Some(servebench_engine::plan::Quality { settings, tasks });
+    })
+    .await;
+    let t = &r.targets[0];
+    assert_eq!(t.error, None);
+    assert!(recs.iter().all(|r| r.outcome.is_ok()), "{recs:?}");
+    let q = t.quality.as_ref().unwrap();
+    let s = &q.scenarios["humaneval"];
+    let ci = q.pass_at_1_ci.as_ref().unwrap();
+    eprintln!(
+        "Qwen2.5-Coder-0.5B HumanEval/0-9: passed {} failed {} errors {}, pass@1 {:?} [{:.3}, {:.3}], drift {:?}",
+        s.passed, s.failed, s.errors, q.pass_at_1, ci.low, ci.high, q.drift
+    );
+    assert_eq!(s.errors, 0, "the grader must grade every answer");
+    assert!(
+        (7..=9).contains(&s.passed),
+        "expected 7 to 9 of HumanEval/0-9 to pass (the paper run passed 8), got {} passed and {} failed",
+        s.passed,
+        s.failed
+    );
+    assert_eq!(q.prompt_style, "qwen");
+    assert_eq!(ci.method, "wilson");
+}
+
+/// Quality under load on the real server: two slots, the tasks asked again two at a time.
+/// Every task gets an answer under load, paired with its sequential one, and the two under
+/// load really were decoded together.
+#[tokio::test(flavor = "multi_thread")]
+async fn quality_under_load_on_two_slots_pairs_every_task() {
+    use servebench_engine::eval::EvalSettings;
+    use servebench_engine::eval::suite::{self, Dataset};
+    use servebench_engine::load::profile::Profile;
+    let _serial = SERIAL.lock().await;
+    let port = launch_port();
+    let _server = start_server(port, 2, 2).await;
+    let url = format!("http://127.0.0.1:{port}");
+    let scen = vec!["code-completion".to_string()];
+    let settings = EvalSettings {
+        scenarios: Some(scen.clone()),
+        limit: Some(4),
+        max_tokens: 160,
+        load: Some(Profile::Concurrency(2)),
+        helper: Some(PathBuf::from(env!("CARGO_BIN_EXE_servebench"))),
+        ..Default::default()
+    };
+    let tasks = suite::load(&Dataset::Builtin, Some(&scen), Some(4)).unwrap();
+    let (r, recs) = run_targets(
+        vec![target("llamacpp", Api::Openai, &url, "smollm2-135m")],
+        0,
+        |s| {
+            s.performance = false;
+            s.quality = Some(servebench_engine::plan::Quality { settings, tasks });
+        },
+    )
+    .await;
+    let t = &r.targets[0];
+    assert_eq!(t.error, None);
+    assert_schema_valid(&serde_json::to_value(&r).unwrap());
+    // Four tasks: asked, re-asked, and asked under load.
+    assert_eq!(recs.len(), 12);
+    let q = t.quality.as_ref().unwrap();
+    assert_eq!((q.answers_planned, q.answers_graded), (12, 12));
+    let l = q.under_load.as_ref().expect("quality under load");
+    assert_eq!((l.profile.as_str(), l.answers), ("concurrency:2", 4));
+    assert_eq!(l.drift.compared, 4);
+    assert_eq!(l.paired.as_ref().unwrap().tasks, 4);
+    eprintln!("SmolLM2 under concurrency:2: {l:?}");
+    // The last four requests (under load) ran two at a time: some pair overlaps.
+    let spans: Vec<(f64, f64)> = recs[8..]
+        .iter()
+        .map(|r| (r.sent_unix_s, r.sent_unix_s + r.end.as_secs_f64()))
+        .collect();
+    let overlap = spans
+        .iter()
+        .enumerate()
+        .any(|(i, a)| spans[i + 1..].iter().any(|b| a.0 < b.1 && b.0 < a.1));
+    assert!(overlap, "no two answers under load overlapped: {spans:?}");
 }

@@ -32,16 +32,36 @@ async fn evaluate(
     settings: EvalSettings,
     answer: impl Fn(&Task) -> String + Send + Sync + 'static,
 ) -> Report {
-    let tasks_for_mock = Arc::new(tasks.clone());
+    evaluate_with_drift(tasks, settings, answer, None::<fn(&Task) -> String>).await
+}
+
+/// The mock's answer function over `tasks`.
+fn by_task(
+    tasks: &[Task],
+    answer: impl Fn(&Task) -> String + Send + Sync + 'static,
+) -> Option<Answer> {
+    let tasks = Arc::new(tasks.to_vec());
+    Answer::new(move |body| {
+        let text = user_text(body);
+        let task = tasks
+            .iter()
+            .find(|t| t.chat.messages[0].content == text)
+            .expect("the mock knows every task");
+        answer(task)
+    })
+}
+
+/// [`evaluate`] against a mock that answers `drift(task)` instead when another answer is
+/// being generated at the same time.
+async fn evaluate_with_drift(
+    tasks: Vec<Task>,
+    settings: EvalSettings,
+    answer: impl Fn(&Task) -> String + Send + Sync + 'static,
+    drift: Option<impl Fn(&Task) -> String + Send + Sync + 'static>,
+) -> Report {
     let m = mock_openai(MockCfg {
-        answer: Answer::new(move |body| {
-            let text = user_text(body);
-            let task = tasks_for_mock
-                .iter()
-                .find(|t| t.chat.messages[0].content == text)
-                .expect("the mock knows every task");
-            answer(task)
-        }),
+        answer: by_task(&tasks, answer),
+        batch_drift: drift.and_then(|d| by_task(&tasks, d)),
         ..instant()
     })
     .await;
@@ -635,4 +655,64 @@ async fn the_cli_writes_quality_jsonl_and_rejects_bad_input() {
         o.stderr
     );
     assert_eq!(m.requests(), 6, "nothing is asked once the setup fails");
+}
+
+/// A batching server whose batch changes greedy answers: alone it answers with the canonical
+/// solution, beside another answer with `return None`. Sequential asks and their re-asks see
+/// no drift; under concurrency:2 every answer drifts and fails, and the paired test says so.
+#[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs HumanEval from `make venv`: `make test` runs it (--features e2e)"
+)]
+async fn answers_that_change_under_load_are_counted_as_drift() {
+    let tasks: Vec<Task> = humaneval().into_iter().take(6).collect();
+    let r = evaluate_with_drift(
+        tasks,
+        EvalSettings {
+            dataset: Dataset::HumanEval,
+            load: Some(servebench_engine::load::profile::Profile::Concurrency(2)),
+            ..Default::default()
+        },
+        |t| {
+            let (_, _, reference) = code_of(t);
+            format!("```python\n{}```", reference.unwrap())
+        },
+        Some(|t: &Task| {
+            let (prompt, _, _) = code_of(t);
+            format!("```python\n{prompt}    return None\n```")
+        }),
+    )
+    .await;
+    let q = r.targets[0].quality.as_ref().unwrap();
+    assert_eq!(
+        q.pass_at_1,
+        Some(1.0),
+        "the sequential answers are the canonical ones: {:?} {:?}",
+        r.targets[0].error,
+        q.scenarios
+    );
+    let d = q.drift.as_ref().unwrap();
+    assert_eq!(
+        (d.compared, d.differing, d.verdict_changes),
+        (6, 0, 0),
+        "sequential re-asks: {d:?}"
+    );
+    let l = q.under_load.as_ref().expect("a quality-under-load section");
+    assert_eq!((l.profile.as_str(), l.answers), ("concurrency:2", 6));
+    assert_eq!(l.pass_at_1, Some(0.0), "{l:?}");
+    assert_eq!(
+        (l.drift.compared, l.drift.differing, l.drift.verdict_changes),
+        (6, 6, 6),
+        "{l:?}"
+    );
+    let p = l.paired.as_ref().unwrap();
+    let t = p.table.unwrap();
+    assert_eq!((t.both, t.only_a, t.only_b, t.neither), (0, 6, 0, 0));
+    assert!(
+        (p.p_value - 2.0 / 64.0).abs() < 1e-12 && p.significant,
+        "{p:?}"
+    );
+    // The sequential scores are those of the sequential answers alone.
+    assert_eq!(q.scenarios["humaneval"].answers, 12);
 }

@@ -186,6 +186,7 @@ async fn a_pooled_connection_the_server_closed_is_resent_on_a_fresh_one() {
         timeout: std::time::Duration::from_secs(10),
         ttft_timeout: None,
         retries: 0,
+        stop: &[],
     };
     let prompt = &servebench_engine::prompts::builtin()[0];
     let cancel = tokio_util::sync::CancellationToken::new();

@@ -438,3 +438,79 @@ async fn the_journal_rebuilds_the_report_even_after_a_kill() {
     );
     assert!(warm >= 3, "{warm}");
 }
+
+/// Ctrl-C in the middle of a quality run: every graded answer stays in `quality.jsonl`, and
+/// the report scores those and says how many of the planned answers they are.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_quality_run_keeps_every_graded_answer_and_says_how_many() {
+    let m = mock_openai(MockCfg {
+        ttft: Duration::from_millis(50),
+        per_token: Duration::from_millis(60),
+        answer: Answer::new(|_| "```python\ndef f():\n    return None\n```".into()),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "eval",
+            "--api",
+            "openai",
+            "--url",
+            &m.url(),
+            "--model",
+            "mock-model",
+        ])
+        .args([
+            "--scenarios",
+            "code-completion",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    let journal = out.join("quality.jsonl");
+    let lines = || std::fs::read_to_string(&journal).map_or(0, |t| t.lines().count());
+    let waited = Instant::now();
+    while lines() < 3 {
+        assert!(
+            waited.elapsed() < Duration::from_secs(60),
+            "no answer graded"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let o = child.wait_with_output().await.unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let graded = lines();
+    assert!((3..20).contains(&graded), "{graded} answers graded");
+    let r = read_report(&out);
+    assert_schema_valid(&r);
+    let t = &r["targets"][0];
+    assert_eq!(
+        t["error"],
+        serde_json::Value::Null,
+        "graded answers are a measurement"
+    );
+    let q = &t["quality"];
+    assert_eq!(q["answers_planned"], 20, "{q}");
+    assert_eq!(
+        q["answers_graded"].as_u64(),
+        Some(graded as u64),
+        "the report scores every graded answer: {q}"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains(&format!("Graded {graded} of 20 planned answers")),
+        "{md}"
+    );
+}

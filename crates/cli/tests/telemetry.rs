@@ -42,14 +42,23 @@ async fn gpu_readings_follow_the_phases_they_fall_in() {
     let t = &report.targets[0];
     let warm = t.phases.warm.as_ref().unwrap().gpu.as_ref().unwrap();
     // 4 × (100 ms + 20 × 20 ms) ≈ 2 s of warm phase at 10 Hz: about 20 readings.
-    assert!(warm.samples >= 10, "{} readings", warm.samples);
+    assert!(
+        warm.samples >= 10,
+        "expected at least 10 GPU readings in about 2 s at 10 Hz, got {}",
+        warm.samples
+    );
     let d = &warm.devices[0];
     // One stream at a time: never more than one stream's memory, busy most of the time.
     assert_eq!(
         d.mem_used_bytes.max,
         Some((FAKE_IDLE + FAKE_PER_STREAM) as f64)
     );
-    assert!(d.gpu_util_pct.mean.unwrap() > 60.0, "{:?}", d.gpu_util_pct);
+    assert!(
+        d.gpu_util_pct.mean.unwrap() > 60.0,
+        "expected the fake GPU busy most of the warm phase (mean utilisation over 60 %), \
+         measured {:.1} %",
+        d.gpu_util_pct.mean.unwrap()
+    );
     assert!((d.mem_used_pct.max.unwrap() - 1.5 / 16.0 * 100.0).abs() < 1e-9);
     // Four streams at once under concurrency:4.
     let load = t.phases.load.as_ref().unwrap().phase.gpu.as_ref().unwrap();

@@ -1,7 +1,7 @@
 //! servebench's integration and end-to-end tests, one binary (ripgrep's layout): the harness
 //! in [`common`] is compiled once, and every module below is a file of tests by subject.
-//! `e2e_llamacpp` needs the reference server from `make venv`: it is built with the `e2e`
-//! feature, which `make test` enables.
+//! `e2e_llamacpp` and `model_parts` need the reference server and models from `make venv`:
+//! they are built with the `e2e` feature, which `make test` enables.
 
 mod common;
 
@@ -14,6 +14,8 @@ mod faults;
 mod load;
 mod managed;
 mod mock_timing;
+#[cfg(feature = "e2e")]
+mod model_parts;
 mod ollama_cold;
 mod prompt_cache;
 mod reliability;

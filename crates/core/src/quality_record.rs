@@ -31,6 +31,10 @@ pub struct TaskResult {
     pub graded: Graded,
     /// The judge's verdict, when a judge was asked.
     pub judge: Option<JudgeResult>,
+    /// The load profile this answer was produced under (`--quality-load`); absent for the
+    /// sequential answers every score is computed from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub under_load: Option<String>,
 }
 
 /// A judge's verdict on one answer.

@@ -88,7 +88,12 @@ impl Quality {
     /// Load the dataset's tasks (file errors name the file, line and field).
     pub fn load(&mut self) -> Result<(), crate::eval::suite::SuiteError> {
         let s = &self.settings;
-        self.tasks = crate::eval::suite::load(&s.dataset, s.scenarios.as_deref(), s.limit)?;
+        self.tasks = crate::eval::suite::load_as(
+            &s.dataset,
+            s.scenarios.as_deref(),
+            s.limit,
+            s.prompt_style,
+        )?;
         Ok(())
     }
 }
@@ -196,6 +201,16 @@ pub struct RunOverrides {
     /// Quality dataset after the performance phases: `builtin`, `humaneval` or a file.
     #[serde(default, deserialize_with = "parsed")]
     pub quality: Option<crate::eval::suite::Dataset>,
+    /// First N tasks of each quality scenario (`--quality-limit`).
+    pub quality_limit: Option<usize>,
+    /// Built-in quality scenarios to keep.
+    pub quality_scenarios: Option<Vec<String>>,
+    /// How HumanEval-format tasks are asked (`servebench` or `qwen`).
+    #[serde(default, deserialize_with = "parsed")]
+    pub quality_prompt_style: Option<crate::eval::suite::PromptStyle>,
+    /// Load profile the tasks are asked again under (`--quality-load`, e.g. `concurrency:8`).
+    #[serde(default, deserialize_with = "parsed")]
+    pub quality_load: Option<Profile>,
 }
 
 /// Deserialise a value written as a string in its command-line form.
@@ -261,6 +276,21 @@ impl RunOverrides {
             });
             q.settings.dataset = d.clone();
             base.quality = Some(q);
+        }
+        if let Some(q) = &mut base.quality {
+            let s = &mut q.settings;
+            if let Some(n) = self.quality_limit {
+                s.limit = Some(n);
+            }
+            if let Some(v) = &self.quality_scenarios {
+                s.scenarios = Some(v.clone());
+            }
+            if let Some(p) = self.quality_prompt_style {
+                s.prompt_style = p;
+            }
+            if let Some(p) = &self.quality_load {
+                s.load = Some(p.clone());
+            }
         }
     }
 }
@@ -524,6 +554,13 @@ impl RunSettings {
     /// Check the settings' ranges and that only one prompt source is chosen.
     fn validate(&self) -> Result<(), PlanError> {
         let s = self;
+        if let Some(p) = s.quality.as_ref().and_then(|q| q.settings.load.as_ref())
+            && matches!(p, Profile::Sequential | Profile::Sweep(_))
+        {
+            return Err(PlanError::Invalid(format!(
+                "quality_load {p}: the tasks need a load to be asked under: use concurrency:N or rate:R[:poisson|:constant|:gamma:B]"
+            )));
+        }
         if s.max_tokens == 0 || s.max_tokens > 1_000_000 {
             return Err(PlanError::Invalid(format!(
                 "max_tokens {} out of range: use 1..=1000000",

@@ -3,7 +3,7 @@
 use super::target::{RunJob, TargetArgs, api_parser, build_plan, out_dir, prepare_quality};
 use anyhow::{Context, bail};
 use clap::Args;
-use servebench_engine::eval::suite::{Dataset, SCENARIOS};
+use servebench_engine::eval::suite::{Dataset, PromptStyle, SCENARIOS};
 use servebench_engine::eval::{EvalSettings, JudgeSpec};
 use servebench_engine::plan::{Api, Quality, RunOverrides};
 use std::path::PathBuf;
@@ -37,6 +37,15 @@ pub struct EvalArgs {
     /// Generation limit per answer (large enough for whole functions).
     #[arg(long, default_value_t = 768, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_tokens: u32,
+    /// How HumanEval-format tasks are asked: servebench (complete the function, explain
+    /// briefly) or qwen (the Qwen2.5-Coder report's EvalPlus prompt: its system prompt, a
+    /// pre-filled ```python fence, stop at the closing fence).
+    #[arg(long, default_value = "servebench", value_parser = |s: &str| s.parse::<PromptStyle>())]
+    pub prompt_style: PromptStyle,
+    /// Ask every task once more while the server is under this load (concurrency:N or
+    /// rate:R), and report pass@1 under load, paired with the sequential answers, and drift.
+    #[arg(long, value_parser = super::run::quality_load_parser)]
+    pub quality_load: Option<servebench_engine::load::profile::Profile>,
     /// Sampling seed of the first sample (sample i uses seed + i).
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -139,6 +148,8 @@ impl EvalArgs {
                 timeout_s: a.timeout,
                 task_timeout_s: a.task_timeout,
                 judge,
+                prompt_style: a.prompt_style,
+                load: a.quality_load,
                 python: a.python,
                 helper: None,
             },

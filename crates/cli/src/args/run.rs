@@ -93,6 +93,29 @@ pub struct RunArgs {
     /// HumanEval-format JSONL(.gz) file (see `servebench eval` for the knobs).
     #[arg(help_heading = "Quality", long, value_parser = |s: &str| s.parse::<servebench_engine::eval::suite::Dataset>())]
     pub quality: Option<servebench_engine::eval::suite::Dataset>,
+    /// First N tasks of each quality scenario.
+    #[arg(help_heading = "Quality", long)]
+    pub quality_limit: Option<usize>,
+    /// Built-in quality scenarios to run, comma-separated.
+    #[arg(help_heading = "Quality", long, value_delimiter = ',')]
+    pub quality_scenarios: Option<Vec<String>>,
+    /// How HumanEval-format tasks are asked: servebench or qwen (see `servebench eval --help`).
+    #[arg(help_heading = "Quality", long, value_parser = |s: &str| s.parse::<servebench_engine::eval::suite::PromptStyle>())]
+    pub quality_prompt_style: Option<servebench_engine::eval::suite::PromptStyle>,
+    /// Ask every quality task once more while the server is under this load (concurrency:N or
+    /// rate:R), and report pass@1 under load, paired with the sequential answers, and answer drift.
+    #[arg(help_heading = "Quality", long, value_parser = quality_load_parser)]
+    pub quality_load: Option<Profile>,
+}
+
+/// `--quality-load`: a profile that puts load on the server (concurrency or rate).
+pub fn quality_load_parser(s: &str) -> Result<Profile, String> {
+    match s.parse::<Profile>().map_err(|e| e.to_string())? {
+        p @ (Profile::Sequential | Profile::Sweep(_)) => Err(format!(
+            "{p} puts no load on the server while the tasks are asked: use concurrency:N or rate:R[:poisson|:constant|:gamma:B]"
+        )),
+        p => Ok(p),
+    }
 }
 
 // A method rather than `TryFrom<RunArgs> for RunJob`: an impl belongs to its type's module, and
@@ -127,6 +150,10 @@ impl RunArgs {
             sample_hz: a.sample_hz,
             unique_prompts: a.allow_prompt_cache.then_some(false),
             quality: a.quality.clone(),
+            quality_limit: a.quality_limit,
+            quality_scenarios: a.quality_scenarios.clone(),
+            quality_prompt_style: a.quality_prompt_style,
+            quality_load: a.quality_load.clone(),
         };
         let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;
         prepare_quality(&mut plan)?;

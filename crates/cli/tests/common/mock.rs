@@ -90,6 +90,10 @@ pub struct MockCfg {
     pub listed: Option<Vec<String>>,
     /// OpenAI: a prompt cache reported the llama.cpp way (`timings.cache_n`, `prompt_n`).
     pub prompt_cache: Option<CacheMock>,
+    /// OpenAI chat, with `answer`: the answer given instead when another chat answer is being
+    /// generated at the same time — decided after a 50 ms batching window (each such answer
+    /// takes at least 100 ms), as a batching server whose batch changes a greedy answer would.
+    pub batch_drift: Option<Answer>,
 }
 
 /// How the mock's prompt cache behaves.
@@ -121,6 +125,7 @@ impl Default for MockCfg {
             any_model: false,
             listed: None,
             prompt_cache: None,
+            batch_drift: None,
         }
     }
 }

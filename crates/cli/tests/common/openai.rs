@@ -131,7 +131,19 @@ pub async fn oa_generate(
     }
     let chat = body.get("messages").is_some();
     if let (Some(a), true) = (&s.cfg.answer, chat) {
-        return oa_answer((a.0)(&body), s.cfg.clone(), start);
+        let Some(drift) = &s.cfg.batch_drift else {
+            return oa_answer((a.0)(&body), s.cfg.clone(), start, None);
+        };
+        s.running.fetch_add(1, Ordering::SeqCst);
+        let running = Running(s.clone());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let batched = s.running.load(Ordering::SeqCst) >= 2;
+        let text = if batched {
+            (drift.0)(&body)
+        } else {
+            (a.0)(&body)
+        };
+        return oa_answer(text, s.cfg.clone(), start, Some(running));
     }
     let (tx, rx) = mpsc::channel(16);
     let mut cfg = s.cfg.clone();
@@ -204,9 +216,10 @@ pub async fn oa_generate(
 }
 
 /// Stream `text` as vLLM chat chunks of up to 8 characters, then finish and usage.
-pub fn oa_answer(text: String, cfg: MockCfg, start: Instant) -> Response {
+pub fn oa_answer(text: String, cfg: MockCfg, start: Instant, running: Option<Running>) -> Response {
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
+        let mut running = running;
         let id = "chatcmpl-answer";
         let chars: Vec<char> = text.chars().collect();
         let pieces: Vec<String> = chars.chunks(8).map(|c| c.iter().collect()).collect();
@@ -217,6 +230,13 @@ pub fn oa_answer(text: String, cfg: MockCfg, start: Instant) -> Response {
             if tx.send(Ok(format!("data: {ev}\n\n"))).await.is_err() {
                 return;
             }
+        }
+        if running.is_some() {
+            // A batch-drift answer counts as generating for at least 100 ms, so two sent
+            // together (each deciding 50 ms after it arrived) both see the other; it stops
+            // counting before its last chunk, so the next sequential request sees neither.
+            sleep_until(start + Duration::from_millis(100)).await;
+            running.take();
         }
         let fin = json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
                          "choices": [{"index": 0, "delta": {"content": ""}, "logprobs": null, "finish_reason": "stop", "stop_reason": null}]});

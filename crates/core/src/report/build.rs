@@ -259,8 +259,8 @@ impl Builder {
     /// it again once a judge has scored it) replaces the earlier one.
     pub fn add_quality(&mut self, r: &TaskResult) {
         let same = |a: &TaskResult| {
-            (&a.scenario, &a.task_id, a.sample, a.rerun)
-                == (&r.scenario, &r.task_id, r.sample, r.rerun)
+            (&a.scenario, &a.task_id, a.sample, a.rerun, &a.under_load)
+                == (&r.scenario, &r.task_id, r.sample, r.rerun, &r.under_load)
         };
         let answers = self.quality.entry(r.target.clone()).or_default();
         match answers.iter_mut().find(|a| same(a)) {
@@ -421,15 +421,7 @@ impl Builder {
         let known = known?;
         let mut results = results.clone();
         score::sort(&mut results);
-        let mut q = score::report(
-            known.dataset.clone(),
-            known.tasks,
-            known.samples,
-            known.temperature,
-            known.max_tokens,
-            &results,
-            known.sandbox.clone(),
-        );
+        let mut q = score::report(known, &results);
         for (name, s) in &mut q.scenarios {
             s.judge = known.scenarios.get(name).and_then(|k| k.judge.clone());
         }
@@ -512,6 +504,8 @@ mod tests {
             e2e_s: Some(1.0),
             graded: Graded::text(verdict, None, accuracy, 3.0),
             judge: None,
+            // Some answers given under load: scored apart, rebuilt the same.
+            under_load: (sample == 2 && !rerun).then(|| "concurrency:2".into()),
         }
     }
 
@@ -562,7 +556,7 @@ mod tests {
                 0..60,
             ),
             answers in prop::collection::vec(
-                (0u8..2, 0u8..4, 0u32..2, any::<bool>(), any::<bool>(), 0u8..3, 0.0f64..=1.0),
+                (0u8..2, 0u8..4, 0u32..3, any::<bool>(), any::<bool>(), 0u8..3, 0.0f64..=1.0),
                 0..20,
             ),
         ) {

@@ -6,12 +6,17 @@ use super::i18n::{Code, Message};
 use super::metric::{COMPARED, Direction, MetricId, Samples, is_tie, quality_scenario_key};
 use super::model::instability;
 use super::model::{AttemptStatus, RunSettingsReport, TargetReport, TargetStatus};
+use super::quality::TaskOutcome;
+use super::quality_stats::{self, PairedTest};
 use super::resources::GpuReport;
 use super::significance::{self, Stat};
 use crate::metrics::RequestMetrics;
 use crate::record::RequestRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The comparison row of pass@1 (code tasks), tested by McNemar's exact test by task.
+pub const PASS_AT_1_KEY: &str = "quality_pass_at_1";
 
 /// Version of the comparison JSON.
 /// 2: caveats and recommendation reasons are typed messages (a code and its values) and the
@@ -88,6 +93,11 @@ pub struct Row {
     pub n_a: Option<usize>,
     /// Samples behind `b`.
     pub n_b: Option<usize>,
+    /// How a quality row was tested: `mcnemar-exact` or `paired-bootstrap+sign` (paired by
+    /// task; `n_a` = `n_b` = the tasks both answered), or `untestable` when a side has no
+    /// per-task outcomes or the two share no task; `null` for performance rows.
+    #[serde(default)]
+    pub test: Option<String>,
 }
 
 /// Baseline against one other target.
@@ -144,10 +154,130 @@ pub struct Comparison {
     pub caveats: Vec<Message>,
     /// One per use; empty for a single target.
     pub recommendations: Vec<Recommendation>,
+    /// Pairs of targets serving the same model (family and size) whose answers can be set
+    /// side by side: is a quality gap the model's bits or nothing at all?
+    #[serde(default)]
+    pub same_model: Vec<SameModel>,
+}
+
+/// Two targets serving the same model, answer by answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SameModel {
+    /// First target.
+    pub a: String,
+    /// Second target.
+    pub b: String,
+    /// Per scenario: how many answers are identical, and where they part.
+    pub scenarios: Vec<SameScenario>,
+    /// Code tasks' paired pass/fail test (McNemar exact), when both answered code tasks.
+    pub paired: Option<PairedTest>,
+    /// What the data support, in words when rendered.
+    pub finding: Message,
+}
+
+/// One scenario of [`SameModel`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SameScenario {
+    /// Scenario.
+    pub scenario: String,
+    /// Tasks both answered.
+    pub tasks: usize,
+    /// Of which the first answers are identical.
+    pub identical: usize,
+    /// `identical / tasks`.
+    pub share_identical: f64,
+    /// Median character position of the first difference over the differing answers.
+    pub first_divergence_median: Option<f64>,
+}
+
+/// Share of identical answers at or above which two targets "answer alike".
+pub const ALIKE: f64 = 0.95;
+
+/// Whether two targets serve the same model: the same name, or the same family and size in
+/// their model facts (parameter counts within 5 %, or the same stated size).
+pub fn same_model(a: &TargetReport, b: &TargetReport) -> bool {
+    let (ma, mb) = (&a.model_info, &b.model_info);
+    let size = match (ma.parameter_count, mb.parameter_count) {
+        (Some(x), Some(y)) => (x as f64 - y as f64).abs() <= 0.05 * x.max(y) as f64,
+        _ => ma.parameter_size.is_some() && ma.parameter_size == mb.parameter_size,
+    };
+    a.model.eq_ignore_ascii_case(&b.model)
+        || (ma.family.is_some() && ma.family == mb.family && size)
+}
+
+/// The same-model view of two entries; `None` unless both serve the same model and answered
+/// common tasks.
+fn same_model_pair(a: &Entry, b: &Entry) -> Option<SameModel> {
+    if !same_model(a.target, b.target) {
+        return None;
+    }
+    let pairs = task_pairs(a, b, |_| true)?;
+    let mut by: BTreeMap<&str, Vec<(&TaskOutcome, &TaskOutcome)>> = BTreeMap::new();
+    for (x, y) in &pairs {
+        by.entry(x.scenario.as_str()).or_default().push((x, y));
+    }
+    let scenarios: Vec<SameScenario> = by
+        .into_iter()
+        .map(|(s, ps)| {
+            let mut firsts: Vec<f64> = ps
+                .iter()
+                .filter_map(|(x, y)| super::score::first_difference(&x.answer, &y.answer))
+                .map(|p| p as f64)
+                .collect();
+            firsts.sort_by(f64::total_cmp);
+            let identical = ps.len() - firsts.len();
+            SameScenario {
+                scenario: s.into(),
+                tasks: ps.len(),
+                identical,
+                share_identical: identical as f64 / ps.len() as f64,
+                first_divergence_median: (!firsts.is_empty())
+                    .then(|| crate::stats::quantile_sorted(&firsts, 0.5)),
+            }
+        })
+        .collect();
+    let identical: usize = scenarios.iter().map(|s| s.identical).sum();
+    let share = identical as f64 / pairs.len() as f64;
+    let paired = paired_pass(a, b).filter(|t| t.table.is_some());
+    let pct = format!("{:.0}", share * 100.0);
+    let (oa, ob) = paired
+        .as_ref()
+        .and_then(|t| t.table)
+        .map_or((0, 0), |t| (t.only_a, t.only_b));
+    let significant = paired.as_ref().is_some_and(|t| t.significant);
+    let code = if significant {
+        Code::SameQuality
+    } else if share >= ALIKE {
+        Code::SameAlike
+    } else {
+        Code::SameText
+    };
+    let finding = Message::new(code)
+        .with("a", &a.label)
+        .with("b", &b.label)
+        .with("pct", pct)
+        .with("oa", oa.to_string())
+        .with("ob", ob.to_string())
+        .with(
+            "p",
+            paired
+                .as_ref()
+                .map_or("—".into(), |t| format!("{:.3}", t.p_value)),
+        );
+    Some(SameModel {
+        a: a.label.clone(),
+        b: b.label.clone(),
+        scenarios,
+        paired,
+        finding,
+    })
 }
 
 /// Reads a metric's value from an entry.
 type Getter = Box<dyn Fn(&Entry) -> Option<f64>>;
+
+/// Pairs a quality row's per-task outcomes of two entries and tests them.
+type Paired = Box<dyn Fn(&Entry, &Entry) -> Option<PairedTest>>;
 
 /// A comparison row's metric: a registry entry, or one scenario's quality score.
 struct Def {
@@ -156,6 +286,63 @@ struct Def {
     dir: Direction,
     stat: Stat,
     value: Getter,
+    /// Quality rows: the paired test by task.
+    paired: Option<Paired>,
+}
+
+/// Per-task outcomes of both entries for the tasks both answered (matched by scenario and
+/// task id), filtered by `keep`.
+fn task_pairs<'e>(
+    a: &'e Entry,
+    b: &'e Entry,
+    keep: impl Fn(&TaskOutcome) -> bool,
+) -> Option<Vec<(&'e TaskOutcome, &'e TaskOutcome)>> {
+    let (qa, qb) = (a.target.quality.as_ref()?, b.target.quality.as_ref()?);
+    let other: BTreeMap<(&str, &str), &TaskOutcome> = qb
+        .per_task
+        .iter()
+        .filter(|t| keep(t) && t.answers > 0)
+        .map(|t| ((t.scenario.as_str(), t.task_id.as_str()), t))
+        .collect();
+    let pairs: Vec<_> = qa
+        .per_task
+        .iter()
+        .filter(|t| keep(t) && t.answers > 0)
+        .filter_map(|t| Some((t, *other.get(&(t.scenario.as_str(), t.task_id.as_str()))?)))
+        .collect();
+    (!pairs.is_empty()).then_some(pairs)
+}
+
+/// The paired test of per-task accuracy (0–5) over the tasks `keep` selects.
+fn paired_scores(a: &Entry, b: &Entry, keep: impl Fn(&TaskOutcome) -> bool) -> Option<PairedTest> {
+    let pairs = task_pairs(a, b, keep)?;
+    Some(quality_stats::paired_scores(
+        &pairs
+            .iter()
+            .map(|(x, y)| (x.score, y.score))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+/// pass@1 paired by task: McNemar on one answer per task, else the paired test of per-task
+/// pass rates.
+fn paired_pass(a: &Entry, b: &Entry) -> Option<PairedTest> {
+    let pairs = task_pairs(a, b, |t| t.code)?;
+    if pairs.iter().all(|(x, y)| x.answers == 1 && y.answers == 1) {
+        return Some(quality_stats::mcnemar(
+            &pairs
+                .iter()
+                .map(|(x, y)| (x.passed == 1, y.passed == 1))
+                .collect::<Vec<_>>(),
+        ));
+    }
+    let rate = |t: &TaskOutcome| t.passed as f64 / t.answers as f64;
+    Some(quality_stats::paired_scores(
+        &pairs
+            .iter()
+            .map(|(x, y)| (rate(x), rate(y)))
+            .collect::<Vec<_>>(),
+    ))
 }
 
 impl Def {
@@ -168,6 +355,8 @@ impl Def {
             dir: d.direction,
             stat: d.stat,
             value: Box::new(move |e| read(e.target)),
+            paired: (m == MetricId::QualityAverage)
+                .then(|| Box::new(|a: &Entry, b: &Entry| paired_scores(a, b, |_| true)) as Paired),
         }
     }
 }
@@ -181,11 +370,17 @@ fn defs(entries: &[Entry]) -> Vec<Def> {
         .filter_map(|e| e.target.quality.as_ref())
         .flat_map(|q| q.scenarios.keys().cloned())
         .collect();
+    let pass = entries.iter().any(|e| {
+        e.target
+            .quality
+            .as_ref()
+            .is_some_and(|q| q.pass_at_1.is_some())
+    });
     for &m in COMPARED {
         if m == MetricId::QualityAverage {
             let avg = m.def();
             for s in &scenarios {
-                let key = s.clone();
+                let (key, scen) = (s.clone(), s.clone());
                 d.push(Def {
                     id: quality_scenario_key(s),
                     unit: avg.unit,
@@ -194,6 +389,19 @@ fn defs(entries: &[Entry]) -> Vec<Def> {
                     value: Box::new(move |e| {
                         e.target.quality.as_ref()?.scenarios.get(&key)?.total_score
                     }),
+                    paired: Some(Box::new(move |a, b| {
+                        paired_scores(a, b, |t| t.scenario == scen)
+                    })),
+                });
+            }
+            if pass {
+                d.push(Def {
+                    id: PASS_AT_1_KEY.into(),
+                    unit: "",
+                    dir: Direction::Higher,
+                    stat: Stat::Mean,
+                    value: Box::new(|e| e.target.quality.as_ref()?.pass_at_1),
+                    paired: Some(Box::new(paired_pass)),
                 });
             }
         }
@@ -225,6 +433,31 @@ pub fn better(a: f64, b: f64, dir: Direction) -> Option<&'static str> {
 fn row(def: &Def, a: &Entry, b: &Entry) -> Row {
     let (va, vb) = ((def.value)(a), (def.value)(b));
     let delta = va.zip(vb).map(|(x, y)| y - x);
+    if let Some(paired) = &def.paired {
+        let t = va.and(vb).and_then(|_| paired(a, b));
+        return Row {
+            metric: def.id.clone(),
+            unit: def.unit.into(),
+            a: va,
+            b: vb,
+            delta,
+            delta_pct: va
+                .zip(delta)
+                .and_then(|(x, d)| (x != 0.0).then(|| d / x.abs() * 100.0)),
+            better: va
+                .zip(vb)
+                .and_then(|(x, y)| better(x, y, def.dir))
+                .map(str::to_string),
+            significant: t
+                .as_ref()
+                .map(|t| t.significant && va.zip(vb).is_some_and(|(x, y)| !is_tie(x, y))),
+            p_value: t.as_ref().map(|t| t.p_value),
+            ci95: t.as_ref().and_then(|t| t.ci95),
+            n_a: t.as_ref().map(|t| t.tasks),
+            n_b: t.as_ref().map(|t| t.tasks),
+            test: Some(t.map_or("untestable".into(), |t| t.method)),
+        };
+    }
     let test = match (a.samples.get(&def.id), b.samples.get(&def.id)) {
         (Some(sa), Some(sb)) if va.is_some() && vb.is_some() => {
             Some(significance::test(sa, sb, def.stat))
@@ -253,6 +486,7 @@ fn row(def: &Def, a: &Entry, b: &Entry) -> Row {
         ci95: test.as_ref().and_then(|t| t.ci95),
         n_a: test.as_ref().map(|t| t.n_a),
         n_b: test.as_ref().map(|t| t.n_b),
+        test: None,
     }
 }
 
@@ -281,6 +515,15 @@ pub fn compare(entries: &[Entry]) -> Comparison {
             })
             .collect(),
         rows: pairs.first().map(|p| p.rows.clone()).unwrap_or_default(),
+        same_model: entries
+            .iter()
+            .enumerate()
+            .flat_map(|(i, a)| {
+                entries[i + 1..]
+                    .iter()
+                    .filter_map(move |b| same_model_pair(a, b))
+            })
+            .collect(),
         caveats: caveats(entries),
         recommendations: if entries.len() < 2 {
             Vec::new()
@@ -654,14 +897,26 @@ fn quality_recommendation(entries: &[Entry]) -> Option<Recommendation> {
             choice: None,
             reason: vec![Message::new(Code::WhyMissing).word("what", Code::WhatQuality)],
         },
-        Some((i, v)) => Recommendation {
-            scenario: "quality".into(),
-            choice: Some(entries[i].label.clone()),
-            reason: vec![
+        Some((i, v)) => {
+            let mut reason = vec![
                 Message::new(Code::WhyQuality)
                     .with("x", &entries[i].label)
                     .with("v", format!("{v:.2}")),
-            ],
-        },
+            ];
+            // Ahead by a margin the tasks cannot confirm (or with no per-task data to test).
+            let unconfirmed = entries.iter().enumerate().any(|(j, e)| {
+                j != i
+                    && e.target.quality.is_some()
+                    && paired_scores(&entries[i], e, |_| true).is_none_or(|t| !t.significant)
+            });
+            if unconfirmed {
+                reason.push(Message::new(Code::WhyNotSignificant).with("x", &entries[i].label));
+            }
+            Recommendation {
+                scenario: "quality".into(),
+                choice: Some(entries[i].label.clone()),
+                reason,
+            }
+        }
     })
 }

@@ -58,6 +58,35 @@ pub fn delta_cell(r: &Row, lang: Lang) -> String {
 /// The significance cell: the p-value, too few samples, or no samples.
 pub fn significance_cell(r: &Row, c: &Catalog) -> String {
     let d = digits(&r.unit) + 1;
+    match r.test.as_deref() {
+        Some("untestable") => return c.untestable.into(),
+        Some(how) => {
+            let how = if how == "mcnemar-exact" {
+                c.how[0]
+            } else {
+                c.how[1]
+            };
+            let yes = if r.significant == Some(true) {
+                c.yes_no[0]
+            } else {
+                c.yes_no[1]
+            };
+            let mut s = fill(
+                c.paired_cell,
+                &[
+                    ("yes", yes),
+                    ("how", how),
+                    ("n", &r.n_a.unwrap_or(0).to_string()),
+                    ("p", &format!("{:.3}", r.p_value.unwrap_or(1.0))),
+                ],
+            );
+            if let Some([lo, hi]) = r.ci95 {
+                s.push_str(&format!(" [{lo:.2} … {hi:.2}]"));
+            }
+            return s;
+        }
+        None => {}
+    }
     match (r.significant, r.p_value) {
         (None, _) => c.no_samples.into(),
         // The test alone would say yes: say why the answer is no.
@@ -206,6 +235,46 @@ pub fn section(d: &mut Document, cmp: &Comparison, lang: Lang) {
         d.table(t);
     }
     quality_table(d, cmp, lang);
+    same_model_section(d, cmp, lang);
+}
+
+/// "Same model?": identical answers per scenario, the paired pass/fail table and what the
+/// data support.
+fn same_model_section(d: &mut Document, cmp: &Comparison, lang: Lang) {
+    let c = catalog(lang);
+    for s in &cmp.same_model {
+        d.heading(3, format!("{}: {} / {}", c.same_heading, s.a, s.b));
+        d.para(fill(c.same_intro, &[("a", &s.a), ("b", &s.b)]));
+        let mut t = Table::new(c.same_cols.map(String::from).to_vec()).aligned(vec![
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ]);
+        for sc in &s.scenarios {
+            t.row(vec![
+                sc.scenario.clone(),
+                sc.tasks.to_string(),
+                format!("{} ({:.0} %)", sc.identical, sc.share_identical * 100.0),
+                fmt(sc.first_divergence_median, 0),
+            ]);
+        }
+        d.table(t);
+        if let Some(tb) = s.paired.as_ref().and_then(|p| p.table) {
+            d.para(fill(
+                c.same_table,
+                &[
+                    ("both", &tb.both.to_string()),
+                    ("oa", &tb.only_a.to_string()),
+                    ("ob", &tb.only_b.to_string()),
+                    ("neither", &tb.neither.to_string()),
+                    ("a", &s.a),
+                    ("b", &s.b),
+                ],
+            ));
+        }
+        d.para(c.render(&s.finding));
+    }
 }
 
 /// The coding scores of every target: the baseline's, then each pair's other side.
@@ -233,9 +302,15 @@ fn quality_table(d: &mut Document, cmp: &Comparison, lang: Lang) {
     let mut head = vec![c.scenario_col.to_string(), first.a.clone()];
     head.extend(cmp.pairs.iter().map(|p| p.b.clone()));
     head.push(c.better_col.to_string());
+    head.extend(
+        cmp.pairs
+            .iter()
+            .map(|p| fill(c.paired_col, &[("a", &p.a), ("b", &p.b)])),
+    );
     let mut align = vec![Align::Left];
     align.extend(std::iter::repeat_n(Align::Right, cmp.pairs.len() + 1));
     align.push(Align::Left);
+    align.extend(std::iter::repeat_n(Align::Left, cmp.pairs.len()));
     let mut t = Table::new(head).aligned(align);
     for r in metrics {
         let label = c.label(&r.metric);
@@ -252,7 +327,12 @@ fn quality_table(d: &mut Document, cmp: &Comparison, lang: Lang) {
                 .and_then(|x| x.b)
         }));
         let mut cells = vec![label];
-        cells.extend(vals.iter().map(|v| fmt(*v, 2)));
+        let digits = if r.metric == super::compare::PASS_AT_1_KEY {
+            3
+        } else {
+            2
+        };
+        cells.extend(vals.iter().map(|v| fmt(*v, digits)));
         cells.push(if cmp.pairs.len() == 1 {
             better_cell(r, first, c)
         } else {
@@ -265,6 +345,12 @@ fn quality_table(d: &mut Document, cmp: &Comparison, lang: Lang) {
                 super::table::Verdict::Best(i) => names[i].to_string(),
             }
         });
+        cells.extend(cmp.pairs.iter().map(|p| {
+            p.rows
+                .iter()
+                .find(|x| x.metric == r.metric)
+                .map_or("—".into(), |x| significance_cell(x, c))
+        }));
         t.row(cells);
     }
     d.table(t);

@@ -330,6 +330,7 @@ fn a_low_p_that_is_not_significant_says_why_in_its_cell() {
         ci95: Some([-0.01, 0.3]),
         n_a: Some(20),
         n_b: Some(20),
+        test: None,
     };
     assert_eq!(
         compare_doc::significance_cell(&row, c),
@@ -487,4 +488,158 @@ fn a_server_that_got_less_cpu_than_its_threads_is_called_starved() {
         .unwrap()
         .cpu_pct = mean(190.0);
     assert_eq!(super::model::cpu_starved(&b), None);
+}
+
+/// `tasks` code tasks of HumanEval; task i passes when `pass(i)`, and its answer is
+/// `answer(i)`.
+fn with_tasks(
+    t: &mut TargetReport,
+    tasks: usize,
+    pass: impl Fn(usize) -> bool,
+    answer: impl Fn(usize) -> String,
+) {
+    let q = t.quality.as_mut().unwrap();
+    q.per_task = (0..tasks)
+        .map(|i| super::quality::TaskOutcome {
+            scenario: "humaneval".into(),
+            task_id: format!("HumanEval/{i}"),
+            code: true,
+            answers: 1,
+            passed: usize::from(pass(i)),
+            score: if pass(i) { 5.0 } else { 0.0 },
+            answer: answer(i),
+        })
+        .collect();
+    let passed = (0..tasks).filter(|i| pass(*i)).count();
+    q.pass_at_1 = Some(passed as f64 / tasks as f64);
+    q.scenarios.insert(
+        "humaneval".into(),
+        ScenarioScore {
+            total_score: Some(5.0 * passed as f64 / tasks as f64),
+            ..Default::default()
+        },
+    );
+}
+
+fn pass_row(cmp: &super::compare::Comparison) -> &super::compare::Row {
+    cmp.rows
+        .iter()
+        .find(|r| r.metric == super::compare::PASS_AT_1_KEY)
+        .expect("a pass@1 row")
+}
+
+#[test]
+fn quality_differences_are_tested_task_by_task() {
+    let (mut a, mut b) = seed_pair();
+    let (s, g) = (settings(), gpu());
+    // 40 tasks: a passes 0..10, b passes 0..20 — ten tasks only b passes, none only a.
+    with_tasks(&mut a, 40, |i| i < 10, |i| format!("a{i}"));
+    with_tasks(&mut b, 40, |i| i < 20, |i| format!("b{i}"));
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    let r = pass_row(&cmp);
+    assert_eq!(r.test.as_deref(), Some("mcnemar-exact"));
+    assert_eq!(r.n_a, Some(40));
+    assert!((r.p_value.unwrap() - 2.0 / 1024.0).abs() < 1e-12, "{r:?}");
+    assert_eq!(r.significant, Some(true));
+    let c = super::i18n::catalog(Lang::En);
+    let cell = compare_doc::significance_cell(r, c);
+    assert!(
+        cell.starts_with("yes (McNemar exact by task, n = 40, p = 0.002)"),
+        "{cell}"
+    );
+    // The same pass count on different tasks: no difference to see.
+    with_tasks(&mut b, 40, |i| (10..20).contains(&i), |i| format!("b{i}"));
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    let r = pass_row(&cmp);
+    assert_eq!(r.significant, Some(false));
+    assert_eq!(r.p_value, Some(1.0), "10 only a, 10 only b: {r:?}");
+    let md = render(&cmp, Lang::En, "2026-12-02");
+    assert!(md.contains("no (McNemar exact by task, n = 40"), "{md}");
+}
+
+#[test]
+fn a_quality_table_without_per_task_data_says_not_testable() {
+    // The seed's table: averages only (2.3 vs 1.9), no per-task outcomes.
+    let (a, b) = seed_pair();
+    let (s, g) = (settings(), gpu());
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    let avg = cmp
+        .rows
+        .iter()
+        .find(|r| r.metric == "quality_average")
+        .unwrap();
+    assert_eq!(avg.test.as_deref(), Some("untestable"));
+    assert_eq!(avg.significant, None);
+    for lang in [Lang::En, Lang::Ko] {
+        let md = render(&cmp, lang, "2026-12-02");
+        let c = super::i18n::catalog(lang);
+        assert!(md.contains(c.untestable), "{lang:?}: {md}");
+    }
+    // The quality recommendation says the lead is not confirmed.
+    let rec = cmp
+        .recommendations
+        .iter()
+        .find(|r| r.scenario == "quality")
+        .unwrap();
+    assert!(
+        rec.reason
+            .iter()
+            .any(|m| m.code == super::i18n::Code::WhyNotSignificant),
+        "{rec:?}"
+    );
+}
+
+#[test]
+fn the_same_model_section_says_which_explanation_the_data_support() {
+    let (mut a, mut b) = seed_pair();
+    b.model = a.model.clone();
+    let (s, g) = (settings(), gpu());
+    // Identical greedy answers, identical verdicts: alike.
+    with_tasks(
+        &mut a,
+        30,
+        |i| i % 2 == 0,
+        |i| format!("def f(): pass # {i}"),
+    );
+    with_tasks(
+        &mut b,
+        30,
+        |i| i % 2 == 0,
+        |i| format!("def f(): pass # {i}"),
+    );
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    let same = &cmp.same_model[0];
+    assert_eq!(same.scenarios[0].identical, 30);
+    assert_eq!(same.finding.code, super::i18n::Code::SameAlike);
+    // Answers that part at character 9 and five more passes on b: the model bits differ.
+    with_tasks(
+        &mut b,
+        30,
+        |i| i % 2 == 0 || i < 20,
+        |i| format!("def f(): return {i}"),
+    );
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    let same = &cmp.same_model[0];
+    assert_eq!(same.scenarios[0].identical, 0);
+    assert_eq!(same.scenarios[0].first_divergence_median, Some(9.0));
+    assert_eq!(same.finding.code, super::i18n::Code::SameQuality);
+    let t = same.paired.as_ref().unwrap().table.unwrap();
+    assert_eq!((t.both, t.only_a, t.only_b, t.neither), (15, 0, 10, 5));
+    // Different text, same verdicts: different text, not different quality.
+    with_tasks(
+        &mut b,
+        30,
+        |i| i % 2 == 0,
+        |i| format!("def f(): return {i}"),
+    );
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    assert_eq!(cmp.same_model[0].finding.code, super::i18n::Code::SameText);
+    for lang in [Lang::En, Lang::Ko] {
+        let md = render(&cmp, lang, "2026-12-02");
+        let c = super::i18n::catalog(lang);
+        assert!(md.contains(c.same_heading), "{lang:?}: {md}");
+    }
+    // Different models: no such section.
+    let (a, b) = seed_pair();
+    assert!(compare(&entries(&a, &b, &s, &g)).same_model.is_empty());
 }

@@ -82,6 +82,18 @@ pub struct Catalog {
     pub too_few: &'static str,
     /// No per-request samples.
     pub no_samples: &'static str,
+    /// Quality row label: pass@1.
+    pub pass_at_1: &'static str,
+    /// Significance cell of a quality row without per-task outcomes on both sides.
+    pub untestable: &'static str,
+    /// Significance cell of a quality row tested by task: `{yes}`, `{p}`, `{n}`, `{how}`.
+    pub paired_cell: &'static str,
+    /// Column head of the paired test in the quality table: `{a}`, `{b}`.
+    pub paired_col: &'static str,
+    /// "yes" and "no" of a significance cell.
+    pub yes_no: [&'static str; 2],
+    /// The paired tests' names: McNemar's exact test, the paired bootstrap with a sign test.
+    pub how: [&'static str; 2],
     /// Footnote on the comparison column: `{a}`, `{b}`.
     pub delta_note: &'static str,
     /// Footnote on bold and significance.
@@ -143,6 +155,21 @@ pub struct Catalog {
     pub why_memory_pct: &'static str,
     /// Not distinguishable: `{x}`.
     pub why_not_significant: &'static str,
+    /// Same model, answering alike: `{a}`, `{b}`, `{pct}`.
+    pub same_alike: &'static str,
+    /// Same model, different pass rates: `{a}`, `{b}`, `{pct}`, `{oa}`, `{ob}`, `{p}`.
+    pub same_quality: &'static str,
+    /// Same model, different text, same quality: `{a}`, `{b}`, `{pct}`, `{oa}`, `{ob}`, `{p}`.
+    pub same_text: &'static str,
+    /// The same-model section's heading.
+    pub same_heading: &'static str,
+    /// Its intro: `{a}`, `{b}`.
+    pub same_intro: &'static str,
+    /// Its table's column heads: scenario, tasks compared, identical answers, median first
+    /// divergence (character).
+    pub same_cols: [&'static str; 4],
+    /// The paired pass/fail line: `{both}`, `{oa}`, `{ob}`, `{neither}`, `{a}`, `{b}`.
+    pub same_table: &'static str,
     /// Caveat templates.
     pub cav_quant: &'static str,
     /// Quantisation unknown: `{x}`.
@@ -212,6 +239,7 @@ impl Catalog {
         if let Some(s) = id.strip_prefix("quality_") {
             return match s {
                 "average" => self.average.to_string(),
+                "pass_at_1" => self.pass_at_1.to_string(),
                 _ => format!("`{s}`"),
             };
         }
@@ -253,6 +281,12 @@ pub enum Code {
     WhyMemoryPct,
     /// The catalogue's `why_not_significant`.
     WhyNotSignificant,
+    /// The catalogue's `same_alike`.
+    SameAlike,
+    /// The catalogue's `same_quality`.
+    SameQuality,
+    /// The catalogue's `same_text`.
+    SameText,
     /// The catalogue's `cav_quant`.
     CavQuant,
     /// The catalogue's `cav_quant_unknown`.
@@ -351,6 +385,9 @@ impl Catalog {
             Code::WhatSingleStream => self.what_single_stream,
             Code::WhyMemoryPct => self.why_memory_pct,
             Code::WhyNotSignificant => self.why_not_significant,
+            Code::SameAlike => self.same_alike,
+            Code::SameQuality => self.same_quality,
+            Code::SameText => self.same_text,
             Code::CavQuant => self.cav_quant,
             Code::CavQuantUnknown => self.cav_quant_unknown,
             Code::CavPromptCache => self.cav_prompt_cache,
@@ -472,6 +509,12 @@ static EN: Catalog = Catalog {
     unverified: "unverified cold",
     too_few: "too few samples (n = {na} / {nb})",
     no_samples: "no per-request samples",
+    pass_at_1: "pass@1 (code tasks, 0–1)",
+    untestable: "not testable: a side has no per-task outcomes (or they share no task)",
+    paired_cell: "{yes} ({how} by task, n = {n}, p = {p})",
+    paired_col: "{b} vs {a}: significant?",
+    yes_no: ["yes", "no"],
+    how: ["McNemar exact", "paired bootstrap + sign test"],
     delta_note: "The comparison column is {b} minus {a}.",
     bold_note: "A winner is in bold only when the difference is significant (Mann–Whitney U p < 0.05 and a 95 % bootstrap interval of the difference that excludes 0); differences under 2 % are a tie.",
     caveats: "What needs care",
@@ -502,6 +545,18 @@ static EN: Catalog = Catalog {
     what_single_stream: "single-stream warm throughput",
     why_memory_pct: "{x} used the least GPU memory ({v} % of the device while warm).",
     why_not_significant: "{x} is ahead, but the difference is not significant.",
+    same_alike: "{a} and {b} gave the same greedy answer to {pct} % of the tasks: the model answers alike on both stacks, so a speed difference between them is the server's, and a quality difference this small is noise.",
+    same_quality: "{a} and {b} answer differently ({pct} % identical) and pass different tasks (only {a}: {oa}, only {b}: {ob}; McNemar p = {p}): the quality gap comes from the model bits (quantisation or file), not from the server's speed.",
+    same_text: "{a} and {b} answer differently ({pct} % identical) but pass about the same tasks (only {a}: {oa}, only {b}: {ob}; McNemar p = {p}): the data show different text, not a different quality.",
+    same_heading: "Same model?",
+    same_intro: "{a} and {b} serve the same model family and size (from their model facts), so their greedy answers can be compared task by task.",
+    same_cols: [
+        "Scenario",
+        "Tasks compared",
+        "Identical answers",
+        "Median first divergence (character)",
+    ],
+    same_table: "Code tasks: both pass {both}, only {a} {oa}, only {b} {ob}, neither {neither}.",
     cav_quant: "Different quantisation: {a} vs {b} — not the same model bits; speed and quality differences are partly the quantisation's.",
     cav_quant_unknown: "The quantisation of {x} is not stated by its server; it is not guessed here.",
     saturation: "saturation",
@@ -573,6 +628,12 @@ static KO: Catalog = Catalog {
     unverified: "초기 로딩 미확인",
     too_few: "표본 부족 (n = {na} / {nb})",
     no_samples: "요청별 표본 없음",
+    pass_at_1: "pass@1 (코드 과제, 0–1)",
+    untestable: "검정 불가: 한쪽에 과제별 결과가 없거나 공통 과제가 없음",
+    paired_cell: "{yes} (과제별 {how}, n = {n}, p = {p})",
+    paired_col: "{b} 대 {a}: 유의한가?",
+    yes_no: ["예", "아니오"],
+    how: ["McNemar 정확 검정", "짝지은 부트스트랩 + 부호 검정"],
     delta_note: "비교 열은 {b} 수치에서 {a} 수치를 뺀 값입니다.",
     bold_note: "굵은 글씨는 차이가 통계적으로 유의미할 때만 표시합니다 (Mann–Whitney U p < 0.05, 차이의 95 % 부트스트랩 구간이 0을 포함하지 않음). 2 % 미만의 차이는 동일로 봅니다.",
     caveats: "해석에 주의가 필요한 점",
@@ -603,6 +664,18 @@ static KO: Catalog = Catalog {
     what_single_stream: "단일 스트림 연속 응답 처리량",
     why_memory_pct: "{x}가 GPU 메모리를 가장 적게 사용했습니다 (연속 응답 중 장치의 {v} %).",
     why_not_significant: "{x}가 앞서지만 차이가 통계적으로 유의미하지 않습니다.",
+    same_alike: "{a}, {b} 두 대상은 과제의 {pct} %에 같은 탐욕적(greedy) 답을 냈습니다. 두 스택에서 모델이 같게 답하므로, 속도 차이는 서버의 차이이고 이만큼 작은 품질 차이는 잡음입니다.",
+    same_quality: "{a}, {b} 두 대상은 다르게 답하고(동일 {pct} %) 통과한 과제도 다릅니다({a}만: {oa}, {b}만: {ob}; McNemar p = {p}). 품질 차이는 서버 속도가 아니라 모델 파일(양자화 등)에서 옵니다.",
+    same_text: "{a}, {b} 두 대상은 다르게 답하지만(동일 {pct} %) 통과한 과제는 거의 같습니다({a}만: {oa}, {b}만: {ob}; McNemar p = {p}). 데이터가 보여 주는 것은 다른 문장이지 다른 품질이 아닙니다.",
+    same_heading: "같은 모델인가?",
+    same_intro: "{a}, {b} 두 대상은 (모델 정보상) 같은 모델 계열과 크기를 서비스하므로 탐욕적 답을 과제별로 비교할 수 있습니다.",
+    same_cols: [
+        "시나리오",
+        "비교한 과제",
+        "동일한 답",
+        "첫 차이 위치 중앙값(문자)",
+    ],
+    same_table: "코드 과제: 둘 다 통과 {both}, {a}만 {oa}, {b}만 {ob}, 둘 다 실패 {neither}.",
     cav_quant: "양자화가 다릅니다: {a} vs {b} — 같은 모델 가중치가 아니므로 속도와 품질의 차이 일부는 양자화 때문입니다.",
     cav_quant_unknown: "{x}의 양자화 방식은 서버가 알려주지 않았으며, 여기서 추정하지 않습니다.",
     saturation: "포화 지점",

@@ -23,6 +23,7 @@ pub mod metric;
 pub mod model;
 pub mod quality;
 pub mod quality_doc;
+pub mod quality_stats;
 pub mod report_doc;
 pub mod resources;
 pub mod resources_doc;

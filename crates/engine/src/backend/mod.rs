@@ -96,6 +96,8 @@ pub struct GenParams {
     pub ttft_timeout: Option<Duration>,
     /// Re-sends after HTTP 429/503 (0: such a request is recorded as failed).
     pub retries: u32,
+    /// Stop sequences (none: the model's own end of turn).
+    pub stop: &'static [&'static str],
 }
 
 /// Where a request belongs, for its record.

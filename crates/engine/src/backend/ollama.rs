@@ -92,7 +92,7 @@ impl Dialect for Ollama {
 
 /// Body for a streaming `/api/chat` request.
 pub fn chat_body(model: &str, prompt: &Prompt, p: &GenParams) -> Value {
-    json!({
+    let mut body = json!({
         "model": model,
         "messages": prompt.messages,
         "stream": true,
@@ -101,7 +101,11 @@ pub fn chat_body(model: &str, prompt: &Prompt, p: &GenParams) -> Value {
             "seed": p.seed,
             "num_predict": prompt.output_tokens.unwrap_or(p.max_tokens),
         },
-    })
+    });
+    if !p.stop.is_empty() {
+        body["options"]["stop"] = p.stop.into();
+    }
+    body
 }
 
 /// Prompt tokens Ollama evaluates for `text` in a one-token chat request.

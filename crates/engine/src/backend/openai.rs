@@ -122,6 +122,9 @@ fn limit_output(body: &mut Value, prompt: &Prompt, p: &GenParams) {
         }
         None => body["max_tokens"] = p.max_tokens.into(),
     }
+    if !p.stop.is_empty() {
+        body["stop"] = p.stop.into();
+    }
 }
 
 /// Count tokens with the server's `/tokenize` (vLLM: `prompt` → `count`; llama.cpp:

@@ -9,10 +9,13 @@ pub mod suite;
 
 use crate::backend::{Client, GenParams, RequestMeta};
 use crate::events::{Event, Observer};
+use crate::load::profile::Profile;
 use crate::prompts::{Message, Prompt};
 use crate::record::Phase;
 use crate::report::{JudgeScore, QualityReport};
 use crate::spec::{Api, Endpoint};
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use grade::{Graded, Grader, Verdict};
 pub use servebench_core::quality_record::{JudgeResult, TaskResult};
 use sha2::Digest;
@@ -20,7 +23,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use suite::{Dataset, Kind, Task};
+use suite::{Dataset, Kind, PromptStyle, Task};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -60,6 +63,11 @@ pub struct EvalSettings {
     pub task_timeout_s: f64,
     /// Judge model for design answers.
     pub judge: Option<JudgeSpec>,
+    /// How HumanEval-format tasks are asked.
+    pub prompt_style: PromptStyle,
+    /// Ask every task once more while the server is under this load (`--quality-load`):
+    /// `concurrency:N` keeps N answers in flight, `rate:R[:arrival]` sends them on schedule.
+    pub load: Option<Profile>,
     /// Python interpreter (default: found by [`sandbox::find_python`]).
     pub python: Option<PathBuf>,
     /// The servebench binary that serves as the sandbox helper.
@@ -80,8 +88,30 @@ impl Default for EvalSettings {
             timeout_s: 600.0,
             task_timeout_s: 10.0,
             judge: None,
+            prompt_style: PromptStyle::Servebench,
+            load: None,
             python: None,
             helper: None,
+        }
+    }
+}
+
+impl EvalSettings {
+    /// The settings part of a quality report (every score empty) for `tasks` tasks graded
+    /// under the sandbox `layers`.
+    pub fn report_settings(&self, tasks: usize, layers: Option<String>) -> QualityReport {
+        QualityReport {
+            dataset: self.dataset.to_string(),
+            tasks,
+            samples: self.samples,
+            temperature: self.temperature,
+            max_tokens: self.max_tokens,
+            prompt_style: self.prompt_style.to_string(),
+            quality_load: self.load.as_ref().map(|p| p.to_string()),
+            answers_planned: tasks
+                * (self.samples.max(2) as usize + usize::from(self.load.is_some())),
+            sandbox: layers,
+            ..Default::default()
         }
     }
 }
@@ -188,25 +218,21 @@ pub async fn evaluate(
     cancel: &CancellationToken,
 ) -> Result<QualityReport, EvalError> {
     let answers = s.samples.max(2);
-    let total = tasks.len() as u64 * u64::from(answers);
+    let total = tasks.len() as u64 * u64::from(answers + u32::from(s.load.is_some()));
     obs.on_event(&Event::PhaseStarted {
         target,
         phase: Phase::Quality,
         total,
     })?;
-    let permits = Arc::new(tokio::sync::Semaphore::new(s.jobs.max(1)));
-    let mut set: JoinSet<TaskResult> = JoinSet::new();
-    let mut pending: HashMap<tokio::task::Id, TaskResult> = HashMap::new();
-    let mut results = Vec::new();
+    let mut g = Grading::new(grader, s.jobs);
     let mut index = 0u64;
-    let publish = |r: &TaskResult, obs: &mut dyn Observer| obs.on_event(&Event::TaskGraded(r));
     'tasks: for task in tasks {
         for i in 0..answers {
             if cancel.is_cancelled() {
                 break 'tasks;
             }
             let rerun = s.samples < 2 && i == 1;
-            let params = answer_params(s, i);
+            let params = answer_params(s, task, i);
             let meta = RequestMeta {
                 target,
                 phase: Phase::Quality,
@@ -218,32 +244,18 @@ pub async fn evaluate(
             index += 1;
             let rec = client.generate(&task.chat, &params, meta, cancel).await;
             obs.on_event(&Event::RequestFinished(&rec))?;
-            let mut result = ungraded(target, task, &rec, i, rerun);
-            if !rec.outcome.is_ok() {
-                publish(&result, obs)?;
-                results.push(result);
-                continue;
-            }
-            let (g, t, permits) = (grader.clone(), task.clone(), permits.clone());
-            let skeleton = result.clone();
-            let handle = set.spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                result.graded = g.grade(&t, &result.answer).await;
-                result
-            });
-            pending.insert(handle.id(), skeleton);
-            while let Some(done) = set.try_join_next_with_id() {
-                let r = graded_or_error(done, &mut pending);
-                publish(&r, obs)?;
-                results.push(r);
-            }
+            g.grade(task, ungraded(target, task, &rec, i, rerun), obs)?;
         }
     }
-    while let Some(done) = set.join_next_with_id().await {
-        let r = graded_or_error(done, &mut pending);
-        publish(&r, obs)?;
-        results.push(r);
+    if let Some(profile) = &s.load
+        && !cancel.is_cancelled()
+    {
+        under_load(
+            client, target, tasks, s, profile, &mut g, &mut index, obs, cancel,
+        )
+        .await?;
     }
+    let mut results = g.finish(obs).await?;
     obs.on_event(&Event::PhaseFinished {
         target,
         phase: Phase::Quality,
@@ -256,9 +268,147 @@ pub async fn evaluate(
     Ok(scores(tasks, s, grader, &results, judged))
 }
 
+/// Graders at work: each answer is graded in its own task (at most `jobs` at once) and
+/// published as it finishes; a grader that panics leaves an `error` grade, not a hole.
+struct Grading<'g> {
+    grader: &'g Grader,
+    permits: Arc<tokio::sync::Semaphore>,
+    set: JoinSet<TaskResult>,
+    pending: HashMap<tokio::task::Id, TaskResult>,
+    results: Vec<TaskResult>,
+}
+
+impl<'g> Grading<'g> {
+    fn new(grader: &'g Grader, jobs: usize) -> Self {
+        Grading {
+            grader,
+            permits: Arc::new(tokio::sync::Semaphore::new(jobs.max(1))),
+            set: JoinSet::new(),
+            pending: HashMap::new(),
+            results: Vec::new(),
+        }
+    }
+
+    /// Grade `result` (an answer to `task`); a failed request is published at once.
+    fn grade(
+        &mut self,
+        task: &Task,
+        mut result: TaskResult,
+        obs: &mut dyn Observer,
+    ) -> Result<(), EvalError> {
+        if result.request != "ok" {
+            obs.on_event(&Event::TaskGraded(&result))?;
+            self.results.push(result);
+            return Ok(());
+        }
+        let (g, t, permits) = (self.grader.clone(), task.clone(), self.permits.clone());
+        let skeleton = result.clone();
+        let handle = self.set.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            result.graded = g.grade(&t, &t.graded_text(&result.answer)).await;
+            result
+        });
+        self.pending.insert(handle.id(), skeleton);
+        while let Some(done) = self.set.try_join_next_with_id() {
+            let r = graded_or_error(done, &mut self.pending);
+            obs.on_event(&Event::TaskGraded(&r))?;
+            self.results.push(r);
+        }
+        Ok(())
+    }
+
+    /// Wait for every grader; every result, published.
+    async fn finish(mut self, obs: &mut dyn Observer) -> Result<Vec<TaskResult>, EvalError> {
+        while let Some(done) = self.set.join_next_with_id().await {
+            let r = graded_or_error(done, &mut self.pending);
+            obs.on_event(&Event::TaskGraded(&r))?;
+            self.results.push(r);
+        }
+        Ok(self.results)
+    }
+}
+
+/// Ask every task once more with the server under `profile`: `concurrency:N` keeps N answers
+/// in flight (each sent when one ends), `rate:R` sends them on the open-loop schedule the load
+/// phases use. The answers are the load: batching servers decode them together, which is what
+/// can change a greedy answer. Each is graded like the sequential ones and marked
+/// `under_load`.
+#[allow(clippy::too_many_arguments)]
+async fn under_load(
+    client: &Client,
+    target: &str,
+    tasks: &[Task],
+    s: &EvalSettings,
+    profile: &Profile,
+    g: &mut Grading<'_>,
+    index: &mut u64,
+    obs: &mut dyn Observer,
+    cancel: &CancellationToken,
+) -> Result<(), EvalError> {
+    let (limit, gaps): (usize, Option<Vec<Duration>>) = match profile {
+        Profile::Concurrency(n) => (*n as usize, None),
+        Profile::Rate { rate, arrival } => (
+            usize::MAX,
+            Some(
+                crate::load::driver::arrival_gaps(*rate, *arrival, s.seed)
+                    .take(tasks.len())
+                    .collect(),
+            ),
+        ),
+        other => {
+            return Err(EvalError::Setup(format!(
+                "--quality-load {other}: use concurrency:N or rate:R[:poisson|:constant|:gamma:B]"
+            )));
+        }
+    };
+    let label = profile.to_string();
+    let start = tokio::time::Instant::now();
+    let mut offset = Duration::ZERO;
+    let mut flying = FuturesUnordered::new();
+    let mut next = tasks.iter().enumerate();
+    let mut send = |flying: &mut FuturesUnordered<_>, index: &mut u64| {
+        let Some((i, task)) = next.next() else {
+            return false;
+        };
+        if let Some(gaps) = &gaps {
+            offset += gaps[i];
+        }
+        let at = start + offset;
+        let meta = RequestMeta {
+            target,
+            phase: Phase::Quality,
+            step: None,
+            attempt: 0,
+            index: *index,
+            scheduled: at.into_std(),
+        };
+        *index += 1;
+        let params = answer_params(s, task, 0);
+        flying.push(async move {
+            tokio::time::sleep_until(at).await;
+            (
+                task,
+                client.generate(&task.chat, &params, meta, cancel).await,
+            )
+        });
+        true
+    };
+    while flying.len() < limit && send(&mut flying, index) {}
+    while let Some((task, rec)) = flying.next().await {
+        obs.on_event(&Event::RequestFinished(&rec))?;
+        let mut result = ungraded(target, task, &rec, 0, false);
+        result.under_load = Some(label.clone());
+        g.grade(task, result, obs)?;
+        if !cancel.is_cancelled() {
+            while flying.len() < limit && send(&mut flying, index) {}
+        }
+    }
+    Ok(())
+}
+
 /// The sampling of answer `i` to a task: with several samples each has its own seed; the
 /// consistency rerun repeats the first one's.
-fn answer_params(s: &EvalSettings, i: u32) -> GenParams {
+fn answer_params(s: &EvalSettings, task: &Task, i: u32) -> GenParams {
     GenParams {
         max_tokens: s.max_tokens,
         temperature: s.temperature,
@@ -267,6 +417,7 @@ fn answer_params(s: &EvalSettings, i: u32) -> GenParams {
         timeout: Duration::from_secs_f64(s.timeout_s),
         ttft_timeout: None,
         retries: 0,
+        stop: task.stop,
     }
 }
 
@@ -292,7 +443,14 @@ fn ungraded(
         e2e_s: ok.then_some(rec.end.as_secs_f64()),
         graded: Graded::text(Verdict::Fail, None, 0.0, 0.0),
         judge: None,
+        under_load: None,
     };
+    if rec.outcome == crate::record::Outcome::Cancelled {
+        // Cut off by Ctrl-C: kept in the journal, but not the model's failure.
+        result.graded = Graded::error("the run was interrupted before the answer finished".into());
+        result.graded.code_quality = result.code.then_some(0.0);
+        return result;
+    }
     if !ok {
         result.graded.reason = Some(format!(
             "request failed: {} {}",
@@ -317,15 +475,7 @@ fn scores(
         .iter()
         .find(|r| r.code && r.graded.verdict != Verdict::Error)
         .map(|_| grader.layers.clone());
-    let mut report = score::report(
-        s.dataset.to_string(),
-        tasks.len(),
-        s.samples,
-        s.temperature,
-        s.max_tokens,
-        results,
-        layers,
-    );
+    let mut report = score::report(&s.report_settings(tasks.len(), layers), results);
     for (scenario, j) in judged.into_iter().flatten() {
         if let Some(sc) = report.scenarios.get_mut(&scenario) {
             sc.judge = Some(j);
@@ -354,6 +504,7 @@ async fn judge(
         timeout: Duration::from_secs_f64(s.timeout_s),
         ttft_timeout: None,
         retries: 0,
+        stop: &[],
     };
     let mut per: std::collections::BTreeMap<String, Vec<Option<f64>>> = Default::default();
     for (index, r) in results.iter_mut().enumerate() {
@@ -450,6 +601,7 @@ mod tests {
             e2e_s: Some(0.1),
             graded: Graded::error(String::new()),
             judge: None,
+            under_load: None,
         };
         let mut set: JoinSet<TaskResult> = JoinSet::new();
         let mut pending = HashMap::new();

@@ -96,6 +96,69 @@ pub struct Task {
     pub kind: Kind,
     /// The chat sent to the model.
     pub chat: Prompt,
+    /// Text the chat pre-fills at the start of the assistant's turn (see [`PromptStyle::Qwen`]);
+    /// the grader reads the answer after it.
+    pub prefill: Option<&'static str>,
+    /// Stop sequences the answers are asked with.
+    pub stop: &'static [&'static str],
+}
+
+impl Task {
+    /// The text the grader reads: the answer, after the pre-filled text when the server's
+    /// reply does not already repeat it (llama.cpp's chat endpoint returns the pre-fill as part
+    /// of the content; others return only the continuation).
+    pub fn graded_text<'a>(&self, answer: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.prefill {
+            Some(p) if !answer.starts_with(p) => format!("{p}{answer}").into(),
+            _ => answer.into(),
+        }
+    }
+}
+
+/// How HumanEval-format tasks (HumanEval, a file, the built-in code-completion scenario) are
+/// asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PromptStyle {
+    /// servebench's own: complete the function, one fenced block, a short explanation (graded
+    /// for clarity); no stop sequence.
+    #[default]
+    Servebench,
+    /// The prompt of the Qwen2.5-Coder technical report's EvalPlus run
+    /// (`QwenLM/Qwen2.5-Coder`, `qwencoder-eval/instruct/eval_plus/model.py`): its system
+    /// prompt, "Can you complete the following Python function?" around the stripped prompt,
+    /// the assistant's turn pre-filled with an opening ```` ```python ```` fence, and generation
+    /// stopped at the closing fence.
+    Qwen,
+}
+
+/// The Qwen2.5-Coder report's system prompt for EvalPlus.
+pub const QWEN_SYSTEM: &str =
+    "You are an intelligent programming assistant to produce Python algorithmic solutions";
+/// What [`PromptStyle::Qwen`] pre-fills.
+pub const QWEN_PREFILL: &str = "```python\n";
+/// Where [`PromptStyle::Qwen`] stops: the closing fence.
+pub const QWEN_STOP: &[&str] = &["\n```"];
+
+impl std::str::FromStr for PromptStyle {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "servebench" => Ok(PromptStyle::Servebench),
+            "qwen" => Ok(PromptStyle::Qwen),
+            _ => Err(format!(
+                "unknown prompt style {s:?}: use servebench or qwen (the Qwen2.5-Coder report's EvalPlus prompt)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for PromptStyle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            PromptStyle::Servebench => "servebench",
+            PromptStyle::Qwen => "qwen",
+        })
+    }
 }
 
 /// Which tasks to run.
@@ -215,6 +278,26 @@ pub fn completion_chat(prompt: &str) -> String {
     )
 }
 
+/// The Qwen2.5-Coder report's chat for a HumanEval task: system, user, and the assistant's
+/// turn pre-filled with [`QWEN_PREFILL`].
+fn qwen_chat(prompt: &str) -> Vec<Message> {
+    let msg = |role: &str, content: String| Message {
+        role: role.into(),
+        content,
+    };
+    vec![
+        msg("system", QWEN_SYSTEM.into()),
+        msg(
+            "user",
+            format!(
+                "Can you complete the following Python function?\n```python\n{}\n```\n",
+                prompt.trim()
+            ),
+        ),
+        msg("assistant", QWEN_PREFILL.into()),
+    ]
+}
+
 fn parse_lines<T: for<'de> Deserialize<'de>>(
     text: &str,
     path: &str,
@@ -240,6 +323,16 @@ fn parse_lines<T: for<'de> Deserialize<'de>>(
 
 /// Tasks from text in HumanEval's format (`task_id, prompt, entry_point, test`).
 pub fn parse_humaneval(text: &str, path: &str, scenario: &str) -> Result<Vec<Task>, SuiteError> {
+    parse_humaneval_as(text, path, scenario, PromptStyle::Servebench)
+}
+
+/// Tasks from text in HumanEval's format, asked in `style`.
+pub fn parse_humaneval_as(
+    text: &str,
+    path: &str,
+    scenario: &str,
+    style: PromptStyle,
+) -> Result<Vec<Task>, SuiteError> {
     Ok(parse_lines::<CodeLine>(
         text,
         path,
@@ -250,8 +343,16 @@ pub fn parse_humaneval(text: &str, path: &str, scenario: &str) -> Result<Vec<Tas
         chat: Prompt {
             id: t.task_id.clone(),
             scenario: Some(scenario.into()),
-            messages: user(completion_chat(&t.prompt)),
+            messages: match style {
+                PromptStyle::Servebench => user(completion_chat(&t.prompt)),
+                PromptStyle::Qwen => qwen_chat(&t.prompt),
+            },
             output_tokens: None,
+        },
+        prefill: (style == PromptStyle::Qwen).then_some(QWEN_PREFILL),
+        stop: match style {
+            PromptStyle::Servebench => &[],
+            PromptStyle::Qwen => QWEN_STOP,
         },
         id: t.task_id,
         scenario: scenario.into(),
@@ -283,6 +384,8 @@ fn builtin_scenario(name: &str, text: &str) -> Result<Vec<Task>, SuiteError> {
             messages: user(ask),
             output_tokens: None,
         },
+        prefill: None,
+        stop: &[],
         id,
         scenario: name.into(),
         kind,
@@ -422,6 +525,17 @@ pub fn load(
     scenarios: Option<&[String]>,
     limit: Option<usize>,
 ) -> Result<Vec<Task>, SuiteError> {
+    load_as(dataset, scenarios, limit, PromptStyle::Servebench)
+}
+
+/// [`load`], asking HumanEval-format files in `style` (the built-in scenarios keep their own
+/// prompts).
+pub fn load_as(
+    dataset: &Dataset,
+    scenarios: Option<&[String]>,
+    limit: Option<usize>,
+    style: PromptStyle,
+) -> Result<Vec<Task>, SuiteError> {
     let mut tasks = Vec::new();
     match dataset {
         Dataset::Builtin => {
@@ -447,7 +561,7 @@ pub fn load(
                 _ => (find_humaneval()?, "humaneval".to_string()),
             };
             let text = read_text(&path)?;
-            let all = parse_humaneval(&text, &path.display().to_string(), &scenario)?;
+            let all = parse_humaneval_as(&text, &path.display().to_string(), &scenario, style)?;
             tasks.extend(all.into_iter().take(limit.unwrap_or(usize::MAX)));
         }
     }

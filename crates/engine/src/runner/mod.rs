@@ -18,8 +18,8 @@ use crate::events::{Event, Observer};
 use crate::plan::{Plan, TargetSpec};
 use crate::prompts::{Prompt, PromptTags};
 use crate::report::{
-    Attempt, AttemptStatus, GpuDevice, GpuReport, Load, MemoryReport, ModelInfo, Phases,
-    QualityReport, Report, RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus,
+    Attempt, AttemptStatus, GpuDevice, GpuReport, Load, MemoryReport, ModelInfo, Phases, Report,
+    RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus,
 };
 use crate::server::{LOG_TAIL_LINES, log_tail};
 use crate::telemetry::gpu::{self, GpuSource};
@@ -178,6 +178,7 @@ fn gen_params(s: &crate::plan::RunSettings) -> GenParams {
         timeout: Duration::from_secs_f64(s.timeout_s),
         ttft_timeout: s.ttft_timeout_s.map(Duration::from_secs_f64),
         retries: s.retries,
+        stop: &[],
     }
 }
 
@@ -226,14 +227,11 @@ pub fn skeleton(plan: &Plan, prompts: usize) -> Report {
             .iter()
             .map(|spec| TargetReport {
                 // The quality settings, so a killed run's graded answers can be scored.
-                quality: plan.settings.quality.as_ref().map(|q| QualityReport {
-                    dataset: q.settings.dataset.to_string(),
-                    tasks: q.tasks.len(),
-                    samples: q.settings.samples,
-                    temperature: q.settings.temperature,
-                    max_tokens: q.settings.max_tokens,
-                    ..Default::default()
-                }),
+                quality: plan
+                    .settings
+                    .quality
+                    .as_ref()
+                    .map(|q| q.settings.report_settings(q.tasks.len(), None)),
                 ..blank_report(spec)
             })
             .collect(),
@@ -379,7 +377,11 @@ async fn run_attempt(
     ctx.telemetry.watch(None);
     let (failure, interrupted_early) = match result {
         Ok(()) => (None, false),
-        Err(Abort::Cancelled) => (None, t.phases.cold.is_none()),
+        // Interrupted before any measurement: no cold request and no graded answer.
+        Err(Abort::Cancelled) => (
+            None,
+            t.phases.cold.is_none() && t.quality.as_ref().is_none_or(|q| q.answers_graded == 0),
+        ),
         Err(Abort::Target(e)) => (Some(e), false),
         Err(Abort::Io(e)) => return Err(RunError::Io(e)),
     };
