@@ -675,3 +675,38 @@ async fn a_long_request_in_flight_shows_the_run_is_alive() {
         o.stderr
     );
 }
+
+/// `--quality-load` (flag or plan key) that does not parse, or puts no load on the server, is
+/// exit 2 naming it, before anything is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_quality_load_that_does_not_parse_or_loads_nothing_is_refused() {
+    for (bad, says) in [
+        ("concurency:4", "concurency"),
+        ("concurrency:x", "concurrency:x"),
+        ("sequential", "puts no load"),
+        ("sweep", "puts no load"),
+    ] {
+        for cmd in ["eval", "run"] {
+            let mut args = vec![cmd, "--api", "openai", "--url", "http://127.0.0.1:9"];
+            args.extend(["--model", "m", "--quality-load", bad]);
+            if cmd == "run" {
+                args.extend(["--quality", "builtin"]);
+            }
+            let o = servebench(&args).await;
+            assert_eq!(o.code, 2, "{cmd} --quality-load {bad}: {}", o.stderr);
+            assert!(
+                o.stderr.contains("--quality-load") && o.stderr.contains(says),
+                "{cmd} --quality-load {bad}: {}",
+                o.stderr
+            );
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (o, _) = run_plan(
+        dir.path(),
+        "[run]\nquality = \"builtin\"\nquality_load = \"sweep\"\n\n[[targets]]\nname = \"a\"\napi = \"openai\"\nurl = \"http://127.0.0.1:9\"\nmodel = \"m\"\n",
+    )
+    .await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("quality_load sweep"), "{}", o.stderr);
+}
