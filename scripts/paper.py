@@ -45,8 +45,8 @@ def wait_healthy(url: str, proc: subprocess.Popen, limit_s: float = 120.0) -> No
 
 
 def run(args) -> tuple[str, float, list[str]]:
-    out = args.out or os.path.join(
-        "servebench-results", "paper-" + datetime.datetime.now().strftime("%Y%m%d_%H%M%S"))
+    out = os.path.abspath(args.out or os.path.join(
+        ROOT, "servebench-results", "paper-" + datetime.datetime.now().strftime("%Y%m%d_%H%M%S")))
     py = os.path.join(ROOT, ".venv", "bin", "python")
     server = [py, "scripts/llamacpp_server.py", "--port", str(args.port), "--threads",
               str(args.threads), "--model", MODEL]
@@ -62,7 +62,11 @@ def run(args) -> tuple[str, float, list[str]]:
         took = time.time() - start
     finally:
         proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
     if rc != 0:
         sys.exit(f"paper: servebench eval exited with {rc}; its results are in {out}")
     return out, took, [" ".join(server), " ".join(evaluate)]
@@ -75,7 +79,10 @@ def pct(x) -> str:
 def section(out: str, took, commands, threads: int) -> str:
     with open(os.path.join(out, "report.json")) as f:
         report = json.load(f)
-    q = report["targets"][0]["quality"]
+    q = report["targets"][0].get("quality")
+    if not q or "humaneval" not in q.get("scenarios", {}):
+        sys.exit(f"paper: {out}/report.json has no HumanEval result (the run failed or was "
+                 "interrupted before any answer was graded)")
     ci = q.get("pass_at_1_ci") or {}
     sc = q["scenarios"]["humaneval"]
     d = q.get("drift") or {}
@@ -105,7 +112,7 @@ def section(out: str, took, commands, threads: int) -> str:
         f"Grader errors: {q['errors']}.",
         "",
         f"Time: {took / 60:.1f} min for {2 * q['tasks']} answers." if took else "Time: not recorded.",
-        f"Date: {datetime.date.today().isoformat()}; machine: {os.cpu_count()} CPUs.",
+        f"Run: {report.get('created_at', '?')[:10]}; machine: {os.cpu_count()} CPUs.",
         "Commands (what `make paper` runs):",
         "",
         "```",

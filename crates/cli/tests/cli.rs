@@ -710,3 +710,45 @@ async fn a_quality_load_that_does_not_parse_or_loads_nothing_is_refused() {
     assert_eq!(o.code, 2, "{}", o.stderr);
     assert!(o.stderr.contains("quality_load sweep"), "{}", o.stderr);
 }
+
+/// A quality knob with no quality dataset, and the report's prompt on the built-in scenarios
+/// (which keep their own), are refused rather than silently ignored.
+#[tokio::test(flavor = "multi_thread")]
+async fn quality_knobs_that_would_do_nothing_are_refused() {
+    let quick = [
+        "--api",
+        "openai",
+        "--url",
+        "http://127.0.0.1:9",
+        "--model",
+        "m",
+    ];
+    let o = servebench(&[&["run"][..], &quick, &["--quality-limit", "2"]].concat()).await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("--quality-limit needs a quality dataset"),
+        "{}",
+        o.stderr
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (o, _) = run_plan(
+        dir.path(),
+        "[run]\nquality_load = \"concurrency:2\"\n\n[[targets]]\nname = \"a\"\napi = \"openai\"\nurl = \"http://127.0.0.1:9\"\nmodel = \"m\"\n",
+    )
+    .await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("quality_load is set but no quality dataset"),
+        "{}",
+        o.stderr
+    );
+    let o = servebench(&[&["eval"][..], &quick, &["--prompt-style", "qwen"]].concat()).await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("prompt style qwen applies to HumanEval-format datasets"),
+        "{}",
+        o.stderr
+    );
+}

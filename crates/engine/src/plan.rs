@@ -225,6 +225,18 @@ where
 }
 
 impl RunOverrides {
+    /// The first quality knob set (as its plan key), for the error when no dataset is given.
+    pub fn quality_knob(&self) -> Option<&'static str> {
+        [
+            (self.quality_limit.is_some(), "quality_limit"),
+            (self.quality_scenarios.is_some(), "quality_scenarios"),
+            (self.quality_prompt_style.is_some(), "quality_prompt_style"),
+            (self.quality_load.is_some(), "quality_load"),
+        ]
+        .into_iter()
+        .find_map(|(set, key)| set.then_some(key))
+    }
+
     /// Apply these overrides on top of `base`.
     pub fn apply(&self, base: &mut RunSettings) {
         macro_rules! set {
@@ -468,6 +480,14 @@ impl Plan {
         let mut settings = RunSettings::default();
         file.run.apply(&mut settings);
         overrides.apply(&mut settings);
+        if settings.quality.is_none()
+            && let Some(knob) = file.run.quality_knob().or(overrides.quality_knob())
+        {
+            return Err(PlanError::Invalid(format!(
+                "{}: {knob} is set but no quality dataset is: add quality = \"builtin\" (or humaneval, or a file) to [run], or pass --quality D",
+                path.display()
+            )));
+        }
         let plan = Plan {
             settings,
             targets: file.targets,

@@ -84,6 +84,14 @@ pub fn build_plan(
             };
             let mut settings = RunSettings::default();
             overrides.apply(&mut settings);
+            if settings.quality.is_none()
+                && let Some(knob) = overrides.quality_knob()
+            {
+                bail!(
+                    "--{} needs a quality dataset: add --quality builtin (or humaneval, or a file)",
+                    knob.replace('_', "-")
+                );
+            }
             let plan = Plan {
                 settings,
                 targets: vec![TargetSpec {

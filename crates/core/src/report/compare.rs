@@ -208,7 +208,16 @@ pub fn same_model(a: &TargetReport, b: &TargetReport) -> bool {
 /// The same-model view of two entries; `None` unless both serve the same model and answered
 /// common tasks.
 fn same_model_pair(a: &Entry, b: &Entry) -> Option<SameModel> {
-    if !same_model(a.target, b.target) {
+    let (qa, qb) = (a.target.quality.as_ref()?, b.target.quality.as_ref()?);
+    // Greedy answers are comparable only when asked the same way.
+    let asked = |q: &super::quality::QualityReport| {
+        (q.dataset.clone(), q.prompt_style.clone(), q.max_tokens)
+    };
+    if !same_model(a.target, b.target)
+        || qa.temperature != 0.0
+        || qb.temperature != 0.0
+        || asked(qa) != asked(qb)
+    {
         return None;
     }
     let pairs = task_pairs(a, b, |_| true)?;
@@ -249,6 +258,8 @@ fn same_model_pair(a: &Entry, b: &Entry) -> Option<SameModel> {
         Code::SameQuality
     } else if share >= ALIKE {
         Code::SameAlike
+    } else if paired.is_none() {
+        Code::SameUntested
     } else {
         Code::SameText
     };
@@ -313,15 +324,16 @@ fn task_pairs<'e>(
     (!pairs.is_empty()).then_some(pairs)
 }
 
-/// The paired test of per-task accuracy (0–5) over the tasks `keep` selects.
+/// The paired test of per-task totals (0–5; per-task accuracy for reports written before
+/// tasks carried their total) over the tasks `keep` selects.
 fn paired_scores(a: &Entry, b: &Entry, keep: impl Fn(&TaskOutcome) -> bool) -> Option<PairedTest> {
     let pairs = task_pairs(a, b, keep)?;
-    Some(quality_stats::paired_scores(
-        &pairs
-            .iter()
-            .map(|(x, y)| (x.score, y.score))
-            .collect::<Vec<_>>(),
-    ))
+    let totals: Option<Vec<(f64, f64)>> = pairs
+        .iter()
+        .map(|(x, y)| Some((x.total?, y.total?)))
+        .collect();
+    let values = totals.unwrap_or_else(|| pairs.iter().map(|(x, y)| (x.score, y.score)).collect());
+    Some(quality_stats::paired_scores(&values))
 }
 
 /// pass@1 paired by task: McNemar on one answer per task, else the paired test of per-task
@@ -903,13 +915,16 @@ fn quality_recommendation(entries: &[Entry]) -> Option<Recommendation> {
                     .with("x", &entries[i].label)
                     .with("v", format!("{v:.2}")),
             ];
-            // Ahead by a margin the tasks cannot confirm (or with no per-task data to test).
-            let unconfirmed = entries.iter().enumerate().any(|(j, e)| {
-                j != i
-                    && e.target.quality.is_some()
-                    && paired_scores(&entries[i], e, |_| true).is_none_or(|t| !t.significant)
-            });
-            if unconfirmed {
+            // Ahead by a margin the tasks do not confirm, or cannot test.
+            let tests: Vec<Option<PairedTest>> = entries
+                .iter()
+                .enumerate()
+                .filter(|(j, e)| *j != i && e.target.quality.is_some())
+                .map(|(_, e)| paired_scores(&entries[i], e, |_| true))
+                .collect();
+            if tests.iter().any(Option::is_none) {
+                reason.push(Message::new(Code::WhyUntestable).with("x", &entries[i].label));
+            } else if tests.iter().flatten().any(|t| !t.significant) {
                 reason.push(Message::new(Code::WhyNotSignificant).with("x", &entries[i].label));
             }
             Recommendation {

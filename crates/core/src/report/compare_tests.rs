@@ -507,6 +507,7 @@ fn with_tasks(
             answers: 1,
             passed: usize::from(pass(i)),
             score: if pass(i) { 5.0 } else { 0.0 },
+            total: Some(if pass(i) { 5.0 } else { 0.0 }),
             answer: answer(i),
         })
         .collect();
@@ -584,7 +585,7 @@ fn a_quality_table_without_per_task_data_says_not_testable() {
     assert!(
         rec.reason
             .iter()
-            .any(|m| m.code == super::i18n::Code::WhyNotSignificant),
+            .any(|m| m.code == super::i18n::Code::WhyUntestable),
         "{rec:?}"
     );
 }

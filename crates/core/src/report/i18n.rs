@@ -161,6 +161,10 @@ pub struct Catalog {
     pub same_quality: &'static str,
     /// Same model, different text, same quality: `{a}`, `{b}`, `{pct}`, `{oa}`, `{ob}`, `{p}`.
     pub same_text: &'static str,
+    /// Same model, different text, no pass/fail to pair: `{a}`, `{b}`, `{pct}`.
+    pub same_untested: &'static str,
+    /// A quality lead with no per-task data to test it: `{x}`.
+    pub why_untestable: &'static str,
     /// The same-model section's heading.
     pub same_heading: &'static str,
     /// Its intro: `{a}`, `{b}`.
@@ -287,6 +291,10 @@ pub enum Code {
     SameQuality,
     /// The catalogue's `same_text`.
     SameText,
+    /// The catalogue's `same_untested`.
+    SameUntested,
+    /// The catalogue's `why_untestable`.
+    WhyUntestable,
     /// The catalogue's `cav_quant`.
     CavQuant,
     /// The catalogue's `cav_quant_unknown`.
@@ -388,6 +396,8 @@ impl Catalog {
             Code::SameAlike => self.same_alike,
             Code::SameQuality => self.same_quality,
             Code::SameText => self.same_text,
+            Code::SameUntested => self.same_untested,
+            Code::WhyUntestable => self.why_untestable,
             Code::CavQuant => self.cav_quant,
             Code::CavQuantUnknown => self.cav_quant_unknown,
             Code::CavPromptCache => self.cav_prompt_cache,
@@ -548,6 +558,8 @@ static EN: Catalog = Catalog {
     same_alike: "{a} and {b} gave the same greedy answer to {pct} % of the tasks: the model answers alike on both stacks, so a speed difference between them is the server's, and a quality difference this small is noise.",
     same_quality: "{a} and {b} answer differently ({pct} % identical) and pass different tasks (only {a}: {oa}, only {b}: {ob}; McNemar p = {p}): the quality gap comes from the model bits (quantisation or file), not from the server's speed.",
     same_text: "{a} and {b} answer differently ({pct} % identical) but pass about the same tasks (only {a}: {oa}, only {b}: {ob}; McNemar p = {p}): the data show different text, not a different quality.",
+    same_untested: "{a} and {b} answer differently ({pct} % identical); with no one-answer-per-task pass/fail to pair, the data cannot say whether their quality differs.",
+    why_untestable: "{x} is ahead, but the reports hold no per-task outcomes to test the difference with.",
     same_heading: "Same model?",
     same_intro: "{a} and {b} serve the same model family and size (from their model facts), so their greedy answers can be compared task by task.",
     same_cols: [
@@ -667,6 +679,8 @@ static KO: Catalog = Catalog {
     same_alike: "{a}, {b} 두 대상은 과제의 {pct} %에 같은 탐욕적(greedy) 답을 냈습니다. 두 스택에서 모델이 같게 답하므로, 속도 차이는 서버의 차이이고 이만큼 작은 품질 차이는 잡음입니다.",
     same_quality: "{a}, {b} 두 대상은 다르게 답하고(동일 {pct} %) 통과한 과제도 다릅니다({a}만: {oa}, {b}만: {ob}; McNemar p = {p}). 품질 차이는 서버 속도가 아니라 모델 파일(양자화 등)에서 옵니다.",
     same_text: "{a}, {b} 두 대상은 다르게 답하지만(동일 {pct} %) 통과한 과제는 거의 같습니다({a}만: {oa}, {b}만: {ob}; McNemar p = {p}). 데이터가 보여 주는 것은 다른 문장이지 다른 품질이 아닙니다.",
+    same_untested: "{a}, {b} 두 대상은 다르게 답합니다(동일 {pct} %). 과제마다 답 하나의 통과/실패를 짝지을 수 없어, 품질이 다른지는 데이터로 말할 수 없습니다.",
+    why_untestable: "{x}가 앞서지만 차이를 검정할 과제별 결과가 보고서에 없습니다.",
     same_heading: "같은 모델인가?",
     same_intro: "{a}, {b} 두 대상은 (모델 정보상) 같은 모델 계열과 크기를 서비스하므로 탐욕적 답을 과제별로 비교할 수 있습니다.",
     same_cols: [

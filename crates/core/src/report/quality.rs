@@ -86,6 +86,10 @@ pub struct TaskOutcome {
     pub passed: usize,
     /// Mean accuracy of the scored answers, 0–5.
     pub score: f64,
+    /// The task's total score, 0–5 (its accuracy, consistency, code quality and clarity
+    /// weighted as the scenario's are): what the scenario rows' paired tests compare.
+    #[serde(default)]
+    pub total: Option<f64>,
     /// The first scored answer, as the model wrote it.
     pub answer: String,
 }

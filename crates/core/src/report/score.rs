@@ -72,8 +72,28 @@ fn total_of(parts: &[&Parts]) -> (Option<f64>, Option<f64>) {
     )
 }
 
+/// One task's components from all its answers (samples and rerun; grader errors left out).
+fn task_parts(rs: &[&TaskResult]) -> Parts {
+    let ok = |r: &&&TaskResult| r.graded.verdict != Verdict::Error;
+    let scored: Vec<&&TaskResult> = rs.iter().filter(|r| !r.rerun).filter(ok).collect();
+    let sigs: Vec<&BTreeSet<String>> = rs.iter().filter(ok).map(|r| &r.graded.signature).collect();
+    let agree = mean(
+        sigs.iter()
+            .enumerate()
+            .flat_map(|(i, a)| sigs[i + 1..].iter().map(move |b| jaccard(a, b))),
+    );
+    (
+        mean(scored.iter().map(|r| 5.0 * r.graded.accuracy)),
+        agree.map(|a| 5.0 * a),
+        mean(scored.iter().filter_map(|r| r.graded.code_quality)),
+        mean(scored.iter().map(|r| r.graded.clarity)),
+    )
+}
+
 /// 95 % bootstrap intervals of the total and the accuracy, tasks resampled.
 fn scenario_intervals(parts: &[Parts]) -> (Option<Interval>, Option<Interval>) {
+    // A task with no graded answer (its only answer an error) has nothing to resample.
+    let parts: Vec<Parts> = parts.iter().filter(|p| p.0.is_some()).copied().collect();
     if parts.len() < 2 {
         return (None, None);
     }
@@ -117,25 +137,7 @@ pub fn scenario(results: &[&TaskResult]) -> ScenarioScore {
             .collect();
         mean(pairs)
     });
-    let parts: Vec<Parts> = by_task
-        .values()
-        .map(|rs| {
-            let scored: Vec<&&TaskResult> = rs.iter().filter(|r| !r.rerun).filter(ok).collect();
-            let sigs: Vec<&BTreeSet<String>> =
-                rs.iter().filter(ok).map(|r| &r.graded.signature).collect();
-            let agree = mean(
-                sigs.iter()
-                    .enumerate()
-                    .flat_map(|(i, a)| sigs[i + 1..].iter().map(move |b| jaccard(a, b))),
-            );
-            (
-                mean(scored.iter().map(|r| 5.0 * r.graded.accuracy)),
-                agree.map(|a| 5.0 * a),
-                mean(scored.iter().filter_map(|r| r.graded.code_quality)),
-                mean(scored.iter().map(|r| r.graded.clarity)),
-            )
-        })
-        .collect();
+    let parts: Vec<Parts> = by_task.values().map(|rs| task_parts(rs)).collect();
     let (total_score_ci, accuracy_ci) = scenario_intervals(&parts);
     let accuracy = mean(scored.iter().map(|r| 5.0 * r.graded.accuracy));
     let consistency = mean(agreement).map(|a| 5.0 * a);
@@ -229,24 +231,29 @@ pub fn pass_rates_with_intervals(results: &[TaskResult], samples: u32) -> PassRa
     (at(1), map, ci(1), cis)
 }
 
-/// Each task's outcome from its scored answers (no reruns, no answers under load).
+/// Each task's outcome from its scored answers (no reruns, no answers under load; the rerun
+/// counts only in the task's total, through consistency).
 pub fn outcomes(results: &[TaskResult]) -> Vec<TaskOutcome> {
-    let mut by_task: BTreeMap<(&str, &str), Vec<&TaskResult>> = BTreeMap::new();
-    for r in results
-        .iter()
-        .filter(|r| !r.rerun && r.graded.verdict != Verdict::Error)
-    {
-        by_task
-            .entry((r.scenario.as_str(), r.task_id.as_str()))
+    let mut all: BTreeMap<(&str, &str), Vec<&TaskResult>> = BTreeMap::new();
+    for r in results {
+        all.entry((r.scenario.as_str(), r.task_id.as_str()))
             .or_default()
             .push(r);
     }
-    by_task
-        .into_iter()
-        .map(|((scenario, task_id), rs)| TaskOutcome {
+    all.into_iter()
+        .filter_map(|(key, every)| {
+            let rs: Vec<&TaskResult> = every
+                .iter()
+                .filter(|r| !r.rerun && r.graded.verdict != Verdict::Error)
+                .copied()
+                .collect();
+            (!rs.is_empty()).then(|| (key, total(<[Option<f64>; 4]>::from(task_parts(&every))), rs))
+        })
+        .map(|((scenario, task_id), task_total, rs)| TaskOutcome {
             scenario: scenario.into(),
             task_id: task_id.into(),
             code: rs[0].code,
+            total: task_total,
             answers: rs.len(),
             passed: rs
                 .iter()

@@ -385,16 +385,21 @@ async fn under_load(
         *index += 1;
         let params = answer_params(s, task, 0);
         flying.push(async move {
-            tokio::time::sleep_until(at).await;
+            // Not sent once the run is interrupted: nothing is recorded for it.
+            tokio::select! {
+                _ = tokio::time::sleep_until(at) => {}
+                _ = cancel.cancelled() => return (task, None),
+            }
             (
                 task,
-                client.generate(&task.chat, &params, meta, cancel).await,
+                Some(client.generate(&task.chat, &params, meta, cancel).await),
             )
         });
         true
     };
     while flying.len() < limit && send(&mut flying, index) {}
     while let Some((task, rec)) = flying.next().await {
+        let Some(rec) = rec else { continue };
         obs.on_event(&Event::RequestFinished(&rec))?;
         let mut result = ungraded(target, task, &rec, 0, false);
         result.under_load = Some(label.clone());
@@ -514,7 +519,8 @@ async fn judge(
         let Kind::Design { brief, .. } = &task.kind else {
             continue;
         };
-        if r.rerun || r.answer.trim().is_empty() || cancel.is_cancelled() {
+        if r.rerun || r.under_load.is_some() || r.answer.trim().is_empty() || cancel.is_cancelled()
+        {
             continue;
         }
         let prompt = Prompt {

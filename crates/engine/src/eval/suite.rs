@@ -115,8 +115,8 @@ impl Task {
     }
 }
 
-/// How HumanEval-format tasks (HumanEval, a file, the built-in code-completion scenario) are
-/// asked.
+/// How HumanEval-format datasets (HumanEval, a file) are asked; the built-in scenarios keep
+/// their own prompts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PromptStyle {
     /// servebench's own: complete the function, one fenced block, a short explanation (graded
@@ -537,6 +537,11 @@ pub fn load_as(
     style: PromptStyle,
 ) -> Result<Vec<Task>, SuiteError> {
     let mut tasks = Vec::new();
+    if *dataset == Dataset::Builtin && style != PromptStyle::Servebench {
+        return Err(SuiteError::Empty(format!(
+            "prompt style {style} applies to HumanEval-format datasets (humaneval or a file): the built-in scenarios keep their own prompts; drop it or pick another dataset"
+        )));
+    }
     match dataset {
         Dataset::Builtin => {
             if let Some(want) = scenarios

@@ -380,7 +380,10 @@ async fn run_attempt(
         // Interrupted before any measurement: no cold request and no graded answer.
         Err(Abort::Cancelled) => (
             None,
-            t.phases.cold.is_none() && t.quality.as_ref().is_none_or(|q| q.answers_graded == 0),
+            t.phases.cold.is_none()
+                && t.quality
+                    .as_ref()
+                    .is_none_or(|q| q.scenarios.values().all(|s| s.passed + s.failed == 0)),
         ),
         Err(Abort::Target(e)) => (Some(e), false),
         Err(Abort::Io(e)) => return Err(RunError::Io(e)),
