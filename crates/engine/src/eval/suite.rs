@@ -127,7 +127,7 @@ pub enum PromptStyle {
     /// (`QwenLM/Qwen2.5-Coder`, `qwencoder-eval/instruct/eval_plus/model.py`): its system
     /// prompt, "Can you complete the following Python function?" around the stripped prompt,
     /// the assistant's turn pre-filled with an opening ```` ```python ```` fence, and generation
-    /// stopped at the closing fence.
+    /// stopped at the closing fence or the harness's other stops ([`QWEN_STOP`]).
     Qwen,
 }
 
@@ -136,8 +136,11 @@ pub const QWEN_SYSTEM: &str =
     "You are an intelligent programming assistant to produce Python algorithmic solutions";
 /// What [`PromptStyle::Qwen`] pre-fills.
 pub const QWEN_PREFILL: &str = "```python\n";
-/// Where [`PromptStyle::Qwen`] stops: the closing fence.
-pub const QWEN_STOP: &[&str] = &["\n```"];
+/// Where [`PromptStyle::Qwen`] stops: the closing fence, and the report's harness's stops for
+/// chat models (`qwencoder-eval/instruct/eval_plus/model.py`): a top-level `if __name__`,
+/// `def main(`, `print(` or comment ends the solution, so demo code after the function
+/// (`# Test cases`, `print(f(...))`) is never part of the answer.
+pub const QWEN_STOP: &[&str] = &["\n```", "\nif __name__", "\ndef main(", "\nprint(", "\n#"];
 
 impl std::str::FromStr for PromptStyle {
     type Err = String;
