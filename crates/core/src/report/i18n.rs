@@ -561,7 +561,7 @@ static EN: Catalog = Catalog {
     same_untested: "{a} and {b} answer differently ({pct} % identical); with no one-answer-per-task pass/fail to pair, the data cannot say whether their quality differs.",
     why_untestable: "{x} is ahead, but the reports hold no per-task outcomes to test the difference with.",
     same_heading: "Same model?",
-    same_intro: "{a} and {b} serve the same model family and size (from their model facts), so their greedy answers can be compared task by task.",
+    same_intro: "{a} and {b} serve the same model (the same name, or the same family and size in their model facts) and were asked the same tasks greedily, so their answers can be compared task by task.",
     same_cols: [
         "Scenario",
         "Tasks compared",
@@ -682,7 +682,7 @@ static KO: Catalog = Catalog {
     same_untested: "{a}, {b} 두 대상은 다르게 답합니다(동일 {pct} %). 과제마다 답 하나의 통과/실패를 짝지을 수 없어, 품질이 다른지는 데이터로 말할 수 없습니다.",
     why_untestable: "{x}가 앞서지만 차이를 검정할 과제별 결과가 보고서에 없습니다.",
     same_heading: "같은 모델인가?",
-    same_intro: "{a}, {b} 두 대상은 (모델 정보상) 같은 모델 계열과 크기를 서비스하므로 탐욕적 답을 과제별로 비교할 수 있습니다.",
+    same_intro: "{a}, {b} 두 대상은 같은 모델(같은 이름, 또는 모델 정보상 같은 계열과 크기)을 서비스하고 같은 과제를 탐욕적으로 받았으므로, 답을 과제별로 비교할 수 있습니다.",
     same_cols: [
         "시나리오",
         "비교한 과제",
