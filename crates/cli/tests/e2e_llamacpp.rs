@@ -563,3 +563,142 @@ async fn quality_under_load_on_two_slots_pairs_every_task() {
         .any(|(i, a)| spans[i + 1..].iter().any(|b| a.0 < b.1 && b.0 < a.1));
     assert!(overlap, "no two answers under load overlapped: {spans:?}");
 }
+
+/// The native dialect (`--api llamacpp`) against the real server: raw prompts on
+/// `/completion` and chat on the server's chat endpoint, the model name checked against its
+/// list, every request's token counts and cached prompt tokens from llama.cpp's own events,
+/// and `/slots` idle again afterwards.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_native_llamacpp_dialect_measures_the_real_server() {
+    use servebench_engine::backend::{Client, llamacpp};
+    let _serial = SERIAL.lock().await;
+    let port = launch_port();
+    let _server = start_server(port, 2, 1).await;
+    let url = format!("http://127.0.0.1:{port}");
+    for endpoint in ["completions", "chat"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let o = servebench(&[
+            "run",
+            "--api",
+            "llamacpp",
+            "--url",
+            &url,
+            "--model",
+            "smollm2-135m",
+            "--warm",
+            "3",
+            "--max-tokens",
+            "16",
+            "--endpoint",
+            endpoint,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .await;
+        assert_eq!(o.code, 0, "{endpoint}: {}", o.stderr);
+        let r = read_report(&out);
+        assert_schema_valid(&r);
+        let t = &r["targets"][0];
+        assert_eq!(t["api"], "llamacpp");
+        assert_eq!(t["model_check"], "listed", "{endpoint}");
+        assert_eq!(
+            t["phases"]["warm"]["ok"], 3,
+            "{endpoint}: {}",
+            t["phases"]["warm"]
+        );
+        let journal = std::fs::read_to_string(out.join("requests.jsonl")).unwrap();
+        for line in journal.lines() {
+            let rec: Value = serde_json::from_str(line).unwrap();
+            assert!(
+                rec["output_tokens"].as_u64().is_some_and(|n| n > 0)
+                    && rec["input_tokens"].as_u64().is_some_and(|n| n > 0)
+                    && rec["cached_prompt_tokens"].is_u64(),
+                "{endpoint}: llama.cpp's counts missing from {rec}"
+            );
+        }
+    }
+    let c = Client::new(Api::Llamacpp, &url, "smollm2-135m");
+    let (slots, busy) = llamacpp::busy_slots(&c).await.unwrap();
+    assert_eq!(
+        (slots, busy),
+        (1, 0),
+        "a finished request leaves its slot idle"
+    );
+}
+
+/// `/infill` on the real coding model, with the dialect's own request body and decoder: a
+/// completion between prefix and suffix, and llama.cpp's counts on its last event. SmolLM2,
+/// which has no FIM tokens, is refused with llama.cpp's 501.
+#[tokio::test(flavor = "multi_thread")]
+async fn infill_on_the_real_coding_model_fills_the_gap() {
+    use servebench_engine::backend::GenParams;
+    use servebench_engine::backend::llamacpp::{self, ExtraFile};
+    use servebench_engine::backend::sink::StreamEvent;
+    let _serial = SERIAL.lock().await;
+    let port = launch_port();
+    let server = start_model_server(port, 2, 1, CODER).await;
+    let p = GenParams {
+        max_tokens: 24,
+        temperature: 0.0,
+        seed: 1,
+        endpoint: servebench_engine::plan::Endpoint::Completions,
+        timeout: Duration::from_secs(60),
+        ttft_timeout: None,
+        retries: 0,
+        stop: &[],
+    };
+    let body = llamacpp::infill_body(
+        "def mean(values):\n    \"\"\"Return the arithmetic mean of a non-empty list.\"\"\"\n    return ",
+        "\n\n\ndef median(values):\n    ordered = sorted(values)\n",
+        &[ExtraFile {
+            filename: "stats/__init__.py".into(),
+            text: "from .core import mean, median\n".into(),
+        }],
+        &p,
+    );
+    let infill = |port: u16, body: serde_json::Value| async move {
+        reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/infill"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    };
+    let resp = infill(port, body.clone()).await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let mut ev = Vec::new();
+    for line in text.lines() {
+        llamacpp::decode_line(line, &mut ev).unwrap();
+    }
+    let filled: String = ev
+        .iter()
+        .filter_map(|e| match e {
+            StreamEvent::Content(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect();
+    eprintln!("Qwen2.5-Coder /infill filled: {filled:?}");
+    // Greedy Qwen2.5-Coder-0.5B fills `sum(ordered) / len(ordered)` here (a name it took from
+    // the suffix): a completion of the gap, right or wrong; the wire path is what is tested.
+    assert!(
+        filled.contains("sum(") || filled.contains("len("),
+        "{filled:?}"
+    );
+    assert_eq!(ev.last(), Some(&StreamEvent::Done));
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, StreamEvent::Usage { output: Some(n), .. } if *n > 0))
+    );
+    drop(server);
+    let port = launch_port();
+    let _smol = start_server(port, 1, 1).await;
+    let resp = infill(port, body).await;
+    assert_eq!(resp.status(), 501, "SmolLM2 has no FIM tokens");
+    let err = resp.text().await.unwrap();
+    assert!(
+        err.contains("Infill is not supported by this model"),
+        "{err}"
+    );
+}

@@ -20,6 +20,7 @@ async fn run_with(
     let m = match api {
         Api::Openai => mock_openai(cfg).await,
         Api::Ollama => mock_ollama(cfg).await,
+        Api::Llamacpp => unreachable!("the fault tests run on the OpenAI and Ollama mocks"),
     };
     run_targets(vec![target("t", api, &m.url(), "mock-model")], warm, |_| {}).await
 }

@@ -14,17 +14,20 @@ pub enum Api {
     Openai,
     /// Ollama's native `/api/*`.
     Ollama,
+    /// llama.cpp's `llama-server`, natively: `/completion`, `/infill`, `/props`, `/slots`.
+    Llamacpp,
 }
 
 impl Api {
     /// Every dialect, in the order `--help` lists them.
-    pub const ALL: [Api; 2] = [Api::Openai, Api::Ollama];
+    pub const ALL: [Api; 3] = [Api::Openai, Api::Ollama, Api::Llamacpp];
 
     /// The name in plans, flags and reports.
     pub fn name(self) -> &'static str {
         match self {
             Api::Openai => "openai",
             Api::Ollama => "ollama",
+            Api::Llamacpp => "llamacpp",
         }
     }
 
@@ -33,6 +36,9 @@ impl Api {
         match self {
             Api::Openai => "OpenAI-compatible /v1 (vLLM, llama.cpp, SGLang, TGI, ...).",
             Api::Ollama => "Ollama's native /api.",
+            Api::Llamacpp => {
+                "llama.cpp's llama-server natively (/completion, /infill, /props, /slots)."
+            }
         }
     }
 }

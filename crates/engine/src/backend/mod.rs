@@ -10,6 +10,7 @@
 //! because each needs the other.
 
 pub mod lines;
+pub mod llamacpp;
 pub mod ollama;
 pub mod openai;
 pub mod sink;
@@ -244,6 +245,7 @@ pub fn dialect(api: Api) -> &'static dyn Dialect {
     match api {
         Api::Openai => &openai::OpenAi,
         Api::Ollama => &ollama::Ollama,
+        Api::Llamacpp => &llamacpp::LlamaCpp,
     }
 }
 
