@@ -13,6 +13,7 @@ pub use servebench_core::{metrics, quality_record, record, report, spec, stats};
 pub mod backend;
 pub mod eval;
 pub mod events;
+pub mod fim;
 pub mod journal;
 pub mod load;
 pub mod modelfile;

@@ -87,6 +87,26 @@ impl Dialect for LlamaCpp {
     fn decoder(&self) -> Box<dyn StreamDecoder> {
         Box::new(LineFn(decode_line))
     }
+
+    /// `/infill`: the server builds the prompt from its model's FIM tokens (a model without
+    /// them answers 501).
+    fn fim_request(
+        &self,
+        _model: &str,
+        fim: &crate::fim::Fim,
+        _method: crate::fim::Method,
+        p: &GenParams,
+    ) -> Result<(&'static str, Value), String> {
+        let extra: Vec<ExtraFile> = fim
+            .extra
+            .iter()
+            .map(|(filename, text)| ExtraFile {
+                filename: filename.clone(),
+                text: text.clone(),
+            })
+            .collect();
+        Ok(("/infill", infill_body(&fim.prefix, &fim.suffix, &extra, p)))
+    }
 }
 
 /// The sampling, limit and stops every native request carries; `cache_prompt` is llama.cpp's

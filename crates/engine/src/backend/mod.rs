@@ -220,6 +220,36 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
     /// A fresh decoder for one streamed response.
     fn decoder(&self) -> Box<dyn StreamDecoder>;
 
+    /// The path and JSON body of one streaming fill-in-the-middle request sent by `method`
+    /// (see [`crate::fim::Method::choose`]). The default is the OpenAI-compatible raw prompt
+    /// in the model's template on `/v1/completions`, cut at the template's markers.
+    fn fim_request(
+        &self,
+        model: &str,
+        fim: &crate::fim::Fim,
+        method: crate::fim::Method,
+        p: &GenParams,
+    ) -> Result<(&'static str, serde_json::Value), String> {
+        let crate::fim::Method::Raw(t) = method else {
+            return Err(format!(
+                "fill-in-the-middle by {} is not this server's: use --fim-template",
+                method.name()
+            ));
+        };
+        let mut body = serde_json::json!({
+            "model": model,
+            "prompt": t.render(fim),
+            "max_tokens": p.max_tokens,
+            "temperature": p.temperature,
+            "seed": p.seed,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        });
+        let stops: Vec<&str> = t.stops().iter().chain(p.stop).copied().collect();
+        body["stop"] = stops.into();
+        Ok(("/v1/completions", body))
+    }
+
     /// Memory of the loaded model (`size`, `size_in_vram` bytes), `None` when it is not
     /// loaded. Only with [`Capabilities::resident_model`].
     fn resident<'a>(
@@ -621,5 +651,101 @@ mod tests {
         let listed = ["llama3:latest".to_string()];
         assert!(ol.serves(&listed, "llama3") && ol.serves(&listed, "llama3:latest"));
         assert!(!ol.serves(&listed, "llama3:70b"));
+    }
+
+    /// The fixture request of each FIM path, with the numbers compared as numbers.
+    fn same_keys(body: &serde_json::Value, want: &serde_json::Value, keys: &[&str]) {
+        for key in keys {
+            let (a, b) = (body.pointer(key).unwrap(), want.pointer(key).unwrap());
+            match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => assert_eq!(x, y, "{key}"),
+                _ => assert_eq!(a, b, "{key}"),
+            }
+        }
+    }
+
+    fn wire(name: &str) -> String {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/wire")
+            .join(name);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    #[test]
+    fn each_dialect_sends_fim_on_its_own_path() {
+        use crate::fim::{Fim, Method, Template};
+        let p = GenParams {
+            max_tokens: 64,
+            temperature: 0.0,
+            seed: 1,
+            endpoint: crate::plan::Endpoint::Completions,
+            timeout: Duration::from_secs(1),
+            ttft_timeout: None,
+            retries: 0,
+            stop: &["\n\n"],
+        };
+        // Ollama: the fixture's /api/generate with suffix, answered in NDJSON `response`s.
+        let want: serde_json::Value =
+            serde_json::from_str(&wire("ollama_generate_fim_stream.request.json")).unwrap();
+        let fim = Fim {
+            prefix: want["prompt"].as_str().unwrap().into(),
+            suffix: want["suffix"].as_str().unwrap().into(),
+            extra: Vec::new(),
+        };
+        let (path, body) = dialect(Api::Ollama)
+            .fim_request("qwen2.5-coder:7b", &fim, Method::Suffix, &p)
+            .unwrap();
+        assert_eq!(path, "/api/generate");
+        same_keys(
+            &body,
+            &want,
+            &[
+                "/model",
+                "/prompt",
+                "/suffix",
+                "/stream",
+                "/options/temperature",
+                "/options/num_predict",
+            ],
+        );
+        assert!(body.get("raw").is_none(), "raw would drop the suffix");
+        let mut ev: Vec<StreamEvent> = Vec::new();
+        let mut d = dialect(Api::Ollama).decoder();
+        for line in wire("ollama_generate_fim_stream.ndjson").lines() {
+            d.line(line, &mut ev).unwrap();
+        }
+        let text: String = ev
+            .iter()
+            .filter_map(|e| match e {
+                StreamEvent::Content(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(text.starts_with("return sum(values"), "{text}");
+        assert!(ev.contains(&StreamEvent::Done));
+        // llama.cpp: /infill.
+        let (path, body) = dialect(Api::Llamacpp)
+            .fim_request("m", &fim, Method::Infill, &p)
+            .unwrap();
+        assert_eq!((path, &body["input_suffix"]), ("/infill", &want["suffix"]));
+        // OpenAI-compatible: a raw prompt in the template on /v1/completions, cut at its markers.
+        let (path, body) = dialect(Api::Openai)
+            .fim_request(
+                "Qwen/Qwen2.5-Coder-7B",
+                &fim,
+                Method::Raw(Template::Qwen),
+                &p,
+            )
+            .unwrap();
+        assert_eq!(path, "/v1/completions");
+        assert_eq!(body["prompt"], Template::Qwen.render(&fim));
+        let stops = body["stop"].as_array().unwrap();
+        assert!(stops.contains(&"<|fim_prefix|>".into()) && stops.contains(&"\n\n".into()));
+        assert!(body.get("suffix").is_none(), "vLLM refuses suffix");
+        assert!(
+            dialect(Api::Openai)
+                .fim_request("m", &fim, Method::Infill, &p)
+                .is_err()
+        );
     }
 }

@@ -74,6 +74,38 @@ impl Dialect for Ollama {
         Box::new(LineFn(decode_line))
     }
 
+    /// `/api/generate` with `suffix` (not `raw`, which drops the suffix): the model's
+    /// template renders the FIM prompt; a model without it answers 400 "does not support
+    /// insert". Other repository files go before the prefix, each under a `# path` line.
+    fn fim_request(
+        &self,
+        model: &str,
+        fim: &crate::fim::Fim,
+        _method: crate::fim::Method,
+        p: &GenParams,
+    ) -> Result<(&'static str, Value), String> {
+        let mut prompt = String::new();
+        for (path, text) in &fim.extra {
+            prompt.push_str(&format!("# {path}\n{text}\n\n"));
+        }
+        prompt.push_str(&fim.prefix);
+        let mut body = json!({
+            "model": model,
+            "prompt": prompt,
+            "suffix": fim.suffix,
+            "stream": true,
+            "options": {
+                "temperature": p.temperature,
+                "seed": p.seed,
+                "num_predict": p.max_tokens,
+            },
+        });
+        if !p.stop.is_empty() {
+            body["options"]["stop"] = p.stop.into();
+        }
+        Ok(("/api/generate", body))
+    }
+
     fn resident<'a>(
         &'a self,
         c: &'a Client,
