@@ -1,6 +1,8 @@
 //! Load generation: profiles ([`profile`]) and the one driver that runs any of them
-//! ([`driver`]) — sequential, closed-loop concurrency, or an open-loop arrival schedule.
+//! ([`driver`]) — sequential, closed-loop concurrency, or an open-loop arrival schedule — and
+//! the schedule of simulated developers typing in an editor ([`typing`]).
 
 pub mod driver;
 pub mod profile;
 pub mod synthetic;
+pub mod typing;
