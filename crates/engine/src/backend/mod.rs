@@ -459,6 +459,29 @@ impl Client {
         let req = self.http.post(self.url(path)).json(&body);
         stream::execute(req, self.dialect, prompt, params, meta, cancel).await
     }
+
+    /// Stream one fill-in-the-middle request (`id` names it in the record) sent by `method`;
+    /// `Err` when this server cannot be asked that way. Like [`Client::generate`], a failure
+    /// of the request itself is a record with its outcome.
+    pub async fn fill(
+        &self,
+        fim: &crate::fim::Fim,
+        method: crate::fim::Method,
+        id: &str,
+        params: &GenParams,
+        meta: RequestMeta<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<RequestRecord, String> {
+        let (path, body) = self.dialect.fim_request(&self.model, fim, method, params)?;
+        let prompt = Prompt {
+            id: id.to_string(),
+            scenario: None,
+            messages: Vec::new(),
+            output_tokens: None,
+        };
+        let req = self.http.post(self.url(path)).json(&body);
+        Ok(stream::execute(req, self.dialect, &prompt, params, meta, cancel).await)
+    }
 }
 
 /// GET a JSON document; distinguishes "nothing listening" from "not this API".

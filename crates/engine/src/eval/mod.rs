@@ -1,8 +1,10 @@
 //! Coding-quality evaluation: task suites ([`suite`]), answers graded by running code in a
 //! sandbox ([`sandbox`], [`grade`]) and by checking facts, and scores that say what passed
-//! ([`score`]). [`evaluate`] asks one target every task and grades the answers.
+//! ([`score`]). [`evaluate`] asks one target every task and grades the answers; [`infill`]
+//! cuts fill-in-the-middle tasks from HumanEval's solutions.
 
 pub mod grade;
+pub mod infill;
 pub mod sandbox;
 pub use crate::report::score;
 pub mod suite;

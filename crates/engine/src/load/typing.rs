@@ -227,7 +227,10 @@ mod tests {
                 checked += 1;
             }
         }
-        assert!(checked >= 10, "only {checked} consecutive keystrokes compared");
+        assert!(
+            checked >= 10,
+            "only {checked} consecutive keystrokes compared"
+        );
         let text = &corpus()[keys[0].file];
         assert!(text.contains(&keys[0].fim.suffix));
         assert!(text.contains(&keys[0].fim.prefix));
