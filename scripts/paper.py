@@ -69,7 +69,8 @@ def run(args) -> tuple[str, float, list[str]]:
             proc.wait()
     if rc != 0:
         sys.exit(f"paper: servebench eval exited with {rc}; its results are in {out}")
-    return out, took, [" ".join(server), " ".join(evaluate)]
+    rel = lambda args: " ".join(os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in args)
+    return out, took, [rel(server), rel(evaluate)]
 
 
 def pct(x) -> str:
@@ -119,7 +120,8 @@ def section(out: str, took, commands, threads: int) -> str:
         *commands,
         "```",
         "",
-        f"Results: `{out}` (report.json, quality.jsonl with every answer and its grade).",
+        f"Results: `{os.path.relpath(out, ROOT)}` (report.json, quality.jsonl with every answer "
+        "and its grade; not committed).",
         END,
     ]
     return "\n".join(lines)
