@@ -42,6 +42,23 @@ async fn start_server(port: u16, threads: u32, slots: u32) -> Server {
     start_model_server(port, threads, slots, "smollm2-135m").await
 }
 
+/// Greedy fill-in-the-middle parameters: up to `max_tokens`, stopping at `stop`.
+fn fim_params(
+    max_tokens: u32,
+    stop: &'static [&'static str],
+) -> servebench_engine::backend::GenParams {
+    servebench_engine::backend::GenParams {
+        max_tokens,
+        temperature: 0.0,
+        seed: 1,
+        endpoint: servebench_engine::plan::Endpoint::Completions,
+        timeout: Duration::from_secs(120),
+        ttft_timeout: None,
+        retries: 0,
+        stop,
+    }
+}
+
 /// The coding model's name, as `scripts/llamacpp_server.py` serves it.
 const CODER: &str = "qwen2.5-coder-0.5b";
 
@@ -632,22 +649,12 @@ async fn the_native_llamacpp_dialect_measures_the_real_server() {
 /// which has no FIM tokens, is refused with llama.cpp's 501.
 #[tokio::test(flavor = "multi_thread")]
 async fn infill_on_the_real_coding_model_fills_the_gap() {
-    use servebench_engine::backend::GenParams;
     use servebench_engine::backend::llamacpp::{self, ExtraFile};
     use servebench_engine::backend::sink::StreamEvent;
     let _serial = SERIAL.lock().await;
     let port = launch_port();
     let server = start_model_server(port, 2, 1, CODER).await;
-    let p = GenParams {
-        max_tokens: 24,
-        temperature: 0.0,
-        seed: 1,
-        endpoint: servebench_engine::plan::Endpoint::Completions,
-        timeout: Duration::from_secs(60),
-        ttft_timeout: None,
-        retries: 0,
-        stop: &[],
-    };
+    let p = fim_params(24, &[]);
     let body = llamacpp::infill_body(
         "def mean(values):\n    \"\"\"Return the arithmetic mean of a non-empty list.\"\"\"\n    return ",
         "\n\n\ndef median(values):\n    ordered = sorted(values)\n",
@@ -709,7 +716,8 @@ async fn infill_on_the_real_coding_model_fills_the_gap() {
 /// sound). A fill abandoned mid-stream frees its slot: `/slots` shows it idle within 2 s.
 #[tokio::test(flavor = "multi_thread")]
 async fn humaneval_infilling_on_both_fim_paths_and_an_abandoned_fill_frees_its_slot() {
-    use servebench_engine::backend::{Client, GenParams, RequestMeta, llamacpp};
+    use servebench_engine::backend::{Client, RequestMeta, llamacpp};
+
     use servebench_engine::eval::infill::{self, Span};
     use servebench_engine::eval::suite::{self, Dataset};
     use servebench_engine::fim::{Method, Template};
@@ -730,16 +738,7 @@ async fn humaneval_infilling_on_both_fim_paths_and_an_abandoned_fill_frees_its_s
         .filter_map(|t| infill::cut(t, Span::Line))
         .collect();
     assert_eq!(tasks.len(), 8);
-    let p = GenParams {
-        max_tokens: 48,
-        temperature: 0.0,
-        seed: 1,
-        endpoint: servebench_engine::plan::Endpoint::Completions,
-        timeout: Duration::from_secs(120),
-        ttft_timeout: None,
-        retries: 0,
-        stop: &["\n"],
-    };
+    let p = fim_params(48, &["\n"]);
     let cancel = tokio_util::sync::CancellationToken::new();
     let meta = |index: u64| RequestMeta {
         target: "qwen",
@@ -788,11 +787,7 @@ async fn humaneval_infilling_on_both_fim_paths_and_an_abandoned_fill_frees_its_s
     }
     // Abandon a long fill after its first tokens; the server must free the slot.
     let c = Client::new(Api::Llamacpp, &url, CODER);
-    let long = GenParams {
-        max_tokens: 400,
-        stop: &[],
-        ..p
-    };
+    let long = fim_params(400, &[]);
     let stop = tokio_util::sync::CancellationToken::new();
     let canceller = stop.clone();
     tokio::spawn(async move {

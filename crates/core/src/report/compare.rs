@@ -445,36 +445,29 @@ pub fn better(a: f64, b: f64, dir: Direction) -> Option<&'static str> {
 fn row(def: &Def, a: &Entry, b: &Entry) -> Row {
     let (va, vb) = ((def.value)(a), (def.value)(b));
     let delta = va.zip(vb).map(|(x, y)| y - x);
-    if let Some(paired) = &def.paired {
-        let t = va.and(vb).and_then(|_| paired(a, b));
-        return Row {
-            metric: def.id.clone(),
-            unit: def.unit.into(),
-            a: va,
-            b: vb,
-            delta,
-            delta_pct: va
-                .zip(delta)
-                .and_then(|(x, d)| (x != 0.0).then(|| d / x.abs() * 100.0)),
-            better: va
-                .zip(vb)
-                .and_then(|(x, y)| better(x, y, def.dir))
-                .map(str::to_string),
-            significant: t
+    // What tells the two apart: per-task pairs for quality rows, per-request samples for the
+    // rest — (significant before the tie band, p, interval, n_a, n_b) and the quality test.
+    type Told = (bool, Option<f64>, Option<[f64; 2]>, usize, usize);
+    let (told, test): (Option<Told>, Option<String>) = match &def.paired {
+        Some(paired) => {
+            let t = va.and(vb).and_then(|_| paired(a, b));
+            let told = t
                 .as_ref()
-                .map(|t| t.significant && va.zip(vb).is_some_and(|(x, y)| !is_tie(x, y))),
-            p_value: t.as_ref().map(|t| t.p_value),
-            ci95: t.as_ref().and_then(|t| t.ci95),
-            n_a: t.as_ref().map(|t| t.tasks),
-            n_b: t.as_ref().map(|t| t.tasks),
-            test: Some(t.map_or("untestable".into(), |t| t.method)),
-        };
-    }
-    let test = match (a.samples.get(&def.id), b.samples.get(&def.id)) {
-        (Some(sa), Some(sb)) if va.is_some() && vb.is_some() => {
-            Some(significance::test(sa, sb, def.stat))
+                .map(|t| (t.significant, Some(t.p_value), t.ci95, t.tasks, t.tasks));
+            (told, Some(t.map_or("untestable".into(), |t| t.method)))
         }
-        _ => None,
+        None => {
+            let t = match (a.samples.get(&def.id), b.samples.get(&def.id)) {
+                (Some(sa), Some(sb)) if va.is_some() && vb.is_some() => {
+                    Some(significance::test(sa, sb, def.stat))
+                }
+                _ => None,
+            };
+            (
+                t.map(|t| (t.significant, t.p_value, t.ci95, t.n_a, t.n_b)),
+                None,
+            )
+        }
     };
     Row {
         metric: def.id.clone(),
@@ -491,14 +484,12 @@ fn row(def: &Def, a: &Entry, b: &Entry) -> Row {
             .map(str::to_string),
         // Statistically distinguishable and beyond the 2 % tie band: a 0.7 ms difference
         // between two runs of the same server can be "significant" and still mean nothing.
-        significant: test
-            .as_ref()
-            .map(|t| t.significant && va.zip(vb).is_some_and(|(x, y)| !is_tie(x, y))),
-        p_value: test.as_ref().and_then(|t| t.p_value),
-        ci95: test.as_ref().and_then(|t| t.ci95),
-        n_a: test.as_ref().map(|t| t.n_a),
-        n_b: test.as_ref().map(|t| t.n_b),
-        test: None,
+        significant: told.map(|t| t.0 && va.zip(vb).is_some_and(|(x, y)| !is_tie(x, y))),
+        p_value: told.and_then(|t| t.1),
+        ci95: told.and_then(|t| t.2),
+        n_a: told.map(|t| t.3),
+        n_b: told.map(|t| t.4),
+        test,
     }
 }
 
