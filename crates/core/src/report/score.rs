@@ -584,4 +584,41 @@ mod tests {
         );
         assert_eq!((l.drift.differing, l.drift.verdict_changes), (6, 6));
     }
+
+    #[test]
+    fn pass_at_k_with_several_samples_keeps_the_unbiased_estimator_and_its_bootstrap_interval() {
+        // 20 tasks, 3 samples each: task t passes t % 4 of them (0, 1, 2, 3 of 3).
+        let rs: Vec<TaskResult> = (0..20)
+            .flat_map(|t| {
+                (0..3u32).map(move |i| {
+                    let mut r = answer(t, "x", (i as usize) < t % 4, false, None);
+                    r.sample = i;
+                    r
+                })
+            })
+            .collect();
+        let q = report(
+            &QualityReport {
+                samples: 3,
+                ..settings()
+            },
+            &rs,
+        );
+        // pass@1 = mean c/n = (0 + 1/3 + 2/3 + 1) / 4; pass@3 = share with any pass = 3/4.
+        assert!((q.pass_at_1.unwrap() - 0.5).abs() < 1e-12);
+        assert!((q.pass_at_k["3"] - 0.75).abs() < 1e-12);
+        for k in ["1", "3"] {
+            let ci = &q.pass_at_k_ci[k];
+            assert_eq!(
+                ci.method, "bootstrap",
+                "several samples: not a plain proportion"
+            );
+            assert!(
+                ci.low < q.pass_at_k[k] && q.pass_at_k[k] < ci.high,
+                "pass@{k}: {ci:?}"
+            );
+        }
+        assert_eq!(q.pass_at_1_ci.as_ref(), q.pass_at_k_ci.get("1"));
+        assert!(q.drift.is_none(), "no reruns with several samples");
+    }
 }
