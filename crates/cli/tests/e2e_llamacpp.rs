@@ -717,7 +717,6 @@ async fn infill_on_the_real_coding_model_fills_the_gap() {
 #[tokio::test(flavor = "multi_thread")]
 async fn humaneval_infilling_on_both_fim_paths_and_an_abandoned_fill_frees_its_slot() {
     use servebench_engine::backend::{Client, RequestMeta, llamacpp};
-
     use servebench_engine::eval::infill::{self, Span};
     use servebench_engine::eval::suite::{self, Dataset};
     use servebench_engine::fim::{Method, Template};

@@ -111,12 +111,12 @@ impl Dialect for LlamaCpp {
 
 /// The sampling, limit and stops every native request carries; `cache_prompt` is llama.cpp's
 /// default, stated so a server started otherwise still reports what it reused.
-fn native_params(body: &mut Value, prompt: &Prompt, p: &GenParams) {
+fn native_params(body: &mut Value, output_tokens: Option<u32>, p: &GenParams) {
     body["stream"] = true.into();
     body["cache_prompt"] = true.into();
     body["temperature"] = p.temperature.into();
     body["seed"] = p.seed.into();
-    match prompt.output_tokens {
+    match output_tokens {
         Some(n) => {
             body["n_predict"] = n.into();
             body["ignore_eos"] = true.into();
@@ -131,7 +131,7 @@ fn native_params(body: &mut Value, prompt: &Prompt, p: &GenParams) {
 /// Body for `/completion`: the raw prompt.
 pub fn completion_body(text: &str, prompt: &Prompt, p: &GenParams) -> Value {
     let mut body = json!({ "prompt": text });
-    native_params(&mut body, prompt, p);
+    native_params(&mut body, prompt.output_tokens, p);
     body
 }
 
@@ -156,13 +156,7 @@ pub fn infill_body(prefix: &str, suffix: &str, extra: &[ExtraFile], p: &GenParam
             .map(|f| json!({"filename": f.filename, "text": f.text}))
             .collect::<Vec<_>>(),
     });
-    let none = Prompt {
-        id: String::new(),
-        scenario: None,
-        messages: Vec::new(),
-        output_tokens: None,
-    };
-    native_params(&mut body, &none, p);
+    native_params(&mut body, None, p);
     body
 }
 
