@@ -5,6 +5,7 @@
 
 mod common;
 
+mod autocomplete;
 mod cli;
 mod compare;
 #[cfg(feature = "e2e")]

@@ -28,6 +28,8 @@ pub enum Phase {
     Quality,
     /// A judge model scoring a quality answer.
     Judge,
+    /// A fill-in-the-middle request of the IDE-autocomplete workload (`--workload autocomplete`).
+    Autocomplete,
 }
 
 impl fmt::Display for Phase {
@@ -40,6 +42,7 @@ impl fmt::Display for Phase {
             Phase::Sweep => "sweep",
             Phase::Quality => "quality",
             Phase::Judge => "judge",
+            Phase::Autocomplete => "autocomplete",
         })
     }
 }
@@ -81,6 +84,9 @@ pub enum Outcome {
     Stream(StreamErrorKind),
     /// servebench cancelled the request (e.g. Ctrl-C).
     Cancelled,
+    /// The editor dropped the stream because the developer typed on (autocomplete): not a
+    /// failure of the server, and never in a latency distribution.
+    Superseded,
 }
 
 impl Outcome {
@@ -90,7 +96,7 @@ impl Outcome {
     }
 
     /// The stable identifier used in reports: `ok`, `http_404`, `timeout`, `connect`,
-    /// `stream_cut`, `malformed_event`, `server_error`, `cancelled`.
+    /// `stream_cut`, `malformed_event`, `server_error`, `cancelled`, `superseded`.
     pub fn kind(&self) -> String {
         match self {
             Outcome::Ok => "ok".into(),
@@ -101,6 +107,7 @@ impl Outcome {
             Outcome::Stream(StreamErrorKind::MalformedEvent) => "malformed_event".into(),
             Outcome::Stream(StreamErrorKind::ServerError) => "server_error".into(),
             Outcome::Cancelled => "cancelled".into(),
+            Outcome::Superseded => "superseded".into(),
         }
     }
 }
@@ -122,6 +129,7 @@ impl FromStr for Outcome {
             "malformed_event" => Outcome::Stream(StreamErrorKind::MalformedEvent),
             "server_error" => Outcome::Stream(StreamErrorKind::ServerError),
             "cancelled" => Outcome::Cancelled,
+            "superseded" => Outcome::Superseded,
             other => match other.strip_prefix("http_").and_then(|c| c.parse().ok()) {
                 Some(code) => Outcome::Http(code),
                 None => return Err(format!("unknown outcome kind {other:?}")),
@@ -136,8 +144,8 @@ impl Serialize for Outcome {
     }
 }
 
-/// `ok`, `http_NNN`, `timeout`, `connect`, `stream_cut`, `malformed_event`, `server_error` or
-/// `cancelled`.
+/// `ok`, `http_NNN`, `timeout`, `connect`, `stream_cut`, `malformed_event`, `server_error`,
+/// `cancelled` or `superseded`.
 impl schemars::JsonSchema for Outcome {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Outcome".into()
@@ -152,8 +160,7 @@ impl schemars::JsonSchema for Outcome {
 }
 
 /// Every [`Outcome::kind`], as a regular expression.
-pub const OUTCOME_PATTERN: &str =
-    "^(ok|http_[0-9]{3}|timeout|connect|stream_cut|malformed_event|server_error|cancelled)$";
+pub const OUTCOME_PATTERN: &str = "^(ok|http_[0-9]{3}|timeout|connect|stream_cut|malformed_event|server_error|cancelled|superseded)$";
 
 impl<'de> Deserialize<'de> for Outcome {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -389,6 +396,7 @@ mod tests {
             Outcome::Stream(StreamErrorKind::MalformedEvent),
             Outcome::Stream(StreamErrorKind::ServerError),
             Outcome::Cancelled,
+            Outcome::Superseded,
         ] {
             assert_eq!(o.kind().parse::<Outcome>().unwrap(), o);
         }

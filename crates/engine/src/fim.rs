@@ -170,13 +170,15 @@ pub enum Method {
 }
 
 impl Method {
-    /// The method for `api` serving `model`, `--fim-template` taking precedence for a raw
-    /// prompt. An OpenAI-compatible server with a model whose name implies no template, and no
-    /// `--fim-template`, cannot be asked: the error names the model and the flag.
+    /// The method for `api` serving `model`: `--fim-template` asks for a raw prompt in that
+    /// template on any server (llama.cpp `/completion`, Ollama `raw`, `/v1/completions`);
+    /// without it llama.cpp fills on `/infill` and Ollama by `suffix`. An OpenAI-compatible
+    /// server with a model whose name implies no template, and no `--fim-template`, cannot be
+    /// asked: the error names the model and the flag.
     pub fn choose(api: Api, model: &str, template: Option<Template>) -> Result<Method, String> {
         match api {
-            Api::Llamacpp => Ok(Method::Infill),
-            Api::Ollama => Ok(Method::Suffix),
+            Api::Llamacpp => Ok(template.map_or(Method::Infill, Method::Raw)),
+            Api::Ollama => Ok(template.map_or(Method::Suffix, Method::Raw)),
             Api::Openai => template
                 .or_else(|| Template::for_model(model))
                 .map(Method::Raw)
@@ -263,6 +265,10 @@ mod tests {
     fn the_method_follows_the_server_and_the_model_name() {
         assert_eq!(Method::choose(Api::Llamacpp, "x", None), Ok(Method::Infill));
         assert_eq!(Method::choose(Api::Ollama, "x", None), Ok(Method::Suffix));
+        assert_eq!(
+            Method::choose(Api::Llamacpp, "x", Some(Template::Qwen)),
+            Ok(Method::Raw(Template::Qwen))
+        );
         for (model, t) in [
             ("Qwen/Qwen2.5-Coder-7B", Template::Qwen),
             ("qwen2.5-coder:1.5b-base", Template::Qwen),

@@ -73,6 +73,160 @@ pub struct RunSettings {
     pub quality: Option<Quality>,
     /// Run the performance phases (cold, warm, load); false for `servebench eval`.
     pub performance: bool,
+    /// The IDE-autocomplete workload instead of cold, warm and load (`--workload autocomplete`).
+    pub autocomplete: Option<Autocomplete>,
+}
+
+/// What a run sends (`--workload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Workload {
+    /// Cold load, warm requests and the load profile, on chat (or completions) prompts.
+    Chat,
+    /// Simulated developers typing, fill-in-the-middle requests superseded on every keystroke.
+    Autocomplete,
+}
+
+impl std::str::FromStr for Workload {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "chat" => Ok(Workload::Chat),
+            "autocomplete" => Ok(Workload::Autocomplete),
+            _ => Err(format!("unknown workload {s:?}: use chat or autocomplete")),
+        }
+    }
+}
+
+/// Stop sequences suited to the completion an editor shows (`--fim-stop`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FimStop {
+    /// The rest of the current line (stop at a newline).
+    Line,
+    /// A block (stop at a blank line).
+    Block,
+}
+
+impl FimStop {
+    /// The stop sequences sent.
+    pub fn stops(self) -> &'static [&'static str] {
+        match self {
+            FimStop::Line => &["\n"],
+            FimStop::Block => &["\n\n"],
+        }
+    }
+}
+
+impl std::str::FromStr for FimStop {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "line" => Ok(FimStop::Line),
+            "block" => Ok(FimStop::Block),
+            _ => Err(format!("unknown --fim-stop {s:?}: use line or block")),
+        }
+    }
+}
+
+/// The IDE-autocomplete workload's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Autocomplete {
+    /// Developers typing at once.
+    pub developers: u32,
+    /// How long they type, s.
+    pub duration_s: f64,
+    /// How they type (the windows are set per target from its tokenizer).
+    pub typing: crate::load::typing::Typing,
+    /// Prefix window, server tokens.
+    pub prefix_tokens: u32,
+    /// Suffix window, server tokens.
+    pub suffix_tokens: u32,
+    /// Generation limit per completion.
+    pub max_tokens: u32,
+    /// Stop sequences.
+    pub stop: FimStop,
+    /// The FIM template for a raw prompt (`--fim-template`); `None`: from the model name.
+    pub template: Option<crate::fim::Template>,
+    /// `--corpus`; `None`: the Python standard library.
+    pub corpus_dir: Option<PathBuf>,
+    /// The corpus, once loaded ([`Autocomplete::load`]).
+    pub corpus: Option<std::sync::Arc<crate::load::corpus::Corpus>>,
+    /// How often the server's running requests are read, s.
+    pub poll_s: f64,
+}
+
+impl Default for Autocomplete {
+    /// 4 developers for 60 s, windows of 1,500 and 500 tokens, 64 tokens, one line.
+    fn default() -> Self {
+        Autocomplete {
+            developers: 4,
+            duration_s: 60.0,
+            typing: Default::default(),
+            prefix_tokens: 1_500,
+            suffix_tokens: 500,
+            max_tokens: 64,
+            stop: FimStop::Line,
+            template: None,
+            corpus_dir: None,
+            corpus: None,
+            poll_s: 0.025,
+        }
+    }
+}
+
+impl Autocomplete {
+    fn validate(&self) -> Result<(), PlanError> {
+        let bad = |m: String| Err(PlanError::Invalid(m));
+        if !(1..=1024).contains(&self.developers) {
+            return bad(format!(
+                "developers {} out of range: use 1..=1024",
+                self.developers
+            ));
+        }
+        let t = &self.typing;
+        if !(t.chars_per_s > 0.0 && t.chars_per_s <= 100.0) {
+            return bad(format!(
+                "typing_cps {} out of range: use (0, 100] characters per second",
+                t.chars_per_s
+            ));
+        }
+        if !(0.0..=10.0).contains(&t.debounce_s) {
+            return bad(format!(
+                "debounce_ms {} out of range: use 0..=10000",
+                t.debounce_s * 1000.0
+            ));
+        }
+        if self.prefix_tokens == 0 || self.prefix_tokens > 200_000 || self.suffix_tokens > 200_000 {
+            return bad(format!(
+                "prefix_tokens {} / suffix_tokens {} out of range: use 1..=200000 and 0..=200000",
+                self.prefix_tokens, self.suffix_tokens
+            ));
+        }
+        if self.max_tokens == 0 || self.max_tokens > 100_000 {
+            return bad(format!(
+                "max_tokens {} out of range for autocomplete: use 1..=100000",
+                self.max_tokens
+            ));
+        }
+        if !(self.duration_s > 0.0 && self.duration_s <= 604_800.0) {
+            return bad(format!(
+                "duration {} out of range: use (0, 604800] seconds",
+                self.duration_s
+            ));
+        }
+        Ok(())
+    }
+
+    /// Read the corpus (`--corpus DIR` or the default).
+    pub fn load(&mut self) -> Result<(), crate::load::corpus::CorpusError> {
+        let c = match &self.corpus_dir {
+            Some(d) => crate::load::corpus::load(d)?,
+            None => crate::load::corpus::default_corpus()?,
+        };
+        self.corpus = Some(std::sync::Arc::new(c));
+        Ok(())
+    }
 }
 
 /// A quality evaluation: how, and the tasks (loaded by [`Quality::load`]).
@@ -144,6 +298,7 @@ impl Default for RunSettings {
             unique_prompts: true,
             quality: None,
             performance: true,
+            autocomplete: None,
         }
     }
 }
@@ -211,6 +366,90 @@ pub struct RunOverrides {
     /// Load profile the tasks are asked again under (`--quality-load`, e.g. `concurrency:8`).
     #[serde(default, deserialize_with = "parsed")]
     pub quality_load: Option<Profile>,
+    /// What the run sends: `chat` (the default) or `autocomplete`.
+    pub workload: Option<Workload>,
+    /// Autocomplete: developers typing at once.
+    pub developers: Option<u32>,
+    /// Autocomplete: the directory of source files typed through.
+    pub corpus: Option<PathBuf>,
+    /// Autocomplete: quiet time after a keystroke before a request, ms.
+    pub debounce_ms: Option<f64>,
+    /// Autocomplete: mean typing speed, characters per second.
+    pub typing_cps: Option<f64>,
+    /// Autocomplete: prefix window, server tokens.
+    pub prefix_tokens: Option<u32>,
+    /// Autocomplete: suffix window, server tokens.
+    pub suffix_tokens: Option<u32>,
+    /// Autocomplete: `line` or `block` stop sequences.
+    pub fim_stop: Option<FimStop>,
+    /// FIM template for a raw prompt (`qwen`, `starcoder`, `codellama`, `deepseek`, `codestral`).
+    #[serde(default, deserialize_with = "parsed")]
+    pub fim_template: Option<crate::fim::Template>,
+}
+
+impl RunOverrides {
+    /// The first autocomplete knob set, for the error when the workload is not autocomplete.
+    pub fn autocomplete_knob(&self) -> Option<&'static str> {
+        [
+            (self.developers.is_some(), "developers"),
+            (self.corpus.is_some(), "corpus"),
+            (self.debounce_ms.is_some(), "debounce_ms"),
+            (self.typing_cps.is_some(), "typing_cps"),
+            (self.prefix_tokens.is_some(), "prefix_tokens"),
+            (self.suffix_tokens.is_some(), "suffix_tokens"),
+            (self.fim_stop.is_some(), "fim_stop"),
+            (self.fim_template.is_some(), "fim_template"),
+        ]
+        .into_iter()
+        .find_map(|(set, key)| set.then_some(key))
+    }
+
+    fn apply_autocomplete(&self, base: &mut RunSettings) {
+        match self.workload {
+            Some(Workload::Autocomplete) => {
+                let duration_s = base.duration_s.unwrap_or(60.0);
+                base.autocomplete.get_or_insert_with(|| Autocomplete {
+                    duration_s,
+                    ..Autocomplete::default()
+                });
+            }
+            Some(Workload::Chat) => base.autocomplete = None,
+            None => {}
+        }
+        let Some(a) = &mut base.autocomplete else {
+            return;
+        };
+        if let Some(n) = self.developers {
+            a.developers = n;
+        }
+        if let Some(d) = self.duration_s {
+            a.duration_s = d;
+        }
+        if let Some(p) = &self.corpus {
+            a.corpus_dir = Some(p.clone());
+        }
+        if let Some(ms) = self.debounce_ms {
+            a.typing.debounce_s = ms / 1000.0;
+        }
+        if let Some(c) = self.typing_cps {
+            a.typing.chars_per_s = c;
+        }
+        if let Some(n) = self.prefix_tokens {
+            a.prefix_tokens = n;
+        }
+        if let Some(n) = self.suffix_tokens {
+            a.suffix_tokens = n;
+        }
+        if let Some(n) = self.max_tokens {
+            a.max_tokens = n;
+        }
+        if let Some(s) = self.fim_stop {
+            a.stop = s;
+        }
+        if let Some(t) = self.fim_template {
+            a.template = Some(t);
+        }
+    }
 }
 
 /// Deserialise a value written as a string in its command-line form.
@@ -289,6 +528,7 @@ impl RunOverrides {
             q.settings.dataset = d.clone();
             base.quality = Some(q);
         }
+        self.apply_autocomplete(base);
         if let Some(q) = &mut base.quality {
             let s = &mut q.settings;
             if let Some(n) = self.quality_limit {
@@ -488,6 +728,17 @@ impl Plan {
                 path.display()
             )));
         }
+        if settings.autocomplete.is_none()
+            && let Some(knob) = file
+                .run
+                .autocomplete_knob()
+                .or(overrides.autocomplete_knob())
+        {
+            return Err(PlanError::Invalid(format!(
+                "{}: {knob} is set but the workload is chat: add workload = \"autocomplete\" to [run], or pass --workload autocomplete",
+                path.display()
+            )));
+        }
         let plan = Plan {
             settings,
             targets: file.targets,
@@ -580,6 +831,9 @@ impl RunSettings {
             return Err(PlanError::Invalid(format!(
                 "quality_load {p}: the tasks need a load to be asked under: use concurrency:N or rate:R[:poisson|:constant|:gamma:B]"
             )));
+        }
+        if let Some(a) = &s.autocomplete {
+            a.validate()?;
         }
         if s.max_tokens == 0 || s.max_tokens > 1_000_000 {
             return Err(PlanError::Invalid(format!(

@@ -3,9 +3,10 @@
 use super::target::{EndpointArg, RunJob, TargetArgs, build_plan, out_dir, prepare_quality};
 use anyhow::Context;
 use clap::Args;
+use servebench_engine::fim::{Method, Template};
 use servebench_engine::load::profile::{Profile, Slo};
 use servebench_engine::load::synthetic::LengthDist;
-use servebench_engine::plan::{Endpoint, RunOverrides};
+use servebench_engine::plan::{Endpoint, FimStop, Plan, RunOverrides, Workload};
 use servebench_engine::prompts;
 use std::path::PathBuf;
 
@@ -106,6 +107,37 @@ pub struct RunArgs {
     /// rate:R), and report pass@1 under load, paired with the sequential answers, and answer drift.
     #[arg(help_heading = "Quality", long, value_parser = quality_load_parser)]
     pub quality_load: Option<Profile>,
+    /// What to send: chat (cold, warm and the load profile) or autocomplete (simulated
+    /// developers typing, fill-in-the-middle requests dropped at the next keystroke) [default: chat].
+    #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<Workload>())]
+    pub workload: Option<Workload>,
+    /// Developers typing at once [default: 4]; they type for --duration seconds [default: 60].
+    #[arg(help_heading = "Autocomplete", long, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub developers: Option<u32>,
+    /// Directory of source files to type through, any language [default: the top level of
+    /// Python's standard library on this machine].
+    #[arg(help_heading = "Autocomplete", long)]
+    pub corpus: Option<PathBuf>,
+    /// Quiet time after a keystroke before a completion is requested, ms [default: 150].
+    #[arg(help_heading = "Autocomplete", long)]
+    pub debounce_ms: Option<f64>,
+    /// Mean typing speed, characters per second [default: 6].
+    #[arg(help_heading = "Autocomplete", long)]
+    pub typing_cps: Option<f64>,
+    /// Code before the cursor sent with each request, server tokens [default: 1500].
+    #[arg(help_heading = "Autocomplete", long)]
+    pub prefix_tokens: Option<u32>,
+    /// Code after the cursor sent with each request, server tokens [default: 500].
+    #[arg(help_heading = "Autocomplete", long)]
+    pub suffix_tokens: Option<u32>,
+    /// Stop sequences: line (the rest of the line) or block (up to a blank line) [default: line].
+    #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<FimStop>())]
+    pub fim_stop: Option<FimStop>,
+    /// Send a raw prompt in this model family's FIM template: qwen, starcoder, codellama,
+    /// deepseek or codestral [default: llama.cpp /infill, Ollama suffix, OpenAI-compatible: from
+    /// the model name].
+    #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<Template>())]
+    pub fim_template: Option<Template>,
 }
 
 /// `--quality-load`: a profile that puts load on the server (concurrency or rate).
@@ -116,6 +148,19 @@ pub fn quality_load_parser(s: &str) -> Result<Profile, String> {
         )),
         p => Ok(p),
     }
+}
+
+/// Read the autocomplete corpus and check that every target can be asked to fill in the middle.
+fn prepare_autocomplete(plan: &mut Plan) -> anyhow::Result<()> {
+    let Some(ac) = &mut plan.settings.autocomplete else {
+        return Ok(());
+    };
+    ac.load()?;
+    for t in &plan.targets {
+        Method::choose(t.api, &t.model, ac.template)
+            .map_err(|m| anyhow::anyhow!("target {}: {m}", t.name))?;
+    }
+    Ok(())
 }
 
 // A method rather than `TryFrom<RunArgs> for RunJob`: an impl belongs to its type's module, and
@@ -154,10 +199,20 @@ impl RunArgs {
             quality_scenarios: a.quality_scenarios.clone(),
             quality_prompt_style: a.quality_prompt_style,
             quality_load: a.quality_load.clone(),
+            workload: a.workload,
+            developers: a.developers,
+            corpus: a.corpus.clone(),
+            debounce_ms: a.debounce_ms,
+            typing_cps: a.typing_cps,
+            prefix_tokens: a.prefix_tokens,
+            suffix_tokens: a.suffix_tokens,
+            fim_stop: a.fim_stop,
+            fim_template: a.fim_template,
         };
         let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;
         prepare_quality(&mut plan)?;
-        if plan.settings.warm == 0 {
+        prepare_autocomplete(&mut plan)?;
+        if plan.settings.warm == 0 && plan.settings.autocomplete.is_none() {
             eprintln!(
                 "servebench: warning: --warm 0: no warm phase, so every warm row of the summary stays empty and the recommendations have no warm numbers to go on"
             );

@@ -92,6 +92,14 @@ pub fn build_plan(
                     knob.replace('_', "-")
                 );
             }
+            if settings.autocomplete.is_none()
+                && let Some(knob) = overrides.autocomplete_knob()
+            {
+                bail!(
+                    "--{} is for the autocomplete workload: add --workload autocomplete",
+                    knob.replace('_', "-")
+                );
+            }
             let plan = Plan {
                 settings,
                 targets: vec![TargetSpec {

@@ -1,9 +1,11 @@
 //! Test harness, one module per job: mock servers that speak the exact wire formats of vLLM /
 //! llama.cpp (OpenAI SSE, [`openai`]) and Ollama (NDJSON, [`ollama`]) with injected timing and
-//! faults ([`mock`]), a fake GPU ([`gpu`]), ports for launched servers ([`ports`]), running plans
+//! faults ([`mock`]), the three fill-in-the-middle paths with a server-side record of each
+//! stream ([`fim`]), a fake GPU ([`gpu`]), ports for launched servers ([`ports`]), running plans
 //! in-process ([`inproc`]) or through the binary ([`bin`]), and schema checks ([`schema`]).
 
 pub mod bin;
+pub mod fim;
 pub mod gpu;
 pub mod inproc;
 pub mod mock;

@@ -55,7 +55,8 @@ impl PhaseKey {
             Phase::Sweep => Some(PhaseKey::Sweep),
             // Warm-up requests are excluded from every number; quality answers and judge
             // calls are scored from `quality.jsonl`.
-            Phase::Warmup | Phase::Quality | Phase::Judge => None,
+            // Autocomplete records are counted by their own accumulator.
+            Phase::Warmup | Phase::Quality | Phase::Judge | Phase::Autocomplete => None,
         }
     }
 }
@@ -188,7 +189,11 @@ impl TargetFacts {
             windows.insert((PhaseKey::Sweep, Some(k as u32)), Window::of_step(s));
         }
         let mut target = t.clone();
-        target.phases = Default::default();
+        // The autocomplete phase's server facts stay; its record numbers are recomputed.
+        target.phases = super::Phases {
+            autocomplete: t.phases.autocomplete.clone(),
+            ..Default::default()
+        };
         target.saturation = None;
         let quality = target.quality.take();
         TargetFacts {
@@ -233,6 +238,8 @@ pub struct Builder {
     slo: Slo,
     phases: BTreeMap<Key, PhaseStats>,
     quality: BTreeMap<String, Vec<TaskResult>>,
+    /// Autocomplete records per (target, attempt).
+    autocomplete: BTreeMap<(String, u32), super::autocomplete::AutocompleteStats>,
 }
 
 impl Builder {
@@ -242,11 +249,18 @@ impl Builder {
             slo,
             phases: BTreeMap::new(),
             quality: BTreeMap::new(),
+            autocomplete: BTreeMap::new(),
         }
     }
 
     /// Add one finished request (warm-up, quality and judge requests are not counted).
     pub fn add(&mut self, r: &RequestRecord) {
+        if r.phase == Phase::Autocomplete {
+            self.autocomplete
+                .entry((r.target.clone(), r.attempt))
+                .or_default()
+                .add(r);
+        }
         if let Some(p) = PhaseKey::of(r.phase) {
             self.phases
                 .entry((r.target.clone(), r.attempt, p, r.step))
@@ -388,6 +402,16 @@ impl Builder {
                 s
             });
         t.phases.sweep = self.sweep(f);
+        let facts = f.target.phases.autocomplete.as_ref();
+        t.phases.autocomplete = match self
+            .autocomplete
+            .get(&(who.target.to_string(), who.attempt))
+        {
+            Some(s) if facts.is_some() || !f.only_measured => {
+                Some(s.report(facts.unwrap_or(&Default::default())))
+            }
+            _ => facts.cloned(),
+        };
         t.saturation = saturation(&t.phases.sweep);
         t.quality = self.quality_of(&name, f.quality.as_ref(), f.only_measured);
         t

@@ -5,6 +5,8 @@
 //! ([`csv_out`]) exports serialise the model and the records. Exporters never compute
 //! statistics or choose what to say.
 
+pub mod autocomplete;
+pub mod autocomplete_doc;
 pub mod build;
 pub mod charts;
 pub mod compare;

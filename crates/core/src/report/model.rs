@@ -293,6 +293,9 @@ pub struct Phases {
     pub load: Option<LoadStep>,
     /// One step per concurrency of a `sweep` profile.
     pub sweep: Vec<LoadStep>,
+    /// The IDE-autocomplete workload (`--workload autocomplete`); `null` otherwise.
+    #[serde(default)]
+    pub autocomplete: Option<super::autocomplete::AutocompleteReport>,
 }
 
 /// A load phase or sweep step: a phase plus what the load was and what it achieved.

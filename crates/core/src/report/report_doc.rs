@@ -39,6 +39,9 @@ pub fn document(
     if r.settings.performance {
         super::charts::section(&mut d, entries, lang);
         definitions(&mut d);
+        if r.targets.iter().any(|t| t.phases.autocomplete.is_some()) {
+            super::autocomplete_doc::definitions(&mut d);
+        }
     }
     d
 }
@@ -105,6 +108,7 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
     }
     super::resources_doc::gpu_paragraph(&mut d, &r.gpu);
     load_sections(&mut d, &r.targets, !r.settings.slo.is_empty());
+    super::autocomplete_doc::section(&mut d, &r.targets);
     super::quality_doc::section(&mut d, &r.targets);
     let sources: std::collections::BTreeSet<_> =
         r.targets.iter().filter_map(|t| t.load.source).collect();

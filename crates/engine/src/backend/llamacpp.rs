@@ -17,6 +17,7 @@ use crate::plan::Endpoint;
 use crate::prompts::Prompt;
 use crate::record::ServerTimings;
 use crate::report::ModelInfo;
+use crate::report::autocomplete::SlotView;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -94,9 +95,17 @@ impl Dialect for LlamaCpp {
         &self,
         _model: &str,
         fim: &crate::fim::Fim,
-        _method: crate::fim::Method,
+        method: crate::fim::Method,
         p: &GenParams,
     ) -> Result<(&'static str, Value), String> {
+        if let crate::fim::Method::Raw(t) = method {
+            // The template's prompt on `/completion`, cut at its markers.
+            let mut body = json!({ "prompt": t.render(fim) });
+            native_params(&mut body, None, p);
+            let stops: Vec<&str> = t.stops().iter().chain(p.stop).copied().collect();
+            body["stop"] = stops.into();
+            return Ok(("/completion", body));
+        }
         let extra: Vec<ExtraFile> = fim
             .extra
             .iter()
@@ -179,13 +188,39 @@ pub async fn probe(c: &Client) -> Result<Option<String>, BackendError> {
 
 /// What `/slots` says: slots in total and those processing a request now.
 pub async fn busy_slots(c: &Client) -> Result<(usize, usize), BackendError> {
+    let slots = slot_views(c).await?;
+    Ok((slots.len(), slots.iter().filter(|s| s.processing).count()))
+}
+
+/// Each slot of `/slots`: its task, whether it is processing and the tokens decoded for it
+/// (`next_token` is an object in older builds, an array of one in newer ones).
+pub async fn slot_views(c: &Client) -> Result<Vec<SlotView>, BackendError> {
     let v = get_json(c, "/slots", API).await?;
-    let slots = v.as_array().cloned().unwrap_or_default();
-    let busy = slots
+    Ok(parse_slots(&v))
+}
+
+/// The slots of a `/slots` document (empty for anything else).
+pub fn parse_slots(v: &Value) -> Vec<SlotView> {
+    let slots = v.as_array().map(Vec::as_slice).unwrap_or_default();
+    slots
         .iter()
-        .filter(|s| s.get("is_processing").and_then(Value::as_bool) == Some(true))
-        .count();
-    Ok((slots.len(), busy))
+        .map(|s| {
+            let next = s.get("next_token").map(|n| match n {
+                Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
+                other => other.clone(),
+            });
+            SlotView {
+                slot: s.get("id").and_then(Value::as_i64).unwrap_or(-1),
+                task: s.get("id_task").and_then(Value::as_i64).unwrap_or(-1),
+                processing: s.get("is_processing").and_then(Value::as_bool) == Some(true),
+                n_decoded: next
+                    .as_ref()
+                    .and_then(|n| n.get("n_decoded"))
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+            }
+        })
+        .collect()
 }
 
 // A borrowed view of one native event; unknown fields are skipped.

@@ -407,44 +407,112 @@ impl Client {
             crate::prompts::words(short, &mut rng),
             crate::prompts::words(long, &mut rng),
         );
-        let fail = |m: String| {
-            BackendError::Other(format!(
-                "cannot calibrate synthetic prompts on {}: {m}",
-                self.base
-            ))
-        };
-        let d = self.dialect;
-        let counted = if d.capabilities().tokenize {
-            match (d.tokenize(self, &a).await?, d.tokenize(self, &b).await?) {
-                (Some(x), Some(y)) => Some(("tokenize", x, y)),
-                _ => None,
-            }
-        } else {
-            None
-        };
-        let (method, ta, tb) = match counted {
-            Some(c) => c,
-            None => match (
-                d.prompt_tokens(self, &a).await?,
-                d.prompt_tokens(self, &b).await?,
-            ) {
-                (Some(x), Some(y)) => ("usage", x, y),
-                _ => {
-                    return Err(fail(
-                        "the server reports neither /tokenize nor prompt token usage".into(),
-                    ));
-                }
-            },
-        };
+        let (method, ta, tb) = self
+            .count_pair(&a, &b)
+            .await
+            .map_err(|m| self.calibration_error("synthetic prompts", m))??;
         if tb <= ta {
-            return Err(fail(format!(
-                "{long} words counted {tb} tokens, {short} words {ta}"
-            )));
+            return Err(self.calibration_error(
+                "synthetic prompts",
+                format!("{long} words counted {tb} tokens, {short} words {ta}"),
+            ));
         }
         Ok(crate::spec::Calibration {
             method: method.into(),
             words_per_token: (long - short) as f64 / (tb - ta) as f64,
         })
+    }
+
+    /// Characters of `text` per server token, and how it was measured (`tokenize` or
+    /// `usage`): the tokens of a quarter of it and of all of it, so a template's own tokens
+    /// cancel.
+    pub async fn chars_per_token(&self, text: &str) -> Result<(f64, &'static str), BackendError> {
+        let cut = text
+            .char_indices()
+            .nth(text.chars().count() / 4)
+            .map_or(0, |(i, _)| i);
+        let (a, b) = (&text[..cut], text);
+        let (method, ta, tb) = self
+            .count_pair(a, b)
+            .await
+            .map_err(|m| self.calibration_error("the autocomplete windows", m))??;
+        if tb <= ta {
+            return Err(self.calibration_error(
+                "the autocomplete windows",
+                format!(
+                    "{} characters counted {tb} tokens, {} characters {ta}",
+                    b.len(),
+                    a.len()
+                ),
+            ));
+        }
+        let chars = (b.chars().count() - a.chars().count()) as f64;
+        Ok((chars / (tb - ta) as f64, method))
+    }
+
+    fn calibration_error(&self, what: &str, m: String) -> BackendError {
+        BackendError::Other(format!("cannot size {what} on {}: {m}", self.base))
+    }
+
+    /// Tokens of `a` and of `b` by the server's tokenizer where it has one, else by the prompt
+    /// usage of a one-token request each; `Err` (outer) when the server says neither.
+    async fn count_pair(
+        &self,
+        a: &str,
+        b: &str,
+    ) -> Result<Result<(&'static str, u64, u64), BackendError>, String> {
+        let d = self.dialect;
+        if d.capabilities().tokenize {
+            match (d.tokenize(self, a).await, d.tokenize(self, b).await) {
+                (Ok(Some(x)), Ok(Some(y))) => return Ok(Ok(("tokenize", x, y))),
+                (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+                _ => {}
+            }
+        }
+        match (
+            d.prompt_tokens(self, a).await,
+            d.prompt_tokens(self, b).await,
+        ) {
+            (Ok(Some(x)), Ok(Some(y))) => Ok(Ok(("usage", x, y))),
+            (Err(e), _) | (_, Err(e)) => Ok(Err(e)),
+            _ => Err("the server reports neither /tokenize nor prompt token usage".into()),
+        }
+    }
+
+    /// The slots of a llama.cpp server (`GET /slots`, on its native and OpenAI-compatible
+    /// APIs alike); `None` when the server has no such endpoint.
+    pub async fn slots(&self) -> Option<Vec<crate::report::autocomplete::SlotView>> {
+        let resp = self
+            .http
+            .get(self.url("/slots"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let v: serde_json::Value = resp.json().await.ok()?;
+        v.is_array().then(|| llamacpp::parse_slots(&v))
+    }
+
+    /// The server's `/metrics`, combined per known metric (see
+    /// [`crate::telemetry::prometheus::KNOWN`]); `None` when it serves none.
+    pub async fn metrics(&self) -> Option<std::collections::BTreeMap<&'static str, f64>> {
+        let resp = self
+            .http
+            .get(self.url("/metrics"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        let text = resp.text().await.ok()?;
+        let values =
+            crate::telemetry::prometheus::known_values(&crate::telemetry::prometheus::parse(&text));
+        (!values.is_empty()).then_some(values)
     }
 
     /// Send one streaming generation request and record everything about it.

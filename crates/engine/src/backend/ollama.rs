@@ -81,9 +81,26 @@ impl Dialect for Ollama {
         &self,
         model: &str,
         fim: &crate::fim::Fim,
-        _method: crate::fim::Method,
+        method: crate::fim::Method,
         p: &GenParams,
     ) -> Result<(&'static str, Value), String> {
+        if let crate::fim::Method::Raw(t) = method {
+            // `raw`: the template's prompt as it is (Ollama then drops `suffix`, so none is sent).
+            let stops: Vec<&str> = t.stops().iter().chain(p.stop).copied().collect();
+            let body = json!({
+                "model": model,
+                "prompt": t.render(fim),
+                "raw": true,
+                "stream": true,
+                "options": {
+                    "temperature": p.temperature,
+                    "seed": p.seed,
+                    "num_predict": p.max_tokens,
+                    "stop": stops,
+                },
+            });
+            return Ok(("/api/generate", body));
+        }
         let mut prompt = String::new();
         for (path, text) in &fim.extra {
             prompt.push_str(&format!("# {path}\n{text}\n\n"));

@@ -1,7 +1,9 @@
 //! Load generation: profiles ([`profile`]) and the one driver that runs any of them
 //! ([`driver`]) — sequential, closed-loop concurrency, or an open-loop arrival schedule — and
-//! the schedule of simulated developers typing in an editor ([`typing`]).
+//! the schedule of simulated developers typing in an editor ([`typing`]) through a corpus of
+//! source files ([`corpus`]).
 
+pub mod corpus;
 pub mod driver;
 pub mod profile;
 pub mod synthetic;

@@ -35,6 +35,9 @@ pub enum TargetError {
     /// The load driver itself failed.
     #[error("load driver failed: {0}")]
     Driver(String),
+    /// Fill-in-the-middle cannot be asked of this target (no FIM tokens, no template).
+    #[error("{0}")]
+    Fim(String),
     /// The quality evaluation could not start (no dataset, no interpreter, …).
     #[error("{0}")]
     Quality(String),

@@ -118,6 +118,10 @@ impl<'a> Attempt<'a, '_> {
             return self.quality().await;
         }
         let mut watch = self.watch().await?;
+        if let Some(ac) = &self.ctx.plan.settings.autocomplete {
+            self.autocomplete(ac, &watch).await?;
+            return self.quality().await;
+        }
         let cold_records = self.cold(&mut watch).await?;
         self.warm(&watch, &cold_records).await?;
         self.load(&watch).await?;

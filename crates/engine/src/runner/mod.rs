@@ -1,5 +1,6 @@
 //! The engine: drives each target of a plan through launch (if managed), probe, the cold
-//! load(s), the warm phase and the load profile ([`measure`], [`phase`]), with telemetry
+//! load(s), the warm phase and the load profile ([`measure`], [`phase`]) — or the
+//! IDE-autocomplete workload ([`autocomplete`]) — with telemetry
 //! sampled throughout and attributed to each phase ([`watch`]), publishing [`Event`]s, and
 //! assembles the [`Report`].
 //!
@@ -7,6 +8,7 @@
 //! to the next, after trying its fallbacks; a failed request is recorded as a failure and the
 //! phase continues.
 
+mod autocomplete;
 mod ctx;
 mod error;
 mod measure;

@@ -1,0 +1,522 @@
+//! The IDE-autocomplete workload against mocks of the three FIM paths (llama.cpp `/infill`,
+//! Ollama `suffix`, vLLM `/v1/completions` with a raw template) with injected timing and a
+//! server-side record of each stream: the schedule is followed, the cancelled requests are
+//! exactly those whose next keystroke came first, wasted tokens and time to stop match what the
+//! mock did; and the bad inputs.
+
+use crate::common::bin::servebench;
+use crate::common::fim::{FimCfg, FimMock, Server, mock_fim};
+use crate::common::inproc::{run_targets, target};
+use servebench_engine::load::corpus;
+use servebench_engine::load::typing::{self, Typing};
+use servebench_engine::plan::{Api, Autocomplete};
+use servebench_engine::record::{Outcome, Phase, RequestRecord};
+use servebench_engine::report::Report;
+use servebench_engine::report::autocomplete::AutocompleteReport;
+use std::time::Duration;
+
+const SEED: u64 = 42;
+
+/// A small corpus of Python files.
+fn corpus_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let a = "def mean(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total / len(xs)\n\n\ndef median(xs):\n    s = sorted(xs)\n    n = len(s)\n    mid = n // 2\n    if n % 2:\n        return s[mid]\n    return (s[mid - 1] + s[mid]) / 2\n";
+    let b = "import os\n\n\ndef walk(root):\n    out = []\n    for d, _, files in os.walk(root):\n        for f in files:\n            out.append(os.path.join(d, f))\n    return sorted(out)\n";
+    std::fs::write(d.path().join("stats.py"), a).unwrap();
+    std::fs::write(d.path().join("files.py"), b).unwrap();
+    d
+}
+
+fn settings(dir: &std::path::Path, developers: u32, duration_s: f64) -> Autocomplete {
+    let mut a = Autocomplete {
+        developers,
+        duration_s,
+        corpus_dir: Some(dir.to_path_buf()),
+        poll_s: 0.010,
+        ..Autocomplete::default()
+    };
+    a.load().unwrap();
+    a
+}
+
+async fn run(m: &FimMock, api: Api, model: &str, ac: Autocomplete) -> (Report, Vec<RequestRecord>) {
+    run_targets(vec![target("t", api, &m.url(), model)], 0, |s| {
+        s.seed = SEED;
+        s.autocomplete = Some(ac);
+    })
+    .await
+}
+
+fn phase(r: &Report) -> &AutocompleteReport {
+    let t = &r.targets[0];
+    assert!(t.error.is_none(), "{:?}", t.error);
+    t.phases
+        .autocomplete
+        .as_ref()
+        .expect("an autocomplete phase")
+}
+
+/// `(developer, keystroke)` of a record's prompt id `dev{d}:key{k}`.
+fn key_of(r: &RequestRecord) -> (usize, usize) {
+    let (d, k) = r.prompt_id.split_once(":key").unwrap();
+    (d["dev".len()..].parse().unwrap(), k.parse().unwrap())
+}
+
+/// The planned requests of each developer, as the runner draws them.
+fn planned(ac: &Autocomplete) -> Vec<Vec<typing::Planned>> {
+    let texts = ac.corpus.as_ref().unwrap().texts();
+    let t = Typing {
+        ..ac.typing.clone()
+    };
+    (0..ac.developers)
+        .map(|d| {
+            let keys = typing::keystrokes(
+                &texts,
+                &t,
+                SEED,
+                u64::from(d),
+                Duration::from_secs_f64(ac.duration_s),
+            );
+            typing::plan(&keys, Duration::from_secs_f64(t.debounce_s))
+        })
+        .collect()
+}
+
+/// What every path must show: the schedule followed, every request superseded exactly when its
+/// next keystroke came before its end, the cancelled count the injected latency implies, and a
+/// time to stop that matches the mock's record.
+fn check_schedule_and_cancels(cfg: &FimCfg, ac: &Autocomplete, r: &Report, recs: &[RequestRecord]) {
+    let a = phase(r);
+    let plans = planned(ac);
+    let ac_recs: Vec<&RequestRecord> = recs
+        .iter()
+        .filter(|r| r.phase == Phase::Autocomplete)
+        .collect();
+    let total: usize = plans.iter().map(Vec::len).sum();
+    assert_eq!(ac_recs.len(), total, "one record per planned request");
+    assert_eq!(a.sent as usize, total);
+    let debounce = ac.typing.debounce_s;
+    let mut superseded = 0;
+    for rec in &ac_recs {
+        let (d, k) = key_of(rec);
+        let p = plans[d]
+            .iter()
+            .find(|p| p.key == k)
+            .expect("a planned request");
+        let lag = rec.schedule_lag.as_secs_f64();
+        // Sent after the debounce from its keystroke, within 50 ms (2-core machine).
+        assert!(
+            lag >= debounce - 0.002 && lag < debounce + 0.050,
+            "lag {lag}"
+        );
+        let window = p.superseded_at.map(|s| (s - p.send_at).as_secs_f64());
+        match rec.outcome {
+            Outcome::Superseded => {
+                superseded += 1;
+                let w = window.expect("only a request with a next keystroke is superseded");
+                // Dropped at the next keystroke.
+                assert!(
+                    (rec.end.as_secs_f64() - w).abs() < 0.050,
+                    "{} vs {w}",
+                    rec.end.as_secs_f64()
+                );
+            }
+            Outcome::Ok => {
+                if let Some(w) = window {
+                    assert!(
+                        rec.end.as_secs_f64() <= w + 0.050,
+                        "completed after its next keystroke"
+                    );
+                }
+            }
+            o => panic!("unexpected outcome {o}"),
+        }
+    }
+    assert_eq!(a.cancelled, superseded);
+    assert_eq!(a.completed + a.cancelled, a.sent);
+    // The injected latency decides which are cancelled, but for requests whose next keystroke
+    // falls within 40 ms of their end.
+    let latency = cfg.ttft + cfg.per_token * (cfg.tokens as u32 - 1);
+    let flat: Vec<typing::Planned> = plans.iter().flatten().copied().collect();
+    let expected = typing::cancelled_with(&flat, latency);
+    let close = flat
+        .iter()
+        .filter(|p| {
+            p.superseded_at.is_some_and(|s| {
+                ((s - p.send_at).as_secs_f64() - latency.as_secs_f64()).abs() < 0.040
+            })
+        })
+        .count();
+    assert!(
+        (a.cancelled as i64 - expected as i64).unsigned_abs() as usize <= close,
+        "cancelled {} vs {expected} from the latency ({close} too close to call)",
+        a.cancelled
+    );
+    assert!(
+        a.cancelled >= 5 && a.completed >= 3,
+        "{} cancelled, {} completed",
+        a.cancelled,
+        a.completed
+    );
+    // Latency from the keystroke is the debounce plus the TTFT.
+    let from_key = a.ttft_from_keystroke_s.p50.unwrap();
+    let ttft = a.shown.ttft_s.p50.unwrap();
+    assert!(
+        (from_key - ttft - debounce).abs() < 0.030,
+        "{from_key} vs {ttft} + {debounce}"
+    );
+    assert!((ttft - cfg.ttft.as_secs_f64()).abs() < 0.030, "TTFT {ttft}");
+}
+
+/// Each superseded record's injected time to stop: the mock's release of the stream that
+/// started with it, minus the client's drop.
+fn injected_stops(m: &FimMock, recs: &[RequestRecord]) -> Vec<f64> {
+    let logs = m.logs();
+    let mut out: Vec<f64> = recs
+        .iter()
+        .filter(|r| r.outcome == Outcome::Superseded)
+        .map(|r| {
+            let log = logs
+                .iter()
+                .min_by(|a, b| {
+                    (a.start - r.sent_unix_s)
+                        .abs()
+                        .total_cmp(&(b.start - r.sent_unix_s).abs())
+                })
+                .unwrap();
+            assert!(log.disconnect.is_some(), "the mock saw the client leave");
+            log.release - (r.sent_unix_s + r.end.as_secs_f64())
+        })
+        .collect();
+    out.sort_by(f64::total_cmp);
+    out
+}
+
+fn median(v: &[f64]) -> f64 {
+    v[v.len() / 2]
+}
+
+fn abandoned_tokens(m: &FimMock) -> u64 {
+    m.logs()
+        .iter()
+        .filter(|l| l.disconnect.is_some())
+        .map(|l| l.generated as u64)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llamacpp_infill_cancels_on_the_keystroke_and_slots_time_the_stop() {
+    let cfg = FimCfg {
+        reaction: Duration::from_millis(150),
+        ..FimCfg::new(Server::Llamacpp)
+    };
+    let m = mock_fim(cfg.clone()).await;
+    let dir = corpus_dir();
+    let ac = settings(dir.path(), 3, 5.0);
+    let (r, recs) = run(&m, Api::Llamacpp, &cfg.model, ac.clone()).await;
+    check_schedule_and_cancels(&cfg, &ac, &r, &recs);
+    let a = phase(&r);
+    assert_eq!(a.fim_method, "infill");
+    assert!(a.suffix_probe.as_ref().unwrap().honoured);
+    let bodies = m.state.bodies.lock().unwrap().clone();
+    assert!(
+        bodies
+            .iter()
+            .all(|(p, b)| p == "/infill" && b["input_suffix"].is_string())
+    );
+    // The two suffix probes ask for 16 tokens, the workload for its 64.
+    assert_eq!(
+        bodies.iter().filter(|(_, b)| b["n_predict"] == 64).count(),
+        bodies.len() - 2
+    );
+    // Windows sized by the server's tokenizer: four characters a token.
+    assert!(
+        (a.windows.chars_per_token - 4.0).abs() < 0.1,
+        "{}",
+        a.windows.chars_per_token
+    );
+    // Time to stop: the mock's reaction after it noticed the client leave.
+    let s = &a.stopping;
+    assert_eq!(s.source.as_deref(), Some("slots"));
+    // Every abandoned task is matched in /slots but for one or two dropped within a reading
+    // interval of being sent (whose task may start and end between two readings).
+    assert!(
+        s.measured + 2 >= a.cancelled,
+        "{} of {} timed",
+        s.measured,
+        a.cancelled
+    );
+    let injected = injected_stops(&m, &recs);
+    let measured = s.time_to_stop_s.p50.unwrap();
+    assert!(
+        (measured - median(&injected)).abs() <= ac.poll_s + 0.015,
+        "time to stop p50 {measured} vs injected {}",
+        median(&injected)
+    );
+    assert!(measured >= 0.150 - 0.005, "{measured}");
+    assert_eq!(s.kept_generating, Some(false));
+    // Wasted tokens: n_decoded when last seen, short of the truth by at most two tokens a
+    // request (one 10 ms reading interval at 10 ms a token, plus the reading in flight).
+    let truth = abandoned_tokens(&m);
+    let w = a.wasted.tokens.unwrap();
+    assert_eq!(a.wasted.source, "slots");
+    assert!(
+        w <= truth && truth - w <= 2 * a.cancelled,
+        "wasted {w} vs {truth} generated for abandoned streams"
+    );
+    assert!(a.wasted.share.unwrap() > 0.0 && a.wasted.share.unwrap() < 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vllm_raw_template_wasted_tokens_equal_what_the_mock_generated_for_abandoned_streams() {
+    let cfg = FimCfg {
+        reaction: Duration::from_millis(100),
+        ..FimCfg::new(Server::Vllm)
+    };
+    let m = mock_fim(cfg.clone()).await;
+    let dir = corpus_dir();
+    let ac = settings(dir.path(), 3, 5.0);
+    let (r, recs) = run(&m, Api::Openai, &cfg.model, ac.clone()).await;
+    check_schedule_and_cancels(&cfg, &ac, &r, &recs);
+    let a = phase(&r);
+    assert_eq!(a.fim_method, "raw:qwen");
+    let bodies = m.state.bodies.lock().unwrap().clone();
+    assert!(bodies.iter().all(|(p, b)| p == "/v1/completions"
+        && b["prompt"].as_str().unwrap().starts_with("<|fim_prefix|>")
+        && b.get("suffix").is_none()));
+    assert_eq!(a.wasted.source, "server_counter");
+    assert_eq!(
+        a.wasted.tokens,
+        Some(abandoned_tokens(&m)),
+        "vLLM's counter sees every abandoned token"
+    );
+    let s = &a.stopping;
+    assert_eq!(s.source.as_deref(), Some("running"));
+    assert!(s.measured >= 1, "{s:?}");
+    let measured = s.time_to_stop_s.p50.unwrap();
+    let injected = median(&injected_stops(&m, &recs));
+    assert!(
+        measured >= 0.100 - 0.005 && measured <= injected + 0.060,
+        "{measured} vs {injected}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ollama_suffix_path_counts_cancels_and_says_the_stop_is_not_observable() {
+    let cfg = FimCfg::new(Server::Ollama);
+    let m = mock_fim(cfg.clone()).await;
+    let dir = corpus_dir();
+    let ac = settings(dir.path(), 3, 5.0);
+    let (r, recs) = run(&m, Api::Ollama, &cfg.model, ac.clone()).await;
+    check_schedule_and_cancels(&cfg, &ac, &r, &recs);
+    let a = phase(&r);
+    assert_eq!(a.fim_method, "suffix");
+    let bodies = m.state.bodies.lock().unwrap().clone();
+    assert!(
+        bodies.iter().all(|(p, b)| p == "/api/generate"
+            && b["suffix"].is_string()
+            && b.get("raw").is_none())
+    );
+    assert_eq!(a.stopping.source, None);
+    assert_eq!(a.stopping.kept_generating, None);
+    assert_eq!(a.wasted.source, "client_received");
+    assert_eq!(a.wasted.tokens, Some(a.received_by_cancelled_tokens));
+    let md = crate::common::report_md(&r);
+    assert!(
+        md.contains("## IDE autocomplete") && md.contains("not observable"),
+        "{md}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_keeps_generating_is_said_to() {
+    let cfg = FimCfg {
+        reaction: Duration::from_millis(1_500),
+        tokens: 300,
+        ..FimCfg::new(Server::Llamacpp)
+    };
+    let m = mock_fim(cfg.clone()).await;
+    let dir = corpus_dir();
+    let ac = settings(dir.path(), 1, 3.0);
+    let (r, _) = run(&m, Api::Llamacpp, &cfg.model, ac).await;
+    let a = phase(&r);
+    assert!(a.cancelled >= 1);
+    assert_eq!(a.stopping.kept_generating, Some(true), "{:?}", a.stopping);
+    let p50 = a.stopping.time_to_stop_s.p50.unwrap();
+    assert!((1.5..1.6).contains(&p50), "{p50}");
+    let md = crate::common::report_md(&r);
+    assert!(
+        md.contains("kept generating for abandoned requests"),
+        "{md}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_ignores_the_suffix_is_reported_not_silently_measured() {
+    let cfg = FimCfg {
+        ignore_suffix: true,
+        ..FimCfg::new(Server::Llamacpp)
+    };
+    let m = mock_fim(cfg.clone()).await;
+    let dir = corpus_dir();
+    let ac = settings(dir.path(), 1, 1.0);
+    let (r, _) = run(&m, Api::Llamacpp, &cfg.model, ac).await;
+    let a = phase(&r);
+    assert!(!a.suffix_probe.as_ref().unwrap().honoured);
+    assert!(
+        a.warnings.iter().any(|w| w.contains("ignores the suffix")),
+        "{:?}",
+        a.warnings
+    );
+    let md = crate::common::report_md(&r);
+    assert!(md.contains("the server ignored the suffix"), "{md}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_without_fim_tokens_fails_naming_the_model_and_the_template_flag() {
+    for server in [Server::Llamacpp, Server::Ollama] {
+        let cfg = FimCfg {
+            no_fim: true,
+            ..FimCfg::new(server)
+        };
+        let m = mock_fim(cfg.clone()).await;
+        let dir = corpus_dir();
+        let api = if server == Server::Ollama {
+            Api::Ollama
+        } else {
+            Api::Llamacpp
+        };
+        let (r, _) = run(&m, api, &cfg.model, settings(dir.path(), 1, 1.0)).await;
+        let e = r.targets[0].error.clone().unwrap_or_default();
+        assert!(
+            e.contains(&cfg.model) && e.contains("--fim-template"),
+            "{e}"
+        );
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+}
+
+#[tokio::test]
+async fn bad_autocomplete_input_exits_2_naming_the_path_or_flag() {
+    let empty = tempfile::tempdir().unwrap();
+    let url = "http://127.0.0.1:9";
+    let quick = |extra: Vec<String>| async move {
+        let mut args = vec![
+            "run",
+            "--api",
+            "llamacpp",
+            "--url",
+            url,
+            "--model",
+            "m",
+            "--workload",
+            "autocomplete",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        args.extend(extra);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        servebench(&refs).await
+    };
+    let e = empty.path().display().to_string();
+    let o = quick(vec!["--corpus".into(), e.clone()]).await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&e) && o.stderr.contains("no text file"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(o.stderr.trim().lines().count(), 1, "{}", o.stderr);
+    let missing = empty.path().join("missing");
+    let o = quick(vec!["--corpus".into(), missing.display().to_string()]).await;
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("missing") && o.stderr.contains("cannot read"),
+        "{}",
+        o.stderr
+    );
+    // An OpenAI-compatible model whose name says no FIM format, without --fim-template.
+    let d = corpus_dir();
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        url,
+        "--model",
+        "llama-3.1-8b",
+        "--workload",
+        "autocomplete",
+        "--corpus",
+        d.path().to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 2);
+    assert!(
+        o.stderr.contains("llama-3.1-8b") && o.stderr.contains("--fim-template"),
+        "{}",
+        o.stderr
+    );
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        url,
+        "--model",
+        "m",
+        "--fim-template",
+        "nope",
+    ])
+    .await;
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("qwen, starcoder"), "{}", o.stderr);
+    // An autocomplete knob without the workload.
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        url,
+        "--model",
+        "m",
+        "--developers",
+        "4",
+    ])
+    .await;
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("--workload autocomplete"), "{}", o.stderr);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_unreadable_corpus_file_exits_2_naming_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = corpus_dir();
+    let locked = d.path().join("locked.py");
+    std::fs::write(&locked, "x = 1\n").unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&locked).is_ok() {
+        // Running as root: permissions do not stop reads, nothing to test.
+        return;
+    }
+    let e = corpus::load(d.path()).unwrap_err().to_string();
+    assert!(e.contains("locked.py"), "{e}");
+    let o = servebench(&[
+        "run",
+        "--api",
+        "llamacpp",
+        "--url",
+        "http://127.0.0.1:9",
+        "--model",
+        "m",
+        "--workload",
+        "autocomplete",
+        "--corpus",
+        d.path().to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 2);
+    assert!(o.stderr.contains("locked.py"), "{}", o.stderr);
+}

@@ -1,0 +1,157 @@
+//! The autocomplete section of the run report: per target, what the developers saw, what they
+//! abandoned, the server's wasted work and whether it stopped, with the findings said plainly.
+
+use super::autocomplete::AutocompleteReport;
+use super::document::{Document, Table};
+use super::model::TargetReport;
+use super::table::fmt;
+
+/// The section, when any target ran the autocomplete workload.
+pub fn section(d: &mut Document, targets: &[TargetReport]) {
+    let ran: Vec<(&str, &AutocompleteReport)> = targets
+        .iter()
+        .filter_map(|t| Some((t.name.as_str(), t.phases.autocomplete.as_ref()?)))
+        .collect();
+    if ran.is_empty() {
+        return;
+    }
+    d.heading(2, "IDE autocomplete");
+    let mut table = Table::new(
+        [
+            "Target",
+            "FIM method",
+            "Developers",
+            "Sent",
+            "Completed",
+            "Cancelled",
+            "Failed",
+            "TTFT p50 (s)",
+            "TTFT p90 (s)",
+            "From keystroke p50 (s)",
+            "From keystroke p90 (s)",
+            "E2E p90 (s)",
+            "Wasted tokens (share)",
+            "Time to stop p50 / p90 (s)",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    for (name, a) in &ran {
+        let p = &a.shown;
+        table.row(vec![
+            name.to_string(),
+            a.fim_method.clone(),
+            a.developers.to_string(),
+            a.sent.to_string(),
+            a.completed.to_string(),
+            a.cancelled.to_string(),
+            a.failed.to_string(),
+            fmt(p.ttft_s.p50, 3),
+            fmt(p.ttft_s.p90, 3),
+            fmt(a.ttft_from_keystroke_s.p50, 3),
+            fmt(a.ttft_from_keystroke_s.p90, 3),
+            fmt(p.e2e_s.p90, 3),
+            wasted_cell(a),
+            match a.stopping.source {
+                None => "not observable".into(),
+                Some(_) => format!(
+                    "{} / {}",
+                    fmt(a.stopping.time_to_stop_s.p50, 3),
+                    fmt(a.stopping.time_to_stop_s.p90, 3)
+                ),
+            },
+        ]);
+    }
+    d.table(table);
+    for (name, a) in &ran {
+        for line in findings(name, a) {
+            d.item(line);
+        }
+    }
+    d.end_list();
+}
+
+fn wasted_cell(a: &AutocompleteReport) -> String {
+    let w = &a.wasted;
+    match (w.tokens, w.share) {
+        (Some(t), Some(s)) => format!("{t} ({:.0} %, {})", s * 100.0, w.source),
+        (Some(t), None) => format!("{t} ({})", w.source),
+        _ => "unknown".into(),
+    }
+}
+
+/// What a reader must know about one target's phase.
+fn findings(name: &str, a: &AutocompleteReport) -> Vec<String> {
+    let mut out = vec![format!(
+        "{name}: {} keystrokes over {:.0} s by {} developers, debounce {:.0} ms, windows up to {} + {} tokens ({:.2} characters per token by {}), max_tokens {}, corpus {} ({} files).",
+        a.keystrokes,
+        a.duration_s,
+        a.developers,
+        a.debounce_s * 1000.0,
+        a.windows.prefix_tokens,
+        a.windows.suffix_tokens,
+        a.windows.chars_per_token,
+        a.windows.measured_with,
+        a.max_tokens,
+        a.corpus.path,
+        a.corpus.files
+    )];
+    if let Some(p) = &a.suffix_probe
+        && !p.honoured
+    {
+        out.push(format!(
+            "{name}: **the server ignored the suffix**: two requests with the same prefix and different suffixes got the same answer, so these are not fill-in-the-middle numbers ({}).",
+            a.fim_method
+        ));
+    }
+    let s = &a.stopping;
+    match (s.source.as_deref(), s.kept_generating) {
+        (None, _) => out.push(format!(
+            "{name}: whether the server stops generating for abandoned requests is not observable: it reports no running requests."
+        )),
+        (Some(src), Some(true)) => out.push(format!(
+            "{name}: **the server kept generating for abandoned requests**: {} of {} timed stops took a median {} s, and {} were still running when sampling ended (from {src}).",
+            s.measured,
+            s.cancelled,
+            fmt(s.time_to_stop_s.p50, 3),
+            s.never_stopped
+        )),
+        (Some(src), Some(false)) => out.push(format!(
+            "{name}: the server stopped abandoned requests within {} s at p90 ({} of {} timed, from {src}, sampled every {:.0} ms).",
+            fmt(s.time_to_stop_s.p90, 3),
+            s.measured,
+            s.cancelled,
+            s.poll_s * 1000.0
+        )),
+        (Some(src), None) => out.push(format!(
+            "{name}: no abandoned request could be timed from {src} ({} cancelled).",
+            s.cancelled
+        )),
+    }
+    if let Some(n) = &a.wasted.note {
+        out.push(format!("{name}: wasted tokens: {n}"));
+    }
+    out.extend(a.warnings.iter().map(|w| format!("{name}: {w}")));
+    if !a.shown.failures.is_empty() {
+        let kinds: Vec<String> = a
+            .shown
+            .failures
+            .iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect();
+        out.push(format!("{name}: failures {}", kinds.join(", ")));
+    }
+    out
+}
+
+/// The definitions of the autocomplete metrics.
+pub fn definitions(d: &mut Document) {
+    for line in [
+        "Autocomplete: a completion request goes out after the debounce; the next keystroke drops it (cancelled, `superseded`). Completed: its answer arrived whole before the next keystroke.",
+        "TTFT from keystroke: the keystroke that triggered the request → its first token (debounce included), over completed requests.",
+        "Wasted tokens: tokens the server generated for cancelled requests, and their share of all tokens it generated in the phase.",
+        "Time to stop: the client drops the stream → the server no longer runs the request (sampled from /slots or a running-request gauge).",
+    ] {
+        d.item(line);
+    }
+}

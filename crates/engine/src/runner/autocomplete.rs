@@ -1,0 +1,544 @@
+//! The IDE-autocomplete phase: size the windows in the server's tokens, probe that it reads the
+//! suffix, then let the simulated developers type ([`crate::load::typing`]) — each keystroke
+//! after the debounce sends a fill-in-the-middle request, the next keystroke drops it — while
+//! the server's running requests are sampled (`/slots` or a running-request gauge), so the time
+//! it takes to stop an abandoned request and the tokens it generated for it can be told. Every
+//! request is published and journalled as it ends; the phase's numbers come from
+//! [`crate::report::autocomplete`].
+
+use super::ctx::Abort;
+use super::error::TargetError;
+use super::measure::Attempt;
+use super::watch::Watch;
+use crate::backend::{Client, GenParams, RequestMeta};
+use crate::events::Event;
+use crate::fim::{Fim, Method};
+use crate::load::typing::{self, Keystroke, Planned, Typing};
+use crate::plan::Autocomplete;
+use crate::record::{Outcome, Phase, RequestRecord, TokenSource};
+use crate::report::autocomplete::{
+    AutocompleteReport, Cancel, CorpusInfo, FimWindows, SlotView, Stop, SuffixProbe, Wasted,
+    stopping, stops_from_running, stops_from_slots,
+};
+use crate::spec::Api;
+use crate::telemetry::now_unix_s;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+/// Characters of the corpus the windows are measured on.
+const SIZING_CHARS: usize = 16_000;
+
+/// After the last developer stops, how long the server is given to let go of its requests.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// vLLM's counter of generated tokens, which counts every token of aborted requests too.
+const GENERATED: &str = "vllm:generation_tokens_total";
+
+/// Running-request gauges, by preference.
+const RUNNING: [&str; 2] = ["vllm:num_requests_running", "llamacpp:requests_processing"];
+
+/// Where the server's running requests are read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Source {
+    /// llama.cpp `/slots`: per task, with the tokens decoded for it.
+    Slots,
+    /// A gauge in `/metrics`.
+    Running(&'static str),
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Source::Slots => "slots",
+            Source::Running(_) => "running",
+        }
+    }
+}
+
+/// Readings of the server taken during the phase.
+#[derive(Default)]
+struct Readings {
+    slots: Vec<(f64, Vec<SlotView>)>,
+    running: Vec<(f64, f64)>,
+}
+
+/// What the client did, for attributing the server's readings.
+#[derive(Default)]
+struct ClientLog {
+    /// `(t, +1)` at each send, `(t, −1)` at each end or drop.
+    inflight: Vec<(f64, i64)>,
+    cancels: Vec<Cancel>,
+}
+
+/// What every developer shares.
+struct Shared {
+    client: Client,
+    method: Method,
+    params: GenParams,
+    target: Arc<str>,
+    attempt: u32,
+    cancel: CancellationToken,
+    next: AtomicU64,
+    log: Mutex<ClientLog>,
+}
+
+impl Attempt<'_, '_> {
+    /// Run the autocomplete workload and put its facts in the target's report.
+    pub(super) async fn autocomplete(
+        &mut self,
+        ac: &Autocomplete,
+        watch: &Watch<'_>,
+    ) -> Result<(), Abort> {
+        let fim_err = |m: String| Abort::Target(TargetError::Fim(m));
+        let corpus = ac
+            .corpus
+            .clone()
+            .ok_or_else(|| fim_err("the autocomplete corpus was not loaded".into()))?;
+        let method =
+            Method::choose(self.spec.api, &self.spec.model, ac.template).map_err(fim_err)?;
+        let sample: String = corpus
+            .files
+            .iter()
+            .flat_map(|(_, t)| t.chars())
+            .take(SIZING_CHARS)
+            .collect();
+        let (cpt, measured_with) = self
+            .client
+            .chars_per_token(&sample)
+            .await
+            .map_err(|e| Abort::Target(e.into()))?;
+        let t = Typing {
+            prefix_chars: (f64::from(ac.prefix_tokens) * cpt).round() as usize,
+            suffix_chars: (f64::from(ac.suffix_tokens) * cpt).round() as usize,
+            ..ac.typing.clone()
+        };
+        self.note(format!(
+            "autocomplete: {} developers for {:.0} s through {} files, {} (windows {} + {} tokens at {cpt:.2} characters per token by {measured_with})",
+            ac.developers,
+            ac.duration_s,
+            corpus.files.len(),
+            method.name(),
+            ac.prefix_tokens,
+            ac.suffix_tokens
+        ))?;
+        let params = GenParams {
+            max_tokens: ac.max_tokens,
+            stop: ac.stop.stops(),
+            ..self.ctx.params
+        };
+        let probe = self.suffix_probe(method, &params).await?;
+        if !probe.honoured {
+            self.note(format!(
+                "warning: the server answered the same with two different suffixes: it ignores the suffix ({})",
+                method.name()
+            ))?;
+        }
+
+        // Every developer's keystrokes and requests, fixed by the seed before anything is sent.
+        let texts = corpus.texts();
+        let seed = self.ctx.plan.settings.seed;
+        let duration = Duration::from_secs_f64(ac.duration_s);
+        let debounce = Duration::from_secs_f64(t.debounce_s);
+        let schedules: Vec<(Vec<Keystroke>, Vec<Planned>)> = (0..ac.developers)
+            .map(|d| {
+                let keys = typing::keystrokes(&texts, &t, seed, u64::from(d), duration);
+                let plan = typing::plan(&keys, debounce);
+                (keys, plan)
+            })
+            .collect();
+        let keystrokes: usize = schedules.iter().map(|(k, _)| k.len()).sum();
+        let planned: usize = schedules.iter().map(|(_, p)| p.len()).sum();
+
+        let source = match self.spec.api {
+            Api::Ollama => None,
+            _ => detect(self.client).await,
+        };
+        let counter = |m: &Option<std::collections::BTreeMap<&str, f64>>| {
+            m.as_ref().and_then(|m| m.get(GENERATED).copied())
+        };
+        let generated_before = counter(&self.client.metrics().await);
+        let readings = Arc::new(Mutex::new(Readings::default()));
+        let stop_sampling = CancellationToken::new();
+        let sampler = source.map(|s| {
+            tokio::spawn(read_server(
+                self.client.clone(),
+                s,
+                Duration::from_secs_f64(ac.poll_s),
+                readings.clone(),
+                stop_sampling.clone(),
+            ))
+        });
+
+        let target = self.spec.name.clone();
+        self.obs.on_event(&Event::PhaseStarted {
+            target: &target,
+            phase: Phase::Autocomplete,
+            total: planned as u64,
+        })?;
+        let mark = watch.begin().await;
+        let shared = Arc::new(Shared {
+            client: self.client.clone(),
+            method,
+            params,
+            target: target.as_str().into(),
+            attempt: self.ctx.attempt,
+            cancel: self.ctx.cancel.clone(),
+            next: AtomicU64::new(0),
+            log: Mutex::new(ClientLog::default()),
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let start = Instant::now();
+        let mut devs = tokio::task::JoinSet::new();
+        for (d, (keys, plan)) in schedules.into_iter().enumerate() {
+            devs.spawn(developer(shared.clone(), d, keys, plan, start, tx.clone()));
+        }
+        drop(tx);
+        let mut completed_tokens = 0u64;
+        while let Some(rec) = rx.recv().await {
+            self.obs.on_event(&Event::RequestFinished(&rec))?;
+            self.built.add(&rec);
+            if rec.outcome.is_ok() {
+                completed_tokens += rec.output_tokens.unwrap_or(0);
+            }
+        }
+        while devs.join_next().await.is_some() {}
+        let typed_s = start.elapsed().as_secs_f64();
+        // Give the server time to let go of what it still runs, then stop reading it.
+        if source.is_some() {
+            let until = Instant::now() + DRAIN;
+            while Instant::now() < until && !self.ctx.cancel.is_cancelled() {
+                if idle(&readings) {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_secs_f64(ac.poll_s)).await;
+            }
+        }
+        stop_sampling.cancel();
+        if let Some(s) = sampler {
+            let _ = s.await;
+        }
+        let resources = watch.end(&mark).await;
+        self.obs.on_event(&Event::PhaseFinished {
+            target: &target,
+            phase: Phase::Autocomplete,
+        })?;
+        let generated_after = counter(&self.client.metrics().await);
+
+        let log = std::mem::take(&mut *shared.log.lock().expect("client log"));
+        let r = std::mem::take(&mut *readings.lock().expect("readings"));
+        let stops: Vec<Stop> = match source {
+            Some(Source::Slots) => stops_from_slots(&log.cancels, &r.slots),
+            Some(Source::Running(_)) => stops_from_running(&log.cancels, &log.inflight, &r.running),
+            None => vec![Stop::Unknown; log.cancels.len()],
+        };
+        let wasted = wasted(
+            source,
+            &stops,
+            generated_before,
+            generated_after,
+            completed_tokens,
+        );
+        let window = resources.window(watch.tel);
+        let mut facts = AutocompleteReport {
+            developers: ac.developers,
+            duration_s: typed_s.min(ac.duration_s),
+            debounce_s: t.debounce_s,
+            fim_method: method.name(),
+            windows: FimWindows {
+                prefix_tokens: ac.prefix_tokens,
+                suffix_tokens: ac.suffix_tokens,
+                chars_per_token: cpt,
+                measured_with: measured_with.into(),
+            },
+            max_tokens: ac.max_tokens,
+            stop: ac.stop.stops().iter().map(|s| s.to_string()).collect(),
+            corpus: CorpusInfo {
+                path: corpus.dir.display().to_string(),
+                files: corpus.files.len(),
+                chars: corpus.chars(),
+            },
+            suffix_probe: Some(probe),
+            keystrokes: keystrokes as u64,
+            wasted,
+            stopping: stopping(source.map(Source::name), ac.poll_s, &stops),
+            ..Default::default()
+        };
+        facts.shown.gpu = window.gpu;
+        facts.shown.server_process = window.server_process;
+        facts.shown.server_metrics = window.server_metrics;
+        if let Some(p) = facts.suffix_probe.as_ref().filter(|p| !p.honoured) {
+            facts.warnings.push(format!(
+                "the suffix probe got the same answer twice ({:?}): the server (or model) ignores the suffix",
+                p.answers.first().map(String::as_str).unwrap_or("")
+            ));
+        }
+        self.t.phases.autocomplete = Some(facts);
+        Ok(())
+    }
+
+    /// Ask the same prefix with two suffixes that call for different fills; journalled as
+    /// warm-up records. A request the server refuses (no FIM tokens, no template) fails the
+    /// target with what to do.
+    async fn suffix_probe(
+        &mut self,
+        method: Method,
+        params: &GenParams,
+    ) -> Result<SuffixProbe, Abort> {
+        let prefix = "def greeting():\n    return \"";
+        let suffixes = [
+            "\"\n\n\nassert greeting() == \"good morning, Alice\"\n",
+            "\"\n\n\nassert greeting() == \"see you next week, Bob\"\n",
+        ];
+        let mut answers = Vec::new();
+        for (i, suffix) in suffixes.iter().enumerate() {
+            let fim = Fim {
+                prefix: prefix.into(),
+                suffix: (*suffix).into(),
+                extra: Vec::new(),
+            };
+            let meta = RequestMeta {
+                target: &self.spec.name,
+                phase: Phase::Warmup,
+                step: None,
+                attempt: self.ctx.attempt,
+                index: i as u64,
+                scheduled: std::time::Instant::now(),
+            };
+            let p = GenParams {
+                max_tokens: 16,
+                ..*params
+            };
+            let rec = self
+                .client
+                .fill(&fim, method, "suffix-probe", &p, meta, self.ctx.cancel)
+                .await
+                .map_err(|m| Abort::Target(TargetError::Fim(m)))?;
+            self.obs.on_event(&Event::RequestFinished(&rec))?;
+            if self.ctx.cancel.is_cancelled() {
+                return Err(Abort::Cancelled);
+            }
+            if !rec.outcome.is_ok() {
+                return Err(Abort::Target(TargetError::Fim(format!(
+                    "model {} cannot fill in the middle by {} ({}: {}): serve a model with FIM tokens, or pass --fim-template NAME to send a raw prompt in its template",
+                    self.spec.model,
+                    method.name(),
+                    rec.outcome,
+                    rec.error.as_deref().unwrap_or("no detail")
+                ))));
+            }
+            answers.push(rec.text.chars().take(80).collect::<String>());
+        }
+        Ok(SuffixProbe {
+            honoured: answers[0] != answers[1],
+            answers,
+        })
+    }
+}
+
+/// The source of running requests this server offers.
+async fn detect(c: &Client) -> Option<Source> {
+    if c.slots().await.is_some() {
+        return Some(Source::Slots);
+    }
+    let m = c.metrics().await?;
+    RUNNING
+        .into_iter()
+        .find(|g| m.contains_key(g))
+        .map(Source::Running)
+}
+
+/// Read the server every `every` until `stop`.
+async fn read_server(
+    c: Client,
+    s: Source,
+    every: Duration,
+    out: Arc<Mutex<Readings>>,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        match s {
+            Source::Slots => {
+                if let Some(v) = c.slots().await {
+                    out.lock().expect("readings").slots.push((now_unix_s(), v));
+                }
+            }
+            Source::Running(g) => {
+                if let Some(v) = c.metrics().await.and_then(|m| m.get(g).copied()) {
+                    out.lock()
+                        .expect("readings")
+                        .running
+                        .push((now_unix_s(), v));
+                }
+            }
+        }
+    }
+}
+
+/// Whether the latest reading shows nothing running.
+fn idle(r: &Mutex<Readings>) -> bool {
+    let r = r.lock().expect("readings");
+    let slots = r.slots.last().map(|(_, s)| s.iter().all(|x| !x.processing));
+    let running = r.running.last().map(|(_, v)| *v < 0.5);
+    slots.or(running).unwrap_or(false)
+}
+
+/// The wasted-work facts: vLLM's counter where it is served, else the abandoned tasks' tokens
+/// from `/slots`, else what reached the client.
+fn wasted(
+    source: Option<Source>,
+    stops: &[Stop],
+    before: Option<f64>,
+    after: Option<f64>,
+    completed: u64,
+) -> Wasted {
+    if let (Some(b), Some(a)) = (before, after) {
+        let generated = (a - b).max(0.0).round() as u64;
+        return Wasted {
+            source: "server_counter".into(),
+            tokens: Some(generated.saturating_sub(completed)),
+            generated_tokens: Some(generated),
+            share: None,
+            note: Some(format!(
+                "{GENERATED} rose by {generated} in the phase; {completed} of those tokens reached completed requests"
+            )),
+        };
+    }
+    if source == Some(Source::Slots) {
+        let mut tokens = 0;
+        let mut unattributed = 0;
+        for s in stops {
+            match s {
+                Stop::After(_, Some(n)) | Stop::Never(Some(n)) => tokens += n,
+                _ => unattributed += 1,
+            }
+        }
+        return Wasted {
+            source: "slots".into(),
+            tokens: Some(tokens),
+            generated_tokens: None,
+            share: None,
+            note: Some(format!(
+                "each abandoned task's n_decoded when /slots last showed it (a lower bound by up to one reading interval of decoding); {unattributed} of {} abandoned requests ended between two readings and are not counted. llama.cpp's tokens_predicted_total cannot tell this: it counts only requests that finish",
+                stops.len()
+            )),
+        };
+    }
+    Wasted {
+        source: "client_received".into(),
+        tokens: None,
+        generated_tokens: None,
+        share: None,
+        note: Some(
+            "the server reports no tokens for abandoned requests (Ollama's eval_count arrives only with a finished stream): the number is what reached the client before it left, a lower bound".into(),
+        ),
+    }
+}
+
+/// One developer: send each planned request at its time, drop it at the next keystroke.
+async fn developer(
+    sh: Arc<Shared>,
+    d: usize,
+    keys: Vec<Keystroke>,
+    plan: Vec<Planned>,
+    start: Instant,
+    tx: mpsc::UnboundedSender<RequestRecord>,
+) {
+    for p in plan {
+        tokio::select! {
+            _ = sleep_until(start + p.send_at) => {}
+            _ = sh.cancel.cancelled() => return,
+        }
+        let key = &keys[p.key];
+        let drop_it = sh.cancel.child_token();
+        let meta = RequestMeta {
+            target: &sh.target,
+            phase: Phase::Autocomplete,
+            step: None,
+            attempt: sh.attempt,
+            index: sh.next.fetch_add(1, Ordering::Relaxed),
+            // Latency from the schedule is latency from the keystroke, debounce included.
+            scheduled: (start + key.at).into_std(),
+        };
+        let id = format!("dev{d}:key{}", p.key);
+        sh.log
+            .lock()
+            .expect("client log")
+            .inflight
+            .push((now_unix_s(), 1));
+        let fill = sh
+            .client
+            .fill(&key.fim, sh.method, &id, &sh.params, meta, &drop_it);
+        tokio::pin!(fill);
+        let next_key = async {
+            match p.superseded_at {
+                Some(s) => sleep_until(start + s).await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut dropped = None;
+        let rec = tokio::select! {
+            r = &mut fill => r,
+            _ = next_key => {
+                dropped = Some(now_unix_s());
+                drop_it.cancel();
+                fill.await
+            }
+        };
+        let Ok(mut rec) = rec else { return };
+        let mut log = sh.log.lock().expect("client log");
+        match dropped {
+            Some(at) if rec.outcome == Outcome::Cancelled && !sh.cancel.is_cancelled() => {
+                rec.outcome = Outcome::Superseded;
+                rec.error = Some("superseded by the next keystroke".into());
+                rec.output_tokens = Some(rec.chunk_arrivals.len() as u64);
+                rec.token_source = Some(TokenSource::Chunks);
+                log.cancels.push(Cancel {
+                    sent: rec.sent_unix_s,
+                    at,
+                });
+                log.inflight.push((at, -1));
+            }
+            _ => log
+                .inflight
+                .push((rec.sent_unix_s + rec.end.as_secs_f64(), -1)),
+        }
+        drop(log);
+        if tx.send(rec).is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wasted_work_prefers_the_counter_then_slots_then_the_client() {
+        let w = wasted(Some(Source::Slots), &[], Some(100.0), Some(160.0), 40);
+        assert_eq!(
+            (w.source.as_str(), w.tokens, w.generated_tokens),
+            ("server_counter", Some(20), Some(60))
+        );
+        let stops = [
+            Stop::After(0.1, Some(7)),
+            Stop::Never(Some(5)),
+            Stop::Unknown,
+        ];
+        let w = wasted(Some(Source::Slots), &stops, None, None, 40);
+        assert_eq!((w.source.as_str(), w.tokens), ("slots", Some(12)));
+        assert!(w.note.unwrap().contains("1 of 3"));
+        let w = wasted(None, &stops, None, None, 40);
+        assert_eq!((w.source.as_str(), w.tokens), ("client_received", None));
+    }
+}
