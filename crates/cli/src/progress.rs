@@ -3,6 +3,7 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use servebench_engine::events::{Event, Observer};
 use servebench_engine::metrics::RequestMetrics;
+use servebench_engine::record::Outcome;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -187,6 +188,13 @@ impl Observer for Progress {
                         m.e2e_s.unwrap_or(f64::NAN),
                         r.output_tokens.unwrap_or(0),
                         m.e2e_tok_s.unwrap_or(f64::NAN)
+                    )
+                } else if r.outcome == Outcome::Superseded {
+                    // The developer typed on: the editor's doing, not the server's failure.
+                    format!(
+                        "superseded after {:.3} s, {} tokens received",
+                        r.end.as_secs_f64(),
+                        r.chunk_arrivals.len()
                     )
                 } else {
                     self.failed += 1;

@@ -5,14 +5,14 @@
 //! mock did; and the bad inputs.
 
 use crate::common::bin::servebench;
-use crate::common::fim::{FimCfg, FimMock, Server, mock_fim};
+use crate::common::fim::{FimCfg, FimMock, Server, StreamLog, mock_fim};
 use crate::common::inproc::{run_targets, target};
 use servebench_engine::load::corpus;
 use servebench_engine::load::typing::{self, Typing};
 use servebench_engine::plan::{Api, Autocomplete};
 use servebench_engine::record::{Outcome, Phase, RequestRecord};
 use servebench_engine::report::Report;
-use servebench_engine::report::autocomplete::AutocompleteReport;
+use servebench_engine::report::autocomplete::{AutocompleteReport, DRAIN_S, SEED_TAG};
 use std::time::Duration;
 
 const SEED: u64 = 42;
@@ -168,24 +168,30 @@ fn check_schedule_and_cancels(cfg: &FimCfg, ac: &Autocomplete, r: &Report, recs:
     assert!((ttft - cfg.ttft.as_secs_f64()).abs() < 0.030, "TTFT {ttft}");
 }
 
-/// Each superseded record's injected time to stop: the mock's release of the stream that
-/// started with it, minus the client's drop.
+/// The mock's record of the stream a request was sent as (by the seed that tags it); `None`
+/// for a request dropped before it reached the mock.
+fn log_of(logs: &[StreamLog], r: &RequestRecord) -> Option<StreamLog> {
+    logs.iter()
+        .find(|l| l.seed == Some(SEED_TAG + r.index))
+        .cloned()
+}
+
+/// When the client dropped a record's stream, Unix seconds.
+fn dropped_at(r: &RequestRecord) -> f64 {
+    r.sent_unix_s + r.end.as_secs_f64()
+}
+
+/// Each superseded record's injected time to stop: the mock's release of its stream, minus
+/// the client's drop.
 fn injected_stops(m: &FimMock, recs: &[RequestRecord]) -> Vec<f64> {
     let logs = m.logs();
     let mut out: Vec<f64> = recs
         .iter()
         .filter(|r| r.outcome == Outcome::Superseded)
-        .map(|r| {
-            let log = logs
-                .iter()
-                .min_by(|a, b| {
-                    (a.start - r.sent_unix_s)
-                        .abs()
-                        .total_cmp(&(b.start - r.sent_unix_s).abs())
-                })
-                .unwrap();
+        .filter_map(|r| {
+            let log = log_of(&logs, r)?;
             assert!(log.disconnect.is_some(), "the mock saw the client leave");
-            log.release - (r.sent_unix_s + r.end.as_secs_f64())
+            Some(log.release - dropped_at(r))
         })
         .collect();
     out.sort_by(f64::total_cmp);
@@ -255,6 +261,7 @@ async fn llamacpp_infill_cancels_on_the_keystroke_and_slots_time_the_stop() {
     );
     assert!(measured >= 0.150 - 0.005, "{measured}");
     assert_eq!(s.kept_generating, Some(false));
+    assert_eq!(s.started_after_drop, Some(0), "8 slots: nothing waits");
     // Wasted tokens: n_decoded when last seen, short of the truth by at most two tokens a
     // request (one 10 ms reading interval at 10 ms a token, plus the reading in flight).
     let truth = abandoned_tokens(&m);
@@ -265,6 +272,89 @@ async fn llamacpp_infill_cancels_on_the_keystroke_and_slots_time_the_stop() {
         "wasted {w} vs {truth} generated for abandoned streams"
     );
     assert!(a.wasted.share.unwrap() > 0.0 && a.wasted.share.unwrap() < 1.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_runs_abandoned_queued_requests_is_said_to() {
+    // One slot and a prompt the mock processes without watching the client (llama.cpp's one
+    // batch): requests queue, and the mock starts some only after their client has left.
+    let cfg = FimCfg {
+        slots: 1,
+        blind_prefill: true,
+        ttft: Duration::from_millis(120),
+        ..FimCfg::new(Server::Llamacpp)
+    };
+    let m = mock_fim(cfg.clone()).await;
+    let dir = corpus_dir();
+    let ac = settings(dir.path(), 2, 3.0);
+    let (r, recs) = run(&m, Api::Llamacpp, &cfg.model, ac.clone()).await;
+    let a = phase(&r);
+    let logs = m.logs();
+    // The truth, from the mock: superseded requests whose stream began after the drop, and
+    // those within a reading interval of it (a reading may fall either side).
+    let superseded: Vec<&RequestRecord> = recs
+        .iter()
+        .filter(|r| r.outcome == Outcome::Superseded)
+        .collect();
+    let gap = |r: &RequestRecord| log_of(&logs, r).map_or(0.0, |l| l.start - dropped_at(r));
+    let late = superseded.iter().filter(|r| gap(r) > 0.0).count() as u64;
+    let close = superseded
+        .iter()
+        .filter(|r| gap(r).abs() <= ac.poll_s + 0.010)
+        .count() as u64;
+    assert!(late >= 3, "the mock started {late} abandoned requests late");
+    let seen = a.stopping.started_after_drop.unwrap();
+    assert!(
+        seen.abs_diff(late) <= close,
+        "started after the drop: {seen} reported, {late} by the mock ({close} too close to call)"
+    );
+    // Each late one held the slot for its whole prompt: its time to stop is at least the
+    // injected TTFT from its start.
+    assert!(
+        a.stopping.time_to_stop_s.max.unwrap() >= cfg.ttft.as_secs_f64(),
+        "{:?}",
+        a.stopping
+    );
+    let md = crate::common::report_md(&r);
+    assert!(
+        md.contains("abandoned requests only after the client had left"),
+        "{md}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_unanswered_after_typing_ends_is_a_timeout_not_a_wait() {
+    // After the two suffix probes the mock answers in 60 s; the developer types for 1 s.
+    let cfg = FimCfg {
+        stall_after: Some(2),
+        ..FimCfg::new(Server::Llamacpp)
+    };
+    let m = mock_fim(cfg.clone()).await;
+    let dir = corpus_dir();
+    let ac = settings(dir.path(), 1, 1.0);
+    let started = std::time::Instant::now();
+    let (r, recs) = run(&m, Api::Llamacpp, &cfg.model, ac.clone()).await;
+    let took = started.elapsed().as_secs_f64();
+    let a = phase(&r);
+    let last = recs
+        .iter()
+        .filter(|r| r.phase == Phase::Autocomplete)
+        .max_by_key(|r| r.index)
+        .unwrap();
+    assert_eq!(last.outcome, Outcome::Timeout, "{last:?}");
+    assert!(last.error.as_deref().unwrap().contains("stopped typing"));
+    assert_eq!(a.failed, 1);
+    assert_eq!(a.completed, 0);
+    assert_eq!(a.cancelled + 1, a.sent);
+    // Dropped DRAIN_S after the typing, not 60 s later.
+    let drain = DRAIN_S as f64;
+    assert!(took < 1.0 + 2.0 * drain, "the run took {took} s");
+    assert!(
+        (dropped_at(last) - last.sent_unix_s) <= 1.0 + drain + 0.1,
+        "{last:?}"
+    );
+    let md = crate::common::report_md(&r);
+    assert!(md.contains("the server fell behind the typing"), "{md}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,8 @@
 //! Qwen2.5-Coder-0.5B-Instruct Q4_K_M (for quality), installed into `.venv` by `make venv`
 //! (`make test` does it).
 
+mod autocomplete;
+
 use crate::common::*;
 use serde_json::Value;
 use servebench_engine::plan::Api;

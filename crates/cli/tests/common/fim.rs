@@ -48,8 +48,13 @@ pub struct FimCfg {
     pub ignore_suffix: bool,
     /// Refuse FIM as a server whose model has no FIM tokens does.
     pub no_fim: bool,
-    /// llama.cpp slots.
+    /// llama.cpp slots; a request waits for a free one.
     pub slots: usize,
+    /// Do not watch the client during the TTFT, as llama.cpp processes a prompt in one
+    /// uninterruptible batch: a dropped request costs its whole prompt.
+    pub blind_prefill: bool,
+    /// Answer the requests after the first N only after 60 s.
+    pub stall_after: Option<usize>,
 }
 
 impl FimCfg {
@@ -64,6 +69,8 @@ impl FimCfg {
             ignore_suffix: false,
             no_fim: false,
             slots: 8,
+            blind_prefill: false,
+            stall_after: None,
         }
     }
 }
@@ -72,7 +79,11 @@ impl FimCfg {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StreamLog {
     pub path: String,
-    /// Unix seconds.
+    /// The request's `seed`.
+    pub seed: Option<u64>,
+    /// When it arrived, Unix seconds.
+    pub received: f64,
+    /// When it got a slot and generation began, Unix seconds.
     pub start: f64,
     /// When the mock noticed the client had gone; `None`: it read the stream to its end.
     pub disconnect: Option<f64>,
@@ -82,13 +93,16 @@ pub struct StreamLog {
     pub generated: usize,
 }
 
+/// A busy slot: task id, tokens decoded, the request's seed.
+type SlotTask = (i64, usize, Option<u64>);
+
 pub struct FimState {
     pub cfg: FimCfg,
     pub logs: Mutex<Vec<StreamLog>>,
     pub running: AtomicUsize,
     pub generated: AtomicUsize,
-    /// Per slot: the task it runs and the tokens decoded for it.
-    slots: Mutex<Vec<Option<(i64, usize)>>>,
+    /// Per slot: the task it runs, the tokens decoded for it and its seed.
+    slots: Mutex<Vec<Option<SlotTask>>>,
     next_task: AtomicI64,
     pub bodies: Mutex<Vec<(String, Value)>>,
 }
@@ -227,9 +241,12 @@ async fn slots(State(s): State<Arc<FimState>>) -> Response {
         .map(|(i, slot)| {
             let mut v = template.clone();
             v["id"] = i.into();
-            v["id_task"] = slot.map_or(-1, |(t, _)| t).into();
+            v["id_task"] = slot.map_or(-1, |(t, _, _)| t).into();
             v["is_processing"] = slot.is_some().into();
-            v["next_token"]["n_decoded"] = slot.map_or(0, |(_, n)| n).into();
+            v["next_token"]["n_decoded"] = slot.map_or(0, |(_, n, _)| n).into();
+            if let Some((_, _, Some(seed))) = slot {
+                v["params"]["seed"] = (*seed).into();
+            }
             v
         })
         .collect();
@@ -366,8 +383,9 @@ async fn generate(
     };
     let word = words_of(&s, &path, &b);
     let prompt_n = count(&b.to_string());
+    let seed = b["seed"].as_u64();
     let (tx, rx) = mpsc::channel::<Result<String, std::io::Error>>(1);
-    tokio::spawn(stream(s.clone(), path, word, prompt_n, tx));
+    tokio::spawn(stream(s.clone(), (path, seed), word, prompt_n, tx));
     let body =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
     Response::builder()
@@ -378,27 +396,43 @@ async fn generate(
 
 async fn stream(
     s: Arc<FimState>,
-    path: String,
+    (path, seed): (String, Option<u64>),
     word: String,
     prompt_n: usize,
     tx: mpsc::Sender<Result<String, std::io::Error>>,
 ) {
+    let received = unix_now();
+    let task = s.next_task.fetch_add(1, Ordering::SeqCst);
+    // Wait for a free slot, not watching the client (llama.cpp keeps queued tasks).
+    let slot = loop {
+        {
+            let mut slots = s.slots.lock().unwrap();
+            if let Some(i) = slots.iter().position(Option::is_none) {
+                slots[i] = Some((task, 0, seed));
+                break i;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
     let start = Instant::now();
     let start_unix = unix_now();
-    let task = s.next_task.fetch_add(1, Ordering::SeqCst);
-    let slot = {
-        let mut slots = s.slots.lock().unwrap();
-        let i = slots.iter().position(Option::is_none).expect("a free slot");
-        slots[i] = Some((task, 0));
-        i
+    let n = usize::try_from(task - 100).unwrap_or(0);
+    let ttft = match s.cfg.stall_after {
+        Some(k) if n >= k => Duration::from_secs(60),
+        _ => s.cfg.ttft,
     };
     s.running.fetch_add(1, Ordering::SeqCst);
     let cfg = s.cfg.clone();
     let mut left: Option<(Instant, f64)> = None;
     let mut generated = 0;
     for k in 0..cfg.tokens {
-        let at = start + cfg.ttft + cfg.per_token * k as u32;
-        if left.is_none() {
+        let at = start + ttft + cfg.per_token * k as u32;
+        if k == 0 && s.cfg.blind_prefill {
+            sleep_until(at).await;
+            if tx.is_closed() {
+                left = Some((Instant::now(), unix_now()));
+            }
+        } else if left.is_none() {
             tokio::select! {
                 _ = sleep_until(at) => {}
                 _ = tx.closed() => left = Some((Instant::now(), unix_now())),
@@ -415,7 +449,7 @@ async fn stream(
         }
         generated += 1;
         s.generated.fetch_add(1, Ordering::SeqCst);
-        s.slots.lock().unwrap()[slot] = Some((task, generated));
+        s.slots.lock().unwrap()[slot] = Some((task, generated, seed));
         let text = if k == 0 {
             word.clone()
         } else {
@@ -442,6 +476,8 @@ async fn stream(
     s.running.fetch_sub(1, Ordering::SeqCst);
     s.logs.lock().unwrap().push(StreamLog {
         path,
+        seed,
+        received,
         start: start_unix,
         disconnect: left.map(|(_, u)| u),
         release: unix_now(),

@@ -11,6 +11,16 @@ use crate::record::{Outcome, RequestRecord};
 use crate::stats::Summary;
 use serde::{Deserialize, Serialize};
 
+/// After the developers stop typing, how long a request still unanswered is waited for (it is
+/// then dropped and recorded as a timeout), and how long the server is then given to let go of
+/// what it still runs, s.
+pub const DRAIN_S: u64 = 10;
+
+/// Each autocomplete request is sent with seed `SEED_TAG + its index`: under greedy decoding
+/// the seed changes nothing, and llama.cpp shows it in `/slots` (`params.seed`), which names
+/// the request a slot runs, queued ones included. Below 2³² − 1, llama.cpp's "random seed".
+pub const SEED_TAG: u64 = 1 << 30;
+
 /// A server whose median time to stop after the client left is at least this long, s, is
 /// said to keep generating for abandoned requests.
 pub const KEPT_GENERATING_S: f64 = 1.0;
@@ -131,6 +141,10 @@ pub struct Stopping {
     pub measured: u64,
     /// Abandoned requests the server was still generating when sampling ended.
     pub never_stopped: u64,
+    /// Abandoned requests the server started only after the client had left (queued work it
+    /// did not discard); `null` when the source cannot name requests (only `/slots` with each
+    /// request's seed can).
+    pub started_after_drop: Option<u64>,
     /// Client drops the stream → the server no longer runs the request, s (sampled).
     pub time_to_stop_s: Summary,
     /// Whether the server kept generating for abandoned requests (median time to stop of at
@@ -145,6 +159,9 @@ pub struct Cancel {
     pub sent: f64,
     /// When the client dropped the stream.
     pub at: f64,
+    /// The request's tag as the server echoes it (the `seed` it was sent with, seen in
+    /// `/slots` `params.seed`), which names its task exactly.
+    pub tag: Option<u64>,
 }
 
 /// One slot of a llama.cpp `/slots` reading.
@@ -158,6 +175,8 @@ pub struct SlotView {
     pub processing: bool,
     /// Tokens decoded for the task so far (`next_token.n_decoded`).
     pub n_decoded: u64,
+    /// The seed the task was sent with (`params.seed`), when the server shows it.
+    pub seed: Option<u64>,
 }
 
 /// What became of one abandoned request on the server.
@@ -172,11 +191,62 @@ pub enum Stop {
     Unknown,
 }
 
-/// Each cancel's fate from `/slots` readings `(t, slots)` in time order: the task of a cancel
+/// Each cancel's fate from `/slots` readings `(t, slots)` in time order, with the number of
+/// abandoned requests the server started only after the client had left (`None` when the
+/// readings cannot name requests).
+///
+/// Where every cancel carries a tag and the server shows each task's seed, the task of a
+/// cancel is the one running with its tag: exact, including requests that waited in the
+/// server's queue. Otherwise see [`stops_by_timing`].
+pub fn stops_from_slots(
+    cancels: &[Cancel],
+    readings: &[(f64, Vec<SlotView>)],
+) -> (Vec<Stop>, Option<u64>) {
+    let named = !cancels.is_empty()
+        && cancels.iter().all(|c| c.tag.is_some())
+        && readings
+            .iter()
+            .any(|(_, s)| s.iter().any(|x| x.processing && x.seed.is_some()));
+    if !named {
+        return (stops_by_timing(cancels, readings), None);
+    }
+    let mut late = 0;
+    let stops = cancels
+        .iter()
+        .map(|c| {
+            let seen: Vec<(usize, u64)> = readings
+                .iter()
+                .enumerate()
+                .filter_map(|(i, (_, s))| {
+                    s.iter()
+                        .find(|x| x.processing && x.seed == c.tag)
+                        .map(|x| (i, x.n_decoded))
+                })
+                .collect();
+            let (Some(&(first, _)), Some(&(last, _))) = (seen.first(), seen.last()) else {
+                // Never running at a reading: discarded while queued, or between two readings.
+                return Stop::Unknown;
+            };
+            // Certainly started after the drop: a reading after the drop did not show it yet.
+            if first > 0 && readings[first - 1].0 > c.at {
+                late += 1;
+            }
+            let decoded = seen.iter().map(|x| x.1).max().unwrap_or(0);
+            match readings.get(last + 1) {
+                Some((gone, _)) => Stop::After((gone - c.at).max(0.0), Some(decoded)),
+                None => Stop::Never(Some(decoded)),
+            }
+        })
+        .collect();
+    (stops, Some(late))
+}
+
+/// Each cancel's fate from `/slots` readings that do not name requests: the task of a cancel
 /// is the one first seen after it was sent (at the latest in the first reading after the
 /// drop), still running at the last reading before the drop, and not given to another cancel
-/// (the earliest such start); it stopped at the first reading without it.
-pub fn stops_from_slots(cancels: &[Cancel], readings: &[(f64, Vec<SlotView>)]) -> Vec<Stop> {
+/// (the earliest such start); it stopped at the first reading without it. A request that was
+/// still queued when it was dropped cannot be told this way.
+pub fn stops_by_timing(cancels: &[Cancel], readings: &[(f64, Vec<SlotView>)]) -> Vec<Stop> {
     struct Task {
         key: (i64, i64),
         first: f64,
@@ -303,6 +373,7 @@ pub fn stopping(source: Option<&str>, poll_s: f64, stops: &[Stop]) -> Stopping {
         cancelled: stops.len() as u64,
         measured: times.len() as u64,
         never_stopped: never,
+        started_after_drop: None,
         time_to_stop_s: summary,
         kept_generating: kept,
     }
@@ -385,6 +456,7 @@ mod tests {
             task,
             processing: true,
             n_decoded: n,
+            seed: None,
         }
     }
 
@@ -409,17 +481,27 @@ mod tests {
             }
             r.push((t, s));
         }
-        let stops = stops_from_slots(
+        let (stops, late) = stops_from_slots(
             &[
                 Cancel {
                     sent: 0.95,
                     at: 1.25,
+                    tag: None,
                 },
-                Cancel { sent: 2.0, at: 2.2 },
-                Cancel { sent: 3.0, at: 3.1 },
+                Cancel {
+                    sent: 2.0,
+                    at: 2.2,
+                    tag: None,
+                },
+                Cancel {
+                    sent: 3.0,
+                    at: 3.1,
+                    tag: None,
+                },
             ],
             &r,
         );
+        assert_eq!(late, None, "untagged: no request can be named");
         let Stop::After(t, Some(n)) = stops[0] else {
             panic!("{stops:?}")
         };
@@ -427,6 +509,45 @@ mod tests {
         assert_eq!(n, 20, "n_decoded at the last reading (1.4)");
         assert_eq!(stops[1], Stop::Never(Some(4)));
         assert_eq!(stops[2], Stop::Unknown, "nothing was read after it");
+    }
+
+    #[test]
+    fn a_tagged_cancel_is_found_by_its_seed_even_when_the_server_started_it_after_the_drop() {
+        let tagged = |id: i64, task: i64, n: u64, seed: u64| SlotView {
+            seed: Some(seed),
+            ..slot(id, task, n)
+        };
+        // One slot, readings every 0.1 s from 1.0 to 3.0. Request 41 (sent 0.9, dropped 1.15)
+        // runs 1.0–1.3; request 42 (sent 1.0, dropped 1.1) waited in the queue and runs
+        // 1.4–2.0, started after its client left; request 43 never shows.
+        let r: Vec<(f64, Vec<SlotView>)> = (10..=30)
+            .map(|k| {
+                let t = k as f64 / 10.0;
+                let s = match k {
+                    10..=13 => vec![tagged(0, 1, (k - 10) as u64, 41)],
+                    14..=20 => vec![tagged(0, 2, (k - 14) as u64 * 2, 42)],
+                    _ => vec![],
+                };
+                (t, s)
+            })
+            .collect();
+        let c = |sent: f64, at: f64, tag: u64| Cancel {
+            sent,
+            at,
+            tag: Some(tag),
+        };
+        let (stops, late) =
+            stops_from_slots(&[c(0.9, 1.15, 41), c(1.0, 1.1, 42), c(1.05, 1.2, 43)], &r);
+        let Stop::After(t, Some(3)) = stops[0] else {
+            panic!("{stops:?}")
+        };
+        assert!((t - 0.25).abs() < 1e-9, "gone at 1.4, dropped at 1.15: {t}");
+        let Stop::After(t, Some(12)) = stops[1] else {
+            panic!("{stops:?}")
+        };
+        assert!((t - 1.0).abs() < 1e-9, "gone at 2.1, dropped at 1.1: {t}");
+        assert_eq!(stops[2], Stop::Unknown);
+        assert_eq!(late, Some(1), "42 first ran at 1.4, after its drop at 1.1");
     }
 
     #[test]
@@ -441,7 +562,12 @@ mod tests {
                 (t, 1.0 + extra)
             })
             .collect();
-        let stops = stops_from_running(&[Cancel { sent: 0.0, at: 1.0 }], &inflight, &readings);
+        let one = [Cancel {
+            sent: 0.0,
+            at: 1.0,
+            tag: None,
+        }];
+        let stops = stops_from_running(&one, &inflight, &readings);
         let Stop::After(t, None) = stops[0] else {
             panic!("{stops:?}")
         };
@@ -452,7 +578,7 @@ mod tests {
         // A queueing server (ran 0 of the 1 in flight before the drop) cannot be timed.
         let queued: Vec<(f64, f64)> = readings.iter().map(|(t, _)| (*t, 0.0)).collect();
         assert_eq!(
-            stops_from_running(&[Cancel { sent: 0.0, at: 1.0 }], &inflight, &queued),
+            stops_from_running(&one, &inflight, &queued),
             vec![Stop::Unknown]
         );
     }

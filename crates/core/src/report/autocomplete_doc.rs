@@ -1,7 +1,7 @@
 //! The autocomplete section of the run report: per target, what the developers saw, what they
 //! abandoned, the server's wasted work and whether it stopped, with the findings said plainly.
 
-use super::autocomplete::AutocompleteReport;
+use super::autocomplete::{AutocompleteReport, DRAIN_S};
 use super::document::{Document, Table};
 use super::model::TargetReport;
 use super::table::fmt;
@@ -128,6 +128,17 @@ fn findings(name: &str, a: &AutocompleteReport) -> Vec<String> {
             s.cancelled
         )),
     }
+    if let Some(n) = s.started_after_drop.filter(|n| *n > 0) {
+        out.push(format!(
+            "{name}: **the server started {n} of {} abandoned requests only after the client had left**: it does not discard queued requests whose client is gone, so every keystroke costs a prompt's processing and queues the next request behind it.",
+            s.cancelled
+        ));
+    }
+    if a.shown.failures.contains_key("timeout") {
+        out.push(format!(
+            "{name}: requests still unanswered {DRAIN_S} s after the developers stopped typing were dropped and count as timeouts: the server fell behind the typing."
+        ));
+    }
     if let Some(n) = &a.wasted.note {
         out.push(format!("{name}: wasted tokens: {n}"));
     }
@@ -150,7 +161,7 @@ pub fn definitions(d: &mut Document) {
         "Autocomplete: a completion request goes out after the debounce; the next keystroke drops it (cancelled, `superseded`). Completed: its answer arrived whole before the next keystroke.",
         "TTFT from keystroke: the keystroke that triggered the request → its first token (debounce included), over completed requests.",
         "Wasted tokens: tokens the server generated for cancelled requests, and their share of all tokens it generated in the phase.",
-        "Time to stop: the client drops the stream → the server no longer runs the request (sampled from /slots or a running-request gauge).",
+        "Time to stop: the client drops the stream → the server no longer runs the request (sampled from /slots or a running-request gauge). Started after the drop: abandoned requests the server began only after the client had left (llama.cpp /slots, which names each request by the seed it was sent with).",
     ] {
         d.item(line);
     }

@@ -124,15 +124,18 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
 }
 
 /// What `servebench run` prints when it finishes: the headline table with its callouts, each
-/// swept target's saturation point and the comparison's caveats — or for a quality-only run
-/// the quality section.
+/// swept target's saturation point and the comparison's caveats — for an autocomplete run its
+/// section, and for a quality-only run the quality section.
 pub fn summary(r: &Report, cmp: Option<&Comparison>) -> Document {
     let mut d = Document::fragment("en");
     if r.targets.iter().all(|t| t.status == TargetStatus::Failed) {
         // Nothing was measured: the errors say everything, and they are printed on their own.
         return d;
     }
-    if r.settings.performance {
+    if r.targets.iter().any(|t| t.phases.autocomplete.is_some()) {
+        // The autocomplete workload replaces the chat phases: its own table says it all.
+        super::autocomplete_doc::section(&mut d, &r.targets);
+    } else if r.settings.performance {
         d.table(summary_table(&r.targets));
         cache_callout(&mut d, r);
         noise_callout(&mut d, &r.targets);

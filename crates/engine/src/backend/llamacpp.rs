@@ -218,6 +218,7 @@ pub fn parse_slots(v: &Value) -> Vec<SlotView> {
                     .and_then(|n| n.get("n_decoded"))
                     .and_then(Value::as_u64)
                     .unwrap_or(0),
+                seed: s.pointer("/params/seed").and_then(Value::as_u64),
             }
         })
         .collect()
@@ -302,6 +303,27 @@ mod tests {
             .join("../../../shared/fixtures/wire")
             .join(name);
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    #[test]
+    fn slots_give_each_task_its_decoded_tokens_and_the_seed_it_was_sent_with() {
+        let v: Value = serde_json::from_str(&fixture("llamacpp_slots.json")).unwrap();
+        let s = parse_slots(&v);
+        assert_eq!(
+            s[0],
+            SlotView {
+                slot: 0,
+                task: 412,
+                processing: true,
+                n_decoded: 136,
+                seed: Some(4_294_967_295),
+            }
+        );
+        assert!(!s[1].processing);
+        // Newer builds put `next_token` in an array (README of the fixtures).
+        let mut newer = v.clone();
+        newer[0]["next_token"] = Value::Array(vec![v[0]["next_token"].clone()]);
+        assert_eq!(parse_slots(&newer)[0].n_decoded, 136);
     }
 
     fn decode(text: &str) -> Vec<StreamEvent> {

@@ -17,8 +17,8 @@ use crate::load::typing::{self, Keystroke, Planned, Typing};
 use crate::plan::Autocomplete;
 use crate::record::{Outcome, Phase, RequestRecord, TokenSource};
 use crate::report::autocomplete::{
-    AutocompleteReport, Cancel, CorpusInfo, FimWindows, SlotView, Stop, SuffixProbe, Wasted,
-    stopping, stops_from_running, stops_from_slots,
+    AutocompleteReport, Cancel, CorpusInfo, DRAIN_S, FimWindows, SEED_TAG, SlotView, Stop,
+    Stopping, SuffixProbe, Wasted, stopping, stops_from_running, stops_from_slots,
 };
 use crate::spec::Api;
 use crate::telemetry::now_unix_s;
@@ -32,8 +32,8 @@ use tokio_util::sync::CancellationToken;
 /// Characters of the corpus the windows are measured on.
 const SIZING_CHARS: usize = 16_000;
 
-/// After the last developer stops, how long the server is given to let go of its requests.
-const DRAIN: Duration = Duration::from_secs(10);
+/// See [`DRAIN_S`].
+const DRAIN: Duration = Duration::from_secs(DRAIN_S);
 
 /// vLLM's counter of generated tokens, which counts every token of aborted requests too.
 const GENERATED: &str = "vllm:generation_tokens_total";
@@ -194,7 +194,14 @@ impl Attempt<'_, '_> {
         let start = Instant::now();
         let mut devs = tokio::task::JoinSet::new();
         for (d, (keys, plan)) in schedules.into_iter().enumerate() {
-            devs.spawn(developer(shared.clone(), d, keys, plan, start, tx.clone()));
+            let give_up = start + duration + DRAIN;
+            devs.spawn(developer(
+                shared.clone(),
+                d,
+                (keys, plan),
+                (start, give_up),
+                tx.clone(),
+            ));
         }
         drop(tx);
         let mut completed_tokens = 0u64;
@@ -230,10 +237,13 @@ impl Attempt<'_, '_> {
 
         let log = std::mem::take(&mut *shared.log.lock().expect("client log"));
         let r = std::mem::take(&mut *readings.lock().expect("readings"));
-        let stops: Vec<Stop> = match source {
+        let (stops, started_after_drop): (Vec<Stop>, _) = match source {
             Some(Source::Slots) => stops_from_slots(&log.cancels, &r.slots),
-            Some(Source::Running(_)) => stops_from_running(&log.cancels, &log.inflight, &r.running),
-            None => vec![Stop::Unknown; log.cancels.len()],
+            Some(Source::Running(_)) => (
+                stops_from_running(&log.cancels, &log.inflight, &r.running),
+                None,
+            ),
+            None => (vec![Stop::Unknown; log.cancels.len()], None),
         };
         let wasted = wasted(
             source,
@@ -264,7 +274,10 @@ impl Attempt<'_, '_> {
             suffix_probe: Some(probe),
             keystrokes: keystrokes as u64,
             wasted,
-            stopping: stopping(source.map(Source::name), ac.poll_s, &stops),
+            stopping: Stopping {
+                started_after_drop,
+                ..stopping(source.map(Source::name), ac.poll_s, &stops)
+            },
             ..Default::default()
         };
         facts.shown.gpu = window.gpu;
@@ -428,7 +441,7 @@ fn wasted(
             generated_tokens: None,
             share: None,
             note: Some(format!(
-                "each abandoned task's n_decoded when /slots last showed it (a lower bound by up to one reading interval of decoding); {unattributed} of {} abandoned requests ended between two readings and are not counted. llama.cpp's tokens_predicted_total cannot tell this: it counts only requests that finish",
+                "each abandoned task's n_decoded when /slots last showed it (a lower bound by up to one reading interval of decoding); {unattributed} of {} abandoned requests were never seen running (discarded before a slot took them, or started and ended between two readings) and are not counted. Prompt processing is not in this number: the time to stop shows it. llama.cpp's tokens_predicted_total cannot tell this: it counts only requests that finish",
                 stops.len()
             )),
         };
@@ -444,13 +457,13 @@ fn wasted(
     }
 }
 
-/// One developer: send each planned request at its time, drop it at the next keystroke.
+/// One developer: send each planned request at its time, drop it at the next keystroke (or
+/// at `give_up`, when the last one is still unanswered after typing ended).
 async fn developer(
     sh: Arc<Shared>,
     d: usize,
-    keys: Vec<Keystroke>,
-    plan: Vec<Planned>,
-    start: Instant,
+    (keys, plan): (Vec<Keystroke>, Vec<Planned>),
+    (start, give_up): (Instant, Instant),
     tx: mpsc::UnboundedSender<RequestRecord>,
 ) {
     for p in plan {
@@ -460,12 +473,18 @@ async fn developer(
         }
         let key = &keys[p.key];
         let drop_it = sh.cancel.child_token();
+        let index = sh.next.fetch_add(1, Ordering::Relaxed);
+        let tag = SEED_TAG + index;
+        let params = GenParams {
+            seed: tag,
+            ..sh.params
+        };
         let meta = RequestMeta {
             target: &sh.target,
             phase: Phase::Autocomplete,
             step: None,
             attempt: sh.attempt,
-            index: sh.next.fetch_add(1, Ordering::Relaxed),
+            index,
             // Latency from the schedule is latency from the keystroke, debounce included.
             scheduled: (start + key.at).into_std(),
         };
@@ -477,14 +496,10 @@ async fn developer(
             .push((now_unix_s(), 1));
         let fill = sh
             .client
-            .fill(&key.fim, sh.method, &id, &sh.params, meta, &drop_it);
+            .fill(&key.fim, sh.method, &id, &params, meta, &drop_it);
         tokio::pin!(fill);
-        let next_key = async {
-            match p.superseded_at {
-                Some(s) => sleep_until(start + s).await,
-                None => std::future::pending().await,
-            }
-        };
+        let superseded = p.superseded_at.is_some();
+        let next_key = sleep_until(p.superseded_at.map_or(give_up, |s| start + s));
         let mut dropped = None;
         let rec = tokio::select! {
             r = &mut fill => r,
@@ -498,14 +513,23 @@ async fn developer(
         let mut log = sh.log.lock().expect("client log");
         match dropped {
             Some(at) if rec.outcome == Outcome::Cancelled && !sh.cancel.is_cancelled() => {
-                rec.outcome = Outcome::Superseded;
-                rec.error = Some("superseded by the next keystroke".into());
                 rec.output_tokens = Some(rec.chunk_arrivals.len() as u64);
                 rec.token_source = Some(TokenSource::Chunks);
-                log.cancels.push(Cancel {
-                    sent: rec.sent_unix_s,
-                    at,
-                });
+                if superseded {
+                    rec.outcome = Outcome::Superseded;
+                    rec.error = Some("superseded by the next keystroke".into());
+                    log.cancels.push(Cancel {
+                        sent: rec.sent_unix_s,
+                        at,
+                        tag: Some(tag),
+                    });
+                } else {
+                    rec.outcome = Outcome::Timeout;
+                    rec.error = Some(format!(
+                        "unanswered {} s after the developers stopped typing; dropped at the end of the run",
+                        DRAIN.as_secs()
+                    ));
+                }
                 log.inflight.push((at, -1));
             }
             _ => log
