@@ -154,6 +154,50 @@ pub struct Autocomplete {
     pub corpus: Option<std::sync::Arc<crate::load::corpus::Corpus>>,
     /// How often the server's running requests are read, s.
     pub poll_s: f64,
+    /// Completion quality graded after the typing (`--infill`); `None`: not graded.
+    pub infill: Option<Infill>,
+}
+
+/// HumanEval infilling tasks asked on the workload's FIM path and graded in the sandbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Infill {
+    /// One line (`line`) or a block of up to three lines (`block`) taken out of each solution.
+    pub span: FimStop,
+    /// Only the first N HumanEval tasks (`--infill-limit`); `None`: all 164.
+    pub limit: Option<u64>,
+    /// The grader's settings (its sandbox helper is set by the binary).
+    pub eval: crate::eval::EvalSettings,
+    /// The tasks, once loaded ([`Infill::load`]).
+    pub tasks: Vec<crate::eval::infill::InfillTask>,
+}
+
+/// Lines a `block` infilling task takes out (HumanEval-Infilling's multi-line spans are of
+/// this order; ours is fixed so a run is repeatable).
+pub const INFILL_BLOCK_LINES: usize = 3;
+
+impl Infill {
+    /// The span as [`crate::eval::infill::cut`] takes it.
+    pub fn cut_span(&self) -> crate::eval::infill::Span {
+        match self.span {
+            FimStop::Line => crate::eval::infill::Span::Line,
+            FimStop::Block => crate::eval::infill::Span::Block(INFILL_BLOCK_LINES),
+        }
+    }
+
+    /// Cut the tasks from the installed HumanEval.
+    pub fn load(&mut self) -> Result<(), crate::eval::suite::SuiteError> {
+        let tasks = crate::eval::suite::load(
+            &crate::eval::suite::Dataset::HumanEval,
+            None,
+            self.limit.map(|n| n as usize),
+        )?;
+        let span = self.cut_span();
+        self.tasks = tasks
+            .iter()
+            .filter_map(|t| crate::eval::infill::cut(t, span))
+            .collect();
+        Ok(())
+    }
 }
 
 impl Default for Autocomplete {
@@ -171,6 +215,7 @@ impl Default for Autocomplete {
             corpus_dir: None,
             corpus: None,
             poll_s: 0.025,
+            infill: None,
         }
     }
 }
@@ -385,6 +430,10 @@ pub struct RunOverrides {
     /// FIM template for a raw prompt (`qwen`, `starcoder`, `codellama`, `deepseek`, `codestral`).
     #[serde(default, deserialize_with = "parsed")]
     pub fim_template: Option<crate::fim::Template>,
+    /// Autocomplete: grade HumanEval infilling tasks of this span (`line` or `block`).
+    pub infill: Option<FimStop>,
+    /// Autocomplete: only the first N HumanEval tasks for infilling.
+    pub infill_limit: Option<u64>,
 }
 
 impl RunOverrides {
@@ -399,6 +448,8 @@ impl RunOverrides {
             (self.suffix_tokens.is_some(), "suffix_tokens"),
             (self.fim_stop.is_some(), "fim_stop"),
             (self.fim_template.is_some(), "fim_template"),
+            (self.infill.is_some(), "infill"),
+            (self.infill_limit.is_some(), "infill_limit"),
         ]
         .into_iter()
         .find_map(|(set, key)| set.then_some(key))
@@ -448,6 +499,18 @@ impl RunOverrides {
         }
         if let Some(t) = self.fim_template {
             a.template = Some(t);
+        }
+        if let Some(span) = self.infill {
+            let i = a.infill.get_or_insert_with(|| Infill {
+                span,
+                limit: None,
+                eval: Default::default(),
+                tasks: Vec::new(),
+            });
+            i.span = span;
+        }
+        if let (Some(n), Some(i)) = (self.infill_limit, &mut a.infill) {
+            i.limit = Some(n);
         }
     }
 }

@@ -138,6 +138,18 @@ pub struct RunArgs {
     /// the model name].
     #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<Template>())]
     pub fim_template: Option<Template>,
+    /// Completion quality after the typing: HumanEval infilling tasks with one line (line) or
+    /// a block of three lines (block) of each solution taken out, filled on the same FIM path
+    /// and graded in the sandbox (pass@1 and exact match).
+    #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| match s {
+        "line" => Ok(FimStop::Line),
+        "block" => Ok(FimStop::Block),
+        _ => Err(format!("unknown --infill {s:?}: use line or block")),
+    })]
+    pub infill: Option<FimStop>,
+    /// Only the first N HumanEval tasks for --infill [default: all 164].
+    #[arg(help_heading = "Autocomplete", long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub infill_limit: Option<u64>,
 }
 
 /// `--quality-load`: a profile that puts load on the server (concurrency or rate).
@@ -156,6 +168,12 @@ fn prepare_autocomplete(plan: &mut Plan) -> anyhow::Result<()> {
         return Ok(());
     };
     ac.load()?;
+    if let Some(i) = &mut ac.infill {
+        i.eval.helper = Some(
+            std::env::current_exe().context("cannot find the servebench binary for the sandbox")?,
+        );
+        i.load()?;
+    }
     for t in &plan.targets {
         Method::choose(t.api, &t.model, ac.template)
             .map_err(|m| anyhow::anyhow!("target {}: {m}", t.name))?;
@@ -208,6 +226,8 @@ impl RunArgs {
             suffix_tokens: a.suffix_tokens,
             fim_stop: a.fim_stop,
             fim_template: a.fim_template,
+            infill: a.infill,
+            infill_limit: a.infill_limit,
         };
         let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;
         prepare_quality(&mut plan)?;

@@ -4,7 +4,7 @@
 
 use super::{CODER, SERIAL, start_model_server};
 use crate::common::*;
-use servebench_engine::plan::{Api, Autocomplete};
+use servebench_engine::plan::{Api, Autocomplete, FimStop, Infill};
 use servebench_engine::record::{Outcome, Phase};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -27,10 +27,21 @@ async fn autocomplete_on_the_real_server_cancels_on_the_keystroke_and_frees_the_
             chars_per_s: 1.0,
             ..Default::default()
         },
+        // And the completion quality on the same path: eight single-line infilling tasks.
+        infill: Some(Infill {
+            span: FimStop::Line,
+            limit: Some(8),
+            eval: servebench_engine::eval::EvalSettings {
+                helper: Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_servebench"))),
+                ..Default::default()
+            },
+            tasks: Vec::new(),
+        }),
         ..Autocomplete::default()
     };
     ac.load()
         .expect("the default corpus (Python's standard library)");
+    ac.infill.as_mut().unwrap().load().unwrap();
     let (r, recs) = run_targets(vec![target("qwen", Api::Llamacpp, &url, CODER)], 0, |s| {
         s.seed = 7;
         s.autocomplete = Some(ac.clone());
@@ -77,6 +88,27 @@ async fn autocomplete_on_the_real_server_cancels_on_the_keystroke_and_frees_the_
         "/slots names each request by its seed"
     );
     assert_eq!(a.wasted.source, "slots");
+    // The infilling tasks were asked on /infill and graded: HumanEval/0-7 with a line out.
+    let q = a.infill.as_ref().expect("infilling graded");
+    eprintln!(
+        "Qwen2.5-Coder-0.5B HumanEval/0-7 line infilling on /infill: pass@1 {:?} {:?}, exact {:?} {:?}",
+        q.pass_at_1, q.pass_ci, q.exact_match, q.exact_ci
+    );
+    assert_eq!(q.tasks, 8);
+    assert_eq!(
+        q.results.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        (0..8)
+            .map(|i| format!("HumanEval/{i}:line"))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(q.failed_requests, 0);
+    assert!(q.passed >= 1, "{q:?}");
+    assert!(q.exact <= q.tasks && q.pass_ci.is_some() && q.exact_ci.is_some());
+    assert_eq!(
+        recs.iter().filter(|r| r.phase == Phase::Quality).count(),
+        8,
+        "each fill journalled"
+    );
     let slots: serde_json::Value = reqwest::get(format!("{url}/slots"))
         .await
         .unwrap()

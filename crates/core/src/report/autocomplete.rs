@@ -7,6 +7,7 @@
 //! [`stops_from_running`]) and kept as facts.
 
 use super::model::PhaseReport;
+use super::quality_stats::{Interval, wilson};
 use crate::record::{Outcome, RequestRecord};
 use crate::stats::Summary;
 use serde::{Deserialize, Serialize};
@@ -71,6 +72,73 @@ pub struct AutocompleteReport {
     pub stopping: Stopping,
     /// Findings about this phase.
     pub warnings: Vec<String>,
+    /// HumanEval infilling graded on the workload's FIM path (`--infill`); `null` when not
+    /// asked for.
+    pub infill: Option<InfillReport>,
+}
+
+/// Completion quality: HumanEval infilling tasks (a line or a block of each canonical solution
+/// taken out) filled by the model on the workload's FIM path and graded in the sandbox.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct InfillReport {
+    /// `line` (one line taken out) or `block` (up to three lines).
+    pub span: String,
+    /// `humaneval`.
+    pub dataset: String,
+    /// Tasks asked.
+    pub tasks: u64,
+    /// Fills whose program passed the task's tests.
+    pub passed: u64,
+    /// `passed / tasks` (one greedy fill each); `null` with no tasks.
+    pub pass_at_1: Option<f64>,
+    /// Wilson 95 % interval of `pass_at_1`.
+    pub pass_ci: Option<Interval>,
+    /// Fills equal to the removed code (trailing whitespace aside).
+    pub exact: u64,
+    /// `exact / tasks`.
+    pub exact_match: Option<f64>,
+    /// Wilson 95 % interval of `exact_match`.
+    pub exact_ci: Option<Interval>,
+    /// Requests that failed (counted as neither passed nor exact).
+    pub failed_requests: u64,
+    /// Per task, in order.
+    pub results: Vec<InfillResult>,
+}
+
+/// One infilling task's outcome.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct InfillResult {
+    /// `HumanEval/12:line`.
+    pub id: String,
+    /// The program with the fill passed the tests.
+    pub passed: bool,
+    /// The fill is the removed code.
+    pub exact: bool,
+    /// The request's failure, or the grader's verdict when it did not pass.
+    pub error: Option<String>,
+}
+
+impl InfillReport {
+    /// The summary of `results` for `span`.
+    pub fn of(span: &str, results: Vec<InfillResult>, failed_requests: u64) -> InfillReport {
+        let n = results.len() as u64;
+        let passed = results.iter().filter(|r| r.passed).count() as u64;
+        let exact = results.iter().filter(|r| r.exact).count() as u64;
+        let rate = |k: u64| (n > 0).then(|| k as f64 / n as f64);
+        InfillReport {
+            span: span.into(),
+            dataset: "humaneval".into(),
+            tasks: n,
+            passed,
+            pass_at_1: rate(passed),
+            pass_ci: wilson(passed, n),
+            exact,
+            exact_match: rate(exact),
+            exact_ci: wilson(exact, n),
+            failed_requests,
+            results,
+        }
+    }
 }
 
 /// The prefix and suffix windows, in the server's tokens.
@@ -509,6 +577,33 @@ mod tests {
         assert_eq!(n, 20, "n_decoded at the last reading (1.4)");
         assert_eq!(stops[1], Stop::Never(Some(4)));
         assert_eq!(stops[2], Stop::Unknown, "nothing was read after it");
+    }
+
+    #[test]
+    fn infilling_counts_a_failed_request_as_a_failed_task_with_wilson_intervals() {
+        let r = |id: &str, passed: bool, exact: bool| InfillResult {
+            id: id.into(),
+            passed,
+            exact,
+            error: None,
+        };
+        let q = InfillReport::of(
+            "line",
+            vec![
+                r("a", true, true),
+                r("b", true, false),
+                r("c", false, false),
+            ],
+            1,
+        );
+        assert_eq!(
+            (q.tasks, q.passed, q.exact, q.failed_requests),
+            (3, 2, 1, 1)
+        );
+        assert!((q.pass_at_1.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        let ci = q.pass_ci.unwrap();
+        assert!(ci.low < 2.0 / 3.0 && 2.0 / 3.0 < ci.high, "{ci:?}");
+        assert_eq!(InfillReport::of("block", vec![], 0).pass_at_1, None);
     }
 
     #[test]

@@ -142,6 +142,31 @@ fn findings(name: &str, a: &AutocompleteReport) -> Vec<String> {
     if let Some(n) = &a.wasted.note {
         out.push(format!("{name}: wasted tokens: {n}"));
     }
+    if let Some(q) = &a.infill {
+        let pct = |x: Option<f64>| x.map_or("—".into(), |v| format!("{:.1} %", v * 100.0));
+        let ci = |c: &Option<super::quality_stats::Interval>| {
+            c.as_ref().map_or(String::new(), |c| {
+                format!(" [{:.1}, {:.1}]", c.low * 100.0, c.high * 100.0)
+            })
+        };
+        out.push(format!(
+            "{name}: completion quality, HumanEval {}-infilling ({} tasks, {}): pass@1 {}{} ({} passed), exact match {}{} ({} exact), Wilson 95 %{}.",
+            q.span,
+            q.tasks,
+            a.fim_method,
+            pct(q.pass_at_1),
+            ci(&q.pass_ci),
+            q.passed,
+            pct(q.exact_match),
+            ci(&q.exact_ci),
+            q.exact,
+            if q.failed_requests > 0 {
+                format!("; {} requests failed and count as failed tasks", q.failed_requests)
+            } else {
+                String::new()
+            }
+        ));
+    }
     out.extend(a.warnings.iter().map(|w| format!("{name}: {w}")));
     if !a.shown.failures.is_empty() {
         let kinds: Vec<String> = a
@@ -160,6 +185,7 @@ pub fn definitions(d: &mut Document) {
     for line in [
         "Autocomplete: a completion request goes out after the debounce; the next keystroke drops it (cancelled, `superseded`). Completed: its answer arrived whole before the next keystroke.",
         "TTFT from keystroke: the keystroke that triggered the request → its first token (debounce included), over completed requests.",
+        "Infilling (--infill): each HumanEval canonical solution with one line (line) or three lines (block) taken out from its middle; the model fills the gap from the code before and after it on the workload's FIM path (greedy), the task's tests run on the filled program in the sandbox. pass@1: share of tasks whose program passed; exact match: the fill equals the removed code, trailing whitespace aside.",
         "Wasted tokens: tokens the server generated for cancelled requests, and their share of all tokens it generated in the phase.",
         "Time to stop: the client drops the stream → the server no longer runs the request (sampled from /slots or a running-request gauge). Started after the drop: abandoned requests the server began only after the client had left (llama.cpp /slots, which names each request by the seed it was sent with).",
     ] {

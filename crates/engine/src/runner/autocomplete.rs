@@ -14,11 +14,12 @@ use crate::backend::{Client, GenParams, RequestMeta};
 use crate::events::Event;
 use crate::fim::{Fim, Method};
 use crate::load::typing::{self, Keystroke, Planned, Typing};
-use crate::plan::Autocomplete;
+use crate::plan::{Autocomplete, FimStop};
 use crate::record::{Outcome, Phase, RequestRecord, TokenSource};
 use crate::report::autocomplete::{
-    AutocompleteReport, Cancel, CorpusInfo, DRAIN_S, FimWindows, SEED_TAG, SlotView, Stop,
-    Stopping, SuffixProbe, Wasted, stopping, stops_from_running, stops_from_slots,
+    AutocompleteReport, Cancel, CorpusInfo, DRAIN_S, FimWindows, InfillReport, InfillResult,
+    SEED_TAG, SlotView, Stop, Stopping, SuffixProbe, Wasted, stopping, stops_from_running,
+    stops_from_slots,
 };
 use crate::spec::Api;
 use crate::telemetry::now_unix_s;
@@ -289,8 +290,96 @@ impl Attempt<'_, '_> {
                 p.answers.first().map(String::as_str).unwrap_or("")
             ));
         }
+        if let (Some(inf), Some(grader)) = (&ac.infill, self.ctx.grader) {
+            facts.infill = Some(self.infill(inf, method, grader).await?);
+        }
         self.t.phases.autocomplete = Some(facts);
         Ok(())
+    }
+
+    /// Ask every infilling task once, greedy, on the workload's FIM path, and grade each fill
+    /// in the sandbox. Records are journalled as `quality`; a failed request is a failed task.
+    async fn infill(
+        &mut self,
+        inf: &crate::plan::Infill,
+        method: Method,
+        grader: &crate::eval::grade::Grader,
+    ) -> Result<InfillReport, Abort> {
+        let (span, params) = match inf.span {
+            // One line: stop at its end, and put the newline back.
+            FimStop::Line => (
+                "line",
+                GenParams {
+                    max_tokens: 64,
+                    stop: FimStop::Line.stops(),
+                    temperature: 0.0,
+                    ..self.ctx.params
+                },
+            ),
+            // A block: the model's own end of the middle ends it.
+            FimStop::Block => (
+                "block",
+                GenParams {
+                    max_tokens: 256,
+                    stop: &[],
+                    temperature: 0.0,
+                    ..self.ctx.params
+                },
+            ),
+        };
+        self.note(format!(
+            "autocomplete: HumanEval {span} infilling, {} tasks by {}",
+            inf.tasks.len(),
+            method.name()
+        ))?;
+        let mut results = Vec::new();
+        let mut failed = 0;
+        for (i, t) in inf.tasks.iter().enumerate() {
+            let meta = RequestMeta {
+                target: &self.spec.name,
+                phase: Phase::Quality,
+                step: None,
+                attempt: self.ctx.attempt,
+                index: i as u64,
+                scheduled: std::time::Instant::now(),
+            };
+            let rec = self
+                .client
+                .fill(&t.fim, method, &t.id, &params, meta, self.ctx.cancel)
+                .await
+                .map_err(|m| Abort::Target(TargetError::Fim(m)))?;
+            self.obs.on_event(&Event::RequestFinished(&rec))?;
+            if self.ctx.cancel.is_cancelled() {
+                return Err(Abort::Cancelled);
+            }
+            if !rec.outcome.is_ok() {
+                failed += 1;
+                results.push(InfillResult {
+                    id: t.id.clone(),
+                    passed: false,
+                    exact: false,
+                    error: Some(format!(
+                        "{}: {}",
+                        rec.outcome,
+                        rec.error.as_deref().unwrap_or("")
+                    )),
+                });
+                continue;
+            }
+            let fill = match inf.span {
+                FimStop::Line => format!("{}\n", rec.text.trim_end_matches('\n')),
+                FimStop::Block => rec.text.clone(),
+            };
+            let g = crate::eval::infill::grade(grader, t, &fill).await;
+            let passed = g.verdict == crate::quality_record::Verdict::Pass;
+            results.push(InfillResult {
+                id: t.id.clone(),
+                passed,
+                exact: crate::eval::infill::exact_match(t, &fill),
+                error: (!passed).then(|| g.reason.unwrap_or_else(|| "failed".into())),
+            });
+        }
+        Ok(InfillReport::of(span, results, failed))
     }
 
     /// Ask the same prefix with two suffixes that call for different fills; journalled as

@@ -76,9 +76,15 @@ pub async fn run_with_gpu(
     let s = &plan.settings;
     let run_start = now_unix_s();
     // Checked once, before anything runs: a missing interpreter is one clear error.
-    let grader = match &s.quality {
+    let infill = s.autocomplete.as_ref().and_then(|a| a.infill.as_ref());
+    let grading = s
+        .quality
+        .as_ref()
+        .map(|q| &q.settings)
+        .or(infill.map(|i| &i.eval));
+    let grader = match grading {
         Some(q) => Some(
-            crate::eval::grader(&q.settings)
+            crate::eval::grader(q)
                 .await
                 .map_err(|e| RunError::Setup(e.to_string()))?,
         ),
