@@ -198,6 +198,20 @@ fn injected_stops(m: &FimMock, recs: &[RequestRecord]) -> Vec<f64> {
     out
 }
 
+/// The truth, from the mock: superseded requests whose stream began after the drop, and those
+/// within a reading interval of it (a reading may fall either side).
+fn started_late(m: &FimMock, recs: &[RequestRecord], poll_s: f64) -> (u64, u64) {
+    let logs = m.logs();
+    let gaps: Vec<f64> = recs
+        .iter()
+        .filter(|r| r.outcome == Outcome::Superseded)
+        .filter_map(|r| Some(log_of(&logs, r)?.start - dropped_at(r)))
+        .collect();
+    let late = gaps.iter().filter(|g| **g > 0.0).count() as u64;
+    let close = gaps.iter().filter(|g| g.abs() <= poll_s + 0.010).count() as u64;
+    (late, close)
+}
+
 fn median(v: &[f64]) -> f64 {
     v[v.len() / 2]
 }
@@ -261,7 +275,14 @@ async fn llamacpp_infill_cancels_on_the_keystroke_and_slots_time_the_stop() {
     );
     assert!(measured >= 0.150 - 0.005, "{measured}");
     assert_eq!(s.kept_generating, Some(false));
-    assert_eq!(s.started_after_drop, Some(0), "8 slots: nothing waits");
+    // Nothing waits for a slot, but a request dropped just after it was sent may reach the
+    // mock after the drop: those, and only those, started after it.
+    let (late, close) = started_late(&m, &recs, ac.poll_s);
+    let seen = s.started_after_drop.unwrap();
+    assert!(
+        seen.abs_diff(late) <= close,
+        "started after the drop: {seen} reported, {late} by the mock ({close} too close to call)"
+    );
     // Wasted tokens: n_decoded when last seen, short of the truth by at most two tokens a
     // request (one 10 ms reading interval at 10 ms a token, plus the reading in flight).
     let truth = abandoned_tokens(&m);
@@ -289,19 +310,7 @@ async fn a_server_that_runs_abandoned_queued_requests_is_said_to() {
     let ac = settings(dir.path(), 2, 3.0);
     let (r, recs) = run(&m, Api::Llamacpp, &cfg.model, ac.clone()).await;
     let a = phase(&r);
-    let logs = m.logs();
-    // The truth, from the mock: superseded requests whose stream began after the drop, and
-    // those within a reading interval of it (a reading may fall either side).
-    let superseded: Vec<&RequestRecord> = recs
-        .iter()
-        .filter(|r| r.outcome == Outcome::Superseded)
-        .collect();
-    let gap = |r: &RequestRecord| log_of(&logs, r).map_or(0.0, |l| l.start - dropped_at(r));
-    let late = superseded.iter().filter(|r| gap(r) > 0.0).count() as u64;
-    let close = superseded
-        .iter()
-        .filter(|r| gap(r).abs() <= ac.poll_s + 0.010)
-        .count() as u64;
+    let (late, close) = started_late(&m, &recs, ac.poll_s);
     assert!(late >= 3, "the mock started {late} abandoned requests late");
     let seen = a.stopping.started_after_drop.unwrap();
     assert!(

@@ -83,7 +83,7 @@ fn wasted_cell(a: &AutocompleteReport) -> String {
 /// What a reader must know about one target's phase.
 fn findings(name: &str, a: &AutocompleteReport) -> Vec<String> {
     let mut out = vec![format!(
-        "{name}: {} keystrokes over {:.0} s by {} developers, debounce {:.0} ms, windows up to {} + {} tokens ({:.2} characters per token by {}), max_tokens {}, corpus {} ({} files).",
+        "{name}: {} keystrokes over {:.0} s by {} developer(s), debounce {:.0} ms, windows up to {} + {} tokens ({:.2} characters per token by {}), max_tokens {}, corpus {} ({} files).",
         a.keystrokes,
         a.duration_s,
         a.developers,

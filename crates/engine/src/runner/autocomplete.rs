@@ -332,6 +332,12 @@ impl Attempt<'_, '_> {
             inf.tasks.len(),
             method.name()
         ))?;
+        let target = self.spec.name.clone();
+        self.obs.on_event(&Event::PhaseStarted {
+            target: &target,
+            phase: Phase::Quality,
+            total: inf.tasks.len() as u64,
+        })?;
         let mut results = Vec::new();
         let mut failed = 0;
         for (i, t) in inf.tasks.iter().enumerate() {
@@ -379,6 +385,10 @@ impl Attempt<'_, '_> {
                 error: (!passed).then(|| g.reason.unwrap_or_else(|| "failed".into())),
             });
         }
+        self.obs.on_event(&Event::PhaseFinished {
+            target: &target,
+            phase: Phase::Quality,
+        })?;
         Ok(InfillReport::of(span, results, failed))
     }
 
