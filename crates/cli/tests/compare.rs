@@ -51,6 +51,8 @@ fn row<'a>(cmp: &'a Value, id: &str) -> &'a Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn clearly_different_ttft_is_significant_and_the_same_mock_is_not() {
+    // Its two runs of the same mock must see the same machine.
+    let _serial = SERIAL.lock().await;
     let fast = mock_openai(mock(60)).await;
     let slow = mock_openai(mock(240)).await;
     let dir = tempfile::tempdir().unwrap();

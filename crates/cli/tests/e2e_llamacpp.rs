@@ -27,10 +27,6 @@ fn python() -> PathBuf {
     p
 }
 
-/// The tests here share two CPU cores with a real model: run them one at a time, or each
-/// perturbs the other's timings (oversubscribed llama.cpp threads slow decoding tenfold).
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
 struct Server(Child);
 
 impl Drop for Server {

@@ -124,7 +124,7 @@ impl std::str::FromStr for FimStop {
         match s {
             "line" => Ok(FimStop::Line),
             "block" => Ok(FimStop::Block),
-            _ => Err(format!("unknown --fim-stop {s:?}: use line or block")),
+            _ => Err(format!("unknown span {s:?}: use line or block")),
         }
     }
 }
@@ -156,15 +156,15 @@ pub struct Autocomplete {
     pub poll_s: f64,
     /// Completion quality graded after the typing (`--infill`); `None`: not graded.
     pub infill: Option<Infill>,
+    /// Only the first N HumanEval tasks for `infill` (`--infill-limit`); `None`: all 164.
+    pub infill_limit: Option<u64>,
 }
 
 /// HumanEval infilling tasks asked on the workload's FIM path and graded in the sandbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Infill {
-    /// One line (`line`) or a block of up to three lines (`block`) taken out of each solution.
+    /// One line (`line`) or a block of two or three lines (`block`) taken out of each solution.
     pub span: FimStop,
-    /// Only the first N HumanEval tasks (`--infill-limit`); `None`: all 164.
-    pub limit: Option<u64>,
     /// The grader's settings (its sandbox helper is set by the binary).
     pub eval: crate::eval::EvalSettings,
     /// The tasks, once loaded ([`Infill::load`]).
@@ -184,12 +184,12 @@ impl Infill {
         }
     }
 
-    /// Cut the tasks from the installed HumanEval.
-    pub fn load(&mut self) -> Result<(), crate::eval::suite::SuiteError> {
+    /// Cut the tasks from the first `limit` (all when `None`) of the installed HumanEval.
+    pub fn load(&mut self, limit: Option<u64>) -> Result<(), crate::eval::suite::SuiteError> {
         let tasks = crate::eval::suite::load(
             &crate::eval::suite::Dataset::HumanEval,
             None,
-            self.limit.map(|n| n as usize),
+            limit.map(|n| n as usize),
         )?;
         let span = self.cut_span();
         self.tasks = tasks
@@ -216,6 +216,7 @@ impl Default for Autocomplete {
             corpus: None,
             poll_s: 0.025,
             infill: None,
+            infill_limit: None,
         }
     }
 }
@@ -259,6 +260,16 @@ impl Autocomplete {
                 "duration {} out of range: use (0, 604800] seconds",
                 self.duration_s
             ));
+        }
+        match (self.infill_limit, &self.infill) {
+            (Some(_), None) => {
+                return bad(
+                    "infill_limit without infill: set infill = \"line\" or \"block\" (--infill)"
+                        .into(),
+                );
+            }
+            (Some(0), _) => return bad("infill_limit 0: use at least 1 task".into()),
+            _ => {}
         }
         Ok(())
     }
@@ -503,14 +514,13 @@ impl RunOverrides {
         if let Some(span) = self.infill {
             let i = a.infill.get_or_insert_with(|| Infill {
                 span,
-                limit: None,
                 eval: Default::default(),
                 tasks: Vec::new(),
             });
             i.span = span;
         }
-        if let (Some(n), Some(i)) = (self.infill_limit, &mut a.infill) {
-            i.limit = Some(n);
+        if let Some(n) = self.infill_limit {
+            a.infill_limit = Some(n);
         }
     }
 }

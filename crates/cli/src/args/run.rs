@@ -141,11 +141,7 @@ pub struct RunArgs {
     /// Completion quality after the typing: HumanEval infilling tasks with one line (line) or
     /// a block of three lines (block) of each solution taken out, filled on the same FIM path
     /// and graded in the sandbox (pass@1 and exact match).
-    #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| match s {
-        "line" => Ok(FimStop::Line),
-        "block" => Ok(FimStop::Block),
-        _ => Err(format!("unknown --infill {s:?}: use line or block")),
-    })]
+    #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<FimStop>())]
     pub infill: Option<FimStop>,
     /// Only the first N HumanEval tasks for --infill [default: all 164].
     #[arg(help_heading = "Autocomplete", long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -172,7 +168,7 @@ fn prepare_autocomplete(plan: &mut Plan) -> anyhow::Result<()> {
         i.eval.helper = Some(
             std::env::current_exe().context("cannot find the servebench binary for the sandbox")?,
         );
-        i.load()?;
+        i.load(ac.infill_limit)?;
     }
     for t in &plan.targets {
         Method::choose(t.api, &t.model, ac.template)

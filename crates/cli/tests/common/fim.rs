@@ -81,8 +81,6 @@ pub struct StreamLog {
     pub path: String,
     /// The request's `seed`.
     pub seed: Option<u64>,
-    /// When it arrived, Unix seconds.
-    pub received: f64,
     /// When it got a slot and generation began, Unix seconds.
     pub start: f64,
     /// When the mock noticed the client had gone; `None`: it read the stream to its end.
@@ -401,7 +399,6 @@ async fn stream(
     prompt_n: usize,
     tx: mpsc::Sender<Result<String, std::io::Error>>,
 ) {
-    let received = unix_now();
     let task = s.next_task.fetch_add(1, Ordering::SeqCst);
     // Wait for a free slot, not watching the client (llama.cpp keeps queued tasks).
     let slot = loop {
@@ -477,7 +474,6 @@ async fn stream(
     s.logs.lock().unwrap().push(StreamLog {
         path,
         seed,
-        received,
         start: start_unix,
         disconnect: left.map(|(_, u)| u),
         release: unix_now(),

@@ -25,6 +25,12 @@ pub use schema::*;
 
 use std::path::PathBuf;
 
+/// Held by every test that runs the real model on the machine's two cores, and by the tests
+/// whose statistics compare two timed runs: one at a time, or the model's threads perturb the
+/// other's timings (oversubscribed llama.cpp threads slow decoding tenfold, and two runs of
+/// the same mock measured under different loads differ for real).
+pub static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Whether a process whose command line contains `needle` is alive (servers, sandboxed
 /// children that must have been stopped).
 pub fn process_alive(needle: &str) -> bool {

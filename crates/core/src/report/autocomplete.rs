@@ -72,6 +72,9 @@ pub struct AutocompleteReport {
     pub stopping: Stopping,
     /// Findings about this phase.
     pub warnings: Vec<String>,
+    /// Requests still unanswered [`DRAIN_S`] after the developers stopped typing, dropped and
+    /// counted as failed (`timeout`).
+    pub dropped_at_end: u64,
     /// HumanEval infilling graded on the workload's FIM path (`--infill`); `null` when not
     /// asked for.
     pub infill: Option<InfillReport>,
@@ -203,7 +206,7 @@ pub struct Stopping {
     pub source: Option<String>,
     /// Sampling interval, s (the resolution of `time_to_stop_s`).
     pub poll_s: f64,
-    /// Requests abandoned.
+    /// Requests abandoned: superseded, and those dropped unanswered at the end of the run.
     pub cancelled: u64,
     /// Of those, the ones whose stop could be attributed and timed.
     pub measured: u64,
@@ -270,11 +273,13 @@ pub fn stops_from_slots(
     cancels: &[Cancel],
     readings: &[(f64, Vec<SlotView>)],
 ) -> (Vec<Stop>, Option<u64>) {
-    let named = !cancels.is_empty()
-        && cancels.iter().all(|c| c.tag.is_some())
-        && readings
-            .iter()
-            .any(|(_, s)| s.iter().any(|x| x.processing && x.seed.is_some()));
+    // llama.cpp always shows a seed (its default when none is sent): the requests are named
+    // only when some reading shows one of the tags sent.
+    let named = cancels.iter().all(|c| c.tag.is_some())
+        && readings.iter().any(|(_, s)| {
+            s.iter()
+                .any(|x| x.processing && cancels.iter().any(|c| c.tag == x.seed))
+        });
     if !named {
         return (stops_by_timing(cancels, readings), None);
     }

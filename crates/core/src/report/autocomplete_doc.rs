@@ -134,9 +134,10 @@ fn findings(name: &str, a: &AutocompleteReport) -> Vec<String> {
             s.cancelled
         ));
     }
-    if a.shown.failures.contains_key("timeout") {
+    if a.dropped_at_end > 0 {
         out.push(format!(
-            "{name}: requests still unanswered {DRAIN_S} s after the developers stopped typing were dropped and count as timeouts: the server fell behind the typing."
+            "{name}: {} requests still unanswered {DRAIN_S} s after the developers stopped typing were dropped and count as timeouts: the server fell behind the typing.",
+            a.dropped_at_end
         ));
     }
     if let Some(n) = &a.wasted.note {

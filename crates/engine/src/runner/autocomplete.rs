@@ -72,7 +72,10 @@ struct Readings {
 struct ClientLog {
     /// `(t, +1)` at each send, `(t, −1)` at each end or drop.
     inflight: Vec<(f64, i64)>,
+    /// Every request the client abandoned (superseded, or dropped at the end).
     cancels: Vec<Cancel>,
+    /// Of those, the ones dropped unanswered at the end of the run.
+    dropped_at_end: u64,
 }
 
 /// What every developer shares.
@@ -194,8 +197,8 @@ impl Attempt<'_, '_> {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let start = Instant::now();
         let mut devs = tokio::task::JoinSet::new();
+        let give_up = start + duration + DRAIN;
         for (d, (keys, plan)) in schedules.into_iter().enumerate() {
-            let give_up = start + duration + DRAIN;
             devs.spawn(developer(
                 shared.clone(),
                 d,
@@ -274,6 +277,7 @@ impl Attempt<'_, '_> {
             },
             suffix_probe: Some(probe),
             keystrokes: keystrokes as u64,
+            dropped_at_end: log.dropped_at_end,
             wasted,
             stopping: Stopping {
                 started_after_drop,
@@ -614,15 +618,17 @@ async fn developer(
             Some(at) if rec.outcome == Outcome::Cancelled && !sh.cancel.is_cancelled() => {
                 rec.output_tokens = Some(rec.chunk_arrivals.len() as u64);
                 rec.token_source = Some(TokenSource::Chunks);
+                // What the server does with it after the drop is measured either way.
+                log.cancels.push(Cancel {
+                    sent: rec.sent_unix_s,
+                    at,
+                    tag: Some(tag),
+                });
                 if superseded {
                     rec.outcome = Outcome::Superseded;
                     rec.error = Some("superseded by the next keystroke".into());
-                    log.cancels.push(Cancel {
-                        sent: rec.sent_unix_s,
-                        at,
-                        tag: Some(tag),
-                    });
                 } else {
+                    log.dropped_at_end += 1;
                     rec.outcome = Outcome::Timeout;
                     rec.error = Some(format!(
                         "unanswered {} s after the developers stopped typing; dropped at the end of the run",
