@@ -345,23 +345,9 @@ impl Attempt<'_, '_> {
         let mut results = Vec::new();
         let mut failed = 0;
         for (i, t) in inf.tasks.iter().enumerate() {
-            let meta = RequestMeta {
-                target: &self.spec.name,
-                phase: Phase::Quality,
-                step: None,
-                attempt: self.ctx.attempt,
-                index: i as u64,
-                scheduled: std::time::Instant::now(),
-            };
             let rec = self
-                .client
-                .fill(&t.fim, method, &t.id, &params, meta, self.ctx.cancel)
-                .await
-                .map_err(|m| Abort::Target(TargetError::Fim(m)))?;
-            self.obs.on_event(&Event::RequestFinished(&rec))?;
-            if self.ctx.cancel.is_cancelled() {
-                return Err(Abort::Cancelled);
-            }
+                .fill_one(&t.fim, method, &t.id, &params, (Phase::Quality, i as u64))
+                .await?;
             if !rec.outcome.is_ok() {
                 failed += 1;
                 results.push(InfillResult {
@@ -396,6 +382,35 @@ impl Attempt<'_, '_> {
         Ok(InfillReport::of(span, results, failed))
     }
 
+    /// Send one fill-in-the-middle request now, as `(phase, index)`, and publish its record.
+    async fn fill_one(
+        &mut self,
+        fim: &Fim,
+        method: Method,
+        id: &str,
+        params: &GenParams,
+        (phase, index): (Phase, u64),
+    ) -> Result<RequestRecord, Abort> {
+        let meta = RequestMeta {
+            target: &self.spec.name,
+            phase,
+            step: None,
+            attempt: self.ctx.attempt,
+            index,
+            scheduled: std::time::Instant::now(),
+        };
+        let rec = self
+            .client
+            .fill(fim, method, id, params, meta, self.ctx.cancel)
+            .await
+            .map_err(|m| Abort::Target(TargetError::Fim(m)))?;
+        self.obs.on_event(&Event::RequestFinished(&rec))?;
+        if self.ctx.cancel.is_cancelled() {
+            return Err(Abort::Cancelled);
+        }
+        Ok(rec)
+    }
+
     /// Ask the same prefix with two suffixes that call for different fills; journalled as
     /// warm-up records. A request the server refuses (no FIM tokens, no template) fails the
     /// target with what to do.
@@ -416,27 +431,13 @@ impl Attempt<'_, '_> {
                 suffix: (*suffix).into(),
                 extra: Vec::new(),
             };
-            let meta = RequestMeta {
-                target: &self.spec.name,
-                phase: Phase::Warmup,
-                step: None,
-                attempt: self.ctx.attempt,
-                index: i as u64,
-                scheduled: std::time::Instant::now(),
-            };
             let p = GenParams {
                 max_tokens: 16,
                 ..*params
             };
             let rec = self
-                .client
-                .fill(&fim, method, "suffix-probe", &p, meta, self.ctx.cancel)
-                .await
-                .map_err(|m| Abort::Target(TargetError::Fim(m)))?;
-            self.obs.on_event(&Event::RequestFinished(&rec))?;
-            if self.ctx.cancel.is_cancelled() {
-                return Err(Abort::Cancelled);
-            }
+                .fill_one(&fim, method, "suffix-probe", &p, (Phase::Warmup, i as u64))
+                .await?;
             if !rec.outcome.is_ok() {
                 return Err(Abort::Target(TargetError::Fim(format!(
                     "model {} cannot fill in the middle by {} ({}: {}): serve a model with FIM tokens, or pass --fim-template NAME to send a raw prompt in its template",
