@@ -4,6 +4,7 @@
 //! (`make test` does it).
 
 mod autocomplete;
+mod sessions;
 
 use crate::common::*;
 use serde_json::Value;

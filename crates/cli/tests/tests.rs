@@ -21,6 +21,7 @@ mod ollama_cold;
 mod prompt_cache;
 mod reliability;
 mod sandbox;
+mod sessions;
 mod stats_props;
 mod telemetry;
 mod wire_fixtures;

@@ -125,6 +125,7 @@ mod tests {
             error: None,
             text: String::new(),
             retries: 0,
+            session: None,
         }
     }
 

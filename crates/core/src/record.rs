@@ -30,6 +30,8 @@ pub enum Phase {
     Judge,
     /// A fill-in-the-middle request of the IDE-autocomplete workload (`--workload autocomplete`).
     Autocomplete,
+    /// A turn of a multi-turn session (`--workload sessions`; see the record's `session`).
+    Session,
 }
 
 impl fmt::Display for Phase {
@@ -43,6 +45,7 @@ impl fmt::Display for Phase {
             Phase::Quality => "quality",
             Phase::Judge => "judge",
             Phase::Autocomplete => "autocomplete",
+            Phase::Session => "session",
         })
     }
 }
@@ -87,6 +90,10 @@ pub enum Outcome {
     /// The editor dropped the stream because the developer typed on (autocomplete): not a
     /// failure of the server, and never in a latency distribution.
     Superseded,
+    /// The server refused the prompt as longer than its context (vLLM over `max_model_len`,
+    /// llama.cpp over its slot's context, Ollama with `truncate: false`); the record's
+    /// `input_tokens` holds the length the server counted, where it said.
+    ContextExceeded,
 }
 
 impl Outcome {
@@ -96,7 +103,8 @@ impl Outcome {
     }
 
     /// The stable identifier used in reports: `ok`, `http_404`, `timeout`, `connect`,
-    /// `stream_cut`, `malformed_event`, `server_error`, `cancelled`, `superseded`.
+    /// `stream_cut`, `malformed_event`, `server_error`, `cancelled`, `superseded`,
+    /// `context_exceeded`.
     pub fn kind(&self) -> String {
         match self {
             Outcome::Ok => "ok".into(),
@@ -108,6 +116,7 @@ impl Outcome {
             Outcome::Stream(StreamErrorKind::ServerError) => "server_error".into(),
             Outcome::Cancelled => "cancelled".into(),
             Outcome::Superseded => "superseded".into(),
+            Outcome::ContextExceeded => "context_exceeded".into(),
         }
     }
 }
@@ -130,6 +139,7 @@ impl FromStr for Outcome {
             "server_error" => Outcome::Stream(StreamErrorKind::ServerError),
             "cancelled" => Outcome::Cancelled,
             "superseded" => Outcome::Superseded,
+            "context_exceeded" => Outcome::ContextExceeded,
             other => match other.strip_prefix("http_").and_then(|c| c.parse().ok()) {
                 Some(code) => Outcome::Http(code),
                 None => return Err(format!("unknown outcome kind {other:?}")),
@@ -145,7 +155,7 @@ impl Serialize for Outcome {
 }
 
 /// `ok`, `http_NNN`, `timeout`, `connect`, `stream_cut`, `malformed_event`, `server_error`,
-/// `cancelled` or `superseded`.
+/// `cancelled`, `superseded` or `context_exceeded`.
 impl schemars::JsonSchema for Outcome {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Outcome".into()
@@ -160,7 +170,7 @@ impl schemars::JsonSchema for Outcome {
 }
 
 /// Every [`Outcome::kind`], as a regular expression.
-pub const OUTCOME_PATTERN: &str = "^(ok|http_[0-9]{3}|timeout|connect|stream_cut|malformed_event|server_error|cancelled|superseded)$";
+pub const OUTCOME_PATTERN: &str = "^(ok|http_[0-9]{3}|timeout|connect|stream_cut|malformed_event|server_error|cancelled|superseded|context_exceeded)$";
 
 impl<'de> Deserialize<'de> for Outcome {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -269,6 +279,18 @@ pub struct RequestRecord {
     /// those of the last send, its from-schedule latencies include every wait.
     #[serde(default)]
     pub retries: u32,
+    /// The session and turn a `session` request belongs to; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionTurn>,
+}
+
+/// Where a request sits in a multi-turn session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SessionTurn {
+    /// The session's number in the run, from 0 (its source id is the record's `prompt_id`).
+    pub session: u64,
+    /// The turn within the session, from 1.
+    pub turn: u32,
 }
 
 impl RequestRecord {
@@ -305,6 +327,7 @@ impl RequestRecord {
             error: None,
             text: String::new(),
             retries: 0,
+            session: None,
         }
     }
 
@@ -397,6 +420,7 @@ mod tests {
             Outcome::Stream(StreamErrorKind::ServerError),
             Outcome::Cancelled,
             Outcome::Superseded,
+            Outcome::ContextExceeded,
         ] {
             assert_eq!(o.kind().parse::<Outcome>().unwrap(), o);
         }
@@ -432,6 +456,10 @@ mod tests {
             error: None,
             text: "ab".into(),
             retries: 0,
+            session: Some(SessionTurn {
+                session: 2,
+                turn: 3,
+            }),
         };
         let j = serde_json::to_string(&r).unwrap();
         assert!(j.contains("\"outcome\":\"http_500\""));

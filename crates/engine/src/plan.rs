@@ -75,6 +75,8 @@ pub struct RunSettings {
     pub performance: bool,
     /// The IDE-autocomplete workload instead of cold, warm and load (`--workload autocomplete`).
     pub autocomplete: Option<Autocomplete>,
+    /// The multi-turn sessions workload instead of cold, warm and load (`--workload sessions`).
+    pub sessions: Option<crate::load::sessions::Settings>,
 }
 
 /// What a run sends (`--workload`).
@@ -85,6 +87,8 @@ pub enum Workload {
     Chat,
     /// Simulated developers typing, fill-in-the-middle requests superseded on every keystroke.
     Autocomplete,
+    /// Multi-turn chat and agent sessions, each turn resending the conversation.
+    Sessions,
 }
 
 impl std::str::FromStr for Workload {
@@ -93,7 +97,10 @@ impl std::str::FromStr for Workload {
         match s {
             "chat" => Ok(Workload::Chat),
             "autocomplete" => Ok(Workload::Autocomplete),
-            _ => Err(format!("unknown workload {s:?}: use chat or autocomplete")),
+            "sessions" => Ok(Workload::Sessions),
+            _ => Err(format!(
+                "unknown workload {s:?}: use chat, autocomplete or sessions"
+            )),
         }
     }
 }
@@ -355,6 +362,7 @@ impl Default for RunSettings {
             quality: None,
             performance: true,
             autocomplete: None,
+            sessions: None,
         }
     }
 }
@@ -445,6 +453,20 @@ pub struct RunOverrides {
     pub infill: Option<FimStop>,
     /// Autocomplete: only the first N HumanEval tasks for infilling.
     pub infill_limit: Option<u64>,
+    /// Sessions: `repo`, `agent` or a JSONL session file.
+    #[serde(default, deserialize_with = "parsed")]
+    pub sessions: Option<crate::load::sessions::Source>,
+    /// Sessions: turns per synthetic session.
+    pub turns: Option<u32>,
+    /// Sessions: synthetic sessions to generate.
+    pub session_count: Option<u32>,
+    /// Sessions: tokens of shared context a synthetic session starts with.
+    pub context_tokens: Option<u32>,
+    /// Sessions (agent): tokens of each inserted tool result.
+    pub insert_tokens: Option<u32>,
+    /// Sessions: think time between turns (`exp:3`, `const:2`, `uniform:1:5`).
+    #[serde(default, deserialize_with = "parsed")]
+    pub think_time: Option<crate::load::sessions::Think>,
 }
 
 impl RunOverrides {
@@ -452,7 +474,6 @@ impl RunOverrides {
     pub fn autocomplete_knob(&self) -> Option<&'static str> {
         [
             (self.developers.is_some(), "developers"),
-            (self.corpus.is_some(), "corpus"),
             (self.debounce_ms.is_some(), "debounce_ms"),
             (self.typing_cps.is_some(), "typing_cps"),
             (self.prefix_tokens.is_some(), "prefix_tokens"),
@@ -466,6 +487,57 @@ impl RunOverrides {
         .find_map(|(set, key)| set.then_some(key))
     }
 
+    /// The first sessions knob set, for the error when the workload is not sessions.
+    pub fn sessions_knob(&self) -> Option<&'static str> {
+        [
+            (self.sessions.is_some(), "sessions"),
+            (self.turns.is_some(), "turns"),
+            (self.session_count.is_some(), "session_count"),
+            (self.context_tokens.is_some(), "context_tokens"),
+            (self.insert_tokens.is_some(), "insert_tokens"),
+            (self.think_time.is_some(), "think_time"),
+        ]
+        .into_iter()
+        .find_map(|(set, key)| set.then_some(key))
+    }
+
+    fn apply_sessions(&self, base: &mut RunSettings) {
+        match self.workload {
+            Some(Workload::Sessions) => {
+                base.sessions.get_or_insert_with(Default::default);
+            }
+            Some(_) => base.sessions = None,
+            None => {}
+        }
+        let Some(s) = &mut base.sessions else {
+            return;
+        };
+        if let Some(src) = &self.sessions {
+            s.source = src.clone();
+        }
+        if let Some(p) = &self.sharegpt {
+            s.source = crate::load::sessions::Source::ShareGpt(p.clone());
+        }
+        if let Some(p) = &self.corpus {
+            s.corpus_dir = Some(p.clone());
+        }
+        if let Some(n) = self.turns {
+            s.turns = Some(n);
+        }
+        if let Some(n) = self.session_count {
+            s.count = n;
+        }
+        if let Some(n) = self.context_tokens {
+            s.context_tokens = Some(n);
+        }
+        if let Some(n) = self.insert_tokens {
+            s.insert_tokens = n;
+        }
+        if let Some(t) = self.think_time {
+            s.think = t;
+        }
+    }
+
     fn apply_autocomplete(&self, base: &mut RunSettings) {
         match self.workload {
             Some(Workload::Autocomplete) => {
@@ -475,7 +547,7 @@ impl RunOverrides {
                     ..Autocomplete::default()
                 });
             }
-            Some(Workload::Chat) => base.autocomplete = None,
+            Some(Workload::Chat | Workload::Sessions) => base.autocomplete = None,
             None => {}
         }
         let Some(a) = &mut base.autocomplete else {
@@ -602,6 +674,7 @@ impl RunOverrides {
             base.quality = Some(q);
         }
         self.apply_autocomplete(base);
+        self.apply_sessions(base);
         if let Some(q) = &mut base.quality {
             let s = &mut q.settings;
             if let Some(n) = self.quality_limit {
@@ -657,6 +730,11 @@ pub struct TargetSpec {
     /// Alternatives tried in order when the server fails to start or run (e.g. out of memory).
     #[serde(default)]
     pub fallbacks: Vec<Fallback>,
+    /// Fields merged into every generation request's JSON body (`--extra-body`), e.g.
+    /// `{ options = { num_ctx = 8192 } }` for Ollama or `{ cache_prompt = false }` for
+    /// llama.cpp.
+    #[serde(default)]
+    pub extra_body: Option<serde_json::Value>,
 }
 
 /// An alternative model (and command) for a target, tried when the previous attempt fails.
@@ -688,6 +766,7 @@ impl TargetSpec {
             server_pid: None,
             api_key_env: None,
             fallbacks: Vec::new(),
+            extra_body: None,
         }
     }
 
@@ -812,6 +891,23 @@ impl Plan {
                 path.display()
             )));
         }
+        if settings.sessions.is_none()
+            && let Some(knob) = file.run.sessions_knob().or(overrides.sessions_knob())
+        {
+            return Err(PlanError::Invalid(format!(
+                "{}: {knob} is set but the workload is not sessions: add workload = \"sessions\" to [run], or pass --workload sessions",
+                path.display()
+            )));
+        }
+        if settings.sessions.is_none()
+            && settings.autocomplete.is_none()
+            && (file.run.corpus.is_some() || overrides.corpus.is_some())
+        {
+            return Err(PlanError::Invalid(format!(
+                "{}: corpus is set but the workload is chat: corpus is read by workload = \"autocomplete\" or \"sessions\"",
+                path.display()
+            )));
+        }
         let plan = Plan {
             settings,
             targets: file.targets,
@@ -899,7 +995,10 @@ impl RunSettings {
     fn validate(&self) -> Result<(), PlanError> {
         let s = self;
         if let Some(p) = s.quality.as_ref().and_then(|q| q.settings.load.as_ref())
-            && matches!(p, Profile::Sequential | Profile::Sweep(_))
+            && matches!(
+                p,
+                Profile::Sequential | Profile::Sweep(_) | Profile::Sessions(_)
+            )
         {
             return Err(PlanError::Invalid(format!(
                 "quality_load {p}: the tasks need a load to be asked under: use concurrency:N or rate:R[:poisson|:constant|:gamma:B]"
@@ -907,6 +1006,35 @@ impl RunSettings {
         }
         if let Some(a) = &s.autocomplete {
             a.validate()?;
+        }
+        match (&s.sessions, &s.profile) {
+            (Some(ss), p) => {
+                ss.validate().map_err(PlanError::Invalid)?;
+                if !matches!(
+                    p,
+                    Profile::Sequential | Profile::Sessions(_) | Profile::Rate { .. }
+                ) {
+                    return Err(PlanError::Invalid(format!(
+                        "profile {p} with the sessions workload: sessions are the unit of load, use sessions:N (N users at once) or rate:R (new sessions per second)"
+                    )));
+                }
+                if s.endpoint == Endpoint::Completions {
+                    return Err(PlanError::Invalid(
+                        "endpoint completions with the sessions workload: a conversation needs the chat endpoint (drop --endpoint completions)".into(),
+                    ));
+                }
+            }
+            (None, p @ Profile::Sessions(_)) => {
+                return Err(PlanError::Invalid(format!(
+                    "profile {p} needs the sessions workload: pass --workload sessions, or use concurrency:N"
+                )));
+            }
+            _ => {}
+        }
+        if s.sessions.is_some() && s.autocomplete.is_some() {
+            return Err(PlanError::Invalid(
+                "one workload per run: autocomplete and sessions cannot both be set".into(),
+            ));
         }
         if s.max_tokens == 0 || s.max_tokens > 1_000_000 {
             return Err(PlanError::Invalid(format!(

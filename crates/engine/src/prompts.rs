@@ -176,8 +176,37 @@ struct ShareGptTurn {
     value: String,
 }
 
-/// Load a ShareGPT-format file (JSON array, or one object per line).
+/// The first human turn of each ShareGPT conversation, as a prompt.
 pub fn load_sharegpt(path: &Path) -> Result<Vec<Prompt>, PromptError> {
+    let out: Vec<Prompt> = sharegpt_conversations(path)?
+        .into_iter()
+        .filter_map(|(id, turns)| {
+            let (_, first) = turns.into_iter().find(|(from, v)| {
+                matches!(from.as_str(), "human" | "user") && !v.trim().is_empty()
+            })?;
+            Some(Prompt {
+                id,
+                scenario: None,
+                messages: vec![Message {
+                    role: "user".into(),
+                    content: first,
+                }],
+                output_tokens: None,
+            })
+        })
+        .collect();
+    if out.is_empty() {
+        return Err(PromptError::Empty(path.to_owned()));
+    }
+    Ok(out)
+}
+
+/// A ShareGPT conversation: its id and its `(from, value)` turns in order.
+pub type Conversation = (String, Vec<(String, String)>);
+
+/// Every conversation of a ShareGPT file (a JSON array, or JSONL) as its id (`sharegpt-N`
+/// when it has none) and its `(from, value)` turns in order.
+pub fn sharegpt_conversations(path: &Path) -> Result<Vec<Conversation>, PromptError> {
     let text = std::fs::read_to_string(path).map_err(|source| PromptError::Io {
         path: path.to_owned(),
         cause: source,
@@ -197,32 +226,21 @@ pub fn load_sharegpt(path: &Path) -> Result<Vec<Prompt>, PromptError> {
             })
             .collect::<Result<_, _>>()?,
     };
-    let out: Vec<Prompt> = items
+    Ok(items
         .into_iter()
         .enumerate()
-        .filter_map(|(i, item)| {
-            let first = item.conversations.into_iter().find(|t| {
-                matches!(t.from.as_str(), "human" | "user") && !t.value.trim().is_empty()
-            })?;
-            Some(Prompt {
-                id: item.id.unwrap_or_else(|| format!("sharegpt-{i}")),
-                scenario: None,
-                messages: vec![Message {
-                    role: "user".into(),
-                    content: first.value,
-                }],
-                output_tokens: None,
-            })
+        .map(|(i, item)| {
+            (
+                item.id.unwrap_or_else(|| format!("sharegpt-{i}")),
+                item.conversations
+                    .into_iter()
+                    .map(|t| (t.from, t.value))
+                    .collect(),
+            )
         })
-        .collect();
-    if out.is_empty() {
-        return Err(PromptError::Empty(path.to_owned()));
-    }
-    Ok(out)
+        .collect())
 }
 
-/// Words used to build synthetic prompts: common English words of one or two tokens in most
-/// tokenizers, so lengths scale smoothly.
 const WORDS: &[&str] = &[
     "the", "system", "request", "server", "model", "token", "latency", "memory", "batch", "cache",
     "queue", "thread", "stream", "value", "result", "error", "time", "data", "graph", "layer",

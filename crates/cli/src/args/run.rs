@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::Args;
 use servebench_engine::fim::{Method, Template};
 use servebench_engine::load::profile::{Profile, Slo};
+use servebench_engine::load::sessions::{Source, Think};
 use servebench_engine::load::synthetic::LengthDist;
 use servebench_engine::plan::{Endpoint, FimStop, Plan, RunOverrides, Workload};
 use servebench_engine::prompts;
@@ -107,7 +108,8 @@ pub struct RunArgs {
     /// rate:R), and report pass@1 under load, paired with the sequential answers, and answer drift.
     #[arg(help_heading = "Quality", long, value_parser = quality_load_parser)]
     pub quality_load: Option<Profile>,
-    /// What to send: chat (cold, warm and the load profile) or autocomplete (simulated
+    /// What to send: chat (cold, warm and the load profile), sessions (multi-turn
+    /// conversations, see --sessions) or autocomplete (simulated
     /// developers typing, fill-in-the-middle requests dropped at the next keystroke) [default: chat].
     #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<Workload>())]
     pub workload: Option<Workload>,
@@ -146,12 +148,34 @@ pub struct RunArgs {
     /// Only the first N HumanEval tasks for --infill [default: all 164].
     #[arg(help_heading = "Autocomplete", long, value_parser = clap::value_parser!(u64).range(1..))]
     pub infill_limit: Option<u64>,
+    /// Where sessions come from: repo (questions about a shared context of code from
+    /// --corpus), agent (growing contexts with tool-result file reads) or a JSONL session file
+    /// (see README); --sharegpt FILE uses every human turn of its conversations [default: repo].
+    #[arg(help_heading = "Sessions", long, value_parser = |s: &str| s.parse::<Source>())]
+    pub sessions: Option<Source>,
+    /// Turns per synthetic session [default: 4 for repo, 8 for agent].
+    #[arg(help_heading = "Sessions", long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub turns: Option<u32>,
+    /// Synthetic sessions to generate [default: 16].
+    #[arg(help_heading = "Sessions", long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub session_count: Option<u32>,
+    /// Tokens of shared code context each synthetic session starts with, in the server's
+    /// tokens [default: 2000 for repo, 8000 for agent].
+    #[arg(help_heading = "Sessions", long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub context_tokens: Option<u32>,
+    /// Agent sessions: tokens of the file read inserted each turn [default: 1000].
+    #[arg(help_heading = "Sessions", long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub insert_tokens: Option<u32>,
+    /// Think time between a reply and the next turn, seconds: exp:MEAN, const:S or
+    /// uniform:MIN:MAX [default: exp:3].
+    #[arg(help_heading = "Sessions", long, value_parser = |s: &str| s.parse::<Think>())]
+    pub think_time: Option<Think>,
 }
 
 /// `--quality-load`: a profile that puts load on the server (concurrency or rate).
 pub fn quality_load_parser(s: &str) -> Result<Profile, String> {
     match s.parse::<Profile>().map_err(|e| e.to_string())? {
-        p @ (Profile::Sequential | Profile::Sweep(_)) => Err(format!(
+        p @ (Profile::Sequential | Profile::Sweep(_) | Profile::Sessions(_)) => Err(format!(
             "{p} puts no load on the server while the tasks are asked: use concurrency:N or rate:R[:poisson|:constant|:gamma:B]"
         )),
         p => Ok(p),
@@ -224,11 +248,23 @@ impl RunArgs {
             fim_template: a.fim_template,
             infill: a.infill,
             infill_limit: a.infill_limit,
+            sessions: a.sessions.clone(),
+            turns: a.turns,
+            session_count: a.session_count,
+            context_tokens: a.context_tokens,
+            insert_tokens: a.insert_tokens,
+            think_time: a.think_time,
         };
         let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;
         prepare_quality(&mut plan)?;
         prepare_autocomplete(&mut plan)?;
-        if plan.settings.warm == 0 && plan.settings.autocomplete.is_none() {
+        if let Some(s) = &mut plan.settings.sessions {
+            s.load()?;
+        }
+        if plan.settings.warm == 0
+            && plan.settings.autocomplete.is_none()
+            && plan.settings.sessions.is_none()
+        {
             eprintln!(
                 "servebench: warning: --warm 0: no warm phase, so every warm row of the summary stays empty and the recommendations have no warm numbers to go on"
             );

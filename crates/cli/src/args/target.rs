@@ -50,6 +50,22 @@ pub struct TargetArgs {
     /// a plan, it applies to targets that name none.
     #[arg(long)]
     pub api_key_env: Option<String>,
+    /// A JSON object merged into every generation request's body, e.g.
+    /// '{"options": {"num_ctx": 8192}}' (Ollama) or '{"cache_prompt": false}' (llama.cpp).
+    /// With a plan, it applies to targets without their own extra_body.
+    #[arg(long, value_parser = extra_body_parser)]
+    pub extra_body: Option<serde_json::Value>,
+}
+
+/// `--extra-body`: a JSON object.
+fn extra_body_parser(s: &str) -> Result<serde_json::Value, String> {
+    match serde_json::from_str::<serde_json::Value>(s) {
+        Ok(v @ serde_json::Value::Object(_)) => Ok(v),
+        Ok(_) => Err("expected a JSON object, e.g. '{\"cache_prompt\": false}'".into()),
+        Err(e) => Err(format!(
+            "not JSON ({e}): give an object, e.g. '{{\"cache_prompt\": false}}'"
+        )),
+    }
 }
 
 /// The plan: from a file, or one target from the quick-form flags; `overrides` applied.
@@ -73,6 +89,9 @@ pub fn build_plan(
             let mut plan = Plan::from_file(p, overrides)?;
             for target in plan.targets.iter_mut().filter(|x| x.api_key_env.is_none()) {
                 target.api_key_env = t.api_key_env.clone();
+            }
+            for target in plan.targets.iter_mut().filter(|x| x.extra_body.is_none()) {
+                target.extra_body = t.extra_body.clone();
             }
             Ok(plan)
         }
@@ -100,11 +119,28 @@ pub fn build_plan(
                     knob.replace('_', "-")
                 );
             }
+            if settings.sessions.is_none()
+                && let Some(knob) = overrides.sessions_knob()
+            {
+                bail!(
+                    "--{} is for the sessions workload: add --workload sessions",
+                    knob.replace('_', "-")
+                );
+            }
+            if settings.sessions.is_none()
+                && settings.autocomplete.is_none()
+                && overrides.corpus.is_some()
+            {
+                bail!(
+                    "--corpus is read by the autocomplete and sessions workloads: add --workload autocomplete or --workload sessions"
+                );
+            }
             let plan = Plan {
                 settings,
                 targets: vec![TargetSpec {
                     server_pid: t.server_pid,
                     api_key_env: t.api_key_env,
+                    extra_body: t.extra_body,
                     ..TargetSpec::new(
                         &t.name.unwrap_or_else(|| api.to_string()),
                         api,

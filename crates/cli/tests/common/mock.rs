@@ -94,13 +94,17 @@ pub struct MockCfg {
     /// generated at the same time — decided after a 50 ms batching window (each such answer
     /// takes at least 100 ms), as a batching server whose batch changes a greedy answer would.
     pub batch_drift: Option<Answer>,
+    /// OpenAI chat: refuse a prompt of more words than this (after the 4-word template) with
+    /// llama.cpp's 400 `exceed_context_size_error` (`llamacpp_error_exceed_context.json`).
+    pub ctx_limit: Option<usize>,
 }
 
 /// How the mock's prompt cache behaves.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum CacheMock {
     /// Like llama.cpp's `cache_prompt`: the longest prefix (in words, after a 4-word chat
-    /// template) shared with an earlier prompt is cached, and TTFT shrinks in proportion.
+    /// template) shared with an earlier prompt and its reply (a slot's KV cache holds both) is
+    /// cached, and TTFT shrinks in proportion.
     Prefix,
     /// Every prompt reported as cached but its last token (a server whose cache was filled
     /// by someone else).
@@ -126,6 +130,7 @@ impl Default for MockCfg {
             listed: None,
             prompt_cache: None,
             batch_drift: None,
+            ctx_limit: None,
         }
     }
 }
@@ -151,18 +156,7 @@ impl Shared {
     /// remember the prompt.
     pub fn cache(&self, body: &Value) -> Option<(usize, usize)> {
         let mode = self.cfg.prompt_cache?;
-        let mut words: Vec<String> = ["<|im_start|>", "user", "\n", "<|sep|>"]
-            .map(String::from)
-            .to_vec();
-        for m in body["messages"].as_array().into_iter().flatten() {
-            words.extend(
-                m["content"]
-                    .as_str()
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .map(String::from),
-            );
-        }
+        let mut words = prompt_words(body);
         let mut seen = self.seen.lock().unwrap();
         let shared = seen
             .iter()
@@ -174,9 +168,28 @@ impl Shared {
             CacheMock::Prefix => shared.min(n - 1),
             CacheMock::Always => n - 1,
         };
+        // The reply the mock will stream (` t0 … t{k}`) stays in the cache after the prompt.
+        words.extend((0..self.cfg.tokens).map(|k| format!("t{k}")));
         seen.push(words);
         Some((n, cached))
     }
+}
+
+/// A chat body's prompt as the mock's tokens: a 4-word template, then every message's words.
+pub fn prompt_words(body: &Value) -> Vec<String> {
+    let mut words: Vec<String> = ["<|im_start|>", "user", "\n", "<|sep|>"]
+        .map(String::from)
+        .to_vec();
+    for m in body["messages"].as_array().into_iter().flatten() {
+        words.extend(
+            m["content"]
+                .as_str()
+                .unwrap_or("")
+                .split_whitespace()
+                .map(String::from),
+        );
+    }
+    words
 }
 
 /// A running mock.

@@ -130,6 +130,12 @@ pub async fn oa_generate(
         return r;
     }
     let chat = body.get("messages").is_some();
+    if let (Some(limit), true) = (s.cfg.ctx_limit, chat) {
+        let n = prompt_words(&body).len();
+        if n > limit {
+            return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": {"code": 400, "message": "the request exceeds the available context size, try increasing it", "type": "exceed_context_size_error", "n_prompt_tokens": n, "n_ctx": limit}}))).into_response();
+        }
+    }
     if let (Some(a), true) = (&s.cfg.answer, chat) {
         let Some(drift) = &s.cfg.batch_drift else {
             return oa_answer((a.0)(&body), s.cfg.clone(), start, None);

@@ -55,8 +55,12 @@ impl PhaseKey {
             Phase::Sweep => Some(PhaseKey::Sweep),
             // Warm-up requests are excluded from every number; quality answers and judge
             // calls are scored from `quality.jsonl`.
-            // Autocomplete records are counted by their own accumulator.
-            Phase::Warmup | Phase::Quality | Phase::Judge | Phase::Autocomplete => None,
+            // Autocomplete and session records are counted by their own accumulators.
+            Phase::Warmup
+            | Phase::Quality
+            | Phase::Judge
+            | Phase::Autocomplete
+            | Phase::Session => None,
         }
     }
 }
@@ -189,9 +193,11 @@ impl TargetFacts {
             windows.insert((PhaseKey::Sweep, Some(k as u32)), Window::of_step(s));
         }
         let mut target = t.clone();
-        // The autocomplete phase's server facts stay; its record numbers are recomputed.
+        // The autocomplete and sessions phases' server facts stay; their record numbers are
+        // recomputed.
         target.phases = super::Phases {
             autocomplete: t.phases.autocomplete.clone(),
+            sessions: t.phases.sessions.clone(),
             ..Default::default()
         };
         target.saturation = None;
@@ -240,6 +246,8 @@ pub struct Builder {
     quality: BTreeMap<String, Vec<TaskResult>>,
     /// Autocomplete records per (target, attempt).
     autocomplete: BTreeMap<(String, u32), super::autocomplete::AutocompleteStats>,
+    /// Session records per (target, attempt).
+    sessions: BTreeMap<(String, u32), super::sessions::SessionsStats>,
 }
 
 impl Builder {
@@ -250,6 +258,7 @@ impl Builder {
             phases: BTreeMap::new(),
             quality: BTreeMap::new(),
             autocomplete: BTreeMap::new(),
+            sessions: BTreeMap::new(),
         }
     }
 
@@ -257,6 +266,12 @@ impl Builder {
     pub fn add(&mut self, r: &RequestRecord) {
         if r.phase == Phase::Autocomplete {
             self.autocomplete
+                .entry((r.target.clone(), r.attempt))
+                .or_default()
+                .add(r);
+        }
+        if r.phase == Phase::Session {
+            self.sessions
                 .entry((r.target.clone(), r.attempt))
                 .or_default()
                 .add(r);
@@ -407,6 +422,13 @@ impl Builder {
             .autocomplete
             .get(&(who.target.to_string(), who.attempt))
         {
+            Some(s) if facts.is_some() || !f.only_measured => {
+                Some(s.report(facts.unwrap_or(&Default::default())))
+            }
+            _ => facts.cloned(),
+        };
+        let facts = f.target.phases.sessions.as_ref();
+        t.phases.sessions = match self.sessions.get(&(who.target.to_string(), who.attempt)) {
             Some(s) if facts.is_some() || !f.only_measured => {
                 Some(s.report(facts.unwrap_or(&Default::default())))
             }

@@ -111,6 +111,7 @@ pub(crate) fn target(name: &str, api: Api, scale: f64) -> TargetReport {
             warm: Some(phase(scale, if scale > 1.0 { 2 } else { 0 })),
             load: None,
             autocomplete: None,
+            sessions: None,
             sweep: [1, 2, 4, 8]
                 .iter()
                 .map(|&c| LoadStep {

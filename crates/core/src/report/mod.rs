@@ -30,6 +30,8 @@ pub mod report_doc;
 pub mod resources;
 pub mod resources_doc;
 pub mod score;
+pub mod sessions;
+pub mod sessions_doc;
 pub mod significance;
 pub mod svg;
 pub mod table;

@@ -296,6 +296,9 @@ pub struct Phases {
     /// The IDE-autocomplete workload (`--workload autocomplete`); `null` otherwise.
     #[serde(default)]
     pub autocomplete: Option<super::autocomplete::AutocompleteReport>,
+    /// The multi-turn sessions workload (`--workload sessions`); `null` otherwise.
+    #[serde(default)]
+    pub sessions: Option<super::sessions::SessionsReport>,
 }
 
 /// A load phase or sweep step: a phase plus what the load was and what it achieved.
@@ -334,7 +337,7 @@ pub struct PhaseReport {
     /// Requests that failed.
     pub failed: u64,
     /// Failed requests per outcome kind (`http_500`, `stream_cut`, `timeout`, …).
-    #[schemars(extend("propertyNames" = {"pattern": "^(http_[0-9]{3}|timeout|connect|stream_cut|malformed_event|server_error|cancelled)$"}))]
+    #[schemars(extend("propertyNames" = {"pattern": "^(http_[0-9]{3}|timeout|connect|stream_cut|malformed_event|server_error|cancelled|context_exceeded)$"}))]
     pub failures: BTreeMap<String, u64>,
     /// `server`, `chunks` or `mixed`: where the output token counts came from.
     pub token_source: Option<String>,

@@ -42,6 +42,9 @@ pub fn document(
         if r.targets.iter().any(|t| t.phases.autocomplete.is_some()) {
             super::autocomplete_doc::definitions(&mut d);
         }
+        if r.targets.iter().any(|t| t.phases.sessions.is_some()) {
+            super::sessions_doc::definitions(&mut d);
+        }
     }
     d
 }
@@ -109,6 +112,7 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
     super::resources_doc::gpu_paragraph(&mut d, &r.gpu);
     load_sections(&mut d, &r.targets, !r.settings.slo.is_empty());
     super::autocomplete_doc::section(&mut d, &r.targets);
+    super::sessions_doc::section(&mut d, &r.targets);
     super::quality_doc::section(&mut d, &r.targets);
     let sources: std::collections::BTreeSet<_> =
         r.targets.iter().filter_map(|t| t.load.source).collect();
@@ -135,6 +139,9 @@ pub fn summary(r: &Report, cmp: Option<&Comparison>) -> Document {
     if r.targets.iter().any(|t| t.phases.autocomplete.is_some()) {
         // The autocomplete workload replaces the chat phases: its own table says it all.
         super::autocomplete_doc::section(&mut d, &r.targets);
+    } else if r.targets.iter().any(|t| t.phases.sessions.is_some()) {
+        // So does the sessions workload.
+        super::sessions_doc::section(&mut d, &r.targets);
     } else if r.settings.performance {
         d.table(summary_table(&r.targets));
         cache_callout(&mut d, r);

@@ -286,6 +286,9 @@ pub struct Client {
     base: String,
     model: String,
     http: reqwest::Client,
+    /// Fields merged into every generation body (`extra_body`), e.g. llama.cpp
+    /// `cache_prompt: false` or Ollama `options.num_ctx`.
+    extra: Option<std::sync::Arc<serde_json::Value>>,
 }
 
 impl Client {
@@ -316,7 +319,22 @@ impl Client {
             base,
             model: model.to_string(),
             http,
+            extra: None,
         }
+    }
+
+    /// This client with `extra` merged into every generation and fill-in-the-middle body
+    /// (objects merge key by key, anything else replaces what the dialect wrote).
+    pub fn with_extra_body(mut self, extra: Option<serde_json::Value>) -> Client {
+        self.extra = extra.map(std::sync::Arc::new);
+        self
+    }
+
+    fn body_with_extra(&self, mut body: serde_json::Value) -> serde_json::Value {
+        if let Some(extra) = &self.extra {
+            merge(&mut body, extra);
+        }
+        body
     }
 
     /// Base URL.
@@ -524,6 +542,7 @@ impl Client {
         cancel: &CancellationToken,
     ) -> RequestRecord {
         let (path, body) = self.dialect.request(&self.model, prompt, params);
+        let body = self.body_with_extra(body);
         let req = self.http.post(self.url(path)).json(&body);
         stream::execute(req, self.dialect, prompt, params, meta, cancel).await
     }
@@ -541,6 +560,7 @@ impl Client {
         cancel: &CancellationToken,
     ) -> Result<RequestRecord, String> {
         let (path, body) = self.dialect.fim_request(&self.model, fim, method, params)?;
+        let body = self.body_with_extra(body);
         let prompt = Prompt {
             id: id.to_string(),
             scenario: None,
@@ -549,6 +569,18 @@ impl Client {
         };
         let req = self.http.post(self.url(path)).json(&body);
         Ok(stream::execute(req, self.dialect, &prompt, params, meta, cancel).await)
+    }
+}
+
+/// Merge `extra` into `body`: objects key by key (recursively), anything else replaces.
+pub fn merge(body: &mut serde_json::Value, extra: &serde_json::Value) {
+    match (body, extra) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(e)) => {
+            for (k, v) in e {
+                merge(b.entry(k.clone()).or_insert(serde_json::Value::Null), v);
+            }
+        }
+        (b, e) => *b = e.clone(),
     }
 }
 
@@ -728,6 +760,19 @@ mod tests {
             ["He", "l", "lo"].map(|s| StreamEvent::Content(s.into()))
         );
         assert!(d.line(r#"{"text":"Bye"}"#, &mut events).is_err());
+    }
+
+    #[test]
+    fn extra_body_merges_objects_and_replaces_the_rest() {
+        let mut body = serde_json::json!({"stream": true, "options": {"temperature": 0.0}});
+        merge(
+            &mut body,
+            &serde_json::json!({"cache_prompt": false, "options": {"num_ctx": 8192}, "stream": false}),
+        );
+        assert_eq!(
+            body,
+            serde_json::json!({"stream": false, "cache_prompt": false, "options": {"temperature": 0.0, "num_ctx": 8192}})
+        );
     }
 
     #[test]

@@ -197,6 +197,7 @@ pub(crate) async fn execute(
         error,
         text: c.text,
         retries,
+        session: None,
     }
 }
 
@@ -257,6 +258,17 @@ async fn run(
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(Duration::from_secs_f64);
         let body = resp.text().await.unwrap_or_default();
+        if let Some(n) = context_exceeded(status.as_u16(), &body) {
+            c.input = n.or(c.input);
+            return Err((
+                Outcome::ContextExceeded,
+                format!(
+                    "HTTP {}: the prompt is longer than the server's context: {}",
+                    status.as_u16(),
+                    excerpt(&body)
+                ),
+            ));
+        }
         return Err((
             Outcome::Http(status.as_u16()),
             format!("HTTP {}: {}", status.as_u16(), excerpt(&body)),
@@ -310,6 +322,41 @@ async fn run(
     }
 }
 
+/// Whether an error body says the prompt did not fit the server's context, and then the prompt
+/// length it names, where it names one. The wording of each server
+/// (`../shared/fixtures/wire/*context*`, `*too_long*`):
+/// - llama.cpp: `"type": "exceed_context_size_error"` with `n_prompt_tokens` (older builds:
+///   "the request exceeds the available context size");
+/// - vLLM: HTTP 400 "This model's maximum context length is N tokens. However, your request
+///   has M input tokens" (later builds word it differently; the larger number is the prompt);
+/// - Ollama with `truncate: false`: "the input length exceeds the context length", or at HEAD
+///   "the prompt is longer than the context length".
+pub(crate) fn context_exceeded(status: u16, body: &str) -> Option<Option<u64>> {
+    let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let err = &v["error"];
+    if err["type"] == "exceed_context_size_error" {
+        return Some(err["n_prompt_tokens"].as_u64());
+    }
+    let message = err["message"].as_str().or(err.as_str()).unwrap_or(body);
+    let lower = message.to_lowercase();
+    let said = [
+        "exceeds the available context size",
+        "input length exceeds the context length",
+        "prompt is longer than the context length",
+    ]
+    .iter()
+    .any(|m| lower.contains(m))
+        || (status == 400 && lower.contains("maximum context length"));
+    if !said {
+        return None;
+    }
+    let largest = lower
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|t| t.parse::<u64>().ok())
+        .max();
+    Some(largest.filter(|_| lower.contains("maximum context length")))
+}
+
 fn check_error(c: &mut Collected) -> Result<(), (Outcome, String)> {
     match c.error.take() {
         Some(m) => Err((
@@ -317,5 +364,38 @@ fn check_error(c: &mut Collected) -> Result<(), (Outcome, String)> {
             format!("server error in stream: {m}"),
         )),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::context_exceeded;
+
+    fn wire(name: &str) -> String {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/wire")
+            .join(name);
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    }
+
+    #[test]
+    fn each_servers_context_refusal_is_recognised_with_its_length() {
+        assert_eq!(
+            context_exceeded(400, &wire("llamacpp_error_exceed_context.json")),
+            Some(Some(9120))
+        );
+        assert_eq!(
+            context_exceeded(400, &wire("vllm_error_context_length.json")),
+            Some(Some(17210))
+        );
+        assert_eq!(
+            context_exceeded(400, &wire("ollama_error_input_too_long.json")),
+            Some(None)
+        );
+        assert_eq!(
+            context_exceeded(404, &wire("vllm_error_model_not_found.json")),
+            None
+        );
+        assert_eq!(context_exceeded(500, "internal error"), None);
     }
 }

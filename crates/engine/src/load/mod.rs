@@ -1,10 +1,11 @@
 //! Load generation: profiles ([`profile`]) and the one driver that runs any of them
 //! ([`driver`]) — sequential, closed-loop concurrency, or an open-loop arrival schedule — and
 //! the schedule of simulated developers typing in an editor ([`typing`]) through a corpus of
-//! source files ([`corpus`]).
+//! source files ([`corpus`]), and multi-turn chat and agent sessions ([`sessions`]).
 
 pub mod corpus;
 pub mod driver;
 pub mod profile;
+pub mod sessions;
 pub mod synthetic;
 pub mod typing;

@@ -2,7 +2,8 @@
 //!
 //! Accepted profiles: `sequential`, `concurrency:N`, `rate:R:poisson`, `rate:R:constant`,
 //! `rate:R:gamma:B` (burstiness B: 1 is Poisson, < 1 burstier, > 1 smoother), `sweep` (steps
-//! 1, 2, 4, … until throughput stops growing or the SLO breaks) and `sweep:N,N,…`.
+//! 1, 2, 4, … until throughput stops growing or the SLO breaks), `sweep:N,N,…` and, for the
+//! sessions workload, `sessions:N` (N users in conversation at once).
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -11,7 +12,7 @@ use std::str::FromStr;
 pub use servebench_core::spec::Slo;
 
 /// The forms `--profile` accepts, for error messages.
-pub const PROFILE_FORMS: &str = "sequential | concurrency:N | rate:R:poisson | rate:R:constant | rate:R:gamma:B | sweep | sweep:N,N,...";
+pub const PROFILE_FORMS: &str = "sequential | concurrency:N | rate:R:poisson | rate:R:constant | rate:R:gamma:B | sweep | sweep:N,N,... | sessions:N";
 
 /// How open-loop arrivals are spaced.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -44,6 +45,9 @@ pub enum Profile {
     },
     /// One closed-loop step per concurrency; `None` = 1, 2, 4, … until saturation.
     Sweep(Option<Vec<u32>>),
+    /// The sessions workload's closed loop: N users each in a session, starting the next
+    /// session when theirs ends.
+    Sessions(u32),
 }
 
 /// `--profile` did not parse.
@@ -95,6 +99,7 @@ impl FromStr for Profile {
                 };
                 Ok(Profile::Rate { rate, arrival })
             }
+            ["sessions", n] => Ok(Profile::Sessions(count(n)?)),
             ["sweep"] => Ok(Profile::Sweep(None)),
             ["sweep", list] => {
                 let steps = list
@@ -122,6 +127,7 @@ impl fmt::Display for Profile {
                 Arrival::Constant => write!(f, "rate:{rate}:constant"),
                 Arrival::Gamma { burstiness } => write!(f, "rate:{rate}:gamma:{burstiness}"),
             },
+            Profile::Sessions(n) => write!(f, "sessions:{n}"),
             Profile::Sweep(None) => f.write_str("sweep"),
             Profile::Sweep(Some(s)) => {
                 let list: Vec<String> = s.iter().map(u32::to_string).collect();
@@ -145,6 +151,7 @@ mod tests {
             "rate:20:gamma:0.5",
             "sweep",
             "sweep:1,2,4,8",
+            "sessions:4",
         ] {
             let p: Profile = s.parse().unwrap();
             assert_eq!(p.to_string(), s);

@@ -39,6 +39,9 @@ pub enum TargetError {
     #[error("{0}")]
     Fim(String),
     /// The quality evaluation could not start (no dataset, no interpreter, …).
+    /// The sessions workload cannot run.
+    #[error("{0}")]
+    Sessions(String),
     #[error("{0}")]
     Quality(String),
     /// The server ran out of memory: `signature` was found in the error or in the server's log.

@@ -122,6 +122,10 @@ impl<'a> Attempt<'a, '_> {
             self.autocomplete(ac, &watch).await?;
             return self.quality().await;
         }
+        if let Some(ss) = &self.ctx.plan.settings.sessions {
+            self.sessions(ss, &watch).await?;
+            return self.quality().await;
+        }
         let cold_records = self.cold(&mut watch).await?;
         self.warm(&watch, &cold_records).await?;
         self.load(&watch).await?;
@@ -382,7 +386,8 @@ impl<'a> Attempt<'a, '_> {
     async fn load(&mut self, w: &Watch<'_>) -> Result<(), Abort> {
         let s = &self.ctx.plan.settings;
         let schedule = match s.profile.clone() {
-            Profile::Sequential => None,
+            // `sessions:N` belongs to the sessions workload (the plan allows it nowhere else).
+            Profile::Sequential | Profile::Sessions(_) => None,
             Profile::Concurrency(c) => Some(Schedule::Closed(c)),
             Profile::Rate { rate, arrival } => Some(Schedule::Open {
                 rate,

@@ -1,6 +1,7 @@
 //! The engine: drives each target of a plan through launch (if managed), probe, the cold
 //! load(s), the warm phase and the load profile ([`measure`], [`phase`]) — or the
-//! IDE-autocomplete workload ([`autocomplete`]) — with telemetry
+//! IDE-autocomplete workload ([`autocomplete`]) or the multi-turn sessions workload
+//! ([`sessions`]) — with telemetry
 //! sampled throughout and attributed to each phase ([`watch`]), publishing [`Event`]s, and
 //! assembles the [`Report`].
 //!
@@ -13,6 +14,7 @@ mod ctx;
 mod error;
 mod measure;
 mod phase;
+mod sessions;
 mod watch;
 
 use crate::backend::{Client, GenParams};
@@ -355,7 +357,8 @@ async fn run_attempt(
     ctx: &Ctx<'_>,
     obs: &mut dyn Observer,
 ) -> Result<(TargetReport, Attempt), RunError> {
-    let client = Client::with_key(cand.api, &cand.url, &cand.model, key);
+    let client = Client::with_key(cand.api, &cand.url, &cand.model, key)
+        .with_extra_body(cand.extra_body.clone());
     if let Some(var) = cand.api_key_env.as_deref().filter(|_| key.is_some()) {
         obs.on_event(&Event::Note {
             target: &spec.name,

@@ -1,0 +1,297 @@
+//! The multi-turn sessions workload against the mock: each turn resends the conversation with
+//! the server's actual replies, the cached prompt tokens the server states are kept per turn
+//! and add up to the reported hit rates exactly, TTFT follows the uncached share, a turn the
+//! server refuses as too long is `context_exceeded` and ends its session, and bad session input
+//! exits 2 naming the file, line and field.
+
+use crate::common::*;
+use serde_json::Value;
+use servebench_engine::record::{Outcome, RequestRecord};
+use std::path::Path;
+use std::time::Duration;
+
+/// Two sessions of three turns, with no system message (so the mock's only shared prefix
+/// between sessions is its 4-word template).
+const SESSIONS: &str = r#"{"id": "a", "turns": ["explain the parser module please", "now show one bug in it", "and write the fix"]}
+{"id": "b", "turns": ["what does the cache layer do", {"user": "how is it invalidated", "think_s": 0.2}, "write a test for that"]}
+"#;
+
+fn session_file(dir: &Path) -> String {
+    let p = dir.join("sessions.jsonl");
+    std::fs::write(&p, SESSIONS).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn records(out: &Path) -> Vec<RequestRecord> {
+    let (r, _) = servebench_engine::journal::read(&out.join("requests.jsonl")).unwrap();
+    r.into_iter()
+        .filter(|r| r.phase.to_string() == "session")
+        .collect()
+}
+
+fn sessions(r: &Value) -> &Value {
+    &r["targets"][0]["phases"]["sessions"]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_turn_resends_the_history_and_its_cached_tokens_are_counted_exactly() {
+    let ttft = Duration::from_millis(300);
+    let m = mock_openai(MockCfg {
+        prompt_cache: Some(CacheMock::Prefix),
+        ttft,
+        tokens: 5,
+        per_token: Duration::from_millis(5),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = session_file(dir.path());
+    let out = dir.path().join("out");
+    let o = run_quick(
+        "openai",
+        &m.url(),
+        "mock-model",
+        &[
+            "--workload",
+            "sessions",
+            "--sessions",
+            &file,
+            "--profile",
+            "sessions:1",
+            "--think-time",
+            "const:0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // The conversation grows by the server's own reply and the next user turn.
+    let bodies = m.bodies();
+    assert_eq!(bodies.len(), 6);
+    let msgs = |k: usize| bodies[k]["messages"].as_array().unwrap().clone();
+    assert_eq!(msgs(0).len(), 1);
+    assert_eq!(msgs(2).len(), 5);
+    assert_eq!(msgs(1)[1]["role"], "assistant");
+    assert_eq!(msgs(1)[1]["content"], " t0 t1 t2 t3 t4");
+    assert_eq!(msgs(2)[4]["content"], "and write the fix");
+    assert!(
+        msgs(0)[0]["content"]
+            .as_str()
+            .unwrap()
+            .ends_with("explain the parser module please")
+    );
+
+    let recs = records(&out);
+    assert_eq!(recs.len(), 6);
+    let (mut prompt, mut cached) = (0u64, 0u64);
+    let mut by_turn = [(0u64, 0u64); 3];
+    for r in &recs {
+        let st = r.session.unwrap();
+        let n = r.input_tokens.unwrap();
+        let c = r.cached_prompt_tokens.unwrap();
+        // The mock's cache: nothing for the first request, the template for another session's
+        // first turn (the session tag differs), the whole previous prompt and its 5-token reply
+        // for a later turn.
+        let want = match st.turn {
+            1 if st.session == 0 => 0,
+            1 => 4,
+            _ => {
+                let prev = recs
+                    .iter()
+                    .find(|p| {
+                        p.session.unwrap().session == st.session
+                            && p.session.unwrap().turn == st.turn - 1
+                    })
+                    .unwrap();
+                prev.input_tokens.unwrap() + 5
+            }
+        };
+        assert_eq!(c, want, "session {} turn {}", st.session, st.turn);
+        // TTFT is the injected one scaled by the uncached share (±60 ms for scheduling).
+        let expect = ttft.as_secs_f64() * (n - c) as f64 / n as f64;
+        let got = r.ttft.unwrap().as_secs_f64();
+        assert!(
+            (got - expect).abs() < 0.06,
+            "turn {}: ttft {got:.3} s, expected {expect:.3} s",
+            st.turn
+        );
+        prompt += n;
+        cached += c;
+        let b = &mut by_turn[st.turn as usize - 1];
+        b.0 += n;
+        b.1 += c;
+    }
+    let r = read_report(&out);
+    let s = sessions(&r);
+    assert_eq!(
+        (s["started"].as_u64(), s["completed"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(s["cache"]["source"], "server");
+    assert_eq!(s["cache"]["prompt_tokens"].as_u64(), Some(prompt));
+    assert_eq!(s["cache"]["cached_tokens"].as_u64(), Some(cached));
+    let rate = s["cache"]["hit_rate"].as_f64().unwrap();
+    assert!(
+        (rate - cached as f64 / prompt as f64).abs() < 1e-12,
+        "{rate}"
+    );
+    assert_eq!(s["cache"]["history_reuse"].as_f64(), Some(1.0));
+    for (k, (n, c)) in by_turn.iter().enumerate() {
+        let t = &s["by_turn"][k];
+        assert_eq!(t["turn"].as_u64(), Some(k as u64 + 1));
+        let h = t["cache_hit_rate"].as_f64().unwrap();
+        assert!(
+            (h - *c as f64 / *n as f64).abs() < 1e-12,
+            "turn {}: {h}",
+            k + 1
+        );
+    }
+    assert!(
+        s["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        s["warnings"]
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Chat and agent sessions"), "{md}");
+    assert!(
+        md.contains("| mock-model") || md.contains("| openai | 3 | 2 / 2 |"),
+        "{md}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_without_a_cache_is_said_to_reprocess_the_history() {
+    let m = mock_openai(MockCfg {
+        tokens: 3,
+        ttft: Duration::from_millis(20),
+        per_token: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = session_file(dir.path());
+    let out = dir.path().join("out");
+    let o = run_quick(
+        "openai",
+        &m.url(),
+        "mock-model",
+        &[
+            "--workload",
+            "sessions",
+            "--sessions",
+            &file,
+            "--profile",
+            "sessions:2",
+            "--think-time",
+            "const:0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = read_report(&out);
+    let s = sessions(&r);
+    // The mock without its cache reports none: the report says the cache use is unknown.
+    assert_eq!(s["cache"]["source"], Value::Null);
+    let w = s["warnings"][0].as_str().unwrap();
+    assert!(w.contains("reported no cached prompt tokens"), "{w}");
+    assert_eq!(s["concurrency"].as_u64(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_turn_beyond_the_context_is_context_exceeded_and_ends_its_session() {
+    // Session a: 4 + 5 words, then 4 + 5 + 3 + 6 = 18, then 18 + 3 + 4 = 25 words: with a
+    // limit of 20 its third turn is refused.
+    let m = mock_openai(MockCfg {
+        tokens: 3,
+        ttft: Duration::from_millis(20),
+        per_token: Duration::from_millis(2),
+        ctx_limit: Some(20),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("one.jsonl");
+    std::fs::write(
+        &p,
+        r#"{"id": "a", "turns": ["one two three four five", "six seven eight nine ten eleven", "twelve thirteen fourteen fifteen", "never sent"]}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = run_quick(
+        "openai",
+        &m.url(),
+        "mock-model",
+        &[
+            "--workload",
+            "sessions",
+            "--sessions",
+            p.to_str().unwrap(),
+            "--think-time",
+            "0",
+            "--allow-prompt-cache",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let recs = records(&out);
+    assert_eq!(recs.len(), 3, "the fourth turn is never sent");
+    assert_eq!(recs[2].outcome, Outcome::ContextExceeded);
+    assert_eq!(recs[2].input_tokens, Some(25));
+    let r = read_report(&out);
+    let s = sessions(&r);
+    assert_eq!(s["context_exceeded"].as_u64(), Some(1));
+    assert_eq!(s["ended_early"].as_u64(), Some(1));
+    assert_eq!(s["turns"]["failures"]["context_exceeded"].as_u64(), Some(1));
+    assert!(
+        s["warnings"].to_string().contains("up to 25 prompt tokens"),
+        "{}",
+        s["warnings"]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_session_input_exits_2_naming_the_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &p,
+        "{\"turns\": [\"fine\"]}\n{\"turns\": [\"ok\", {\"user\": \"x\", \"max_tokens\": -3}]}\n",
+    )
+    .unwrap();
+    let o = run_quick(
+        "openai",
+        "http://127.0.0.1:9",
+        "m",
+        &["--workload", "sessions", "--sessions", p.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    let want = format!("{}:2: turns[1].max_tokens: ", p.display());
+    assert!(o.stderr.contains(&want), "{}", o.stderr);
+    assert_eq!(o.stderr.trim().lines().count(), 1, "{}", o.stderr);
+    for (args, says) in [
+        (
+            vec!["--workload", "sessions", "--profile", "concurrency:4"],
+            "use sessions:N",
+        ),
+        (
+            vec!["--profile", "sessions:4"],
+            "needs the sessions workload",
+        ),
+        (vec!["--turns", "3"], "--turns is for the sessions workload"),
+        (
+            vec!["--workload", "sessions", "--think-time", "gauss:2"],
+            "uniform:MIN:MAX",
+        ),
+        (vec!["--extra-body", "[1]"], "expected a JSON object"),
+    ] {
+        let o = run_quick("openai", "http://127.0.0.1:9", "m", &args).await;
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains(says), "{args:?}: {}", o.stderr);
+    }
+}

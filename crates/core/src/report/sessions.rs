@@ -1,0 +1,427 @@
+//! The multi-turn sessions workload (`--workload sessions`): what the run knew about its
+//! sessions ([`SessionsReport`]'s facts) and what its records say — per-turn latency and token
+//! counts, and how much of each prompt the server took from its prompt cache, as the server
+//! reported it (llama.cpp `timings.cache_n`, vLLM `usage.prompt_tokens_details.cached_tokens`)
+//! or, for a server that reports none (Ollama), estimated from the prompt-evaluation rate
+//! against a measured uncached rate. The findings say when a stack re-processed the history.
+
+use super::model::PhaseReport;
+use crate::record::{Outcome, Phase, RequestRecord};
+use crate::stats::Summary;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Below this share of the reusable history served from the cache (turns 2 and later), the
+/// stack is said to have re-processed the whole history.
+pub const REPROCESSED_BELOW: f64 = 0.05;
+/// Below this share, the cache hit rate is far below what the shared prefix allows.
+pub const FAR_BELOW: f64 = 0.5;
+
+/// The sessions workload of one target.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SessionsReport {
+    /// Where the sessions came from: `repo:DIR`, `agent:DIR`, `file:PATH` or `sharegpt:PATH`.
+    pub source: String,
+    /// How sessions were offered: `sessions:N` (closed loop) or `rate:R:…` (new sessions per
+    /// second, open loop).
+    pub load: String,
+    /// Sessions at once (closed loop); `null` for a rate.
+    pub concurrency: Option<u32>,
+    /// Think time between a reply and the next user turn (`exp:3`, `const:2`, `uniform:1:5`).
+    pub think_time: String,
+    /// Tokens of shared context each synthetic session starts with; `null` for a file.
+    pub context_tokens: Option<u32>,
+    /// Sessions the source held (the run may end before all are started).
+    pub sessions: u64,
+    /// Sessions started (from the records).
+    pub started: u64,
+    /// Sessions whose every turn was answered.
+    pub completed: u64,
+    /// Sessions that ended at a failed turn (the conversation cannot go on without its reply).
+    pub ended_early: u64,
+    /// Sessions the end of the run (`--duration`) cut short.
+    pub cut_by_end: u64,
+    /// Every turn's request, as one phase.
+    pub turns: PhaseReport,
+    /// The same, by turn index.
+    pub by_turn: Vec<TurnStats>,
+    /// Prompt-cache use over every turn.
+    pub cache: CacheUse,
+    /// The server's parallel slots (llama.cpp `/props` `total_slots`), where it says.
+    pub server_slots: Option<u32>,
+    /// The server's prompt-evaluation rate on a prompt it could not have cached, tok/s: the
+    /// basis of an `estimated` cache count.
+    pub uncached_prefill_tok_s: Option<f64>,
+    /// Turns the server refused as longer than its context.
+    pub context_exceeded: u64,
+    /// The longest prompt a refusal named, tokens.
+    pub longest_refused_tokens: Option<u64>,
+    /// Findings, said plainly.
+    pub warnings: Vec<String>,
+}
+
+/// One turn index over every session.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TurnStats {
+    /// Turn, from 1.
+    pub turn: u32,
+    /// Requests of this turn (`ok` + failed).
+    pub requests: u64,
+    /// Answered.
+    pub ok: u64,
+    /// Time to first token of the answered, s.
+    pub ttft_s: Summary,
+    /// Prompt tokens as the server counted them.
+    pub input_tokens: Summary,
+    /// Prompt tokens taken from the cache (see the phase's `cache.source`).
+    pub cached_tokens: Summary,
+    /// Output tokens.
+    pub output_tokens: Summary,
+    /// Cached / prompt tokens, over the turn's requests with a count.
+    pub cache_hit_rate: Option<f64>,
+    /// Cached tokens / the session's previous prompt and reply (what its own history
+    /// allows), turns 2 and later.
+    pub history_reuse: Option<f64>,
+}
+
+/// Prompt-cache use.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CacheUse {
+    /// `server` (the server's own count), `estimated` (prompt-eval rate against the uncached
+    /// rate) or `null` (the server said nothing).
+    pub source: Option<String>,
+    /// Requests with a count.
+    pub requests: u64,
+    /// Their prompt tokens.
+    pub prompt_tokens: u64,
+    /// Of those, cached.
+    pub cached_tokens: u64,
+    /// `cached_tokens / prompt_tokens`.
+    pub hit_rate: Option<f64>,
+    /// Turns 2 and later: the tokens of each session's previous prompt and reply, which a
+    /// prefix cache could have kept.
+    pub reusable_tokens: u64,
+    /// Turns 2 and later: their cached tokens.
+    pub reused_tokens: u64,
+    /// `reused_tokens / reusable_tokens`.
+    pub history_reuse: Option<f64>,
+}
+
+/// The session records of one attempt, accumulated one at a time.
+#[derive(Debug, Clone, Default)]
+pub struct SessionsStats {
+    records: Vec<RequestRecord>,
+}
+
+/// How many tokens of `r`'s prompt came from the cache, and how that is known.
+fn cached_of(r: &RequestRecord, uncached_rate: Option<f64>) -> Option<(u64, &'static str)> {
+    if let Some(c) = r.cached_prompt_tokens {
+        return Some((c, "server"));
+    }
+    let t = r.server_timings.as_ref()?;
+    let (n, d, rate) = (t.prompt_tokens?, t.prompt?.as_secs_f64(), uncached_rate?);
+    let evaluated = (d * rate).round().min(n as f64).max(0.0) as u64;
+    Some((n - evaluated, "estimated"))
+}
+
+impl SessionsStats {
+    /// Add one finished session turn.
+    pub fn add(&mut self, r: &RequestRecord) {
+        if r.phase == Phase::Session {
+            self.records.push(r.clone());
+        }
+    }
+
+    /// `facts` with every record-derived number filled in.
+    pub fn report(&self, facts: &SessionsReport) -> SessionsReport {
+        let rate = facts.uncached_prefill_tok_s;
+        let mut turns = PhaseReport::from_records(&self.records);
+        turns.gpu = facts.turns.gpu.clone();
+        turns.server_process = facts.turns.server_process.clone();
+        turns.server_metrics = facts.turns.server_metrics.clone();
+
+        // Each session's turns in order.
+        let mut by_session: BTreeMap<u64, Vec<&RequestRecord>> = BTreeMap::new();
+        for r in &self.records {
+            if let Some(s) = r.session {
+                by_session.entry(s.session).or_default().push(r);
+            }
+        }
+        let mut sources: Vec<&'static str> = Vec::new();
+        let mut per_turn: BTreeMap<u32, TurnAcc> = BTreeMap::new();
+        let mut cache = CacheUse::default();
+        let mut ended_early = 0;
+        let (mut exceeded, mut longest) = (0u64, None::<u64>);
+        for turns_of in by_session.values_mut() {
+            turns_of.sort_by_key(|r| r.session.map(|s| s.turn));
+            if turns_of.last().is_some_and(|r| !r.outcome.is_ok()) {
+                ended_early += 1;
+            }
+            let mut previous: Option<u64> = None;
+            for r in turns_of.iter() {
+                let turn = r.session.map_or(1, |s| s.turn);
+                let acc = per_turn.entry(turn).or_default();
+                acc.records.push(r);
+                if r.outcome == Outcome::ContextExceeded {
+                    exceeded += 1;
+                    longest = longest.max(r.input_tokens);
+                }
+                if let (true, Some((c, src))) = (r.outcome.is_ok(), cached_of(r, rate)) {
+                    sources.push(src);
+                    let prompt = r.input_tokens.unwrap_or(0).max(c);
+                    acc.cached.push(c as f64);
+                    acc.prompt_tokens += prompt;
+                    acc.cached_tokens += c;
+                    cache.requests += 1;
+                    cache.prompt_tokens += prompt;
+                    cache.cached_tokens += c;
+                    if let Some(h) = previous {
+                        acc.reusable += h;
+                        acc.reused += c.min(h);
+                        cache.reusable_tokens += h;
+                        cache.reused_tokens += c.min(h);
+                    }
+                }
+                previous = match (r.outcome.is_ok(), r.input_tokens, r.output_tokens) {
+                    (true, Some(i), Some(o)) => Some(i + o),
+                    _ => None,
+                };
+            }
+        }
+        let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+        cache.source = if sources.contains(&"server") {
+            Some("server".into())
+        } else if sources.is_empty() {
+            None
+        } else {
+            Some("estimated".into())
+        };
+        cache.hit_rate = ratio(cache.cached_tokens, cache.prompt_tokens);
+        cache.history_reuse = ratio(cache.reused_tokens, cache.reusable_tokens);
+        let by_turn = per_turn
+            .iter()
+            .map(|(turn, a)| {
+                let ok: Vec<&&RequestRecord> =
+                    a.records.iter().filter(|r| r.outcome.is_ok()).collect();
+                TurnStats {
+                    turn: *turn,
+                    requests: a.records.len() as u64,
+                    ok: ok.len() as u64,
+                    ttft_s: Summary::of(ok.iter().filter_map(|r| Some(r.ttft?.as_secs_f64()))),
+                    input_tokens: Summary::of(
+                        ok.iter().filter_map(|r| Some(r.input_tokens? as f64)),
+                    ),
+                    cached_tokens: Summary::of(a.cached.iter().copied()),
+                    output_tokens: Summary::of(
+                        ok.iter().filter_map(|r| Some(r.output_tokens? as f64)),
+                    ),
+                    cache_hit_rate: ratio(a.cached_tokens, a.prompt_tokens),
+                    history_reuse: ratio(a.reused, a.reusable),
+                }
+            })
+            .collect();
+        let started = by_session.len() as u64;
+        let mut r = SessionsReport {
+            started,
+            ended_early,
+            completed: started.saturating_sub(ended_early + facts.cut_by_end),
+            turns,
+            by_turn,
+            cache,
+            context_exceeded: exceeded,
+            longest_refused_tokens: longest,
+            ..facts.clone()
+        };
+        r.warnings = facts.warnings.iter().cloned().chain(findings(&r)).collect();
+        r
+    }
+}
+
+#[derive(Default)]
+struct TurnAcc<'a> {
+    records: Vec<&'a RequestRecord>,
+    cached: Vec<f64>,
+    prompt_tokens: u64,
+    cached_tokens: u64,
+    reusable: u64,
+    reused: u64,
+}
+
+/// What the numbers show about the cache and the context, said plainly.
+pub fn findings(r: &SessionsReport) -> Vec<String> {
+    let mut out = Vec::new();
+    let c = &r.cache;
+    let how = match c.source.as_deref() {
+        Some("estimated") => format!(
+            " (estimated from the prompt-evaluation time against an uncached {:.0} tok/s: the server reports no cached count)",
+            r.uncached_prefill_tok_s.unwrap_or(0.0)
+        ),
+        _ => String::new(),
+    };
+    match (c.source.as_deref(), c.history_reuse) {
+        (None, _) if r.turns.ok > 0 => out.push(
+            "the server reported no cached prompt tokens, so its prompt-cache use is unknown (vLLM says it only with --enable-prompt-tokens-details)".into(),
+        ),
+        (Some(_), Some(h)) if h < REPROCESSED_BELOW => out.push(format!(
+            "re-processed the whole history every turn: turns 2 and later took {} of {} reusable tokens from the cache ({:.1} %){how}",
+            c.reused_tokens,
+            c.reusable_tokens,
+            h * 100.0
+        )),
+        (Some(_), Some(h)) if h < FAR_BELOW => out.push(format!(
+            "the cache hit rate is far below what the shared prefix allows: turns 2 and later reused {:.0} % of their history ({} of {} tokens){how}",
+            h * 100.0,
+            c.reused_tokens,
+            c.reusable_tokens
+        )),
+        _ => {}
+    }
+    if let (Some(slots), Some(n), Some(h)) = (r.server_slots, r.concurrency, c.history_reuse)
+        && n > slots
+        && h < FAR_BELOW
+    {
+        out.push(format!(
+            "{n} sessions at once on {slots} server slots: a session's next turn often found its slot's cache taken by another session (cache thrashing); more slots (--parallel) or fewer sessions per server keep the history cached"
+        ));
+    }
+    if r.context_exceeded > 0 {
+        out.push(format!(
+            "{} turns were refused as longer than the server's context{}: their sessions ended there",
+            r.context_exceeded,
+            r.longest_refused_tokens
+                .map(|n| format!(" (up to {n} prompt tokens)"))
+                .unwrap_or_default()
+        ));
+    }
+    if r.cut_by_end > 0 {
+        out.push(format!(
+            "{} sessions were still running when the run ended (--duration): their later turns were not sent",
+            r.cut_by_end
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{ServerTimings, SessionTurn};
+    use std::time::Duration;
+
+    fn turn(session: u64, turn: u32, input: u64, cached: Option<u64>, out: u64) -> RequestRecord {
+        let ms = |m: u64| Duration::from_millis(m);
+        RequestRecord {
+            input_tokens: Some(input),
+            cached_prompt_tokens: cached,
+            session: Some(SessionTurn { session, turn }),
+            output_tokens: Some(out),
+            ..RequestRecord::streamed(
+                "t",
+                Phase::Session,
+                session * 10 + u64::from(turn),
+                vec![ms(100), ms(120)],
+            )
+        }
+    }
+
+    #[test]
+    fn history_reuse_is_cached_over_the_previous_prompt_and_reply() {
+        let mut s = SessionsStats::default();
+        // Session 0: 100 + 20 → turn 2 of 150 with 119 cached; turn 3 of 200 with 169 cached.
+        for r in [
+            turn(0, 1, 100, Some(0), 20),
+            turn(0, 2, 150, Some(119), 30),
+            turn(0, 3, 200, Some(169), 10),
+        ] {
+            s.add(&r);
+        }
+        let r = s.report(&SessionsReport::default());
+        assert_eq!((r.started, r.completed, r.ended_early), (1, 1, 0));
+        assert_eq!(r.cache.source.as_deref(), Some("server"));
+        assert_eq!((r.cache.prompt_tokens, r.cache.cached_tokens), (450, 288));
+        assert_eq!((r.cache.reusable_tokens, r.cache.reused_tokens), (300, 288));
+        assert_eq!(r.by_turn.len(), 3);
+        assert_eq!(r.by_turn[1].cache_hit_rate, Some(119.0 / 150.0));
+        assert_eq!(r.by_turn[1].history_reuse, Some(119.0 / 120.0));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn a_stack_that_caches_nothing_is_said_to_reprocess_the_history() {
+        let mut s = SessionsStats::default();
+        for k in 0..3 {
+            s.add(&turn(k, 1, 100, Some(0), 20));
+            s.add(&turn(k, 2, 150, Some(0), 20));
+        }
+        let facts = SessionsReport {
+            concurrency: Some(3),
+            server_slots: Some(1),
+            ..Default::default()
+        };
+        let r = s.report(&facts);
+        assert_eq!(r.cache.history_reuse, Some(0.0));
+        assert!(
+            r.warnings[0].starts_with("re-processed the whole history"),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.warnings[1].contains("cache thrashing"),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
+    fn ollama_reuse_is_estimated_from_the_prompt_eval_time() {
+        // The fixture `ollama_chat_cached_turn`: 65 prompt tokens evaluated in 13.871 ms, at an
+        // uncached 1370 tok/s: 19 evaluated, 46 reused.
+        let mut r = turn(0, 2, 65, None, 10);
+        r.server_timings = Some(ServerTimings {
+            prompt_tokens: Some(65),
+            prompt: Some(Duration::from_secs_f64(0.013871)),
+            ..Default::default()
+        });
+        assert_eq!(cached_of(&r, Some(1370.0)), Some((46, "estimated")));
+        assert_eq!(cached_of(&r, None), None);
+        let mut s = SessionsStats::default();
+        s.add(&r);
+        let rep = s.report(&SessionsReport {
+            uncached_prefill_tok_s: Some(1370.0),
+            ..Default::default()
+        });
+        assert_eq!(rep.cache.source.as_deref(), Some("estimated"));
+        assert_eq!(rep.cache.cached_tokens, 46);
+    }
+
+    #[test]
+    fn a_refused_turn_ends_its_session_and_is_counted() {
+        let mut s = SessionsStats::default();
+        s.add(&turn(0, 1, 100, Some(0), 20));
+        s.add(&RequestRecord {
+            input_tokens: Some(9120),
+            session: Some(SessionTurn {
+                session: 0,
+                turn: 2,
+            }),
+            ..RequestRecord::failed(
+                "t",
+                Phase::Session,
+                1,
+                Outcome::ContextExceeded,
+                Duration::ZERO,
+            )
+        });
+        let r = s.report(&SessionsReport::default());
+        assert_eq!((r.ended_early, r.completed, r.context_exceeded), (1, 0, 1));
+        assert_eq!(r.longest_refused_tokens, Some(9120));
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("up to 9120 prompt tokens")),
+            "{:?}",
+            r.warnings
+        );
+        assert_eq!(r.turns.failures.get("context_exceeded"), Some(&1));
+    }
+}

@@ -1,0 +1,361 @@
+//! The sessions phase: multi-turn conversations as the unit of load. Each session sends its
+//! turns in order, every turn resending the whole conversation — with the server's actual
+//! replies appended — plus the next user message, after a think time; `sessions:N` keeps N
+//! sessions going at once (closed loop), `rate:R` starts new sessions on an open-loop schedule.
+//! A failed turn ends its session (the next turn would need its reply). Every turn is
+//! published and journalled as it ends; the phase's numbers come from
+//! [`crate::report::sessions`].
+//!
+//! Sessions stay apart in the cache the way real users' do: each session's first user message
+//! starts with a tag unique to the run and the session, so a synthetic repository context
+//! (the system message) is shared by every session — as one team's repository is — while
+//! each conversation is its own.
+
+use super::ctx::Abort;
+use super::error::TargetError;
+use super::measure::Attempt;
+use super::watch::Watch;
+use crate::backend::{Client, GenParams, RequestMeta};
+use crate::events::Event;
+use crate::load::driver::arrival_gaps;
+use crate::load::profile::{Arrival, Profile};
+use crate::load::sessions::{Session, Settings, Think};
+use crate::prompts::{Message, Prompt};
+use crate::record::{Outcome, Phase, RequestRecord, SessionTurn};
+use crate::report::sessions::SessionsReport;
+use crate::spec::Api;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Characters of the corpus the synthetic contexts are sized on.
+const SIZING_CHARS: usize = 16_000;
+
+/// How sessions are offered.
+#[derive(Debug, Clone, Copy)]
+enum Offer {
+    /// N sessions at once, each user starting the next session when theirs ends.
+    Closed(u32),
+    /// New sessions at `rate` per second.
+    Open(f64, Arrival),
+}
+
+/// What every session shares.
+struct Shared {
+    client: Client,
+    params: GenParams,
+    target: Arc<str>,
+    attempt: u32,
+    cancel: CancellationToken,
+    think: Think,
+    seed: u64,
+    /// The run's tag (`None`: `--allow-prompt-cache`, sessions sent as they are).
+    tag: Option<u32>,
+    /// No new turn starts after this.
+    end: Option<Instant>,
+    next_index: AtomicU64,
+    cut: AtomicU64,
+}
+
+impl Attempt<'_, '_> {
+    /// Run the sessions workload and put its facts in the target's report.
+    pub(super) async fn sessions(&mut self, ss: &Settings, watch: &Watch<'_>) -> Result<(), Abort> {
+        let s = &self.ctx.plan.settings;
+        let cpt = match &ss.corpus {
+            Some(c) => {
+                let sample: String = c
+                    .files
+                    .iter()
+                    .flat_map(|(_, t)| t.chars())
+                    .take(SIZING_CHARS)
+                    .collect();
+                let (cpt, how) = self
+                    .client
+                    .chars_per_token(&sample)
+                    .await
+                    .map_err(|e| Abort::Target(e.into()))?;
+                self.note(format!(
+                    "sessions: {cpt:.2} characters per token of the corpus (by {how})"
+                ))?;
+                cpt
+            }
+            None => 4.0,
+        };
+        let sessions = ss.sessions(cpt, s.seed);
+        if sessions.is_empty() {
+            return Err(Abort::Target(TargetError::Sessions(
+                "the session source holds no session".into(),
+            )));
+        }
+        let offer = match &s.profile {
+            Profile::Sessions(n) => Offer::Closed(*n),
+            Profile::Rate { rate, arrival } => Offer::Open(*rate, *arrival),
+            _ => Offer::Closed(1),
+        };
+        let server_slots = self.client.slots().await.map(|v| v.len() as u32);
+        let uncached = match self.spec.api {
+            Api::Ollama => self.uncached_rate(&sessions[0]).await?,
+            _ => None,
+        };
+        let turns: usize = sessions.iter().map(|x| x.turns.len()).sum();
+        self.note(format!(
+            "sessions: {} sessions ({turns} turns) from {}, {}, think time {}",
+            sessions.len(),
+            ss.source,
+            s.profile,
+            ss.think
+        ))?;
+        let target = self.spec.name.clone();
+        self.obs.on_event(&Event::PhaseStarted {
+            target: &target,
+            phase: Phase::Session,
+            total: turns as u64,
+        })?;
+        let mark = watch.begin().await;
+        let start = Instant::now();
+        let shared = Arc::new(Shared {
+            client: self.client.clone(),
+            params: self.ctx.params,
+            target: target.as_str().into(),
+            attempt: self.ctx.attempt,
+            cancel: self.ctx.cancel.clone(),
+            think: ss.think,
+            seed: s.seed,
+            tag: self.ctx.tags.as_ref().map(|_| rand::random()),
+            end: s.duration_s.map(|d| start + Duration::from_secs_f64(d)),
+            next_index: AtomicU64::new(0),
+            cut: AtomicU64::new(0),
+        });
+        let sessions: Arc<[Session]> = sessions.into();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut tasks = tokio::task::JoinSet::new();
+        match offer {
+            Offer::Closed(n) => {
+                let next = Arc::new(AtomicU64::new(0));
+                for _ in 0..n {
+                    let (shared, sessions, next, tx) =
+                        (shared.clone(), sessions.clone(), next.clone(), tx.clone());
+                    tasks.spawn(async move {
+                        loop {
+                            let k = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(session) = sessions.get(k as usize) else {
+                                break;
+                            };
+                            let now = Instant::now();
+                            if shared.cancel.is_cancelled() || shared.end.is_some_and(|e| now >= e)
+                            {
+                                break;
+                            }
+                            converse(&shared, k, session, now, &tx).await;
+                        }
+                    });
+                }
+            }
+            Offer::Open(rate, arrival) => {
+                let (shared, sessions, tx) = (shared.clone(), sessions.clone(), tx.clone());
+                tasks.spawn(async move {
+                    let mut at = Instant::now();
+                    let mut running = tokio::task::JoinSet::new();
+                    for ((k, session), gap) in
+                        (0u64..)
+                            .zip(sessions.iter())
+                            .zip(arrival_gaps(rate, arrival, shared.seed))
+                    {
+                        if shared.end.is_some_and(|e| at >= e) {
+                            break;
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep_until(at) => {}
+                            _ = shared.cancel.cancelled() => break,
+                        }
+                        let (shared, session, tx) = (shared.clone(), session.clone(), tx.clone());
+                        running.spawn(async move { converse(&shared, k, &session, at, &tx).await });
+                        while running.try_join_next().is_some() {}
+                        at += gap;
+                    }
+                    while running.join_next().await.is_some() {}
+                });
+            }
+        }
+        drop(tx);
+        while let Some(rec) = rx.recv().await {
+            self.obs.on_event(&Event::RequestFinished(&rec))?;
+            self.built.add(&rec);
+        }
+        while tasks.join_next().await.is_some() {}
+        let resources = watch.end(&mark).await;
+        self.obs.on_event(&Event::PhaseFinished {
+            target: &target,
+            phase: Phase::Session,
+        })?;
+        let window = resources.window(watch.tel);
+        let mut facts = SessionsReport {
+            source: match (&ss.source, &ss.corpus) {
+                (src, Some(c)) => format!("{src}:{}", c.dir.display()),
+                (src, None) => src.to_string(),
+            },
+            load: s.profile.to_string(),
+            concurrency: match offer {
+                Offer::Closed(n) => Some(n),
+                Offer::Open(..) => None,
+            },
+            think_time: ss.think.to_string(),
+            context_tokens: ss.context_tokens(),
+            sessions: sessions.len() as u64,
+            cut_by_end: shared.cut.load(Ordering::Relaxed),
+            server_slots,
+            uncached_prefill_tok_s: uncached,
+            ..Default::default()
+        };
+        facts.turns.gpu = window.gpu;
+        facts.turns.server_process = window.server_process;
+        facts.turns.server_metrics = window.server_metrics;
+        self.t.phases.sessions = Some(facts);
+        if self.ctx.cancel.is_cancelled() {
+            return Err(Abort::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// Ollama reports no cached count: measure its prompt-evaluation rate on a prompt it cannot
+    /// have cached (the first session's context and first turn behind a fresh tag, one token),
+    /// the basis of the estimate. Journalled as a warm-up record.
+    async fn uncached_rate(&mut self, first: &Session) -> Result<Option<f64>, Abort> {
+        let mut messages = Vec::new();
+        let tag = format!("[{:08x}] ", rand::random::<u32>());
+        let mut tagged = false;
+        if let Some(sys) = &first.system {
+            messages.push(Message {
+                role: "system".into(),
+                content: format!("{tag}{sys}"),
+            });
+            tagged = true;
+        }
+        let user = first.turns.first().map_or("", |t| t.user.as_str());
+        messages.push(Message {
+            role: "user".into(),
+            content: if tagged {
+                user.to_string()
+            } else {
+                format!("{tag}{user}")
+            },
+        });
+        let prompt = Prompt {
+            id: "uncached-prefill".into(),
+            scenario: None,
+            messages,
+            output_tokens: None,
+        };
+        let params = GenParams {
+            max_tokens: 1,
+            ..self.ctx.params
+        };
+        let meta = RequestMeta {
+            target: &self.spec.name,
+            phase: Phase::Warmup,
+            step: None,
+            attempt: self.ctx.attempt,
+            index: 0,
+            scheduled: std::time::Instant::now(),
+        };
+        let rec = self
+            .client
+            .generate(&prompt, &params, meta, self.ctx.cancel)
+            .await;
+        self.obs.on_event(&Event::RequestFinished(&rec))?;
+        let rate = rec.server_timings.as_ref().and_then(|t| {
+            let (n, d) = (t.prompt_tokens?, t.prompt?.as_secs_f64());
+            (d > 0.0 && n > 0).then(|| n as f64 / d)
+        });
+        match rate {
+            Some(r) => self.note(format!(
+                "sessions: uncached prompt evaluation {r:.0} tok/s (the basis of the estimated cache use: Ollama reports no cached count)"
+            ))?,
+            None => self.note(format!(
+                "sessions: could not measure an uncached prompt-evaluation rate ({}): cache use will not be estimated",
+                rec.error.as_deref().unwrap_or("no prompt_eval_duration")
+            ))?,
+        }
+        Ok(rate)
+    }
+}
+
+/// One session: its turns in order, each after a think time, until one fails, the run's end
+/// or Ctrl-C. `scheduled` is when the session was due (its first turn's schedule).
+async fn converse(
+    sh: &Shared,
+    k: u64,
+    session: &Session,
+    scheduled: Instant,
+    tx: &mpsc::UnboundedSender<RequestRecord>,
+) {
+    let mut rng = StdRng::seed_from_u64(sh.seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut messages: Vec<Message> = Vec::new();
+    if let Some(sys) = &session.system {
+        messages.push(Message {
+            role: "system".into(),
+            content: sys.clone(),
+        });
+    }
+    let mut due = scheduled;
+    for (t, turn) in session.turns.iter().enumerate() {
+        if t > 0 {
+            let think = turn.think_s.unwrap_or_else(|| sh.think.sample(&mut rng));
+            due = Instant::now() + Duration::from_secs_f64(think);
+            if sh.end.is_some_and(|e| due >= e) {
+                sh.cut.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(due) => {}
+                _ = sh.cancel.cancelled() => return,
+            }
+        }
+        let user = match (t, sh.tag) {
+            (0, Some(tag)) => format!("[{tag:08x}-s{k}] {}", turn.user),
+            _ => turn.user.clone(),
+        };
+        messages.push(Message {
+            role: "user".into(),
+            content: user,
+        });
+        let prompt = Prompt {
+            id: session.id.clone(),
+            scenario: None,
+            messages: messages.clone(),
+            output_tokens: None,
+        };
+        let params = GenParams {
+            max_tokens: turn.max_tokens.unwrap_or(sh.params.max_tokens),
+            ..sh.params
+        };
+        let meta = RequestMeta {
+            target: &sh.target,
+            phase: Phase::Session,
+            step: None,
+            attempt: sh.attempt,
+            index: sh.next_index.fetch_add(1, Ordering::Relaxed),
+            scheduled: due.into_std(),
+        };
+        let mut rec = sh.client.generate(&prompt, &params, meta, &sh.cancel).await;
+        rec.session = Some(SessionTurn {
+            session: k,
+            turn: t as u32 + 1,
+        });
+        let ok = rec.outcome.is_ok();
+        let reply = rec.text.clone();
+        let cancelled = rec.outcome == Outcome::Cancelled;
+        if tx.send(rec).is_err() || !ok || cancelled {
+            return;
+        }
+        messages.push(Message {
+            role: "assistant".into(),
+            content: reply,
+        });
+    }
+}
