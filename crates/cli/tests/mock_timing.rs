@@ -151,3 +151,35 @@ async fn ollama_measures_injected_timing_and_reads_server_counts() {
     assert_eq!(t.model_info.family.as_deref(), Some("llama"));
     assert_eq!(t.server_version.as_deref(), Some("0.12.6"));
 }
+
+/// A reasoning model: 12 reasoning tokens, then the answer. TTFT is the first reasoning
+/// token; the time to the first answer token is the injected TTFT plus the 12 reasoning
+/// tokens' time; the answer text holds no reasoning.
+#[tokio::test]
+async fn time_to_first_answer_is_the_reasoning_time_plus_the_ttft() {
+    let m = mock_openai(MockCfg {
+        reasoning: 12,
+        tokens: 20,
+        ..MockCfg::default()
+    })
+    .await;
+    let (r, recs) = run_targets(
+        vec![target("vllm", Api::Openai, &m.url(), "mock-model")],
+        3,
+        |_| {},
+    )
+    .await;
+    let w = r.targets[0].phases.warm.as_ref().unwrap();
+    let rz = w.reasoning.as_ref().expect("the phase reasoned");
+    assert_eq!((rz.requests, rz.no_answer), (3, 0));
+    assert_ttft(rz.time_to_first_reasoning_s.p50.unwrap(), 0.150);
+    // 150 ms + 12 × 20 ms.
+    assert_ttft(rz.time_to_first_answer_s.p50.unwrap(), 0.150 + 12.0 * 0.020);
+    assert_eq!(rz.reasoning_chunks.mean, Some(12.0));
+    assert_eq!(rz.answer_chunks.mean, Some(8.0));
+    assert_eq!(rz.reasoning_share, Some(0.6));
+    for rec in recs.iter().filter(|r| r.phase.to_string() == "warm") {
+        assert_eq!(rec.reasoning_chunks, 12);
+        assert_eq!(rec.text, " t12 t13 t14 t15 t16 t17 t18 t19");
+    }
+}

@@ -42,6 +42,63 @@ fn usage(ev: &[StreamEvent]) -> (Option<u64>, Option<u64>) {
         .unwrap()
 }
 
+fn reasoning(ev: &[StreamEvent]) -> Vec<String> {
+    ev.iter()
+        .filter_map(|e| match e {
+            StreamEvent::Reasoning(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reasoning streams apart from the answer on every stack, chunk for chunk as each fixture's
+/// README count says, and never in the answer text.
+#[test]
+fn reasoning_is_parsed_apart_from_the_answer() {
+    for (name, decode, thinking, answer) in [
+        (
+            "llamacpp_chat_stream_reasoning.sse",
+            openai::decode_sse_line as fn(&str, &mut dyn EventSink) -> Result<(), String>,
+            34,
+            17,
+        ),
+        (
+            "vllm_chat_stream_reasoning.sse",
+            openai::decode_sse_line,
+            35,
+            18,
+        ),
+        (
+            "ollama_chat_thinking_stream.ndjson",
+            ollama::decode_line,
+            34,
+            17,
+        ),
+    ] {
+        let ev = decode_all(name, decode);
+        let (r, a) = (reasoning(&ev), content(&ev));
+        assert_eq!((r.len(), a.len()), (thinking, answer), "{name}");
+        let first_answer = ev
+            .iter()
+            .position(|e| matches!(e, StreamEvent::Content(_)))
+            .unwrap();
+        let last_reasoning = ev
+            .iter()
+            .rposition(|e| matches!(e, StreamEvent::Reasoning(_)))
+            .unwrap();
+        assert!(
+            last_reasoning < first_answer,
+            "{name}: the answer follows the reasoning"
+        );
+        assert!(
+            r.concat().contains("The user is asking"),
+            "{name}: {}",
+            r.concat()
+        );
+        assert!(!a.concat().contains("<think>"), "{name}: {}", a.concat());
+    }
+}
+
 #[test]
 fn vllm_chat_stream() {
     let ev = decode_all("vllm_chat_stream.sse", openai::decode_sse_line);

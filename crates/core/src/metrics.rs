@@ -126,6 +126,8 @@ mod tests {
             text: String::new(),
             retries: 0,
             session: None,
+            reasoning_chunks: 0,
+            answer_ttft: None,
         }
     }
 

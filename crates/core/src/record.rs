@@ -239,7 +239,7 @@ pub struct RequestRecord {
     #[schemars(with = "f64")]
     #[serde(with = "secs", rename = "schedule_lag_s")]
     pub schedule_lag: Duration,
-    /// Send → first chunk carrying generated text.
+    /// Send → first chunk carrying generated text (reasoning or answer).
     #[schemars(with = "Option<f64>")]
     #[serde(with = "opt_secs", default, rename = "ttft_s")]
     pub ttft: Option<Duration>,
@@ -282,6 +282,24 @@ pub struct RequestRecord {
     /// The session and turn a `session` request belongs to; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionTurn>,
+    /// Of `chunk_arrivals`, the chunks of reasoning (`reasoning_content`, `reasoning`, Ollama
+    /// `thinking`), kept out of `text`; the rest are the answer.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub reasoning_chunks: u64,
+    /// Send → first chunk of the answer, for a request that reasoned first (otherwise the
+    /// answer's first token is the TTFT).
+    #[schemars(with = "Option<f64>")]
+    #[serde(
+        with = "opt_secs",
+        default,
+        rename = "answer_ttft_s",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub answer_ttft: Option<Duration>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Where a request sits in a multi-turn session.
@@ -328,6 +346,8 @@ impl RequestRecord {
             text: String::new(),
             retries: 0,
             session: None,
+            reasoning_chunks: 0,
+            answer_ttft: None,
         }
     }
 
@@ -460,6 +480,8 @@ mod tests {
                 session: 2,
                 turn: 3,
             }),
+            reasoning_chunks: 1,
+            answer_ttft: Some(Duration::from_millis(170)),
         };
         let j = serde_json::to_string(&r).unwrap();
         assert!(j.contains("\"outcome\":\"http_500\""));

@@ -97,6 +97,10 @@ pub struct MockCfg {
     /// OpenAI chat: refuse a prompt of more words than this (after the 4-word template) with
     /// llama.cpp's 400 `exceed_context_size_error` (`llamacpp_error_exceed_context.json`).
     pub ctx_limit: Option<usize>,
+    /// OpenAI chat: the first this many of `tokens` stream as `delta.reasoning_content` (a
+    /// reasoning model behind llama.cpp `--reasoning-format deepseek` or vLLM 0.11
+    /// `--reasoning-parser`), the rest as the answer.
+    pub reasoning: usize,
 }
 
 /// How the mock's prompt cache behaves.
@@ -131,6 +135,7 @@ impl Default for MockCfg {
             prompt_cache: None,
             batch_drift: None,
             ctx_limit: None,
+            reasoning: 0,
         }
     }
 }

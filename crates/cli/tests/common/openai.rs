@@ -178,9 +178,14 @@ pub async fn oa_generate(
         let piece = |k: usize| {
             s.generated.fetch_add(1, Ordering::SeqCst);
             let text = format!(" t{k}");
+            let delta = if k < cfg.reasoning {
+                json!({"reasoning_content": text})
+            } else {
+                json!({"content": text})
+            };
             let ev = if chat {
                 json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
-                       "choices": [{"index": 0, "delta": {"content": text}, "logprobs": null, "finish_reason": null}]})
+                       "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": null}]})
             } else {
                 json!({"id": id, "object": "text_completion", "created": 1749893467, "model": cfg.model,
                        "choices": [{"index": 0, "text": text, "logprobs": null, "finish_reason": null}], "usage": null})

@@ -48,6 +48,7 @@ pub(crate) fn phase(scale: f64, failed: u64) -> PhaseReport {
         e2e_from_schedule_s: summary(2.0 * scale),
         output_length: None,
         prompt_cache: None,
+        reasoning: None,
         gpu: Some(GpuPhase {
             samples: 10,
             devices: vec![GpuDeviceStats {

@@ -376,6 +376,10 @@ pub struct PhaseReport {
     /// count (Ollama never does, vLLM only with `--enable-prompt-tokens-details`).
     #[serde(default)]
     pub prompt_cache: Option<PromptCache>,
+    /// Reasoning before the answer, over the successful requests that reasoned; `null` when
+    /// none did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasoning: Option<Reasoning>,
     /// GPU readings during the phase; `null` without a GPU (see the top-level `gpu.reason`).
     #[serde(default)]
     pub gpu: Option<super::resources::GpuPhase>,
@@ -386,6 +390,26 @@ pub struct PhaseReport {
     /// The server's own metrics during the phase; `null` when it exposes none.
     #[serde(default)]
     pub server_metrics: Option<super::resources::ServerMetricsPhase>,
+}
+
+/// Reasoning (thinking) before the answer: what a user waits for is the answer's first token.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Reasoning {
+    /// Successful requests that streamed reasoning.
+    pub requests: u64,
+    /// Send → first reasoning chunk, s.
+    pub time_to_first_reasoning_s: Summary,
+    /// Send → first answer chunk, s (a request that reasoned to its limit without answering
+    /// has none, and is counted in `no_answer`).
+    pub time_to_first_answer_s: Summary,
+    /// Reasoning chunks (≈ tokens) per request.
+    pub reasoning_chunks: Summary,
+    /// Answer chunks per request.
+    pub answer_chunks: Summary,
+    /// Reasoning chunks / all chunks, over the phase.
+    pub reasoning_share: Option<f64>,
+    /// Requests that reasoned and never answered.
+    pub no_answer: u64,
 }
 
 /// A request whose prompt came more than this share from the server's prompt cache is
@@ -516,6 +540,12 @@ pub struct PhaseStats {
     itl: HdrSummary,
     exact: OutputLength,
     cache: PromptCache,
+    reasoned: u64,
+    no_answer: u64,
+    ttfr: Vec<f64>,
+    ttfa: Vec<f64>,
+    reasoning_chunks: Vec<f64>,
+    answer_chunks: Vec<f64>,
 }
 
 impl PhaseStats {
@@ -581,6 +611,18 @@ impl PhaseStats {
         push(&mut self.ttft_sched, m.ttft_from_schedule_s);
         push(&mut self.e2e_sched, m.e2e_from_schedule_s);
         itl_s(r).for_each(|g| self.itl.record(g));
+        if r.reasoning_chunks > 0 {
+            self.reasoned += 1;
+            let answer = r.chunk_arrivals.len() as u64
+                - r.reasoning_chunks.min(r.chunk_arrivals.len() as u64);
+            push(&mut self.ttfr, r.ttft.map(|t| t.as_secs_f64()));
+            match r.answer_ttft {
+                Some(t) => self.ttfa.push(t.as_secs_f64()),
+                None => self.no_answer += 1,
+            }
+            self.reasoning_chunks.push(r.reasoning_chunks as f64);
+            self.answer_chunks.push(answer as f64);
+        }
         if let Some(cached) = r.cached_prompt_tokens {
             let prompt = r.input_tokens.unwrap_or(0).max(cached);
             self.cache.reported += 1;
@@ -664,6 +706,21 @@ impl PhaseStats {
             e2e_from_schedule_s: sum(&self.e2e_sched),
             output_length: (self.exact.requested > 0).then(|| self.exact.clone()),
             prompt_cache: (self.cache.reported > 0).then(|| self.cache.clone()),
+            reasoning: (self.reasoned > 0).then(|| {
+                let (r, a): (f64, f64) = (
+                    self.reasoning_chunks.iter().sum(),
+                    self.answer_chunks.iter().sum(),
+                );
+                Reasoning {
+                    requests: self.reasoned,
+                    time_to_first_reasoning_s: Summary::of(self.ttfr.iter().copied()),
+                    time_to_first_answer_s: Summary::of(self.ttfa.iter().copied()),
+                    reasoning_chunks: Summary::of(self.reasoning_chunks.iter().copied()),
+                    answer_chunks: Summary::of(self.answer_chunks.iter().copied()),
+                    reasoning_share: (r + a > 0.0).then(|| r / (r + a)),
+                    no_answer: self.no_answer,
+                }
+            }),
             gpu: None,
             server_process: None,
             server_metrics: None,

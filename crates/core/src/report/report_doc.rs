@@ -259,6 +259,27 @@ fn cache_line(name: &str, p: &PhaseReport) -> Option<String> {
     ))
 }
 
+/// One line on the reasoning before the answers of a phase; `None` when nothing reasoned.
+pub fn reasoning_line(name: &str, p: &PhaseReport) -> Option<String> {
+    let r = p.reasoning.as_ref()?;
+    Some(format!(
+        "{name}: {} of {} requests reasoned first: time to first answer token p50 {} s / p90 {} s (first reasoning token p50 {} s), {:.0} % of the chunks were reasoning (mean {} reasoning, {} answer){}",
+        r.requests,
+        p.ok,
+        fmt(r.time_to_first_answer_s.p50, 3),
+        fmt(r.time_to_first_answer_s.p90, 3),
+        fmt(r.time_to_first_reasoning_s.p50, 3),
+        r.reasoning_share.unwrap_or(0.0) * 100.0,
+        fmt(r.reasoning_chunks.mean, 0),
+        fmt(r.answer_chunks.mean, 0),
+        if r.no_answer > 0 {
+            format!("; {} reasoned to the limit and never answered", r.no_answer)
+        } else {
+            String::new()
+        }
+    ))
+}
+
 /// Why a target's prompt cache is not known, when no phase stated it.
 fn cache_unknown(t: &TargetReport) -> String {
     if t.api == crate::spec::Api::Ollama {
@@ -436,6 +457,9 @@ fn target_section(d: &mut Document, t: &TargetReport) {
             p.wall_s
         ));
         if let Some(line) = cache_line(name, p) {
+            d.item(line);
+        }
+        if let Some(line) = reasoning_line(name, p) {
             d.item(line);
         }
     }
@@ -626,7 +650,7 @@ fn dists(p: &PhaseReport) -> [(&'static str, &Summary, usize); 7] {
 fn definitions(d: &mut Document) {
     d.heading(2, "Definitions");
     for line in [
-        "TTFT: send → first chunk carrying generated text.",
+        "TTFT: send → first chunk carrying generated text, reasoning included (what a server's prefill and scheduling cost). Time to first answer token: send → first chunk of the answer after any reasoning (what a user waits for); time to first reasoning token: send → first reasoning chunk.",
         "E2E (response time): send → last chunk carrying generated text.",
         "TPOT: (E2E − TTFT) / (output tokens − 1). ITL: gaps between content chunks, pooled.",
         "Decode rate: (output tokens − 1) / (E2E − TTFT). E2E rate (\"TPS\"): output tokens / E2E.",

@@ -213,10 +213,13 @@ pub fn decode_line(line: &str, out: &mut dyn EventSink) -> Result<(), String> {
         out.error(super::openai::error_message(err.get()));
         return Ok(());
     }
+    if let Some(raw) = l.message.as_ref().and_then(|m| text_literal(m.thinking)) {
+        out.reasoning(raw)?;
+    }
     let raw = l
         .message
         .as_ref()
-        .and_then(|m| text_literal(m.content).or(text_literal(m.thinking)))
+        .and_then(|m| text_literal(m.content))
         .or(text_literal(l.response));
     if let Some(raw) = raw {
         out.content(raw)?;

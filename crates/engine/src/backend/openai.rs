@@ -260,12 +260,18 @@ pub fn decode_sse_line(line: &str, out: &mut dyn EventSink) -> Result<(), String
         return Ok(());
     }
     if let Some(c) = &chunk.choices {
-        let delta_text = c.delta.as_ref().and_then(|d| {
-            text_literal(d.content)
-                .or(text_literal(d.reasoning_content))
-                .or(text_literal(d.reasoning))
-        });
-        if let Some(raw) = delta_text.or(text_literal(c.text)) {
+        if let Some(d) = &c.delta {
+            // vLLM builds of late 2025 send `reasoning` and a deprecated copy in
+            // `reasoning_content`: read one, never both. A multi-token delta may carry the end
+            // of the reasoning and the start of the answer: reasoning first.
+            if let Some(raw) = text_literal(d.reasoning).or(text_literal(d.reasoning_content)) {
+                out.reasoning(raw)?;
+            }
+            if let Some(raw) = text_literal(d.content) {
+                out.content(raw)?;
+            }
+        }
+        if let Some(raw) = text_literal(c.text) {
             out.content(raw)?;
         }
         if let Some(r) = &c.finish_reason {

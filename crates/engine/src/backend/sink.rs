@@ -8,8 +8,11 @@ use crate::record::ServerTimings;
 /// One decoded piece of a streamed response.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StreamEvent {
-    /// Generated text (non-empty).
+    /// Generated answer text (non-empty).
     Content(String),
+    /// Generated reasoning text (non-empty): llama.cpp and vLLM `reasoning_content` /
+    /// `reasoning`, Ollama `thinking`.
+    Reasoning(String),
     /// Token counts from the server.
     Usage {
         /// Prompt tokens.
@@ -33,6 +36,8 @@ pub enum StreamEvent {
 pub trait EventSink {
     /// Generated text, as a raw JSON string literal (with quotes and escapes), non-empty.
     fn content(&mut self, raw: &str) -> Result<(), String>;
+    /// Reasoning text, as a raw JSON string literal, non-empty.
+    fn reasoning(&mut self, raw: &str) -> Result<(), String>;
     /// Generated text already decoded (a decoder that had to unescape it, e.g. to take the
     /// difference of cumulative text), non-empty.
     fn text(&mut self, text: &str);
@@ -55,6 +60,12 @@ impl EventSink for Vec<StreamEvent> {
         let mut s = String::new();
         unescape_into(raw, &mut s)?;
         self.push(StreamEvent::Content(s));
+        Ok(())
+    }
+    fn reasoning(&mut self, raw: &str) -> Result<(), String> {
+        let mut s = String::new();
+        unescape_into(raw, &mut s)?;
+        self.push(StreamEvent::Reasoning(s));
         Ok(())
     }
     fn text(&mut self, text: &str) {

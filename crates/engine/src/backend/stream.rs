@@ -24,6 +24,10 @@ struct Collected {
     /// Arrival time of the read being decoded, relative to `sent`.
     now: Duration,
     chunk_arrivals: Vec<Duration>,
+    /// Of those, reasoning chunks.
+    reasoning_chunks: u64,
+    /// Arrival of the first answer chunk.
+    first_answer: Option<Duration>,
     text: String,
     input: Option<u64>,
     output: Option<u64>,
@@ -42,6 +46,8 @@ impl Collected {
             sent_unix_s: unix_now(),
             now: Duration::ZERO,
             chunk_arrivals: Vec::with_capacity(capacity),
+            reasoning_chunks: 0,
+            first_answer: None,
             text: String::with_capacity(capacity * 8),
             input: None,
             output: None,
@@ -88,10 +94,19 @@ fn stale_connection(e: &reqwest::Error) -> bool {
 impl EventSink for Collected {
     fn content(&mut self, raw: &str) -> Result<(), String> {
         self.chunk_arrivals.push(self.now);
+        self.first_answer.get_or_insert(self.now);
         unescape_into(raw, &mut self.text)
+    }
+    fn reasoning(&mut self, raw: &str) -> Result<(), String> {
+        // A generated token like any other (it counts for TTFT and ITL), kept out of the
+        // answer text.
+        self.chunk_arrivals.push(self.now);
+        self.reasoning_chunks += 1;
+        sink_check(raw)
     }
     fn text(&mut self, text: &str) {
         self.chunk_arrivals.push(self.now);
+        self.first_answer.get_or_insert(self.now);
         self.text.push_str(text);
     }
     fn usage(&mut self, input: Option<u64>, output: Option<u64>) {
@@ -114,6 +129,14 @@ impl EventSink for Collected {
     }
     fn error(&mut self, message: String) {
         self.error.get_or_insert(message);
+    }
+}
+
+/// A reasoning chunk is not kept, but it must still be a JSON string.
+fn sink_check(raw: &str) -> Result<(), String> {
+    match raw.starts_with('"') && raw.ends_with('"') && raw.len() >= 2 {
+        true => Ok(()),
+        false => Err(format!("expected a JSON string, got {raw}")),
     }
 }
 
@@ -198,6 +221,8 @@ pub(crate) async fn execute(
         text: c.text,
         retries,
         session: None,
+        reasoning_chunks: c.reasoning_chunks,
+        answer_ttft: c.first_answer.filter(|_| c.reasoning_chunks > 0),
     }
 }
 
