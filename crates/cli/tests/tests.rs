@@ -13,6 +13,7 @@ mod e2e_llamacpp;
 mod eval;
 mod faults;
 mod load;
+mod long_context;
 mod managed;
 mod mock_timing;
 #[cfg(feature = "e2e")]

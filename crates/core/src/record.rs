@@ -32,6 +32,9 @@ pub enum Phase {
     Autocomplete,
     /// A turn of a multi-turn session (`--workload sessions`; see the record's `session`).
     Session,
+    /// A request of the long-context ladder (`--workload context`; `step` is the length's
+    /// index).
+    Ladder,
 }
 
 impl fmt::Display for Phase {
@@ -46,6 +49,7 @@ impl fmt::Display for Phase {
             Phase::Judge => "judge",
             Phase::Autocomplete => "autocomplete",
             Phase::Session => "session",
+            Phase::Ladder => "ladder",
         })
     }
 }

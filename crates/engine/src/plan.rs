@@ -77,6 +77,8 @@ pub struct RunSettings {
     pub autocomplete: Option<Autocomplete>,
     /// The multi-turn sessions workload instead of cold, warm and load (`--workload sessions`).
     pub sessions: Option<crate::load::sessions::Settings>,
+    /// The long-context ladder instead of cold, warm and load (`--workload context`).
+    pub ladder: Option<crate::load::ladder::Settings>,
 }
 
 /// What a run sends (`--workload`).
@@ -89,6 +91,8 @@ pub enum Workload {
     Autocomplete,
     /// Multi-turn chat and agent sessions, each turn resending the conversation.
     Sessions,
+    /// Prompts of growing length (the long-context ladder).
+    Context,
 }
 
 impl std::str::FromStr for Workload {
@@ -98,8 +102,9 @@ impl std::str::FromStr for Workload {
             "chat" => Ok(Workload::Chat),
             "autocomplete" => Ok(Workload::Autocomplete),
             "sessions" => Ok(Workload::Sessions),
+            "context" => Ok(Workload::Context),
             _ => Err(format!(
-                "unknown workload {s:?}: use chat, autocomplete or sessions"
+                "unknown workload {s:?}: use chat, autocomplete, sessions or context"
             )),
         }
     }
@@ -363,6 +368,7 @@ impl Default for RunSettings {
             performance: true,
             autocomplete: None,
             sessions: None,
+            ladder: None,
         }
     }
 }
@@ -467,6 +473,19 @@ pub struct RunOverrides {
     /// Sessions: think time between turns (`exp:3`, `const:2`, `uniform:1:5`).
     #[serde(default, deserialize_with = "parsed")]
     pub think_time: Option<crate::load::sessions::Think>,
+    /// Context ladder: the lengths, tokens (`1k,2k,4k`).
+    #[serde(default, deserialize_with = "parsed_steps")]
+    pub ladder: Option<Vec<u32>>,
+    /// Context ladder: requests per length.
+    pub ladder_requests: Option<u32>,
+}
+
+/// Deserialise ladder steps written as on the command line (`"1k,2k,4k"`).
+fn parsed_steps<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<u32>>, D::Error> {
+    let s = String::deserialize(d)?;
+    crate::load::ladder::parse_steps(&s)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 impl RunOverrides {
@@ -499,6 +518,41 @@ impl RunOverrides {
         ]
         .into_iter()
         .find_map(|(set, key)| set.then_some(key))
+    }
+
+    /// The first ladder knob set, for the error when the workload is not context.
+    pub fn ladder_knob(&self) -> Option<&'static str> {
+        [
+            (self.ladder.is_some(), "ladder"),
+            (self.ladder_requests.is_some(), "ladder_requests"),
+        ]
+        .into_iter()
+        .find_map(|(set, key)| set.then_some(key))
+    }
+
+    fn apply_ladder(&self, base: &mut RunSettings) {
+        match self.workload {
+            Some(Workload::Context) => {
+                base.ladder.get_or_insert_with(Default::default);
+            }
+            Some(_) => base.ladder = None,
+            None => {}
+        }
+        let Some(l) = &mut base.ladder else {
+            return;
+        };
+        if let Some(s) = &self.ladder {
+            l.steps = Some(s.clone());
+        }
+        if let Some(n) = self.ladder_requests {
+            l.requests = n;
+        }
+        if let Some(n) = self.max_tokens {
+            l.max_tokens = n;
+        }
+        if let Some(p) = &self.corpus {
+            l.corpus_dir = Some(p.clone());
+        }
     }
 
     fn apply_sessions(&self, base: &mut RunSettings) {
@@ -547,7 +601,9 @@ impl RunOverrides {
                     ..Autocomplete::default()
                 });
             }
-            Some(Workload::Chat | Workload::Sessions) => base.autocomplete = None,
+            Some(Workload::Chat | Workload::Sessions | Workload::Context) => {
+                base.autocomplete = None
+            }
             None => {}
         }
         let Some(a) = &mut base.autocomplete else {
@@ -675,6 +731,7 @@ impl RunOverrides {
         }
         self.apply_autocomplete(base);
         self.apply_sessions(base);
+        self.apply_ladder(base);
         if let Some(q) = &mut base.quality {
             let s = &mut q.settings;
             if let Some(n) = self.quality_limit {
@@ -899,8 +956,17 @@ impl Plan {
                 path.display()
             )));
         }
+        if settings.ladder.is_none()
+            && let Some(knob) = file.run.ladder_knob().or(overrides.ladder_knob())
+        {
+            return Err(PlanError::Invalid(format!(
+                "{}: {knob} is set but the workload is not context: add workload = \"context\" to [run], or pass --workload context",
+                path.display()
+            )));
+        }
         if settings.sessions.is_none()
             && settings.autocomplete.is_none()
+            && settings.ladder.is_none()
             && (file.run.corpus.is_some() || overrides.corpus.is_some())
         {
             return Err(PlanError::Invalid(format!(
@@ -1031,9 +1097,17 @@ impl RunSettings {
             }
             _ => {}
         }
-        if s.sessions.is_some() && s.autocomplete.is_some() {
+        if let Some(l) = &s.ladder {
+            l.validate().map_err(PlanError::Invalid)?;
+        }
+        let workloads = [
+            s.sessions.is_some(),
+            s.autocomplete.is_some(),
+            s.ladder.is_some(),
+        ];
+        if workloads.iter().filter(|w| **w).count() > 1 {
             return Err(PlanError::Invalid(
-                "one workload per run: autocomplete and sessions cannot both be set".into(),
+                "one workload per run: choose one of autocomplete, sessions and context".into(),
             ));
         }
         if s.max_tokens == 0 || s.max_tokens > 1_000_000 {

@@ -109,7 +109,8 @@ pub struct RunArgs {
     #[arg(help_heading = "Quality", long, value_parser = quality_load_parser)]
     pub quality_load: Option<Profile>,
     /// What to send: chat (cold, warm and the load profile), sessions (multi-turn
-    /// conversations, see --sessions) or autocomplete (simulated
+    /// conversations, see --sessions), context (the long-context ladder, see --ladder) or
+    /// autocomplete (simulated
     /// developers typing, fill-in-the-middle requests dropped at the next keystroke) [default: chat].
     #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<Workload>())]
     pub workload: Option<Workload>,
@@ -170,7 +171,19 @@ pub struct RunArgs {
     /// uniform:MIN:MAX [default: exp:3].
     #[arg(help_heading = "Sessions", long, value_parser = |s: &str| s.parse::<Think>())]
     pub think_time: Option<Think>,
+    /// Context ladder: prompt lengths in the server's tokens, increasing, k = 1024
+    /// [default: 1k, 2k, 4k, … up to the context the server reports]; a length beyond it is
+    /// skipped with the reason.
+    #[arg(help_heading = "Long context", long, value_parser = |s: &str| servebench_engine::load::ladder::parse_steps(s).map(LadderSteps))]
+    pub ladder: Option<LadderSteps>,
+    /// Context ladder: requests per length [default: 3].
+    #[arg(help_heading = "Long context", long, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub ladder_requests: Option<u32>,
 }
+
+/// `--ladder`: the lengths, as one value (clap would read a `Vec` as many).
+#[derive(Debug, Clone)]
+pub struct LadderSteps(pub Vec<u32>);
 
 /// `--quality-load`: a profile that puts load on the server (concurrency or rate).
 pub fn quality_load_parser(s: &str) -> Result<Profile, String> {
@@ -254,6 +267,8 @@ impl RunArgs {
             context_tokens: a.context_tokens,
             insert_tokens: a.insert_tokens,
             think_time: a.think_time,
+            ladder: a.ladder.clone().map(|l| l.0),
+            ladder_requests: a.ladder_requests,
         };
         let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;
         prepare_quality(&mut plan)?;
@@ -261,9 +276,13 @@ impl RunArgs {
         if let Some(s) = &mut plan.settings.sessions {
             s.load()?;
         }
+        if let Some(l) = &mut plan.settings.ladder {
+            l.load()?;
+        }
         if plan.settings.warm == 0
             && plan.settings.autocomplete.is_none()
             && plan.settings.sessions.is_none()
+            && plan.settings.ladder.is_none()
         {
             eprintln!(
                 "servebench: warning: --warm 0: no warm phase, so every warm row of the summary stays empty and the recommendations have no warm numbers to go on"

@@ -127,12 +127,21 @@ pub fn build_plan(
                     knob.replace('_', "-")
                 );
             }
+            if settings.ladder.is_none()
+                && let Some(knob) = overrides.ladder_knob()
+            {
+                bail!(
+                    "--{} is for the context ladder: add --workload context",
+                    knob.replace('_', "-")
+                );
+            }
             if settings.sessions.is_none()
                 && settings.autocomplete.is_none()
+                && settings.ladder.is_none()
                 && overrides.corpus.is_some()
             {
                 bail!(
-                    "--corpus is read by the autocomplete and sessions workloads: add --workload autocomplete or --workload sessions"
+                    "--corpus is read by the autocomplete, sessions and context workloads: add --workload autocomplete, sessions or context"
                 );
             }
             let plan = Plan {

@@ -101,6 +101,13 @@ pub struct MockCfg {
     /// reasoning model behind llama.cpp `--reasoning-format deepseek` or vLLM 0.11
     /// `--reasoning-parser`), the rest as the answer.
     pub reasoning: usize,
+    /// Ollama chat: a runner with this `num_ctx` (a request's `options.num_ctx` overrides
+    /// it) that counts the prompt in words (after a 4-word template), keeps the last
+    /// `num_ctx` of a longer one and says nothing (`prompt_eval_count` = `num_ctx`,
+    /// `done_reason` `stop`: `ollama_chat_truncated.ndjson`), or with `truncate: false`
+    /// refuses it (`ollama_error_input_too_long.json`); answers `stream: false` with one
+    /// object. `None`: the fixed counts of the fixture.
+    pub num_ctx: Option<usize>,
 }
 
 /// How the mock's prompt cache behaves.
@@ -136,6 +143,7 @@ impl Default for MockCfg {
             batch_drift: None,
             ctx_limit: None,
             reasoning: 0,
+            num_ctx: None,
         }
     }
 }

@@ -120,6 +120,38 @@ pub async fn ol_chat(
         )
             .into_response();
     }
+    // The prompt as the runner counts it (see `MockCfg::num_ctx`), 1 ms per token evaluated.
+    let counted = s.cfg.num_ctx.map(|default| {
+        let n = prompt_words(&body).len();
+        let ctx = body["options"]["num_ctx"]
+            .as_u64()
+            .map_or(default, |c| c as usize);
+        (n, ctx)
+    });
+    if let Some((n, ctx)) = counted {
+        if n > ctx && body["truncate"] == json!(false) {
+            return (
+                StatusCode::BAD_REQUEST,
+                axum::Json(
+                    serde_json::from_str::<Value>(&fixture("ollama_error_input_too_long.json"))
+                        .unwrap(),
+                ),
+            )
+                .into_response();
+        }
+        if body["stream"] == json!(false) {
+            let kept = n.min(ctx);
+            return axum::Json(json!({"model": s.cfg.model, "created_at": "2025-06-14T09:31:09.636593813Z",
+                "message": {"role": "assistant", "content": " t0"}, "done": true, "done_reason": "length",
+                "total_duration": 1_000_000u64, "load_duration": 0, "prompt_eval_count": kept,
+                "prompt_eval_duration": kept as u64 * 1_000_000, "eval_count": 1, "eval_duration": 0}))
+            .into_response();
+        }
+    }
+    let (prompt_eval_count, prompt_eval_ns) = match counted {
+        Some((n, ctx)) => (n.min(ctx) as u64, n.min(ctx) as u64 * 1_000_000),
+        None => (27, 15_330_000),
+    };
     let load = if ol_loaded(&s) {
         Duration::ZERO
     } else {
@@ -148,7 +180,7 @@ pub async fn ol_chat(
         let done = json!({"model": cfg.model, "created_at": "2025-06-14T09:31:09.636593813Z",
                           "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "length",
                           "total_duration": total.as_nanos() as u64, "load_duration": load.as_nanos() as u64,
-                          "prompt_eval_count": 27, "prompt_eval_duration": 15330000u64,
+                          "prompt_eval_count": prompt_eval_count, "prompt_eval_duration": prompt_eval_ns,
                           "eval_count": cfg.tokens, "eval_duration": eval.as_nanos() as u64});
         let _ = tx.send(Ok(format!("{done}\n"))).await;
     });

@@ -26,11 +26,26 @@ pub async fn mock_openai(cfg: MockCfg) -> Mock {
         .route("/v1/chat/completions", post(oa_generate))
         .route("/v1/completions", post(oa_generate))
         .route("/metrics", get(oa_metrics))
+        .route("/tokenize", post(oa_tokenize))
         .with_state(s.clone());
     Mock {
         addr: serve(app).await,
         shared: s,
     }
+}
+
+/// vLLM's `/tokenize` (`{"count", "max_model_len", "tokens"}`), counting words as the
+/// prompt-cache emulation does; 404 without it (as a server without the endpoint).
+pub async fn oa_tokenize(
+    State(s): State<Arc<Shared>>,
+    axum::Json(b): axum::Json<Value>,
+) -> Response {
+    if s.cfg.prompt_cache.is_none() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let text = b["prompt"].as_str().or(b["content"].as_str()).unwrap_or("");
+    let n = text.split_whitespace().count();
+    axum::Json(json!({"count": n, "max_model_len": 16384, "tokens": vec![1; n]})).into_response()
 }
 
 /// vLLM's `/metrics` fixture with two live values; 404 unless `cfg.metrics`.

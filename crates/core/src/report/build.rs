@@ -60,7 +60,8 @@ impl PhaseKey {
             | Phase::Quality
             | Phase::Judge
             | Phase::Autocomplete
-            | Phase::Session => None,
+            | Phase::Session
+            | Phase::Ladder => None,
         }
     }
 }
@@ -198,6 +199,7 @@ impl TargetFacts {
         target.phases = super::Phases {
             autocomplete: t.phases.autocomplete.clone(),
             sessions: t.phases.sessions.clone(),
+            ladder: t.phases.ladder.clone(),
             ..Default::default()
         };
         target.saturation = None;
@@ -248,6 +250,8 @@ pub struct Builder {
     autocomplete: BTreeMap<(String, u32), super::autocomplete::AutocompleteStats>,
     /// Session records per (target, attempt).
     sessions: BTreeMap<(String, u32), super::sessions::SessionsStats>,
+    /// Ladder records per (target, attempt).
+    ladder: BTreeMap<(String, u32), super::ladder::LadderStats>,
 }
 
 impl Builder {
@@ -259,6 +263,7 @@ impl Builder {
             quality: BTreeMap::new(),
             autocomplete: BTreeMap::new(),
             sessions: BTreeMap::new(),
+            ladder: BTreeMap::new(),
         }
     }
 
@@ -266,6 +271,12 @@ impl Builder {
     pub fn add(&mut self, r: &RequestRecord) {
         if r.phase == Phase::Autocomplete {
             self.autocomplete
+                .entry((r.target.clone(), r.attempt))
+                .or_default()
+                .add(r);
+        }
+        if r.phase == Phase::Ladder {
+            self.ladder
                 .entry((r.target.clone(), r.attempt))
                 .or_default()
                 .add(r);
@@ -434,6 +445,13 @@ impl Builder {
             }
             _ => facts.cloned(),
         };
+        // The ladder's steps are facts of the run: without them its records say nothing.
+        t.phases.ladder = f.target.phases.ladder.as_ref().map(|facts| {
+            match self.ladder.get(&(who.target.to_string(), who.attempt)) {
+                Some(s) => s.report(facts, t.api == crate::spec::Api::Ollama),
+                None => facts.clone(),
+            }
+        });
         t.saturation = saturation(&t.phases.sweep);
         t.quality = self.quality_of(&name, f.quality.as_ref(), f.only_measured);
         t

@@ -113,6 +113,7 @@ pub(crate) fn target(name: &str, api: Api, scale: f64) -> TargetReport {
             load: None,
             autocomplete: None,
             sessions: None,
+            ladder: None,
             sweep: [1, 2, 4, 8]
                 .iter()
                 .map(|&c| LoadStep {

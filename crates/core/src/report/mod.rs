@@ -20,6 +20,8 @@ pub(crate) mod fixtures;
 pub mod html;
 pub mod i18n;
 pub mod json;
+pub mod ladder;
+pub mod ladder_doc;
 pub mod markdown;
 pub mod metric;
 pub mod model;

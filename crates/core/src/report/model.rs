@@ -299,6 +299,9 @@ pub struct Phases {
     /// The multi-turn sessions workload (`--workload sessions`); `null` otherwise.
     #[serde(default)]
     pub sessions: Option<super::sessions::SessionsReport>,
+    /// The long-context ladder (`--workload context`); `null` otherwise.
+    #[serde(default)]
+    pub ladder: Option<super::ladder::LadderReport>,
 }
 
 /// A load phase or sweep step: a phase plus what the load was and what it achieved.

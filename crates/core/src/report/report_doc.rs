@@ -113,6 +113,7 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
     load_sections(&mut d, &r.targets, !r.settings.slo.is_empty());
     super::autocomplete_doc::section(&mut d, &r.targets);
     super::sessions_doc::section(&mut d, &r.targets);
+    super::ladder_doc::section(&mut d, &r.targets);
     super::quality_doc::section(&mut d, &r.targets);
     let sources: std::collections::BTreeSet<_> =
         r.targets.iter().filter_map(|t| t.load.source).collect();
@@ -142,6 +143,9 @@ pub fn summary(r: &Report, cmp: Option<&Comparison>) -> Document {
     } else if r.targets.iter().any(|t| t.phases.sessions.is_some()) {
         // So does the sessions workload.
         super::sessions_doc::section(&mut d, &r.targets);
+    } else if r.targets.iter().any(|t| t.phases.ladder.is_some()) {
+        // And the context ladder.
+        super::ladder_doc::section(&mut d, &r.targets);
     } else if r.settings.performance {
         d.table(summary_table(&r.targets));
         cache_callout(&mut d, r);

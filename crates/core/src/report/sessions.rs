@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 pub const REPROCESSED_BELOW: f64 = 0.05;
 /// Below this share, the cache hit rate is far below what the shared prefix allows.
 pub const FAR_BELOW: f64 = 0.5;
+/// A turn whose prompt the server counted below this share of the history it resends (the
+/// previous prompt and reply; a re-tokenised reply may differ by a few tokens) was cut.
+pub const HISTORY_CUT_BELOW: f64 = 0.9;
 
 /// The sessions workload of one target.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -56,6 +59,13 @@ pub struct SessionsReport {
     pub context_exceeded: u64,
     /// The longest prompt a refusal named, tokens.
     pub longest_refused_tokens: Option<u64>,
+    /// Turns whose prompt the server counted shorter than the history it holds (the
+    /// previous prompt and reply): the server cut the conversation (Ollama at `num_ctx`).
+    #[serde(default)]
+    pub truncated_turns: u64,
+    /// The longest prompt of those turns, as the server counted it.
+    #[serde(default)]
+    pub truncated_to: Option<u64>,
     /// Findings, said plainly.
     pub warnings: Vec<String>,
 }
@@ -152,6 +162,7 @@ impl SessionsStats {
         let mut cache = CacheUse::default();
         let mut ended_early = 0;
         let (mut exceeded, mut longest) = (0u64, None::<u64>);
+        let (mut truncated, mut truncated_to) = (0u64, None::<u64>);
         for turns_of in by_session.values_mut() {
             turns_of.sort_by_key(|r| r.session.map(|s| s.turn));
             if turns_of.last().is_some_and(|r| !r.outcome.is_ok()) {
@@ -165,6 +176,12 @@ impl SessionsStats {
                 if r.outcome == Outcome::ContextExceeded {
                     exceeded += 1;
                     longest = longest.max(r.input_tokens);
+                }
+                if let (true, Some(h), Some(n)) = (r.outcome.is_ok(), previous, r.input_tokens)
+                    && (n as f64) < HISTORY_CUT_BELOW * h as f64
+                {
+                    truncated += 1;
+                    truncated_to = truncated_to.max(Some(n));
                 }
                 if let (true, Some((c, src))) = (r.outcome.is_ok(), cached_of(r, rate)) {
                     sources.push(src);
@@ -230,6 +247,8 @@ impl SessionsStats {
             cache,
             context_exceeded: exceeded,
             longest_refused_tokens: longest,
+            truncated_turns: truncated,
+            truncated_to,
             ..facts.clone()
         };
         r.warnings = facts.warnings.iter().cloned().chain(findings(&r)).collect();
@@ -291,6 +310,13 @@ pub fn findings(r: &SessionsReport) -> Vec<String> {
             r.longest_refused_tokens
                 .map(|n| format!(" (up to {n} prompt tokens)"))
                 .unwrap_or_default()
+        ));
+    }
+    if r.truncated_turns > 0 {
+        out.push(format!(
+            "{} turns were counted shorter than the history they resend (at most {} prompt tokens): the server cut the conversation — Ollama drops messages and tokens beyond num_ctx without saying so; set num_ctx (extra_body = {{ options = {{ num_ctx = … }} }})",
+            r.truncated_turns,
+            r.truncated_to.unwrap_or(0)
         ));
     }
     if r.cut_by_end > 0 {
@@ -392,6 +418,24 @@ mod tests {
         });
         assert_eq!(rep.cache.source.as_deref(), Some("estimated"));
         assert_eq!(rep.cache.cached_tokens, 46);
+    }
+
+    #[test]
+    fn a_turn_counted_shorter_than_its_history_was_cut() {
+        let mut s = SessionsStats::default();
+        s.add(&turn(0, 1, 1500, None, 400));
+        // Ollama at num_ctx 2048 keeps 2048 of the 1500 + 400 + 300 tokens sent.
+        s.add(&turn(0, 2, 2048, None, 400));
+        s.add(&turn(0, 3, 2048, None, 400));
+        let r = s.report(&SessionsReport::default());
+        assert_eq!((r.truncated_turns, r.truncated_to), (1, Some(2048)));
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("cut the conversation")),
+            "{:?}",
+            r.warnings
+        );
     }
 
     #[test]

@@ -468,6 +468,14 @@ impl Client {
         Ok((chars / (tb - ta) as f64, method))
     }
 
+    /// Tokens in `text` by the server's own tokenizer; `None` when it has none.
+    pub async fn tokens(&self, text: &str) -> Result<Option<u64>, BackendError> {
+        if !self.dialect.capabilities().tokenize {
+            return Ok(None);
+        }
+        self.dialect.tokenize(self, text).await
+    }
+
     fn calibration_error(&self, what: &str, m: String) -> BackendError {
         BackendError::Other(format!("cannot size {what} on {}: {m}", self.base))
     }

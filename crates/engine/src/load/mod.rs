@@ -1,10 +1,11 @@
 //! Load generation: profiles ([`profile`]) and the one driver that runs any of them
 //! ([`driver`]) — sequential, closed-loop concurrency, or an open-loop arrival schedule — and
 //! the schedule of simulated developers typing in an editor ([`typing`]) through a corpus of
-//! source files ([`corpus`]), and multi-turn chat and agent sessions ([`sessions`]).
+//! source files ([`corpus`]), multi-turn chat and agent sessions ([`sessions`]), and the long-context ladder ([`ladder`]).
 
 pub mod corpus;
 pub mod driver;
+pub mod ladder;
 pub mod profile;
 pub mod sessions;
 pub mod synthetic;

@@ -126,6 +126,10 @@ impl<'a> Attempt<'a, '_> {
             self.sessions(ss, &watch).await?;
             return self.quality().await;
         }
+        if let Some(ls) = &self.ctx.plan.settings.ladder {
+            self.ladder(ls, &watch).await?;
+            return self.quality().await;
+        }
         let cold_records = self.cold(&mut watch).await?;
         self.warm(&watch, &cold_records).await?;
         self.load(&watch).await?;

@@ -1,7 +1,7 @@
 //! The engine: drives each target of a plan through launch (if managed), probe, the cold
 //! load(s), the warm phase and the load profile ([`measure`], [`phase`]) — or the
-//! IDE-autocomplete workload ([`autocomplete`]) or the multi-turn sessions workload
-//! ([`sessions`]) — with telemetry
+//! IDE-autocomplete workload ([`autocomplete`]), the multi-turn sessions workload
+//! ([`sessions`]) or the long-context ladder ([`ladder`]) — with telemetry
 //! sampled throughout and attributed to each phase ([`watch`]), publishing [`Event`]s, and
 //! assembles the [`Report`].
 //!
@@ -12,6 +12,7 @@
 mod autocomplete;
 mod ctx;
 mod error;
+mod ladder;
 mod measure;
 mod phase;
 mod sessions;

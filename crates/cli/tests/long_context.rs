@@ -1,0 +1,175 @@
+//! The long-context ladder against the mocks: an Ollama runner that silently keeps `num_ctx`
+//! tokens is found out at the injected `num_ctx` (and refuses with `truncate: false`, recorded
+//! as `context_exceeded`), and a step longer than the context a server reports is skipped with
+//! the reason, not sent.
+
+use crate::common::*;
+use serde_json::Value;
+use std::path::Path;
+
+fn corpus(dir: &Path) -> String {
+    let c = dir.join("corpus");
+    std::fs::create_dir_all(&c).unwrap();
+    for k in 0..4 {
+        let body: String = (0..400)
+            .map(|i| format!("def f{k}_{i}(x):\n    return x + {i}\n"))
+            .collect();
+        std::fs::write(c.join(format!("m{k}.py")), body).unwrap();
+    }
+    c.to_str().unwrap().to_string()
+}
+
+fn ladder(r: &Value) -> &Value {
+    &r["targets"][0]["phases"]["ladder"]
+}
+
+async fn run(url: &str, api: &str, dir: &Path, name: &str, extra: &[&str]) -> (Out, Value) {
+    let out = dir.join(name);
+    let c = corpus(dir);
+    let mut args = vec![
+        "--workload",
+        "context",
+        "--corpus",
+        &c,
+        "--ladder-requests",
+        "2",
+        "--max-tokens",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let o = run_quick(api, url, "mock-model", &args).await;
+    let r = if o.code == 0 {
+        read_report(&out)
+    } else {
+        Value::Null
+    };
+    (o, r)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ollama_runner_that_cuts_at_num_ctx_is_found_out_at_num_ctx() {
+    let m = mock_ollama(MockCfg {
+        num_ctx: Some(1200),
+        tokens: 4,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (o, r) = run(
+        &m.url(),
+        "ollama",
+        dir.path(),
+        "cut",
+        &["--ladder", "512,1k,2k"],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let l = ladder(&r);
+    assert_eq!(l["sent_counted_by"], "estimate");
+    let steps = l["steps"].as_array().unwrap();
+    let cut: Vec<bool> = steps
+        .iter()
+        .map(|s| s["truncated"].as_bool().unwrap())
+        .collect();
+    assert_eq!(cut, [false, false, true], "{l}");
+    assert_eq!(steps[2]["server_prompt_tokens"].as_f64(), Some(1200.0));
+    assert_eq!(l["truncated_to"].as_u64(), Some(1200));
+    let w = l["warnings"][0].as_str().unwrap();
+    assert!(
+        w.starts_with("prompts over 1200 tokens were cut to 1200 (Ollama num_ctx"),
+        "{w}"
+    );
+    let md = std::fs::read_to_string(dir.path().join("cut/report.md")).unwrap();
+    assert!(
+        md.contains("**truncated**") && md.contains("set num_ctx"),
+        "{md}"
+    );
+
+    // The plan's num_ctx reaches the runner: nothing is cut.
+    let (o, r) = run(
+        &m.url(),
+        "ollama",
+        dir.path(),
+        "wide",
+        &[
+            "--ladder",
+            "512,1k,2k",
+            "--extra-body",
+            r#"{"options": {"num_ctx": 8192}}"#,
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(ladder(&r)["truncated_to"], Value::Null, "{}", ladder(&r));
+
+    // truncate: false: Ollama refuses instead, and the refusal is context_exceeded.
+    let (o, r) = run(
+        &m.url(),
+        "ollama",
+        dir.path(),
+        "refuse",
+        &[
+            "--ladder",
+            "1k,2k",
+            "--extra-body",
+            r#"{"truncate": false}"#,
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let s = &ladder(&r)["steps"][1];
+    assert_eq!(
+        s["phase"]["failures"]["context_exceeded"].as_u64(),
+        Some(2),
+        "{s}"
+    );
+    assert_eq!(s["truncated"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_beyond_the_servers_context_is_skipped_with_the_reason() {
+    // vLLM's /v1/models says max_model_len 16384.
+    let m = mock_openai(MockCfg {
+        prompt_cache: Some(CacheMock::Prefix),
+        tokens: 4,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (o, r) = run(
+        &m.url(),
+        "openai",
+        dir.path(),
+        "skip",
+        &["--ladder", "1k,32k"],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let l = ladder(&r);
+    assert_eq!(l["server_context"].as_u64(), Some(16384));
+    let s = &l["steps"][1];
+    assert_eq!(s["tokens"].as_u64(), Some(32768));
+    assert!(
+        s["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("exceed the server's context of 16384 tokens"),
+        "{s}"
+    );
+    assert_eq!(s["phase"]["requests"].as_u64(), Some(0));
+    assert_eq!(l["steps"][0]["phase"]["ok"].as_u64(), Some(2));
+    // Bad ladders exit 2 naming the fix.
+    for (args, says) in [
+        (
+            vec!["--workload", "context", "--ladder", "2k,1k"],
+            "must increase",
+        ),
+        (vec!["--ladder", "1k"], "--ladder is for the context ladder"),
+    ] {
+        let o = run_quick("openai", &m.url(), "mock-model", &args).await;
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains(says), "{args:?}: {}", o.stderr);
+    }
+}
