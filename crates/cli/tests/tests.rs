@@ -25,4 +25,5 @@ mod sandbox;
 mod sessions;
 mod stats_props;
 mod telemetry;
+mod trace;
 mod wire_fixtures;

@@ -79,6 +79,8 @@ pub struct RunSettings {
     pub sessions: Option<crate::load::sessions::Settings>,
     /// The long-context ladder instead of cold, warm and load (`--workload context`).
     pub ladder: Option<crate::load::ladder::Settings>,
+    /// A trace replayed as the load phase (`--trace`).
+    pub trace: Option<crate::load::trace::Trace>,
 }
 
 /// What a run sends (`--workload`).
@@ -369,6 +371,7 @@ impl Default for RunSettings {
             autocomplete: None,
             sessions: None,
             ladder: None,
+            trace: None,
         }
     }
 }
@@ -478,6 +481,10 @@ pub struct RunOverrides {
     pub ladder: Option<Vec<u32>>,
     /// Context ladder: requests per length.
     pub ladder_requests: Option<u32>,
+    /// A Mooncake-format trace replayed as the load phase.
+    pub trace: Option<PathBuf>,
+    /// Time scale of the trace replay (2: twice as fast).
+    pub trace_speed: Option<f64>,
 }
 
 /// Deserialise ladder steps written as on the command line (`"1k,2k,4k"`).
@@ -732,6 +739,16 @@ impl RunOverrides {
         self.apply_autocomplete(base);
         self.apply_sessions(base);
         self.apply_ladder(base);
+        if let Some(p) = &self.trace {
+            base.trace = Some(crate::load::trace::Trace {
+                path: p.clone(),
+                speed: 1.0,
+                entries: Vec::new(),
+            });
+        }
+        if let (Some(t), Some(x)) = (&mut base.trace, self.trace_speed) {
+            t.speed = x;
+        }
         if let Some(q) = &mut base.quality {
             let s = &mut q.settings;
             if let Some(n) = self.quality_limit {
@@ -956,6 +973,14 @@ impl Plan {
                 path.display()
             )));
         }
+        if settings.trace.is_none()
+            && (file.run.trace_speed.is_some() || overrides.trace_speed.is_some())
+        {
+            return Err(PlanError::Invalid(format!(
+                "{}: trace_speed is set but no trace is: add trace = \"FILE\" to [run], or pass --trace FILE",
+                path.display()
+            )));
+        }
         if settings.ladder.is_none()
             && let Some(knob) = file.run.ladder_knob().or(overrides.ladder_knob())
         {
@@ -1099,6 +1124,25 @@ impl RunSettings {
         }
         if let Some(l) = &s.ladder {
             l.validate().map_err(PlanError::Invalid)?;
+        }
+        if let Some(t) = &s.trace {
+            if !(t.speed > 0.0 && t.speed <= 1000.0) {
+                return Err(PlanError::Invalid(format!(
+                    "trace_speed {} out of range: use (0, 1000]",
+                    t.speed
+                )));
+            }
+            if s.profile != Profile::Sequential {
+                return Err(PlanError::Invalid(format!(
+                    "trace with profile {}: the trace is the load phase: drop the profile",
+                    s.profile
+                )));
+            }
+            if s.sessions.is_some() || s.autocomplete.is_some() || s.ladder.is_some() {
+                return Err(PlanError::Invalid(
+                    "trace replays the chat workload's load phase: drop the other workload".into(),
+                ));
+            }
         }
         let workloads = [
             s.sessions.is_some(),

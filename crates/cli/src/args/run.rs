@@ -176,6 +176,13 @@ pub struct RunArgs {
     /// skipped with the reason.
     #[arg(help_heading = "Long context", long, value_parser = |s: &str| servebench_engine::load::ladder::parse_steps(s).map(LadderSteps))]
     pub ladder: Option<LadderSteps>,
+    /// Replay a Mooncake-format trace (JSONL: timestamp ms, input_length, output_length,
+    /// hash_ids of shared 512-token blocks) as the load phase, at its recorded times.
+    #[arg(help_heading = "Load", long)]
+    pub trace: Option<PathBuf>,
+    /// Time scale of --trace: 2 replays it twice as fast [default: 1].
+    #[arg(help_heading = "Load", long)]
+    pub trace_speed: Option<f64>,
     /// Context ladder: requests per length [default: 3].
     #[arg(help_heading = "Long context", long, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub ladder_requests: Option<u32>,
@@ -269,6 +276,8 @@ impl RunArgs {
             think_time: a.think_time,
             ladder: a.ladder.clone().map(|l| l.0),
             ladder_requests: a.ladder_requests,
+            trace: a.trace.clone(),
+            trace_speed: a.trace_speed,
         };
         let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;
         prepare_quality(&mut plan)?;
@@ -278,6 +287,9 @@ impl RunArgs {
         }
         if let Some(l) = &mut plan.settings.ladder {
             l.load()?;
+        }
+        if let Some(t) = &mut plan.settings.trace {
+            t.load()?;
         }
         if plan.settings.warm == 0
             && plan.settings.autocomplete.is_none()

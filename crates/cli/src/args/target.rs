@@ -127,6 +127,9 @@ pub fn build_plan(
                     knob.replace('_', "-")
                 );
             }
+            if settings.trace.is_none() && overrides.trace_speed.is_some() {
+                bail!("--trace-speed scales a replayed trace: add --trace FILE");
+            }
             if settings.ladder.is_none()
                 && let Some(knob) = overrides.ladder_knob()
             {

@@ -7,6 +7,8 @@
 //!   the seed and sent at those times whatever the server does; each record keeps how late it
 //!   was sent (`schedule_lag`) so latency can be reported from the schedule (no coordinated
 //!   omission).
+//! - Replay (`Schedule::At`): request `i` is scheduled at the `i`-th given time (a trace), and
+//!   sent then as in the open loop.
 
 use super::profile::Arrival;
 use crate::backend::{Client, GenParams, RequestMeta};
@@ -24,7 +26,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// How requests are offered.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Schedule {
     /// `n` streams back to back.
     Closed(u32),
@@ -37,6 +39,8 @@ pub enum Schedule {
         /// Seed for the arrival times.
         seed: u64,
     },
+    /// Request `i` at the `i`-th time from the step's start (a replayed trace).
+    At(Arc<[Duration]>),
 }
 
 /// One run of the driver.
@@ -103,7 +107,7 @@ pub async fn run(shared: Shared, step: Step, tx: mpsc::UnboundedSender<RequestRe
         step.requests.is_none_or(|n| i < n)
             && step.duration.is_none_or(|d| at.duration_since(start) < d)
     };
-    match step.schedule {
+    match step.schedule.clone() {
         Schedule::Closed(streams) => {
             let next = Arc::new(AtomicU64::new(0));
             for _ in 0..streams {
@@ -145,6 +149,23 @@ pub async fn run(shared: Shared, step: Step, tx: mpsc::UnboundedSender<RequestRe
                 // Reap finished requests as we go so the set stays small.
                 while tasks.try_join_next().is_some() {}
                 at += gap;
+            }
+        }
+        Schedule::At(times) => {
+            for (i, t) in (0u64..).zip(times.iter()) {
+                let at = start + *t;
+                if !within(i, at) {
+                    break;
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at) => {}
+                    _ = shared.cancel.cancelled() => break,
+                }
+                let (shared, tx, step) = (shared.clone(), tx.clone(), step.clone());
+                tasks.spawn(async move {
+                    let _ = tx.send(send(&shared, &step, i, at).await);
+                });
+                while tasks.try_join_next().is_some() {}
             }
         }
     }

@@ -12,7 +12,7 @@ use std::str::FromStr;
 pub use servebench_core::spec::Slo;
 
 /// The forms `--profile` accepts, for error messages.
-pub const PROFILE_FORMS: &str = "sequential | concurrency:N | rate:R:poisson | rate:R:constant | rate:R:gamma:B | sweep | sweep:N,N,... | sessions:N";
+pub const PROFILE_FORMS: &str = "sequential | concurrency:N | rate:R:poisson | rate:R:constant | rate:R:gamma:B | sweep | sweep:N,N,... | ramp:rate|concurrency:FROM:TO:STEPS[:exp] | sessions:N";
 
 /// How open-loop arrivals are spaced.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -48,6 +48,63 @@ pub enum Profile {
     /// The sessions workload's closed loop: N users each in a session, starting the next
     /// session when theirs ends.
     Sessions(u32),
+    /// A ramp: `steps` load steps from `from` to `to`, of rate (Poisson) or concurrency,
+    /// spaced linearly or exponentially; each is reported as a sweep step.
+    Ramp {
+        /// Rate or concurrency.
+        kind: RampKind,
+        /// First step's value.
+        from: f64,
+        /// Last step's value.
+        to: f64,
+        /// Steps, at least 2.
+        steps: u32,
+        /// Exponential spacing (a constant ratio) instead of linear.
+        exp: bool,
+    },
+}
+
+/// What a ramp varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RampKind {
+    /// Open-loop requests per second.
+    Rate,
+    /// Closed-loop streams.
+    Concurrency,
+}
+
+impl Profile {
+    /// A ramp's step values, first to last (concurrencies rounded, repeats dropped); empty for
+    /// any other profile.
+    pub fn ramp_values(&self) -> Vec<f64> {
+        let Profile::Ramp {
+            kind,
+            from,
+            to,
+            steps,
+            exp,
+        } = *self
+        else {
+            return Vec::new();
+        };
+        let n = steps.max(2);
+        let mut v: Vec<f64> = (0..n)
+            .map(|k| {
+                let f = f64::from(k) / f64::from(n - 1);
+                let x = if exp {
+                    from * (to / from).powf(f)
+                } else {
+                    from + (to - from) * f
+                };
+                match kind {
+                    RampKind::Concurrency => x.round().max(1.0),
+                    RampKind::Rate => x,
+                }
+            })
+            .collect();
+        v.dedup();
+        v
+    }
 }
 
 /// `--profile` did not parse.
@@ -100,6 +157,33 @@ impl FromStr for Profile {
                 Ok(Profile::Rate { rate, arrival })
             }
             ["sessions", n] => Ok(Profile::Sessions(count(n)?)),
+            ["ramp", kind, from, to, n, rest @ ..] => {
+                let kind = match *kind {
+                    "rate" => RampKind::Rate,
+                    "concurrency" => RampKind::Concurrency,
+                    other => return Err(err(other, "a ramp is of rate or concurrency")),
+                };
+                let (from, to) = (positive(from)?, positive(to)?);
+                if kind == RampKind::Concurrency && to > 100_000.0 {
+                    return Err(err(&to.to_string(), "expected at most 100000 streams"));
+                }
+                let steps = match n.parse::<u32>() {
+                    Ok(k) if (2..=100).contains(&k) => k,
+                    _ => return Err(err(n, "expected 2 to 100 steps")),
+                };
+                let exp = match rest {
+                    [] | ["linear"] => false,
+                    ["exp"] => true,
+                    [other, ..] => return Err(err(other, "expected linear or exp")),
+                };
+                Ok(Profile::Ramp {
+                    kind,
+                    from,
+                    to,
+                    steps,
+                    exp,
+                })
+            }
             ["sweep"] => Ok(Profile::Sweep(None)),
             ["sweep", list] => {
                 let steps = list
@@ -128,6 +212,21 @@ impl fmt::Display for Profile {
                 Arrival::Gamma { burstiness } => write!(f, "rate:{rate}:gamma:{burstiness}"),
             },
             Profile::Sessions(n) => write!(f, "sessions:{n}"),
+            Profile::Ramp {
+                kind,
+                from,
+                to,
+                steps,
+                exp,
+            } => write!(
+                f,
+                "ramp:{}:{from}:{to}:{steps}{}",
+                match kind {
+                    RampKind::Rate => "rate",
+                    RampKind::Concurrency => "concurrency",
+                },
+                if *exp { ":exp" } else { "" }
+            ),
             Profile::Sweep(None) => f.write_str("sweep"),
             Profile::Sweep(Some(s)) => {
                 let list: Vec<String> = s.iter().map(u32::to_string).collect();
@@ -152,6 +251,8 @@ mod tests {
             "sweep",
             "sweep:1,2,4,8",
             "sessions:4",
+            "ramp:rate:1:8:4",
+            "ramp:concurrency:1:32:6:exp",
         ] {
             let p: Profile = s.parse().unwrap();
             assert_eq!(p.to_string(), s);
@@ -163,6 +264,21 @@ mod tests {
                 arrival: Arrival::Poisson
             }
         );
+    }
+
+    #[test]
+    fn ramps_space_their_steps_linearly_or_exponentially() {
+        let p: Profile = "ramp:rate:1:4:4".parse().unwrap();
+        assert_eq!(p.ramp_values(), [1.0, 2.0, 3.0, 4.0]);
+        let p: Profile = "ramp:concurrency:1:32:6:exp".parse().unwrap();
+        assert_eq!(p.ramp_values(), [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]);
+        let p: Profile = "ramp:concurrency:1:2:5".parse().unwrap();
+        assert_eq!(p.ramp_values(), [1.0, 2.0], "rounded repeats dropped");
+        assert_eq!(
+            "ramp:speed:1:2:3".parse::<Profile>().unwrap_err().token,
+            "speed"
+        );
+        assert_eq!("ramp:rate:1:2:1".parse::<Profile>().unwrap_err().token, "1");
     }
 
     #[test]

@@ -402,7 +402,26 @@ impl<'a> Attempt<'a, '_> {
                 self.sweep(steps, w).await?;
                 None
             }
+            p @ Profile::Ramp { kind, .. } => {
+                let schedules = p
+                    .ramp_values()
+                    .into_iter()
+                    .map(|v| match kind {
+                        crate::load::profile::RampKind::Concurrency => Schedule::Closed(v as u32),
+                        crate::load::profile::RampKind::Rate => Schedule::Open {
+                            rate: v,
+                            arrival: crate::load::profile::Arrival::Poisson,
+                            seed: s.seed,
+                        },
+                    })
+                    .collect();
+                self.ramp(schedules, w).await?;
+                None
+            }
         };
+        if let Some(tr) = &s.trace {
+            self.replay(tr, w).await?;
+        }
         if let Some(schedule) = schedule {
             self.t.phases.load = self.load_step(schedule, Phase::Load, None, w).await?;
         }

@@ -14,6 +14,15 @@ use crate::report::{LoadStep, saturation};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// A step's schedule in words, for notes and stop reasons.
+fn describe(s: &Schedule) -> String {
+    match s {
+        Schedule::Closed(c) => format!("concurrency {c}"),
+        Schedule::Open { rate, .. } => format!("rate {rate} req/s"),
+        Schedule::At(t) => format!("a trace of {} requests", t.len()),
+    }
+}
+
 /// What a driver step left behind (its records are in the attempt's builder).
 pub(super) struct StepDone {
     pub first: Option<RequestRecord>,
@@ -36,14 +45,35 @@ impl Attempt<'_, '_> {
                 .take_while(|c| *c <= DEFAULT_SWEEP_MAX)
                 .collect()
         });
+        let schedules = steps.into_iter().map(Schedule::Closed).collect();
+        self.steps(schedules, explicit, watch).await
+    }
+
+    /// A ramp: one step per rate or concurrency, in order, each reported as a sweep step;
+    /// it stops only when a step fails entirely.
+    pub(super) async fn ramp(
+        &mut self,
+        schedules: Vec<Schedule>,
+        watch: &Watch<'_>,
+    ) -> Result<(), Abort> {
+        self.steps(schedules, true, watch).await
+    }
+
+    async fn steps(
+        &mut self,
+        steps: Vec<Schedule>,
+        explicit: bool,
+        watch: &Watch<'_>,
+    ) -> Result<(), Abort> {
         let slo = self.ctx.plan.settings.slo;
-        for (k, &c) in steps.iter().enumerate() {
+        for (k, schedule) in steps.iter().enumerate() {
             if self.ctx.cancel.is_cancelled() {
                 break;
             }
-            self.note(format!("sweep step {k}: concurrency {c}"))?;
+            let c = describe(schedule);
+            self.note(format!("sweep step {k}: {c}"))?;
             let Some(step) = self
-                .load_step(Schedule::Closed(c), Phase::Sweep, Some(k as u32), watch)
+                .load_step(schedule.clone(), Phase::Sweep, Some(k as u32), watch)
                 .await?
             else {
                 // Not one request was sent: cancelled as the step began (the loop's check
@@ -60,14 +90,14 @@ impl Attempt<'_, '_> {
             self.t.phases.sweep.push(step);
             let reason = if ok == 0 {
                 Some(format!(
-                    "every request at concurrency {c} failed ({})",
+                    "every request at {c} failed ({})",
                     kinds.join(", ")
                 ))
             } else if explicit {
                 None
             } else if !slo.is_empty() && pass.is_some_and(|p| p < SLO_BREAK_PASS_RATE) {
                 Some(format!(
-                    "SLO broken at concurrency {c}: {:.0} % of requests met it (threshold {:.0} %)",
+                    "SLO broken at {c}: {:.0} % of requests met it (threshold {:.0} %)",
                     pass.unwrap_or(0.0) * 100.0,
                     SLO_BREAK_PASS_RATE * 100.0
                 ))
@@ -91,6 +121,41 @@ impl Attempt<'_, '_> {
         Ok(())
     }
 
+    /// Replay a trace as the load phase: its prompts (equal hash ids as equal blocks, sized in
+    /// this server's tokens) sent at its recorded times over the speed. No prompt tags: the
+    /// trace's shared prefixes are meant to be shared.
+    pub(super) async fn replay(
+        &mut self,
+        tr: &crate::load::trace::Trace,
+        watch: &Watch<'_>,
+    ) -> Result<(), Abort> {
+        let cal = self
+            .client
+            .calibrate()
+            .await
+            .map_err(|e| Abort::Target(e.into()))?;
+        let prompts = crate::load::trace::prompts(&tr.entries, cal.words_per_token);
+        let schedule = tr.schedule();
+        self.note(format!(
+            "trace replay: {} requests over {:.1} s ({}x), {:.3} words per token (by {})",
+            prompts.len(),
+            schedule.last().map_or(0.0, |d| d.as_secs_f64()),
+            tr.speed,
+            cal.words_per_token,
+            cal.method
+        ))?;
+        let saved = (
+            std::mem::replace(&mut self.ctx.prompts, prompts.into()),
+            self.ctx.tags.take(),
+        );
+        let r = self
+            .load_step(Schedule::At(schedule.into()), Phase::Load, None, watch)
+            .await;
+        (self.ctx.prompts, self.ctx.tags) = saved;
+        self.t.phases.load = r?;
+        Ok(())
+    }
+
     /// Warm up (uncounted), then run one load phase or sweep step and describe it; `None`
     /// when not one request was sent (cancelled at once).
     pub(super) async fn load_step(
@@ -101,24 +166,46 @@ impl Attempt<'_, '_> {
         watch: &Watch<'_>,
     ) -> Result<Option<LoadStep>, Abort> {
         let s = &self.ctx.plan.settings;
-        let (concurrency, rate, profile) = match schedule {
-            Schedule::Closed(c) => (Some(c), None, format!("concurrency:{c}")),
-            Schedule::Open { rate, .. } => (None, Some(rate), s.profile.to_string()),
+        let (concurrency, rate, profile) = match &schedule {
+            Schedule::Closed(c) => (Some(*c), None, format!("concurrency:{c}")),
+            Schedule::Open { rate, arrival, .. } => (
+                None,
+                Some(*rate),
+                crate::load::profile::Profile::Rate {
+                    rate: *rate,
+                    arrival: *arrival,
+                }
+                .to_string(),
+            ),
+            Schedule::At(_) => (
+                None,
+                None,
+                s.trace.as_ref().map_or("trace".into(), |t| {
+                    format!("trace:{}@{}x", t.path.display(), t.speed)
+                }),
+            ),
         };
-        let default_requests = match schedule {
-            Schedule::Closed(c) => (4 * u64::from(c)).max(16),
+        let default_requests = match &schedule {
+            Schedule::Closed(c) => (4 * u64::from(*c)).max(16),
             Schedule::Open { rate, .. } => ((30.0 * rate).ceil() as u64).max(16),
+            Schedule::At(times) => times.len() as u64,
         };
+        let replay = matches!(schedule, Schedule::At(_));
         let duration = s.duration_s.map(Duration::from_secs_f64);
         let run = Step {
             schedule,
-            requests: s
-                .requests
-                .or(duration.is_none().then_some(default_requests)),
+            requests: match replay {
+                // A trace is replayed whole (or for --duration).
+                true => Some(default_requests),
+                false => s
+                    .requests
+                    .or(duration.is_none().then_some(default_requests)),
+            },
             duration,
             phase,
             step,
-            prompt_offset: 1,
+            // The cold request took prompt 0; a trace's prompts are its own, from the first.
+            prompt_offset: if replay { 0 } else { 1 },
         };
         if s.warmup > 0 {
             let warmup = Step {
