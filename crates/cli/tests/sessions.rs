@@ -295,3 +295,67 @@ async fn bad_session_input_exits_2_naming_the_file_line_and_field() {
         assert!(o.stderr.contains(says), "{args:?}: {}", o.stderr);
     }
 }
+
+/// Ollama reports no cached count: `prompt_eval_count` is the whole prompt and only
+/// `prompt_eval_duration` shrinks. The reuse is estimated from the duration against the
+/// uncached rate measured first, close to what the mock's cache held, and labelled so.
+#[tokio::test(flavor = "multi_thread")]
+async fn ollama_cache_use_is_estimated_from_the_prompt_eval_time() {
+    let m = mock_ollama(MockCfg {
+        prompt_cache: Some(CacheMock::Prefix),
+        tokens: 5,
+        ttft: Duration::from_millis(20),
+        per_token: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = session_file(dir.path());
+    let out = dir.path().join("out");
+    let o = run_quick(
+        "ollama",
+        &m.url(),
+        "mock-model",
+        &[
+            "--workload",
+            "sessions",
+            "--sessions",
+            &file,
+            "--think-time",
+            "const:0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = read_report(&out);
+    let s = sessions(&r);
+    assert_eq!(s["cache"]["source"], "estimated");
+    let rate = s["uncached_prefill_tok_s"].as_f64().unwrap();
+    // The calibration prompt: all but the 4-word template evaluated at 1 ms a token.
+    assert!((1000.0..1400.0).contains(&rate), "{rate}");
+    // What the mock held: each later turn's previous prompt and 5-word reply.
+    let recs = records(&out);
+    let mut held = 0u64;
+    for r in recs.iter().filter(|r| r.session.unwrap().turn > 1) {
+        let prev = recs
+            .iter()
+            .find(|p| {
+                p.session.unwrap().session == r.session.unwrap().session
+                    && p.session.unwrap().turn + 1 == r.session.unwrap().turn
+            })
+            .unwrap();
+        held += prev.input_tokens.unwrap() + 5;
+    }
+    let reused = s["cache"]["reused_tokens"].as_u64().unwrap();
+    assert!(
+        reused.abs_diff(held) <= 8,
+        "estimated {reused} reused tokens, the mock held {held}"
+    );
+    assert!(
+        s["cache"]["history_reuse"].as_f64().unwrap() > 0.9,
+        "{}",
+        s["cache"]
+    );
+}

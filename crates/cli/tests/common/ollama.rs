@@ -148,9 +148,14 @@ pub async fn ol_chat(
             .into_response();
         }
     }
-    let (prompt_eval_count, prompt_eval_ns) = match counted {
-        Some((n, ctx)) => (n.min(ctx) as u64, n.min(ctx) as u64 * 1_000_000),
-        None => (27, 15_330_000),
+    // With the prompt-cache emulation, as Ollama's runners do (`ollama_chat_cached_turn`):
+    // `prompt_eval_count` is the whole prompt, only `prompt_eval_duration` shrinks to the
+    // uncached part (1 ms a token).
+    let cache = s.cache(&body);
+    let (prompt_eval_count, prompt_eval_ns) = match (counted, cache) {
+        (_, Some((n, cached))) => (n as u64, (n - cached) as u64 * 1_000_000),
+        (Some((n, ctx)), None) => (n.min(ctx) as u64, n.min(ctx) as u64 * 1_000_000),
+        (None, None) => (27, 15_330_000),
     };
     let load = if ol_loaded(&s) {
         Duration::ZERO
