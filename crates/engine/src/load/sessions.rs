@@ -164,7 +164,7 @@ pub enum SessionError {
     },
     /// A line is not a session.
     #[error(
-        "{path}:{line}: {field}: {why}; each line must be {{\"id\": \"…\", \"system\": \"…\", \"turns\": [\"…\", {{\"user\": \"…\", \"max_tokens\": N, \"think_s\": S}}]}} (see README, Sessions)"
+        "{path}:{line}: {field}: {why}; each line must be {{\"id\": \"…\", \"system\": \"…\", \"turns\": [\"…\", {{\"user\": \"…\", \"max_tokens\": N, \"think_s\": S}}]}} (see README, Chat and agent sessions)"
     )]
     Line {
         /// The file.
