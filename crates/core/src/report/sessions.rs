@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 pub const REPROCESSED_BELOW: f64 = 0.05;
 /// Below this share, the cache hit rate is far below what the shared prefix allows.
 pub const FAR_BELOW: f64 = 0.5;
+/// A later turn that took less than this share of its history from the cache re-read part of
+/// the conversation (a prefix cache that kept it serves all but the last token or block).
+pub const HISTORY_KEPT: f64 = 0.95;
 /// A turn whose prompt the server counted below this share of the history it resends (the
 /// previous prompt and reply; a re-tokenised reply may differ by a few tokens) was cut.
 pub const HISTORY_CUT_BELOW: f64 = 0.9;
@@ -115,6 +118,13 @@ pub struct CacheUse {
     pub reused_tokens: u64,
     /// `reused_tokens / reusable_tokens`.
     pub history_reuse: Option<f64>,
+    /// Turns 2 and later with a cached count.
+    #[serde(default)]
+    pub later_turns: u64,
+    /// Of those, turns that took less than 95 % of their history from the cache: the server
+    /// re-read part of the conversation (its slot or cache no longer held it).
+    #[serde(default)]
+    pub history_misses: u64,
 }
 
 /// The session records of one attempt, accumulated one at a time.
@@ -197,6 +207,10 @@ impl SessionsStats {
                         acc.reused += c.min(h);
                         cache.reusable_tokens += h;
                         cache.reused_tokens += c.min(h);
+                        cache.later_turns += 1;
+                        if (c as f64) < HISTORY_KEPT * h as f64 {
+                            cache.history_misses += 1;
+                        }
                     }
                 }
                 previous = match (r.outcome.is_ok(), r.input_tokens, r.output_tokens) {
@@ -295,13 +309,17 @@ pub fn findings(r: &SessionsReport) -> Vec<String> {
         )),
         _ => {}
     }
-    if let (Some(slots), Some(n), Some(h)) = (r.server_slots, r.concurrency, c.history_reuse)
-        && n > slots
-        && h < FAR_BELOW
-    {
-        out.push(format!(
-            "{n} sessions at once on {slots} server slots: a session's next turn often found its slot's cache taken by another session (cache thrashing); more slots (--parallel) or fewer sessions per server keep the history cached"
-        ));
+    let missed = c.later_turns > 0 && 2 * c.history_misses > c.later_turns;
+    match (r.server_slots, r.concurrency) {
+        (Some(slots), Some(n)) if n > slots && missed => out.push(format!(
+            "{n} sessions at once on {slots} server slots: on {} of {} later turns the server re-read part of the conversation — a session's slot had been taken by another session in between (cache thrashing); more slots (--parallel) or fewer sessions per server keep the history cached{how}",
+            c.history_misses, c.later_turns
+        )),
+        _ if missed && c.history_reuse.is_some_and(|h| h >= FAR_BELOW) => out.push(format!(
+            "on {} of {} later turns the server re-read part of the conversation (under 95 % of the history came from the cache){how}",
+            c.history_misses, c.later_turns
+        )),
+        _ => {}
     }
     if r.context_exceeded > 0 {
         out.push(format!(
@@ -393,6 +411,30 @@ mod tests {
         );
         assert!(
             r.warnings[1].contains("cache thrashing"),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    #[test]
+    fn a_slot_that_kept_only_the_shared_context_is_thrashing() {
+        // Measured on llama.cpp, 3 sessions on 1 slot over a 296-token shared context: each
+        // later turn found only the context cached, not its own conversation.
+        let mut s = SessionsStats::default();
+        for k in 0..3 {
+            s.add(&turn(k, 1, 322, Some(296), 24));
+            s.add(&turn(k, 2, 375, Some(296), 24));
+            s.add(&turn(k, 3, 429, Some(296), 24));
+        }
+        let r = s.report(&SessionsReport {
+            concurrency: Some(3),
+            server_slots: Some(1),
+            ..Default::default()
+        });
+        assert!(r.cache.history_reuse.unwrap() > FAR_BELOW, "{:?}", r.cache);
+        assert_eq!((r.cache.history_misses, r.cache.later_turns), (6, 6));
+        assert!(
+            r.warnings.iter().any(|w| w.contains("cache thrashing")),
             "{:?}",
             r.warnings
         );
