@@ -173,3 +173,54 @@ async fn a_step_beyond_the_servers_context_is_skipped_with_the_reason() {
         assert!(o.stderr.contains(says), "{args:?}: {}", o.stderr);
     }
 }
+
+/// A plan file's `[run]` knobs for the workload the command line chose are kept (and the flags
+/// still win): `ladder` and `ladder_requests` from the file, `--workload context` from the flags.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_plans_ladder_knobs_apply_when_the_flags_choose_the_workload() {
+    let m = mock_openai(MockCfg {
+        prompt_cache: Some(CacheMock::Prefix),
+        tokens: 4,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = corpus(dir.path());
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        format!(
+            "[run]\nladder = \"512,1k\"\nladder_requests = 1\nmax_tokens = 3\ncorpus = {c:?}\n\n[[targets]]\nname = \"m\"\napi = \"openai\"\nurl = \"{}\"\nmodel = \"mock-model\"\n",
+            m.url()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = servebench(&[
+        "run",
+        plan.to_str().unwrap(),
+        "--workload",
+        "context",
+        "--ladder-requests",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = read_report(&out);
+    let l = ladder(&r);
+    let tokens: Vec<u64> = l["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["tokens"].as_u64().unwrap())
+        .collect();
+    assert_eq!(tokens, [512, 1024], "the file's ladder");
+    assert_eq!(l["max_tokens"].as_u64(), Some(3), "the file's max_tokens");
+    assert_eq!(
+        l["steps"][0]["phase"]["requests"].as_u64(),
+        Some(2),
+        "the flag wins"
+    );
+}

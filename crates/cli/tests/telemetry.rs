@@ -199,6 +199,8 @@ fn prometheus_fixtures_parse_into_the_known_metrics() {
     assert_eq!(known["vllm:kv_cache_usage_perc"], 0.4172119140625);
     assert_eq!(known["vllm:num_preemptions_total"], 0.0);
     assert_eq!(known["vllm:generation_tokens_total"], 50172.0);
+    assert_eq!(known["vllm:prefix_cache_queries_total"], 53322.0);
+    assert_eq!(known["vllm:prefix_cache_hits_total"], 6528.0);
     let cache = CacheConfig::from_samples(&v).unwrap();
     assert_eq!(cache.gpu_memory_utilization, Some(0.9));
     assert_eq!(cache.kv_tokens(), Some(29126 * 16));

@@ -513,6 +513,18 @@ impl RunOverrides {
         .find_map(|(set, key)| set.then_some(key))
     }
 
+    /// Apply only the knobs of the workloads `base` already has (not the workload choice):
+    /// a plan file's `[run]` knobs for a workload the command line chose are applied this way
+    /// after both, and then the command line's again, so neither is lost and flags win.
+    pub fn apply_knobs(&self, base: &mut RunSettings) {
+        self.apply_autocomplete(base, false);
+        self.apply_sessions(base, false);
+        self.apply_ladder(base, false);
+        if let (Some(t), Some(x)) = (&mut base.trace, self.trace_speed) {
+            t.speed = x;
+        }
+    }
+
     /// The first sessions knob set, for the error when the workload is not sessions.
     pub fn sessions_knob(&self) -> Option<&'static str> {
         [
@@ -537,8 +549,8 @@ impl RunOverrides {
         .find_map(|(set, key)| set.then_some(key))
     }
 
-    fn apply_ladder(&self, base: &mut RunSettings) {
-        match self.workload {
+    fn apply_ladder(&self, base: &mut RunSettings, switch: bool) {
+        match self.workload.filter(|_| switch) {
             Some(Workload::Context) => {
                 base.ladder.get_or_insert_with(Default::default);
             }
@@ -562,8 +574,8 @@ impl RunOverrides {
         }
     }
 
-    fn apply_sessions(&self, base: &mut RunSettings) {
-        match self.workload {
+    fn apply_sessions(&self, base: &mut RunSettings, switch: bool) {
+        match self.workload.filter(|_| switch) {
             Some(Workload::Sessions) => {
                 base.sessions.get_or_insert_with(Default::default);
             }
@@ -599,8 +611,8 @@ impl RunOverrides {
         }
     }
 
-    fn apply_autocomplete(&self, base: &mut RunSettings) {
-        match self.workload {
+    fn apply_autocomplete(&self, base: &mut RunSettings, switch: bool) {
+        match self.workload.filter(|_| switch) {
             Some(Workload::Autocomplete) => {
                 let duration_s = base.duration_s.unwrap_or(60.0);
                 base.autocomplete.get_or_insert_with(|| Autocomplete {
@@ -736,13 +748,14 @@ impl RunOverrides {
             q.settings.dataset = d.clone();
             base.quality = Some(q);
         }
-        self.apply_autocomplete(base);
-        self.apply_sessions(base);
-        self.apply_ladder(base);
+        self.apply_autocomplete(base, true);
+        self.apply_sessions(base, true);
+        self.apply_ladder(base, true);
         if let Some(p) = &self.trace {
+            let speed = base.trace.as_ref().map_or(1.0, |t| t.speed);
             base.trace = Some(crate::load::trace::Trace {
                 path: p.clone(),
-                speed: 1.0,
+                speed,
                 entries: Vec::new(),
             });
         }
@@ -946,6 +959,8 @@ impl Plan {
         let mut settings = RunSettings::default();
         file.run.apply(&mut settings);
         overrides.apply(&mut settings);
+        file.run.apply_knobs(&mut settings);
+        overrides.apply_knobs(&mut settings);
         if settings.quality.is_none()
             && let Some(knob) = file.run.quality_knob().or(overrides.quality_knob())
         {
@@ -1088,7 +1103,10 @@ impl RunSettings {
         if let Some(p) = s.quality.as_ref().and_then(|q| q.settings.load.as_ref())
             && matches!(
                 p,
-                Profile::Sequential | Profile::Sweep(_) | Profile::Sessions(_)
+                Profile::Sequential
+                    | Profile::Sweep(_)
+                    | Profile::Sessions(_)
+                    | Profile::Ramp { .. }
             )
         {
             return Err(PlanError::Invalid(format!(

@@ -241,6 +241,8 @@ pub fn sharegpt_conversations(path: &Path) -> Result<Vec<Conversation>, PromptEr
         .collect())
 }
 
+/// Words used to build synthetic prompts: common English words of one or two tokens in most
+/// tokenizers, so lengths scale smoothly.
 const WORDS: &[&str] = &[
     "the", "system", "request", "server", "model", "token", "latency", "memory", "batch", "cache",
     "queue", "thread", "stream", "value", "result", "error", "time", "data", "graph", "layer",

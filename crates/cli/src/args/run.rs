@@ -195,7 +195,10 @@ pub struct LadderSteps(pub Vec<u32>);
 /// `--quality-load`: a profile that puts load on the server (concurrency or rate).
 pub fn quality_load_parser(s: &str) -> Result<Profile, String> {
     match s.parse::<Profile>().map_err(|e| e.to_string())? {
-        p @ (Profile::Sequential | Profile::Sweep(_) | Profile::Sessions(_)) => Err(format!(
+        p @ (Profile::Sequential
+        | Profile::Sweep(_)
+        | Profile::Sessions(_)
+        | Profile::Ramp { .. }) => Err(format!(
             "{p} puts no load on the server while the tasks are asked: use concurrency:N or rate:R[:poisson|:constant|:gamma:B]"
         )),
         p => Ok(p),

@@ -205,6 +205,10 @@ pub const SATURATION_GROWTH: f64 = 0.10;
 
 /// Find the saturation step of a sweep (steps in increasing concurrency).
 pub fn saturation(steps: &[LoadStep]) -> Option<Saturation> {
+    // A concurrency sweep's: a rate ramp's steps have no concurrency to name.
+    if steps.iter().any(|s| s.concurrency.is_none()) {
+        return None;
+    }
     steps.windows(2).find_map(|w| {
         let (a, b) = (
             w[0].phase.output_tok_s?,

@@ -53,11 +53,15 @@ pub struct SessionsReport {
     pub by_turn: Vec<TurnStats>,
     /// Prompt-cache use over every turn.
     pub cache: CacheUse,
-    /// The server's parallel slots (llama.cpp `/props` `total_slots`), where it says.
+    /// The server's parallel slots (the length of llama.cpp's `/slots`), where it says.
     pub server_slots: Option<u32>,
     /// The server's prompt-evaluation rate on a prompt it could not have cached, tok/s: the
     /// basis of an `estimated` cache count.
     pub uncached_prefill_tok_s: Option<f64>,
+    /// vLLM's own prefix-cache counters over the phase (`vllm:prefix_cache_queries_total`,
+    /// `vllm:prefix_cache_hits_total`, both in tokens); `null` when the server has none.
+    #[serde(default)]
+    pub server_prefix_cache: Option<PrefixCounters>,
     /// Turns the server refused as longer than its context.
     pub context_exceeded: u64,
     /// The longest prompt a refusal named, tokens.
@@ -71,6 +75,29 @@ pub struct SessionsReport {
     pub truncated_to: Option<u64>,
     /// Findings, said plainly.
     pub warnings: Vec<String>,
+}
+
+/// A server's prefix-cache counters over a phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PrefixCounters {
+    /// Prompt tokens looked up in the cache.
+    pub queries: f64,
+    /// Of those, found.
+    pub hits: f64,
+    /// `hits / queries` (vLLM's own prefix-cache hit rate, every request of the phase).
+    pub hit_rate: Option<f64>,
+}
+
+impl PrefixCounters {
+    /// The counters' growth between two readings.
+    pub fn between(queries: (f64, f64), hits: (f64, f64)) -> PrefixCounters {
+        let (q, h) = (queries.1 - queries.0, hits.1 - hits.0);
+        PrefixCounters {
+            queries: q,
+            hits: h,
+            hit_rate: (q > 0.0).then(|| h / q),
+        }
+    }
 }
 
 /// One turn index over every session.
@@ -175,7 +202,11 @@ impl SessionsStats {
         let (mut truncated, mut truncated_to) = (0u64, None::<u64>);
         for turns_of in by_session.values_mut() {
             turns_of.sort_by_key(|r| r.session.map(|s| s.turn));
-            if turns_of.last().is_some_and(|r| !r.outcome.is_ok()) {
+            // A session Ctrl-C stopped was cut by the end of the run (the runner counts it).
+            if turns_of
+                .last()
+                .is_some_and(|r| !r.outcome.is_ok() && r.outcome != Outcome::Cancelled)
+            {
                 ended_early += 1;
             }
             let mut previous: Option<u64> = None;
@@ -213,8 +244,9 @@ impl SessionsStats {
                         }
                     }
                 }
+                // The next turn resends this prompt and the answer (not the reasoning).
                 previous = match (r.outcome.is_ok(), r.input_tokens, r.output_tokens) {
-                    (true, Some(i), Some(o)) => Some(i + o),
+                    (true, Some(i), Some(o)) => Some(i + o.saturating_sub(r.reasoning_chunks)),
                     _ => None,
                 };
             }

@@ -122,6 +122,14 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
             s.ended_early,
             s.cut_by_end
         ));
+        if let Some(p) = &s.server_prefix_cache {
+            d.item(format!(
+                "{name}: the server's own prefix-cache counters: {:.0} of {:.0} prompt tokens looked up were hits ({}).",
+                p.hits,
+                p.queries,
+                pct(p.hit_rate)
+            ));
+        }
         for w in &s.warnings {
             d.item(format!("{name}: {w}"));
         }

@@ -445,6 +445,16 @@ impl Client {
     /// `usage`): the tokens of a quarter of it and of all of it, so a template's own tokens
     /// cancel.
     pub async fn chars_per_token(&self, text: &str) -> Result<(f64, &'static str), BackendError> {
+        self.chars_per_token_for(text, "the autocomplete windows")
+            .await
+    }
+
+    /// [`Client::chars_per_token`], its errors naming `what` is being sized.
+    pub async fn chars_per_token_for(
+        &self,
+        text: &str,
+        what: &str,
+    ) -> Result<(f64, &'static str), BackendError> {
         let cut = text
             .char_indices()
             .nth(text.chars().count() / 4)
@@ -453,10 +463,10 @@ impl Client {
         let (method, ta, tb) = self
             .count_pair(a, b)
             .await
-            .map_err(|m| self.calibration_error("the autocomplete windows", m))??;
+            .map_err(|m| self.calibration_error(what, m))??;
         if tb <= ta {
             return Err(self.calibration_error(
-                "the autocomplete windows",
+                what,
                 format!(
                     "{} characters counted {tb} tokens, {} characters {ta}",
                     b.len(),

@@ -375,11 +375,29 @@ pub(crate) fn context_exceeded(status: u16, body: &str) -> Option<Option<u64>> {
     if !said {
         return None;
     }
-    let largest = lower
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|t| t.parse::<u64>().ok())
-        .max();
-    Some(largest.filter(|_| lower.contains("maximum context length")))
+    // vLLM names the prompt as "… has N input tokens" (0.11) or "(N in the messages, …)";
+    // the other numbers in its message are the limit and the completion.
+    let before = |marker: &str| {
+        let at = lower.find(marker)?;
+        lower[..at]
+            .rsplit(|c: char| !c.is_ascii_digit())
+            .find(|t| !t.is_empty())?
+            .parse::<u64>()
+            .ok()
+    };
+    let after = |marker: &str| {
+        let at = lower.find(marker)? + marker.len();
+        lower[at..]
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|t| !t.is_empty())?
+            .parse::<u64>()
+            .ok()
+    };
+    Some(
+        before(" input tokens")
+            .or_else(|| before(" in the messages"))
+            .or_else(|| after("request (")),
+    )
 }
 
 fn check_error(c: &mut Collected) -> Result<(), (Outcome, String)> {
@@ -422,5 +440,13 @@ mod tests {
             None
         );
         assert_eq!(context_exceeded(500, "internal error"), None);
+        // Other vLLM wordings: the limit comes first, the prompt is the one named as such.
+        let other = r#"{"error":{"message":"This model's maximum context length is 2048 tokens. However, you requested 2100 tokens (1900 in the messages, 200 in the completion). Please reduce the length of the messages or completion.","code":400}}"#;
+        assert_eq!(context_exceeded(400, other), Some(Some(1900)));
+        let newer = r#"{"error":{"message":"maximum context length is 2048 tokens and your request has 3000 input tokens (parameter=input_tokens, value=3000)","code":400}}"#;
+        assert_eq!(context_exceeded(400, newer), Some(Some(3000)));
+        // llama.cpp's message without its fields (older builds).
+        let old = r#"{"error":{"code":400,"message":"request (3379 tokens) exceeds the available context size (2048 tokens), try increasing it","type":"invalid_request_error"}}"#;
+        assert_eq!(context_exceeded(400, old), Some(Some(3379)));
     }
 }

@@ -7,6 +7,11 @@ use std::path::{Path, PathBuf};
 /// Files larger than this are skipped (generated code, data).
 pub const MAX_FILE_BYTES: u64 = 512 * 1024;
 
+/// Characters a corpus's characters-per-token rate is measured on (sessions, the context
+/// ladder): short enough to fit any default context (Ollama's 2,048 tokens), so a server that
+/// truncates cannot cut the measurement itself.
+pub const SIZING_CHARS: usize = 4_000;
+
 /// At most this many files are read.
 pub const MAX_FILES: usize = 2_000;
 
@@ -23,6 +28,16 @@ impl Corpus {
     /// The texts, in order.
     pub fn texts(&self) -> Vec<String> {
         self.files.iter().map(|(_, t)| t.clone()).collect()
+    }
+
+    /// The first [`SIZING_CHARS`] characters of the corpus: what characters per token are
+    /// measured on.
+    pub fn sample(&self) -> String {
+        self.files
+            .iter()
+            .flat_map(|(_, t)| t.chars())
+            .take(SIZING_CHARS)
+            .collect()
     }
 
     /// Characters in all files.

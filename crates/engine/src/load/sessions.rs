@@ -64,8 +64,12 @@ impl FromStr for Source {
         match s {
             "repo" => Ok(Source::Repo),
             "agent" => Ok(Source::Agent),
-            "" => Err("empty session source: use repo, agent or a .jsonl file".into()),
-            path => Ok(Source::File(PathBuf::from(path))),
+            path if path.ends_with(".jsonl") || path.ends_with(".json") => {
+                Ok(Source::File(PathBuf::from(path)))
+            }
+            other => Err(format!(
+                "unknown session source {other:?}: use repo, agent or a .jsonl session file"
+            )),
         }
     }
 }

@@ -13,6 +13,9 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// Mixed into each hash id's seed.
+const BLOCK_SALT: u64 = 0x6d6f_6f6e_6361_6b65;
+
 /// Tokens per hash block in the Mooncake format.
 pub const BLOCK_TOKENS: u64 = 512;
 
@@ -125,9 +128,11 @@ fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, TraceError> {
             None => Vec::new(),
             Some(Value::Array(a)) => a
                 .iter()
-                .map(|h| {
-                    h.as_u64()
-                        .ok_or_else(|| err("hash_ids", "expected whole numbers".into()))
+                .enumerate()
+                .map(|(k, h)| {
+                    h.as_u64().ok_or_else(|| {
+                        err(&format!("hash_ids[{k}]"), "expected a whole number".into())
+                    })
                 })
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(err("hash_ids", "expected an array".into())),
@@ -172,8 +177,9 @@ pub fn prompts(entries: &[Entry], words_per_token: f64) -> Vec<Prompt> {
             let mut k = 0;
             while words.len() < want {
                 // Hash ids seed their block; past them, a seed unique to the request.
+                // Salted, so no block is the calibration's own words (seeded 0 and 1).
                 let seed = match e.hash_ids.get(k) {
-                    Some(h) => *h,
+                    Some(h) => h ^ BLOCK_SALT,
                     None => (1u64 << 63) | ((i as u64) << 20) | k as u64,
                 };
                 let mut rng = StdRng::seed_from_u64(seed);

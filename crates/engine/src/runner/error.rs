@@ -39,11 +39,14 @@ pub enum TargetError {
     #[error("{0}")]
     Fim(String),
     /// The quality evaluation could not start (no dataset, no interpreter, …).
-    /// The sessions workload cannot run.
-    #[error("{0}")]
-    Sessions(String),
     #[error("{0}")]
     Quality(String),
+    /// The sessions workload cannot run (a source without sessions).
+    #[error("{0}")]
+    Sessions(String),
+    /// The context ladder cannot run (its corpus was not loaded).
+    #[error("{0}")]
+    Ladder(String),
     /// The server ran out of memory: `signature` was found in the error or in the server's log.
     /// The message is the failure it showed as.
     #[error("{cause}")]

@@ -16,27 +16,17 @@ use crate::record::Phase;
 use crate::report::ladder::{LadderReport, LadderStep};
 use crate::spec::Api;
 
-/// Characters of the corpus the characters-per-token rate is measured on: short enough to fit
-/// any default context (Ollama's 2,048), so the rate itself is never cut.
-const SIZING_CHARS: usize = 4_000;
-
 impl Attempt<'_, '_> {
     /// Run the ladder and put its facts in the target's report.
     pub(super) async fn ladder(&mut self, ls: &Settings, watch: &Watch<'_>) -> Result<(), Abort> {
         let corpus = ls.corpus.clone().ok_or_else(|| {
-            Abort::Target(super::error::TargetError::Sessions(
+            Abort::Target(super::error::TargetError::Ladder(
                 "the context ladder's corpus was not loaded".into(),
             ))
         })?;
-        let sample: String = corpus
-            .files
-            .iter()
-            .flat_map(|(_, t)| t.chars())
-            .take(SIZING_CHARS)
-            .collect();
         let (cpt, how) = self
             .client
-            .chars_per_token(&sample)
+            .chars_per_token_for(&corpus.sample(), "the context ladder's prompts")
             .await
             .map_err(|e| Abort::Target(e.into()))?;
         let server_context = self.t.model_info.context_length;

@@ -207,7 +207,9 @@ impl Attempt<'_, '_> {
             // The cold request took prompt 0; a trace's prompts are its own, from the first.
             prompt_offset: if replay { 0 } else { 1 },
         };
-        if s.warmup > 0 {
+        // A trace's warm-up would send its own first requests early (and without tags):
+        // a replay has none.
+        if s.warmup > 0 && !replay {
             let warmup = Step {
                 schedule: Schedule::Closed(concurrency.unwrap_or(1)),
                 requests: Some(s.warmup),

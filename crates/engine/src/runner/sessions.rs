@@ -22,7 +22,7 @@ use crate::load::profile::{Arrival, Profile};
 use crate::load::sessions::{Session, Settings, Think};
 use crate::prompts::{Message, Prompt};
 use crate::record::{Outcome, Phase, RequestRecord, SessionTurn};
-use crate::report::sessions::SessionsReport;
+use crate::report::sessions::{PrefixCounters, SessionsReport};
 use crate::spec::Api;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -33,8 +33,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Characters of the corpus the synthetic contexts are sized on.
-const SIZING_CHARS: usize = 16_000;
+/// vLLM's prefix-cache counters (tokens looked up, tokens found).
+const QUERIES: &str = "vllm:prefix_cache_queries_total";
+const HITS: &str = "vllm:prefix_cache_hits_total";
 
 /// How sessions are offered.
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +61,8 @@ struct Shared {
     end: Option<Instant>,
     next_index: AtomicU64,
     cut: AtomicU64,
+    /// Sessions started.
+    started: AtomicU64,
 }
 
 impl Attempt<'_, '_> {
@@ -68,15 +71,9 @@ impl Attempt<'_, '_> {
         let s = &self.ctx.plan.settings;
         let cpt = match &ss.corpus {
             Some(c) => {
-                let sample: String = c
-                    .files
-                    .iter()
-                    .flat_map(|(_, t)| t.chars())
-                    .take(SIZING_CHARS)
-                    .collect();
                 let (cpt, how) = self
                     .client
-                    .chars_per_token(&sample)
+                    .chars_per_token_for(&c.sample(), "the session contexts")
                     .await
                     .map_err(|e| Abort::Target(e.into()))?;
                 self.note(format!(
@@ -116,6 +113,11 @@ impl Attempt<'_, '_> {
             phase: Phase::Session,
             total: turns as u64,
         })?;
+        let counters = |m: Option<std::collections::BTreeMap<&str, f64>>| {
+            let m = m?;
+            Some((*m.get(QUERIES)?, *m.get(HITS)?))
+        };
+        let before = counters(self.client.metrics().await);
         let mark = watch.begin().await;
         let start = Instant::now();
         let shared = Arc::new(Shared {
@@ -130,6 +132,7 @@ impl Attempt<'_, '_> {
             end: s.duration_s.map(|d| start + Duration::from_secs_f64(d)),
             next_index: AtomicU64::new(0),
             cut: AtomicU64::new(0),
+            started: AtomicU64::new(0),
         });
         let sessions: Arc<[Session]> = sessions.into();
         let (tx, mut rx) = mpsc::unbounded_channel();
@@ -193,6 +196,10 @@ impl Attempt<'_, '_> {
             target: &target,
             phase: Phase::Session,
         })?;
+        let server_prefix_cache = match (before, counters(self.client.metrics().await)) {
+            (Some((q0, h0)), Some((q1, h1))) => Some(PrefixCounters::between((q0, q1), (h0, h1))),
+            _ => None,
+        };
         let window = resources.window(watch.tel);
         let mut facts = SessionsReport {
             source: match (&ss.source, &ss.corpus) {
@@ -210,8 +217,18 @@ impl Attempt<'_, '_> {
             cut_by_end: shared.cut.load(Ordering::Relaxed),
             server_slots,
             uncached_prefill_tok_s: uncached,
+            server_prefix_cache,
             ..Default::default()
         };
+        let started = shared.started.load(Ordering::Relaxed);
+        if let Some(d) = s.duration_s
+            && started == sessions.len() as u64
+            && start.elapsed().as_secs_f64() < d
+        {
+            facts.warnings.push(format!(
+                "every one of the source's {started} sessions had ended before --duration ({d} s) was up: the phase is shorter than asked (more sessions: --session-count, or a larger file)"
+            ));
+        }
         facts.turns.gpu = window.gpu;
         facts.turns.server_process = window.server_process;
         facts.turns.server_metrics = window.server_metrics;
@@ -294,12 +311,17 @@ async fn converse(
     scheduled: Instant,
     tx: &mpsc::UnboundedSender<RequestRecord>,
 ) {
+    sh.started.fetch_add(1, Ordering::Relaxed);
     let mut rng = StdRng::seed_from_u64(sh.seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut messages: Vec<Message> = Vec::new();
     if let Some(sys) = &session.system {
+        // The attempt's tag: its sessions share the context, no earlier run or target does.
         messages.push(Message {
             role: "system".into(),
-            content: sys.clone(),
+            content: match sh.tag {
+                Some(tag) => format!("[{tag:08x}] {sys}"),
+                None => sys.clone(),
+            },
         });
     }
     let mut due = scheduled;
@@ -313,7 +335,10 @@ async fn converse(
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(due) => {}
-                _ = sh.cancel.cancelled() => return,
+                _ = sh.cancel.cancelled() => {
+                    sh.cut.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
             }
         }
         let user = match (t, sh.tag) {
@@ -349,8 +374,10 @@ async fn converse(
         });
         let ok = rec.outcome.is_ok();
         let reply = rec.text.clone();
-        let cancelled = rec.outcome == Outcome::Cancelled;
-        if tx.send(rec).is_err() || !ok || cancelled {
+        if rec.outcome == Outcome::Cancelled && t + 1 < session.turns.len() {
+            sh.cut.fetch_add(1, Ordering::Relaxed);
+        }
+        if tx.send(rec).is_err() || !ok {
             return;
         }
         messages.push(Message {

@@ -109,6 +109,12 @@ pub const KNOWN: &[(&str, Kind, Combine)] = &[
     ("vllm:num_preemptions_total", Kind::Counter, Combine::Sum),
     ("vllm:prompt_tokens_total", Kind::Counter, Combine::Sum),
     ("vllm:generation_tokens_total", Kind::Counter, Combine::Sum),
+    (
+        "vllm:prefix_cache_queries_total",
+        Kind::Counter,
+        Combine::Sum,
+    ),
+    ("vllm:prefix_cache_hits_total", Kind::Counter, Combine::Sum),
     ("llamacpp:requests_processing", Kind::Gauge, Combine::Sum),
     ("llamacpp:requests_deferred", Kind::Gauge, Combine::Sum),
     ("llamacpp:kv_cache_usage_ratio", Kind::Gauge, Combine::Max),
