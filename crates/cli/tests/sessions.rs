@@ -356,3 +356,70 @@ async fn ollama_cache_use_is_estimated_from_the_prompt_eval_time() {
         s["cache"]
     );
 }
+
+/// New sessions on an open-loop schedule, and the end of the run cutting them: two sessions
+/// arrive 50 ms apart (`rate:20:constant`), each turn after 0.3 s of thinking, and `--duration
+/// 0.5` lets neither reach its third turn.
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_arrive_on_a_rate_and_the_end_of_the_run_cuts_them() {
+    let m = mock_openai(MockCfg {
+        tokens: 2,
+        ttft: Duration::from_millis(10),
+        per_token: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = session_file(dir.path());
+    let out = dir.path().join("out");
+    let o = run_quick(
+        "openai",
+        &m.url(),
+        "mock-model",
+        &[
+            "--workload",
+            "sessions",
+            "--sessions",
+            &file,
+            "--profile",
+            "rate:20:constant",
+            "--think-time",
+            "const:0.3",
+            "--duration",
+            "0.5",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let recs = records(&out);
+    let firsts: Vec<&RequestRecord> = recs
+        .iter()
+        .filter(|r| r.session.unwrap().turn == 1)
+        .collect();
+    assert_eq!(firsts.len(), 2);
+    let gap = (firsts[1].scheduled_unix_s() - firsts[0].scheduled_unix_s()).abs();
+    assert!(
+        (gap - 0.05).abs() < 1e-6,
+        "sessions scheduled {gap} s apart"
+    );
+    assert!(
+        recs.iter().all(|r| r.session.unwrap().turn <= 2),
+        "no third turn"
+    );
+    let r = read_report(&out);
+    let s = sessions(&r);
+    assert_eq!(s["concurrency"], Value::Null);
+    assert_eq!(
+        (s["cut_by_end"].as_u64(), s["completed"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert!(
+        s["warnings"]
+            .to_string()
+            .contains("still running when the run ended"),
+        "{}",
+        s["warnings"]
+    );
+}
