@@ -128,13 +128,22 @@ pub async fn run(shared: Shared, step: Step, tx: mpsc::UnboundedSender<RequestRe
                 });
             }
         }
-        Schedule::Open {
-            rate,
-            arrival,
-            seed,
-        } => {
-            let mut at = start;
-            for (i, gap) in (0u64..).zip(arrival_gaps(rate, arrival, seed)) {
+        Schedule::Open { .. } | Schedule::At(_) => {
+            // Open loop and replay alike: request i at its scheduled instant.
+            let times: Box<dyn Iterator<Item = Instant> + Send> = match step.schedule.clone() {
+                Schedule::Open {
+                    rate,
+                    arrival,
+                    seed,
+                } => Box::new(arrival_gaps(rate, arrival, seed).scan(start, |at, gap| {
+                    let this = *at;
+                    *at += gap;
+                    Some(this)
+                })),
+                Schedule::At(times) => Box::new((0..times.len()).map(move |i| start + times[i])),
+                Schedule::Closed(_) => unreachable!("matched above"),
+            };
+            for (i, at) in (0u64..).zip(times) {
                 if !within(i, at) {
                     break;
                 }
@@ -147,24 +156,6 @@ pub async fn run(shared: Shared, step: Step, tx: mpsc::UnboundedSender<RequestRe
                     let _ = tx.send(send(&shared, &step, i, at).await);
                 });
                 // Reap finished requests as we go so the set stays small.
-                while tasks.try_join_next().is_some() {}
-                at += gap;
-            }
-        }
-        Schedule::At(times) => {
-            for (i, t) in (0u64..).zip(times.iter()) {
-                let at = start + *t;
-                if !within(i, at) {
-                    break;
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep_until(at) => {}
-                    _ = shared.cancel.cancelled() => break,
-                }
-                let (shared, tx, step) = (shared.clone(), tx.clone(), step.clone());
-                tasks.spawn(async move {
-                    let _ = tx.send(send(&shared, &step, i, at).await);
-                });
                 while tasks.try_join_next().is_some() {}
             }
         }
