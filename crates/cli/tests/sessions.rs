@@ -423,3 +423,70 @@ async fn sessions_arrive_on_a_rate_and_the_end_of_the_run_cuts_them() {
         s["warnings"]
     );
 }
+
+/// A sweep over sessions at once: one sessions phase per step, each over the whole source,
+/// reported in `sessions_sweep` under its load and rebuilt from its own records.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sweep_runs_one_sessions_phase_per_step() {
+    let m = mock_openai(MockCfg {
+        tokens: 2,
+        ttft: Duration::from_millis(10),
+        per_token: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = session_file(dir.path());
+    let out = dir.path().join("out");
+    let o = run_quick(
+        "openai",
+        &m.url(),
+        "mock-model",
+        &[
+            "--workload",
+            "sessions",
+            "--sessions",
+            &file,
+            "--profile",
+            "sweep:1,2",
+            "--think-time",
+            "0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = read_report(&out);
+    let p = &r["targets"][0]["phases"];
+    assert_eq!(p["sessions"], Value::Null);
+    let steps = p["sessions_sweep"].as_array().unwrap();
+    let loads: Vec<&str> = steps.iter().map(|s| s["load"].as_str().unwrap()).collect();
+    assert_eq!(loads, ["sessions:1", "sessions:2"]);
+    for s in steps {
+        assert_eq!(
+            (s["started"].as_u64(), s["turns"]["ok"].as_u64()),
+            (Some(2), Some(6)),
+            "{s}"
+        );
+    }
+    let recs = records(&out);
+    assert_eq!(recs.iter().filter(|r| r.step == Some(1)).count(), 6);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("| openai @ sessions:2 |"), "{md}");
+    // Rebuilt from the journal on top of the report's facts: the same steps.
+    let o = servebench(&[
+        "report",
+        out.to_str().unwrap(),
+        "--from-journal",
+        "--format",
+        "json",
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let again: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(
+        again["targets"][0]["phases"]["sessions_sweep"],
+        p["sessions_sweep"]
+    );
+}

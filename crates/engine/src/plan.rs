@@ -1121,10 +1121,13 @@ impl RunSettings {
                 ss.validate().map_err(PlanError::Invalid)?;
                 if !matches!(
                     p,
-                    Profile::Sequential | Profile::Sessions(_) | Profile::Rate { .. }
+                    Profile::Sequential
+                        | Profile::Sessions(_)
+                        | Profile::Rate { .. }
+                        | Profile::Sweep(Some(_))
                 ) {
                     return Err(PlanError::Invalid(format!(
-                        "profile {p} with the sessions workload: sessions are the unit of load, use sessions:N (N users at once) or rate:R (new sessions per second)"
+                        "profile {p} with the sessions workload: sessions are the unit of load, use sessions:N (N users at once), rate:R (new sessions per second) or sweep:N,N,… (one phase per number of sessions at once)"
                     )));
                 }
                 if s.endpoint == Endpoint::Completions {

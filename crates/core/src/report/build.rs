@@ -199,6 +199,7 @@ impl TargetFacts {
         target.phases = super::Phases {
             autocomplete: t.phases.autocomplete.clone(),
             sessions: t.phases.sessions.clone(),
+            sessions_sweep: t.phases.sessions_sweep.clone(),
             ladder: t.phases.ladder.clone(),
             ..Default::default()
         };
@@ -249,7 +250,7 @@ pub struct Builder {
     /// Autocomplete records per (target, attempt).
     autocomplete: BTreeMap<(String, u32), super::autocomplete::AutocompleteStats>,
     /// Session records per (target, attempt).
-    sessions: BTreeMap<(String, u32), super::sessions::SessionsStats>,
+    sessions: BTreeMap<(String, u32, Option<u32>), super::sessions::SessionsStats>,
     /// Ladder records per (target, attempt).
     ladder: BTreeMap<(String, u32), super::ladder::LadderStats>,
 }
@@ -283,7 +284,7 @@ impl Builder {
         }
         if r.phase == Phase::Session {
             self.sessions
-                .entry((r.target.clone(), r.attempt))
+                .entry((r.target.clone(), r.attempt, r.step))
                 .or_default()
                 .add(r);
         }
@@ -439,7 +440,16 @@ impl Builder {
             _ => facts.cloned(),
         };
         let facts = f.target.phases.sessions.as_ref();
-        t.phases.sessions = match self.sessions.get(&(who.target.to_string(), who.attempt)) {
+        let stats = |step| {
+            self.sessions
+                .get(&(who.target.to_string(), who.attempt, step))
+        };
+        // A sweep's steps are facts of the run (their settings): each is rebuilt from its own.
+        t.phases.sessions_sweep = (0u32..)
+            .zip(&f.target.phases.sessions_sweep)
+            .map(|(k, facts)| stats(Some(k)).map_or_else(|| facts.clone(), |s| s.report(facts)))
+            .collect();
+        t.phases.sessions = match stats(None) {
             Some(s) if facts.is_some() || !f.only_measured => {
                 Some(s.report(facts.unwrap_or(&Default::default())))
             }

@@ -113,6 +113,7 @@ pub(crate) fn target(name: &str, api: Api, scale: f64) -> TargetReport {
             load: None,
             autocomplete: None,
             sessions: None,
+            sessions_sweep: Vec::new(),
             ladder: None,
             sweep: [1, 2, 4, 8]
                 .iter()

@@ -136,6 +136,13 @@ impl LadderStats {
                 "{refused} requests were refused as longer than the server's context (context_exceeded)"
             ));
         }
+        // A report rebuilt from a finished one already holds these among its facts.
+        let mut seen = Vec::new();
+        r.warnings.retain(|w| {
+            let new = !seen.contains(w);
+            seen.push(w.clone());
+            new
+        });
         r
     }
 }

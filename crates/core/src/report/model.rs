@@ -303,6 +303,9 @@ pub struct Phases {
     /// The multi-turn sessions workload (`--workload sessions`); `null` otherwise.
     #[serde(default)]
     pub sessions: Option<super::sessions::SessionsReport>,
+    /// The sessions workload swept over sessions at once (`sweep:N,N,…`), one phase per step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sessions_sweep: Vec<super::sessions::SessionsReport>,
     /// The long-context ladder (`--workload context`); `null` otherwise.
     #[serde(default)]
     pub ladder: Option<super::ladder::LadderReport>,

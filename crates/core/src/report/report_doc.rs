@@ -42,7 +42,10 @@ pub fn document(
         if r.targets.iter().any(|t| t.phases.autocomplete.is_some()) {
             super::autocomplete_doc::definitions(&mut d);
         }
-        if r.targets.iter().any(|t| t.phases.sessions.is_some()) {
+        if r.targets
+            .iter()
+            .any(|t| t.phases.sessions.is_some() || !t.phases.sessions_sweep.is_empty())
+        {
             super::sessions_doc::definitions(&mut d);
         }
     }
@@ -140,7 +143,11 @@ pub fn summary(r: &Report, cmp: Option<&Comparison>) -> Document {
     if r.targets.iter().any(|t| t.phases.autocomplete.is_some()) {
         // The autocomplete workload replaces the chat phases: its own table says it all.
         super::autocomplete_doc::section(&mut d, &r.targets);
-    } else if r.targets.iter().any(|t| t.phases.sessions.is_some()) {
+    } else if r
+        .targets
+        .iter()
+        .any(|t| t.phases.sessions.is_some() || !t.phases.sessions_sweep.is_empty())
+    {
         // So does the sessions workload.
         super::sessions_doc::section(&mut d, &r.targets);
     } else if r.targets.iter().any(|t| t.phases.ladder.is_some()) {

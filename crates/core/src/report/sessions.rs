@@ -297,7 +297,15 @@ impl SessionsStats {
             truncated_to,
             ..facts.clone()
         };
-        r.warnings = facts.warnings.iter().cloned().chain(findings(&r)).collect();
+        // A report rebuilt from a finished one already holds its findings among the facts:
+        // each is said once.
+        let mut warnings: Vec<String> = Vec::new();
+        for w in facts.warnings.iter().cloned().chain(findings(&r)) {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+        r.warnings = warnings;
         r
     }
 }

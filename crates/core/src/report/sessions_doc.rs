@@ -14,9 +14,18 @@ fn pct(x: Option<f64>) -> String {
 
 /// The section, when any target ran the sessions workload.
 pub fn section(d: &mut Document, targets: &[TargetReport]) {
-    let ran: Vec<(&str, &SessionsReport)> = targets
+    // A sweep's steps are named by their load (`sessions:4`).
+    let ran: Vec<(String, &SessionsReport)> = targets
         .iter()
-        .filter_map(|t| Some((t.name.as_str(), t.phases.sessions.as_ref()?)))
+        .flat_map(|t| {
+            let one = t.phases.sessions.as_ref().map(|s| (t.name.clone(), s));
+            let steps = t
+                .phases
+                .sessions_sweep
+                .iter()
+                .map(|s| (format!("{} @ {}", t.name, s.load), s));
+            one.into_iter().chain(steps)
+        })
         .collect();
     if ran.is_empty() {
         return;
@@ -94,7 +103,7 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
     let series: Vec<svg::Series> = ran
         .iter()
         .map(|(name, s)| svg::Series {
-            name,
+            name: name.as_str(),
             points: s
                 .by_turn
                 .iter()

@@ -25,6 +25,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+/// An open-loop request's task is started this long before its time.
+const LEAD: Duration = Duration::from_millis(20);
+
 /// How requests are offered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Schedule {
@@ -147,12 +150,18 @@ pub async fn run(shared: Shared, step: Step, tx: mpsc::UnboundedSender<RequestRe
                 if !within(i, at) {
                     break;
                 }
+                // The request's own task waits out the last moments, so at its time it only
+                // has to wake and send (no second hop through this loop).
                 tokio::select! {
-                    _ = tokio::time::sleep_until(at) => {}
+                    _ = tokio::time::sleep_until(at.checked_sub(LEAD).unwrap_or(at)) => {}
                     _ = shared.cancel.cancelled() => break,
                 }
                 let (shared, tx, step) = (shared.clone(), tx.clone(), step.clone());
                 tasks.spawn(async move {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(at) => {}
+                        _ = shared.cancel.cancelled() => return,
+                    }
                     let _ = tx.send(send(&shared, &step, i, at).await);
                 });
                 // Reap finished requests as we go so the set stays small.

@@ -63,6 +63,25 @@ struct Shared {
     cut: AtomicU64,
     /// Sessions started.
     started: AtomicU64,
+    /// The sweep step, for the records.
+    step: Option<u32>,
+}
+
+/// What the phases of one attempt share, measured once.
+struct Known {
+    server_slots: Option<u32>,
+    uncached: Option<f64>,
+    turns: u64,
+}
+
+impl Offer {
+    /// As a profile: `sessions:N` or `rate:R:…`.
+    fn label(&self) -> String {
+        match *self {
+            Offer::Closed(n) => Profile::Sessions(n).to_string(),
+            Offer::Open(rate, arrival) => Profile::Rate { rate, arrival }.to_string(),
+        }
+    }
 }
 
 impl Attempt<'_, '_> {
@@ -89,10 +108,15 @@ impl Attempt<'_, '_> {
                 "the session source holds no session".into(),
             )));
         }
-        let offer = match &s.profile {
-            Profile::Sessions(n) => Offer::Closed(*n),
-            Profile::Rate { rate, arrival } => Offer::Open(*rate, *arrival),
-            _ => Offer::Closed(1),
+        // One phase, or one per step of a sweep of sessions at once.
+        let offers: Vec<(Offer, Option<u32>)> = match &s.profile {
+            Profile::Sessions(n) => vec![(Offer::Closed(*n), None)],
+            Profile::Rate { rate, arrival } => vec![(Offer::Open(*rate, *arrival), None)],
+            Profile::Sweep(Some(steps)) => (0u32..)
+                .zip(steps)
+                .map(|(k, n)| (Offer::Closed(*n), Some(k)))
+                .collect(),
+            _ => vec![(Offer::Closed(1), None)],
         };
         let server_slots = self.client.slots().await.map(|v| v.len() as u32);
         let uncached = match self.spec.api {
@@ -107,11 +131,48 @@ impl Attempt<'_, '_> {
             s.profile,
             ss.think
         ))?;
+        let sessions: Arc<[Session]> = sessions.into();
+        let known = Known {
+            server_slots,
+            uncached,
+            turns: turns as u64,
+        };
+        for (offer, step) in offers {
+            if let Some(k) = step {
+                self.note(format!(
+                    "sessions sweep step {k}: {} at once",
+                    offer.label()
+                ))?;
+            }
+            let facts = self
+                .session_phase(ss, &sessions, (offer, step), &known, watch)
+                .await?;
+            match step {
+                None => self.t.phases.sessions = Some(facts),
+                Some(_) => self.t.phases.sessions_sweep.push(facts),
+            }
+            if self.ctx.cancel.is_cancelled() {
+                return Err(Abort::Cancelled);
+            }
+        }
+        Ok(())
+    }
+
+    /// One phase of sessions offered as `offer` (`step`: its index in a sweep).
+    async fn session_phase(
+        &mut self,
+        ss: &Settings,
+        sessions: &Arc<[Session]>,
+        (offer, step): (Offer, Option<u32>),
+        known: &Known,
+        watch: &Watch<'_>,
+    ) -> Result<SessionsReport, Abort> {
+        let s = &self.ctx.plan.settings;
         let target = self.spec.name.clone();
         self.obs.on_event(&Event::PhaseStarted {
             target: &target,
             phase: Phase::Session,
-            total: turns as u64,
+            total: known.turns,
         })?;
         let counters = |m: Option<std::collections::BTreeMap<&str, f64>>| {
             let m = m?;
@@ -133,8 +194,8 @@ impl Attempt<'_, '_> {
             next_index: AtomicU64::new(0),
             cut: AtomicU64::new(0),
             started: AtomicU64::new(0),
+            step,
         });
-        let sessions: Arc<[Session]> = sessions.into();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut tasks = tokio::task::JoinSet::new();
         match offer {
@@ -206,7 +267,7 @@ impl Attempt<'_, '_> {
                 (src, Some(c)) => format!("{src}:{}", c.dir.display()),
                 (src, None) => src.to_string(),
             },
-            load: s.profile.to_string(),
+            load: offer.label(),
             concurrency: match offer {
                 Offer::Closed(n) => Some(n),
                 Offer::Open(..) => None,
@@ -215,8 +276,8 @@ impl Attempt<'_, '_> {
             context_tokens: ss.context_tokens(),
             sessions: sessions.len() as u64,
             cut_by_end: shared.cut.load(Ordering::Relaxed),
-            server_slots,
-            uncached_prefill_tok_s: uncached,
+            server_slots: known.server_slots,
+            uncached_prefill_tok_s: known.uncached,
             server_prefix_cache,
             ..Default::default()
         };
@@ -232,11 +293,7 @@ impl Attempt<'_, '_> {
         facts.turns.gpu = window.gpu;
         facts.turns.server_process = window.server_process;
         facts.turns.server_metrics = window.server_metrics;
-        self.t.phases.sessions = Some(facts);
-        if self.ctx.cancel.is_cancelled() {
-            return Err(Abort::Cancelled);
-        }
-        Ok(())
+        Ok(facts)
     }
 
     /// Ollama reports no cached count: measure its prompt-evaluation rate on a prompt it cannot
@@ -372,6 +429,7 @@ async fn converse(
             session: k,
             turn: t as u32 + 1,
         });
+        rec.step = sh.step;
         let ok = rec.outcome.is_ok();
         let reply = rec.text.clone();
         if rec.outcome == Outcome::Cancelled && t + 1 < session.turns.len() {
