@@ -18,8 +18,8 @@ use super::watch::Watch;
 use crate::backend::{Client, GenParams, RequestMeta};
 use crate::events::Event;
 use crate::load::driver::arrival_gaps;
-use crate::load::profile::{Arrival, Profile};
-use crate::load::sessions::{Session, Settings, Think};
+use crate::load::profile::Profile;
+use crate::load::sessions::{Offer, Session, Settings, Think};
 use crate::prompts::{Message, Prompt};
 use crate::record::{Outcome, Phase, RequestRecord, SessionTurn};
 use crate::report::sessions::{PrefixCounters, SessionsReport};
@@ -36,15 +36,6 @@ use tokio_util::sync::CancellationToken;
 /// vLLM's prefix-cache counters (tokens looked up, tokens found).
 const QUERIES: &str = "vllm:prefix_cache_queries_total";
 const HITS: &str = "vllm:prefix_cache_hits_total";
-
-/// How sessions are offered.
-#[derive(Debug, Clone, Copy)]
-enum Offer {
-    /// N sessions at once, each user starting the next session when theirs ends.
-    Closed(u32),
-    /// New sessions at `rate` per second.
-    Open(f64, Arrival),
-}
 
 /// What every session shares.
 struct Shared {
@@ -65,23 +56,6 @@ struct Shared {
     started: AtomicU64,
     /// The sweep step, for the records.
     step: Option<u32>,
-}
-
-/// What the phases of one attempt share, measured once.
-struct Known {
-    server_slots: Option<u32>,
-    uncached: Option<f64>,
-    turns: u64,
-}
-
-impl Offer {
-    /// As a profile: `sessions:N` or `rate:R:…`.
-    fn label(&self) -> String {
-        match *self {
-            Offer::Closed(n) => Profile::Sessions(n).to_string(),
-            Offer::Open(rate, arrival) => Profile::Rate { rate, arrival }.to_string(),
-        }
-    }
 }
 
 impl Attempt<'_, '_> {
@@ -132,11 +106,8 @@ impl Attempt<'_, '_> {
             ss.think
         ))?;
         let sessions: Arc<[Session]> = sessions.into();
-        let known = Known {
-            server_slots,
-            uncached,
-            turns: turns as u64,
-        };
+        // Measured once for every phase: the server's slots, Ollama's uncached rate, turns.
+        let known = (server_slots, uncached, turns as u64);
         for (offer, step) in offers {
             if let Some(k) = step {
                 self.note(format!(
@@ -145,7 +116,7 @@ impl Attempt<'_, '_> {
                 ))?;
             }
             let facts = self
-                .session_phase(ss, &sessions, (offer, step), &known, watch)
+                .session_phase(ss, &sessions, (offer, step), known, watch)
                 .await?;
             match step {
                 None => self.t.phases.sessions = Some(facts),
@@ -164,7 +135,7 @@ impl Attempt<'_, '_> {
         ss: &Settings,
         sessions: &Arc<[Session]>,
         (offer, step): (Offer, Option<u32>),
-        known: &Known,
+        (server_slots, uncached, turns): (Option<u32>, Option<f64>, u64),
         watch: &Watch<'_>,
     ) -> Result<SessionsReport, Abort> {
         let s = &self.ctx.plan.settings;
@@ -172,7 +143,7 @@ impl Attempt<'_, '_> {
         self.obs.on_event(&Event::PhaseStarted {
             target: &target,
             phase: Phase::Session,
-            total: known.turns,
+            total: turns,
         })?;
         let counters = |m: Option<std::collections::BTreeMap<&str, f64>>| {
             let m = m?;
@@ -276,8 +247,8 @@ impl Attempt<'_, '_> {
             context_tokens: ss.context_tokens(),
             sessions: sessions.len() as u64,
             cut_by_end: shared.cut.load(Ordering::Relaxed),
-            server_slots: known.server_slots,
-            uncached_prefill_tok_s: known.uncached,
+            server_slots,
+            uncached_prefill_tok_s: uncached,
             server_prefix_cache,
             ..Default::default()
         };
