@@ -1,7 +1,7 @@
 //! The long-context ladder against the mocks: an Ollama runner that silently keeps `num_ctx`
-//! tokens is found out at the injected `num_ctx` (and refuses with `truncate: false`, recorded
-//! as `context_exceeded`), and a step longer than the context a server reports is skipped with
-//! the reason, not sent.
+//! tokens is found out at the injected `num_ctx`, even when it cuts only slightly past it (and
+//! refuses with `truncate: false`, recorded as `context_exceeded`), and a step longer than the
+//! context a server reports is skipped with the reason, not sent.
 
 use crate::common::*;
 use serde_json::Value;
@@ -126,6 +126,38 @@ async fn an_ollama_runner_that_cuts_at_num_ctx_is_found_out_at_num_ctx() {
         "{s}"
     );
     assert_eq!(s["truncated"], false);
+}
+
+/// A runner that keeps 1,600 tokens cuts the 2k step to 78 % of what was sent — over the
+/// overall share — but counts only about half of the tokens the step added to the 1k one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cut_only_slightly_past_num_ctx_is_found_from_the_tokens_added() {
+    let m = mock_ollama(MockCfg {
+        num_ctx: Some(1600),
+        tokens: 4,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (o, r) = run(
+        &m.url(),
+        "ollama",
+        dir.path(),
+        "slight",
+        &["--ladder", "512,1k,2k"],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let l = ladder(&r);
+    let steps = l["steps"].as_array().unwrap();
+    let sent = steps[2]["sent_tokens"].as_f64().unwrap();
+    assert!(1600.0 / sent > 0.75, "{l}");
+    let cut: Vec<bool> = steps
+        .iter()
+        .map(|s| s["truncated"].as_bool().unwrap())
+        .collect();
+    assert_eq!(cut, [false, false, true], "{l}");
+    assert_eq!(l["truncated_to"].as_u64(), Some(1600), "{l}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -14,6 +14,17 @@ use std::collections::BTreeMap;
 /// (a chat template or a tokenizer estimate is never this far off).
 pub const TRUNCATED_BELOW: f64 = 0.75;
 
+/// With the server's tokenizer the tokens sent are exact and its count adds the chat
+/// template, so a count below this share of them (a few tokens merged where the prompt
+/// meets the template) was cut.
+pub const TOKENIZED_CUT_BELOW: f64 = 0.98;
+
+/// With an estimate of the tokens sent, a step is compared with the last step the server
+/// read whole: it must count at least this share of the tokens added since (the template
+/// cancels out and the estimate's error is far smaller), else the prompt hit a limit — a
+/// cut only slightly past `num_ctx`, which the overall share alone lets through.
+pub const ADDED_COUNTED_BELOW: f64 = 0.7;
+
 /// The ladder of one target.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LadderReport {
@@ -48,7 +59,9 @@ pub struct LadderStep {
     pub server_prompt_tokens: Option<f64>,
     /// Prompt tokens the server counted / TTFT, tok/s, median over the requests.
     pub prefill_tok_s: Summary,
-    /// The server counted far fewer prompt tokens than were sent (see [`TRUNCATED_BELOW`]).
+    /// The server counted fewer prompt tokens than were sent, beyond what the chat template
+    /// or the estimate explains: under 75 % of them, under 98 % of its own `/tokenize` count,
+    /// or under 70 % of the tokens added since the last step it read whole.
     pub truncated: bool,
 }
 
@@ -88,11 +101,8 @@ impl LadderStats {
                 let (t, n) = (r.ttft?.as_secs_f64(), r.input_tokens? as f64);
                 (t > 0.0).then(|| n / t)
             }));
-            step.truncated = match (step.server_prompt_tokens, step.sent_tokens) {
-                (Some(got), Some(sent)) => got < TRUNCATED_BELOW * sent as f64,
-                _ => false,
-            };
         }
+        mark_truncated(&mut r.steps, r.sent_counted_by == "tokenize");
         r.truncated_to = r
             .steps
             .iter()
@@ -147,6 +157,27 @@ impl LadderStats {
     }
 }
 
+/// Mark the steps the server counted short of what was sent: under [`TRUNCATED_BELOW`] of
+/// it always; with exact counts (`tokenized`) under [`TOKENIZED_CUT_BELOW`]; with estimates,
+/// counting under [`ADDED_COUNTED_BELOW`] of the tokens added since the last step read whole.
+fn mark_truncated(steps: &mut [LadderStep], tokenized: bool) {
+    let mut whole: Option<(f64, f64)> = None;
+    for step in steps.iter_mut() {
+        let (Some(got), Some(sent)) = (step.server_prompt_tokens, step.sent_tokens) else {
+            continue;
+        };
+        let sent = sent as f64;
+        step.truncated = got < TRUNCATED_BELOW * sent
+            || (tokenized && got < TOKENIZED_CUT_BELOW * sent)
+            || whole.is_some_and(|(got0, sent0)| {
+                sent > sent0 && got - got0 < ADDED_COUNTED_BELOW * (sent - sent0)
+            });
+        if !step.truncated {
+            whole = Some((got, sent));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,5 +222,58 @@ mod tests {
             r.warnings
         );
         assert!(r.warnings[0].contains("4096 steps"), "{:?}", r.warnings);
+    }
+
+    fn ladder(sent: &[u64], counted_by: &str) -> LadderReport {
+        LadderReport {
+            sent_counted_by: counted_by.into(),
+            steps: sent
+                .iter()
+                .map(|&n| LadderStep {
+                    tokens: n as u32,
+                    sent_tokens: Some(n),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn truncated(facts: &LadderReport, counted: &[u64]) -> Vec<bool> {
+        let mut s = LadderStats::default();
+        for (k, &n) in counted.iter().enumerate() {
+            s.add(&rec(k as u32, n, 500));
+        }
+        let r = s.report(facts, true);
+        r.steps.iter().map(|s| s.truncated).collect()
+    }
+
+    #[test]
+    fn a_cut_only_slightly_past_num_ctx_is_found_from_the_tokens_added() {
+        // num_ctx 4096 kept whole at 3k (plus a 30-token template), cut at 5k: 80 % of what
+        // was sent, over the overall share, but only half of the 2,048 tokens added.
+        let facts = ladder(&[1024, 2048, 3072, 5120], "estimate");
+        assert_eq!(
+            truncated(&facts, &[1054, 2078, 3102, 4096]),
+            [false, false, false, true]
+        );
+        // An estimate 10 % off every step is no cut.
+        assert_eq!(
+            truncated(&facts, &[950, 1870, 2790, 4630]),
+            [false, false, false, false]
+        );
+        // Once cut, every longer step that counts no more is cut too.
+        let facts = ladder(&[1024, 2048, 3072, 5120, 6144], "estimate");
+        assert_eq!(
+            truncated(&facts, &[1054, 2078, 3102, 4096, 4096]),
+            [false, false, false, true, true]
+        );
+    }
+
+    #[test]
+    fn exact_counts_below_what_the_tokenizer_counted_were_cut() {
+        let facts = ladder(&[1024, 2048], "tokenize");
+        assert_eq!(truncated(&facts, &[1050, 1900]), [false, true]);
+        assert_eq!(truncated(&facts, &[1050, 2040]), [false, false]);
     }
 }

@@ -107,14 +107,15 @@ pub fn parse_steps(s: &str) -> Result<Vec<u32>, String> {
     Ok(steps)
 }
 
-/// A prompt of about `chars` characters of the corpus, starting at file `start`, behind `tag`
-/// and ending with [`QUESTION`].
-pub fn prompt(corpus: &Corpus, chars: usize, start: usize, tag: &str) -> String {
+/// A prompt of about `chars` characters of the corpus from its first file on, behind `tag`
+/// and ending with [`QUESTION`]: a longer step's code extends a shorter one's, so the tokens
+/// a step adds are the same code whichever way they are counted (truncation is judged on them).
+pub fn prompt(corpus: &Corpus, chars: usize, tag: &str) -> String {
     let mut body = String::with_capacity(chars + 256);
     let n = corpus.files.len().max(1);
     let mut k = 0;
     while body.len() < chars && k < n * 64 {
-        let (name, text) = &corpus.files[(start + k) % n];
+        let (name, text) = &corpus.files[k % n];
         let room = chars - body.len();
         let cut = text
             .char_indices()
@@ -155,7 +156,7 @@ mod tests {
             dir: "c".into(),
             files: vec![("a.py".into(), "x = 1\n".repeat(50))],
         };
-        let p = prompt(&c, 2000, 0, "[t]");
+        let p = prompt(&c, 2000, "[t]");
         assert!(p.starts_with("[t]\n") && p.ends_with(QUESTION));
         assert!((2000..2200).contains(&p.len()), "{}", p.len());
     }

@@ -77,11 +77,11 @@ impl Attempt<'_, '_> {
             // tokenizer) corrected by its count of the prompt itself.
             let tag = |i: u32| format!("[{run_tag:08x}-{k}-{i}]");
             let mut chars = (f64::from(tokens) * cpt).round() as usize;
-            let mut text = prompt(&corpus, chars, k, &tag(0));
+            let mut text = prompt(&corpus, chars, &tag(0));
             let mut sent = None;
             if tokenize && let Ok(Some(n)) = self.client.tokens(&text).await {
                 chars = (chars as f64 * f64::from(tokens) / n as f64).round() as usize;
-                text = prompt(&corpus, chars, k, &tag(0));
+                text = prompt(&corpus, chars, &tag(0));
                 sent = self.client.tokens(&text).await.ok().flatten();
             }
             step.sent_tokens = sent.or(Some((text.chars().count() as f64 / cpt).round() as u64));
@@ -92,7 +92,7 @@ impl Attempt<'_, '_> {
                     scenario: None,
                     messages: vec![Message {
                         role: "user".into(),
-                        content: prompt(&corpus, chars, k, &tag(i)),
+                        content: prompt(&corpus, chars, &tag(i)),
                     }],
                     output_tokens: None,
                 };
