@@ -206,6 +206,46 @@ async fn a_step_beyond_the_servers_context_is_skipped_with_the_reason() {
     }
 }
 
+/// A ladder whose tokenizer failed on one step says its counts are estimates (and judges them
+/// by the estimates' rules): the vLLM mock's `/tokenize` fails on the 2k step only.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_the_tokenizer_could_not_count_makes_the_counts_estimates() {
+    let m = mock_openai(MockCfg {
+        prompt_cache: Some(CacheMock::Prefix),
+        tokenize_fails_over: Some(1500),
+        tokens: 4,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let (o, r) = run(
+        &m.url(),
+        "openai",
+        dir.path(),
+        "estimate",
+        &["--ladder", "512,2k"],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let l = ladder(&r);
+    assert_eq!(l["sent_counted_by"], "estimate", "{l}");
+    for s in l["steps"].as_array().unwrap() {
+        assert_eq!(s["phase"]["ok"].as_u64(), Some(2), "{s}");
+        assert_eq!(s["truncated"], false, "{s}");
+    }
+    // With every step counted, the counts are the tokenizer's.
+    let (o, r) = run(
+        &m.url(),
+        "openai",
+        dir.path(),
+        "tokenized",
+        &["--ladder", "512,1k"],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(ladder(&r)["sent_counted_by"], "tokenize", "{}", ladder(&r));
+}
+
 /// A plan file's `[run]` knobs for the workload the command line chose are kept (and the flags
 /// still win): `ladder` and `ladder_requests` from the file, `--workload context` from the flags.
 #[tokio::test(flavor = "multi_thread")]

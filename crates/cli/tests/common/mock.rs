@@ -108,6 +108,9 @@ pub struct MockCfg {
     /// refuses it (`ollama_error_input_too_long.json`); answers `stream: false` with one
     /// object. `None`: the fixed counts of the fixture.
     pub num_ctx: Option<usize>,
+    /// OpenAI: `/tokenize` answers 500 for a text of more words than this (a tokenizer that
+    /// fails on one ladder step and not on the others).
+    pub tokenize_fails_over: Option<usize>,
 }
 
 /// How the mock's prompt cache behaves.
@@ -144,6 +147,7 @@ impl Default for MockCfg {
             ctx_limit: None,
             reasoning: 0,
             num_ctx: None,
+            tokenize_fails_over: None,
         }
     }
 }

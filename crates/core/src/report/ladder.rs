@@ -33,8 +33,9 @@ pub struct LadderReport {
     pub server_context: Option<u64>,
     /// Tokens generated per request.
     pub max_tokens: u32,
-    /// How the prompt tokens sent were counted: `tokenize` (the server's tokenizer) or
-    /// `estimate` (characters per token, measured on a short sample).
+    /// How the prompt tokens sent were counted: `tokenize` (the server's tokenizer, for every
+    /// step) or `estimate` (characters per token, measured on a short sample, for one step or
+    /// more).
     pub sent_counted_by: String,
     /// The steps, shortest first.
     pub steps: Vec<LadderStep>,
