@@ -160,10 +160,19 @@ pub struct SessionsStats {
     records: Vec<RequestRecord>,
 }
 
-/// How many tokens of `r`'s prompt came from the cache, and how that is known.
-fn cached_of(r: &RequestRecord, uncached_rate: Option<f64>) -> Option<(u64, &'static str)> {
+/// How many tokens of `r`'s prompt came from the cache, and how that is known. Where the server
+/// counts cached tokens (`server_counts`: another turn of the phase carried a count), a counted
+/// prompt without one had none cached: vLLM leaves `prompt_tokens_details` out at 0.
+fn cached_of(
+    r: &RequestRecord,
+    uncached_rate: Option<f64>,
+    server_counts: bool,
+) -> Option<(u64, &'static str)> {
     if let Some(c) = r.cached_prompt_tokens {
         return Some((c, "server"));
+    }
+    if server_counts && r.input_tokens.is_some() {
+        return Some((0, "server"));
     }
     let t = r.server_timings.as_ref()?;
     let (n, d, rate) = (t.prompt_tokens?, t.prompt?.as_secs_f64(), uncached_rate?);
@@ -182,6 +191,10 @@ impl SessionsStats {
     /// `facts` with every record-derived number filled in.
     pub fn report(&self, facts: &SessionsReport) -> SessionsReport {
         let rate = facts.uncached_prefill_tok_s;
+        let server_counts = self
+            .records
+            .iter()
+            .any(|r| r.cached_prompt_tokens.is_some());
         let mut turns = PhaseReport::from_records(&self.records);
         turns.gpu = facts.turns.gpu.clone();
         turns.server_process = facts.turns.server_process.clone();
@@ -224,7 +237,9 @@ impl SessionsStats {
                     truncated += 1;
                     truncated_to = truncated_to.max(Some(n));
                 }
-                if let (true, Some((c, src))) = (r.outcome.is_ok(), cached_of(r, rate)) {
+                if let (true, Some((c, src))) =
+                    (r.outcome.is_ok(), cached_of(r, rate, server_counts))
+                {
                     sources.push(src);
                     let prompt = r.input_tokens.unwrap_or(0).max(c);
                     acc.cached.push(c as f64);
@@ -431,6 +446,26 @@ mod tests {
     }
 
     #[test]
+    fn a_turn_without_vllms_cached_count_had_none_cached() {
+        // vLLM leaves `prompt_tokens_details` out when nothing was cached: turn 2 of session 1
+        // missed, and counts as 0 of its 150, not as unknown.
+        let mut s = SessionsStats::default();
+        for r in [
+            turn(0, 1, 100, None, 20),
+            turn(0, 2, 150, Some(112), 30),
+            turn(1, 1, 100, None, 20),
+            turn(1, 2, 150, None, 30),
+        ] {
+            s.add(&r);
+        }
+        let r = s.report(&SessionsReport::default());
+        assert_eq!(r.cache.source.as_deref(), Some("server"));
+        assert_eq!((r.cache.prompt_tokens, r.cache.cached_tokens), (500, 112));
+        assert_eq!((r.cache.reusable_tokens, r.cache.reused_tokens), (240, 112));
+        assert_eq!(r.by_turn[1].cache_hit_rate, Some(112.0 / 300.0));
+    }
+
+    #[test]
     fn a_stack_that_caches_nothing_is_said_to_reprocess_the_history() {
         let mut s = SessionsStats::default();
         for k in 0..3 {
@@ -490,8 +525,8 @@ mod tests {
             prompt: Some(Duration::from_secs_f64(0.013871)),
             ..Default::default()
         });
-        assert_eq!(cached_of(&r, Some(1370.0)), Some((46, "estimated")));
-        assert_eq!(cached_of(&r, None), None);
+        assert_eq!(cached_of(&r, Some(1370.0), false), Some((46, "estimated")));
+        assert_eq!(cached_of(&r, None, false), None);
         let mut s = SessionsStats::default();
         s.add(&r);
         let rep = s.report(&SessionsReport {
