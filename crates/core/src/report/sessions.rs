@@ -19,6 +19,10 @@ pub const FAR_BELOW: f64 = 0.5;
 /// A later turn that took less than this share of its history from the cache re-read part of
 /// the conversation (a prefix cache that kept it serves all but the last token or block).
 pub const HISTORY_KEPT: f64 = 0.95;
+/// A prefix cache that counts in whole blocks (vLLM: 16 tokens, and never the prompt's last
+/// token) can serve up to one block less than a history it kept whole; a turn short of its
+/// history by fewer tokens than this missed nothing, however short the history.
+pub const CACHE_BLOCK_TOKENS: u64 = 16;
 /// A turn whose prompt the server counted below this share of the history it resends (the
 /// previous prompt and reply; a re-tokenised reply may differ by a few tokens) was cut.
 pub const HISTORY_CUT_BELOW: f64 = 0.9;
@@ -180,6 +184,18 @@ fn cached_of(
     Some((n - evaluated, "estimated"))
 }
 
+/// Of `output` tokens, those of the answer: servers count reasoning and answer tokens
+/// together, so the reasoning's share is the share of its chunks in the stream (a chunk is
+/// usually one token). Reasoning is not resent with the history.
+fn answer_tokens(r: &RequestRecord, output: u64) -> u64 {
+    let chunks = r.chunk_arrivals.len() as u64;
+    if r.reasoning_chunks == 0 || chunks == 0 {
+        return output;
+    }
+    let answer = chunks.saturating_sub(r.reasoning_chunks);
+    (output as f64 * answer as f64 / chunks as f64).round() as u64
+}
+
 impl SessionsStats {
     /// Add one finished session turn.
     pub fn add(&mut self, r: &RequestRecord) {
@@ -254,14 +270,16 @@ impl SessionsStats {
                         cache.reusable_tokens += h;
                         cache.reused_tokens += c.min(h);
                         cache.later_turns += 1;
-                        if (c as f64) < HISTORY_KEPT * h as f64 {
+                        if (c as f64) < HISTORY_KEPT * h as f64
+                            && h.saturating_sub(c) >= CACHE_BLOCK_TOKENS
+                        {
                             cache.history_misses += 1;
                         }
                     }
                 }
                 // The next turn resends this prompt and the answer (not the reasoning).
                 previous = match (r.outcome.is_ok(), r.input_tokens, r.output_tokens) {
-                    (true, Some(i), Some(o)) => Some(i + o.saturating_sub(r.reasoning_chunks)),
+                    (true, Some(i), Some(o)) => Some(i + answer_tokens(r, o)),
                     _ => None,
                 };
             }
@@ -466,6 +484,38 @@ mod tests {
     }
 
     #[test]
+    fn a_history_short_of_one_cache_block_was_kept() {
+        // vLLM counts cached tokens in whole 16-token blocks: a kept history of 120 tokens
+        // (prompt 100 + reply 20) reads as 112 cached (93 %), and is no miss; 96 of 120 is.
+        let mut s = SessionsStats::default();
+        for r in [
+            turn(0, 1, 100, Some(0), 20),
+            turn(0, 2, 150, Some(112), 20),
+            turn(1, 1, 100, Some(0), 20),
+            turn(1, 2, 150, Some(96), 20),
+        ] {
+            s.add(&r);
+        }
+        let r = s.report(&SessionsReport::default());
+        assert_eq!((r.cache.history_misses, r.cache.later_turns), (1, 2));
+    }
+
+    #[test]
+    fn the_resent_history_leaves_out_the_reasoning_tokens() {
+        // Turn 1: 80 output tokens over 40 chunks (two a chunk), 30 of them reasoning → 20
+        // answer tokens resent (not 80 − 30); turn 2 reuses all 100 + 20 of its history.
+        let mut first = turn(0, 1, 100, Some(0), 80);
+        first.chunk_arrivals = (1..=40).map(Duration::from_millis).collect();
+        first.reasoning_chunks = 30;
+        let mut s = SessionsStats::default();
+        s.add(&first);
+        s.add(&turn(0, 2, 150, Some(120), 20));
+        let r = s.report(&SessionsReport::default());
+        assert_eq!((r.cache.reusable_tokens, r.cache.reused_tokens), (120, 120));
+        assert_eq!(r.cache.history_misses, 0);
+    }
+
+    #[test]
     fn a_stack_that_caches_nothing_is_said_to_reprocess_the_history() {
         let mut s = SessionsStats::default();
         for k in 0..3 {
@@ -541,7 +591,9 @@ mod tests {
     fn a_turn_counted_shorter_than_its_history_was_cut() {
         let mut s = SessionsStats::default();
         s.add(&turn(0, 1, 1500, None, 400));
-        // Ollama at num_ctx 2048 keeps 2048 of the 1500 + 400 + 300 tokens sent.
+        // Ollama at num_ctx 2048: turn 2 resends a history of 1,900 and is counted 2,048 —
+        // cut, but above 90 % of its history, so not caught; turn 3 resends 2,048 + 400 and is
+        // counted 2,048 again (84 %): the one turn caught.
         s.add(&turn(0, 2, 2048, None, 400));
         s.add(&turn(0, 3, 2048, None, 400));
         let r = s.report(&SessionsReport::default());
