@@ -165,8 +165,11 @@ fn parse(text: &str, path: &Path) -> Result<Vec<Entry>, TraceError> {
 /// The prompts of `entries`, with `words_per_token` words of the synthetic vocabulary per
 /// server token: block `h` is always the same words (seeded by `h`), a prompt is its blocks in
 /// order cut to its `input_length`, and a block beyond the hash ids (or a trace without them)
-/// is unique to its request. Each asks for exactly its `output_length`.
-pub fn prompts(entries: &[Entry], words_per_token: f64) -> Vec<Prompt> {
+/// is unique to its request. `salt` is mixed into every block's seed: an attempt's own salt
+/// keeps a second attempt or target on the same server from finding the first one's blocks
+/// cached (trace prefixes are shared within one replay, not across replays). Each asks for
+/// exactly its `output_length`.
+pub fn prompts(entries: &[Entry], words_per_token: f64, salt: u64) -> Vec<Prompt> {
     let block_words = ((BLOCK_TOKENS as f64) * words_per_token).round().max(1.0) as usize;
     entries
         .iter()
@@ -177,11 +180,12 @@ pub fn prompts(entries: &[Entry], words_per_token: f64) -> Vec<Prompt> {
             let mut k = 0;
             while words.len() < want {
                 // Hash ids seed their block; past them, a seed unique to the request.
-                // Salted, so no block is the calibration's own words (seeded 0 and 1).
+                // Salted, so no block is the calibration's own words (seeded 0 and 1) nor
+                // another replay's.
                 let seed = match e.hash_ids.get(k) {
                     Some(h) => h ^ BLOCK_SALT,
                     None => (1u64 << 63) | ((i as u64) << 20) | k as u64,
-                };
+                } ^ salt.rotate_left(17);
                 let mut rng = StdRng::seed_from_u64(seed);
                 words.extend(
                     crate::prompts::words(block_words, &mut rng)
@@ -241,6 +245,7 @@ mod tests {
         let p = prompts(
             &[e(vec![7, 8], 1000), e(vec![7, 9], 1000), e(vec![], 100)],
             1.0,
+            0,
         );
         let w = |k: usize| {
             p[k].messages[0]
@@ -255,5 +260,13 @@ mod tests {
         assert_ne!(a[512..], b[512..], "blocks 8 and 9 differ");
         assert_eq!(w(2).len(), 100);
         assert_eq!(p[0].output_tokens, Some(1));
+        // Another replay's salt: the same trace, none of the same blocks.
+        let q = prompts(&[e(vec![7, 8], 1000)], 1.0, 0x5eed);
+        let c: Vec<&str> = q[0].messages[0].content.split(' ').collect();
+        assert_eq!(c.len(), 1000);
+        assert_ne!(
+            c[..512],
+            a[..512].iter().map(String::as_str).collect::<Vec<_>>()[..]
+        );
     }
 }

@@ -123,7 +123,8 @@ impl Attempt<'_, '_> {
 
     /// Replay a trace as the load phase: its prompts (equal hash ids as equal blocks, sized in
     /// this server's tokens) sent at its recorded times over the speed. No prompt tags: the
-    /// trace's shared prefixes are meant to be shared.
+    /// trace's shared prefixes are meant to be shared — within this replay: the blocks are
+    /// salted per attempt unless `--allow-prompt-cache` (then every replay sends the same).
     pub(super) async fn replay(
         &mut self,
         tr: &crate::load::trace::Trace,
@@ -134,7 +135,8 @@ impl Attempt<'_, '_> {
             .calibrate()
             .await
             .map_err(|e| Abort::Target(e.into()))?;
-        let prompts = crate::load::trace::prompts(&tr.entries, cal.words_per_token);
+        let salt = self.ctx.tags.as_ref().map_or(0, |_| rand::random::<u64>());
+        let prompts = crate::load::trace::prompts(&tr.entries, cal.words_per_token, salt);
         let schedule = tr.schedule();
         self.note(format!(
             "trace replay: {} requests over {:.1} s ({}x), {:.3} words per token (by {})",
