@@ -490,3 +490,282 @@ async fn a_sweep_runs_one_sessions_phase_per_step() {
         p["sessions_sweep"]
     );
 }
+
+/// vLLM's cached counts: `usage.prompt_tokens_details.cached_tokens` in whole 16-token blocks
+/// (never the last prompt token), left out when nothing was cached. A turn without the key had
+/// none cached; a short history kept whole but read a block short is no thrashing; the
+/// `/metrics` prefix-cache counters over the phase add up to the turns' own counts.
+#[tokio::test(flavor = "multi_thread")]
+async fn vllm_cached_counts_come_in_blocks_and_its_counters_agree() {
+    let m = mock_openai(MockCfg {
+        prompt_cache: Some(CacheMock::VllmBlocks),
+        metrics: true,
+        tokens: 5,
+        ttft: Duration::from_millis(20),
+        per_token: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s.jsonl");
+    // A 20-word system message shared by both sessions, then short turns.
+    let sys = "you review code in this repository and answer briefly with the exact change needed and nothing else at all";
+    let line = |id: &str| {
+        format!(
+            "{{\"id\": \"{id}\", \"system\": \"{sys}\", \"turns\": [\"explain the parser module please\", \"now show one bug in it\", \"and write the fix\"]}}\n"
+        )
+    };
+    std::fs::write(&p, line("a") + &line("b")).unwrap();
+    let out = dir.path().join("out");
+    let o = run_quick(
+        "openai",
+        &m.url(),
+        "mock-model",
+        &[
+            "--workload",
+            "sessions",
+            "--sessions",
+            p.to_str().unwrap(),
+            "--profile",
+            "sessions:1",
+            "--think-time",
+            "const:0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let recs = records(&out);
+    assert_eq!(recs.len(), 6);
+    let sys_words = 1 + sys.split_whitespace().count() as u64; // the attempt's tag, then sys
+    let (mut prompt, mut cached, mut block_short) = (0u64, 0u64, 0);
+    for r in &recs {
+        let st = r.session.unwrap();
+        let n = r.input_tokens.unwrap();
+        // The longest prefix another prompt (and its reply) shares: the template and the
+        // tagged system message for another session's first turn, the previous prompt and
+        // its 5-token reply for a later one; in whole blocks, at most n − 1.
+        let shared = match st.turn {
+            1 if st.session == 0 => 0,
+            1 => 4 + sys_words,
+            _ => {
+                let prev = recs
+                    .iter()
+                    .find(|q| {
+                        q.session.unwrap()
+                            == servebench_engine::record::SessionTurn {
+                                session: st.session,
+                                turn: st.turn - 1,
+                            }
+                    })
+                    .unwrap();
+                let h = prev.input_tokens.unwrap() + 5;
+                let c = h.min(n - 1) / 16 * 16;
+                if (c as f64) < 0.95 * h as f64 {
+                    block_short += 1;
+                }
+                h
+            }
+        };
+        let want = shared.min(n - 1) / 16 * 16;
+        let got = r.cached_prompt_tokens;
+        assert_eq!(
+            got,
+            (want > 0).then_some(want),
+            "session {} turn {}",
+            st.session,
+            st.turn
+        );
+        prompt += n;
+        cached += want;
+    }
+    assert!(
+        block_short > 0,
+        "the test needs a history a block short of 95 %"
+    );
+    let r = read_report(&out);
+    let s = sessions(&r);
+    assert_eq!(s["cache"]["source"], "server");
+    assert_eq!(s["cache"]["prompt_tokens"].as_u64(), Some(prompt));
+    assert_eq!(s["cache"]["cached_tokens"].as_u64(), Some(cached));
+    assert_eq!(s["cache"]["history_misses"].as_u64(), Some(0));
+    let pc = &s["server_prefix_cache"];
+    assert_eq!(pc["queries"].as_f64(), Some(prompt as f64), "{pc}");
+    assert_eq!(pc["hits"].as_f64(), Some(cached as f64), "{pc}");
+    assert!(
+        s["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        s["warnings"]
+    );
+}
+
+/// ShareGPT: every human turn of a conversation is a turn of its session (not just the first),
+/// its `system` turn the system message, and the history carries the server's replies, not
+/// the answers recorded in the file.
+#[tokio::test(flavor = "multi_thread")]
+async fn sharegpt_conversations_are_sessions_of_all_their_human_turns() {
+    let m = mock_openai(MockCfg {
+        tokens: 3,
+        ttft: Duration::from_millis(20),
+        per_token: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sharegpt.json");
+    std::fs::write(
+        &p,
+        r#"[{"id": "c1", "conversations": [
+              {"from": "system", "value": "be terse"},
+              {"from": "human", "value": "first question"},
+              {"from": "gpt", "value": "recorded answer one"},
+              {"from": "human", "value": "second question"},
+              {"from": "gpt", "value": "recorded answer two"},
+              {"from": "human", "value": "third question"}]},
+            {"id": "c2", "conversations": [
+              {"from": "human", "value": "only question"},
+              {"from": "gpt", "value": "recorded"}]},
+            {"id": "c3", "conversations": [{"from": "gpt", "value": "no human turn"}]}]"#,
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = run_quick(
+        "openai",
+        &m.url(),
+        "mock-model",
+        &[
+            "--workload",
+            "sessions",
+            "--sharegpt",
+            p.to_str().unwrap(),
+            "--profile",
+            "sessions:1",
+            "--think-time",
+            "const:0",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let bodies = m.bodies();
+    assert_eq!(bodies.len(), 4, "three turns of c1, one of c2");
+    let msgs = |k: usize| bodies[k]["messages"].as_array().unwrap().clone();
+    let last = msgs(2);
+    let roles: Vec<&str> = last.iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(
+        roles,
+        ["system", "user", "assistant", "user", "assistant", "user"]
+    );
+    assert!(last[0]["content"].as_str().unwrap().ends_with("be terse"));
+    assert_eq!(last[2]["content"], " t0 t1 t2", "the server's reply");
+    assert_eq!(last[3]["content"], "second question");
+    assert_eq!(last[5]["content"], "third question");
+    let r = read_report(&out);
+    let s = sessions(&r);
+    assert_eq!(
+        s["source"].as_str().unwrap(),
+        format!("sharegpt:{}", p.display())
+    );
+    assert_eq!(
+        (s["sessions"].as_u64(), s["completed"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(s["by_turn"].as_array().unwrap().len(), 3);
+}
+
+/// Agent sessions: a long code context, then every turn inserts a file read and asks for a
+/// long output (1,024 tokens unless `--max-tokens`), so each turn's prompt is its previous
+/// prompt, the reply and the insert.
+#[tokio::test(flavor = "multi_thread")]
+async fn agent_sessions_grow_by_a_file_read_and_ask_for_long_outputs() {
+    let m = mock_openai(MockCfg {
+        prompt_cache: Some(CacheMock::Prefix),
+        tokens: 5,
+        ttft: Duration::from_millis(20),
+        per_token: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("repo");
+    std::fs::create_dir(&corpus).unwrap();
+    for k in 0..4 {
+        std::fs::write(
+            corpus.join(format!("m{k}.py")),
+            format!("def f{k}(x):\n    return x + {k}\n\n").repeat(30),
+        )
+        .unwrap();
+    }
+    for (extra, want) in [(vec![], 1024), (vec!["--max-tokens", "64"], 64)] {
+        let out = dir.path().join(format!("out{want}"));
+        let mut args = vec![
+            "--workload",
+            "sessions",
+            "--sessions",
+            "agent",
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--context-tokens",
+            "300",
+            "--insert-tokens",
+            "80",
+            "--turns",
+            "3",
+            "--session-count",
+            "2",
+            "--profile",
+            "sessions:2",
+            "--think-time",
+            "const:0",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let before = m.bodies().len();
+        let o = run_quick("openai", &m.url(), "mock-model", &args).await;
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let bodies: Vec<Value> = m.bodies()[before..]
+            .iter()
+            .filter(|b| b["messages"].as_array().is_some_and(|m| m.len() > 1))
+            .cloned()
+            .collect();
+        assert_eq!(bodies.len(), 6, "2 sessions of 3 turns");
+        for b in &bodies {
+            assert_eq!(b["max_tokens"], want, "{}", b["max_tokens"]);
+            let msgs = b["messages"].as_array().unwrap();
+            assert!(
+                msgs[0]["content"]
+                    .as_str()
+                    .unwrap()
+                    .contains("coding agent")
+            );
+            let user = msgs.last().unwrap()["content"].as_str().unwrap();
+            assert!(user.contains("Tool result read_file(m"), "{user}");
+        }
+        let recs = records(&out);
+        for r in recs.iter().filter(|r| r.session.unwrap().turn > 1) {
+            let st = r.session.unwrap();
+            let prev = recs
+                .iter()
+                .find(|q| {
+                    q.session.unwrap().session == st.session
+                        && q.session.unwrap().turn + 1 == st.turn
+                })
+                .unwrap();
+            // The history (prompt + 5-token reply) plus a file read of at least 40 words.
+            let (n, h) = (r.input_tokens.unwrap(), prev.input_tokens.unwrap() + 5);
+            assert!(n > h + 40, "turn {}: {n} tokens after {h}", st.turn);
+            assert_eq!(r.cached_prompt_tokens, Some(h), "the whole history cached");
+        }
+        let rep = read_report(&out);
+        let s = sessions(&rep);
+        assert!(s["source"].as_str().unwrap().starts_with("agent:"));
+        assert!(
+            s["context_tokens"].as_u64() == Some(300),
+            "{}",
+            s["context_tokens"]
+        );
+    }
+}

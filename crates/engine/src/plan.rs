@@ -606,6 +606,9 @@ impl RunOverrides {
         if let Some(n) = self.insert_tokens {
             s.insert_tokens = n;
         }
+        if let Some(n) = self.max_tokens {
+            s.output_tokens = Some(n);
+        }
         if let Some(t) = self.think_time {
             s.think = t;
         }

@@ -123,6 +123,13 @@ pub enum CacheMock {
     /// Every prompt reported as cached but its last token (a server whose cache was filled
     /// by someone else).
     Always,
+    /// Like vLLM's prefix caching with `--enable-prompt-tokens-details`: the shared prefix as
+    /// `Prefix` finds it, counted in whole 16-token blocks and never the prompt's last token
+    /// (`KVCacheManager.get_computed_blocks`), reported as
+    /// `usage.prompt_tokens_details.cached_tokens` and left out at 0 (`serving_chat.py`:
+    /// `if self.enable_prompt_tokens_details and num_cached_tokens:`); `/metrics` counts
+    /// `prefix_cache_queries_total` / `hits_total` live (with `metrics`).
+    VllmBlocks,
 }
 
 impl Default for MockCfg {
@@ -166,6 +173,9 @@ pub struct Shared {
     pub generated: AtomicUsize,
     /// Prompts seen, as words (the prompt-cache emulation).
     pub seen: Mutex<Vec<Vec<String>>>,
+    /// vLLM's prefix-cache counters: prompt tokens looked up, and found.
+    pub prefix_queries: AtomicUsize,
+    pub prefix_hits: AtomicUsize,
 }
 
 impl Shared {
@@ -184,7 +194,10 @@ impl Shared {
         let cached = match mode {
             CacheMock::Prefix => shared.min(n - 1),
             CacheMock::Always => n - 1,
+            CacheMock::VllmBlocks => shared.min(n - 1) / 16 * 16,
         };
+        self.prefix_queries.fetch_add(n, Ordering::SeqCst);
+        self.prefix_hits.fetch_add(cached, Ordering::SeqCst);
         // The reply the mock will stream (` t0 … t{k}`) stays in the cache after the prompt.
         words.extend((0..self.cfg.tokens).map(|k| format!("t{k}")));
         seen.push(words);
@@ -256,6 +269,8 @@ pub fn shared(cfg: MockCfg) -> Arc<Shared> {
         running: AtomicUsize::new(0),
         generated: AtomicUsize::new(0),
         seen: Mutex::new(vec![]),
+        prefix_queries: AtomicUsize::new(0),
+        prefix_hits: AtomicUsize::new(0),
         cfg,
     })
 }

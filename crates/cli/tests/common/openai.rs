@@ -61,6 +61,10 @@ pub async fn oa_metrics(State(s): State<Arc<Shared>>) -> Response {
             s.running.load(Ordering::SeqCst)
         } else if line.starts_with("vllm:generation_tokens_total{") {
             s.generated.load(Ordering::SeqCst)
+        } else if line.starts_with("vllm:prefix_cache_queries_total{") {
+            s.prefix_queries.load(Ordering::SeqCst)
+        } else if line.starts_with("vllm:prefix_cache_hits_total{") {
+            s.prefix_hits.load(Ordering::SeqCst)
         } else {
             return line.to_string();
         };
@@ -172,8 +176,10 @@ pub async fn oa_generate(
     let (tx, rx) = mpsc::channel(16);
     let mut cfg = s.cfg.clone();
     let cache = if chat { s.cache(&body) } else { None };
-    if cfg.prompt_cache == Some(CacheMock::Prefix)
-        && let Some((n, cached)) = cache
+    if matches!(
+        cfg.prompt_cache,
+        Some(CacheMock::Prefix | CacheMock::VllmBlocks)
+    ) && let Some((n, cached)) = cache
     {
         // Prefill is the uncached part: TTFT shrinks with the share taken from the cache.
         cfg.ttft = cfg.ttft.mul_f64((n - cached) as f64 / n as f64);
@@ -227,6 +233,16 @@ pub async fn oa_generate(
             let usage = json!({"id": id, "object": "chat.completion.chunk", "created": 1749893467, "model": cfg.model,
                                "choices": [], "usage": {"prompt_tokens": 47, "total_tokens": 47 + cfg.tokens, "completion_tokens": cfg.tokens}});
             let usage = match cache {
+                // vLLM: the cached count in the usage's details, left out at 0.
+                Some((n, cached)) if cfg.prompt_cache == Some(CacheMock::VllmBlocks) => {
+                    let mut u = usage;
+                    u["usage"]["prompt_tokens"] = json!(n);
+                    u["usage"]["total_tokens"] = json!(n + cfg.tokens);
+                    if cached > 0 {
+                        u["usage"]["prompt_tokens_details"] = json!({"cached_tokens": cached});
+                    }
+                    u
+                }
                 // llama.cpp: usage counts the whole prompt, timings split it.
                 Some((n, cached)) => {
                     let mut u = usage;

@@ -152,8 +152,9 @@ pub struct CacheUse {
     /// Turns 2 and later with a cached count.
     #[serde(default)]
     pub later_turns: u64,
-    /// Of those, turns that took less than 95 % of their history from the cache: the server
-    /// re-read part of the conversation (its slot or cache no longer held it).
+    /// Of those, turns that took less than 95 % of their history, and at least one cache block
+    /// ([`CACHE_BLOCK_TOKENS`]) less, from the cache: the server re-read part of the
+    /// conversation (its slot or cache no longer held it).
     #[serde(default)]
     pub history_misses: u64,
 }
@@ -207,10 +208,17 @@ impl SessionsStats {
     /// `facts` with every record-derived number filled in.
     pub fn report(&self, facts: &SessionsReport) -> SessionsReport {
         let rate = facts.uncached_prefill_tok_s;
+        // The server counts cached tokens when a turn carried a count, or when vLLM's own
+        // counters found nothing cached over the phase (then no turn carries one, whether or
+        // not `--enable-prompt-tokens-details` is on, and each had none cached).
         let server_counts = self
             .records
             .iter()
-            .any(|r| r.cached_prompt_tokens.is_some());
+            .any(|r| r.cached_prompt_tokens.is_some())
+            || facts
+                .server_prefix_cache
+                .as_ref()
+                .is_some_and(|p| p.queries > 0.0 && p.hits == 0.0);
         let mut turns = PhaseReport::from_records(&self.records);
         turns.gpu = facts.turns.gpu.clone();
         turns.server_process = facts.turns.server_process.clone();
@@ -481,6 +489,31 @@ mod tests {
         assert_eq!((r.cache.prompt_tokens, r.cache.cached_tokens), (500, 112));
         assert_eq!((r.cache.reusable_tokens, r.cache.reused_tokens), (240, 112));
         assert_eq!(r.by_turn[1].cache_hit_rate, Some(112.0 / 300.0));
+    }
+
+    #[test]
+    fn vllm_counters_with_no_hits_make_every_turn_uncached() {
+        // No turn carried a count; vLLM's counters looked up 500 tokens and found none.
+        let mut s = SessionsStats::default();
+        for r in [
+            turn(0, 1, 100, None, 20),
+            turn(0, 2, 150, None, 30),
+            turn(1, 1, 100, None, 20),
+            turn(1, 2, 150, None, 30),
+        ] {
+            s.add(&r);
+        }
+        let mut facts = SessionsReport {
+            server_prefix_cache: Some(PrefixCounters::between((0.0, 500.0), (0.0, 0.0))),
+            ..Default::default()
+        };
+        let r = s.report(&facts);
+        assert_eq!(r.cache.source.as_deref(), Some("server"));
+        assert_eq!(r.cache.history_reuse, Some(0.0));
+        assert!(r.warnings[0].starts_with("re-processed the whole history"));
+        // Hits on the counters but no per-turn count: which turns hit is unknown.
+        facts.server_prefix_cache = Some(PrefixCounters::between((0.0, 500.0), (0.0, 96.0)));
+        assert_eq!(s.report(&facts).cache.source, None);
     }
 
     #[test]

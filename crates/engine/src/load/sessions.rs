@@ -441,15 +441,21 @@ pub fn repo_sessions(
         .collect()
 }
 
+/// Output tokens an agent turn asks for unless `--max-tokens` says otherwise: agents write
+/// whole functions and patches, not a chat answer.
+pub const AGENT_OUTPUT_TOKENS: u32 = 1_024;
+
 /// `count` agent sessions: a context of about `context_chars` characters, then `turns` turns
 /// that each insert a file read of about `insert_chars` characters (a tool result) and ask
-/// for the next step, so the prompt grows by the insert and the reply every turn.
+/// for the next step — `output_tokens` of it — so the prompt grows by the insert and the reply
+/// every turn.
 pub fn agent_sessions(
     corpus: &Corpus,
     context_chars: usize,
     insert_chars: usize,
     turns: u32,
     count: u32,
+    output_tokens: u32,
     seed: u64,
 ) -> Vec<Session> {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -480,7 +486,7 @@ pub fn agent_sessions(
                     };
                     Turn {
                         user,
-                        max_tokens: None,
+                        max_tokens: Some(output_tokens),
                         think_s: None,
                     }
                 })
@@ -514,6 +520,10 @@ pub struct Settings {
     pub context_tokens: Option<u32>,
     /// Agent sessions: tokens of each inserted tool result.
     pub insert_tokens: u32,
+    /// Output tokens a synthetic turn asks for, when `--max-tokens` (or the plan's
+    /// `max_tokens`) says (`None`: [`AGENT_OUTPUT_TOKENS`] for `agent`, the run's
+    /// `max_tokens` for `repo`).
+    pub output_tokens: Option<u32>,
     /// Think time between a reply and the next user turn.
     pub think: Think,
 }
@@ -531,6 +541,7 @@ impl Default for Settings {
             count: 16,
             context_tokens: None,
             insert_tokens: 1_000,
+            output_tokens: None,
             think: Think::default(),
         }
     }
@@ -630,6 +641,7 @@ impl Settings {
                 chars(self.insert_tokens),
                 self.turns(),
                 self.count,
+                self.output_tokens.unwrap_or(AGENT_OUTPUT_TOKENS),
                 seed,
             ),
             _ => self.loaded.clone(),
@@ -724,13 +736,14 @@ mod tests {
         );
         assert!(r[0].system.as_ref().unwrap().len() >= 500);
         assert!(r[0].turns.iter().all(|t| t.user.contains(".py`")));
-        let a = agent_sessions(&c, 300, 200, 3, 2, 7);
+        let a = agent_sessions(&c, 300, 200, 3, 2, 512, 7);
         assert!(
             a[0].turns
                 .iter()
                 .all(|t| t.user.starts_with("Task") || t.user.starts_with("Tool result"))
         );
         assert!(a[0].turns[1].user.len() > 200);
+        assert!(a[0].turns.iter().all(|t| t.max_tokens == Some(512)));
         assert_eq!(repo_sessions(&c, 500, 4, 3, 7), r, "seeded");
     }
 }
