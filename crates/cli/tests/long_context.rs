@@ -206,6 +206,40 @@ async fn a_step_beyond_the_servers_context_is_skipped_with_the_reason() {
     }
 }
 
+/// A length under the context by itself but over it with the chat template (counted on the
+/// shorter step: the mock's 4 words) is skipped, not sent to be refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_step_over_the_context_with_its_template_is_skipped() {
+    let m = mock_openai(MockCfg {
+        prompt_cache: Some(CacheMock::Prefix),
+        tokens: 4,
+        max_model_len: 600,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    // 596 + 4 generated fit 600; 596 + the 4-token template + 4 do not.
+    let (o, r) = run(
+        &m.url(),
+        "openai",
+        dir.path(),
+        "t",
+        &["--ladder", "256,596"],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let l = ladder(&r);
+    assert_eq!(l["steps"][0]["phase"]["ok"].as_u64(), Some(2), "{l}");
+    let s = &l["steps"][1];
+    let why = s["skipped"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("+ 4 of the chat template") && why.contains("context of 600 tokens"),
+        "{s}"
+    );
+    assert_eq!(s["phase"]["requests"].as_u64(), Some(0), "{s}");
+    assert_eq!(m.requests(), 2, "only the first step was sent");
+}
+
 /// A ladder whose tokenizer failed on one step says its counts are estimates (and judges them
 /// by the estimates' rules): the vLLM mock's `/tokenize` fails on the 2k step only.
 #[tokio::test(flavor = "multi_thread")]

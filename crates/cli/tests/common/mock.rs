@@ -111,6 +111,8 @@ pub struct MockCfg {
     /// OpenAI: `/tokenize` answers 500 for a text of more words than this (a tokenizer that
     /// fails on one ladder step and not on the others).
     pub tokenize_fails_over: Option<usize>,
+    /// OpenAI: the context vLLM reports (`max_model_len` in `/v1/models` and `/tokenize`).
+    pub max_model_len: usize,
 }
 
 /// How the mock's prompt cache behaves.
@@ -155,6 +157,7 @@ impl Default for MockCfg {
             reasoning: 0,
             num_ctx: None,
             tokenize_fails_over: None,
+            max_model_len: 16384,
         }
     }
 }

@@ -48,7 +48,8 @@ pub async fn oa_tokenize(
     if s.cfg.tokenize_fails_over.is_some_and(|limit| n > limit) {
         return (StatusCode::INTERNAL_SERVER_ERROR, "tokenizer failed").into_response();
     }
-    axum::Json(json!({"count": n, "max_model_len": 16384, "tokens": vec![1; n]})).into_response()
+    axum::Json(json!({"count": n, "max_model_len": s.cfg.max_model_len, "tokens": vec![1; n]}))
+        .into_response()
 }
 
 /// vLLM's `/metrics` fixture with two live values; 404 unless `cfg.metrics`.
@@ -120,7 +121,7 @@ pub async fn oa_models(State(s): State<Arc<Shared>>, headers: axum::http::Header
         .map(|id| {
             json!({
                 "id": id, "object": "model", "created": 1749893478, "owned_by": "vllm",
-                "root": id, "parent": null, "max_model_len": 16384, "permission": []
+                "root": id, "parent": null, "max_model_len": s.cfg.max_model_len, "permission": []
             })
         })
         .collect();

@@ -57,6 +57,8 @@ impl Attempt<'_, '_> {
         })?;
         let run_tag: u32 = rand::random();
         let mut index = 0u64;
+        // Tokens the server counted beyond what was sent (its chat template), once known.
+        let mut template: Option<u64> = None;
         for (k, &tokens) in steps.iter().enumerate() {
             let mut step = LadderStep {
                 tokens,
@@ -90,6 +92,20 @@ impl Attempt<'_, '_> {
                 facts.sent_counted_by = "estimate".into();
             }
             step.sent_tokens = sent.or(Some((text.chars().count() as f64 / cpt).round() as u64));
+            // The server counts the chat template too (measured on the steps sent so far).
+            let counted = step.sent_tokens.unwrap_or(0) + template.unwrap_or(0);
+            if let Some(c) = server_context.filter(|_| self.spec.api != Api::Ollama)
+                && counted + u64::from(ls.max_tokens) > c
+            {
+                step.skipped = Some(format!(
+                    "{counted} prompt tokens ({} of code and question + {} of the chat template, as counted on the shorter steps) + {} generated exceed the server's context of {c} tokens",
+                    step.sent_tokens.unwrap_or(0),
+                    template.unwrap_or(0),
+                    ls.max_tokens
+                ));
+                facts.steps.push(step);
+                continue;
+            }
             let mark = watch.begin().await;
             for i in 0..ls.requests {
                 let p = Prompt {
@@ -115,6 +131,11 @@ impl Attempt<'_, '_> {
                     .generate(&p, &params, meta, self.ctx.cancel)
                     .await;
                 self.obs.on_event(&Event::RequestFinished(&rec))?;
+                if let (true, Some(n), Some(sent)) =
+                    (rec.outcome.is_ok(), rec.input_tokens, step.sent_tokens)
+                {
+                    template = template.max(Some(n.saturating_sub(sent)));
+                }
                 self.built.add(&rec);
                 if self.ctx.cancel.is_cancelled() {
                     break;
