@@ -769,3 +769,65 @@ async fn agent_sessions_grow_by_a_file_read_and_ask_for_long_outputs() {
         );
     }
 }
+
+/// Ctrl-C during a session's last turn cuts the session short: it is not counted completed.
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_in_a_last_turn_cuts_its_session() {
+    let m = mock_openai(MockCfg {
+        tokens: 40,
+        ttft: Duration::from_millis(20),
+        per_token: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("s.jsonl");
+    std::fs::write(&p, r#"{"id": "a", "turns": ["first", "last"]}"#).unwrap();
+    let out = dir.path().join("out");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "run",
+            "--api",
+            "openai",
+            "--url",
+            &m.url(),
+            "--model",
+            "mock-model",
+        ])
+        .args(["--workload", "sessions", "--sessions", p.to_str().unwrap()])
+        .args(["--think-time", "const:0", "--out", out.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    // Wait for the last turn to be sent (the mock's second chat request), then interrupt it.
+    let waited = std::time::Instant::now();
+    while m.requests() < 2 {
+        assert!(waited.elapsed() < Duration::from_secs(60), "no second turn");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let o = child.wait_with_output().await.unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let recs = records(&out);
+    assert_eq!(recs.len(), 2);
+    assert_eq!(recs[1].outcome, Outcome::Cancelled);
+    let r = read_report(&out);
+    let s = sessions(&r);
+    assert_eq!(
+        (
+            s["started"].as_u64(),
+            s["completed"].as_u64(),
+            s["cut_by_end"].as_u64()
+        ),
+        (Some(1), Some(0), Some(1)),
+        "{s}"
+    );
+}

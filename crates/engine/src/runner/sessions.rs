@@ -403,7 +403,8 @@ async fn converse(
         rec.step = sh.step;
         let ok = rec.outcome.is_ok();
         let reply = rec.text.clone();
-        if rec.outcome == Outcome::Cancelled && t + 1 < session.turns.len() {
+        // Ctrl-C in a turn (the last one too) cut the session short.
+        if rec.outcome == Outcome::Cancelled {
             sh.cut.fetch_add(1, Ordering::Relaxed);
         }
         if tx.send(rec).is_err() || !ok {
