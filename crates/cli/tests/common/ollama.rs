@@ -141,8 +141,10 @@ pub async fn ol_chat(
         }
         if body["stream"] == json!(false) {
             let kept = n.min(ctx);
+            // A cut prompt ends as the fixture's does (`ollama_chat_truncated`: "stop").
+            let reason = if n > ctx { "stop" } else { "length" };
             return axum::Json(json!({"model": s.cfg.model, "created_at": "2025-06-14T09:31:09.636593813Z",
-                "message": {"role": "assistant", "content": " t0"}, "done": true, "done_reason": "length",
+                "message": {"role": "assistant", "content": " t0"}, "done": true, "done_reason": reason,
                 "total_duration": 1_000_000u64, "load_duration": 0, "prompt_eval_count": kept,
                 "prompt_eval_duration": kept as u64 * 1_000_000, "eval_count": 1, "eval_duration": 0}))
             .into_response();
@@ -164,6 +166,12 @@ pub async fn ol_chat(
     };
     s.loaded.store(true, Ordering::SeqCst);
     *s.unload_at.lock().unwrap() = None;
+    // A truncated prompt ends with "stop" (`ollama_chat_truncated.ndjson`), as if nothing
+    // happened; otherwise the mock stops at its token count: "length".
+    let reason = match counted {
+        Some((n, ctx)) if n > ctx => "stop",
+        _ => "length",
+    };
     let (tx, rx) = mpsc::channel(16);
     let cfg = s.cfg.clone();
     tokio::spawn(async move {
@@ -183,7 +191,7 @@ pub async fn ol_chat(
         let total = start.elapsed();
         let eval = cfg.per_token * (cfg.tokens as u32 - 1);
         let done = json!({"model": cfg.model, "created_at": "2025-06-14T09:31:09.636593813Z",
-                          "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": "length",
+                          "message": {"role": "assistant", "content": ""}, "done": true, "done_reason": reason,
                           "total_duration": total.as_nanos() as u64, "load_duration": load.as_nanos() as u64,
                           "prompt_eval_count": prompt_eval_count, "prompt_eval_duration": prompt_eval_ns,
                           "eval_count": cfg.tokens, "eval_duration": eval.as_nanos() as u64});
