@@ -286,6 +286,17 @@ async fn bad_session_input_exits_2_naming_the_file_line_and_field() {
             "uniform:MIN:MAX",
         ),
         (vec!["--extra-body", "[1]"], "expected a JSON object"),
+        (
+            vec![
+                "--workload",
+                "sessions",
+                "--sessions",
+                "agent",
+                "--sharegpt",
+                "x.json",
+            ],
+            "cannot be used with",
+        ),
     ] {
         let o = run_quick("openai", "http://127.0.0.1:9", "m", &args).await;
         assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);

@@ -66,8 +66,9 @@ pub struct RunArgs {
     /// Objectives for goodput, seconds from the scheduled time: ttft=0.5,tpot=0.05,e2e=10.
     #[arg(help_heading = "Load", long, value_parser = |s: &str| s.parse::<Slo>())]
     pub slo: Option<Slo>,
-    /// ShareGPT-format JSON (or JSONL) prompt file; the first human turn of each conversation.
-    #[arg(help_heading = "Workload", long)]
+    /// ShareGPT-format JSON (or JSONL) prompt file; the first human turn of each conversation
+    /// (with the sessions workload, every human turn: not with --sessions).
+    #[arg(help_heading = "Workload", long, conflicts_with = "sessions")]
     pub sharegpt: Option<PathBuf>,
     /// Synthetic prompts of this many server tokens: N, uniform:a:b or normal:mean:sd
     /// (calibrated per target with its /tokenize or usage).
