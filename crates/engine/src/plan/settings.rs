@@ -1,0 +1,299 @@
+//! The run's settings ([`RunSettings`]) and the workloads' own ([`Autocomplete`],
+//! [`Quality`]), with their defaults: what every target of a run shares.
+
+use super::Endpoint;
+use crate::load::profile::{Profile, Slo};
+use crate::load::synthetic::LengthDist;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// Settings shared by every target of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSettings {
+    /// Warm requests per target.
+    pub warm: u32,
+    /// Generation limit per request.
+    pub max_tokens: u32,
+    /// Sampling seed sent with every request.
+    pub seed: u64,
+    /// Sampling temperature (0: greedy, so stacks decode comparable text).
+    pub temperature: f64,
+    /// OpenAI endpoint.
+    pub endpoint: Endpoint,
+    /// Prompt file (JSONL); `None` for the built-in coding prompts.
+    pub prompts: Option<PathBuf>,
+    /// Per-request time limit, s.
+    pub timeout_s: f64,
+    /// Output directory; `None` for `servebench-results/<YYYYMMDD_HHMMSS>/`.
+    pub out: Option<PathBuf>,
+    /// Load profile run after the warm phase.
+    pub profile: Profile,
+    /// Requests per load phase or sweep step.
+    pub requests: Option<u64>,
+    /// Seconds per load phase or sweep step.
+    pub duration_s: Option<f64>,
+    /// Warm-up requests before each load phase or sweep step (not counted).
+    pub warmup: u64,
+    /// Objectives for goodput.
+    pub slo: Slo,
+    /// ShareGPT prompt file.
+    pub sharegpt: Option<PathBuf>,
+    /// Synthetic prompts of this many server tokens.
+    pub input_tokens: Option<LengthDist>,
+    /// Exact output lengths to ask for.
+    pub output_tokens: Option<LengthDist>,
+    /// Cold loads per target (managed: stop/start; Ollama: unload/reload).
+    pub cold: u32,
+    /// Send → first token limit, s (`None`: only `timeout_s`).
+    pub ttft_timeout_s: Option<f64>,
+    /// Re-sends after HTTP 429/503 (0: recorded as failures — a benchmark must not hide
+    /// overload).
+    pub retries: u32,
+    /// GPU and process readings per second.
+    pub sample_hz: f64,
+    /// Start every measured prompt with a tag unique to the run and the request, so no
+    /// request can reuse another's prompt cache (false: `--allow-prompt-cache`).
+    pub unique_prompts: bool,
+    /// Coding-quality evaluation after the performance phases (`--quality`), or instead of them
+    /// (`servebench eval`).
+    pub quality: Option<Quality>,
+    /// Run the performance phases (cold, warm, load); false for `servebench eval`.
+    pub performance: bool,
+    /// The IDE-autocomplete workload instead of cold, warm and load (`--workload autocomplete`).
+    pub autocomplete: Option<Autocomplete>,
+    /// The multi-turn sessions workload instead of cold, warm and load (`--workload sessions`).
+    pub sessions: Option<crate::load::sessions::Settings>,
+    /// The long-context ladder instead of cold, warm and load (`--workload context`).
+    pub ladder: Option<crate::load::ladder::Settings>,
+    /// A trace replayed as the load phase (`--trace`).
+    pub trace: Option<crate::load::trace::Trace>,
+}
+
+/// What a run sends (`--workload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Workload {
+    /// Cold load, warm requests and the load profile, on chat (or completions) prompts.
+    Chat,
+    /// Simulated developers typing, fill-in-the-middle requests superseded on every keystroke.
+    Autocomplete,
+    /// Multi-turn chat and agent sessions, each turn resending the conversation.
+    Sessions,
+    /// Prompts of growing length (the long-context ladder).
+    Context,
+}
+
+impl std::str::FromStr for Workload {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "chat" => Ok(Workload::Chat),
+            "autocomplete" => Ok(Workload::Autocomplete),
+            "sessions" => Ok(Workload::Sessions),
+            "context" => Ok(Workload::Context),
+            _ => Err(format!(
+                "unknown workload {s:?}: use chat, autocomplete, sessions or context"
+            )),
+        }
+    }
+}
+
+/// Stop sequences suited to the completion an editor shows (`--fim-stop`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FimStop {
+    /// The rest of the current line (stop at a newline).
+    Line,
+    /// A block (stop at a blank line).
+    Block,
+}
+
+impl FimStop {
+    /// The stop sequences sent.
+    pub fn stops(self) -> &'static [&'static str] {
+        match self {
+            FimStop::Line => &["\n"],
+            FimStop::Block => &["\n\n"],
+        }
+    }
+}
+
+impl std::str::FromStr for FimStop {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "line" => Ok(FimStop::Line),
+            "block" => Ok(FimStop::Block),
+            _ => Err(format!("unknown span {s:?}: use line or block")),
+        }
+    }
+}
+
+/// The IDE-autocomplete workload's settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Autocomplete {
+    /// Developers typing at once.
+    pub developers: u32,
+    /// How long they type, s.
+    pub duration_s: f64,
+    /// How they type (the windows are set per target from its tokenizer).
+    pub typing: crate::load::typing::Typing,
+    /// Prefix window, server tokens.
+    pub prefix_tokens: u32,
+    /// Suffix window, server tokens.
+    pub suffix_tokens: u32,
+    /// Generation limit per completion.
+    pub max_tokens: u32,
+    /// Stop sequences.
+    pub stop: FimStop,
+    /// The FIM template for a raw prompt (`--fim-template`); `None`: from the model name.
+    pub template: Option<crate::fim::Template>,
+    /// `--corpus`; `None`: the Python standard library.
+    pub corpus_dir: Option<PathBuf>,
+    /// The corpus, once loaded ([`Autocomplete::load`]).
+    pub corpus: Option<std::sync::Arc<crate::load::corpus::Corpus>>,
+    /// How often the server's running requests are read, s.
+    pub poll_s: f64,
+    /// Completion quality graded after the typing (`--infill`); `None`: not graded.
+    pub infill: Option<Infill>,
+    /// Only the first N HumanEval tasks for `infill` (`--infill-limit`); `None`: all 164.
+    pub infill_limit: Option<u64>,
+}
+
+/// HumanEval infilling tasks asked on the workload's FIM path and graded in the sandbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Infill {
+    /// One line (`line`) or a block of two or three lines (`block`) taken out of each solution.
+    pub span: FimStop,
+    /// The grader's settings (its sandbox helper is set by the binary).
+    pub eval: crate::eval::EvalSettings,
+    /// The tasks, once loaded ([`Infill::load`]).
+    pub tasks: Vec<crate::eval::infill::InfillTask>,
+}
+
+/// Lines a `block` infilling task takes out (HumanEval-Infilling's multi-line spans are of
+/// this order; ours is fixed so a run is repeatable).
+pub const INFILL_BLOCK_LINES: usize = 3;
+
+impl Infill {
+    /// The span as [`crate::eval::infill::cut`] takes it.
+    pub fn cut_span(&self) -> crate::eval::infill::Span {
+        match self.span {
+            FimStop::Line => crate::eval::infill::Span::Line,
+            FimStop::Block => crate::eval::infill::Span::Block(INFILL_BLOCK_LINES),
+        }
+    }
+
+    /// Cut the tasks from the first `limit` (all when `None`) of the installed HumanEval.
+    pub fn load(&mut self, limit: Option<u64>) -> Result<(), crate::eval::suite::SuiteError> {
+        let tasks = crate::eval::suite::load(
+            &crate::eval::suite::Dataset::HumanEval,
+            None,
+            limit.map(|n| n as usize),
+        )?;
+        let span = self.cut_span();
+        self.tasks = tasks
+            .iter()
+            .filter_map(|t| crate::eval::infill::cut(t, span))
+            .collect();
+        Ok(())
+    }
+}
+
+impl Default for Autocomplete {
+    /// 4 developers for 60 s, windows of 1,500 and 500 tokens, 64 tokens, one line.
+    fn default() -> Self {
+        Autocomplete {
+            developers: 4,
+            duration_s: 60.0,
+            typing: Default::default(),
+            prefix_tokens: 1_500,
+            suffix_tokens: 500,
+            max_tokens: 64,
+            stop: FimStop::Line,
+            template: None,
+            corpus_dir: None,
+            corpus: None,
+            poll_s: 0.025,
+            infill: None,
+            infill_limit: None,
+        }
+    }
+}
+
+/// A quality evaluation: how, and the tasks (loaded by [`Quality::load`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quality {
+    /// Settings.
+    pub settings: crate::eval::EvalSettings,
+    /// The tasks; empty until loaded.
+    pub tasks: Vec<crate::eval::suite::Task>,
+}
+
+impl Quality {
+    /// Load the dataset's tasks (file errors name the file, line and field).
+    pub fn load(&mut self) -> Result<(), crate::eval::suite::SuiteError> {
+        let s = &self.settings;
+        self.tasks = crate::eval::suite::load_as(
+            &s.dataset,
+            s.scenarios.as_deref(),
+            s.limit,
+            s.prompt_style,
+        )?;
+        Ok(())
+    }
+}
+
+/// Number of distinct synthetic prompts generated per target.
+pub const SYNTHETIC_PROMPTS: usize = 100;
+
+impl RunSettings {
+    /// Where the prompts come from, for reports: `builtin`, a file, `sharegpt:FILE` or
+    /// `synthetic:input=…`, plus `output=…` when exact output lengths are asked for.
+    pub fn prompt_source(&self) -> String {
+        let base = match (&self.input_tokens, &self.sharegpt, &self.prompts) {
+            (Some(d), _, _) => format!("synthetic:input={d}"),
+            (None, Some(p), _) => format!("sharegpt:{}", p.display()),
+            (None, None, Some(p)) => p.display().to_string(),
+            (None, None, None) => "builtin".into(),
+        };
+        match &self.output_tokens {
+            Some(o) => format!("{base},output={o}"),
+            None => base,
+        }
+    }
+}
+
+impl Default for RunSettings {
+    fn default() -> Self {
+        RunSettings {
+            warm: 10,
+            max_tokens: 256,
+            seed: 42,
+            temperature: 0.0,
+            endpoint: Endpoint::Chat,
+            prompts: None,
+            timeout_s: 600.0,
+            out: None,
+            profile: Profile::Sequential,
+            requests: None,
+            duration_s: None,
+            warmup: 0,
+            slo: Slo::default(),
+            sharegpt: None,
+            input_tokens: None,
+            output_tokens: None,
+            cold: 1,
+            ttft_timeout_s: None,
+            retries: 0,
+            sample_hz: 10.0,
+            unique_prompts: true,
+            quality: None,
+            performance: true,
+            autocomplete: None,
+            sessions: None,
+            ladder: None,
+            trace: None,
+        }
+    }
+}
