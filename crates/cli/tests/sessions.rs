@@ -33,6 +33,31 @@ fn sessions(r: &Value) -> &Value {
     &r["targets"][0]["phases"]["sessions"]
 }
 
+/// `servebench run` on the mock: the sessions workload, no think time, into `out`, then
+/// `extra` (the source and the profile).
+async fn run_sessions(api: &str, url: &str, out: &Path, extra: &[&str]) -> Out {
+    let mut args = vec![
+        "--workload",
+        "sessions",
+        "--think-time",
+        "const:0",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    run_quick(api, url, "mock-model", &args).await
+}
+
+/// The turn of `r`'s session before `r`.
+fn previous<'a>(recs: &'a [RequestRecord], r: &RequestRecord) -> &'a RequestRecord {
+    let st = r.session.unwrap();
+    recs.iter()
+        .find(|p| {
+            p.session.unwrap().session == st.session && p.session.unwrap().turn + 1 == st.turn
+        })
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn each_turn_resends_the_history_and_its_cached_tokens_are_counted_exactly() {
     let ttft = Duration::from_millis(300);
@@ -47,22 +72,11 @@ async fn each_turn_resends_the_history_and_its_cached_tokens_are_counted_exactly
     let dir = tempfile::tempdir().unwrap();
     let file = session_file(dir.path());
     let out = dir.path().join("out");
-    let o = run_quick(
+    let o = run_sessions(
         "openai",
         &m.url(),
-        "mock-model",
-        &[
-            "--workload",
-            "sessions",
-            "--sessions",
-            &file,
-            "--profile",
-            "sessions:1",
-            "--think-time",
-            "const:0",
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        &out,
+        &["--sessions", &file, "--profile", "sessions:1"],
     )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -96,16 +110,7 @@ async fn each_turn_resends_the_history_and_its_cached_tokens_are_counted_exactly
         let want = match st.turn {
             1 if st.session == 0 => 0,
             1 => 4,
-            _ => {
-                let prev = recs
-                    .iter()
-                    .find(|p| {
-                        p.session.unwrap().session == st.session
-                            && p.session.unwrap().turn == st.turn - 1
-                    })
-                    .unwrap();
-                prev.input_tokens.unwrap() + 5
-            }
+            _ => previous(&recs, r).input_tokens.unwrap() + 5,
         };
         assert_eq!(c, want, "session {} turn {}", st.session, st.turn);
         // TTFT is the injected one scaled by the uncached share (±60 ms for scheduling).
@@ -169,22 +174,11 @@ async fn a_server_that_reports_no_cache_count_is_said_to_be_unknown() {
     let dir = tempfile::tempdir().unwrap();
     let file = session_file(dir.path());
     let out = dir.path().join("out");
-    let o = run_quick(
+    let o = run_sessions(
         "openai",
         &m.url(),
-        "mock-model",
-        &[
-            "--workload",
-            "sessions",
-            "--sessions",
-            &file,
-            "--profile",
-            "sessions:2",
-            "--think-time",
-            "const:0",
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        &out,
+        &["--sessions", &file, "--profile", "sessions:2"],
     )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -320,22 +314,7 @@ async fn ollama_cache_use_is_estimated_from_the_prompt_eval_time() {
     let dir = tempfile::tempdir().unwrap();
     let file = session_file(dir.path());
     let out = dir.path().join("out");
-    let o = run_quick(
-        "ollama",
-        &m.url(),
-        "mock-model",
-        &[
-            "--workload",
-            "sessions",
-            "--sessions",
-            &file,
-            "--think-time",
-            "const:0",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let o = run_sessions("ollama", &m.url(), &out, &["--sessions", &file]).await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     let r = read_report(&out);
     let s = sessions(&r);
@@ -347,14 +326,7 @@ async fn ollama_cache_use_is_estimated_from_the_prompt_eval_time() {
     let recs = records(&out);
     let mut held = 0u64;
     for r in recs.iter().filter(|r| r.session.unwrap().turn > 1) {
-        let prev = recs
-            .iter()
-            .find(|p| {
-                p.session.unwrap().session == r.session.unwrap().session
-                    && p.session.unwrap().turn + 1 == r.session.unwrap().turn
-            })
-            .unwrap();
-        held += prev.input_tokens.unwrap() + 5;
+        held += previous(&recs, r).input_tokens.unwrap() + 5;
     }
     let reused = s["cache"]["reused_tokens"].as_u64().unwrap();
     assert!(
@@ -528,22 +500,11 @@ async fn vllm_cached_counts_come_in_blocks_and_its_counters_agree() {
     };
     std::fs::write(&p, line("a") + &line("b")).unwrap();
     let out = dir.path().join("out");
-    let o = run_quick(
+    let o = run_sessions(
         "openai",
         &m.url(),
-        "mock-model",
-        &[
-            "--workload",
-            "sessions",
-            "--sessions",
-            p.to_str().unwrap(),
-            "--profile",
-            "sessions:1",
-            "--think-time",
-            "const:0",
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        &out,
+        &["--sessions", p.to_str().unwrap(), "--profile", "sessions:1"],
     )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -561,17 +522,7 @@ async fn vllm_cached_counts_come_in_blocks_and_its_counters_agree() {
             1 if st.session == 0 => 0,
             1 => 4 + sys_words,
             _ => {
-                let prev = recs
-                    .iter()
-                    .find(|q| {
-                        q.session.unwrap()
-                            == servebench_engine::record::SessionTurn {
-                                session: st.session,
-                                turn: st.turn - 1,
-                            }
-                    })
-                    .unwrap();
-                let h = prev.input_tokens.unwrap() + 5;
+                let h = previous(&recs, r).input_tokens.unwrap() + 5;
                 let c = h.min(n - 1) / 16 * 16;
                 if (c as f64) < 0.95 * h as f64 {
                     block_short += 1;
@@ -641,22 +592,11 @@ async fn sharegpt_conversations_are_sessions_of_all_their_human_turns() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let o = run_quick(
+    let o = run_sessions(
         "openai",
         &m.url(),
-        "mock-model",
-        &[
-            "--workload",
-            "sessions",
-            "--sharegpt",
-            p.to_str().unwrap(),
-            "--profile",
-            "sessions:1",
-            "--think-time",
-            "const:0",
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        &out,
+        &["--sharegpt", p.to_str().unwrap(), "--profile", "sessions:1"],
     )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -758,14 +698,8 @@ async fn agent_sessions_grow_by_a_file_read_and_ask_for_long_outputs() {
         let recs = records(&out);
         for r in recs.iter().filter(|r| r.session.unwrap().turn > 1) {
             let st = r.session.unwrap();
-            let prev = recs
-                .iter()
-                .find(|q| {
-                    q.session.unwrap().session == st.session
-                        && q.session.unwrap().turn + 1 == st.turn
-                })
-                .unwrap();
             // The history (prompt + 5-token reply) plus a file read of at least 40 words.
+            let prev = previous(&recs, r);
             let (n, h) = (r.input_tokens.unwrap(), prev.input_tokens.unwrap() + 5);
             assert!(n > h + 40, "turn {}: {n} tokens after {h}", st.turn);
             assert_eq!(r.cached_prompt_tokens, Some(h), "the whole history cached");
