@@ -26,6 +26,9 @@ pub const CACHE_BLOCK_TOKENS: u64 = 16;
 /// A turn whose prompt the server counted below this share of the history it resends (the
 /// previous prompt and reply; a re-tokenised reply may differ by a few tokens) was cut.
 pub const HISTORY_CUT_BELOW: f64 = 0.9;
+/// A first turn counted below this share of the synthetic context it sends (sized in the
+/// server's tokens, within about 15 %) was cut: the ladder's rule for estimates.
+pub const CONTEXT_CUT_BELOW: f64 = super::ladder::TRUNCATED_BELOW;
 
 /// The sessions workload of one target.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -70,8 +73,10 @@ pub struct SessionsReport {
     pub context_exceeded: u64,
     /// The longest prompt a refusal named, tokens.
     pub longest_refused_tokens: Option<u64>,
-    /// Turns whose prompt the server counted shorter than the history it holds (the
-    /// previous prompt and reply): the server cut the conversation (Ollama at `num_ctx`).
+    /// Turns whose prompt the server counted shorter than what they send — a first turn under
+    /// 75 % of its synthetic context, a later one under 90 % of its history (the previous
+    /// prompt and reply) or no longer than the previous turn: the server cut the conversation
+    /// (Ollama at `num_ctx`).
     #[serde(default)]
     pub truncated_turns: u64,
     /// The longest prompt of those turns, as the server counted it.
@@ -197,6 +202,25 @@ fn answer_tokens(r: &RequestRecord, output: u64) -> u64 {
     (output as f64 * answer as f64 / chunks as f64).round() as u64
 }
 
+/// Whether the server cut a turn it counted `n` prompt tokens: a first turn counted under
+/// [`CONTEXT_CUT_BELOW`] of the shared context it sends, or a later turn counted under
+/// [`HISTORY_CUT_BELOW`] of the history it resends (`history`: the previous prompt and answer)
+/// or no longer than the previous turn (`previous`) — a conversation only grows, so a prompt
+/// that stopped growing is being cut at the same length (Ollama at `num_ctx`).
+fn cut(
+    n: u64,
+    turn: u32,
+    history: Option<u64>,
+    previous: Option<u64>,
+    shared_context: Option<u32>,
+) -> bool {
+    match (turn, history, previous) {
+        (1, _, _) => shared_context.is_some_and(|k| (n as f64) < CONTEXT_CUT_BELOW * f64::from(k)),
+        (_, Some(h), Some(p)) => (n as f64) < HISTORY_CUT_BELOW * h as f64 || n <= p,
+        _ => false,
+    }
+}
+
 impl SessionsStats {
     /// Add one finished session turn.
     pub fn add(&mut self, r: &RequestRecord) {
@@ -219,6 +243,11 @@ impl SessionsStats {
                 .server_prefix_cache
                 .as_ref()
                 .is_some_and(|p| p.queries > 0.0 && p.hits == 0.0);
+        // A synthetic session's first turn sends its shared context (sized in the server's
+        // tokens, within about 15 %).
+        let shared_context = facts
+            .context_tokens
+            .filter(|_| facts.source.starts_with("repo") || facts.source.starts_with("agent"));
         let mut turns = PhaseReport::from_records(&self.records);
         turns.gpu = facts.turns.gpu.clone();
         turns.server_process = facts.turns.server_process.clone();
@@ -247,6 +276,7 @@ impl SessionsStats {
                 ended_early += 1;
             }
             let mut previous: Option<u64> = None;
+            let mut previous_counted: Option<u64> = None;
             for r in turns_of.iter() {
                 let turn = r.session.map_or(1, |s| s.turn);
                 let acc = per_turn.entry(turn).or_default();
@@ -255,12 +285,13 @@ impl SessionsStats {
                     exceeded += 1;
                     longest = longest.max(r.input_tokens);
                 }
-                if let (true, Some(h), Some(n)) = (r.outcome.is_ok(), previous, r.input_tokens)
-                    && (n as f64) < HISTORY_CUT_BELOW * h as f64
+                if let (true, Some(n)) = (r.outcome.is_ok(), r.input_tokens)
+                    && cut(n, turn, previous, previous_counted, shared_context)
                 {
                     truncated += 1;
                     truncated_to = truncated_to.max(Some(n));
                 }
+                previous_counted = r.input_tokens.filter(|_| r.outcome.is_ok());
                 if let (true, Some((c, src))) =
                     (r.outcome.is_ok(), cached_of(r, rate, server_counts))
                 {
@@ -413,7 +444,7 @@ pub fn findings(r: &SessionsReport) -> Vec<String> {
     }
     if r.truncated_turns > 0 {
         out.push(format!(
-            "{} turns were counted shorter than the history they resend (at most {} prompt tokens): the server cut the conversation — Ollama drops messages and tokens beyond num_ctx without saying so; set num_ctx (extra_body = {{ options = {{ num_ctx = … }} }})",
+            "{} turns were counted shorter than what they send (the context, or the history and a new message; at most {} prompt tokens): the server cut the conversation — Ollama drops messages and tokens beyond num_ctx without saying so; set num_ctx (extra_body = {{ options = {{ num_ctx = … }} }})",
             r.truncated_turns,
             r.truncated_to.unwrap_or(0)
         ));
@@ -626,7 +657,7 @@ mod tests {
         s.add(&turn(0, 1, 1500, None, 400));
         // Ollama at num_ctx 2048: turn 2 resends a history of 1,900 and is counted 2,048 —
         // cut, but above 90 % of its history, so not caught; turn 3 resends 2,048 + 400 and is
-        // counted 2,048 again (84 %): the one turn caught.
+        // counted 2,048 again (84 %, and no longer than turn 2): the one turn caught.
         s.add(&turn(0, 2, 2048, None, 400));
         s.add(&turn(0, 3, 2048, None, 400));
         let r = s.report(&SessionsReport::default());
@@ -638,6 +669,49 @@ mod tests {
             "{:?}",
             r.warnings
         );
+    }
+
+    #[test]
+    fn an_agent_context_cut_at_num_ctx_is_found_on_every_turn() {
+        // 8,000 tokens of agent context on Ollama at num_ctx 4096: every turn is counted 4096,
+        // short replies (50) keep each above 90 % of its history; the first turn is under 75 %
+        // of its context, the later ones stopped growing.
+        let mut s = SessionsStats::default();
+        for t in 1..=3 {
+            s.add(&turn(0, t, 4096, None, 50));
+        }
+        let facts = SessionsReport {
+            source: "agent:/src".into(),
+            context_tokens: Some(8000),
+            ..Default::default()
+        };
+        let r = s.report(&facts);
+        assert_eq!((r.truncated_turns, r.truncated_to), (3, Some(4096)));
+        // Read whole: the context (within 15 %), then growing turns.
+        let mut s = SessionsStats::default();
+        for (t, n) in [(1, 7100), (2, 7400), (3, 7700)] {
+            s.add(&turn(0, t, n, None, 50));
+        }
+        assert_eq!(s.report(&facts).truncated_turns, 0);
+    }
+
+    #[test]
+    fn a_hit_rate_far_below_the_shared_prefix_is_a_finding() {
+        // Later turns kept 40 % of their history: far below, not re-processed wholly.
+        let mut s = SessionsStats::default();
+        for k in 0..2 {
+            s.add(&turn(k, 1, 100, Some(0), 20));
+            s.add(&turn(k, 2, 150, Some(48), 20));
+        }
+        let r = s.report(&SessionsReport::default());
+        assert_eq!(r.cache.history_reuse, Some(0.4));
+        assert!(
+            r.warnings[0].starts_with("the cache hit rate is far below what the shared prefix allows: turns 2 and later reused 40 %"),
+            "{:?}",
+            r.warnings
+        );
+        // Without slot counts, the misses are said plainly only above that line.
+        assert!(!r.warnings.iter().any(|w| w.contains("thrashing")));
     }
 
     #[test]
