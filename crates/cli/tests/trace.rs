@@ -173,5 +173,13 @@ async fn a_ramp_reports_one_step_per_value() {
         assert_eq!(steps, want, "{profile}");
         let s: &Value = &r["targets"][0]["phases"]["sweep"][0];
         assert_eq!(s["ok"].as_u64(), Some(6), "{profile}: {s}");
+        // A rate ramp names no saturation concurrency it does not have.
+        let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+        assert!(!md.contains("concurrency 0"), "{profile}: {md}");
+        assert_eq!(
+            md.contains("Saturation is judged on concurrency steps"),
+            profile.starts_with("ramp:rate"),
+            "{profile}: {md}"
+        );
     }
 }

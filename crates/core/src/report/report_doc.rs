@@ -163,6 +163,10 @@ pub fn summary(r: &Report, cmp: Option<&Comparison>) -> Document {
                     "{}: saturated at concurrency {} ({:.1} output tok/s)",
                     t.name, s.concurrency, s.output_tok_s
                 ),
+                None if rate_ramp(t) => format!(
+                    "{}: a rate ramp (saturation is judged on concurrency sweeps)",
+                    t.name
+                ),
                 None => format!("{}: not saturated within the sweep", t.name),
             });
         }
@@ -524,6 +528,7 @@ fn load_sections(d: &mut Document, targets: &[TargetReport], slo_set: bool) {
                 "Saturation: concurrency {} at {:.1} output tok/s (the smallest step after which throughput grows by less than 10 %).",
                 s.concurrency, s.output_tok_s
             ),
+            None if rate_ramp(t) => "Saturation is judged on concurrency steps; on a rate ramp, compare each step's req/s with the rate it offered, and its TTFT from schedule.".to_string(),
             None => format!(
                 "Saturation: not reached up to concurrency {}.",
                 t.phases
@@ -540,29 +545,47 @@ fn load_sections(d: &mut Document, targets: &[TargetReport], slo_set: bool) {
     }
     if swept.len() >= 2 {
         d.heading(2, "Which stack wins at each load (output tok/s)");
-        let mut levels: Vec<u32> = swept
+        // A step's load: its concurrency, or the rate a rate ramp offered.
+        let level = |s: &LoadStep| match (s.concurrency, s.rate) {
+            (Some(c), _) => Some((0u8, f64::from(c))),
+            (None, Some(r)) => Some((1, r)),
+            _ => None,
+        };
+        let mut levels: Vec<(u8, f64)> = swept
             .iter()
-            .flat_map(|t| t.phases.sweep.iter().filter_map(|s| s.concurrency))
+            .flat_map(|t| t.phases.sweep.iter().filter_map(level))
             .collect();
-        levels.sort_unstable();
+        levels.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
         levels.dedup();
-        let mut head = vec!["Concurrency".to_string()];
+        let all_concurrency = levels.iter().all(|l| l.0 == 0);
+        let mut head = vec![
+            if all_concurrency {
+                "Concurrency"
+            } else {
+                "Load"
+            }
+            .to_string(),
+        ];
         head.extend(swept.iter().map(|t| t.name.clone()));
         head.push("Better".into());
         let mut table = Table::new(head);
-        for c in levels {
+        for l in levels {
             let vals: Vec<Option<f64>> = swept
                 .iter()
                 .map(|t| {
                     t.phases
                         .sweep
                         .iter()
-                        .find(|s| s.concurrency == Some(c))?
+                        .find(|s| level(s) == Some(l))?
                         .phase
                         .output_tok_s
                 })
                 .collect();
-            let mut cells = vec![c.to_string()];
+            let mut cells = vec![match l {
+                (0, c) if all_concurrency => format!("{c}"),
+                (0, c) => format!("concurrency {c}"),
+                (_, r) => format!("rate {r} req/s"),
+            }];
             cells.extend(vals.iter().map(|v| fmt(*v, 1)));
             cells.push(match verdict_of(&vals, Direction::Higher) {
                 Verdict::NotComparable => "—".into(),
@@ -573,6 +596,11 @@ fn load_sections(d: &mut Document, targets: &[TargetReport], slo_set: bool) {
         }
         d.table(table);
     }
+}
+
+/// Whether `t`'s sweep is a rate ramp (steps with an offered rate, no concurrency).
+fn rate_ramp(t: &TargetReport) -> bool {
+    t.phases.sweep.iter().any(|s| s.concurrency.is_none())
 }
 
 /// Load steps in a table; without an SLO, goodput and the pass rate say "no SLO set" (every
