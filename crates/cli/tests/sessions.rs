@@ -133,6 +133,30 @@ async fn each_turn_resends_the_history_and_its_cached_tokens_are_counted_exactly
         (s["started"].as_u64(), s["completed"].as_u64()),
         (Some(2), Some(2))
     );
+    // Per turn index: TTFT and the token counts summarise that turn's records.
+    for k in 1..=3u32 {
+        let of: Vec<&RequestRecord> = recs
+            .iter()
+            .filter(|r| r.session.unwrap().turn == k)
+            .collect();
+        let mean = |f: &dyn Fn(&RequestRecord) -> f64| {
+            of.iter().map(|r| f(r)).sum::<f64>() / of.len() as f64
+        };
+        let t = &s["by_turn"][k as usize - 1];
+        for (key, want) in [
+            ("ttft_s", mean(&|r| r.ttft.unwrap().as_secs_f64())),
+            ("input_tokens", mean(&|r| r.input_tokens.unwrap() as f64)),
+            (
+                "cached_tokens",
+                mean(&|r| r.cached_prompt_tokens.unwrap() as f64),
+            ),
+            ("output_tokens", 5.0),
+        ] {
+            let got = t[key]["mean"].as_f64().unwrap();
+            assert!((got - want).abs() < 1e-6, "turn {k} {key}: {got} vs {want}");
+        }
+        assert_eq!(t["ok"].as_u64(), Some(2), "turn {k}");
+    }
     assert_eq!(s["cache"]["source"], "server");
     assert_eq!(s["cache"]["prompt_tokens"].as_u64(), Some(prompt));
     assert_eq!(s["cache"]["cached_tokens"].as_u64(), Some(cached));
@@ -189,6 +213,17 @@ async fn a_server_that_reports_no_cache_count_is_said_to_be_unknown() {
     let w = s["warnings"][0].as_str().unwrap();
     assert!(w.contains("reported no cached prompt tokens"), "{w}");
     assert_eq!(s["concurrency"].as_u64(), Some(2));
+    // sessions:2 runs the two sessions at once: their first turns overlap in time.
+    let recs = records(&out);
+    let span = |k: u64| {
+        let r = recs
+            .iter()
+            .find(|r| r.session.unwrap().session == k && r.session.unwrap().turn == 1)
+            .unwrap();
+        (r.sent_unix_s, r.sent_unix_s + r.end.as_secs_f64())
+    };
+    let (a, b) = (span(0), span(1));
+    assert!(a.0.max(b.0) < a.1.min(b.1), "turn 1 of each: {a:?} {b:?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
