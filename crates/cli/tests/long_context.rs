@@ -88,6 +88,7 @@ async fn an_ollama_runner_that_cuts_at_num_ctx_is_found_out_at_num_ctx() {
     );
 
     // The plan's num_ctx reaches the runner: nothing is cut.
+    let before = m.bodies().len();
     let (o, r) = run(
         &m.url(),
         "ollama",
@@ -103,6 +104,13 @@ async fn an_ollama_runner_that_cuts_at_num_ctx_is_found_out_at_num_ctx() {
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(ladder(&r)["truncated_to"], Value::Null, "{}", ladder(&r));
+    // Every request carried it, the sizing ones too (another num_ctx would reload the runner
+    // inside the first step's TTFT).
+    let bodies = m.bodies();
+    assert!(bodies.len() > before);
+    for b in &bodies[before..] {
+        assert_eq!(b["options"]["num_ctx"], 8192, "{b}");
+    }
 
     // truncate: false: Ollama refuses instead, and the refusal is context_exceeded.
     let (o, r) = run(

@@ -157,14 +157,16 @@ pub fn chat_body(model: &str, prompt: &Prompt, p: &GenParams) -> Value {
     body
 }
 
-/// Prompt tokens Ollama evaluates for `text` in a one-token chat request.
+/// Prompt tokens Ollama evaluates for `text` in a one-token chat request, with the run's
+/// `extra_body` as every request has it (another `options.num_ctx` would reload the runner,
+/// and the next measured request would pay for the reload).
 pub async fn prompt_tokens(c: &Client, text: &str) -> Result<Option<u64>, BackendError> {
-    let body = json!({
+    let body = c.body_with_extra(json!({
         "model": c.model(),
         "messages": [{"role": "user", "content": text}],
         "stream": false,
         "options": {"num_predict": 1, "temperature": 0},
-    });
+    }));
     let resp = post_json(c, "/api/chat", &body, Duration::from_secs(300)).await?;
     let v = json_body(c, resp, API, "/api/chat").await?;
     Ok(v.get("prompt_eval_count").and_then(Value::as_u64))

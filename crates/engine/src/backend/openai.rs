@@ -151,14 +151,15 @@ pub async fn tokenize(c: &Client, text: &str) -> Result<Option<u64>, BackendErro
     }))
 }
 
-/// Prompt tokens the server counts for `text` as a one-token chat request (`usage`).
+/// Prompt tokens the server counts for `text` as a one-token chat request (`usage`), with the
+/// run's `extra_body` as every request has it (a chat-template field changes the count).
 pub async fn prompt_tokens(c: &Client, text: &str) -> Result<Option<u64>, BackendError> {
-    let body = json!({
+    let body = c.body_with_extra(json!({
         "model": c.model(),
         "messages": [{"role": "user", "content": text}],
         "max_tokens": 1,
         "temperature": 0,
-    });
+    }));
     let resp = post_json(c, "/v1/chat/completions", &body, Duration::from_secs(120)).await?;
     let v = super::json_body(c, resp, API, "/v1/chat/completions").await?;
     Ok(v.pointer("/usage/prompt_tokens").and_then(Value::as_u64))
