@@ -119,9 +119,19 @@ impl LadderStats {
                 .filter(|s| s.truncated)
                 .map(|s| s.tokens.to_string())
                 .collect();
+            // Prompts up to the longest length read whole were not cut, even where the server
+            // keeps less than that of a longer one (recent Ollama keeps about num_ctx / 2).
+            let first_cut = r.steps.iter().find(|s| s.truncated).map_or(0, |s| s.tokens);
+            let over = r
+                .steps
+                .iter()
+                .filter(|s| !s.truncated && s.tokens < first_cut)
+                .filter_map(|s| s.server_prompt_tokens)
+                .map(|c| c.round() as u64)
+                .fold(n, u64::max);
             r.warnings.push(if is_ollama {
                 format!(
-                    "prompts over {n} tokens were cut to {n} (Ollama num_ctx; recent Ollama keeps about half of it) at the {} steps: set num_ctx, e.g. extra_body = {{ options = {{ num_ctx = 32768 }} }}, or truncate = false to have it refuse instead; the TTFT and prefill rate of those steps measure the cut prompt, not the one sent",
+                    "prompts over {over} tokens were cut to {n} (Ollama num_ctx; recent Ollama keeps about half of it) at the {} steps: set num_ctx, e.g. extra_body = {{ options = {{ num_ctx = 32768 }} }}, or truncate = false to have it refuse instead; the TTFT and prefill rate of those steps measure the cut prompt, not the one sent",
                     cut.join(", ")
                 )
             } else {
@@ -223,6 +233,24 @@ mod tests {
             r.warnings
         );
         assert!(r.warnings[0].contains("4096 steps"), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn a_cut_to_half_of_num_ctx_names_the_longest_length_read_whole() {
+        // Recent Ollama at num_ctx 4096: a 3k prompt is read whole, a 6k one is kept at about
+        // 2048 — prompts over 3050 tokens were cut, not prompts over 2048.
+        let facts = ladder(&[1024, 3040, 6144], "estimate");
+        let mut s = LadderStats::default();
+        for r in [rec(0, 1030, 500), rec(1, 3050, 1500), rec(2, 2050, 1000)] {
+            s.add(&r);
+        }
+        let r = s.report(&facts, true);
+        assert_eq!(r.truncated_to, Some(2050));
+        assert!(
+            r.warnings[0].starts_with("prompts over 3050 tokens were cut to 2050 (Ollama num_ctx"),
+            "{:?}",
+            r.warnings
+        );
     }
 
     fn ladder(sent: &[u64], counted_by: &str) -> LadderReport {
