@@ -811,3 +811,45 @@ async fn ctrl_c_in_a_last_turn_cuts_its_session() {
         "{s}"
     );
 }
+
+/// Agent sessions on a server with a short context: the default 8,000 tokens of context are cut
+/// to half of it, so the first turn fits instead of being refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_default_agent_context_is_fitted_to_the_servers() {
+    let m = mock_openai(MockCfg {
+        prompt_cache: Some(CacheMock::Prefix),
+        max_model_len: 1000,
+        ctx_limit: Some(1000),
+        tokens: 5,
+        ttft: Duration::from_millis(20),
+        per_token: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = run_sessions(
+        "openai",
+        &m.url(),
+        &out,
+        &[
+            "--sessions",
+            "agent",
+            "--insert-tokens",
+            "50",
+            "--turns",
+            "1",
+            "--session-count",
+            "1",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rep = read_report(&out);
+    let s = sessions(&rep);
+    assert_eq!(s["context_tokens"].as_u64(), Some(500), "{s}");
+    assert_eq!(s["completed"].as_u64(), Some(1), "{s}");
+    let recs = records(&out);
+    let n = recs[0].input_tokens.unwrap();
+    assert!((450..1000).contains(&n), "turn 1 counted {n} tokens");
+}

@@ -579,6 +579,23 @@ impl Settings {
         }
     }
 
+    /// These settings with the default synthetic context cut to half of `server_context`
+    /// where it is longer than that (a session needs room to grow: 8,000 tokens of agent
+    /// context on a 4k server would refuse every first turn); `None` when `--context-tokens`
+    /// was given, the source is a file, or the default fits.
+    pub fn fitted_to(&self, server_context: Option<u64>) -> Option<Settings> {
+        let half = u32::try_from(server_context? / 2)
+            .unwrap_or(u32::MAX)
+            .max(1);
+        if self.context_tokens.is_some() || self.context_tokens()? <= half {
+            return None;
+        }
+        Some(Settings {
+            context_tokens: Some(half),
+            ..self.clone()
+        })
+    }
+
     /// Check the ranges.
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=100_000).contains(&self.count) {
@@ -723,6 +740,29 @@ mod tests {
             parse("\n", Path::new("s")),
             Err(SessionError::Empty(_))
         ));
+    }
+
+    #[test]
+    fn a_default_context_is_fitted_to_half_the_servers() {
+        let agent = Settings {
+            source: Source::Agent,
+            ..Default::default()
+        };
+        assert_eq!(
+            agent.fitted_to(Some(4096)).and_then(|s| s.context_tokens()),
+            Some(2048)
+        );
+        assert_eq!(agent.fitted_to(Some(32768)), None, "8,000 fits");
+        assert_eq!(agent.fitted_to(None), None);
+        let chosen = Settings {
+            context_tokens: Some(8000),
+            ..agent
+        };
+        assert_eq!(
+            chosen.fitted_to(Some(4096)),
+            None,
+            "the user's choice stands"
+        );
     }
 
     #[test]

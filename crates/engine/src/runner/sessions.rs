@@ -61,6 +61,16 @@ struct Shared {
 impl Attempt<'_, '_> {
     /// Run the sessions workload and put its facts in the target's report.
     pub(super) async fn sessions(&mut self, ss: &Settings, watch: &Watch<'_>) -> Result<(), Abort> {
+        let fitted = ss.fitted_to(self.t.model_info.context_length);
+        if let Some(f) = &fitted {
+            self.note(format!(
+                "sessions: {} tokens of context (half of the server's {}; the default {} would leave no room to grow; --context-tokens sets it)",
+                f.context_tokens().unwrap_or(0),
+                self.t.model_info.context_length.unwrap_or(0),
+                ss.context_tokens().unwrap_or(0)
+            ))?;
+        }
+        let ss = fitted.as_ref().unwrap_or(ss);
         let s = &self.ctx.plan.settings;
         let cpt = match &ss.corpus {
             Some(c) => {
