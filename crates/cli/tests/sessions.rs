@@ -853,3 +853,62 @@ async fn a_default_agent_context_is_fitted_to_the_servers() {
     let n = recs[0].input_tokens.unwrap();
     assert!((450..1000).contains(&n), "turn 1 counted {n} tokens");
 }
+
+/// Chat over a repository, one session after another: each later first turn finds the shared
+/// context in the mock's prefix cache, and no finding says otherwise.
+#[tokio::test(flavor = "multi_thread")]
+async fn later_sessions_find_the_shared_repository_context_cached() {
+    let m = mock_openai(MockCfg {
+        prompt_cache: Some(CacheMock::Prefix),
+        tokens: 5,
+        ttft: Duration::from_millis(20),
+        per_token: Duration::from_millis(2),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("repo");
+    std::fs::create_dir(&corpus).unwrap();
+    for k in 0..3 {
+        std::fs::write(
+            corpus.join(format!("m{k}.py")),
+            format!("def f{k}(x):\n    return x + {k}\n\n").repeat(30),
+        )
+        .unwrap();
+    }
+    let out = dir.path().join("out");
+    let o = run_sessions(
+        "openai",
+        &m.url(),
+        &out,
+        &[
+            "--sessions",
+            "repo",
+            "--corpus",
+            corpus.to_str().unwrap(),
+            "--context-tokens",
+            "200",
+            "--turns",
+            "1",
+            "--session-count",
+            "3",
+            "--profile",
+            "sessions:1",
+        ],
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rep = read_report(&out);
+    let s = sessions(&rep);
+    let c = &s["cache"];
+    assert_eq!(
+        (c["context_turns"].as_u64(), c["context_misses"].as_u64()),
+        (Some(2), Some(0)),
+        "{c}"
+    );
+    assert!(
+        s["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        s["warnings"]
+    );
+}

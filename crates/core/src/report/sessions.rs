@@ -162,6 +162,14 @@ pub struct CacheUse {
     /// conversation (its slot or cache no longer held it).
     #[serde(default)]
     pub history_misses: u64,
+    /// Chat over a repository: first turns sent after another session's first turn had ended
+    /// (so its shared context was in the server's cache by then).
+    #[serde(default)]
+    pub context_turns: u64,
+    /// Of those, turns that took less than half of the shared context from the cache: the
+    /// server read it again for that session.
+    #[serde(default)]
+    pub context_misses: u64,
 }
 
 /// The session records of one attempt, accumulated one at a time.
@@ -200,6 +208,34 @@ fn answer_tokens(r: &RequestRecord, output: u64) -> u64 {
     }
     let answer = chunks.saturating_sub(r.reasoning_chunks);
     (output as f64 * answer as f64 / chunks as f64).round() as u64
+}
+
+/// Of the first turns sent after another session's first turn had ended (its share of the
+/// `context` tokens every session starts with was cached by then), how many there were and how
+/// many took under half of the context from the cache (the context is sized within about 15 %).
+fn shared_context_misses(
+    records: &[RequestRecord],
+    context: u32,
+    rate: Option<f64>,
+    server_counts: bool,
+) -> (u64, u64) {
+    let firsts: Vec<&RequestRecord> = records
+        .iter()
+        .filter(|r| r.outcome.is_ok() && r.session.is_some_and(|s| s.turn == 1))
+        .collect();
+    let (mut turns, mut misses) = (0, 0);
+    for r in &firsts {
+        let after_another = firsts.iter().any(|o| {
+            o.session != r.session && o.sent_unix_s + o.end.as_secs_f64() <= r.sent_unix_s
+        });
+        if let (true, Some((c, _))) = (after_another, cached_of(r, rate, server_counts)) {
+            turns += 1;
+            if (c as f64) < FAR_BELOW * f64::from(context) {
+                misses += 1;
+            }
+        }
+    }
+    (turns, misses)
 }
 
 /// Whether the server cut a turn it counted `n` prompt tokens: a first turn counted under
@@ -323,6 +359,13 @@ impl SessionsStats {
                 };
             }
         }
+        if let Some(k) = facts
+            .context_tokens
+            .filter(|_| facts.source.starts_with("repo"))
+        {
+            (cache.context_turns, cache.context_misses) =
+                shared_context_misses(&self.records, k, rate, server_counts);
+        }
         let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
         cache.source = if sources.contains(&"server") {
             Some("server".into())
@@ -432,6 +475,14 @@ pub fn findings(r: &SessionsReport) -> Vec<String> {
             c.history_misses, c.later_turns
         )),
         _ => {}
+    }
+    if c.context_turns > 0 && 2 * c.context_misses > c.context_turns {
+        out.push(format!(
+            "the cache hit rate is far below what the shared prefix allows: on {} of {} first turns sent after another session had read the shared repository context, the server read it again (under half of its {} tokens came from the cache) — its sessions do not share the cached context{how}",
+            c.context_misses,
+            c.context_turns,
+            r.context_tokens.unwrap_or(0)
+        ));
     }
     if r.context_exceeded > 0 {
         out.push(format!(
@@ -712,6 +763,52 @@ mod tests {
         );
         // Without slot counts, the misses are said plainly only above that line.
         assert!(!r.warnings.iter().any(|w| w.contains("thrashing")));
+    }
+
+    #[test]
+    fn sessions_that_reread_the_shared_context_are_a_finding() {
+        // Three sessions one after another over a 1,000-token repository context: the second
+        // found it cached, the third read it again.
+        let first = |k: u64, cached: u64, at: f64| RequestRecord {
+            sent_unix_s: at,
+            ..turn(k, 1, 1040, Some(cached), 20)
+        };
+        let mut s = SessionsStats::default();
+        for r in [first(0, 0, 0.0), first(1, 1000, 10.0), first(2, 10, 20.0)] {
+            s.add(&r);
+        }
+        let facts = SessionsReport {
+            source: "repo:/src".into(),
+            context_tokens: Some(1000),
+            ..Default::default()
+        };
+        let r = s.report(&facts);
+        assert_eq!((r.cache.context_turns, r.cache.context_misses), (2, 1));
+        assert!(
+            r.warnings.iter().all(|w| !w.contains("first turns")),
+            "{:?}",
+            r.warnings
+        );
+        // The second misses too: most later first turns re-read the context.
+        let mut s = SessionsStats::default();
+        for r in [first(0, 0, 0.0), first(1, 4, 10.0), first(2, 10, 20.0)] {
+            s.add(&r);
+        }
+        let r = s.report(&facts);
+        assert_eq!((r.cache.context_turns, r.cache.context_misses), (2, 2));
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("on 2 of 2 first turns")),
+            "{:?}",
+            r.warnings
+        );
+        // Sessions started together (the first turns overlap) are not judged.
+        let mut s = SessionsStats::default();
+        for r in [first(0, 0, 0.0), first(1, 0, 0.01)] {
+            s.add(&r);
+        }
+        assert_eq!(s.report(&facts).cache.context_turns, 0);
     }
 
     #[test]
