@@ -1,8 +1,9 @@
 //! The multi-turn sessions workload against the mock: each turn resends the conversation with
 //! the server's actual replies, the cached prompt tokens the server states are kept per turn
 //! and add up to the reported hit rates exactly, TTFT follows the uncached share, a turn the
-//! server refuses as too long is `context_exceeded` and ends its session, and bad session input
-//! exits 2 naming the file, line and field.
+//! server refuses as too long is `context_exceeded` and ends its session, vLLM's block-granular
+//! counts agree with its `/metrics` counters, Ctrl-C in a last turn cuts its session, and bad
+//! session input exits 2 naming the file, line and field. The sources: `sessions_sources.rs`.
 
 use crate::common::*;
 use serde_json::Value;
@@ -22,20 +23,20 @@ fn session_file(dir: &Path) -> String {
     p.to_str().unwrap().to_string()
 }
 
-fn records(out: &Path) -> Vec<RequestRecord> {
+pub(crate) fn records(out: &Path) -> Vec<RequestRecord> {
     let (r, _) = servebench_engine::journal::read(&out.join("requests.jsonl")).unwrap();
     r.into_iter()
         .filter(|r| r.phase.to_string() == "session")
         .collect()
 }
 
-fn sessions(r: &Value) -> &Value {
+pub(crate) fn sessions(r: &Value) -> &Value {
     &r["targets"][0]["phases"]["sessions"]
 }
 
 /// `servebench run` on the mock: the sessions workload, no think time, into `out`, then
 /// `extra` (the source and the profile).
-async fn run_sessions(api: &str, url: &str, out: &Path, extra: &[&str]) -> Out {
+pub(crate) async fn run_sessions(api: &str, url: &str, out: &Path, extra: &[&str]) -> Out {
     let mut args = vec![
         "--workload",
         "sessions",
@@ -49,7 +50,7 @@ async fn run_sessions(api: &str, url: &str, out: &Path, extra: &[&str]) -> Out {
 }
 
 /// The turn of `r`'s session before `r`.
-fn previous<'a>(recs: &'a [RequestRecord], r: &RequestRecord) -> &'a RequestRecord {
+pub(crate) fn previous<'a>(recs: &'a [RequestRecord], r: &RequestRecord) -> &'a RequestRecord {
     let st = r.session.unwrap();
     recs.iter()
         .find(|p| {
@@ -597,159 +598,6 @@ async fn vllm_cached_counts_come_in_blocks_and_its_counters_agree() {
     );
 }
 
-/// ShareGPT: every human turn of a conversation is a turn of its session (not just the first),
-/// its `system` turn the system message, and the history carries the server's replies, not
-/// the answers recorded in the file.
-#[tokio::test(flavor = "multi_thread")]
-async fn sharegpt_conversations_are_sessions_of_all_their_human_turns() {
-    let m = mock_openai(MockCfg {
-        tokens: 3,
-        ttft: Duration::from_millis(20),
-        per_token: Duration::from_millis(2),
-        ..Default::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let p = dir.path().join("sharegpt.json");
-    std::fs::write(
-        &p,
-        r#"[{"id": "c1", "conversations": [
-              {"from": "system", "value": "be terse"},
-              {"from": "human", "value": "first question"},
-              {"from": "gpt", "value": "recorded answer one"},
-              {"from": "human", "value": "second question"},
-              {"from": "gpt", "value": "recorded answer two"},
-              {"from": "human", "value": "third question"}]},
-            {"id": "c2", "conversations": [
-              {"from": "human", "value": "only question"},
-              {"from": "gpt", "value": "recorded"}]},
-            {"id": "c3", "conversations": [{"from": "gpt", "value": "no human turn"}]}]"#,
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let o = run_sessions(
-        "openai",
-        &m.url(),
-        &out,
-        &["--sharegpt", p.to_str().unwrap(), "--profile", "sessions:1"],
-    )
-    .await;
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let bodies = m.bodies();
-    assert_eq!(bodies.len(), 4, "three turns of c1, one of c2");
-    let msgs = |k: usize| bodies[k]["messages"].as_array().unwrap().clone();
-    let last = msgs(2);
-    let roles: Vec<&str> = last.iter().map(|m| m["role"].as_str().unwrap()).collect();
-    assert_eq!(
-        roles,
-        ["system", "user", "assistant", "user", "assistant", "user"]
-    );
-    assert!(last[0]["content"].as_str().unwrap().ends_with("be terse"));
-    assert_eq!(last[2]["content"], " t0 t1 t2", "the server's reply");
-    assert_eq!(last[3]["content"], "second question");
-    assert_eq!(last[5]["content"], "third question");
-    let r = read_report(&out);
-    let s = sessions(&r);
-    assert_eq!(
-        s["source"].as_str().unwrap(),
-        format!("sharegpt:{}", p.display())
-    );
-    assert_eq!(
-        (s["sessions"].as_u64(), s["completed"].as_u64()),
-        (Some(2), Some(2))
-    );
-    assert_eq!(s["by_turn"].as_array().unwrap().len(), 3);
-}
-
-/// Agent sessions: a long code context, then every turn inserts a file read and asks for a
-/// long output (1,024 tokens unless `--max-tokens`), so each turn's prompt is its previous
-/// prompt, the reply and the insert.
-#[tokio::test(flavor = "multi_thread")]
-async fn agent_sessions_grow_by_a_file_read_and_ask_for_long_outputs() {
-    let m = mock_openai(MockCfg {
-        prompt_cache: Some(CacheMock::Prefix),
-        tokens: 5,
-        ttft: Duration::from_millis(20),
-        per_token: Duration::from_millis(2),
-        ..Default::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let corpus = dir.path().join("repo");
-    std::fs::create_dir(&corpus).unwrap();
-    for k in 0..4 {
-        std::fs::write(
-            corpus.join(format!("m{k}.py")),
-            format!("def f{k}(x):\n    return x + {k}\n\n").repeat(30),
-        )
-        .unwrap();
-    }
-    for (extra, want) in [(vec![], 1024), (vec!["--max-tokens", "64"], 64)] {
-        let out = dir.path().join(format!("out{want}"));
-        let mut args = vec![
-            "--workload",
-            "sessions",
-            "--sessions",
-            "agent",
-            "--corpus",
-            corpus.to_str().unwrap(),
-            "--context-tokens",
-            "300",
-            "--insert-tokens",
-            "80",
-            "--turns",
-            "3",
-            "--session-count",
-            "2",
-            "--profile",
-            "sessions:2",
-            "--think-time",
-            "const:0",
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend(extra);
-        let before = m.bodies().len();
-        let o = run_quick("openai", &m.url(), "mock-model", &args).await;
-        assert_eq!(o.code, 0, "{}", o.stderr);
-        let bodies: Vec<Value> = m.bodies()[before..]
-            .iter()
-            .filter(|b| b["messages"].as_array().is_some_and(|m| m.len() > 1))
-            .cloned()
-            .collect();
-        assert_eq!(bodies.len(), 6, "2 sessions of 3 turns");
-        for b in &bodies {
-            assert_eq!(b["max_tokens"], want, "{}", b["max_tokens"]);
-            let msgs = b["messages"].as_array().unwrap();
-            assert!(
-                msgs[0]["content"]
-                    .as_str()
-                    .unwrap()
-                    .contains("coding agent")
-            );
-            let user = msgs.last().unwrap()["content"].as_str().unwrap();
-            assert!(user.contains("Tool result read_file(m"), "{user}");
-        }
-        let recs = records(&out);
-        for r in recs.iter().filter(|r| r.session.unwrap().turn > 1) {
-            let st = r.session.unwrap();
-            // The history (prompt + 5-token reply) plus a file read of at least 40 words.
-            let prev = previous(&recs, r);
-            let (n, h) = (r.input_tokens.unwrap(), prev.input_tokens.unwrap() + 5);
-            assert!(n > h + 40, "turn {}: {n} tokens after {h}", st.turn);
-            assert_eq!(r.cached_prompt_tokens, Some(h), "the whole history cached");
-        }
-        let rep = read_report(&out);
-        let s = sessions(&rep);
-        assert!(s["source"].as_str().unwrap().starts_with("agent:"));
-        assert!(
-            s["context_tokens"].as_u64() == Some(300),
-            "{}",
-            s["context_tokens"]
-        );
-    }
-}
-
 /// Ctrl-C during a session's last turn cuts the session short: it is not counted completed.
 #[tokio::test(flavor = "multi_thread")]
 async fn ctrl_c_in_a_last_turn_cuts_its_session() {
@@ -809,106 +657,5 @@ async fn ctrl_c_in_a_last_turn_cuts_its_session() {
         ),
         (Some(1), Some(0), Some(1)),
         "{s}"
-    );
-}
-
-/// Agent sessions on a server with a short context: the default 8,000 tokens of context are cut
-/// to half of it, so the first turn fits instead of being refused.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_default_agent_context_is_fitted_to_the_servers() {
-    let m = mock_openai(MockCfg {
-        prompt_cache: Some(CacheMock::Prefix),
-        max_model_len: 1000,
-        ctx_limit: Some(1000),
-        tokens: 5,
-        ttft: Duration::from_millis(20),
-        per_token: Duration::from_millis(2),
-        ..Default::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let o = run_sessions(
-        "openai",
-        &m.url(),
-        &out,
-        &[
-            "--sessions",
-            "agent",
-            "--insert-tokens",
-            "50",
-            "--turns",
-            "1",
-            "--session-count",
-            "1",
-        ],
-    )
-    .await;
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let rep = read_report(&out);
-    let s = sessions(&rep);
-    assert_eq!(s["context_tokens"].as_u64(), Some(500), "{s}");
-    assert_eq!(s["completed"].as_u64(), Some(1), "{s}");
-    let recs = records(&out);
-    let n = recs[0].input_tokens.unwrap();
-    assert!((450..1000).contains(&n), "turn 1 counted {n} tokens");
-}
-
-/// Chat over a repository, one session after another: each later first turn finds the shared
-/// context in the mock's prefix cache, and no finding says otherwise.
-#[tokio::test(flavor = "multi_thread")]
-async fn later_sessions_find_the_shared_repository_context_cached() {
-    let m = mock_openai(MockCfg {
-        prompt_cache: Some(CacheMock::Prefix),
-        tokens: 5,
-        ttft: Duration::from_millis(20),
-        per_token: Duration::from_millis(2),
-        ..Default::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    let corpus = dir.path().join("repo");
-    std::fs::create_dir(&corpus).unwrap();
-    for k in 0..3 {
-        std::fs::write(
-            corpus.join(format!("m{k}.py")),
-            format!("def f{k}(x):\n    return x + {k}\n\n").repeat(30),
-        )
-        .unwrap();
-    }
-    let out = dir.path().join("out");
-    let o = run_sessions(
-        "openai",
-        &m.url(),
-        &out,
-        &[
-            "--sessions",
-            "repo",
-            "--corpus",
-            corpus.to_str().unwrap(),
-            "--context-tokens",
-            "200",
-            "--turns",
-            "1",
-            "--session-count",
-            "3",
-            "--profile",
-            "sessions:1",
-        ],
-    )
-    .await;
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let rep = read_report(&out);
-    let s = sessions(&rep);
-    let c = &s["cache"];
-    assert_eq!(
-        (c["context_turns"].as_u64(), c["context_misses"].as_u64()),
-        (Some(2), Some(0)),
-        "{c}"
-    );
-    assert!(
-        s["warnings"].as_array().unwrap().is_empty(),
-        "{}",
-        s["warnings"]
     );
 }

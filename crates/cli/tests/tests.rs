@@ -23,6 +23,7 @@ mod prompt_cache;
 mod reliability;
 mod sandbox;
 mod sessions;
+mod sessions_sources;
 mod stats_props;
 mod telemetry;
 mod trace;
