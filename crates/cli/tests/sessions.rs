@@ -588,6 +588,8 @@ async fn vllm_cached_counts_come_in_blocks_and_its_counters_agree() {
     assert_eq!(s["cache"]["prompt_tokens"].as_u64(), Some(prompt));
     assert_eq!(s["cache"]["cached_tokens"].as_u64(), Some(cached));
     assert_eq!(s["cache"]["history_misses"].as_u64(), Some(0));
+    // The block size vLLM states (`vllm:cache_config_info`), the miss rule's slack.
+    assert_eq!(s["cache_block_tokens"].as_u64(), Some(16), "{s}");
     let pc = &s["server_prefix_cache"];
     assert_eq!(pc["queries"].as_f64(), Some(prompt as f64), "{pc}");
     assert_eq!(pc["hits"].as_f64(), Some(cached as f64), "{pc}");

@@ -19,9 +19,10 @@ pub const FAR_BELOW: f64 = 0.5;
 /// A later turn that took less than this share of its history from the cache re-read part of
 /// the conversation (a prefix cache that kept it serves all but the last token or block).
 pub const HISTORY_KEPT: f64 = 0.95;
-/// A prefix cache that counts in whole blocks (vLLM: 16 tokens, and never the prompt's last
-/// token) can serve up to one block less than a history it kept whole; a turn short of its
-/// history by fewer tokens than this missed nothing, however short the history.
+/// A prefix cache that counts in whole blocks (vLLM: 16 tokens by default, and never the
+/// prompt's last token) can serve up to one block less than a history it kept whole; a turn
+/// short of its history by fewer tokens than a block missed nothing, however short the history.
+/// The block assumed where the server does not say its own (`cache_block_tokens`).
 pub const CACHE_BLOCK_TOKENS: u64 = 16;
 /// A turn whose prompt the server counted below this share of the history it resends (the
 /// previous prompt and reply; a re-tokenised reply may differ by a few tokens) was cut.
@@ -69,6 +70,11 @@ pub struct SessionsReport {
     /// `vllm:prefix_cache_hits_total`, both in tokens); `null` when the server has none.
     #[serde(default)]
     pub server_prefix_cache: Option<PrefixCounters>,
+    /// Tokens per KV-cache block where the server says (vLLM `vllm:cache_config_info`
+    /// `block_size`): a turn short of its history by less than one block missed nothing.
+    /// `null`: [`CACHE_BLOCK_TOKENS`] is assumed.
+    #[serde(default)]
+    pub cache_block_tokens: Option<u64>,
     /// Turns the server refused as longer than its context.
     pub context_exceeded: u64,
     /// The longest prompt a refusal named, tokens.
@@ -284,6 +290,10 @@ impl SessionsStats {
         let shared_context = facts
             .context_tokens
             .filter(|_| facts.source.starts_with("repo") || facts.source.starts_with("agent"));
+        let block = facts
+            .cache_block_tokens
+            .unwrap_or(CACHE_BLOCK_TOKENS)
+            .max(1);
         let mut turns = PhaseReport::from_records(&self.records);
         turns.gpu = facts.turns.gpu.clone();
         turns.server_process = facts.turns.server_process.clone();
@@ -345,9 +355,7 @@ impl SessionsStats {
                         cache.reusable_tokens += h;
                         cache.reused_tokens += c.min(h);
                         cache.later_turns += 1;
-                        if (c as f64) < HISTORY_KEPT * h as f64
-                            && h.saturating_sub(c) >= CACHE_BLOCK_TOKENS
-                        {
+                        if (c as f64) < HISTORY_KEPT * h as f64 && h.saturating_sub(c) >= block {
                             cache.history_misses += 1;
                         }
                     }
@@ -613,6 +621,12 @@ mod tests {
         }
         let r = s.report(&SessionsReport::default());
         assert_eq!((r.cache.history_misses, r.cache.later_turns), (1, 2));
+        // A server that says its blocks are 32 tokens: 96 of 120 is a block short, no miss.
+        let r = s.report(&SessionsReport {
+            cache_block_tokens: Some(32),
+            ..Default::default()
+        });
+        assert_eq!((r.cache.history_misses, r.cache.later_turns), (0, 2));
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub(super) struct Attempt<'a, 'o> {
     /// Spawn → ready of each launch, s.
     launches: Vec<f64>,
     /// vLLM's KV-cache configuration, from its `/metrics`.
-    cache: Option<CacheConfig>,
+    pub(super) cache: Option<CacheConfig>,
 }
 
 /// Measure one attempt. `log_name` is the managed server's log file name.

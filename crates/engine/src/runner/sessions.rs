@@ -260,6 +260,7 @@ impl Attempt<'_, '_> {
             server_slots,
             uncached_prefill_tok_s: uncached,
             server_prefix_cache,
+            cache_block_tokens: self.cache.as_ref().and_then(|c| c.block_size),
             ..Default::default()
         };
         let started = shared.started.load(Ordering::Relaxed);
