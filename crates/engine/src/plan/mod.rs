@@ -617,6 +617,20 @@ launch = ["python", "x.py"]
 "#;
 
     #[test]
+    fn a_targets_extra_body_reads_as_json() {
+        let text = format!(
+            "{OK}extra_body = {{ options = {{ num_ctx = 8192 }}, truncate = false, cache_prompt = false }}\n"
+        );
+        let p = Plan::from_toml(&text, Path::new("p.toml"), &RunOverrides::default()).unwrap();
+        assert_eq!(
+            p.targets[0].extra_body,
+            Some(
+                serde_json::json!({"options": {"num_ctx": 8192}, "truncate": false, "cache_prompt": false})
+            )
+        );
+    }
+
+    #[test]
     fn parses_and_flags_override_the_plan() {
         let o = RunOverrides {
             max_tokens: Some(64),
