@@ -3,10 +3,9 @@
 //! context), and chat over a repository whose later sessions find the shared context cached.
 
 use crate::common::*;
-use crate::sessions::{previous, records, run_sessions, sessions};
+use crate::sessions::{fast, previous, records, run_sessions, sessions};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// A corpus of `n` small Python files under `dir/repo`.
 fn corpus(dir: &Path, n: usize) -> PathBuf {
@@ -29,9 +28,7 @@ fn corpus(dir: &Path, n: usize) -> PathBuf {
 async fn sharegpt_conversations_are_sessions_of_all_their_human_turns() {
     let m = mock_openai(MockCfg {
         tokens: 3,
-        ttft: Duration::from_millis(20),
-        per_token: Duration::from_millis(2),
-        ..Default::default()
+        ..fast()
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -94,9 +91,7 @@ async fn agent_sessions_grow_by_a_file_read_and_ask_for_long_outputs() {
     let m = mock_openai(MockCfg {
         prompt_cache: Some(CacheMock::Prefix),
         tokens: 5,
-        ttft: Duration::from_millis(20),
-        per_token: Duration::from_millis(2),
-        ..Default::default()
+        ..fast()
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -176,9 +171,7 @@ async fn a_default_agent_context_is_fitted_to_the_servers() {
         max_model_len: 1000,
         ctx_limit: Some(1000),
         tokens: 5,
-        ttft: Duration::from_millis(20),
-        per_token: Duration::from_millis(2),
-        ..Default::default()
+        ..fast()
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
@@ -216,9 +209,7 @@ async fn later_sessions_find_the_shared_repository_context_cached() {
     let m = mock_openai(MockCfg {
         prompt_cache: Some(CacheMock::Prefix),
         tokens: 5,
-        ttft: Duration::from_millis(20),
-        per_token: Duration::from_millis(2),
-        ..Default::default()
+        ..fast()
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
