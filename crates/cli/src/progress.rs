@@ -254,9 +254,11 @@ impl Observer for Progress {
                         if r.rerun { " (rerun)" } else { "" },
                         g.verdict,
                         g.accuracy,
-                        g.reason
-                            .as_deref()
-                            .map_or(String::new(), |x| format!(" — {x}"))
+                        // The reason may quote the answer: escaped, so it cannot forge lines.
+                        g.reason.as_deref().map_or(String::new(), |x| format!(
+                            " — {}",
+                            servebench_core::text::escape_controls(x)
+                        ))
                     ),
                 };
                 match &self.bar {

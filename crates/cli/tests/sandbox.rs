@@ -78,12 +78,23 @@ async fn opening_tcp_or_udp_sockets_is_denied() {
 
 #[tokio::test]
 async fn no_process_outlives_the_task_even_a_daemonised_one() {
-    let code = "import os, subprocess, time\nsubprocess.Popen(['sleep', '7331'])\ntry:\n    os.setsid()\n    print('setsid allowed')\nexcept OSError as e:\n    print('setsid denied', e.errno)\nif os.fork() == 0:\n    try:\n        os.setsid()\n    except OSError:\n        pass\n    os.execvp('sleep', ['sleep', '7332'])\nprint('parent done')\n";
+    // Starting a process at all is denied now (fork, vfork, clone without CLONE_THREAD,
+    // execve); each attempt is still made, so a regression would leave a sleeper behind.
+    let code = "import os, subprocess, time\ntry:\n    subprocess.Popen(['sleep', '7331'])\n    print('spawn allowed')\nexcept OSError as e:\n    print('spawn denied', e.errno)\ntry:\n    os.setsid()\n    print('setsid allowed')\nexcept OSError as e:\n    print('setsid denied', e.errno)\ntry:\n    pid = os.fork()\nexcept OSError as e:\n    print('fork denied', e.errno)\n    pid = 1\nif pid == 0:\n    try:\n        os.setsid()\n    except OSError:\n        pass\n    os.execvp('sleep', ['sleep', '7332'])\ntry:\n    os.execvp('sleep', ['sleep', '7333'])\nexcept OSError as e:\n    print('exec denied', e.errno)\nprint('parent done')\n";
     let (f, _dir) = run(code, quick()).await;
-    assert!(f.stdout.contains("setsid denied"), "{f:?}");
+    for denied in [
+        "spawn denied",
+        "setsid denied",
+        "fork denied",
+        "exec denied",
+    ] {
+        assert!(f.stdout.contains(denied), "{denied}: {f:?}");
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        !crate::common::process_alive("sleep 7331") && !crate::common::process_alive("sleep 7332"),
+        !crate::common::process_alive("sleep 7331")
+            && !crate::common::process_alive("sleep 7332")
+            && !crate::common::process_alive("sleep 7333"),
         "a process outlived the task"
     );
 }

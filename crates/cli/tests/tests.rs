@@ -12,6 +12,7 @@ mod compare;
 mod e2e_llamacpp;
 mod eval;
 mod faults;
+mod hostile;
 mod load;
 mod long_context;
 mod managed;

@@ -13,3 +13,4 @@ pub mod report;
 pub mod schema;
 pub mod spec;
 pub mod stats;
+pub mod text;

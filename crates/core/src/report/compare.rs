@@ -557,6 +557,15 @@ fn caveats(entries: &[Entry]) -> Vec<Message> {
                     .with("error", e.target.error.as_deref().unwrap_or("?")),
             );
         }
+        if let Some(q) = e.target.quality.as_ref().filter(|q| q.errors > 0) {
+            out.push(
+                Message::new(Code::CavGraderErrors)
+                    .with("x", x)
+                    .with("errors", q.errors.to_string())
+                    .with("scored", q.code_tasks_scored.to_string())
+                    .with("tasks", q.code_tasks.to_string()),
+            );
+        }
         if e.target.model_info.quantization.is_none() && e.target.status == TargetStatus::Ok {
             out.push(Message::new(Code::CavQuantUnknown).with("x", x));
         }

@@ -209,6 +209,8 @@ pub struct Catalog {
     pub cav_same: &'static str,
     /// Failed target: `{x}`, `{error}`.
     pub cav_failed: &'static str,
+    /// Caveat: answers the grader could not grade: `{x}`, `{errors}`, `{scored}`, `{tasks}`.
+    pub cav_grader_errors: &'static str,
     /// GPU utilisation note.
     pub util_note: &'static str,
     /// Charts heading.
@@ -327,6 +329,8 @@ pub enum Code {
     CavSame,
     /// The catalogue's `cav_failed`.
     CavFailed,
+    /// The catalogue's `cav_grader_errors`.
+    CavGraderErrors,
 }
 
 /// A value put into a message: text as it is (a label, a number, an error), or a word of the
@@ -414,6 +418,7 @@ impl Catalog {
             Code::CavNoGpu => self.cav_no_gpu,
             Code::CavSame => self.cav_same,
             Code::CavFailed => self.cav_failed,
+            Code::CavGraderErrors => self.cav_grader_errors,
         }
     }
 
@@ -586,6 +591,7 @@ static EN: Catalog = Catalog {
     cav_no_gpu: "{x}: no GPU readings ({reason}).",
     cav_same: "{x} appears twice: a report is being compared with itself.",
     cav_failed: "{x} failed: {error}",
+    cav_grader_errors: "{x}: {errors} answer(s) could not be graded (servebench's own failure, not the model's): its pass@1 is over {scored} of {tasks} code tasks.",
     util_note: "GPU utilisation says the GPU was busy, not that it was used well: no side is called better on it.",
     charts: "Charts",
     chart_cdf: "{m} CDF (warm)",
@@ -707,6 +713,7 @@ static KO: Catalog = Catalog {
     cav_no_gpu: "{x}: GPU 측정값 없음 ({reason}).",
     cav_same: "{x}가 두 번 나옵니다: 같은 보고서를 자기 자신과 비교하고 있습니다.",
     cav_failed: "{x} 측정 실패: {error}",
+    cav_grader_errors: "{x}: 답변 {errors}개를 채점하지 못했습니다 (모델이 아니라 servebench 자체의 실패): pass@1은 코드 과제 {tasks}개 중 {scored}개에 대한 값입니다.",
     util_note: "GPU 사용률은 GPU가 바빴다는 뜻일 뿐 잘 활용했다는 뜻이 아니므로, 이 지표로는 어느 쪽도 더 낫다고 하지 않습니다.",
     charts: "그래프",
     chart_cdf: "{m} 누적 분포 (연속 응답)",

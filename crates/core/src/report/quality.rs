@@ -56,6 +56,13 @@ pub struct QualityReport {
     pub average_total_score: Option<f64>,
     /// Answers the grader could not grade (its own failure, not the model's).
     pub errors: u64,
+    /// Code tasks asked (tasks graded by running their tests).
+    #[serde(default)]
+    pub code_tasks: usize,
+    /// Code tasks with at least one graded answer: the tasks `pass_at_1` is over. Fewer than
+    /// `code_tasks` only when the grader failed (`errors`) on every answer of a task.
+    #[serde(default)]
+    pub code_tasks_scored: usize,
     /// The sandbox layers in force when code ran.
     pub sandbox: Option<String>,
     /// Each task's sequential outcome, for paired comparisons (`compare`).

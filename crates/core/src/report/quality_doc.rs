@@ -194,8 +194,8 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
         }
         if q.errors > 0 {
             d.para(format!(
-                "{} answer(s) could not be graded (a grader fault, or a request cut off by an interruption; not the model's failure): they are left out of every score.",
-                q.errors
+                "{} answer(s) could not be graded (servebench's own failure — its sandbox or grader — or a request cut off by an interruption; not the model's): pass@1 is over {} of {} code tasks, and every score leaves those answers out.",
+                q.errors, q.code_tasks_scored, q.code_tasks
             ));
         }
         if let Some(dr) = &q.drift

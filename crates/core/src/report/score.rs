@@ -407,6 +407,18 @@ pub fn report(settings: &QualityReport, all: &[TaskResult]) -> QualityReport {
             .iter()
             .filter(|r| r.graded.verdict == Verdict::Error)
             .count() as u64,
+        code_tasks: results
+            .iter()
+            .filter(|r| r.code)
+            .map(|r| r.task_id.as_str())
+            .collect::<BTreeSet<_>>()
+            .len(),
+        code_tasks_scored: results
+            .iter()
+            .filter(|r| r.code && !r.rerun && r.graded.verdict != Verdict::Error)
+            .map(|r| r.task_id.as_str())
+            .collect::<BTreeSet<_>>()
+            .len(),
         scenarios,
         per_task: outcomes(results),
         answers_graded: all.len(),

@@ -1,45 +1,56 @@
-"""servebench's grader for code answers, run inside the sandbox (see src/eval/sandbox.rs).
+"""servebench's test process: takes the code out of an answer and runs the task's tests on it,
+without ever running the answer's code (see harness.rs).
 
-Reads task.json ({prompt, entry_point, test}) and answer.txt from the current directory.
-Prints two marker lines: SERVEBENCH-EXTRACT {json} (the code taken from the answer and its
-lint), then, after running the task's tests on it, SERVEBENCH-RESULT {json}. A grader fault
-exits with status 3 before any model code runs.
+servebench writes one JSON line to standard input ({prompt, entry_point, test, answer}) and
+reads this process's lines from standard output:
 
-This process writes the verdict; the model's code never runs in it. The program (answer plus
-the task's tests) runs in a child interpreter whose output goes to files, not to this
-process's stdout, so nothing the model prints can become a marker. The child proves that the
-tests ran to completion by writing a nonce it was handed on stdin, after `check` returned;
-an exit before that (status 0 or not) is a fail. Inside the child an audit hook denies the
-ways to find the nonce in memory (frames, gc, ctypes, tracing, /proc, links), and every value
-the entry point returns to the tests must be plain data (numbers, strings, bytes, None, and
-lists/tuples/dicts/sets of them, exact types): an object that claims to equal anything fails.
+  READY                  the task was read; anything that goes wrong after this is the answer's
+  EXTRACT {json}         the code taken from the answer, how, and its lint (the code capped)
+  TO-CANDIDATE [json]    a request for the candidate process; servebench writes its one-line
+                         reply to standard input (["gone", reason] when that process is gone)
+  RESULT {json}          the verdict: {"passed": bool, "reason": str or null, "error": str
+                         or null (the task itself could not be run), "calls": int}
+
+The answer's program runs in the candidate process (candidate.py). Here, each `candidate(...)`
+call of the tests is sent there, and the reply is read by a strict decoder that builds nothing
+but plain data — None, bool, int, float, str, bytes, and list / tuple / dict / set / frozenset
+of them — so no object of the answer's ever reaches the tests' comparisons. A built-in
+exception is raised here as itself; any other exception, a crash or a reply that is not plain
+data is a fail with its reason.
 
 Code extraction (README "Getting code out of an answer"):
 1. fenced blocks: the one defining the entry point, else the longest that parses, else the
    longest;
 2. no fence, first code line indented: an indentation-only completion of the prompt's body;
 3. no fence: the longest run of lines that parses as Python and holds a statement that is not
-   a bare expression (so prose words are not taken for code).
+   a bare expression (so prose words are not taken for code), searched within a parsing budget.
 The prompt's imports are always prepended; the prompt's other definitions are prepended only
 when the answer lacks them; a body-only answer is appended to the whole prompt.
+Every step is bounded: fences are found in one pass, the run search parses at most
+PARSE_BUDGET characters, and an answer that breaks the parser (too deep, too long) is code
+that does not parse.
 """
 import ast
+import builtins
 import json
 import os
 import re
-import secrets
-import subprocess
 import sys
-import time
 
-FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 CODE_START = re.compile(r"^(def |async def |class |import |from |@)")
+LANG = re.compile(r"[ \t]*([A-Za-z0-9_+.-]*)")
+# Characters the longest-run search may parse in all (an ordinary answer needs a few thousand).
+PARSE_BUDGET = 2_000_000
+# Characters of extracted code kept in the EXTRACT line (the report's copy; the program sent
+# to the candidate is whole).
+CODE_KEPT = 64 << 10
+MESSAGE_KEPT = 300
 
 
 def parse(src):
     try:
         return ast.parse(src)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
         return None
 
 
@@ -54,30 +65,55 @@ def codelike(tree):
     return tree is not None and any(not isinstance(s, ast.Expr) for s in tree.body)
 
 
+def fences(answer):
+    """(language, body) of every ``` block, as `` ```lang…\\n body ``` `` (an unclosed block
+    runs to the end), found in one pass."""
+    out, pos = [], 0
+    while True:
+        start = answer.find("```", pos)
+        if start < 0:
+            return out
+        nl = answer.find("\n", start + 3)
+        if nl < 0:
+            return out
+        lang = LANG.match(answer, start + 3, nl).group(1)
+        end = answer.find("```", nl + 1)
+        out.append((lang, answer[nl + 1:end if end >= 0 else len(answer)]))
+        if end < 0:
+            return out
+        pos = end + 3
+
+
 def longest_parseable_run(lines):
-    best = ""
+    """The longest run of lines from a code-like line on that parses as code, searched from the
+    longest down; the parsing stops at PARSE_BUDGET characters with the best run found."""
+    best, best_lines, budget = "", 0, PARSE_BUDGET
     for i, line in enumerate(lines):
         if not CODE_START.match(line):
             continue
-        if len(lines) - i <= best.count("\n") + 1:
+        if len(lines) - i <= best_lines:
             break
         for j in range(len(lines), i, -1):
-            if j - i <= best.count("\n") + 1 and best:
+            if j - i <= best_lines:
                 break
             chunk = "\n".join(lines[i:j]).strip("\n")
+            budget -= len(chunk)
+            if budget < 0:
+                return best
             if codelike(parse(chunk)):
-                best = chunk
+                best, best_lines = chunk, chunk.count("\n") + 1
                 break
     return best
 
 
 def extract(answer, entry):
-    blocks = [b for lang, b in FENCE.findall(answer) if lang.lower() in ("", "python", "py", "python3")]
+    blocks = [b for lang, b in fences(answer) if lang.lower() in ("", "python", "py", "python3")]
     if blocks:
-        with_entry = [b for b in blocks if defines(parse(b), entry)]
+        trees = [parse(b) for b in blocks]
+        with_entry = [b for b, t in zip(blocks, trees) if defines(t, entry)]
         if with_entry:
             return with_entry[0], "fence:entry point"
-        parsing = [b for b in blocks if parse(b) is not None]
+        parsing = [b for b, t in zip(blocks, trees) if t is not None]
         return max(parsing or blocks, key=len), "fence:longest"
     lines = answer.splitlines()
     first = next((l for l in lines if l.strip()), "")
@@ -145,196 +181,202 @@ def lint(code):
     return out
 
 
-# The child: reads the nonce, arms the audit hook, runs the program and the task's `check`
-# on a guarded entry point, and only then writes the nonce with the outcome. Everything it
-# needs is bound before the model's code runs, so rebinding names in the shared namespace or
-# in the os/sys modules changes nothing here.
-CHILD = r'''
-import os, sys
-def _servebench_child(entry):
-    read, write, exit_, type_, realpath = os.read, os.write, os._exit, type, os.path.realpath
-    nonce = read(0, 64).decode().strip()
-    null = os.open("/dev/null", os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
-    out = os.dup(1)
-    # Imported before the hook is armed: they look at frames while they load.
-    import typing, collections, dataclasses, functools, itertools, math, re, string, heapq
-    import fractions, decimal, statistics, hashlib, bisect, random
-    plain_scalars = (int, float, complex, str, bytes, bool, type(None))
-    containers = (list, tuple, set, frozenset)
-    class Denied(ValueError):
-        pass
-    denied_events = frozenset((
-        "sys._getframe", "sys._current_frames", "sys.settrace", "sys.setprofile",
-        "gc.get_objects", "gc.get_referrers", "gc.get_referents",
-        "os.symlink", "os.link", "ctypes.dlopen", "ctypes.dlsym", "ctypes.cdata",
-    ))
-    frame_attrs = frozenset(("tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"))
-    def hook(event, args):
-        if event in denied_events:
-            raise Denied(event + " is not allowed while grading")
-        if event == "object.__getattr__" and len(args) > 1 and args[1] in frame_attrs:
-            raise Denied("frame access is not allowed while grading")
-        if event == "import" and args and str(args[0]).split(".")[0] in ("ctypes", "_ctypes"):
-            raise Denied("ctypes is not allowed while grading")
-        if event == "open" and args and isinstance(args[0], (str, bytes)):
-            path = args[0] if isinstance(args[0], str) else args[0].decode("utf-8", "replace")
-            # Resolved, so a relative path or a link (/dev/fd, /dev/stdin) cannot reach /proc.
-            real = realpath(path)
-            if real.startswith("/proc") or path.startswith(("/proc", "/dev/fd")):
-                raise Denied("opening " + path + " is not allowed while grading")
-    def plain(value):
-        stack, seen = [value], 0
-        while stack:
-            v = stack.pop()
-            seen += 1
-            if seen > 1000000:
-                return "a value too large to check"
-            t = type_(v)
-            if t in plain_scalars:
-                continue
-            if t in containers:
-                stack.extend(v)
-            elif t is dict:
-                stack.extend(v.keys())
-                stack.extend(v.values())
-            else:
-                return "a " + t.__name__
-        return None
-    def finish(passed, reason):
-        import json
-        write(out, ("SERVEBENCH-CHILD " + nonce + " " + json.dumps({"passed": passed, "reason": reason}) + "\n").encode())
-        exit_(0)
-    sys.addaudithook(hook)
-    env = {"__name__": "__servebench_task__"}
-    try:
-        source = open("solution.py", encoding="utf-8").read()
-        exec(compile(source, "solution.py", "exec"), env)
-        check, candidate = env["check"], env[entry]
-        def guarded(*args, **kwargs):
-            result = candidate(*args, **kwargs)
-            bad = plain(result)
-            if bad is not None:
-                raise TypeError("returned " + bad + ", not plain data")
-            return result
-        check(guarded)
-    except BaseException as e:
-        # Frames are denied, so lines tell harness from program: the harness starts at HARNESS_LINE.
-        tb, line = e.__traceback__, None
-        while tb is not None:
-            if tb.tb_lineno < 1000000:
-                line = tb.tb_lineno
-            tb = tb.tb_next
-        where = "" if line is None else " at line " + str(line)
-        try:
-            # The exception is the model's object: its class name and text may be hostile too.
-            name, message = str(type_.__dict__["__name__"].__get__(type_(e))), str(e)[:200]
-        except BaseException:
-            name, message = "an exception", "(its message could not be read)"
-        finish(False, (name + where + ": " + message).rstrip(": "))
-    finish(True, None)
-_servebench_child(sys.argv[1])
-'''
-# The harness's lines are numbered from a million, so a traceback's line numbers tell them from
-# the program's (solution.py) without reading frames.
-HARNESS_LINE = 1000000
-LAUNCH = "import sys\nexec(compile('\\n' * %d + sys.argv[2], '<servebench>', 'exec'))" % (HARNESS_LINE - 1)
-
-TAIL = 64 << 10
+def program_of(answer, prompt, entry):
+    """(EXTRACT info, the program to run or None, the reason when there is none)."""
+    if not answer.strip():
+        return {"code": "", "method": "none", "lint": None}, None, "empty answer"
+    code, method = extract(answer, entry)
+    info = {"code": code[:CODE_KEPT], "method": method, "lint": lint(code) if code.strip() else None}
+    if not code.strip():
+        return info, None, "empty answer: no code in the reply"
+    program = assemble(prompt, code, method, entry)
+    tree = parse(program)
+    if tree is None:
+        return info, None, "syntax error in the extracted code (or nesting too deep to parse)"
+    if not defines(tree, entry):
+        return info, None, f"entry point {entry} not defined"
+    return info, program, None
 
 
-def tail(path):
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            f.seek(max(0, f.tell() - TAIL))
-            return f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
+class AnswerFailed(BaseException):
+    """The answer failed in a way the tests must not catch (a BaseException: `except
+    Exception` in a test does not swallow it)."""
 
 
-def last_line(text):
-    return next((l.strip() for l in reversed(text.splitlines()) if l.strip()), "")
+class Unreadable(Exception):
+    pass
 
 
-def run_child(program, test, entry):
-    """Run the program in a child interpreter; the verdict from its nonce line alone."""
-    with open("solution.py", "w", encoding="utf-8") as f:
-        f.write(program + "\n\n" + test + "\n")
-    nonce = secrets.token_hex(16)
-    start = time.monotonic()
-    with open("child.out", "wb") as out, open("child.err", "wb") as err:
-        child = subprocess.Popen(
-            [sys.executable, "-I", "-B", "-c", LAUNCH, entry, CHILD],
-            stdin=subprocess.PIPE, stdout=out, stderr=err, close_fds=True,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"},
-        )
-        try:
-            child.stdin.write((nonce + "\n").encode())
-            child.stdin.close()
-        except OSError:
-            pass
-        code = child.wait()
-    elapsed = time.monotonic() - start
-    stdout, stderr = tail("child.out"), tail("child.err")
-    prefix = "SERVEBENCH-CHILD " + nonce + " "
-    verdicts = [l[len(prefix):] for l in stdout.splitlines() if l.startswith(prefix)]
-    if len(verdicts) == 1:
-        try:
-            v = json.loads(verdicts[0])
-            result = {"passed": v["passed"] is True, "reason": v.get("reason")}
-        except (ValueError, KeyError, TypeError):
-            result = {"passed": False, "reason": "the test run's verdict could not be read"}
-    elif verdicts:
-        result = {"passed": False, "reason": "the test run reported more than one verdict"}
-    else:
-        how = f"exited with status {code}" if code >= 0 else f"killed by signal {-code}"
-        err_line = last_line(stderr)
-        result = {"passed": False,
-                  "reason": f"the tests did not run to completion: the program {how}"
-                  + (f": {err_line}" if err_line else "")}
-    result["test_s"] = elapsed
-    return result
+class Ungradable(BaseException):
+    """The task itself cannot be run here (its tests do not load, or pass the candidate
+    something that cannot cross to its process): servebench's failure, not the answer's."""
+
+
+def tagged(pairs):
+    """The strict decoder's objects: exactly one known tag, its body of the right type."""
+    if len(pairs) != 1:
+        raise Unreadable("an object with %d keys" % len(pairs))
+    (tag, body), = pairs
+    if tag == "x" and type(body) is str and len(body) <= 1 << 20:
+        return int(body, 16)
+    if tag == "g" and body in ("nan", "inf", "-inf"):
+        return float(body)
+    if tag == "b" and type(body) is str:
+        return bytes.fromhex(body)
+    if type(body) is not list:
+        raise Unreadable("a tag %r with a body that is not a list" % (tag,))
+    if tag == "t":
+        return tuple(body)
+    if tag == "s":
+        return set(body)
+    if tag == "f":
+        return frozenset(body)
+    if tag == "d":
+        if not all(type(kv) is list and len(kv) == 2 for kv in body):
+            raise Unreadable("a dict whose items are not pairs")
+        return dict(body)
+    raise Unreadable("an unknown tag %r" % (tag,))
+
+
+def no_constant(name):
+    raise Unreadable("the bare constant " + name)
+
+
+def read_value(line):
+    """A reply line as a value built here from plain data only."""
+    return json.loads(line, object_pairs_hook=tagged, parse_constant=no_constant)
+
+
+def encode(value):
+    """The tests' arguments, in the candidate's codec (the tests are trusted; they pass plain
+    data, and anything else cannot cross to the other process)."""
+    t = type(value)
+    if value is None or t in (bool, str):
+        return value
+    if t is int:
+        return value if -(1 << 63) <= value < (1 << 63) else {"x": hex(value)}
+    if t is float:
+        return value if value == value and value not in (float("inf"), float("-inf")) else {"g": repr(value)}
+    if t is bytes:
+        return {"b": value.hex()}
+    if t is list:
+        return [encode(v) for v in value]
+    if t in (tuple, set, frozenset):
+        return {{tuple: "t", set: "s", frozenset: "f"}[t]: [encode(v) for v in value]}
+    if t is dict:
+        return {"d": [[encode(k), encode(v)] for k, v in value.items()]}
+    raise Ungradable("the tests pass a %s to the candidate, which cannot cross to its process" % t.__name__)
+
+
+def tests_line(e):
+    """The tests' line an exception came from."""
+    line, tb = None, e.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<tests>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return "" if line is None else " at line %d of the tests" % line
 
 
 def main():
+    out = os.dup(1)
+    os.dup2(2, 1)  # the tests' own prints go to standard error, never into the protocol
+    sys.stdout = sys.stderr
+    replies = os.fdopen(os.dup(0), "rb")
+
+    def emit(line):
+        data = (line + "\n").encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(out, view):]
+
+    task = json.loads(replies.readline())
+    prompt, entry, test, answer = task["prompt"], task["entry_point"], task["test"], task["answer"]
+    emit("READY")
     try:
-        task = json.load(open("task.json"))
-        answer = open("answer.txt", encoding="utf-8", errors="replace").read()
-        entry = task["entry_point"]
-        prompt = task.get("prompt", "")
-        test = task["test"]
-    except Exception as e:  # the grader's own inputs: a grader fault, not the model's
-        print("SERVEBENCH-GRADER-ERROR " + json.dumps({"error": repr(e)}), flush=True)
-        sys.exit(3)
-    try:
-        # Not dumpable: the child, same uid, cannot read this process's memory or fds.
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
-    except (OSError, AttributeError):
-        pass
-    if not answer.strip():
-        code, method = "", "none"
-    else:
-        code, method = extract(answer, entry)
-    program = assemble(prompt, code, method, entry) if code.strip() else ""
-    info = {"code": code, "method": method, "program": program, "lint": lint(code) if code.strip() else None}
-    print("SERVEBENCH-EXTRACT " + json.dumps(info), flush=True)
-    if not answer.strip():
-        reason = "empty answer"
-    elif not code.strip():
-        reason = "empty answer: no code in the reply"
-    elif parse(program) is None:
-        reason = "syntax error in the extracted code"
-    elif not defines(parse(program), entry):
-        reason = f"entry point {entry} not defined"
-    else:
-        reason = None
+        info, program, reason = program_of(answer, prompt, entry)
+    except (RecursionError, MemoryError) as e:
+        info, program, reason = {"code": "", "method": "none", "lint": None}, None, \
+            "the answer could not be read as Python (%s)" % type(e).__name__
+    emit("EXTRACT " + json.dumps(info))
     if reason:
-        print("SERVEBENCH-RESULT " + json.dumps({"passed": False, "reason": reason}), flush=True)
+        emit("RESULT " + json.dumps({"passed": False, "reason": reason}))
         return
-    print("SERVEBENCH-RESULT " + json.dumps(run_child(program, test, entry)), flush=True)
+    calls = [0]
+
+    def ask(request):
+        emit("TO-CANDIDATE " + json.dumps(request))
+        line = replies.readline()
+        try:
+            reply = read_value(line)
+        except (Unreadable, ValueError, TypeError, RecursionError, MemoryError, OverflowError) as e:
+            raise AnswerFailed("the answer's process sent a reply that is not plain data (%s)" % (
+                str(e)[:100] or type(e).__name__))
+        if type(reply) is not list or not reply or type(reply[0]) is not str:
+            raise AnswerFailed("the answer's process sent a reply that is not plain data")
+        kind, rest = reply[0], reply[1:]
+        texts = all(type(x) is str for x in rest)
+        if kind == "ok" and len(rest) == 1:
+            return rest[0]
+        if kind == "raise" and len(rest) == 3 and texts:
+            name, message, where = rest[0][:100], rest[1][:MESSAGE_KEPT], rest[2][:40]
+            cls = getattr(builtins, name, None)
+            if isinstance(cls, type) and issubclass(cls, Exception):
+                for c in cls.__mro__:
+                    try:
+                        exc = c(message)
+                    except Exception:
+                        continue
+                    # Said as the answer's if the tests do not catch it (see `main`).
+                    exc.servebench_raised = "raised %s%s: %s" % (name, where, message)
+                    raise exc
+            raise AnswerFailed("raised %s%s: %s" % (name, where, message))
+        if kind == "own" and len(rest) == 2 and texts:
+            raise AnswerFailed("raised its own exception %s: %s (only built-in exceptions reach the tests)" % (
+                rest[0][:100], rest[1][:MESSAGE_KEPT]))
+        if kind in ("fail", "gone") and len(rest) == 1 and texts:
+            raise AnswerFailed(rest[0][:MESSAGE_KEPT * 2])
+        if kind == "loaded" and not rest:
+            return None
+        raise AnswerFailed("the answer's process sent a reply that is not plain data")
+
+    def candidate(*args, **kwargs):
+        calls[0] += 1
+        return ask(["call", encode(list(args)), encode(kwargs)])
+
+    passed, reason, error = False, None, None
+    try:
+        ask(["load", program, entry])
+        env = {"__name__": "__servebench_tests__"}
+        try:
+            if parse(prompt) is not None:
+                exec(compile(prompt, "<prompt>", "exec"), env)
+            exec(compile(test, "<tests>", "exec"), env)
+        except Exception as e:
+            raise Ungradable("the task's prompt and tests do not load: %s: %s" % (type(e).__name__, str(e)[:MESSAGE_KEPT]))
+        # Some tests call the entry point by its name (HumanEval/33 compares the candidate with
+        # `sort_third`): in the answer's program that name is the answer's function, so here too.
+        env[entry] = candidate
+        env["check"](candidate)
+        passed = True
+    except Ungradable as e:
+        error = str(e)
+    except AnswerFailed as e:
+        reason = str(e)
+        if calls[0]:
+            reason = "call %d: %s" % (calls[0], reason)
+    except BaseException as e:
+        raised = getattr(e, "servebench_raised", None)
+        if type(raised) is str:
+            # The answer's exception, not caught by the tests: said as what the answer did.
+            reason = "call %d: %s (uncaught%s)" % (calls[0], raised, tests_line(e))
+        else:
+            try:
+                message = str(e)[:MESSAGE_KEPT]
+            except BaseException:
+                message = ""
+            reason = (type(e).__name__ + tests_line(e) + ": " + message).rstrip(": ")
+    emit("RESULT " + json.dumps({"passed": passed, "reason": reason, "error": error, "calls": calls[0]}))
 
 
 if __name__ == "__main__":

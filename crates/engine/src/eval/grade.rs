@@ -1,32 +1,15 @@
-//! Grading one answer: code answers run against the task's tests in the sandbox (through
-//! `grade.py`); review answers are matched against the planted defects; design answers against
+//! Grading one answer: code answers run against the task's tests in the sandbox, the answer's
+//! code and the tests in two separate processes ([`super::harness`]); review answers are matched against the planted defects; design answers against
 //! the checklist and the sections asked for. Every score here is per answer, in `0..=1`
 //! (accuracy) or `0..=5` (code quality, clarity); [`super::score`] aggregates them.
 
-use super::sandbox::{Finished, Sandbox};
+use super::harness::{self, CodeTask, MAX_ANSWER_BYTES};
+use super::sandbox::Sandbox;
 use super::suite::{Check, Defect, Kind, Task};
-use serde::Deserialize;
 pub use servebench_core::quality_record::{Graded, Lint, Verdict};
+use servebench_core::text::escape_controls;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-
-/// The grader script, written into each task's sandbox directory.
-pub const GRADE_PY: &str = include_str!("grade.py");
-
-/// `grade.py`'s `SERVEBENCH-EXTRACT` line: what was taken from the answer.
-#[derive(Debug, Clone, Deserialize)]
-struct ExtractLine {
-    code: String,
-    method: String,
-    lint: Option<Lint>,
-}
-
-/// `grade.py`'s `SERVEBENCH-RESULT` line: the verdict it wrote after the tests' process ended.
-#[derive(Debug, Clone, Deserialize)]
-struct ResultLine {
-    passed: bool,
-    reason: Option<String>,
-}
 
 /// Prose words and fenced code blocks of an answer.
 pub struct Parts {
@@ -131,135 +114,58 @@ impl Grader {
         test: &str,
         reference: Option<&str>,
     ) -> Graded {
-        let error = Graded::error;
-        let task = serde_json::json!({"prompt": prompt, "entry_point": entry_point, "test": test});
-        let dir = match task_dir(&task, answer) {
-            Ok(d) => d,
-            Err(e) => return error(e),
+        let clarity = if answer.trim().is_empty() {
+            0.0
+        } else {
+            code_clarity(answer)
         };
-        let f = match self
-            .sandbox
-            .run(dir.path(), &self.python, &["-I", "-B", "grade.py"])
-            .await
-        {
-            Ok(f) => f,
-            Err(e) => return error(e.to_string()),
-        };
-        let extract: ExtractLine = match marker(&f, "SERVEBENCH-EXTRACT ") {
-            Ok(Some(x)) => x,
-            // Nothing of the model's ran before extraction: this is the grader failing.
-            Ok(None) => return error(grader_failure(&f)),
-            Err(e) => return error(e),
-        };
-        let (verdict, reason) = match marker::<ResultLine>(&f, "SERVEBENCH-RESULT ") {
-            Err(e) => return error(e),
-            Ok(Some(r)) if r.passed => (Verdict::Pass, None),
-            Ok(Some(r)) => (
-                Verdict::Fail,
-                Some(r.reason.unwrap_or_else(|| "tests failed".to_string())),
-            ),
-            Ok(None) if f.timed_out => (
-                Verdict::Fail,
-                Some(format!(
-                    "timeout after {:.0} s",
-                    self.sandbox.limits().wall.as_secs_f64()
+        let outcome = if answer.len() > MAX_ANSWER_BYTES {
+            harness::Outcome {
+                verdict: Verdict::Fail,
+                reason: Some(format!(
+                    "the answer is {} KiB, over the grader's {} KiB limit: not read",
+                    answer.len() >> 10,
+                    MAX_ANSWER_BYTES >> 10
                 )),
-            ),
-            Ok(None) => (Verdict::Fail, Some(no_verdict(&f))),
+                extracted: None,
+            }
+        } else {
+            let task = CodeTask {
+                prompt,
+                entry_point,
+                test,
+                answer,
+            };
+            harness::grade(&self.sandbox, &self.python, &task).await
         };
-        let lint = extract.lint;
+        let verdict = outcome.verdict;
+        // One line, no control characters: the reason may quote the answer (an exception's
+        // message, its process's last words).
+        let reason = outcome.reason.map(|r| escape_controls(&r).into_owned());
+        if verdict == Verdict::Error {
+            return Graded::error(reason.unwrap_or_default());
+        }
+        let (code, method, lint) = match outcome.extracted {
+            Some(x) => (Some(x.code), Some(x.method), x.lint),
+            None => (None, None, None),
+        };
         Graded {
             verdict,
             reason,
             accuracy: if verdict == Verdict::Pass { 1.0 } else { 0.0 },
             code_quality: Some(code_quality(lint.as_ref(), reference.map(code_lines))),
-            clarity: if answer.trim().is_empty() {
-                0.0
-            } else {
-                code_clarity(answer)
-            },
+            clarity,
             signature: BTreeSet::from([if verdict == Verdict::Pass {
                 "pass"
             } else {
                 "fail"
             }
             .to_string()]),
-            extracted_code: Some(extract.code),
-            extraction: Some(extract.method),
+            extracted_code: code,
+            extraction: method,
             lint,
             grade_s: 0.0,
         }
-    }
-}
-
-/// A fresh task directory holding `grade.py`, the task and the answer.
-fn task_dir(task: &serde_json::Value, answer: &str) -> Result<tempfile::TempDir, String> {
-    let dir = tempfile::Builder::new()
-        .prefix("servebench-task-")
-        .tempdir()
-        .map_err(|e| format!("cannot create a task directory: {e}"))?;
-    let files = [
-        ("grade.py", GRADE_PY.to_string()),
-        ("task.json", task.to_string()),
-        ("answer.txt", answer.to_string()),
-    ];
-    for (name, body) in files {
-        std::fs::write(dir.path().join(name), body)
-            .map_err(|e| format!("cannot write {name}: {e}"))?;
-    }
-    Ok(dir)
-}
-
-/// The grader's `m` line, read as `T`. Exactly one line of each: grade.py prints each once, and
-/// nothing else writes to its stdout (the model's program runs in a child whose output goes
-/// to files).
-fn marker<T: serde::de::DeserializeOwned>(f: &Finished, m: &str) -> Result<Option<T>, String> {
-    let found: Vec<&str> = f.stdout.lines().filter_map(|l| l.strip_prefix(m)).collect();
-    match found.as_slice() {
-        [] => Ok(None),
-        [line] => serde_json::from_str(line)
-            .map(Some)
-            .map_err(|e| format!("grader's {} line is unreadable: {e}", m.trim())),
-        many => Err(format!("grader printed {} {} lines", many.len(), m.trim())),
-    }
-}
-
-fn last_line(s: &str) -> &str {
-    s.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-}
-
-fn grader_failure(f: &Finished) -> String {
-    if let Some(l) = f
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("SERVEBENCH-GRADER-ERROR "))
-    {
-        return format!("grader error: {l}");
-    }
-    format!(
-        "grader did not start (exit {:?}, signal {:?}): {}",
-        f.code,
-        f.signal,
-        last_line(&f.stderr)
-    )
-}
-
-fn no_verdict(f: &Finished) -> String {
-    let how = match (f.code, f.signal) {
-        (_, Some(9)) => "killed (SIGKILL: a resource limit)".to_string(),
-        (_, Some(s)) => format!("killed by signal {s}"),
-        (Some(c), _) => format!("exited with status {c}"),
-        _ => "ended".to_string(),
-    };
-    let err = last_line(&f.stderr);
-    if err.is_empty() {
-        format!("no test verdict: the program {how}")
-    } else {
-        format!("no test verdict: the program {how}: {err}")
     }
 }
 

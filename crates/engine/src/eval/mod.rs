@@ -4,6 +4,7 @@
 //! cuts fill-in-the-middle tasks from HumanEval's solutions.
 
 pub mod grade;
+pub mod harness;
 pub mod infill;
 pub mod sandbox;
 pub use crate::report::score;

@@ -4,20 +4,34 @@
 //! interpreter, so nothing is built between `fork` and `exec`.
 //!
 //! Layers, all applied by the helper:
-//! - rlimits: CPU seconds, address space (1 GiB), file size, open files, processes, no core;
+//! - rlimits: CPU seconds, address space (1 GiB), file size, open files (64), processes, no core;
 //! - as root: a fresh network namespace (no interface but loopback, down) when the kernel
 //!   allows, then an unprivileged uid/gid (RLIMIT_NPROC is not enforced for uid 0);
-//! - Landlock: the filesystem is read-only except the task's temp dir; TCP bind/connect denied
-//!   (best effort: what the kernel supports is reported);
-//! - seccomp: `socket(AF_INET | AF_INET6)`, `setsid`, `setpgid`, `ptrace`, `io_uring_setup`
-//!   fail with EPERM — no network, and no way out of the process group, so killing the group
-//!   at the end leaves nothing running.
+//! - Landlock: read-only access to the system's program and library folders only ([`READ_ROOTS`]
+//!   and the interpreter's prefix) — not `/proc`, `/sys`, `/tmp`, `/home` or `/root` — and full
+//!   access to the program's own private directory; TCP bind/connect denied;
+//! - seccomp: no socket of any family, no new process (`fork`, `vfork`, `clone` without
+//!   `CLONE_THREAD`; `clone3` answers ENOSYS so threads fall back to `clone`), no `execve`
+//!   after start-up, no reaching another process (`kill` and friends aimed at any process but
+//!   itself, `ptrace`, `process_vm_readv`/`writev`, `pidfd_*`, `kcmp`), no leaving the process
+//!   group (`setsid`, `setpgid`), no namespaces, mounts, `bpf`, `perf_event_open`,
+//!   `userfaultfd`, `io_uring` or keyrings.
+//!
+//! `/proc` is closed by Landlock rather than by a mount or PID namespace: Landlock needs no
+//! privilege (a PID namespace needs root or user namespaces, and a fork with a waiting parent),
+//! and what a PID namespace would add — no signals, ptrace or memory reads of other processes —
+//! the seccomp filter denies by pid.
+//!
+//! The one `exec` the filter allows is the helper's own: `execveat` on descriptor [`EXEC_FD`],
+//! which the helper opens on the interpreter before the limits, marks close-on-exec, and which
+//! the open-files limit (64) keeps anyone from opening again once the program runs.
 //!
 //! The parent puts the helper in its own process group, kills the group at the wall-clock
 //! limit and again when the program ends, and reads at most [`OUTPUT_CAP`] bytes of output.
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -106,7 +120,8 @@ pub struct Sandbox {
     limits: Limits,
 }
 
-async fn read_capped(mut r: impl AsyncRead + Unpin) -> String {
+/// Read `r` to its end, keeping at most [`OUTPUT_CAP`] bytes.
+pub async fn read_capped(mut r: impl AsyncRead + Unpin) -> String {
     let mut kept = Vec::new();
     let mut buf = [0u8; 8192];
     while let Ok(n) = r.read(&mut buf).await {
@@ -117,6 +132,47 @@ async fn read_capped(mut r: impl AsyncRead + Unpin) -> String {
         kept.extend_from_slice(&buf[..n.min(room)]);
     }
     String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// A sandboxed program started by [`Sandbox::spawn`], its standard streams piped. Dropping it
+/// kills its process group.
+#[derive(Debug)]
+pub struct Spawned {
+    /// The helper's process (the program once it has exec'd).
+    pub child: tokio::process::Child,
+    /// Its standard input (taken by whoever writes to it).
+    pub stdin: Option<tokio::process::ChildStdin>,
+    /// Its standard output (taken by whoever reads it).
+    pub stdout: Option<tokio::process::ChildStdout>,
+    /// Its standard error, read to the end (at most [`OUTPUT_CAP`] bytes) in a task of its own
+    /// so that the program never blocks on a full pipe.
+    pub stderr: tokio::task::JoinHandle<String>,
+    pgid: Option<Pid>,
+}
+
+impl Spawned {
+    /// Kill the program and everything in its process group.
+    pub fn kill(&self) {
+        if let Some(g) = self.pgid {
+            let _ = killpg(g, Signal::SIGKILL);
+        }
+    }
+
+    /// Kill it; then its standard error, waiting at most `grace` for the pipe to close.
+    pub async fn stderr(&mut self, grace: Duration) -> String {
+        self.kill();
+        tokio::time::timeout(grace, &mut self.stderr)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        self.kill();
+    }
 }
 
 impl Sandbox {
@@ -130,13 +186,17 @@ impl Sandbox {
         &self.limits
     }
 
-    /// Run `program args…` in `dir` (its only writable place) under every restriction.
-    pub async fn run(
+    /// Start `program args…` in `dir` (its only writable place, and its working directory)
+    /// under every restriction, with its standard streams piped. With `layers`, the helper
+    /// writes what it enforced to [`LAYERS_FILE`] in `dir` before the program starts;
+    /// without, `dir` is left as it was given.
+    pub fn spawn(
         &self,
         dir: &Path,
         program: &Path,
         args: &[&str],
-    ) -> Result<Finished, SandboxError> {
+        layers: bool,
+    ) -> Result<Spawned, SandboxError> {
         if nix::unistd::geteuid().is_root() {
             chown_tree(dir, NOBODY).map_err(|e| SandboxError::Dir {
                 dir: dir.display().to_string(),
@@ -147,6 +207,7 @@ impl Sandbox {
         let mut cmd = tokio::process::Command::new(&self.helper);
         cmd.arg(HELPER_ARG)
             .arg(dir)
+            .arg(if layers { LAYERS_FILE } else { "-" })
             .arg(l.cpu_s.to_string())
             .arg(l.mem_bytes.to_string())
             .arg(l.fsize_bytes.to_string())
@@ -161,28 +222,46 @@ impl Sandbox {
             .env("TMPDIR", dir)
             .env("LANG", "C.UTF-8")
             .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
             .kill_on_drop(true);
-        let start = Instant::now();
         let mut child = cmd.spawn().map_err(|source| SandboxError::Spawn {
             helper: self.helper.display().to_string(),
             source,
         })?;
         let pgid = child.id().map(|p| Pid::from_raw(p as i32));
-        let out = tokio::spawn(read_capped(child.stdout.take().expect("piped")));
-        let err = tokio::spawn(read_capped(child.stderr.take().expect("piped")));
-        let status = tokio::time::timeout(l.wall, child.wait()).await;
+        let stderr = child.stderr.take().expect("piped above");
+        Ok(Spawned {
+            stdin: child.stdin.take(),
+            stdout: child.stdout.take(),
+            child,
+            stderr: tokio::spawn(read_capped(stderr)),
+            pgid,
+        })
+    }
+
+    /// Run `program args…` in `dir` (its only writable place) under every restriction, with
+    /// nothing on its standard input, to its end or the wall-clock limit.
+    pub async fn run(
+        &self,
+        dir: &Path,
+        program: &Path,
+        args: &[&str],
+    ) -> Result<Finished, SandboxError> {
+        let start = Instant::now();
+        let mut p = self.spawn(dir, program, args, true)?;
+        // Nothing on its standard input: closed at once.
+        drop(p.stdin.take());
+        let out = tokio::spawn(read_capped(p.stdout.take().expect("piped at spawn")));
+        let status = tokio::time::timeout(self.limits.wall, p.child.wait()).await;
         let timed_out = status.is_err();
         // Kill the whole group: at the limit, and whatever the program left behind.
-        if let Some(g) = pgid {
-            let _ = killpg(g, Signal::SIGKILL);
-        }
+        p.kill();
         let status = match status {
             Ok(s) => s.ok(),
-            Err(_) => child.wait().await.ok(),
+            Err(_) => p.child.wait().await.ok(),
         };
         // Pipes close once every process holding them is dead; never wait long for that.
         let grace = Duration::from_secs(2);
@@ -191,11 +270,7 @@ impl Sandbox {
             .ok()
             .and_then(Result::ok)
             .unwrap_or_default();
-        let stderr = tokio::time::timeout(grace, err)
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
+        let stderr = p.stderr(grace).await;
         use std::os::unix::process::ExitStatusExt;
         Ok(Finished {
             code: status.and_then(|s| s.code()),
@@ -208,7 +283,6 @@ impl Sandbox {
         })
     }
 }
-
 fn chown_tree(dir: &Path, id: u32) -> std::io::Result<()> {
     let uid = Some(nix::unistd::Uid::from_raw(id));
     let gid = Some(nix::unistd::Gid::from_raw(id));
@@ -230,6 +304,17 @@ pub const LAYERS_FILE: &str = ".sandbox-layers";
 /// The first argument that turns the servebench binary into the sandbox helper.
 pub const HELPER_ARG: &str = "__sandbox";
 
+/// The descriptor the helper execs the interpreter through (see the module doc): above any
+/// open-files limit the sandbox sets, so no program can open it again.
+pub const EXEC_FD: i32 = 1000;
+
+/// The folders a sandboxed program may read (and run programs from), where they exist; with
+/// the interpreter's own prefix. Everything else — `/proc`, `/sys`, `/tmp`, `/home`, `/root`,
+/// `/var`, other programs' directories — is out of its view.
+pub const READ_ROOTS: [&str; 9] = [
+    "/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/opt",
+];
+
 /// What the helper managed to enforce, written to standard error when something is missing.
 #[derive(Debug, Default)]
 struct Enforced {
@@ -237,21 +322,43 @@ struct Enforced {
     landlock: String,
 }
 
-/// The helper: `servebench __sandbox DIR CPU MEM FSIZE NOFILE NPROC PROGRAM ARGS…`. Restricts
-/// itself, then `exec`s PROGRAM; returns only on failure (the caller exits with 126).
+/// The helper: `servebench __sandbox DIR LAYERS CPU MEM FSIZE NOFILE NPROC PROGRAM ARGS…`.
+/// Restricts itself, writes what it enforced to DIR/LAYERS (unless LAYERS is `-`), then
+/// `exec`s PROGRAM; returns only on failure (the caller exits with 126).
 pub fn helper_main(args: &[String]) -> String {
-    let [dir, cpu, mem, fsize, nofile, nproc, program, rest @ ..] = args else {
-        return "usage: servebench __sandbox DIR CPU MEM FSIZE NOFILE NPROC PROGRAM [ARGS…]".into();
+    let [
+        dir,
+        layers_file,
+        cpu,
+        mem,
+        fsize,
+        nofile,
+        nproc,
+        program,
+        rest @ ..,
+    ] = args
+    else {
+        return "usage: servebench __sandbox DIR LAYERS CPU MEM FSIZE NOFILE NPROC PROGRAM [ARGS…]"
+            .into();
     };
     let num = |s: &String| s.parse::<u64>().unwrap_or(0);
-    match restrict(
-        Path::new(dir),
-        num(cpu),
-        num(mem),
-        num(fsize),
-        num(nofile),
-        num(nproc),
-    ) {
+    let limits = Limits {
+        wall: Duration::ZERO,
+        cpu_s: num(cpu),
+        mem_bytes: num(mem),
+        fsize_bytes: num(fsize),
+        nofile: num(nofile),
+        nproc: num(nproc),
+    };
+    if limits.nofile == 0 || limits.nofile >= EXEC_FD as u64 {
+        return format!("sandbox: the open-files limit must be 1 to {}", EXEC_FD - 1);
+    }
+    // Opened before any limit: the only file the seccomp filter lets this process exec.
+    let exe = match open_exec_fd(Path::new(program)) {
+        Ok(fd) => fd,
+        Err(m) => return format!("sandbox: cannot open {program}: {m}"),
+    };
+    match restrict(Path::new(dir), Path::new(program), &limits) {
         Ok(e) => {
             // What was enforced, for the report (the directory is the one writable place).
             let layers = format!(
@@ -264,23 +371,43 @@ pub fn helper_main(args: &[String]) -> String {
                     "host network namespace"
                 }
             );
-            let _ = std::fs::write(Path::new(dir).join(LAYERS_FILE), layers);
+            if layers_file != "-" {
+                let _ = std::fs::write(Path::new(dir).join(layers_file), layers);
+            }
         }
         Err(m) => return format!("sandbox: {m}"),
     }
-    use std::os::unix::process::CommandExt;
-    let err = std::process::Command::new(program).args(rest).exec();
-    format!("sandbox: cannot run {program}: {err}")
+    if let Err(m) = seccomp(exe.as_raw_fd()) {
+        return format!("sandbox: {m}");
+    }
+    let cstr = |s: &str| std::ffi::CString::new(s).unwrap_or_default();
+    let argv: Vec<_> = std::iter::once(program.as_str())
+        .chain(rest.iter().map(String::as_str))
+        .map(cstr)
+        .collect();
+    let env: Vec<_> = std::env::vars()
+        .map(|(k, v)| cstr(&format!("{k}={v}")))
+        .collect();
+    let err = nix::unistd::execveat(&exe, c"", &argv, &env, nix::fcntl::AtFlags::AT_EMPTY_PATH);
+    format!("sandbox: cannot run {program}: {err:?}")
 }
 
-fn restrict(
-    dir: &Path,
-    cpu: u64,
-    mem: u64,
-    fsize: u64,
-    nofile: u64,
-    nproc: u64,
-) -> Result<Enforced, String> {
+/// `program` opened close-on-exec at [`EXEC_FD`] (or the first free descriptor above it).
+fn open_exec_fd(program: &Path) -> Result<std::os::fd::OwnedFd, String> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl, open};
+    use std::os::fd::FromRawFd;
+    let fd = open(
+        program,
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| e.to_string())?;
+    let high = fcntl(&fd, FcntlArg::F_DUPFD_CLOEXEC(EXEC_FD)).map_err(|e| e.to_string())?;
+    // SAFETY: `high` is a descriptor F_DUPFD_CLOEXEC has just created and nothing else owns.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(high) })
+}
+
+fn restrict(dir: &Path, program: &Path, l: &Limits) -> Result<Enforced, String> {
     use nix::sys::resource::{Resource, setrlimit};
     let mut e = Enforced::default();
     let root = nix::unistd::geteuid().is_root();
@@ -295,17 +422,16 @@ fn restrict(
     }
     let procs = processes_of(nix::unistd::getuid().as_raw());
     for (r, v) in [
-        (Resource::RLIMIT_CPU, cpu),
-        (Resource::RLIMIT_AS, mem),
-        (Resource::RLIMIT_FSIZE, fsize),
-        (Resource::RLIMIT_NOFILE, nofile),
-        (Resource::RLIMIT_NPROC, procs + nproc),
+        (Resource::RLIMIT_CPU, l.cpu_s),
+        (Resource::RLIMIT_AS, l.mem_bytes),
+        (Resource::RLIMIT_FSIZE, l.fsize_bytes),
+        (Resource::RLIMIT_NOFILE, l.nofile),
+        (Resource::RLIMIT_NPROC, procs + l.nproc),
         (Resource::RLIMIT_CORE, 0),
     ] {
         setrlimit(r, v, v).map_err(|x| format!("setrlimit {r:?}: {x}"))?;
     }
-    e.landlock = landlock_fs_and_tcp(dir)?;
-    seccomp()?;
+    e.landlock = landlock_fs_and_tcp(dir, program)?;
     Ok(e)
 }
 
@@ -320,7 +446,18 @@ fn processes_of(uid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn landlock_fs_and_tcp(dir: &Path) -> Result<String, String> {
+/// The folders the program may read: [`READ_ROOTS`] and the interpreter's prefix (the folder
+/// above its `bin/`, for a virtual environment's `pyvenv.cfg`), those that exist.
+fn read_roots(program: &Path) -> Vec<PathBuf> {
+    let prefix = |p: &Path| p.parent().and_then(Path::parent).map(Path::to_path_buf);
+    let mut roots: Vec<PathBuf> = READ_ROOTS.iter().map(PathBuf::from).collect();
+    roots.extend(prefix(program));
+    roots.extend(std::fs::canonicalize(program).ok().and_then(|p| prefix(&p)));
+    roots.retain(|r| r.exists() && r != Path::new("/"));
+    roots
+}
+
+fn landlock_fs_and_tcp(dir: &Path, program: &Path) -> Result<String, String> {
     use landlock::{
         ABI, Access, AccessFs, AccessNet, Ruleset, RulesetAttr, RulesetCreatedAttr,
         path_beneath_rules,
@@ -330,7 +467,12 @@ fn landlock_fs_and_tcp(dir: &Path) -> Result<String, String> {
         .handle_access(AccessFs::from_all(abi))
         .and_then(|r| r.handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp))
         .and_then(|r| r.create())
-        .and_then(|r| r.add_rules(path_beneath_rules(["/"], AccessFs::from_read(abi))))
+        .and_then(|r| {
+            r.add_rules(path_beneath_rules(
+                read_roots(program),
+                AccessFs::from_read(abi),
+            ))
+        })
         .and_then(|r| r.add_rules(path_beneath_rules([dir], AccessFs::from_all(abi))))
         .and_then(|r| {
             r.add_rules(path_beneath_rules(
@@ -338,45 +480,105 @@ fn landlock_fs_and_tcp(dir: &Path) -> Result<String, String> {
                 AccessFs::ReadFile | AccessFs::WriteFile,
             ))
         })
+        .and_then(|r| {
+            r.add_rules(path_beneath_rules(
+                ["/dev/urandom", "/dev/random", "/dev/zero"],
+                AccessFs::ReadFile,
+            ))
+        })
         .and_then(|r| r.restrict_self())
         .map_err(|e| format!("landlock: {e}"))?;
     Ok(format!("{:?}", status.ruleset))
 }
 
-fn seccomp() -> Result<(), String> {
+/// The seccomp filters (see the module doc); `exe` is the one descriptor `execveat` may use.
+fn seccomp(exe: i32) -> Result<(), String> {
     use seccompiler::{
-        BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-        SeccompRule,
+        BpfProgram, SeccompAction, SeccompCmpArgLen as Len, SeccompCmpOp as Op,
+        SeccompCondition as Cond, SeccompFilter, SeccompRule,
     };
-    let family = |af: i32| {
-        SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, af as u64)
-            .and_then(|c| SeccompRule::new(vec![c]))
+    let me = nix::unistd::getpid().as_raw() as u64;
+    let err = |e: seccompiler::BackendError| format!("seccomp: {e}");
+    let rule = |conds: Vec<Cond>| SeccompRule::new(conds).map_err(err);
+    let arg = |i: u8, op: Op, v: u64| Cond::new(i, Len::Dword, op, v).map_err(err);
+    // Aimed at a process other than this one (pid 0, this process group, is this process's own
+    // group: the parent starts it in a group of its own).
+    let other_process = |i: u8| -> Result<Vec<SeccompRule>, String> {
+        Ok(vec![rule(vec![arg(i, Op::Ne, me)?, arg(i, Op::Ne, 0)?])?])
     };
-    let ip = vec![
-        family(libc::AF_INET).map_err(|e| e.to_string())?,
-        family(libc::AF_INET6).map_err(|e| e.to_string())?,
-    ];
-    let rules = [
-        (libc::SYS_socket, ip),
-        (libc::SYS_setsid, vec![]),
-        (libc::SYS_setpgid, vec![]),
-        (libc::SYS_ptrace, vec![]),
-        (libc::SYS_io_uring_setup, vec![]),
+    let always = Vec::new;
+    let mut denied: std::collections::BTreeMap<i64, Vec<SeccompRule>> = [
+        (libc::SYS_socket, always()),
+        (libc::SYS_socketpair, always()),
+        (libc::SYS_execve, always()),
+        (
+            libc::SYS_execveat,
+            vec![rule(vec![arg(0, Op::Ne, exe as u64)?])?],
+        ),
+        (
+            libc::SYS_clone,
+            vec![rule(vec![
+                Cond::new(0, Len::Qword, Op::MaskedEq(libc::CLONE_THREAD as u64), 0)
+                    .map_err(err)?,
+            ])?],
+        ),
+        (libc::SYS_kill, other_process(0)?),
+        (libc::SYS_tkill, other_process(0)?),
+        (libc::SYS_tgkill, other_process(0)?),
+        (libc::SYS_rt_sigqueueinfo, other_process(0)?),
+        (libc::SYS_rt_tgsigqueueinfo, other_process(0)?),
+        (libc::SYS_setsid, always()),
+        (libc::SYS_setpgid, always()),
+        (libc::SYS_ptrace, always()),
+        (libc::SYS_process_vm_readv, always()),
+        (libc::SYS_process_vm_writev, always()),
+        (libc::SYS_pidfd_open, always()),
+        (libc::SYS_pidfd_getfd, always()),
+        (libc::SYS_pidfd_send_signal, always()),
+        (libc::SYS_kcmp, always()),
+        (libc::SYS_unshare, always()),
+        (libc::SYS_setns, always()),
+        (libc::SYS_mount, always()),
+        (libc::SYS_umount2, always()),
+        (libc::SYS_pivot_root, always()),
+        (libc::SYS_chroot, always()),
+        (libc::SYS_bpf, always()),
+        (libc::SYS_perf_event_open, always()),
+        (libc::SYS_userfaultfd, always()),
+        (libc::SYS_io_uring_setup, always()),
+        (libc::SYS_io_uring_enter, always()),
+        (libc::SYS_io_uring_register, always()),
+        (libc::SYS_keyctl, always()),
+        (libc::SYS_add_key, always()),
+        (libc::SYS_request_key, always()),
     ]
     .into_iter()
     .collect();
+    #[cfg(target_arch = "x86_64")]
+    denied.extend([(libc::SYS_fork, always()), (libc::SYS_vfork, always())]);
     let arch = std::env::consts::ARCH
         .try_into()
         .map_err(|e| format!("seccomp: {e:?}"))?;
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        arch,
-    )
-    .map_err(|e| format!("seccomp: {e}"))?;
-    let prog: BpfProgram = filter.try_into().map_err(|e| format!("seccomp: {e:?}"))?;
-    seccompiler::apply_filter(&prog).map_err(|e| format!("seccomp: {e}"))
+    let compile = |rules, errno: i32| -> Result<BpfProgram, String> {
+        SeccompFilter::new(
+            rules,
+            SeccompAction::Allow,
+            SeccompAction::Errno(errno as u32),
+            arch,
+        )
+        .map_err(|e| format!("seccomp: {e}"))?
+        .try_into()
+        .map_err(|e| format!("seccomp: {e:?}"))
+    };
+    let eperm = compile(denied, libc::EPERM)?;
+    // clone3 passes its flags in memory a filter cannot read: ENOSYS sends the C library back
+    // to clone, whose flags the rule above checks.
+    let enosys = compile(
+        [(libc::SYS_clone3, always())].into_iter().collect(),
+        libc::ENOSYS,
+    )?;
+    seccompiler::apply_filter(&eperm).map_err(|e| format!("seccomp: {e}"))?;
+    seccompiler::apply_filter(&enosys).map_err(|e| format!("seccomp: {e}"))
 }
 
 /// Find a Python 3 the sandbox can run: `explicit` if given, else the first of
