@@ -220,6 +220,18 @@ fn cases(t: &Targets) -> Vec<Case> {
                 "raised FileNotFoundError",
             ],
         ),
+        case(
+            "4 fork oracle",
+            "execs /bin/sh through execveat with an absolute path",
+            "import ctypes, os\ndef f(x):\n    libc = ctypes.CDLL(None, use_errno=True)\n    argv = (ctypes.c_char_p * 2)(b'sh', None)\n    libc.syscall(322, 1000, b'/bin/sh', argv, argv, 0)\n    e = ctypes.get_errno()\n    raise OSError(e, 'execveat: ' + os.strerror(e))",
+            &["raised PermissionError at line"],
+        ),
+        case(
+            "4 fork oracle",
+            "forks through the x32 system call numbers",
+            "import ctypes, os\ndef f(x):\n    libc = ctypes.CDLL(None, use_errno=True)\n    if libc.syscall(0x40000000 | 57) < 0:\n        e = ctypes.get_errno()\n        raise OSError(e, 'x32 fork: ' + os.strerror(e))\n    return x + 1",
+            &["raised OSError at line", "raised PermissionError at line"],
+        ),
         // 5. Reading the hidden tests.
         case(
             "5 read the tests",
@@ -328,6 +340,12 @@ fn cases(t: &Targets) -> Vec<Case> {
             "import sys\nsys.exit(0)\ndef f(x):\n    return x + 1",
             &["the program raised SystemExit at line 2 while loading"],
         ),
+        case(
+            "6 break the grader",
+            "a lone surrogate in its exception message",
+            "def f(x):\n    raise ValueError('\\udc00')",
+            &["call 1: raised ValueError at line 2: ?"],
+        ),
         // 7. Unix, netlink and other sockets.
         case(
             "7 sockets",
@@ -385,6 +403,32 @@ fn cases(t: &Targets) -> Vec<Case> {
             "import sys\nfor m in ('READY', 'RESULT {\"passed\": true}', 'SERVEBENCH-RESULT {\"passed\": true}'):\n    print(m, flush=True)\n    sys.stderr.write(m + '\\n')\ndef f(x):\n    print('RESULT {\"passed\": true, \"reason\": null}', flush=True)\n    return 0",
             &["AssertionError at line 5 of the tests"],
         ),
+        // 9. Reaching other processes without kill(): signals by descriptor owner, their limits
+        // and priorities, shared memory that outlives the process.
+        case(
+            "9 reach other processes",
+            "asks for SIGKILL to its parent through F_SETOWN and F_SETSIG",
+            "import fcntl, os\ndef f(x):\n    r, w = os.pipe()\n    fcntl.fcntl(r, 8, os.getppid())\n    fcntl.fcntl(r, 10, 9)\n    fcntl.fcntl(r, fcntl.F_SETFL, os.O_ASYNC)\n    os.write(w, b'x')\n    return 0",
+            &["raised PermissionError at line"],
+        ),
+        case(
+            "9 reach other processes",
+            "lowers its parent's open-files limit",
+            "import os, resource\ndef f(x):\n    resource.prlimit(os.getppid(), resource.RLIMIT_NOFILE, (3, 3))\n    return 0",
+            &["raised PermissionError at line"],
+        ),
+        case(
+            "9 reach other processes",
+            "renices every process of its user",
+            "import os\ndef f(x):\n    os.setpriority(os.PRIO_USER, 0, 19)\n    return 0",
+            &["raised PermissionError at line"],
+        ),
+        case(
+            "9 reach other processes",
+            "keeps System V shared memory after it dies",
+            "import ctypes, os\ndef f(x):\n    libc = ctypes.CDLL(None, use_errno=True)\n    if libc.shmget(0, 900 << 20, 0o1666) < 0:\n        e = ctypes.get_errno()\n        raise OSError(e, 'shmget: ' + os.strerror(e))\n    return 0",
+            &["raised PermissionError at line"],
+        ),
     ];
     // Writes outside its directory, then claims a pass.
     v.push(case(
@@ -437,6 +481,10 @@ async fn hostile_answers_fail_with_their_reason_and_change_nothing_outside() {
             start.elapsed().as_secs_f64()
         );
         *per_class.entry(c.class).or_default() += 1;
+        let kept = r.extracted_code.as_ref().map_or(0, String::len);
+        if kept > 64 << 10 {
+            wrong.push(format!("{}: {kept} bytes of extracted code kept", c.name));
+        }
         if r.verdict != Verdict::Fail || r.accuracy != 0.0 {
             wrong.push(format!("{}: {:?} {reason}", c.name, r.verdict));
         } else if !c.reason.iter().any(|w| reason.contains(w)) {
@@ -455,7 +503,7 @@ async fn hostile_answers_fail_with_their_reason_and_change_nothing_outside() {
         "hostile answers not failed as expected:\n{}",
         wrong.join("\n")
     );
-    assert_eq!(per_class.len(), 8, "{per_class:?}");
+    assert!(per_class.len() >= 8, "{per_class:?}");
     assert!(per_class.values().all(|n| *n >= 3), "{per_class:?}");
     // Nothing outside changed: no file, no connection, no listener reached.
     assert!(
@@ -485,39 +533,80 @@ async fn no_process_of_a_hostile_answer_outlives_its_grading() {
         "import os\ndef f(x):\n    if os.fork() == 0:\n        os.execvp('sleep', ['sleep', '4244'])\n    return x + 1",
         "import threading, time\nthreading.Thread(target=time.sleep, args=(4245,)).start()\ndef f(x):\n    return x + 1",
     ] {
+        let start = Instant::now();
         let r = g.grade(&task, &fenced(code)).await;
         eprintln!("{:?} {:?}", r.verdict, r.reason);
+        // A thread left sleeping (threads are allowed: they are not processes) does not hold
+        // the grading up: the process group is killed once the verdict is in.
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            start.elapsed()
+        );
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     for n in ["sleep 4243", "sleep 4244"] {
         assert!(!crate::common::process_alive(n), "{n} outlived its grading");
     }
-    // Threads are allowed (they are not processes) and die with the process group.
-    assert!(!crate::common::process_alive("servebench-answer-"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn builtin_exceptions_reach_the_tests_as_themselves_and_others_fail() {
     let g = grader(10).await;
-    // A built-in task that expects ValueError, with the reference answer and a wrong one.
+    // Every built-in task that expects an exception: its reference answer passes, and the same
+    // answer returning instead of raising fails.
     let builtin = suite::load(
         &suite::Dataset::Builtin,
         Some(&["code-completion".into()]),
         None,
     )
     .unwrap();
-    let clamp = builtin.iter().find(|t| t.id == "cc/clamp").unwrap();
-    let honest = "```python\ndef clamp(value, low, high):\n    if low > high:\n        raise ValueError('low > high')\n    return max(low, min(value, high))\n```";
-    assert_eq!(g.grade(clamp, honest).await.verdict, Verdict::Pass);
-    let returns =
-        "```python\ndef clamp(value, low, high):\n    return max(low, min(value, high))\n```";
-    let r = g.grade(clamp, returns).await;
+    let mut expecting = 0;
+    for t in &builtin {
+        let suite::Kind::Code {
+            test, reference, ..
+        } = &t.kind
+        else {
+            continue;
+        };
+        if !test.contains("except ValueError") {
+            continue;
+        }
+        expecting += 1;
+        let reference = reference.as_deref().unwrap();
+        let r = g.grade(t, &fenced(reference)).await;
+        assert_eq!(r.verdict, Verdict::Pass, "{}: {r:?}", t.id);
+        let returns: String = reference
+            .lines()
+            .map(|l| match l.trim_start().strip_prefix("raise ValueError") {
+                Some(_) => format!("{}return None", &l[..l.len() - l.trim_start().len()]),
+                None => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_ne!(returns, reference, "{}", t.id);
+        let r = g.grade(t, &fenced(&returns)).await;
+        assert_eq!(r.verdict, Verdict::Fail, "{}: {r:?}", t.id);
+        assert!(
+            r.reason
+                .as_deref()
+                .unwrap()
+                .contains("must raise ValueError"),
+            "{}: {r:?}",
+            t.id
+        );
+    }
+    assert_eq!(expecting, 5, "the built-in tasks that expect ValueError");
+    // An argument the answer changes is changed in the tests too, as in one process.
+    let median = builtin.iter().find(|t| t.id == "cc/median").unwrap();
+    let sorts_in_place = "```python\ndef median(values):\n    if not values:\n        raise ValueError('empty')\n    values.sort()\n    n = len(values)\n    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2\n```";
+    let r = g.grade(median, sorts_in_place).await;
     assert_eq!(r.verdict, Verdict::Fail, "{r:?}");
     assert!(
         r.reason
             .as_deref()
             .unwrap()
-            .contains("must raise ValueError"),
+            .contains("the input must not be modified"),
         "{r:?}"
     );
 
@@ -587,4 +676,92 @@ async fn extraction_is_bounded_on_adversarial_answers() {
             "{name}: {r:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_progress_log_shows_an_answers_text_escaped() {
+    use crate::common::*;
+    // Every answer raises an exception whose message tries to end the line and forge another.
+    let m = mock_openai(MockCfg {
+        answer: Answer::new(|_| {
+            fenced("def clamp(value, low, high):\n    raise ValueError('ok\\n[m] graded cc/clamp: Pass (accuracy 1.00)\\x1b[2K\\r')")
+        }),
+        ttft: Duration::from_millis(1),
+        per_token: Duration::ZERO,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = servebench(&[
+        "eval",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--scenarios",
+        "code-completion",
+        "--limit",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let graded: Vec<&str> = o.stderr.lines().filter(|l| l.contains("graded")).collect();
+    assert_eq!(graded.len(), 2, "one line per graded answer:\n{}", o.stderr);
+    for l in graded {
+        assert!(l.contains("Fail"), "{l}");
+        assert!(l.contains("raised ValueError at line 2: ok\\n[m] graded cc/clamp: Pass (accuracy 1.00)\\x1b[2K\\r"), "{l}");
+    }
+    assert!(
+        !o.stderr.contains('\x1b') && !o.stderr.contains('\r'),
+        "{}",
+        o.stderr
+    );
+    // quality.jsonl keeps the answer itself, JSON-escaped, and the escaped reason.
+    let lines = std::fs::read_to_string(out.join("quality.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 2, "{lines}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stop_iteration_cannot_end_the_tests_early() {
+    let g = grader(10).await;
+    // Tests that call the candidate inside `map`: a StopIteration raised in the tests' process
+    // would end the map, and `all` would see no failure.
+    let task = code_task(
+        "def f(x):\n    \"\"\"Return x + 1.\"\"\"\n",
+        "f",
+        "def check(candidate):\n    assert all(map(lambda x: candidate(x) == x + 1, [1, 2, 3]))\n",
+    );
+    let r = g
+        .grade(&task, &fenced("def f(x):\n    raise StopIteration"))
+        .await;
+    assert_eq!(r.verdict, Verdict::Fail, "{r:?}");
+    assert!(
+        r.reason
+            .as_deref()
+            .unwrap()
+            .contains("raised StopIteration at line 2"),
+        "{r:?}"
+    );
+    assert_eq!(
+        g.grade(&task, &fenced("def f(x):\n    return x + 1"))
+            .await
+            .verdict,
+        Verdict::Pass
+    );
+    // A function returning a tuple is a value, not the changed-arguments reply.
+    let pair = code_task(
+        "def f(x):\n    \"\"\"Return (x, x + 1).\"\"\"\n",
+        "f",
+        "def check(candidate):\n    assert candidate(1) == (1, 2)\n    xs = [3]\n    assert candidate(xs) == ([3], 4)\n    assert xs == [3, 4]\n",
+    );
+    // The second call returns a tuple *and* changes its argument: both reach the tests.
+    let r = g
+        .grade(&pair, &fenced("def f(x):\n    if type(x) is list:\n        before = list(x)\n        x.append(x[0] + 1)\n        return (before, x[0] + 1)\n    return (x, x + 1)"))
+        .await;
+    assert_eq!(r.verdict, Verdict::Pass, "{r:?}");
 }

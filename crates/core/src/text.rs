@@ -10,7 +10,7 @@ use std::fmt::Write;
 /// zero-width formatting characters.
 fn is_control(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+        || matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 /// `s` with every control character escaped: `\n`, `\r`, `\t`, `\0`, else `\xNN` (below
@@ -50,6 +50,7 @@ mod tests {
             "a\\nb\\r\\tc\\0\\x1b[31mred\\x7f"
         );
         assert_eq!(escape_controls("x\u{202e}y\u{85}"), "x\\u{202e}y\\x85");
+        assert_eq!(escape_controls("\u{061c}"), "\\u{061c}");
         // Nothing printable survives as a line break.
         assert!(!escape_controls("l1\u{2028}l2\u{0b}l3").contains(['\n', '\u{2028}', '\u{0b}']));
     }

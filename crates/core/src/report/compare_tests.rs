@@ -644,3 +644,70 @@ fn the_same_model_section_says_which_explanation_the_data_support() {
     let (a, b) = seed_pair();
     assert!(compare(&entries(&a, &b, &s, &g)).same_model.is_empty());
 }
+
+#[test]
+fn grader_errors_make_every_document_say_pass_at_1_is_over_fewer_tasks() {
+    // Five code tasks, one answer each plus its rerun; the grader failed on both answers of two.
+    let results: Vec<crate::quality_record::TaskResult> = (0..5)
+        .flat_map(|t| [false, true].map(move |rerun| (t, rerun)))
+        .map(|(t, rerun)| {
+            let graded = if t < 2 {
+                crate::quality_record::Graded::error("grader did not start".into())
+            } else {
+                crate::quality_record::Graded::text(
+                    crate::quality_record::Verdict::Pass,
+                    None,
+                    1.0,
+                    4.0,
+                )
+            };
+            crate::quality_record::TaskResult {
+                target: "vLLM".into(),
+                scenario: "humaneval".into(),
+                task_id: format!("HumanEval/{t}"),
+                sample: 0,
+                rerun,
+                code: true,
+                answer: "x".into(),
+                request: "ok".into(),
+                e2e_s: Some(1.0),
+                graded,
+                judge: None,
+                under_load: None,
+            }
+        })
+        .collect();
+    let settings_q = QualityReport {
+        dataset: "humaneval".into(),
+        tasks: 5,
+        samples: 1,
+        ..Default::default()
+    };
+    let q = super::score::report(&settings_q, &results);
+    assert_eq!((q.errors, q.code_tasks, q.code_tasks_scored), (4, 5, 3));
+    assert_eq!(q.pass_at_1, Some(1.0));
+    let (a, mut b) = seed_pair();
+    b.quality = Some(q);
+    let r = super::fixtures::report(vec![b.clone()]);
+    let md = Markdown.export(&super::report_doc::document(&r, None, &[], Lang::En, ""));
+    assert!(
+        md.contains("pass@1 is over 3 of 5 code tasks"),
+        "the report says nothing of the grader errors:\n{md}"
+    );
+    let (s, g) = (settings(), gpu());
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    let en = render(&cmp, Lang::En, "today");
+    assert!(
+        en.contains("vLLM: 4 answer(s) could not be graded (servebench's own failure, not the model's): its pass@1 is over 3 of 5 code tasks."),
+        "{en}"
+    );
+    let ko = render(&cmp, Lang::Ko, "today");
+    assert!(
+        ko.contains("pass@1은 코드 과제 5개 중 3개에 대한 값입니다"),
+        "{ko}"
+    );
+    // No error: nothing said.
+    b.quality.as_mut().unwrap().errors = 0;
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    assert!(!render(&cmp, Lang::En, "today").contains("could not be graded"));
+}

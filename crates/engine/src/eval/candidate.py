@@ -4,7 +4,8 @@ It never sees the task's tests and never writes a verdict. servebench relays one
 line between it and the test process (grade.py):
 
   in:  ["load", program, entry_point]    out: ["loaded"] or ["fail", reason]
-  in:  ["call", args, kwargs]           out: ["ok", value],
+  in:  ["call", args, kwargs]           out: ["ok", value] (with [args, kwargs] after the call
+                                             when the call changed them),
                                              ["raise", builtin_name, message, where],
                                              ["own", class_name, message] or ["fail", reason]
 
@@ -148,12 +149,20 @@ def _serve():
             except BaseException as e:
                 send(raised(e))
                 continue
+            what = "returned"
             try:
-                send(["ok", encode(result)])
+                reply = ["ok", encode(result)]
+                # Arguments the call changed go back too, so the tests see the mutation they
+                # would have seen in one process ("the input must not be modified").
+                what = "changed its arguments to hold"
+                after = [encode(args), encode(kwargs)]
+                if after != [msg[1], msg[2]]:
+                    reply.append(after)
+                send(reply)
             except NotPlain as e:
-                send(["fail", "returned %s, not plain data" % e])
+                send(["fail", "%s %s, not plain data" % (what, e)])
             except (RecursionError, MemoryError, ValueError, TypeError) as e:
-                send(["fail", "returned a value that cannot be sent as plain data (%s)" % type(e).__name__])
+                send(["fail", "%s a value that cannot be sent as plain data (%s)" % (what, type(e).__name__)])
         else:
             send(["fail", "the candidate harness received an unexpected request"])
 

@@ -207,6 +207,13 @@ class Unreadable(Exception):
     pass
 
 
+class Changed:
+    """A call's value with the arguments as the call left them (they changed)."""
+
+    def __init__(self, value, arguments):
+        self.value, self.arguments = value, arguments
+
+
 class Ungradable(BaseException):
     """The task itself cannot be run here (its tests do not load, or pass the candidate
     something that cannot cross to its process): servebench's failure, not the answer's."""
@@ -268,6 +275,37 @@ def encode(value):
     raise Ungradable("the tests pass a %s to the candidate, which cannot cross to its process" % t.__name__)
 
 
+def write_back(before, after):
+    """Make the tests' argument `before` hold what the call left in it (`after`, plain data),
+    in place where it is mutable; False when it is not (nothing to change)."""
+    t = type(before)
+    if t is not type(after):
+        return False
+    if t is list:
+        if len(before) != len(after):
+            before[:] = after
+            return True
+        for i, (b, a) in enumerate(zip(before, after)):
+            if not write_back(b, a) and b != a:
+                before[i] = a
+        return True
+    if t is dict:
+        for key in [k for k in before if k not in after]:
+            del before[key]
+        for key, a in after.items():
+            if key not in before or not write_back(before[key], a):
+                before[key] = a
+        return True
+    if t is set:
+        before.clear()
+        before |= after
+        return True
+    if t is tuple and len(before) == len(after):
+        for b, a in zip(before, after):
+            write_back(b, a)
+    return False
+
+
 def tests_line(e):
     """The tests' line an exception came from."""
     line, tb = None, e.__traceback__
@@ -285,7 +323,8 @@ def main():
     replies = os.fdopen(os.dup(0), "rb")
 
     def emit(line):
-        data = (line + "\n").encode()
+        # Lone surrogates (a message the answer chose) become '?': every line is valid UTF-8.
+        data = (line + "\n").encode("utf-8", "replace")
         view = memoryview(data)
         while view:
             view = view[os.write(out, view):]
@@ -298,9 +337,9 @@ def main():
     except (RecursionError, MemoryError) as e:
         info, program, reason = {"code": "", "method": "none", "lint": None}, None, \
             "the answer could not be read as Python (%s)" % type(e).__name__
-    emit("EXTRACT " + json.dumps(info))
+    emit("EXTRACT " + json.dumps(info, ensure_ascii=False))
     if reason:
-        emit("RESULT " + json.dumps({"passed": False, "reason": reason}))
+        emit("RESULT " + json.dumps({"passed": False, "reason": reason}, ensure_ascii=False))
         return
     calls = [0]
 
@@ -318,10 +357,14 @@ def main():
         texts = all(type(x) is str for x in rest)
         if kind == "ok" and len(rest) == 1:
             return rest[0]
+        if kind == "ok" and len(rest) == 2 and type(rest[1]) is list and len(rest[1]) == 2:
+            return Changed(rest[0], rest[1])
         if kind == "raise" and len(rest) == 3 and texts:
             name, message, where = rest[0][:100], rest[1][:MESSAGE_KEPT], rest[2][:40]
             cls = getattr(builtins, name, None)
-            if isinstance(cls, type) and issubclass(cls, Exception):
+            # StopIteration would end a `map` or `zip` in the tests early, as if all had passed.
+            if isinstance(cls, type) and issubclass(cls, Exception) \
+                    and not issubclass(cls, (StopIteration, StopAsyncIteration)):
                 for c in cls.__mro__:
                     try:
                         exc = c(message)
@@ -342,7 +385,19 @@ def main():
 
     def candidate(*args, **kwargs):
         calls[0] += 1
-        return ask(["call", encode(list(args)), encode(kwargs)])
+        request = ["call", encode(list(args)), encode(kwargs)]
+        reply = ask(request)
+        if type(reply) is not Changed:
+            return reply
+        value, (args_after, kwargs_after) = reply.value, reply.arguments
+        if type(args_after) is not list or len(args_after) != len(args) or type(kwargs_after) is not dict \
+                or set(kwargs_after) != set(kwargs):
+            raise AnswerFailed("the answer's process sent back arguments that do not match the call")
+        for before, after in zip(args, args_after):
+            write_back(before, after)
+        for key, before in kwargs.items():
+            write_back(before, kwargs_after[key])
+        return value
 
     passed, reason, error = False, None, None
     try:
@@ -376,7 +431,8 @@ def main():
             except BaseException:
                 message = ""
             reason = (type(e).__name__ + tests_line(e) + ": " + message).rstrip(": ")
-    emit("RESULT " + json.dumps({"passed": passed, "reason": reason, "error": error, "calls": calls[0]}))
+    emit("RESULT " + json.dumps({"passed": passed, "reason": reason, "error": error, "calls": calls[0]},
+                                ensure_ascii=False))
 
 
 if __name__ == "__main__":

@@ -228,7 +228,7 @@ pub async fn grade(sandbox: &Sandbox, python: &Path, task: &CodeTask<'_>) -> Out
         (Err(e), _) | (_, Err(e)) => return Outcome::error(e),
     };
     let start = |dir: &Path, program: &str| -> Result<Spawned, SandboxError> {
-        sandbox.spawn(dir, python, &["-I", "-B", "-c", program], false)
+        sandbox.spawn(dir, python, &["-I", "-B", "-c", program], false, true)
     };
     let (mut tests, mut candidate) = match (
         start(tests_dir.path(), TESTS_PY),
@@ -317,7 +317,14 @@ pub async fn grade(sandbox: &Sandbox, python: &Path, task: &CodeTask<'_>) -> Out
             },
             None => Outcome::fail(r.reason.unwrap_or_else(|| "tests failed".into()), extracted),
         },
-        (End::Garbled(m), _) => Outcome::error(format!("the test process broke its protocol: {m}")),
+        (End::Garbled(m), Stage::Starting) => {
+            Outcome::error(format!("the test process broke its protocol: {m}"))
+        }
+        // After READY, even a garbled line is the answer's doing (see the module doc).
+        (End::Garbled(m), _) => Outcome::fail(
+            format!("the test process could not report on this answer: {m}"),
+            extracted,
+        ),
         (End::Timeout, Stage::Starting) => Outcome::error(format!(
             "grader did not start within {:.0} s",
             wall.as_secs_f64()

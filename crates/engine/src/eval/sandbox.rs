@@ -145,8 +145,8 @@ pub struct Spawned {
     /// Its standard output (taken by whoever reads it).
     pub stdout: Option<tokio::process::ChildStdout>,
     /// Its standard error, read to the end (at most [`OUTPUT_CAP`] bytes) in a task of its own
-    /// so that the program never blocks on a full pipe.
-    pub stderr: tokio::task::JoinHandle<String>,
+    /// so that the program never blocks on a full pipe; taken by [`Spawned::stderr`].
+    stderr: Option<tokio::task::JoinHandle<String>>,
     pgid: Option<Pid>,
 }
 
@@ -158,10 +158,14 @@ impl Spawned {
         }
     }
 
-    /// Kill it; then its standard error, waiting at most `grace` for the pipe to close.
+    /// Kill it; then its standard error, waiting at most `grace` for the pipe to close (empty
+    /// when it was taken before).
     pub async fn stderr(&mut self, grace: Duration) -> String {
         self.kill();
-        tokio::time::timeout(grace, &mut self.stderr)
+        let Some(reader) = self.stderr.take() else {
+            return String::new();
+        };
+        tokio::time::timeout(grace, reader)
             .await
             .ok()
             .and_then(Result::ok)
@@ -188,14 +192,16 @@ impl Sandbox {
 
     /// Start `program args…` in `dir` (its only writable place, and its working directory)
     /// under every restriction, with its standard streams piped. With `layers`, the helper
-    /// writes what it enforced to [`LAYERS_FILE`] in `dir` before the program starts;
-    /// without, `dir` is left as it was given.
+    /// writes what it enforced to [`LAYERS_FILE`] in `dir` before the program starts. With
+    /// `tmpfs` (for an empty `dir`), a root helper covers `dir` with a private tmpfs of
+    /// [`TMPFS_SIZE`] that only the program sees: nothing it writes reaches the host.
     pub fn spawn(
         &self,
         dir: &Path,
         program: &Path,
         args: &[&str],
         layers: bool,
+        tmpfs: bool,
     ) -> Result<Spawned, SandboxError> {
         if nix::unistd::geteuid().is_root() {
             chown_tree(dir, NOBODY).map_err(|e| SandboxError::Dir {
@@ -208,6 +214,7 @@ impl Sandbox {
         cmd.arg(HELPER_ARG)
             .arg(dir)
             .arg(if layers { LAYERS_FILE } else { "-" })
+            .arg(if tmpfs { "tmpfs" } else { "host" })
             .arg(l.cpu_s.to_string())
             .arg(l.mem_bytes.to_string())
             .arg(l.fsize_bytes.to_string())
@@ -237,7 +244,7 @@ impl Sandbox {
             stdin: child.stdin.take(),
             stdout: child.stdout.take(),
             child,
-            stderr: tokio::spawn(read_capped(stderr)),
+            stderr: Some(tokio::spawn(read_capped(stderr))),
             pgid,
         })
     }
@@ -251,7 +258,7 @@ impl Sandbox {
         args: &[&str],
     ) -> Result<Finished, SandboxError> {
         let start = Instant::now();
-        let mut p = self.spawn(dir, program, args, true)?;
+        let mut p = self.spawn(dir, program, args, true, false)?;
         // Nothing on its standard input: closed at once.
         drop(p.stdin.take());
         let out = tokio::spawn(read_capped(p.stdout.take().expect("piped at spawn")));
@@ -319,16 +326,22 @@ pub const READ_ROOTS: [&str; 9] = [
 #[derive(Debug, Default)]
 struct Enforced {
     netns: bool,
+    /// A private tmpfs mounted over the directory (root only).
+    tmpfs: bool,
     landlock: String,
 }
 
-/// The helper: `servebench __sandbox DIR LAYERS CPU MEM FSIZE NOFILE NPROC PROGRAM ARGS…`.
-/// Restricts itself, writes what it enforced to DIR/LAYERS (unless LAYERS is `-`), then
-/// `exec`s PROGRAM; returns only on failure (the caller exits with 126).
+/// Size of the private tmpfs a root sandbox gets as its directory.
+pub const TMPFS_SIZE: &str = "64m";
+
+/// The helper: `servebench __sandbox DIR LAYERS tmpfs|host CPU MEM FSIZE NOFILE NPROC PROGRAM
+/// ARGS…`. Restricts itself, writes what it enforced to DIR/LAYERS (unless LAYERS is `-`),
+/// then `exec`s PROGRAM; returns only on failure (the caller exits with 126).
 pub fn helper_main(args: &[String]) -> String {
     let [
         dir,
         layers_file,
+        dir_kind,
         cpu,
         mem,
         fsize,
@@ -338,7 +351,7 @@ pub fn helper_main(args: &[String]) -> String {
         rest @ ..,
     ] = args
     else {
-        return "usage: servebench __sandbox DIR LAYERS CPU MEM FSIZE NOFILE NPROC PROGRAM [ARGS…]"
+        return "usage: servebench __sandbox DIR LAYERS tmpfs|host CPU MEM FSIZE NOFILE NPROC PROGRAM [ARGS…]"
             .into();
     };
     let num = |s: &String| s.parse::<u64>().unwrap_or(0);
@@ -358,22 +371,38 @@ pub fn helper_main(args: &[String]) -> String {
         Ok(fd) => fd,
         Err(m) => return format!("sandbox: cannot open {program}: {m}"),
     };
-    match restrict(Path::new(dir), Path::new(program), &limits) {
+    // Opened on the host's directory before a private tmpfs may cover it.
+    let mut layers_out = (layers_file != "-")
+        .then(|| std::fs::File::create(Path::new(dir).join(layers_file)).ok())
+        .flatten();
+    match restrict(
+        Path::new(dir),
+        dir_kind == "tmpfs",
+        Path::new(program),
+        &limits,
+    ) {
         Ok(e) => {
             // What was enforced, for the report (the directory is the one writable place).
             let layers = format!(
-                "rlimits, seccomp, landlock {}, uid {}, {}",
+                "rlimits, seccomp, landlock {}, uid {}, {}{}",
                 e.landlock,
                 nix::unistd::getuid(),
                 if e.netns {
-                    "network namespace"
+                    "network and IPC namespaces"
                 } else {
                     "host network namespace"
+                },
+                if e.tmpfs {
+                    format!(", private {TMPFS_SIZE} tmpfs")
+                } else {
+                    String::new()
                 }
             );
-            if layers_file != "-" {
-                let _ = std::fs::write(Path::new(dir).join(layers_file), layers);
+            if let Some(f) = layers_out.as_mut() {
+                use std::io::Write;
+                let _ = f.write_all(layers.as_bytes());
             }
+            drop(layers_out);
         }
         Err(m) => return format!("sandbox: {m}"),
     }
@@ -407,13 +436,16 @@ fn open_exec_fd(program: &Path) -> Result<std::os::fd::OwnedFd, String> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(high) })
 }
 
-fn restrict(dir: &Path, program: &Path, l: &Limits) -> Result<Enforced, String> {
+fn restrict(dir: &Path, tmpfs: bool, program: &Path, l: &Limits) -> Result<Enforced, String> {
     use nix::sys::resource::{Resource, setrlimit};
     let mut e = Enforced::default();
     let root = nix::unistd::geteuid().is_root();
     if root {
-        // Best effort: a new network namespace has no route anywhere.
-        e.netns = nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).is_ok();
+        use nix::sched::{CloneFlags, unshare};
+        // Best effort: a new network namespace has no route anywhere; a new IPC namespace has no
+        // System V or POSIX message queue, shared memory or semaphore of anyone else's.
+        e.netns = unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWIPC).is_ok();
+        e.tmpfs = tmpfs && private_tmpfs(dir).is_ok();
         let id = nix::unistd::Gid::from_raw(NOBODY);
         nix::unistd::setgroups(&[]).map_err(|x| format!("setgroups: {x}"))?;
         nix::unistd::setgid(id).map_err(|x| format!("setgid: {x}"))?;
@@ -433,6 +465,64 @@ fn restrict(dir: &Path, program: &Path, l: &Limits) -> Result<Enforced, String> 
     }
     e.landlock = landlock_fs_and_tcp(dir, program)?;
     Ok(e)
+}
+
+/// A size-limited tmpfs over `dir`, in a mount namespace of this process's own: the program's
+/// writes never reach the host's disk and vanish with it, and it cannot fill more than
+/// [`TMPFS_SIZE`] in all (RLIMIT_FSIZE bounds each file, not their number).
+fn private_tmpfs(dir: &Path) -> Result<(), String> {
+    use nix::mount::{MsFlags, mount};
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(|e| e.to_string())?;
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| e.to_string())?;
+    mount(
+        Some("tmpfs"),
+        dir,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(format!("size={TMPFS_SIZE},mode=0700,uid={NOBODY},gid={NOBODY}").as_str()),
+    )
+    .map_err(|e| e.to_string())?;
+    // The working directory still points at the covered folder: enter the tmpfs.
+    std::env::set_current_dir(dir).map_err(|e| e.to_string())
+}
+
+/// The ELF interpreter (dynamic loader) `program` names, if it is a 64-bit little-endian ELF
+/// file with one: the kernel opens it to run the program, so it needs the Execute right too.
+fn elf_interpreter(program: &Path) -> Option<PathBuf> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(program).ok()?;
+    let mut h = [0u8; 64];
+    f.read_exact(&mut h).ok()?;
+    if &h[..4] != b"\x7fELF" || h[4] != 2 || h[5] != 1 {
+        return None;
+    }
+    let u16_at = |b: &[u8], i: usize| u64::from(u16::from_le_bytes([b[i], b[i + 1]]));
+    let u64_at = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().unwrap_or([0; 8]));
+    let (phoff, phentsize, phnum) = (u64_at(&h, 0x20), u16_at(&h, 0x36), u16_at(&h, 0x38));
+    if phentsize < 56 {
+        return None;
+    }
+    let mut ph = vec![0u8; phentsize as usize];
+    for i in 0..phnum.min(64) {
+        f.seek(SeekFrom::Start(phoff + i * phentsize)).ok()?;
+        f.read_exact(&mut ph).ok()?;
+        if u32::from_le_bytes([ph[0], ph[1], ph[2], ph[3]]) == 3 {
+            let (off, size) = (u64_at(&ph, 8), u64_at(&ph, 32).min(4096));
+            let mut name = vec![0u8; size as usize];
+            f.seek(SeekFrom::Start(off)).ok()?;
+            f.read_exact(&mut name).ok()?;
+            let name = name.split(|b| *b == 0).next()?;
+            return Some(PathBuf::from(String::from_utf8_lossy(name).into_owned()));
+        }
+    }
+    None
 }
 
 /// Processes the user `uid` runs now (RLIMIT_NPROC counts them all).
@@ -463,6 +553,11 @@ fn landlock_fs_and_tcp(dir: &Path, program: &Path) -> Result<String, String> {
         path_beneath_rules,
     };
     let abi = ABI::V5;
+    // Only the interpreter and its loader may be executed: no `execve` of anything else, even
+    // by a path the seccomp filter cannot read.
+    let interpreter = std::fs::canonicalize(program).unwrap_or_else(|_| program.to_path_buf());
+    let mut executables = vec![interpreter.clone()];
+    executables.extend(elf_interpreter(&interpreter).and_then(|l| std::fs::canonicalize(l).ok()));
     let status = Ruleset::default()
         .handle_access(AccessFs::from_all(abi))
         .and_then(|r| r.handle_access(AccessNet::BindTcp | AccessNet::ConnectTcp))
@@ -470,10 +565,21 @@ fn landlock_fs_and_tcp(dir: &Path, program: &Path) -> Result<String, String> {
         .and_then(|r| {
             r.add_rules(path_beneath_rules(
                 read_roots(program),
-                AccessFs::from_read(abi),
+                AccessFs::ReadFile | AccessFs::ReadDir,
             ))
         })
-        .and_then(|r| r.add_rules(path_beneath_rules([dir], AccessFs::from_all(abi))))
+        .and_then(|r| {
+            r.add_rules(path_beneath_rules(
+                executables,
+                AccessFs::Execute | AccessFs::ReadFile,
+            ))
+        })
+        .and_then(|r| {
+            r.add_rules(path_beneath_rules(
+                [dir],
+                AccessFs::from_all(abi) & !AccessFs::Execute,
+            ))
+        })
         .and_then(|r| {
             r.add_rules(path_beneath_rules(
                 ["/dev/null"],
@@ -488,6 +594,10 @@ fn landlock_fs_and_tcp(dir: &Path, program: &Path) -> Result<String, String> {
         })
         .and_then(|r| r.restrict_self())
         .map_err(|e| format!("landlock: {e}"))?;
+    // Without Landlock the program could read /proc and other sandboxes' descriptors: refuse.
+    if status.ruleset == landlock::RulesetStatus::NotEnforced {
+        return Err("Landlock is not enforced by this kernel: code answers cannot be run safely; grade on Linux 5.13 or later with Landlock enabled (the lsm= boot list)".into());
+    }
     Ok(format!("{:?}", status.ruleset))
 }
 
@@ -523,6 +633,44 @@ fn seccomp(exe: i32) -> Result<(), String> {
             ])?],
         ),
         (libc::SYS_kill, other_process(0)?),
+        (libc::SYS_prlimit64, other_process(0)?),
+        // A signal by way of a descriptor's owner (SIGIO, or any signal F_SETSIG names).
+        (
+            libc::SYS_fcntl,
+            // F_SETOWN, F_SETSIG, F_SETOWN_EX (the same on x86-64 and aarch64).
+            [8u64, 10, 15]
+                .into_iter()
+                .map(|cmd| rule(vec![arg(1, Op::Eq, cmd)?]))
+                .collect::<Result<_, _>>()?,
+        ),
+        (
+            libc::SYS_ioctl,
+            // FIOSETOWN, SIOCSPGRP.
+            [0x8901u64, 0x8902]
+                .into_iter()
+                .map(|req| rule(vec![arg(1, Op::Eq, req)?]))
+                .collect::<Result<_, _>>()?,
+        ),
+        (libc::SYS_setpriority, always()),
+        (libc::SYS_ioprio_set, always()),
+        (libc::SYS_sched_setaffinity, always()),
+        (libc::SYS_sched_setscheduler, always()),
+        (libc::SYS_sched_setparam, always()),
+        (libc::SYS_sched_setattr, always()),
+        // System V and POSIX IPC: memory that outlives the process, a channel between answers.
+        (libc::SYS_shmget, always()),
+        (libc::SYS_shmat, always()),
+        (libc::SYS_shmctl, always()),
+        (libc::SYS_msgget, always()),
+        (libc::SYS_msgsnd, always()),
+        (libc::SYS_msgrcv, always()),
+        (libc::SYS_msgctl, always()),
+        (libc::SYS_semget, always()),
+        (libc::SYS_semop, always()),
+        (libc::SYS_semtimedop, always()),
+        (libc::SYS_semctl, always()),
+        (libc::SYS_mq_open, always()),
+        (libc::SYS_mq_unlink, always()),
         (libc::SYS_tkill, other_process(0)?),
         (libc::SYS_tgkill, other_process(0)?),
         (libc::SYS_rt_sigqueueinfo, other_process(0)?),
@@ -578,7 +726,41 @@ fn seccomp(exe: i32) -> Result<(), String> {
         libc::ENOSYS,
     )?;
     seccompiler::apply_filter(&eperm).map_err(|e| format!("seccomp: {e}"))?;
-    seccompiler::apply_filter(&enosys).map_err(|e| format!("seccomp: {e}"))
+    seccompiler::apply_filter(&enosys).map_err(|e| format!("seccomp: {e}"))?;
+    #[cfg(target_arch = "x86_64")]
+    seccompiler::apply_filter(&no_x32()).map_err(|e| format!("seccomp: {e}"))?;
+    Ok(())
+}
+
+/// A filter refusing every x32 system call (numbers with bit 30 set): x32 calls carry the
+/// x86-64 architecture value, so the filters above, keyed by x86-64 numbers, would let
+/// `syscall(0x40000000 | SYS_fork)` through on a kernel built with x32 support.
+#[cfg(target_arch = "x86_64")]
+fn no_x32() -> seccompiler::BpfProgram {
+    use seccompiler::sock_filter;
+    const X32_BIT: u32 = 0x4000_0000;
+    let stmt = |code: u32, k: u32| sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    vec![
+        // A = the system call number (offset 0 of struct seccomp_data).
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0),
+        // Below the x32 bit: allow; else fail with ENOSYS.
+        sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16,
+            jt: 1,
+            jf: 0,
+            k: X32_BIT,
+        },
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+        stmt(
+            libc::BPF_RET | libc::BPF_K,
+            libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32,
+        ),
+    ]
 }
 
 /// Find a Python 3 the sandbox can run: `explicit` if given, else the first of
