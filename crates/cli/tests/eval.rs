@@ -4,8 +4,8 @@
 //! code from chat answers handles the tricky cases.
 
 use crate::common::*;
-use servebench_engine::eval::grade::{Grader, Verdict};
-use servebench_engine::eval::sandbox::{Limits, Sandbox, find_python};
+use servebench_engine::eval::grade::Verdict;
+use servebench_engine::eval::sandbox::Limits;
 use servebench_engine::eval::suite::{self, Dataset, Kind, Task};
 use servebench_engine::eval::{EvalSettings, JudgeSpec};
 use servebench_engine::plan::{Api, Quality};
@@ -252,27 +252,6 @@ async fn the_buggy_debugging_code_really_fails_and_the_fix_passes() {
         let g = grader.grade(task, &fixed).await;
         assert_eq!(g.verdict, Verdict::Pass, "{}: {:?}", task.id, g.reason);
     }
-}
-
-async fn grader(limits: Limits) -> Grader {
-    let sandbox = Sandbox::new(helper(), limits);
-    let (python, layers) = find_python(&sandbox, None).await.unwrap();
-    Grader {
-        sandbox,
-        python,
-        layers,
-    }
-}
-
-fn code_task(prompt: &str, entry: &str, test: &str) -> Task {
-    suite::parse_humaneval(
-        &serde_json::json!({"task_id": "t/0", "prompt": prompt, "entry_point": entry, "test": test})
-            .to_string(),
-        "inline",
-        "tasks",
-    )
-    .unwrap()
-    .remove(0)
 }
 
 #[tokio::test(flavor = "multi_thread")]

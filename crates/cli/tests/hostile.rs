@@ -7,39 +7,21 @@
 //! the sandbox: no file, no process, no connection, nothing received by a unix-socket listener.
 //! Honest answers still pass under the same harness.
 
+use crate::common::code_task;
 use servebench_engine::eval::grade::{Grader, Verdict};
-use servebench_engine::eval::sandbox::{Limits, Sandbox, find_python};
+use servebench_engine::eval::sandbox::Limits;
 use servebench_engine::eval::suite::{self, Task};
 use std::io::Read;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+/// The real grader with a wall-clock and CPU limit of `wall_s`.
 async fn grader(wall_s: u64) -> Grader {
-    let sandbox = Sandbox::new(
-        PathBuf::from(env!("CARGO_BIN_EXE_servebench")),
-        Limits {
-            wall: Duration::from_secs(wall_s),
-            cpu_s: wall_s,
-            ..Default::default()
-        },
-    );
-    let (python, layers) = find_python(&sandbox, None).await.unwrap();
-    Grader {
-        sandbox,
-        python,
-        layers,
-    }
-}
-
-fn code_task(prompt: &str, entry: &str, test: &str) -> Task {
-    suite::parse_humaneval(
-        &serde_json::json!({"task_id": "hostile/0", "prompt": prompt, "entry_point": entry, "test": test})
-            .to_string(),
-        "inline",
-        "hostile",
-    )
-    .unwrap()
-    .remove(0)
+    crate::common::grader(Limits {
+        wall: Duration::from_secs(wall_s),
+        cpu_s: wall_s,
+        ..Default::default()
+    })
+    .await
 }
 
 /// `f(x) = x + 1`, checked the ways HumanEval's tests check: `==`, `abs`, `math.fabs`,
@@ -446,6 +428,8 @@ fn cases(t: &Targets) -> Vec<Case> {
     ignore = "needs Landlock (kernel 5.13+) for /proc and /tmp: `make test` runs it (--features e2e)"
 )]
 async fn hostile_answers_fail_with_their_reason_and_change_nothing_outside() {
+    // Forty-nine gradings in a burst load both cores: not beside a real-model timing test.
+    let _serial = crate::common::SERIAL.lock().await;
     let g = grader(10).await;
     let task = add_one();
     let dir = tempfile::tempdir().unwrap();

@@ -1,12 +1,13 @@
 //! Test harness, one module per job: mock servers that speak the exact wire formats of vLLM /
 //! llama.cpp (OpenAI SSE, [`openai`]) and Ollama (NDJSON, [`ollama`]) with injected timing and
 //! faults ([`mock`]), the three fill-in-the-middle paths with a server-side record of each
-//! stream ([`fim`]), a fake GPU ([`gpu`]), ports for launched servers ([`ports`]), running plans
+//! stream ([`fim`]), a fake GPU ([`gpu`]), the real grader ([`grading`]), ports for launched servers ([`ports`]), running plans
 //! in-process ([`inproc`]) or through the binary ([`bin`]), and schema checks ([`schema`]).
 
 pub mod bin;
 pub mod fim;
 pub mod gpu;
+pub mod grading;
 pub mod inproc;
 pub mod mock;
 pub mod ollama;
@@ -16,6 +17,7 @@ pub mod schema;
 
 pub use bin::*;
 pub use gpu::*;
+pub use grading::*;
 pub use inproc::*;
 pub use mock::{Answer, CacheMock, Fault, Mock, MockCfg, user_text};
 pub use ollama::*;

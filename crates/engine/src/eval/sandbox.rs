@@ -5,17 +5,23 @@
 //!
 //! Layers, all applied by the helper:
 //! - rlimits: CPU seconds, address space (1 GiB), file size, open files (64), processes, no core;
-//! - as root: a fresh network namespace (no interface but loopback, down) when the kernel
-//!   allows, then an unprivileged uid/gid (RLIMIT_NPROC is not enforced for uid 0);
-//! - Landlock: read-only access to the system's program and library folders only ([`READ_ROOTS`]
-//!   and the interpreter's prefix) — not `/proc`, `/sys`, `/tmp`, `/home` or `/root` — and full
-//!   access to the program's own private directory; TCP bind/connect denied;
+//! - as root: fresh network and IPC namespaces (no interface but loopback, down; no one else's
+//!   System V or POSIX IPC) when the kernel allows, for grading a private tmpfs of
+//!   [`TMPFS_SIZE`] over the (empty) directory in a mount namespace of its own, then an
+//!   unprivileged uid/gid (RLIMIT_NPROC is not enforced for uid 0);
+//! - Landlock, required (a kernel that does not enforce it is refused): read-only access to the
+//!   system's program and library folders only ([`READ_ROOTS`] and the interpreter's prefix) —
+//!   not `/proc`, `/sys`, `/tmp`, `/home` or `/root` —, the Execute right on the interpreter
+//!   and its ELF loader alone, and every right but Execute on the program's own directory;
+//!   TCP bind/connect denied;
 //! - seccomp: no socket of any family, no new process (`fork`, `vfork`, `clone` without
 //!   `CLONE_THREAD`; `clone3` answers ENOSYS so threads fall back to `clone`), no `execve`
-//!   after start-up, no reaching another process (`kill` and friends aimed at any process but
-//!   itself, `ptrace`, `process_vm_readv`/`writev`, `pidfd_*`, `kcmp`), no leaving the process
-//!   group (`setsid`, `setpgid`), no namespaces, mounts, `bpf`, `perf_event_open`,
-//!   `userfaultfd`, `io_uring` or keyrings.
+//!   after start-up, no reaching another process (`kill` and friends and `prlimit64` aimed at
+//!   any process but itself, a descriptor's owner signal through `fcntl`/`ioctl`,
+//!   `setpriority`, `ioprio_set`, `sched_set*`, `ptrace`, `process_vm_readv`/`writev`,
+//!   `pidfd_*`, `kcmp`), no System V or POSIX IPC, no leaving the process group (`setsid`,
+//!   `setpgid`), no namespaces, mounts, `bpf`, `perf_event_open`, `userfaultfd`, `io_uring` or
+//!   keyrings, and on x86-64 no x32 system call at all.
 //!
 //! `/proc` is closed by Landlock rather than by a mount or PID namespace: Landlock needs no
 //! privilege (a PID namespace needs root or user namespaces, and a fork with a waiting parent),
@@ -24,7 +30,8 @@
 //!
 //! The one `exec` the filter allows is the helper's own: `execveat` on descriptor [`EXEC_FD`],
 //! which the helper opens on the interpreter before the limits, marks close-on-exec, and which
-//! the open-files limit (64) keeps anyone from opening again once the program runs.
+//! the open-files limit (64) keeps anyone from opening again once the program runs; an
+//! `execveat` given a path instead meets Landlock's Execute rule.
 //!
 //! The parent puts the helper in its own process group, kills the group at the wall-clock
 //! limit and again when the program ends, and reads at most [`OUTPUT_CAP`] bytes of output.
