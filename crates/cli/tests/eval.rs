@@ -108,6 +108,8 @@ fn humaneval() -> Vec<Task> {
     ignore = "needs HumanEval from `make venv`: `make test` runs it (--features e2e)"
 )]
 async fn humaneval_canonical_solutions_score_exactly_one() {
+    // Hundreds of gradings load both cores: not beside a real-model timing test.
+    let _serial = SERIAL.lock().await;
     let tasks = humaneval();
     assert_eq!(tasks.len(), 164);
     let r = evaluate(
@@ -160,6 +162,8 @@ async fn humaneval_canonical_solutions_score_exactly_one() {
     ignore = "needs HumanEval from `make venv`: `make test` runs it (--features e2e)"
 )]
 async fn answering_return_none_scores_zero() {
+    // Hundreds of gradings load both cores: not beside a real-model timing test.
+    let _serial = SERIAL.lock().await;
     let r = evaluate(
         humaneval(),
         EvalSettings {
