@@ -128,7 +128,7 @@ pub struct Sandbox {
 }
 
 /// Read `r` to its end, keeping at most [`OUTPUT_CAP`] bytes.
-pub async fn read_capped(mut r: impl AsyncRead + Unpin) -> String {
+async fn read_capped(mut r: impl AsyncRead + Unpin) -> String {
     let mut kept = Vec::new();
     let mut buf = [0u8; 8192];
     while let Ok(n) = r.read(&mut buf).await {
