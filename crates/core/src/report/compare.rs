@@ -4,8 +4,8 @@
 
 use super::i18n::{Code, Message};
 use super::metric::{COMPARED, Direction, MetricId, Samples, is_tie, quality_scenario_key};
-use super::model::instability;
 use super::model::{AttemptStatus, RunSettingsReport, TargetReport, TargetStatus};
+use super::phase::instability;
 use super::quality::TaskOutcome;
 use super::quality_stats::{self, PairedTest};
 use super::resources::GpuReport;

@@ -12,6 +12,7 @@ fn render(cmp: &super::compare::Comparison, lang: Lang, date: &str) -> String {
 }
 use super::i18n::Lang;
 use super::model::*;
+use super::phase::*;
 use super::quality::{QualityReport, ScenarioScore};
 use super::resources::{GpuDeviceStats, GpuPhase, GpuReport};
 use crate::spec::{Api, Endpoint};

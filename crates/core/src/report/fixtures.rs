@@ -2,6 +2,7 @@
 //! the exporters' snapshot tests and the builder's property test.
 
 use crate::report::model::*;
+use crate::report::phase::*;
 use crate::report::resources::*;
 use crate::spec::{Api, Endpoint};
 use crate::stats::Summary;

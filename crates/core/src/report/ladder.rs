@@ -4,7 +4,7 @@
 //! with the prompt length the server *counted* beside the one sent, so a server that silently
 //! cut the prompt (Ollama at `num_ctx`) is found out, not reported fast.
 
-use super::model::PhaseReport;
+use super::phase::PhaseReport;
 use crate::record::{Phase, RequestRecord};
 use crate::stats::Summary;
 use serde::{Deserialize, Serialize};

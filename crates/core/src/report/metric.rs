@@ -7,7 +7,8 @@
 //! Adding a metric is: one variant, one [`MetricDef`] row, and its label in each catalogue of
 //! `i18n.rs` (the compiler asks for them); then list it in [`HEADLINE`] and/or [`COMPARED`].
 
-use super::model::{PhaseReport, TargetReport};
+use super::model::TargetReport;
+use super::phase::PhaseReport;
 use super::resources::GpuDeviceStats;
 use super::significance::Stat;
 use crate::metrics::RequestMetrics;

@@ -25,6 +25,8 @@ pub mod ladder_doc;
 pub mod markdown;
 pub mod metric;
 pub mod model;
+pub mod phase;
+pub mod phase_doc;
 pub mod quality;
 pub mod quality_doc;
 pub mod quality_stats;
@@ -39,5 +41,6 @@ pub mod svg;
 pub mod table;
 
 pub use model::*;
+pub use phase::*;
 pub use quality::*;
 pub use resources::*;

@@ -7,7 +7,9 @@ use super::compare::{Comparison, Entry};
 use super::document::{Document, Table};
 use super::i18n::{Lang, catalog, headline_label};
 use super::metric::{Direction, HEADLINE, TIE_RELATIVE};
-use super::model::{LoadStep, PhaseReport, Report, TargetReport, TargetStatus};
+use super::model::{LoadStep, Report, TargetReport, TargetStatus};
+use super::phase::PhaseReport;
+use super::phase_doc::reasoning_line;
 use super::table::{Verdict, fmt, verdict, verdict_of};
 use crate::stats::Summary;
 
@@ -213,12 +215,12 @@ fn noise_callout(d: &mut Document, targets: &[TargetReport]) {
                 super::model::CPU_STARVED * 100.0
             ));
         }
-        if let Some((spread, cv)) = t.phases.warm.as_ref().and_then(super::model::instability) {
+        if let Some((spread, cv)) = t.phases.warm.as_ref().and_then(super::phase::instability) {
             d.callout(format!(
                 "**Unstable**: {}'s warm latencies — the slowest request took {spread:.0}× the median (coefficient of variation {cv:.1}; thresholds {}× and {}). A busy machine or a stalled server: its means and its phase throughput are a few slow requests' numbers; rerun before deciding on them.",
                 t.name,
-                super::model::UNSTABLE_MAX_OVER_MEDIAN,
-                super::model::UNSTABLE_CV
+                super::phase::UNSTABLE_MAX_OVER_MEDIAN,
+                super::phase::UNSTABLE_CV
             ));
         }
     }
@@ -271,27 +273,6 @@ fn cache_line(name: &str, p: &PhaseReport) -> Option<String> {
         c.hits,
         if c.hits == 1 { "" } else { "s" },
         c.reported
-    ))
-}
-
-/// One line on the reasoning before the answers of a phase; `None` when nothing reasoned.
-pub fn reasoning_line(name: &str, p: &PhaseReport) -> Option<String> {
-    let r = p.reasoning.as_ref()?;
-    Some(format!(
-        "{name}: {} of {} requests reasoned first: time to first answer token p50 {} s / p90 {} s (first reasoning token p50 {} s), {:.0} % of the chunks were reasoning (mean {} reasoning, {} answer){}",
-        r.requests,
-        p.ok,
-        fmt(r.time_to_first_answer_s.p50, 3),
-        fmt(r.time_to_first_answer_s.p90, 3),
-        fmt(r.time_to_first_reasoning_s.p50, 3),
-        r.reasoning_share.unwrap_or(0.0) * 100.0,
-        fmt(r.reasoning_chunks.mean, 0),
-        fmt(r.answer_chunks.mean, 0),
-        if r.no_answer > 0 {
-            format!("; {} reasoned to the limit and never answered", r.no_answer)
-        } else {
-            String::new()
-        }
     ))
 }
 

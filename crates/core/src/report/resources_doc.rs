@@ -2,7 +2,8 @@
 //! loads, the memory explanation and the per-phase resource table.
 
 use super::document::{Document, Table};
-use super::model::{AttemptStatus, PhaseReport, TargetReport};
+use super::model::{AttemptStatus, TargetReport};
+use super::phase::PhaseReport;
 use super::resources::{GpuReport, KV_GAUGES};
 use super::table::fmt;
 

@@ -5,7 +5,7 @@
 //! or, for a server that reports none (Ollama), estimated from the prompt-evaluation rate
 //! against a measured uncached rate. The findings say when a stack re-processed the history.
 
-use super::model::PhaseReport;
+use super::phase::PhaseReport;
 use crate::record::{Outcome, Phase, RequestRecord};
 use crate::stats::Summary;
 use serde::{Deserialize, Serialize};

@@ -142,7 +142,7 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
         for w in &s.warnings {
             d.item(format!("{name}: {w}"));
         }
-        if let Some(line) = super::report_doc::reasoning_line(name, &s.turns) {
+        if let Some(line) = super::phase_doc::reasoning_line(name, &s.turns) {
             d.item(line);
         }
         if !s.turns.failures.is_empty() {

@@ -13,11 +13,11 @@ use super::sink::{EventSink, text_literal};
 use super::{
     BackendError, Capabilities, Client, Dialect, GenParams, LineFn, StreamDecoder, get_json,
 };
-use crate::plan::Endpoint;
 use crate::prompts::Prompt;
 use crate::record::ServerTimings;
 use crate::report::ModelInfo;
 use crate::report::autocomplete::SlotView;
+use crate::spec::Endpoint;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::value::RawValue;

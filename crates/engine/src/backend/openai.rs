@@ -6,10 +6,10 @@ use super::{
     BackendError, Capabilities, Client, Dialect, GenParams, LineFn, StreamDecoder, get_json,
     post_json,
 };
-use crate::plan::Endpoint;
 use crate::prompts::Prompt;
 use crate::record::ServerTimings;
 use crate::report::ModelInfo;
+use crate::spec::Endpoint;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
