@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use servebench_engine::plan::Api;
+use servebench_engine::server_metrics;
 use servebench_engine::telemetry::prometheus::{self, CacheConfig};
 use servebench_engine::telemetry::sampler::Telemetry;
 use servebench_engine::telemetry::{gpu, now_unix_s, window};
@@ -193,8 +194,12 @@ async fn ollama_ps_is_read_at_each_phase_end() {
 #[test]
 fn prometheus_fixtures_parse_into_the_known_metrics() {
     let v = prometheus::parse(&fixture("vllm_metrics.txt"));
-    let known = prometheus::known_values(&v);
+    let known = prometheus::known_values(&v, &[&server_metrics::VLLM]);
     assert_eq!(known["vllm:num_requests_running"], 8.0);
+    assert_eq!(
+        server_metrics::first(&known, server_metrics::Role::Running),
+        Some(&8.0)
+    );
     assert_eq!(known["vllm:num_requests_waiting"], 2.0);
     assert_eq!(known["vllm:kv_cache_usage_perc"], 0.4172119140625);
     assert_eq!(known["vllm:num_preemptions_total"], 0.0);
@@ -206,7 +211,9 @@ fn prometheus_fixtures_parse_into_the_known_metrics() {
     assert_eq!(cache.kv_tokens(), Some(29126 * 16));
 
     let l = prometheus::parse(&fixture("llamacpp_metrics.txt"));
-    let known = prometheus::known_values(&l);
+    // A dialect reads only the servers it may meet: llama.cpp's names are not vLLM's.
+    assert!(prometheus::known_values(&l, &[&server_metrics::VLLM]).is_empty());
+    let known = prometheus::known_values(&l, &[&server_metrics::LLAMACPP]);
     assert_eq!(known["llamacpp:requests_processing"], 2.0);
     assert_eq!(known["llamacpp:requests_deferred"], 1.0);
     assert_eq!(known["llamacpp:tokens_predicted_total"], 25600.0);

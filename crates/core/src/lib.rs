@@ -11,6 +11,7 @@ pub mod quality_record;
 pub mod record;
 pub mod report;
 pub mod schema;
+pub mod server_metrics;
 pub mod spec;
 pub mod stats;
 pub mod text;

@@ -132,3 +132,39 @@ pub struct Calibration {
     /// Words of the synthetic vocabulary per server token.
     pub words_per_token: f64,
 }
+
+/// How a server fills in the middle when no template is asked for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum NativeFim {
+    /// It has no request of its own for it: only a raw prompt in the model's template works.
+    #[default]
+    None,
+    /// An infill request with a prefix and a suffix (llama.cpp `/infill`).
+    Infill,
+    /// A generation request with a `suffix` field (Ollama `/api/generate`).
+    Suffix,
+}
+
+/// What a server does that the report is judged by. Each dialect states its own; the runner
+/// records them per target, so the pure core decides by these facts, never by the dialect's
+/// name.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub struct ServerTraits {
+    /// It can state per request how many prompt tokens came from its cache (llama.cpp
+    /// `timings.cache_n`; vLLM `usage.prompt_tokens_details.cached_tokens`, only when started
+    /// with `--enable-prompt-tokens-details`). When false, reuse can only be estimated.
+    pub states_cached_tokens: bool,
+    /// A prompt longer than its context is cut without an error (Ollama's `num_ctx`), so a
+    /// request can be measured on a prompt it did not get.
+    pub truncates_silently: bool,
+    /// The context length it reports is the model's trained length, not what it serves
+    /// (Ollama), so it cannot tell which prompts fit.
+    pub reports_models_context: bool,
+    /// How it fills in the middle without a template.
+    pub fim: NativeFim,
+}

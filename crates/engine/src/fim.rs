@@ -6,7 +6,7 @@
 //! `core/autocomplete/templating/AutocompleteTemplate.ts` and the Qwen2.5-Coder report, arXiv
 //! 2409.12186, Fig. 4); which one a model uses is chosen from its name or `--fim-template`.
 
-use crate::spec::Api;
+use crate::spec::NativeFim;
 
 /// One fill-in-the-middle request's text.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -170,16 +170,21 @@ pub enum Method {
 }
 
 impl Method {
-    /// The method for `api` serving `model`: `--fim-template` asks for a raw prompt in that
-    /// template on any server (llama.cpp `/completion`, Ollama `raw`, `/v1/completions`);
-    /// without it llama.cpp fills on `/infill` and Ollama by `suffix`. An OpenAI-compatible
-    /// server with a model whose name implies no template, and no `--fim-template`, cannot be
-    /// asked: the error names the model and the flag.
-    pub fn choose(api: Api, model: &str, template: Option<Template>) -> Result<Method, String> {
-        match api {
-            Api::Llamacpp => Ok(template.map_or(Method::Infill, Method::Raw)),
-            Api::Ollama => Ok(template.map_or(Method::Suffix, Method::Raw)),
-            Api::Openai => template
+    /// The method for a server that fills natively by `native` serving `model`:
+    /// `--fim-template` asks for a raw prompt in that template on any server (llama.cpp
+    /// `/completion`, Ollama `raw`, `/v1/completions`); without it a server fills its own way
+    /// (llama.cpp on `/infill`, Ollama by `suffix`). A server with no way of its own (the
+    /// OpenAI-compatible API) serving a model whose name implies no template, and no
+    /// `--fim-template`, cannot be asked: the error names the model and the flag.
+    pub fn choose(
+        native: NativeFim,
+        model: &str,
+        template: Option<Template>,
+    ) -> Result<Method, String> {
+        match native {
+            NativeFim::Infill => Ok(template.map_or(Method::Infill, Method::Raw)),
+            NativeFim::Suffix => Ok(template.map_or(Method::Suffix, Method::Raw)),
+            NativeFim::None => template
                 .or_else(|| Template::for_model(model))
                 .map(Method::Raw)
                 .ok_or_else(|| {
@@ -263,10 +268,16 @@ mod tests {
 
     #[test]
     fn the_method_follows_the_server_and_the_model_name() {
-        assert_eq!(Method::choose(Api::Llamacpp, "x", None), Ok(Method::Infill));
-        assert_eq!(Method::choose(Api::Ollama, "x", None), Ok(Method::Suffix));
         assert_eq!(
-            Method::choose(Api::Llamacpp, "x", Some(Template::Qwen)),
+            Method::choose(NativeFim::Infill, "x", None),
+            Ok(Method::Infill)
+        );
+        assert_eq!(
+            Method::choose(NativeFim::Suffix, "x", None),
+            Ok(Method::Suffix)
+        );
+        assert_eq!(
+            Method::choose(NativeFim::Infill, "x", Some(Template::Qwen)),
             Ok(Method::Raw(Template::Qwen))
         );
         for (model, t) in [
@@ -278,18 +289,18 @@ mod tests {
             ("mistralai/Codestral-22B-v0.1", Template::Codestral),
         ] {
             assert_eq!(
-                Method::choose(Api::Openai, model, None),
+                Method::choose(NativeFim::None, model, None),
                 Ok(Method::Raw(t)),
                 "{model}"
             );
         }
-        let e = Method::choose(Api::Openai, "meta-llama/Llama-3.1-8B", None).unwrap_err();
+        let e = Method::choose(NativeFim::None, "meta-llama/Llama-3.1-8B", None).unwrap_err();
         assert!(
             e.contains("Llama-3.1-8B") && e.contains("--fim-template"),
             "{e}"
         );
         assert_eq!(
-            Method::choose(Api::Openai, "my-model", Some(Template::StarCoder)),
+            Method::choose(NativeFim::None, "my-model", Some(Template::StarCoder)),
             Ok(Method::Raw(Template::StarCoder))
         );
         assert_eq!(Method::Raw(Template::Qwen).name(), "raw:qwen");

@@ -8,7 +8,7 @@
 //! [`report`] builder summarises them ([`stats`], [`metrics`]) into the report, whose
 //! documents the exporters write as Markdown and HTML (and the model as JSON).
 
-pub use servebench_core::{metrics, quality_record, record, report, spec, stats};
+pub use servebench_core::{metrics, quality_record, record, report, server_metrics, spec, stats};
 
 pub mod backend;
 pub mod eval;

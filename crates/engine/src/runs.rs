@@ -70,6 +70,29 @@ pub struct Run {
     pub skipped: usize,
 }
 
+/// Fill in what a report written by an earlier servebench lacks: each target's server traits
+/// (recorded since the dialects stopped being judged by name) are its dialect's.
+fn upgrade(v: &mut serde_json::Value) {
+    let Some(targets) = v.get_mut("targets").and_then(|t| t.as_array_mut()) else {
+        return;
+    };
+    for t in targets {
+        let Some(t) = t.as_object_mut() else { continue };
+        if t.contains_key("server_traits") {
+            continue;
+        }
+        let api = t
+            .get("api")
+            .and_then(|a| serde_json::from_value::<crate::spec::Api>(a.clone()).ok());
+        if let Some(api) = api {
+            let traits = crate::backend::dialect(api).capabilities().traits;
+            if let Ok(traits) = serde_json::to_value(traits) {
+                t.insert("server_traits".into(), traits);
+            }
+        }
+    }
+}
+
 /// Read `path` (a `report.json` or a run directory holding one).
 pub fn load(path: &Path) -> Result<Run, RunsError> {
     let file = if path.is_dir() {
@@ -104,6 +127,8 @@ pub fn load(path: &Path) -> Result<Run, RunsError> {
                 .into(),
         });
     }
+    let mut v = v;
+    upgrade(&mut v);
     let report: Report = serde_json::from_value(v).map_err(|e| RunsError::NotAReport {
         path: shown.clone(),
         detail: e.to_string(),
@@ -204,4 +229,25 @@ pub fn load_rebuilt(path: &Path) -> Result<Run, RunsError> {
         report: rebuild(&base.report, &records, &base.quality),
         ..base
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::upgrade;
+
+    #[test]
+    fn a_report_without_server_traits_gets_its_dialects() {
+        let mut v = serde_json::json!({"targets": [
+            {"api": "ollama"},
+            {"api": "llamacpp", "server_traits": {"states_cached_tokens": false,
+                "truncates_silently": false, "reports_models_context": false, "fim": "none"}},
+        ]});
+        upgrade(&mut v);
+        let ollama = &v["targets"][0]["server_traits"];
+        assert_eq!(ollama["states_cached_tokens"], false);
+        assert_eq!(ollama["truncates_silently"], true);
+        assert_eq!(ollama["fim"], "suffix");
+        // What a report states is kept.
+        assert_eq!(v["targets"][1]["server_traits"]["fim"], "none");
+    }
 }

@@ -219,7 +219,11 @@ fn prepare_autocomplete(plan: &mut Plan) -> anyhow::Result<()> {
         i.load(ac.infill_limit)?;
     }
     for t in &plan.targets {
-        Method::choose(t.api, &t.model, ac.template)
+        let native = servebench_engine::backend::dialect(t.api)
+            .capabilities()
+            .traits
+            .fim;
+        Method::choose(native, &t.model, ac.template)
             .map_err(|m| anyhow::anyhow!("target {}: {m}", t.name))?;
     }
     Ok(())

@@ -458,7 +458,7 @@ impl Builder {
         // The ladder's steps are facts of the run: without them its records say nothing.
         t.phases.ladder = f.target.phases.ladder.as_ref().map(|facts| {
             match self.ladder.get(&(who.target.to_string(), who.attempt)) {
-                Some(s) => s.report(facts, t.api == crate::spec::Api::Ollama),
+                Some(s) => s.report(facts, t.server_traits.truncates_silently),
                 None => facts.clone(),
             }
         });

@@ -58,6 +58,10 @@ fn seed(name: &str, model: &str, quant: &str, v: [f64; 8], q: [f64; 4]) -> Targe
     TargetReport {
         name: name.into(),
         api: Api::Openai,
+        server_traits: crate::spec::ServerTraits {
+            states_cached_tokens: true,
+            ..Default::default()
+        },
         url: "http://localhost:1".into(),
         model: model.into(),
         status: TargetStatus::Ok,

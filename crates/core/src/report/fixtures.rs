@@ -4,7 +4,7 @@
 use crate::report::model::*;
 use crate::report::phase::*;
 use crate::report::resources::*;
-use crate::spec::{Api, Endpoint};
+use crate::spec::{Api, Endpoint, NativeFim, ServerTraits};
 use crate::stats::Summary;
 use std::collections::BTreeMap;
 
@@ -83,6 +83,17 @@ pub(crate) fn target(name: &str, api: Api, scale: f64) -> TargetReport {
     TargetReport {
         name: name.into(),
         api,
+        // What each dialect states (the engine's `Capabilities::traits`).
+        server_traits: ServerTraits {
+            states_cached_tokens: api != Api::Ollama,
+            truncates_silently: api == Api::Ollama,
+            reports_models_context: api == Api::Ollama,
+            fim: match api {
+                Api::Ollama => NativeFim::Suffix,
+                Api::Llamacpp => NativeFim::Infill,
+                Api::Openai => NativeFim::None,
+            },
+        },
         url: "http://localhost:1".into(),
         model: "m".into(),
         status: TargetStatus::Ok,

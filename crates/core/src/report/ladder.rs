@@ -84,7 +84,7 @@ impl LadderStats {
     }
 
     /// `facts` (the steps as the run planned them) with each step's numbers from its records.
-    pub fn report(&self, facts: &LadderReport, is_ollama: bool) -> LadderReport {
+    pub fn report(&self, facts: &LadderReport, truncates_silently: bool) -> LadderReport {
         let mut r = facts.clone();
         for (k, step) in r.steps.iter_mut().enumerate() {
             let Some(recs) = self.steps.get(&(k as u32)) else {
@@ -129,7 +129,7 @@ impl LadderStats {
                 .filter_map(|s| s.server_prompt_tokens)
                 .map(|c| c.round() as u64)
                 .fold(n, u64::max);
-            r.warnings.push(if is_ollama {
+            r.warnings.push(if truncates_silently {
                 format!(
                     "prompts over {over} tokens were cut to {n} (Ollama num_ctx; recent Ollama keeps about half of it) at the {} steps: set num_ctx, e.g. extra_body = {{ options = {{ num_ctx = 32768 }} }}, or truncate = false to have it refuse instead; the TTFT and prefill rate of those steps measure the cut prompt, not the one sent",
                     cut.join(", ")

@@ -7,7 +7,7 @@
 
 use super::phase::PhaseReport;
 use crate::spec::Slo;
-use crate::spec::{Api, Endpoint};
+use crate::spec::{Api, Endpoint, ServerTraits};
 use serde::{Deserialize, Serialize};
 
 fn one() -> u32 {
@@ -102,6 +102,9 @@ pub struct TargetReport {
     pub name: String,
     /// API dialect spoken.
     pub api: Api,
+    /// What the server does that the report is judged by, as its dialect states it (a report
+    /// written before they were recorded gets its dialect's when it is read).
+    pub server_traits: ServerTraits,
     /// Base URL.
     pub url: String,
     /// Model name sent in requests.

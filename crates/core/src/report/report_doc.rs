@@ -278,7 +278,7 @@ fn cache_line(name: &str, p: &PhaseReport) -> Option<String> {
 
 /// Why a target's prompt cache is not known, when no phase stated it.
 fn cache_unknown(t: &TargetReport) -> String {
-    if t.api == crate::spec::Api::Ollama {
+    if !t.server_traits.states_cached_tokens {
         "Prompt cache: not known — Ollama states no cached count (its prompt_eval_count includes cached tokens; only prompt_eval_duration shrinks)".into()
     } else {
         "Prompt cache: not stated by the server (vLLM states it only with --enable-prompt-tokens-details; llama.cpp always does)".into()

@@ -38,13 +38,6 @@ pub struct TimelinePoint {
     pub mem_used_pct: Option<f64>,
 }
 
-/// KV-cache usage gauges (0–1) of the servers servebench knows.
-pub const KV_GAUGES: &[&str] = &[
-    "vllm:kv_cache_usage_perc",
-    "vllm:gpu_cache_usage_perc",
-    "llamacpp:kv_cache_usage_ratio",
-    "sglang:token_usage",
-];
 /// Most timeline points kept.
 pub const TIMELINE_POINTS: usize = 600;
 

@@ -4,8 +4,9 @@
 use super::document::{Document, Table};
 use super::model::{AttemptStatus, TargetReport};
 use super::phase::PhaseReport;
-use super::resources::{GpuReport, KV_GAUGES};
+use super::resources::GpuReport;
 use super::table::fmt;
+use crate::server_metrics::{self, Role};
 
 const GIB: f64 = (1u64 << 30) as f64;
 const MIB: f64 = (1u64 << 20) as f64;
@@ -119,26 +120,13 @@ fn pair(a: Option<f64>, b: Option<f64>, d: usize) -> Option<String> {
     (a.is_some() || b.is_some()).then(|| format!("{} / {}", fmt(a, d), fmt(b, d)))
 }
 
-fn gauge_max(p: &PhaseReport, names: &[&str]) -> Option<f64> {
+/// The largest reading over the phase of any gauge that plays `role`.
+fn gauge_max(p: &PhaseReport, role: Role) -> Option<f64> {
     let m = p.server_metrics.as_ref()?;
-    names
-        .iter()
-        .filter_map(|n| m.gauges.get(*n)?.max)
+    server_metrics::all(&m.gauges, role)
+        .filter_map(|g| g.max)
         .reduce(f64::max)
 }
-
-const RUNNING: &[&str] = &[
-    "vllm:num_requests_running",
-    "llamacpp:requests_processing",
-    "sglang:num_running_reqs",
-    "tgi_batch_current_size",
-];
-const WAITING: &[&str] = &[
-    "vllm:num_requests_waiting",
-    "llamacpp:requests_deferred",
-    "sglang:num_queue_reqs",
-    "tgi_queue_size",
-];
 
 const COLUMNS: &[Column] = &[
     ("GPU mem used (GiB, mean / max)", |p| {
@@ -179,10 +167,10 @@ const COLUMNS: &[Column] = &[
         s.rss_bytes.max.map(|b| fmt(Some(b / MIB), 0))
     }),
     ("KV cache (% of pool, max)", |p| {
-        gauge_max(p, KV_GAUGES).map(|f| fmt(Some(f * 100.0), 1))
+        gauge_max(p, Role::KvUsage).map(|f| fmt(Some(f * 100.0), 1))
     }),
     ("Running / waiting (max)", |p| {
-        pair(gauge_max(p, RUNNING), gauge_max(p, WAITING), 0)
+        pair(gauge_max(p, Role::Running), gauge_max(p, Role::Waiting), 0)
     }),
 ];
 

@@ -116,8 +116,9 @@ pub struct Capabilities {
     pub server_load_time: bool,
     /// The server reports the memory of the loaded model ([`Dialect::resident`]).
     pub resident_model: bool,
-    /// The server may expose Prometheus `/metrics` (vLLM, SGLang, TGI, llama.cpp).
-    pub server_metrics: bool,
+    /// The servers whose Prometheus `/metrics` this dialect may meet (none: it has no
+    /// `/metrics`); their metrics are named once, by role, in [`crate::server_metrics`].
+    pub servers: &'static [&'static crate::server_metrics::Server],
     /// The server can be asked for an exact output length (ignore end-of-sequence); whether it
     /// honoured it is still judged from its token count.
     pub exact_output: bool,
@@ -125,6 +126,8 @@ pub struct Capabilities {
     pub tokenize: bool,
     /// The server takes fill-in-the-middle requests (a prefix and a suffix).
     pub fill_in_the_middle: bool,
+    /// What the server does that the report is judged by; recorded in each target's report.
+    pub traits: crate::spec::ServerTraits,
 }
 
 /// Decodes the lines of one streamed response into an [`EventSink`]. A decoder is made fresh

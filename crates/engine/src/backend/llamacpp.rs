@@ -18,6 +18,7 @@ use crate::record::ServerTimings;
 use crate::report::ModelInfo;
 use crate::report::autocomplete::SlotView;
 use crate::spec::Endpoint;
+use crate::spec::{NativeFim, ServerTraits};
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -34,10 +35,15 @@ pub struct LlamaCpp;
 impl Dialect for LlamaCpp {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            server_metrics: true,
+            servers: &[&crate::server_metrics::LLAMACPP],
             exact_output: true,
             tokenize: true,
             fill_in_the_middle: true,
+            traits: ServerTraits {
+                states_cached_tokens: true,
+                fim: NativeFim::Infill,
+                ..ServerTraits::default()
+            },
             ..Capabilities::default()
         }
     }

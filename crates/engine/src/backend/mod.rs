@@ -278,8 +278,8 @@ impl Client {
         v.is_array().then(|| llamacpp::parse_slots(&v))
     }
 
-    /// The server's `/metrics`, combined per known metric (see
-    /// [`crate::telemetry::prometheus::KNOWN`]); `None` when it serves none.
+    /// The server's `/metrics`, combined per metric of the servers its dialect may meet (see
+    /// [`crate::server_metrics`]); `None` when it serves none.
     pub async fn metrics(&self) -> Option<std::collections::BTreeMap<&'static str, f64>> {
         let resp = self
             .http
@@ -292,8 +292,10 @@ impl Client {
             return None;
         }
         let text = resp.text().await.ok()?;
-        let values =
-            crate::telemetry::prometheus::known_values(&crate::telemetry::prometheus::parse(&text));
+        let values = crate::telemetry::prometheus::known_values(
+            &crate::telemetry::prometheus::parse(&text),
+            self.dialect.capabilities().servers,
+        );
         (!values.is_empty()).then_some(values)
     }
 

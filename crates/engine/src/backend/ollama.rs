@@ -10,6 +10,7 @@ use super::{
 use crate::prompts::Prompt;
 use crate::record::ServerTimings;
 use crate::report::ModelInfo;
+use crate::spec::{NativeFim, ServerTraits};
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -29,6 +30,12 @@ impl Dialect for Ollama {
             cold_unload: true,
             server_load_time: true,
             resident_model: true,
+            traits: ServerTraits {
+                states_cached_tokens: false,
+                truncates_silently: true,
+                reports_models_context: true,
+                fim: NativeFim::Suffix,
+            },
             ..Capabilities::default()
         }
     }

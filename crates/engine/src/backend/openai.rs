@@ -10,6 +10,7 @@ use crate::prompts::Prompt;
 use crate::record::ServerTimings;
 use crate::report::ModelInfo;
 use crate::spec::Endpoint;
+use crate::spec::ServerTraits;
 use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
@@ -27,9 +28,13 @@ pub struct OpenAi;
 impl Dialect for OpenAi {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            server_metrics: true,
+            servers: crate::server_metrics::ALL,
             exact_output: true,
             tokenize: true,
+            traits: ServerTraits {
+                states_cached_tokens: true,
+                ..ServerTraits::default()
+            },
             ..Capabilities::default()
         }
     }

@@ -21,7 +21,7 @@ use crate::report::autocomplete::{
     SEED_TAG, SlotView, Stop, Stopping, SuffixProbe, Wasted, stopping, stops_from_running,
     stops_from_slots,
 };
-use crate::spec::Api;
+use crate::server_metrics::{self, Role};
 use crate::telemetry::now_unix_s;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -36,11 +36,13 @@ const SIZING_CHARS: usize = 16_000;
 /// See [`DRAIN_S`].
 const DRAIN: Duration = Duration::from_secs(DRAIN_S);
 
-/// vLLM's counter of generated tokens, which counts every token of aborted requests too.
-const GENERATED: &str = "vllm:generation_tokens_total";
-
-/// Running-request gauges, by preference.
-const RUNNING: [&str; 2] = ["vllm:num_requests_running", "llamacpp:requests_processing"];
+/// vLLM's counter of generated tokens counts every token of aborted requests too (the others'
+/// are not known to), so wasted work is read from it where it is served.
+fn waste_counter() -> &'static str {
+    server_metrics::VLLM
+        .name_of(Role::Generated)
+        .unwrap_or("vllm:generation_tokens_total")
+}
 
 /// Where the server's running requests are read.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -102,8 +104,12 @@ impl Attempt<'_, '_> {
             .corpus
             .clone()
             .ok_or_else(|| fim_err("the autocomplete corpus was not loaded".into()))?;
-        let method =
-            Method::choose(self.spec.api, &self.spec.model, ac.template).map_err(fim_err)?;
+        let method = Method::choose(
+            self.client.capabilities().traits.fim,
+            &self.spec.model,
+            ac.template,
+        )
+        .map_err(fim_err)?;
         let sample: String = corpus
             .files
             .iter()
@@ -157,12 +163,13 @@ impl Attempt<'_, '_> {
         let keystrokes: usize = schedules.iter().map(|(k, _)| k.len()).sum();
         let planned: usize = schedules.iter().map(|(_, p)| p.len()).sum();
 
-        let source = match self.spec.api {
-            Api::Ollama => None,
-            _ => detect(self.client).await,
+        // A server with no /metrics has no /slots either (Ollama): nothing to detect.
+        let source = match self.client.capabilities().servers.is_empty() {
+            true => None,
+            false => detect(self.client).await,
         };
         let counter = |m: &Option<std::collections::BTreeMap<&str, f64>>| {
-            m.as_ref().and_then(|m| m.get(GENERATED).copied())
+            m.as_ref().and_then(|m| m.get(waste_counter()).copied())
         };
         let generated_before = counter(&self.client.metrics().await);
         let readings = Arc::new(Mutex::new(Readings::default()));
@@ -462,8 +469,7 @@ async fn detect(c: &Client) -> Option<Source> {
         return Some(Source::Slots);
     }
     let m = c.metrics().await?;
-    RUNNING
-        .into_iter()
+    server_metrics::names(Role::Running)
         .find(|g| m.contains_key(g))
         .map(Source::Running)
 }
@@ -526,7 +532,8 @@ fn wasted(
             generated_tokens: Some(generated),
             share: None,
             note: Some(format!(
-                "{GENERATED} rose by {generated} in the phase; {completed} of those tokens reached completed requests"
+                "{} rose by {generated} in the phase; {completed} of those tokens reached completed requests",
+                waste_counter()
             )),
         };
     }

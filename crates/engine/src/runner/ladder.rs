@@ -14,7 +14,6 @@ use crate::load::ladder::{Settings, prompt};
 use crate::prompts::{Message, Prompt};
 use crate::record::Phase;
 use crate::report::ladder::{LadderReport, LadderStep};
-use crate::spec::Api;
 
 impl Attempt<'_, '_> {
     /// Run the ladder and put its facts in the target's report.
@@ -32,6 +31,7 @@ impl Attempt<'_, '_> {
         let server_context = self.t.model_info.context_length;
         let steps = ls.steps(server_context);
         let tokenize = self.client.capabilities().tokenize;
+        let traits = self.client.capabilities().traits;
         let mut facts = LadderReport {
             server_context,
             max_tokens: ls.max_tokens,
@@ -65,7 +65,7 @@ impl Attempt<'_, '_> {
                 ..Default::default()
             };
             let need = u64::from(tokens) + u64::from(ls.max_tokens);
-            if let Some(c) = server_context.filter(|_| self.spec.api != Api::Ollama)
+            if let Some(c) = server_context.filter(|_| !traits.reports_models_context)
                 && need > c
             {
                 step.skipped = Some(format!(
@@ -94,7 +94,7 @@ impl Attempt<'_, '_> {
             step.sent_tokens = sent.or(Some((text.chars().count() as f64 / cpt).round() as u64));
             // The server counts the chat template too (measured on the steps sent so far).
             let counted = step.sent_tokens.unwrap_or(0) + template.unwrap_or(0);
-            if let Some(c) = server_context.filter(|_| self.spec.api != Api::Ollama)
+            if let Some(c) = server_context.filter(|_| !traits.reports_models_context)
                 && counted + u64::from(ls.max_tokens) > c
             {
                 step.skipped = Some(format!(

@@ -18,6 +18,7 @@ use crate::report::{
 };
 use crate::server::ServerError;
 use crate::server::{ManagedServer, port_in_use};
+use crate::server_metrics::{self, Role};
 use crate::stats::quantile_sorted;
 use crate::telemetry::prometheus::CacheConfig;
 use crate::telemetry::sampler::Scraper;
@@ -227,8 +228,9 @@ impl<'a> Attempt<'a, '_> {
             scraper: None,
             resident: caps.resident_model.then(|| self.client.clone()),
         };
-        if caps.server_metrics {
-            match Scraper::start(self.client.http().clone(), self.client.base()).await {
+        if !caps.servers.is_empty() {
+            match Scraper::start(self.client.http().clone(), self.client.base(), caps.servers).await
+            {
                 Ok(s) => watch.scraper = Some(s),
                 Err(reason) => self.note(format!("no server metrics: {reason}"))?,
             }
@@ -262,10 +264,11 @@ impl<'a> Attempt<'a, '_> {
                 }
                 let d = self.launch(true).await?;
                 self.launches.push(d);
-                if caps.server_metrics {
-                    watch.scraper = Scraper::start(client.http().clone(), client.base())
-                        .await
-                        .ok();
+                if !caps.servers.is_empty() {
+                    watch.scraper =
+                        Scraper::start(client.http().clone(), client.base(), caps.servers)
+                            .await
+                            .ok();
                 }
             }
             let unloaded = if caps.cold_unload {
@@ -537,9 +540,8 @@ fn memory_facts(t: &TargetReport, ctx: &Ctx<'_>, cache: Option<&CacheConfig>) ->
     });
     let kv_cache_usage_max = max_of(&|p| {
         let g = &p.server_metrics.as_ref()?.gauges;
-        crate::report::KV_GAUGES
-            .iter()
-            .filter_map(|k| g.get(*k)?.max)
+        server_metrics::all(g, Role::KvUsage)
+            .filter_map(|k| k.max)
             .reduce(f64::max)
     });
     let weights_source = |sources: &[String]| {

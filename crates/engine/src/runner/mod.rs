@@ -253,6 +253,7 @@ fn blank_report(spec: &TargetSpec) -> TargetReport {
     TargetReport {
         name: spec.name.clone(),
         api: spec.api,
+        server_traits: crate::backend::dialect(spec.api).capabilities().traits,
         url: spec.url.clone(),
         model: spec.model.clone(),
         status: TargetStatus::Ok,

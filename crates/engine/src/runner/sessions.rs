@@ -23,7 +23,7 @@ use crate::load::sessions::{Offer, Session, Settings, Think};
 use crate::prompts::{Message, Prompt};
 use crate::record::{Outcome, Phase, RequestRecord, SessionTurn};
 use crate::report::sessions::{PrefixCounters, SessionsReport};
-use crate::spec::Api;
+use crate::server_metrics::{self, Role};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::sync::Arc;
@@ -32,10 +32,6 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-/// vLLM's prefix-cache counters (tokens looked up, tokens found).
-const QUERIES: &str = "vllm:prefix_cache_queries_total";
-const HITS: &str = "vllm:prefix_cache_hits_total";
 
 /// What every session shares.
 struct Shared {
@@ -103,9 +99,11 @@ impl Attempt<'_, '_> {
             _ => vec![(Offer::Closed(1), None)],
         };
         let server_slots = self.client.slots().await.map(|v| v.len() as u32);
-        let uncached = match self.spec.api {
-            Api::Ollama => self.uncached_rate(&sessions[0]).await?,
-            _ => None,
+        // A server that states no cached count: reuse is estimated from the prompt-evaluation
+        // time against the rate of an uncached prompt, measured first.
+        let uncached = match self.client.capabilities().traits.states_cached_tokens {
+            false => self.uncached_rate(&sessions[0]).await?,
+            true => None,
         };
         let turns: usize = sessions.iter().map(|x| x.turns.len()).sum();
         self.note(format!(
@@ -157,7 +155,10 @@ impl Attempt<'_, '_> {
         })?;
         let counters = |m: Option<std::collections::BTreeMap<&str, f64>>| {
             let m = m?;
-            Some((*m.get(QUERIES)?, *m.get(HITS)?))
+            Some((
+                *server_metrics::first(&m, Role::PrefixQueries)?,
+                *server_metrics::first(&m, Role::PrefixHits)?,
+            ))
         };
         let before = counters(self.client.metrics().await);
         let mark = watch.begin().await;

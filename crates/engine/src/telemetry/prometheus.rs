@@ -1,9 +1,12 @@
 //! The server's own view, from its Prometheus `/metrics` (text exposition format 0.0.4):
-//! a small parser and the table of serving metrics servebench keeps.
+//! a small parser, and the values of the serving metrics servebench reads
+//! ([`crate::server_metrics`] names them, by server and role).
 //!
 //! Hand-written rather than a crate: only sample lines are needed (`name{labels} value`), the
 //! format is tiny and stable, and the parser must never fail a run on an odd line (it skips it).
 
+pub use crate::server_metrics::Kind;
+use crate::server_metrics::{self, Combine, Server, ServerMetric};
 use std::collections::BTreeMap;
 
 /// One sample line.
@@ -78,73 +81,16 @@ fn parse_labels(mut s: &str) -> Option<(Vec<(String, String)>, &str)> {
     }
 }
 
-/// Whether a metric is a level (gauge) or a running total (counter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Summarised as a distribution over the phase.
-    Gauge,
-    /// Reported as its change over the phase and that change per second.
-    Counter,
-}
-
-/// How several label sets of one metric (vLLM's engines, models) become one number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Combine {
-    /// Add them (requests, tokens).
-    Sum,
-    /// Take the largest (usage fractions).
-    Max,
-}
-
-/// The serving metrics servebench records, by server. Others are ignored.
-///
-/// `vllm:kv_cache_usage_perc` is a 0–1 fraction despite its name (1 = the whole KV pool).
-/// llama.cpp's `*_tokens_seconds` throughput gauges reset on every scrape, so its rates are
-/// derived from the counters here instead.
-pub const KNOWN: &[(&str, Kind, Combine)] = &[
-    ("vllm:kv_cache_usage_perc", Kind::Gauge, Combine::Max),
-    ("vllm:gpu_cache_usage_perc", Kind::Gauge, Combine::Max),
-    ("vllm:num_requests_running", Kind::Gauge, Combine::Sum),
-    ("vllm:num_requests_waiting", Kind::Gauge, Combine::Sum),
-    ("vllm:num_preemptions_total", Kind::Counter, Combine::Sum),
-    ("vllm:prompt_tokens_total", Kind::Counter, Combine::Sum),
-    ("vllm:generation_tokens_total", Kind::Counter, Combine::Sum),
-    (
-        "vllm:prefix_cache_queries_total",
-        Kind::Counter,
-        Combine::Sum,
-    ),
-    ("vllm:prefix_cache_hits_total", Kind::Counter, Combine::Sum),
-    ("llamacpp:requests_processing", Kind::Gauge, Combine::Sum),
-    ("llamacpp:requests_deferred", Kind::Gauge, Combine::Sum),
-    ("llamacpp:kv_cache_usage_ratio", Kind::Gauge, Combine::Max),
-    ("llamacpp:prompt_tokens_total", Kind::Counter, Combine::Sum),
-    ("llamacpp:prompt_seconds_total", Kind::Counter, Combine::Sum),
-    (
-        "llamacpp:tokens_predicted_total",
-        Kind::Counter,
-        Combine::Sum,
-    ),
-    (
-        "llamacpp:tokens_predicted_seconds_total",
-        Kind::Counter,
-        Combine::Sum,
-    ),
-    ("llamacpp:n_decode_total", Kind::Counter, Combine::Sum),
-    ("sglang:num_running_reqs", Kind::Gauge, Combine::Sum),
-    ("sglang:num_queue_reqs", Kind::Gauge, Combine::Sum),
-    ("sglang:token_usage", Kind::Gauge, Combine::Max),
-    ("tgi_queue_size", Kind::Gauge, Combine::Sum),
-    ("tgi_batch_current_size", Kind::Gauge, Combine::Sum),
-];
-
-/// The known metrics present in `samples`, each combined over its label sets.
-pub fn known_values(samples: &[MetricSample]) -> BTreeMap<&'static str, f64> {
+/// The metrics of `servers` present in `samples`, each combined over its label sets.
+pub fn known_values(
+    samples: &[MetricSample],
+    servers: &[&'static Server],
+) -> BTreeMap<&'static str, f64> {
     let mut out = BTreeMap::new();
-    for (name, _, combine) in KNOWN {
+    for &ServerMetric { name, combine, .. } in server_metrics::metrics(servers) {
         let values: Vec<f64> = samples
             .iter()
-            .filter(|s| s.name == *name && s.value.is_finite())
+            .filter(|s| s.name == name && s.value.is_finite())
             .map(|s| s.value)
             .collect();
         if values.is_empty() {
@@ -154,14 +100,14 @@ pub fn known_values(samples: &[MetricSample]) -> BTreeMap<&'static str, f64> {
             Combine::Sum => values.iter().sum(),
             Combine::Max => values.iter().copied().fold(f64::MIN, f64::max),
         };
-        out.insert(*name, v);
+        out.insert(name, v);
     }
     out
 }
 
 /// The kind of a known metric.
 pub fn kind(name: &str) -> Option<Kind> {
-    KNOWN.iter().find(|(n, ..)| *n == name).map(|(_, k, _)| *k)
+    server_metrics::by_name(name).map(|m| m.kind)
 }
 
 /// vLLM's KV-cache configuration (`vllm:cache_config_info` labels), when it exposes it.
@@ -225,7 +171,7 @@ mod tests {
             "vllm:num_requests_running{engine=\"0\"} 3\nvllm:num_requests_running{engine=\"1\"} 4\n\
              vllm:kv_cache_usage_perc{engine=\"0\"} 0.2\nvllm:kv_cache_usage_perc{engine=\"1\"} 0.5\n",
         );
-        let v = known_values(&s);
+        let v = known_values(&s, crate::server_metrics::ALL);
         assert_eq!(v["vllm:num_requests_running"], 7.0);
         assert_eq!(v["vllm:kv_cache_usage_perc"], 0.5);
     }

@@ -6,6 +6,7 @@ use super::gpu::{DeviceInfo, GpuSource};
 use super::process::ProcessTree;
 use super::prometheus::{self, CacheConfig};
 use super::{Sample, Scrape, now_unix_s};
+use crate::server_metrics::Server;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -135,6 +136,8 @@ impl Drop for Telemetry {
 
 /// Scrapes one server's `/metrics` at 1 Hz while it lives.
 pub struct Scraper {
+    /// The servers whose metrics the target's dialect may meet.
+    servers: &'static [&'static Server],
     http: reqwest::Client,
     url: String,
     scrapes: Arc<Mutex<Vec<Scrape>>>,
@@ -168,10 +171,14 @@ async fn scrape(
 impl Scraper {
     /// Start scraping `base/metrics`, or say why the server has no usable metrics (no
     /// endpoint, or none of the serving metrics servebench knows).
-    pub async fn start(http: reqwest::Client, base: &str) -> Result<Scraper, String> {
+    pub async fn start(
+        http: reqwest::Client,
+        base: &str,
+        servers: &'static [&'static Server],
+    ) -> Result<Scraper, String> {
         let url = format!("{}/metrics", base.trim_end_matches('/'));
         let first = scrape(&http, &url).await?;
-        let values = prometheus::known_values(&first);
+        let values = prometheus::known_values(&first, servers);
         if values.is_empty() {
             return Err(format!(
                 "{url} has none of the serving metrics servebench reads"
@@ -189,7 +196,7 @@ impl Scraper {
             loop {
                 tick.tick().await;
                 if let Ok(s) = scrape(&bg_http, &bg_url).await {
-                    let values = prometheus::known_values(&s);
+                    let values = prometheus::known_values(&s, servers);
                     lock(&bg).push(Scrape {
                         t_unix_s: now_unix_s(),
                         values,
@@ -198,6 +205,7 @@ impl Scraper {
             }
         });
         Ok(Scraper {
+            servers,
             http,
             url,
             scrapes,
@@ -209,7 +217,7 @@ impl Scraper {
     /// Scrape now (phase boundaries), ignoring a failure.
     pub async fn scrape_now(&self) {
         if let Ok(s) = scrape(&self.http, &self.url).await {
-            let values = prometheus::known_values(&s);
+            let values = prometheus::known_values(&s, self.servers);
             let mut all = lock(&self.scrapes);
             all.push(Scrape {
                 t_unix_s: now_unix_s(),
