@@ -743,6 +743,7 @@ async fn humaneval_infilling_on_both_fim_paths_and_an_abandoned_fill_frees_its_s
         phase: Phase::Warm,
         step: None,
         attempt: 0,
+        class: None,
         index,
         scheduled: std::time::Instant::now(),
     };

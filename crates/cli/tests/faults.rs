@@ -197,6 +197,7 @@ async fn a_pooled_connection_the_server_closed_is_resent_on_a_fresh_one() {
             phase: servebench_engine::record::Phase::Warm,
             step: None,
             attempt: 0,
+            class: None,
             index,
             scheduled: std::time::Instant::now(),
         };

@@ -126,6 +126,7 @@ mod tests {
             text: String::new(),
             retries: 0,
             session: None,
+            class: None,
             reasoning_chunks: 0,
             answer_ttft: None,
         }

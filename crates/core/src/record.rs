@@ -35,6 +35,9 @@ pub enum Phase {
     /// A request of the long-context ladder (`--workload context`; `step` is the length's
     /// index).
     Ladder,
+    /// A request of the team mix (`--workload team`; the record's `class` says which kind of
+    /// work sent it).
+    Team,
 }
 
 impl fmt::Display for Phase {
@@ -50,6 +53,7 @@ impl fmt::Display for Phase {
             Phase::Autocomplete => "autocomplete",
             Phase::Session => "session",
             Phase::Ladder => "ladder",
+            Phase::Team => "team",
         })
     }
 }
@@ -286,6 +290,9 @@ pub struct RequestRecord {
     /// The session and turn a `session` request belongs to; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionTurn>,
+    /// The kind of work that sent it, in a team mix (`--workload team`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<crate::spec::Class>,
     /// Of `chunk_arrivals`, the chunks of reasoning (`reasoning_content`, `reasoning`, Ollama
     /// `thinking`), kept out of `text`; the rest are the answer.
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -350,6 +357,7 @@ impl RequestRecord {
             text: String::new(),
             retries: 0,
             session: None,
+            class: None,
             reasoning_chunks: 0,
             answer_ttft: None,
         }
@@ -484,11 +492,13 @@ mod tests {
                 session: 2,
                 turn: 3,
             }),
+            class: Some(crate::spec::Class::Chat),
             reasoning_chunks: 1,
             answer_ttft: Some(Duration::from_millis(170)),
         };
         let j = serde_json::to_string(&r).unwrap();
         assert!(j.contains("\"outcome\":\"http_500\""));
+        assert!(j.contains("\"class\":\"chat\""));
         assert!(j.contains("\"ttft_s\":0.15"));
         let back: RequestRecord = serde_json::from_str(&j).unwrap();
         assert_eq!(back, r);

@@ -168,3 +168,71 @@ pub struct ServerTraits {
     /// How it fills in the middle without a template.
     pub fim: NativeFim,
 }
+
+/// A kind of work in a team's mix (`--workload team`): what one developer's assistant sends
+/// while they type, chat, or run an agent — or the plain prompt set.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Class {
+    /// Developers typing with autocomplete on: fill-in-the-middle requests after each pause,
+    /// dropped at the next keystroke.
+    Autocomplete,
+    /// Chat sessions over the team's repository context.
+    Chat,
+    /// Agent sessions: long contexts, file insertions, long outputs.
+    Agent,
+    /// Closed-loop streams of the run's prompt set.
+    Prompts,
+}
+
+impl Class {
+    /// Every class, in report order.
+    pub const ALL: [Class; 4] = [
+        Class::Autocomplete,
+        Class::Chat,
+        Class::Agent,
+        Class::Prompts,
+    ];
+
+    /// The name in flags, plans and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Autocomplete => "autocomplete",
+            Class::Chat => "chat",
+            Class::Agent => "agent",
+            Class::Prompts => "prompts",
+        }
+    }
+}
+
+impl fmt::Display for Class {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Class {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Class, String> {
+        Class::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Class::ALL.iter().map(|c| c.name()).collect();
+                format!("unknown class `{s}`; use one of {}", names.join(", "))
+            })
+    }
+}

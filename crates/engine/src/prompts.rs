@@ -38,6 +38,11 @@ pub struct Prompt {
 /// prompt cache another request filled (a repeated prompt on llama.cpp is read as a 1-token
 /// prompt, and its TTFT measures the cache, not prompt processing). Only a chat template's
 /// own start, before the first message, stays common.
+///
+/// The one cache-busting scheme of every workload: a prompt is tagged whole ([`Self::tag`]);
+/// a session's shared context carries the phase's tag ([`Self::shared`]) and its own first
+/// message a labelled one ([`Self::label`]); a phase that must share nothing with another
+/// takes [`Self::fresh`] tags. With `--allow-prompt-cache` there are no tags at all.
 #[derive(Debug, Clone)]
 pub struct PromptTags {
     run: u32,
@@ -51,6 +56,22 @@ impl PromptTags {
             run,
             next: Default::default(),
         }
+    }
+
+    /// Tags no earlier phase, attempt or run has used (a random run number).
+    pub fn fresh() -> PromptTags {
+        PromptTags::new(rand::random())
+    }
+
+    /// The tag these tags' prompts share: `[run] `, for a context every session of a phase
+    /// shares (as one team's repository is shared) and no other phase does.
+    pub fn shared(&self) -> String {
+        format!("[{:08x}] ", self.run)
+    }
+
+    /// A tag of this run with `label` (`[run-label] `), for text that must be its own.
+    pub fn label(&self, label: impl std::fmt::Display) -> String {
+        format!("[{:08x}-{label}] ", self.run)
     }
 
     /// `prompt` with the next tag at the start of its first message.

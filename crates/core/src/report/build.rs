@@ -61,7 +61,8 @@ impl PhaseKey {
             | Phase::Judge
             | Phase::Autocomplete
             | Phase::Session
-            | Phase::Ladder => None,
+            | Phase::Ladder
+            | Phase::Team => None,
         }
     }
 }
@@ -125,7 +126,8 @@ impl Window {
         }
     }
 
-    fn attach(&self, p: &mut PhaseReport) {
+    /// Put this window's telemetry on `p`.
+    pub fn attach(&self, p: &mut PhaseReport) {
         p.gpu = self.gpu.clone();
         p.server_process = self.server_process.clone();
         p.server_metrics = self.server_metrics.clone();

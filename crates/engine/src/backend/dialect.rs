@@ -98,6 +98,8 @@ pub struct RequestMeta<'a> {
     pub step: Option<u32>,
     /// Attempt at the target (0: the plan's model, k: its k-th fallback).
     pub attempt: u32,
+    /// The kind of work that sends it, in a team mix.
+    pub class: Option<crate::spec::Class>,
     /// Index within the phase.
     pub index: u64,
     /// When the request was scheduled to be sent.

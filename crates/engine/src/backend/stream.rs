@@ -202,6 +202,7 @@ pub(crate) async fn execute(
         phase: meta.phase,
         step: meta.step,
         attempt: meta.attempt,
+        class: meta.class,
         index: meta.index,
         prompt_id: prompt.id.clone(),
         sent_unix_s: c.sent_unix_s,

@@ -10,15 +10,15 @@ pub mod sandbox;
 pub use crate::report::score;
 pub mod suite;
 
-use crate::backend::{Client, GenParams, RequestMeta};
+use crate::backend::{Client, GenParams};
 use crate::events::{Event, Observer};
+use crate::load::driver::{Call, Job, Out, RequestCtx, Schedule, Step};
 use crate::load::profile::Profile;
 use crate::prompts::{Message, Prompt};
 use crate::record::Phase;
 use crate::report::{JudgeScore, QualityReport};
 use crate::spec::{Api, Endpoint};
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
+use futures_util::future::BoxFuture;
 use grade::{Graded, Grader, Verdict};
 pub use servebench_core::quality_record::{JudgeResult, TaskResult};
 use sha2::Digest;
@@ -28,7 +28,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use suite::{Dataset, Kind, PromptStyle, Task};
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 /// A judge model (`--judge`): another OpenAI or Ollama target.
 #[derive(Debug, Clone, PartialEq)]
@@ -212,14 +211,13 @@ pub async fn grader(s: &EvalSettings) -> Result<Grader, EvalError> {
 /// with up to `jobs` graders at once. Requests go one at a time, so timings stay undisturbed;
 /// each record and each grade is published as it finishes.
 pub async fn evaluate(
-    client: &Client,
-    target: &str,
+    ctx: &Arc<RequestCtx>,
     tasks: &[Task],
     s: &EvalSettings,
     grader: &Grader,
     obs: &mut dyn Observer,
-    cancel: &CancellationToken,
 ) -> Result<QualityReport, EvalError> {
+    let (target, cancel) = (&*ctx.target, &ctx.cancel);
     let answers = s.samples.max(2);
     let total = tasks.len() as u64 * u64::from(answers + u32::from(s.load.is_some()));
     obs.on_event(&Event::PhaseStarted {
@@ -228,7 +226,6 @@ pub async fn evaluate(
         total,
     })?;
     let mut g = Grading::new(grader, s.jobs);
-    let mut index = 0u64;
     'tasks: for task in tasks {
         for i in 0..answers {
             if cancel.is_cancelled() {
@@ -236,16 +233,9 @@ pub async fn evaluate(
             }
             let rerun = s.samples < 2 && i == 1;
             let params = answer_params(s, task, i);
-            let meta = RequestMeta {
-                target,
-                phase: Phase::Quality,
-                step: None,
-                attempt: 0,
-                index,
-                scheduled: std::time::Instant::now(),
-            };
-            index += 1;
-            let rec = client.generate(&task.chat, &params, meta, cancel).await;
+            let rec = ctx
+                .generate(&task.chat, &params, tokio::time::Instant::now())
+                .await;
             obs.on_event(&Event::RequestFinished(&rec))?;
             g.grade(task, ungraded(target, task, &rec, i, rerun), obs)?;
         }
@@ -253,10 +243,7 @@ pub async fn evaluate(
     if let Some(profile) = &s.load
         && !cancel.is_cancelled()
     {
-        under_load(
-            client, target, tasks, s, profile, &mut g, &mut index, obs, cancel,
-        )
-        .await?;
+        under_load(ctx, tasks, s, profile, &mut g, obs).await?;
     }
     let mut results = g.finish(obs).await?;
     obs.on_event(&Event::PhaseFinished {
@@ -265,7 +252,7 @@ pub async fn evaluate(
     })?;
     score::sort(&mut results);
     let judged = match &s.judge {
-        Some(j) => Some(judge(j, tasks, &mut results, s, target, obs, cancel).await?),
+        Some(j) => Some(judge(j, tasks, &mut results, s, ctx, obs).await?),
         None => None,
     };
     Ok(scores(tasks, s, grader, &results, judged))
@@ -333,31 +320,24 @@ impl<'g> Grading<'g> {
 
 /// Ask every task once more with the server under `profile`: `concurrency:N` keeps N answers
 /// in flight (each sent when one ends), `rate:R` sends them on the open-loop schedule the load
-/// phases use. The answers are the load: batching servers decode them together, which is what
-/// can change a greedy answer. Each is graded like the sequential ones and marked
-/// `under_load`.
-#[allow(clippy::too_many_arguments)]
+/// phases use — the one driver, with the tasks as its jobs. The answers are the load: batching
+/// servers decode them together, which is what can change a greedy answer. Each is graded
+/// like the sequential ones and marked `under_load`.
 async fn under_load(
-    client: &Client,
-    target: &str,
+    ctx: &Arc<RequestCtx>,
     tasks: &[Task],
     s: &EvalSettings,
     profile: &Profile,
     g: &mut Grading<'_>,
-    index: &mut u64,
     obs: &mut dyn Observer,
-    cancel: &CancellationToken,
 ) -> Result<(), EvalError> {
-    let (limit, gaps): (usize, Option<Vec<Duration>>) = match profile {
-        Profile::Concurrency(n) => (*n as usize, None),
-        Profile::Rate { rate, arrival } => (
-            usize::MAX,
-            Some(
-                crate::load::driver::arrival_gaps(*rate, *arrival, s.seed)
-                    .take(tasks.len())
-                    .collect(),
-            ),
-        ),
+    let schedule = match profile {
+        Profile::Concurrency(n) => Schedule::Closed(*n),
+        Profile::Rate { rate, arrival } => Schedule::Open {
+            rate: *rate,
+            arrival: *arrival,
+            seed: s.seed,
+        },
         other => {
             return Err(EvalError::Setup(format!(
                 "--quality-load {other}: use concurrency:N or rate:R[:poisson|:constant|:gamma:B]"
@@ -365,53 +345,52 @@ async fn under_load(
         }
     };
     let label = profile.to_string();
-    let start = tokio::time::Instant::now();
-    let mut offset = Duration::ZERO;
-    let mut flying = FuturesUnordered::new();
-    let mut next = tasks.iter().enumerate();
-    let mut send = |flying: &mut FuturesUnordered<_>, index: &mut u64| {
-        let Some((i, task)) = next.next() else {
-            return false;
-        };
-        if let Some(gaps) = &gaps {
-            offset += gaps[i];
-        }
-        let at = start + offset;
-        let meta = RequestMeta {
-            target,
-            phase: Phase::Quality,
-            step: None,
-            attempt: 0,
-            index: *index,
-            scheduled: at.into_std(),
-        };
-        *index += 1;
-        let params = answer_params(s, task, 0);
-        flying.push(async move {
-            // Not sent once the run is interrupted: nothing is recorded for it.
-            tokio::select! {
-                _ = tokio::time::sleep_until(at) => {}
-                _ = cancel.cancelled() => return (task, None),
-            }
-            (
-                task,
-                Some(client.generate(&task.chat, &params, meta, cancel).await),
-            )
-        });
-        true
+    let job = Arc::new(Answers {
+        tasks: tasks
+            .iter()
+            .map(|t| (t.chat.clone(), answer_params(s, t, 0)))
+            .collect(),
+    });
+    let step = Step {
+        schedule,
+        requests: None,
+        duration: None,
     };
-    while flying.len() < limit && send(&mut flying, index) {}
-    while let Some((task, rec)) = flying.next().await {
-        let Some(rec) = rec else { continue };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let driver = tokio::spawn(crate::load::driver::run(ctx.clone(), job, step, tx));
+    let by_id: HashMap<&str, &Task> = tasks.iter().map(|t| (t.chat.id.as_str(), t)).collect();
+    while let Some(rec) = rx.recv().await {
         obs.on_event(&Event::RequestFinished(&rec))?;
-        let mut result = ungraded(target, task, &rec, 0, false);
+        let Some(task) = by_id.get(rec.prompt_id.as_str()) else {
+            continue;
+        };
+        let mut result = ungraded(&ctx.target, task, &rec, 0, false);
         result.under_load = Some(label.clone());
         g.grade(task, result, obs)?;
-        if !cancel.is_cancelled() {
-            while flying.len() < limit && send(&mut flying, index) {}
-        }
     }
+    let _ = driver.await;
     Ok(())
+}
+
+/// The tasks as jobs: job `i` asks task `i` with its first answer's sampling. Not sent once
+/// the run is interrupted: nothing is recorded for it.
+struct Answers {
+    tasks: Vec<(Prompt, GenParams)>,
+}
+
+impl Job for Answers {
+    fn count(&self) -> Option<u64> {
+        Some(self.tasks.len() as u64)
+    }
+
+    fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Some((prompt, params)) = self.tasks.get(call.index as usize) else {
+                return;
+            };
+            let _ = out.send(ctx.generate(prompt, params, call.at).await);
+        })
+    }
 }
 
 /// The sampling of answer `i` to a task: with several samples each has its own seed; the
@@ -498,11 +477,10 @@ async fn judge(
     tasks: &[Task],
     results: &mut [TaskResult],
     s: &EvalSettings,
-    target: &str,
+    answers: &RequestCtx,
     obs: &mut dyn Observer,
-    cancel: &CancellationToken,
 ) -> Result<Vec<(String, JudgeScore)>, EvalError> {
-    let client = Client::new(j.api, &j.url, &j.model);
+    let (target, cancel) = (&*answers.target, &answers.cancel);
     let sha = rubric_sha256();
     let params = GenParams {
         max_tokens: 512,
@@ -514,6 +492,14 @@ async fn judge(
         retries: 0,
         stop: &[],
     };
+    let ctx = RequestCtx::new(
+        Client::new(j.api, &j.url, &j.model),
+        params,
+        (target, answers.attempt),
+        Phase::Judge,
+        cancel.clone(),
+        None,
+    );
     let mut per: std::collections::BTreeMap<String, Vec<Option<f64>>> = Default::default();
     for (index, r) in results.iter_mut().enumerate() {
         let Some(task) = tasks.iter().find(|t| t.id == r.task_id) else {
@@ -538,15 +524,8 @@ async fn judge(
             }],
             output_tokens: None,
         };
-        let meta = RequestMeta {
-            target,
-            phase: Phase::Judge,
-            step: None,
-            attempt: 0,
-            index: index as u64,
-            scheduled: std::time::Instant::now(),
-        };
-        let rec = client.generate(&prompt, &params, meta, cancel).await;
+        let meta = ctx.meta(index as u64, tokio::time::Instant::now());
+        let rec = ctx.client.generate(&prompt, &params, meta, cancel).await;
         obs.on_event(&Event::RequestFinished(&rec))?;
         let score = rec
             .outcome

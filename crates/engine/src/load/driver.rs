@@ -1,19 +1,25 @@
-//! The one load driver. A [`Step`] is a schedule plus bounds; the driver sends its requests and
-//! streams each finished [`RequestRecord`] to the caller as it ends.
+//! The one load driver. Every workload is a [`Job`] — a prompt, a session of many turns, a
+//! developer typing with autocomplete on, a quality task, a ladder step — offered on a
+//! [`Schedule`] within a [`Step`]'s bounds; the driver runs job `i` when the schedule says and
+//! the job sends each record it makes as it finishes (a job may make several). Every request
+//! of a phase shares one [`RequestCtx`]: client, sampling, target, attempt, phase, class,
+//! cancellation and the cache-busting tags.
 //!
-//! - Closed loop (`Schedule::Closed(c)`): `c` streams, each sending its next request when the
+//! - Closed loop (`Schedule::Closed(c)`): `c` streams, each starting its next job when the
 //!   previous one ends. Sequential phases are `Closed(1)`. Streams share only an atomic counter.
-//! - Open loop (`Schedule::Open`): requests are *scheduled* at arrival times drawn up front from
-//!   the seed and sent at those times whatever the server does; each record keeps how late it
-//!   was sent (`schedule_lag`) so latency can be reported from the schedule (no coordinated
+//! - Open loop (`Schedule::Open`): jobs are *scheduled* at arrival times drawn up front from
+//!   the seed and started at those times whatever the server does; each record keeps how late
+//!   it was sent (`schedule_lag`) so latency can be reported from the schedule (no coordinated
 //!   omission).
-//! - Replay (`Schedule::At`): request `i` is scheduled at the `i`-th given time (a trace), and
-//!   sent then as in the open loop.
+//! - Replay (`Schedule::At`): job `i` is scheduled at the `i`-th given time (a trace), and
+//!   started then as in the open loop.
 
 use super::profile::Arrival;
 use crate::backend::{Client, GenParams, RequestMeta};
-use crate::prompts::Prompt;
+use crate::prompts::{Prompt, PromptTags};
 use crate::record::{Phase, RequestRecord};
+use crate::spec::Class;
+use futures_util::future::BoxFuture;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand_distr::{Distribution, Exp, Gamma};
@@ -25,61 +31,192 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// An open-loop request's task is started this long before its time.
+/// An open-loop job's task is started this long before its time.
 const LEAD: Duration = Duration::from_millis(20);
 
-/// How requests are offered.
+/// How jobs are offered.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Schedule {
     /// `n` streams back to back.
     Closed(u32),
     /// Arrivals at `rate` per second, spaced by `arrival`, drawn from `seed`.
     Open {
-        /// Requests per second.
+        /// Jobs per second.
         rate: f64,
         /// Spacing.
         arrival: Arrival,
         /// Seed for the arrival times.
         seed: u64,
     },
-    /// Request `i` at the `i`-th time from the step's start (a replayed trace).
+    /// Job `i` at the `i`-th time from the step's start (a replayed trace).
     At(Arc<[Duration]>),
 }
 
-/// One run of the driver.
-#[derive(Debug, Clone)]
-pub struct Step {
-    /// How requests are offered.
-    pub schedule: Schedule,
-    /// Stop after this many requests.
-    pub requests: Option<u64>,
-    /// Stop sending after this long.
-    pub duration: Option<Duration>,
-    /// Phase of the records.
-    pub phase: Phase,
-    /// Sweep step, for records.
-    pub step: Option<u32>,
-    /// First prompt index (prompts cycle from here).
-    pub prompt_offset: usize,
+impl Schedule {
+    /// The schedule in words, for notes and stop reasons.
+    pub fn describe(&self) -> String {
+        match self {
+            Schedule::Closed(c) => format!("concurrency {c}"),
+            Schedule::Open { rate, .. } => format!("rate {rate} req/s"),
+            Schedule::At(t) => format!("a trace of {} requests", t.len()),
+        }
+    }
 }
 
-/// What every request of a step shares.
-#[derive(Clone)]
-pub struct Shared {
+/// One run of the driver: a schedule and its bounds.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// How jobs are offered.
+    pub schedule: Schedule,
+    /// Start at most this many jobs (and never more than the job has).
+    pub requests: Option<u64>,
+    /// Start no job after this long.
+    pub duration: Option<Duration>,
+}
+
+/// What every request of a phase shares: the one request context of every workload.
+#[derive(Debug)]
+pub struct RequestCtx {
     /// Target client.
     pub client: Client,
-    /// Prompts to cycle through.
-    pub prompts: Arc<[Prompt]>,
-    /// Sampling and limits.
+    /// Sampling and limits (a job may change them per request).
     pub params: GenParams,
     /// Target name.
     pub target: Arc<str>,
-    /// Stops scheduling and cancels in-flight requests.
-    pub cancel: CancellationToken,
-    /// Tags that make each prompt unique (`None`: prompts are sent as they are).
-    pub tags: Option<crate::prompts::PromptTags>,
     /// Attempt at the target (0: the plan's model, k: its k-th fallback).
     pub attempt: u32,
+    /// The phase of the records.
+    pub phase: Phase,
+    /// Sweep step (or ladder length), for the records.
+    pub step: Option<u32>,
+    /// The kind of work, in a team mix.
+    pub class: Option<Class>,
+    /// Stops scheduling and cancels in-flight requests.
+    pub cancel: CancellationToken,
+    /// Cache-busting tags (`None` with `--allow-prompt-cache`: prompts go as they are).
+    pub tags: Option<PromptTags>,
+    next: AtomicU64,
+}
+
+impl RequestCtx {
+    /// A context for `phase`, numbering its records from 0.
+    pub fn new(
+        client: Client,
+        params: GenParams,
+        (target, attempt): (&str, u32),
+        phase: Phase,
+        cancel: CancellationToken,
+        tags: Option<PromptTags>,
+    ) -> RequestCtx {
+        RequestCtx {
+            client,
+            params,
+            target: target.into(),
+            attempt,
+            phase,
+            step: None,
+            class: None,
+            cancel,
+            tags,
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// The same context for sweep step `step`.
+    pub fn at_step(self, step: Option<u32>) -> RequestCtx {
+        RequestCtx { step, ..self }
+    }
+
+    /// The same context for class `class` of a team mix.
+    pub fn of_class(self, class: Class) -> RequestCtx {
+        RequestCtx {
+            class: Some(class),
+            ..self
+        }
+    }
+
+    /// The next record number of the phase.
+    pub fn next_index(&self) -> u64 {
+        self.next.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Where request `index`, due at `scheduled`, belongs.
+    pub fn meta(&self, index: u64, scheduled: Instant) -> RequestMeta<'_> {
+        RequestMeta {
+            target: &self.target,
+            phase: self.phase,
+            step: self.step,
+            attempt: self.attempt,
+            class: self.class,
+            index,
+            scheduled: scheduled.into_std(),
+        }
+    }
+
+    /// Send `prompt` now (due at `scheduled`) with `params` as the phase's next record.
+    pub async fn generate(
+        &self,
+        prompt: &Prompt,
+        params: &GenParams,
+        scheduled: Instant,
+    ) -> RequestRecord {
+        let meta = self.meta(self.next_index(), scheduled);
+        self.client
+            .generate(prompt, params, meta, &self.cancel)
+            .await
+    }
+}
+
+/// One job's call: its index in the schedule, when it was due, and when the step stops
+/// starting jobs (a job of many requests starts none after it).
+#[derive(Debug, Clone, Copy)]
+pub struct Call {
+    /// The job's index in the schedule.
+    pub index: u64,
+    /// When it was due.
+    pub at: Instant,
+    /// When the step stops starting jobs.
+    pub end: Option<Instant>,
+}
+
+/// Where a job sends each record as it finishes.
+pub type Out = mpsc::UnboundedSender<RequestRecord>;
+
+/// A unit of work the driver offers: it sends one or more requests through the context and
+/// each record on `out` as it finishes.
+pub trait Job: Send + Sync {
+    /// How many jobs there are (`None`: as many as the step asks).
+    fn count(&self) -> Option<u64> {
+        None
+    }
+
+    /// Run the job `call` names.
+    fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()>;
+}
+
+/// The prompt set as jobs: job `i` sends prompt `i + offset` (cycling), tagged unless the
+/// context has no tags, as record `i`.
+pub struct Prompts {
+    /// The prompts.
+    pub prompts: Arc<[Prompt]>,
+    /// The first prompt's index.
+    pub offset: usize,
+}
+
+impl Job for Prompts {
+    fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let prompt = &self.prompts[(call.index as usize + self.offset) % self.prompts.len()];
+            let tagged = ctx.tags.as_ref().map(|t| t.tag(prompt));
+            let prompt = tagged.as_ref().unwrap_or(prompt);
+            let meta = ctx.meta(call.index, call.at);
+            let rec = ctx
+                .client
+                .generate(prompt, &ctx.params, meta, &ctx.cancel)
+                .await;
+            let _ = out.send(rec);
+        })
+    }
 }
 
 /// Inter-arrival times for an open-loop schedule.
@@ -102,37 +239,37 @@ pub fn arrival_gaps(rate: f64, arrival: Arrival, seed: u64) -> impl Iterator<Ite
     })
 }
 
-/// Run `step`, sending every finished record on `tx`. Returns step start → last request end.
-pub async fn run(shared: Shared, step: Step, tx: mpsc::UnboundedSender<RequestRecord>) -> Duration {
+/// Run `job` on `step`'s schedule, sending every finished record on `tx`. Returns step start →
+/// last job end.
+pub async fn run(ctx: Arc<RequestCtx>, job: Arc<dyn Job>, step: Step, tx: Out) -> Duration {
     let start = Instant::now();
     let mut tasks = JoinSet::new();
-    let within = move |i: u64, at: Instant| {
-        step.requests.is_none_or(|n| i < n)
-            && step.duration.is_none_or(|d| at.duration_since(start) < d)
+    let end = step.duration.map(|d| start + d);
+    let limit = match (step.requests, job.count()) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     };
+    let within =
+        move |i: u64, at: Instant| limit.is_none_or(|n| i < n) && end.is_none_or(|e| at < e);
     match step.schedule.clone() {
         Schedule::Closed(streams) => {
             let next = Arc::new(AtomicU64::new(0));
             for _ in 0..streams {
-                let (shared, tx, next, step) =
-                    (shared.clone(), tx.clone(), next.clone(), step.clone());
+                let (ctx, job, tx, next) = (ctx.clone(), job.clone(), tx.clone(), next.clone());
                 tasks.spawn(async move {
                     loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let now = Instant::now();
-                        if !within(i, now) || shared.cancel.is_cancelled() {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let at = Instant::now();
+                        if !within(index, at) || ctx.cancel.is_cancelled() || tx.is_closed() {
                             break;
                         }
-                        let rec = send(&shared, &step, i, now).await;
-                        if tx.send(rec).is_err() {
-                            break;
-                        }
+                        job.run(&ctx, Call { index, at, end }, &tx).await;
                     }
                 });
             }
         }
         Schedule::Open { .. } | Schedule::At(_) => {
-            // Open loop and replay alike: request i at its scheduled instant.
+            // Open loop and replay alike: job i at its scheduled instant.
             let times: Box<dyn Iterator<Item = Instant> + Send> = match step.schedule.clone() {
                 Schedule::Open {
                     rate,
@@ -146,25 +283,25 @@ pub async fn run(shared: Shared, step: Step, tx: mpsc::UnboundedSender<RequestRe
                 Schedule::At(times) => Box::new((0..times.len()).map(move |i| start + times[i])),
                 Schedule::Closed(_) => unreachable!("matched above"),
             };
-            for (i, at) in (0u64..).zip(times) {
-                if !within(i, at) {
+            for (index, at) in (0u64..).zip(times) {
+                if !within(index, at) {
                     break;
                 }
-                // The request's own task waits out the last moments, so at its time it only
-                // has to wake and send (no second hop through this loop).
+                // The job's own task waits out the last moments, so at its time it only has
+                // to wake and send (no second hop through this loop).
                 tokio::select! {
                     _ = tokio::time::sleep_until(at.checked_sub(LEAD).unwrap_or(at)) => {}
-                    _ = shared.cancel.cancelled() => break,
+                    _ = ctx.cancel.cancelled() => break,
                 }
-                let (shared, tx, step) = (shared.clone(), tx.clone(), step.clone());
+                let (ctx, job, tx) = (ctx.clone(), job.clone(), tx.clone());
                 tasks.spawn(async move {
                     tokio::select! {
                         _ = tokio::time::sleep_until(at) => {}
-                        _ = shared.cancel.cancelled() => return,
+                        _ = ctx.cancel.cancelled() => return,
                     }
-                    let _ = tx.send(send(&shared, &step, i, at).await);
+                    job.run(&ctx, Call { index, at, end }, &tx).await;
                 });
-                // Reap finished requests as we go so the set stays small.
+                // Reap finished jobs as we go so the set stays small.
                 while tasks.try_join_next().is_some() {}
             }
         }
@@ -172,24 +309,6 @@ pub async fn run(shared: Shared, step: Step, tx: mpsc::UnboundedSender<RequestRe
     drop(tx);
     while tasks.join_next().await.is_some() {}
     start.elapsed()
-}
-
-async fn send(shared: &Shared, step: &Step, i: u64, scheduled: Instant) -> RequestRecord {
-    let prompt = &shared.prompts[(i as usize + step.prompt_offset) % shared.prompts.len()];
-    let tagged = shared.tags.as_ref().map(|t| t.tag(prompt));
-    let prompt = tagged.as_ref().unwrap_or(prompt);
-    let meta = RequestMeta {
-        target: &shared.target,
-        phase: step.phase,
-        step: step.step,
-        attempt: shared.attempt,
-        index: i,
-        scheduled: scheduled.into_std(),
-    };
-    shared
-        .client
-        .generate(prompt, &shared.params, meta, &shared.cancel)
-        .await
 }
 
 #[cfg(test)]

@@ -23,26 +23,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-/// How sessions are offered (from the profile).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Offer {
-    /// N sessions at once, each user starting the next session when theirs ends.
-    Closed(u32),
-    /// New sessions at this rate per second, spaced as the arrival says.
-    Open(f64, crate::load::profile::Arrival),
-}
-
-impl Offer {
-    /// As a profile: `sessions:N` or `rate:R:…`.
-    pub fn label(&self) -> String {
-        use crate::load::profile::Profile;
-        match *self {
-            Offer::Closed(n) => Profile::Sessions(n).to_string(),
-            Offer::Open(rate, arrival) => Profile::Rate { rate, arrival }.to_string(),
-        }
-    }
-}
-
 /// One session: an optional system message and the user turns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {

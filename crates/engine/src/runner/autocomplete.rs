@@ -6,13 +6,15 @@
 //! request is published and journalled as it ends; the phase's numbers come from
 //! [`crate::report::autocomplete`].
 
+use super::attempt::Attempt;
 use super::ctx::Abort;
 use super::error::TargetError;
-use super::measure::Attempt;
+use super::phase::{Part, PhaseRun};
 use super::watch::Watch;
-use crate::backend::{Client, GenParams, RequestMeta};
+use crate::backend::{Client, GenParams};
 use crate::events::Event;
 use crate::fim::{Fim, Method};
+use crate::load::driver::{Call, Job, Out, RequestCtx, Schedule, Step};
 use crate::load::typing::{self, Keystroke, Planned, Typing};
 use crate::plan::{Autocomplete, FimStop};
 use crate::record::{Outcome, Phase, RequestRecord, TokenSource};
@@ -21,12 +23,14 @@ use crate::report::autocomplete::{
     SEED_TAG, SlotView, Stop, Stopping, SuffixProbe, Wasted, stopping, stops_from_running,
     stops_from_slots,
 };
+use crate::report::build::Window;
 use crate::server_metrics::{self, Role};
 use crate::telemetry::now_unix_s;
-use std::sync::atomic::{AtomicU64, Ordering};
+use futures_util::future::BoxFuture;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
@@ -80,16 +84,71 @@ struct ClientLog {
     dropped_at_end: u64,
 }
 
-/// What every developer shares.
-struct Shared {
-    client: Client,
+/// The developers as jobs: job `d` is developer `d` typing through their keystrokes, each
+/// pause after the debounce sending a fill-in-the-middle request that the next keystroke drops.
+pub(super) struct Typists {
     method: Method,
     params: GenParams,
-    target: Arc<str>,
-    attempt: u32,
-    cancel: CancellationToken,
-    next: AtomicU64,
+    /// Every developer's keystrokes and planned requests, fixed by the seed up front.
+    schedules: Vec<(Vec<Keystroke>, Vec<Planned>)>,
+    /// How long they type.
+    duration: Duration,
     log: Mutex<ClientLog>,
+}
+
+impl Job for Typists {
+    fn count(&self) -> Option<u64> {
+        Some(self.schedules.len() as u64)
+    }
+
+    fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()> {
+        Box::pin(developer(self, ctx, call, out))
+    }
+}
+
+/// The autocomplete workload ready to run: the developers, what was measured before them, and
+/// the reader of the server's running requests (started).
+pub(super) struct TypingRun {
+    pub job: Arc<Typists>,
+    /// Requests the developers will send, for progress.
+    pub planned: u64,
+    /// What is known before anything is typed.
+    facts: AutocompleteReport,
+    source: Option<Source>,
+    readings: Arc<Mutex<Readings>>,
+    generated_before: Option<f64>,
+    stop_sampling: CancellationToken,
+    sampler: Option<tokio::task::JoinHandle<()>>,
+    poll_s: f64,
+    cancel: CancellationToken,
+}
+
+impl TypingRun {
+    /// Once the developers stop: give the server time to let go of what it still runs, then
+    /// stop reading it.
+    pub fn settle(&mut self) -> BoxFuture<'static, ()> {
+        let (source, readings, poll) = (self.source, self.readings.clone(), self.poll_s);
+        let (stop, sampler, cancel) = (
+            self.stop_sampling.clone(),
+            self.sampler.take(),
+            self.cancel.clone(),
+        );
+        Box::pin(async move {
+            if source.is_some() {
+                let until = Instant::now() + DRAIN;
+                while Instant::now() < until && !cancel.is_cancelled() {
+                    if idle(&readings) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_secs_f64(poll)).await;
+                }
+            }
+            stop.cancel();
+            if let Some(s) = sampler {
+                let _ = s.await;
+            }
+        })
+    }
 }
 
 impl Attempt<'_, '_> {
@@ -99,6 +158,47 @@ impl Attempt<'_, '_> {
         ac: &Autocomplete,
         watch: &Watch<'_>,
     ) -> Result<(), Abort> {
+        let mut typing = self.prepare_typing(ac).await?;
+        let mut completed_tokens = 0u64;
+        let start = Instant::now();
+        let run = PhaseRun {
+            phase: Phase::Autocomplete,
+            total: typing.planned,
+            parts: vec![Part {
+                ctx: Arc::new(self.request_ctx(Phase::Autocomplete)),
+                job: typing.job.clone(),
+                step: Step {
+                    schedule: Schedule::Closed(ac.developers),
+                    requests: None,
+                    duration: None,
+                },
+            }],
+            settle: Some(typing.settle()),
+        };
+        let done = self
+            .run_phase(run, watch, &mut |rec| {
+                if rec.outcome.is_ok() {
+                    completed_tokens += rec.output_tokens.unwrap_or(0);
+                }
+            })
+            .await?;
+        let typed_s = done.duration().min(start.elapsed()).as_secs_f64();
+        let window = done.resources.window(watch.tel);
+        let method = typing.job.method;
+        let mut facts = self
+            .typing_facts(typing, completed_tokens, typed_s, &window)
+            .await;
+        if let (Some(inf), Some(grader)) = (&ac.infill, self.ctx.grader) {
+            facts.infill = Some(self.infill(inf, method, grader).await?);
+        }
+        self.t.phases.autocomplete = Some(facts);
+        Ok(())
+    }
+
+    /// Everything before the developers type: size the windows in the server's tokens, probe
+    /// that it reads the suffix, fix every developer's keystrokes by the seed, and start reading
+    /// the server's running requests.
+    pub(super) async fn prepare_typing(&mut self, ac: &Autocomplete) -> Result<TypingRun, Abort> {
         let fim_err = |m: String| Abort::Target(TargetError::Fim(m));
         let corpus = ac
             .corpus
@@ -184,89 +284,9 @@ impl Attempt<'_, '_> {
             ))
         });
 
-        let target = self.spec.name.clone();
-        self.obs.on_event(&Event::PhaseStarted {
-            target: &target,
-            phase: Phase::Autocomplete,
-            total: planned as u64,
-        })?;
-        let mark = watch.begin().await;
-        let shared = Arc::new(Shared {
-            client: self.client.clone(),
-            method,
-            params,
-            target: target.as_str().into(),
-            attempt: self.ctx.attempt,
-            cancel: self.ctx.cancel.clone(),
-            next: AtomicU64::new(0),
-            log: Mutex::new(ClientLog::default()),
-        });
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let start = Instant::now();
-        let mut devs = tokio::task::JoinSet::new();
-        let give_up = start + duration + DRAIN;
-        for (d, (keys, plan)) in schedules.into_iter().enumerate() {
-            devs.spawn(developer(
-                shared.clone(),
-                d,
-                (keys, plan),
-                (start, give_up),
-                tx.clone(),
-            ));
-        }
-        drop(tx);
-        let mut completed_tokens = 0u64;
-        while let Some(rec) = rx.recv().await {
-            self.obs.on_event(&Event::RequestFinished(&rec))?;
-            self.built.add(&rec);
-            if rec.outcome.is_ok() {
-                completed_tokens += rec.output_tokens.unwrap_or(0);
-            }
-        }
-        while devs.join_next().await.is_some() {}
-        let typed_s = start.elapsed().as_secs_f64();
-        // Give the server time to let go of what it still runs, then stop reading it.
-        if source.is_some() {
-            let until = Instant::now() + DRAIN;
-            while Instant::now() < until && !self.ctx.cancel.is_cancelled() {
-                if idle(&readings) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_secs_f64(ac.poll_s)).await;
-            }
-        }
-        stop_sampling.cancel();
-        if let Some(s) = sampler {
-            let _ = s.await;
-        }
-        let resources = watch.end(&mark).await;
-        self.obs.on_event(&Event::PhaseFinished {
-            target: &target,
-            phase: Phase::Autocomplete,
-        })?;
-        let generated_after = counter(&self.client.metrics().await);
-
-        let log = std::mem::take(&mut *shared.log.lock().expect("client log"));
-        let r = std::mem::take(&mut *readings.lock().expect("readings"));
-        let (stops, started_after_drop): (Vec<Stop>, _) = match source {
-            Some(Source::Slots) => stops_from_slots(&log.cancels, &r.slots),
-            Some(Source::Running(_)) => (
-                stops_from_running(&log.cancels, &log.inflight, &r.running),
-                None,
-            ),
-            None => (vec![Stop::Unknown; log.cancels.len()], None),
-        };
-        let wasted = wasted(
-            source,
-            &stops,
-            generated_before,
-            generated_after,
-            completed_tokens,
-        );
-        let window = resources.window(watch.tel);
-        let mut facts = AutocompleteReport {
+        let facts = AutocompleteReport {
             developers: ac.developers,
-            duration_s: typed_s.min(ac.duration_s),
+            duration_s: ac.duration_s,
             debounce_s: t.debounce_s,
             fim_method: method.name(),
             windows: FimWindows {
@@ -284,28 +304,77 @@ impl Attempt<'_, '_> {
             },
             suffix_probe: Some(probe),
             keystrokes: keystrokes as u64,
+            ..Default::default()
+        };
+        Ok(TypingRun {
+            job: Arc::new(Typists {
+                method,
+                params,
+                schedules,
+                duration,
+                log: Mutex::new(ClientLog::default()),
+            }),
+            planned: planned as u64,
+            facts,
+            source,
+            readings,
+            generated_before,
+            stop_sampling,
+            sampler,
+            poll_s: ac.poll_s,
+            cancel: self.ctx.cancel.clone(),
+        })
+    }
+
+    /// The workload's facts once the developers stopped and the server settled: how it
+    /// stopped abandoned requests and the work it wasted on them.
+    pub(super) async fn typing_facts(
+        &mut self,
+        typing: TypingRun,
+        completed_tokens: u64,
+        typed_s: f64,
+        window: &Window,
+    ) -> AutocompleteReport {
+        let counter = |m: &Option<std::collections::BTreeMap<&str, f64>>| {
+            m.as_ref().and_then(|m| m.get(waste_counter()).copied())
+        };
+        let generated_after = counter(&self.client.metrics().await);
+        let log = std::mem::take(&mut *typing.job.log.lock().expect("client log"));
+        let r = std::mem::take(&mut *typing.readings.lock().expect("readings"));
+        let source = typing.source;
+        let (stops, started_after_drop): (Vec<Stop>, _) = match source {
+            Some(Source::Slots) => stops_from_slots(&log.cancels, &r.slots),
+            Some(Source::Running(_)) => (
+                stops_from_running(&log.cancels, &log.inflight, &r.running),
+                None,
+            ),
+            None => (vec![Stop::Unknown; log.cancels.len()], None),
+        };
+        let wasted = wasted(
+            source,
+            &stops,
+            typing.generated_before,
+            generated_after,
+            completed_tokens,
+        );
+        let mut facts = AutocompleteReport {
+            duration_s: typed_s.min(typing.facts.duration_s),
             dropped_at_end: log.dropped_at_end,
             wasted,
             stopping: Stopping {
                 started_after_drop,
-                ..stopping(source.map(Source::name), ac.poll_s, &stops)
+                ..stopping(source.map(Source::name), typing.poll_s, &stops)
             },
-            ..Default::default()
+            ..typing.facts
         };
-        facts.shown.gpu = window.gpu;
-        facts.shown.server_process = window.server_process;
-        facts.shown.server_metrics = window.server_metrics;
+        window.attach(&mut facts.shown);
         if let Some(p) = facts.suffix_probe.as_ref().filter(|p| !p.honoured) {
             facts.warnings.push(format!(
                 "the suffix probe got the same answer twice ({:?}): the server (or model) ignores the suffix",
                 p.answers.first().map(String::as_str).unwrap_or("")
             ));
         }
-        if let (Some(inf), Some(grader)) = (&ac.infill, self.ctx.grader) {
-            facts.infill = Some(self.infill(inf, method, grader).await?);
-        }
-        self.t.phases.autocomplete = Some(facts);
-        Ok(())
+        facts
     }
 
     /// Ask every infilling task once, greedy, on the workload's FIM path, and grade each fill
@@ -398,14 +467,8 @@ impl Attempt<'_, '_> {
         params: &GenParams,
         (phase, index): (Phase, u64),
     ) -> Result<RequestRecord, Abort> {
-        let meta = RequestMeta {
-            target: &self.spec.name,
-            phase,
-            step: None,
-            attempt: self.ctx.attempt,
-            index,
-            scheduled: std::time::Instant::now(),
-        };
+        let ctx = self.request_ctx(phase);
+        let meta = ctx.meta(index, Instant::now());
         let rec = self
             .client
             .fill(fim, method, id, params, meta, self.ctx.cancel)
@@ -568,46 +631,40 @@ fn wasted(
     }
 }
 
-/// One developer: send each planned request at its time, drop it at the next keystroke (or
-/// at `give_up`, when the last one is still unanswered after typing ended).
-async fn developer(
-    sh: Arc<Shared>,
-    d: usize,
-    (keys, plan): (Vec<Keystroke>, Vec<Planned>),
-    (start, give_up): (Instant, Instant),
-    tx: mpsc::UnboundedSender<RequestRecord>,
-) {
+/// One developer (job `call.index`, starting at `call.at`): send each planned request at its
+/// time, drop it at the next keystroke (or when the last one is still unanswered [`DRAIN`]
+/// after typing ended).
+async fn developer(job: &Typists, ctx: &RequestCtx, call: Call, out: &Out) {
+    let Some((keys, plan)) = job.schedules.get(call.index as usize) else {
+        return;
+    };
+    let d = call.index;
+    let start = call.at;
+    let give_up = start + job.duration + DRAIN;
     for p in plan {
         tokio::select! {
             _ = sleep_until(start + p.send_at) => {}
-            _ = sh.cancel.cancelled() => return,
+            _ = ctx.cancel.cancelled() => return,
         }
         let key = &keys[p.key];
-        let drop_it = sh.cancel.child_token();
-        let index = sh.next.fetch_add(1, Ordering::Relaxed);
+        let drop_it = ctx.cancel.child_token();
+        let index = ctx.next_index();
         let tag = SEED_TAG + index;
         let params = GenParams {
             seed: tag,
-            ..sh.params
+            ..job.params
         };
-        let meta = RequestMeta {
-            target: &sh.target,
-            phase: Phase::Autocomplete,
-            step: None,
-            attempt: sh.attempt,
-            index,
-            // Latency from the schedule is latency from the keystroke, debounce included.
-            scheduled: (start + key.at).into_std(),
-        };
+        // Latency from the schedule is latency from the keystroke, debounce included.
+        let meta = ctx.meta(index, start + key.at);
         let id = format!("dev{d}:key{}", p.key);
-        sh.log
+        job.log
             .lock()
             .expect("client log")
             .inflight
             .push((now_unix_s(), 1));
-        let fill = sh
+        let fill = ctx
             .client
-            .fill(&key.fim, sh.method, &id, &params, meta, &drop_it);
+            .fill(&key.fim, job.method, &id, &params, meta, &drop_it);
         tokio::pin!(fill);
         let superseded = p.superseded_at.is_some();
         let next_key = sleep_until(p.superseded_at.map_or(give_up, |s| start + s));
@@ -621,9 +678,9 @@ async fn developer(
             }
         };
         let Ok(mut rec) = rec else { return };
-        let mut log = sh.log.lock().expect("client log");
+        let mut log = job.log.lock().expect("client log");
         match dropped {
-            Some(at) if rec.outcome == Outcome::Cancelled && !sh.cancel.is_cancelled() => {
+            Some(at) if rec.outcome == Outcome::Cancelled && !ctx.cancel.is_cancelled() => {
                 rec.output_tokens = Some(rec.chunk_arrivals.len() as u64);
                 rec.token_source = Some(TokenSource::Chunks);
                 // What the server does with it after the drop is measured either way.
@@ -650,7 +707,7 @@ async fn developer(
                 .push((rec.sent_unix_s + rec.end.as_secs_f64(), -1)),
         }
         drop(log);
-        if tx.send(rec).is_err() {
+        if out.send(rec).is_err() {
             return;
         }
     }

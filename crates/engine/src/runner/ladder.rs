@@ -5,15 +5,60 @@
 //! its steps are all sent and truncation is found from its counts). Every request is
 //! published and journalled as it ends; the numbers come from [`crate::report::ladder`].
 
+use super::attempt::Attempt;
 use super::ctx::Abort;
-use super::measure::Attempt;
 use super::watch::Watch;
-use crate::backend::{GenParams, RequestMeta};
-use crate::events::Event;
+use crate::backend::GenParams;
+use crate::load::corpus::Corpus;
+use crate::load::driver::{Call, Job, Out, RequestCtx, Schedule, Step};
 use crate::load::ladder::{Settings, prompt};
-use crate::prompts::{Message, Prompt};
+use crate::prompts::{Message, Prompt, PromptTags};
 use crate::record::Phase;
 use crate::report::ladder::{LadderReport, LadderStep};
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
+
+/// One step of the ladder as jobs: job `i` sends the step's code, `chars` long, behind its own
+/// tag (always: the ladder measures prefill, so no cache may help, `--allow-prompt-cache` or
+/// not).
+struct Rung {
+    corpus: Arc<Corpus>,
+    chars: usize,
+    tokens: u32,
+    /// The step's index, in its tags.
+    k: usize,
+    tags: PromptTags,
+    params: GenParams,
+    requests: u32,
+}
+
+impl Rung {
+    fn text(&self, i: u64) -> String {
+        let tag = self.tags.label(format!("{}-{i}", self.k));
+        prompt(&self.corpus, self.chars, tag.trim_end())
+    }
+}
+
+impl Job for Rung {
+    fn count(&self) -> Option<u64> {
+        Some(u64::from(self.requests))
+    }
+
+    fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let p = Prompt {
+                id: format!("ladder-{}", self.tokens),
+                scenario: None,
+                messages: vec![Message {
+                    role: "user".into(),
+                    content: self.text(call.index),
+                }],
+                output_tokens: None,
+            };
+            let _ = out.send(ctx.generate(&p, &self.params, call.at).await);
+        })
+    }
+}
 
 impl Attempt<'_, '_> {
     /// Run the ladder and put its facts in the target's report.
@@ -49,14 +94,8 @@ impl Attempt<'_, '_> {
             max_tokens: ls.max_tokens,
             ..self.ctx.params
         };
-        let target = self.spec.name.clone();
-        self.obs.on_event(&Event::PhaseStarted {
-            target: &target,
-            phase: Phase::Ladder,
-            total: steps.len() as u64 * u64::from(ls.requests),
-        })?;
-        let run_tag: u32 = rand::random();
-        let mut index = 0u64;
+        let tags = PromptTags::fresh();
+
         // Tokens the server counted beyond what was sent (its chat template), once known.
         let mut template: Option<u64> = None;
         for (k, &tokens) in steps.iter().enumerate() {
@@ -77,13 +116,21 @@ impl Attempt<'_, '_> {
             }
             // Size the code in the server's tokens: once by the measured rate, then (with a
             // tokenizer) corrected by its count of the prompt itself.
-            let tag = |i: u32| format!("[{run_tag:08x}-{k}-{i}]");
+            let rung = |chars: usize| Rung {
+                corpus: corpus.clone(),
+                chars,
+                tokens,
+                k,
+                tags: tags.clone(),
+                params,
+                requests: ls.requests,
+            };
             let mut chars = (f64::from(tokens) * cpt).round() as usize;
-            let mut text = prompt(&corpus, chars, &tag(0));
+            let mut text = rung(chars).text(0);
             let mut sent = None;
             if tokenize && let Ok(Some(n)) = self.client.tokens(&text).await {
                 chars = (chars as f64 * f64::from(tokens) / n as f64).round() as usize;
-                text = prompt(&corpus, chars, &tag(0));
+                text = rung(chars).text(0);
                 sent = self.client.tokens(&text).await.ok().flatten();
             }
             if sent.is_none() {
@@ -106,54 +153,40 @@ impl Attempt<'_, '_> {
                 facts.steps.push(step);
                 continue;
             }
-            let mark = watch.begin().await;
-            for i in 0..ls.requests {
-                let p = Prompt {
-                    id: format!("ladder-{tokens}"),
-                    scenario: None,
-                    messages: vec![Message {
-                        role: "user".into(),
-                        content: prompt(&corpus, chars, &tag(i)),
-                    }],
-                    output_tokens: None,
-                };
-                let meta = RequestMeta {
-                    target: &self.spec.name,
-                    phase: Phase::Ladder,
-                    step: Some(k as u32),
-                    attempt: self.ctx.attempt,
-                    index,
-                    scheduled: std::time::Instant::now(),
-                };
-                index += 1;
-                let rec = self
-                    .client
-                    .generate(&p, &params, meta, self.ctx.cancel)
-                    .await;
-                self.obs.on_event(&Event::RequestFinished(&rec))?;
-                if let (true, Some(n), Some(sent)) =
-                    (rec.outcome.is_ok(), rec.input_tokens, step.sent_tokens)
-                {
-                    template = template.max(Some(n.saturating_sub(sent)));
-                }
-                self.built.add(&rec);
-                if self.ctx.cancel.is_cancelled() {
-                    break;
-                }
-            }
-            let window = watch.end(&mark).await.window(watch.tel);
-            step.phase.gpu = window.gpu;
-            step.phase.server_process = window.server_process;
-            step.phase.server_metrics = window.server_metrics;
+            let sent_tokens = step.sent_tokens;
+            let ctx = self.request_ctx(Phase::Ladder).at_step(Some(k as u32));
+            let done = self
+                .run_phase(
+                    super::phase::PhaseRun {
+                        phase: Phase::Ladder,
+                        total: u64::from(ls.requests),
+                        parts: vec![super::phase::Part {
+                            ctx: Arc::new(ctx),
+                            job: Arc::new(rung(chars)),
+                            step: Step {
+                                schedule: Schedule::Closed(1),
+                                requests: None,
+                                duration: None,
+                            },
+                        }],
+                        settle: None,
+                    },
+                    watch,
+                    &mut |rec| {
+                        if let (true, Some(n), Some(sent)) =
+                            (rec.outcome.is_ok(), rec.input_tokens, sent_tokens)
+                        {
+                            template = template.max(Some(n.saturating_sub(sent)));
+                        }
+                    },
+                )
+                .await?;
+            done.resources.window(watch.tel).attach(&mut step.phase);
             facts.steps.push(step);
             if self.ctx.cancel.is_cancelled() {
                 break;
             }
         }
-        self.obs.on_event(&Event::PhaseFinished {
-            target: &target,
-            phase: Phase::Ladder,
-        })?;
         self.t.phases.ladder = Some(facts);
         if self.ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);

@@ -1,6 +1,7 @@
 //! One attempt at one target: launch (if managed), probe, model facts, the cold load(s), the
 //! warm phase and the load profile, with telemetry attributed to each phase.
 
+use super::attempt::Attempt;
 use super::ctx::{Abort, Ctx, READY_TIMEOUT_S, UNLOAD_WAIT, stop_grace};
 use super::error::TargetError;
 use super::watch::{Resources, Watch};
@@ -12,7 +13,7 @@ use crate::load::profile::Profile;
 use crate::load::synthetic;
 use crate::plan::TargetSpec;
 use crate::record::{Outcome, Phase, RequestRecord};
-use crate::report::build::{Builder, TargetFacts, Who};
+use crate::report::build::{Builder, TargetFacts};
 use crate::report::{
     LoadSample, LoadSource, MemoryFacts, ModelCheck, PhaseReport, TargetReport, explain_memory,
 };
@@ -26,25 +27,6 @@ use std::time::Duration;
 
 fn target_err(e: impl Into<TargetError>) -> Abort {
     Abort::Target(e.into())
-}
-
-/// One attempt at a target: what it talks to, the run context, and the state its phases fill.
-/// [`measure`] runs its phases in order: launch, identify, prompts, cold, warm, load, quality.
-pub(super) struct Attempt<'a, 'o> {
-    pub(super) spec: &'a TargetSpec,
-    pub(super) client: &'a Client,
-    pub(super) ctx: Ctx<'a>,
-    pub(super) obs: &'o mut dyn Observer,
-    pub(super) t: &'a mut TargetReport,
-    /// This attempt's records and graded answers: every statistic of `t` comes from it.
-    pub(super) built: Builder,
-    server: &'a mut Option<ManagedServer>,
-    /// The managed server's log file name.
-    log_name: &'a str,
-    /// Spawn → ready of each launch, s.
-    launches: Vec<f64>,
-    /// vLLM's KV-cache configuration, from its `/metrics`.
-    pub(super) cache: Option<CacheConfig>,
 }
 
 /// Measure one attempt. `log_name` is the managed server's log file name.
@@ -84,21 +66,6 @@ pub(super) async fn measure(
 }
 
 impl<'a> Attempt<'a, '_> {
-    /// This attempt, as the builder keys its records.
-    pub(super) fn who(&self) -> Who<'_> {
-        Who {
-            target: &self.spec.name,
-            attempt: self.ctx.attempt,
-        }
-    }
-
-    pub(super) fn note(&mut self, message: String) -> Result<(), Abort> {
-        Ok(self.obs.on_event(&Event::Note {
-            target: &self.spec.name,
-            message,
-        })?)
-    }
-
     async fn phases(&mut self) -> Result<(), Abort> {
         if self.spec.launch.is_some() {
             let d = self.launch(false).await?;
@@ -277,7 +244,7 @@ impl<'a> Attempt<'a, '_> {
             } else {
                 managed
             };
-            let cold = self.run_step(sequential(Phase::Cold, 1, 0), watch).await?;
+            let cold = self.sequential(Phase::Cold, 1, 0, watch).await?;
             let Some(first) = cold.first else {
                 return Err(Abort::Cancelled);
             };
@@ -357,6 +324,27 @@ impl<'a> Attempt<'a, '_> {
         };
     }
 
+    /// `requests` of the run's prompts one after another, from prompt `offset`, as `phase`.
+    async fn sequential(
+        &mut self,
+        phase: Phase,
+        requests: u64,
+        offset: usize,
+        watch: &Watch<'_>,
+    ) -> Result<super::phase::PhaseDone, Abort> {
+        let job = std::sync::Arc::new(crate::load::driver::Prompts {
+            prompts: self.ctx.prompts.clone(),
+            offset,
+        });
+        let step = Step {
+            schedule: Schedule::Closed(1),
+            requests: Some(requests),
+            duration: None,
+        };
+        self.run_step(self.request_ctx(phase), job, step, watch)
+            .await
+    }
+
     /// The warm phase; the target fails when every request so far failed.
     async fn warm(
         &mut self,
@@ -368,7 +356,7 @@ impl<'a> Attempt<'a, '_> {
         let warm_n = self.ctx.plan.settings.warm;
         if warm_n > 0 {
             let warm = self
-                .run_step(sequential(Phase::Warm, warm_n.into(), 1), watch)
+                .sequential(Phase::Warm, warm_n.into(), 1, watch)
                 .await?;
             let window = warm.resources.window(self.ctx.telemetry);
             let report = self.built.phase(self.who(), Phase::Warm, Some(&window));
@@ -426,7 +414,7 @@ impl<'a> Attempt<'a, '_> {
             self.replay(tr, w).await?;
         }
         if let Some(schedule) = schedule {
-            self.t.phases.load = self.load_step(schedule, Phase::Load, None, w).await?;
+            self.t.phases.load = self.load_step(schedule, Phase::Load, None, None, w).await?;
         }
         if self.ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
@@ -440,24 +428,17 @@ impl<'a> Attempt<'a, '_> {
         let (Some(q), Some(grader)) = (&ctx.plan.settings.quality, ctx.grader) else {
             return Ok(());
         };
+        let answers = std::sync::Arc::new(self.request_ctx(Phase::Quality));
         let mut obs = AddGraded {
             inner: &mut *self.obs,
             built: &mut self.built,
         };
-        let report = crate::eval::evaluate(
-            self.client,
-            &self.t.name,
-            &q.tasks,
-            &q.settings,
-            grader,
-            &mut obs,
-            ctx.cancel,
-        )
-        .await
-        .map_err(|e| match e {
-            crate::eval::EvalError::Io(io) => Abort::Io(io),
-            other => target_err(TargetError::Quality(other.to_string())),
-        })?;
+        let report = crate::eval::evaluate(&answers, &q.tasks, &q.settings, grader, &mut obs)
+            .await
+            .map_err(|e| match e {
+                crate::eval::EvalError::Io(io) => Abort::Io(io),
+                other => target_err(TargetError::Quality(other.to_string())),
+            })?;
         self.t.quality = Some(report);
         if ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
@@ -498,17 +479,6 @@ async fn first_request_ok(client: &Client, first: &RequestRecord) -> Result<(), 
                 .unwrap_or_else(|| "connection failed".into()),
         })),
         _ => Ok(()),
-    }
-}
-
-fn sequential(phase: Phase, requests: u64, prompt_offset: usize) -> Step {
-    Step {
-        schedule: Schedule::Closed(1),
-        requests: Some(requests),
-        duration: None,
-        phase,
-        step: None,
-        prompt_offset,
     }
 }
 

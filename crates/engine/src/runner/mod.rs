@@ -9,6 +9,7 @@
 //! to the next, after trying its fallbacks; a failed request is recorded as a failure and the
 //! phase continues.
 
+mod attempt;
 mod autocomplete;
 mod ctx;
 mod error;

@@ -1,34 +1,57 @@
-//! Phases: one driver step at a time (publishing each record as it finishes, adding it to the
-//! attempt's report builder and attributing telemetry to the step), load steps, and the
-//! concurrency sweep. Every number a step reports comes from [`crate::report::build`].
+//! The one phase runner ([`Attempt::run_phase`]): phase started → telemetry window opens → the
+//! driver runs each part's job on its schedule → every record is published and added to the
+//! attempt's builder as it finishes → window closes → phase finished. Workloads hand it jobs
+//! and read back a [`PhaseDone`]; none of them touches telemetry windows or events. Also here:
+//! load steps, the concurrency sweep and trace replay. Every number a step reports comes from
+//! [`crate::report::build`].
 
+use super::attempt::Attempt;
 use super::ctx::{Abort, DEFAULT_SWEEP_MAX, SLO_BREAK_PASS_RATE};
 use super::error::TargetError;
-use super::measure::Attempt;
 use super::watch::{Resources, Watch};
 use crate::events::Event;
-use crate::load::driver::{self, Schedule, Shared, Step};
+use crate::load::driver::{self, Job, Prompts, RequestCtx, Schedule, Step};
+use crate::prompts::Prompt;
 use crate::record::{Phase, RequestRecord};
 use crate::report::build::{Schedule as Asked, Window};
 use crate::report::{LoadStep, saturation};
+use futures_util::future::BoxFuture;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// A step's schedule in words, for notes and stop reasons.
-fn describe(s: &Schedule) -> String {
-    match s {
-        Schedule::Closed(c) => format!("concurrency {c}"),
-        Schedule::Open { rate, .. } => format!("rate {rate} req/s"),
-        Schedule::At(t) => format!("a trace of {} requests", t.len()),
-    }
+/// One part of a phase: a job on its schedule, through its request context.
+pub(super) struct Part {
+    pub ctx: Arc<RequestCtx>,
+    pub job: Arc<dyn Job>,
+    pub step: Step,
 }
 
-/// What a driver step left behind (its records are in the attempt's builder).
-pub(super) struct StepDone {
+/// A phase to run: its parts run at once (a team's classes; one part otherwise).
+pub(super) struct PhaseRun<'f> {
+    pub phase: Phase,
+    /// Requests expected, for progress (0: not known).
+    pub total: u64,
+    pub parts: Vec<Part>,
+    /// Awaited once every job has ended, before the phase's telemetry window closes (the
+    /// autocomplete workload waits there for the server to let go of dropped requests).
+    pub settle: Option<BoxFuture<'f, ()>>,
+}
+
+/// What a phase left behind (its records are in the attempt's builder).
+pub(super) struct PhaseDone {
     pub first: Option<RequestRecord>,
-    pub duration: Duration,
-    /// Telemetry read during the step.
+    /// Start → last job end, per part.
+    pub durations: Vec<Duration>,
+    /// Telemetry read during the phase.
     pub resources: Resources,
+}
+
+impl PhaseDone {
+    /// The longest part's start → last job end.
+    pub fn duration(&self) -> Duration {
+        self.durations.iter().copied().max().unwrap_or_default()
+    }
 }
 
 impl Attempt<'_, '_> {
@@ -70,10 +93,10 @@ impl Attempt<'_, '_> {
             if self.ctx.cancel.is_cancelled() {
                 break;
             }
-            let c = describe(schedule);
+            let c = schedule.describe();
             self.note(format!("sweep step {k}: {c}"))?;
             let Some(step) = self
-                .load_step(schedule.clone(), Phase::Sweep, Some(k as u32), watch)
+                .load_step(schedule.clone(), Phase::Sweep, Some(k as u32), None, watch)
                 .await?
             else {
                 // Not one request was sent: cancelled as the step began (the loop's check
@@ -146,25 +169,29 @@ impl Attempt<'_, '_> {
             cal.words_per_token,
             cal.method
         ))?;
-        let saved = (
-            std::mem::replace(&mut self.ctx.prompts, prompts.into()),
-            self.ctx.tags.take(),
-        );
         let r = self
-            .load_step(Schedule::At(schedule.into()), Phase::Load, None, watch)
+            .load_step(
+                Schedule::At(schedule.into()),
+                Phase::Load,
+                None,
+                Some(prompts.into()),
+                watch,
+            )
             .await;
-        (self.ctx.prompts, self.ctx.tags) = saved;
         self.t.phases.load = r?;
         Ok(())
     }
 
     /// Warm up (uncounted), then run one load phase or sweep step and describe it; `None`
-    /// when not one request was sent (cancelled at once).
+    /// when not one request was sent (cancelled at once). `replay`: a trace's own prompts,
+    /// sent untagged from the first (its shared prefixes are meant to be shared); otherwise
+    /// the run's prompts from the second (the cold request took the first), tagged.
     pub(super) async fn load_step(
         &mut self,
         schedule: Schedule,
         phase: Phase,
         step: Option<u32>,
+        replay: Option<Arc<[Prompt]>>,
         watch: &Watch<'_>,
     ) -> Result<Option<LoadStep>, Abort> {
         let s = &self.ctx.plan.settings;
@@ -192,43 +219,45 @@ impl Attempt<'_, '_> {
             Schedule::Open { rate, .. } => ((30.0 * rate).ceil() as u64).max(16),
             Schedule::At(times) => times.len() as u64,
         };
-        let replay = matches!(schedule, Schedule::At(_));
         let duration = s.duration_s.map(Duration::from_secs_f64);
         let run = Step {
             schedule,
             requests: match replay {
                 // A trace is replayed whole (or for --duration).
-                true => Some(default_requests),
-                false => s
+                Some(_) => Some(default_requests),
+                None => s
                     .requests
                     .or(duration.is_none().then_some(default_requests)),
             },
             duration,
-            phase,
-            step,
-            // The cold request took prompt 0; a trace's prompts are its own, from the first.
-            prompt_offset: if replay { 0 } else { 1 },
         };
+        let tagged = replay.is_none();
+        let prompts = Arc::new(Prompts {
+            offset: if tagged { 1 } else { 0 },
+            prompts: replay.unwrap_or_else(|| self.ctx.prompts.clone()),
+        });
         // A trace's warm-up would send its own first requests early (and without tags):
         // a replay has none.
-        if s.warmup > 0 && !replay {
+        if s.warmup > 0 && tagged {
             let warmup = Step {
                 schedule: Schedule::Closed(concurrency.unwrap_or(1)),
                 requests: Some(s.warmup),
                 duration: None,
-                phase: Phase::Warmup,
-                step,
-                prompt_offset: 1,
             };
-            self.run_step(warmup, watch).await?;
+            let ctx = self.request_ctx(Phase::Warmup).at_step(step);
+            self.run_step(ctx, prompts.clone(), warmup, watch).await?;
         }
-        let done = self.run_step(run, watch).await?;
+        let mut ctx = self.request_ctx(phase).at_step(step);
+        if !tagged {
+            ctx.tags = None;
+        }
+        let done = self.run_step(ctx, prompts, run, watch).await?;
         let window = Window {
             schedule: Some(Asked {
                 profile,
                 concurrency,
                 rate,
-                duration_s: done.duration.as_secs_f64(),
+                duration_s: done.duration().as_secs_f64(),
             }),
             ..done.resources.window(watch.tel)
         };
@@ -241,48 +270,91 @@ impl Attempt<'_, '_> {
         Ok(Some(report))
     }
 
-    /// Run one driver step, publishing each record as it finishes and adding it to the
-    /// attempt's builder (which does not count warm-up records).
+    /// A context for this attempt's requests in `phase`: the run's client, sampling, tags and
+    /// cancellation.
+    pub(super) fn request_ctx(&self, phase: Phase) -> RequestCtx {
+        RequestCtx::new(
+            self.client.clone(),
+            self.ctx.params,
+            (&self.spec.name, self.ctx.attempt),
+            phase,
+            self.ctx.cancel.clone(),
+            self.ctx.tags.clone(),
+        )
+    }
+
+    /// One job on one schedule as a phase of its own (the context's).
     pub(super) async fn run_step(
         &mut self,
+        ctx: RequestCtx,
+        job: Arc<dyn Job>,
         step: Step,
         watch: &Watch<'_>,
-    ) -> Result<StepDone, Abort> {
-        let phase = step.phase;
-        let target = self.spec.name.as_str();
-        self.obs.on_event(&Event::PhaseStarted {
-            target,
-            phase,
+    ) -> Result<PhaseDone, Abort> {
+        let run = PhaseRun {
+            phase: ctx.phase,
             total: step.requests.unwrap_or(0),
-        })?;
-        let shared = Shared {
-            client: self.client.clone(),
-            prompts: self.ctx.prompts.clone(),
-            params: self.ctx.params,
-            target: target.into(),
-            cancel: self.ctx.cancel.clone(),
-            tags: self.ctx.tags.clone(),
-            attempt: self.ctx.attempt,
+            parts: vec![Part {
+                ctx: Arc::new(ctx),
+                job,
+                step,
+            }],
+            settle: None,
         };
+        self.run_phase(run, watch, &mut |_| {}).await
+    }
+
+    /// Run a phase: every part's job on its schedule at once, each record published and added
+    /// to the attempt's builder (which does not count warm-up records) as it finishes, and
+    /// handed to `on_record`; telemetry is read over the whole phase.
+    pub(super) async fn run_phase(
+        &mut self,
+        run: PhaseRun<'_>,
+        watch: &Watch<'_>,
+        on_record: &mut dyn FnMut(&RequestRecord),
+    ) -> Result<PhaseDone, Abort> {
+        let phase = run.phase;
+        let target = self.spec.name.clone();
+        self.obs.on_event(&Event::PhaseStarted {
+            target: &target,
+            phase,
+            total: run.total,
+        })?;
         let mark = watch.begin().await;
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let driver = tokio::spawn(driver::run(shared, step, tx));
+        let drivers: Vec<_> = run
+            .parts
+            .into_iter()
+            .map(|p| tokio::spawn(driver::run(p.ctx, p.job, p.step, tx.clone())))
+            .collect();
+        drop(tx);
         let mut first = None;
         while let Some(rec) = rx.recv().await {
             self.obs.on_event(&Event::RequestFinished(&rec))?;
             self.built.add(&rec);
+            on_record(&rec);
             if first.is_none() {
                 first = Some(rec);
             }
         }
-        let duration = driver
-            .await
-            .map_err(|e| Abort::Target(TargetError::Driver(e.to_string())))?;
+        let mut durations = Vec::new();
+        for d in drivers {
+            durations.push(
+                d.await
+                    .map_err(|e| Abort::Target(TargetError::Driver(e.to_string())))?,
+            );
+        }
+        if let Some(settle) = run.settle {
+            settle.await;
+        }
         let resources = watch.end(&mark).await;
-        self.obs.on_event(&Event::PhaseFinished { target, phase })?;
-        Ok(StepDone {
+        self.obs.on_event(&Event::PhaseFinished {
+            target: &target,
+            phase,
+        })?;
+        Ok(PhaseDone {
             first,
-            duration,
+            durations,
             resources,
         })
     }

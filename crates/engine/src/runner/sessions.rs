@@ -11,47 +11,71 @@
 //! (the system message) is shared by every session — as one team's repository is — while
 //! each conversation is its own.
 
+use super::attempt::Attempt;
 use super::ctx::Abort;
 use super::error::TargetError;
-use super::measure::Attempt;
+use super::phase::{Part, PhaseRun};
 use super::watch::Watch;
-use crate::backend::{Client, GenParams, RequestMeta};
-use crate::events::Event;
-use crate::load::driver::arrival_gaps;
+use crate::backend::GenParams;
+use crate::load::driver::{Call, Job, Out, RequestCtx, Schedule, Step};
 use crate::load::profile::Profile;
-use crate::load::sessions::{Offer, Session, Settings, Think};
-use crate::prompts::{Message, Prompt};
-use crate::record::{Outcome, Phase, RequestRecord, SessionTurn};
+use crate::load::sessions::{Session, Settings, Think};
+use crate::prompts::{Message, Prompt, PromptTags};
+use crate::record::{Outcome, Phase, SessionTurn};
 use crate::report::sessions::{PrefixCounters, SessionsReport};
 use crate::server_metrics::{self, Role};
+use futures_util::future::BoxFuture;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
-/// What every session shares.
-struct Shared {
-    client: Client,
-    params: GenParams,
-    target: Arc<str>,
-    attempt: u32,
-    cancel: CancellationToken,
-    think: Think,
-    seed: u64,
-    /// The run's tag (`None`: `--allow-prompt-cache`, sessions sent as they are).
-    tag: Option<u32>,
-    /// No new turn starts after this.
-    end: Option<Instant>,
-    next_index: AtomicU64,
-    cut: AtomicU64,
+/// The sessions as jobs: job `k` is session `k`, its turns in order.
+pub(super) struct Conversations {
+    pub sessions: Arc<[Session]>,
+    pub think: Think,
+    pub seed: u64,
+    /// Sessions cut short by the end of the phase or Ctrl-C.
+    pub cut: AtomicU64,
     /// Sessions started.
-    started: AtomicU64,
-    /// The sweep step, for the records.
-    step: Option<u32>,
+    pub started: AtomicU64,
+}
+
+impl Conversations {
+    pub fn new(sessions: Arc<[Session]>, think: Think, seed: u64) -> Conversations {
+        Conversations {
+            sessions,
+            think,
+            seed,
+            cut: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Job for Conversations {
+    fn count(&self) -> Option<u64> {
+        Some(self.sessions.len() as u64)
+    }
+
+    fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()> {
+        Box::pin(converse(self, ctx, call, out))
+    }
+}
+
+/// How sessions are offered, as a profile (`sessions:N`, `rate:R:…`).
+fn label(s: &Schedule) -> String {
+    match s {
+        Schedule::Closed(n) => Profile::Sessions(*n).to_string(),
+        Schedule::Open { rate, arrival, .. } => Profile::Rate {
+            rate: *rate,
+            arrival: *arrival,
+        }
+        .to_string(),
+        Schedule::At(_) => "trace".into(),
+    }
 }
 
 impl Attempt<'_, '_> {
@@ -89,14 +113,21 @@ impl Attempt<'_, '_> {
             )));
         }
         // One phase, or one per step of a sweep of sessions at once.
-        let offers: Vec<(Offer, Option<u32>)> = match &s.profile {
-            Profile::Sessions(n) => vec![(Offer::Closed(*n), None)],
-            Profile::Rate { rate, arrival } => vec![(Offer::Open(*rate, *arrival), None)],
+        let offers: Vec<(Schedule, Option<u32>)> = match &s.profile {
+            Profile::Sessions(n) => vec![(Schedule::Closed(*n), None)],
+            Profile::Rate { rate, arrival } => vec![(
+                Schedule::Open {
+                    rate: *rate,
+                    arrival: *arrival,
+                    seed: s.seed,
+                },
+                None,
+            )],
             Profile::Sweep(Some(steps)) => (0u32..)
                 .zip(steps)
-                .map(|(k, n)| (Offer::Closed(*n), Some(k)))
+                .map(|(k, n)| (Schedule::Closed(*n), Some(k)))
                 .collect(),
-            _ => vec![(Offer::Closed(1), None)],
+            _ => vec![(Schedule::Closed(1), None)],
         };
         let server_slots = self.client.slots().await.map(|v| v.len() as u32);
         // A server that states no cached count: reuse is estimated from the prompt-evaluation
@@ -120,7 +151,7 @@ impl Attempt<'_, '_> {
             if let Some(k) = step {
                 self.note(format!(
                     "sessions sweep step {k}: {} at once",
-                    offer.label()
+                    label(&offer)
                 ))?;
             }
             let facts = self
@@ -142,17 +173,11 @@ impl Attempt<'_, '_> {
         &mut self,
         ss: &Settings,
         sessions: &Arc<[Session]>,
-        (offer, step): (Offer, Option<u32>),
+        (offer, step): (Schedule, Option<u32>),
         (server_slots, uncached, turns): (Option<u32>, Option<f64>, u64),
         watch: &Watch<'_>,
     ) -> Result<SessionsReport, Abort> {
         let s = &self.ctx.plan.settings;
-        let target = self.spec.name.clone();
-        self.obs.on_event(&Event::PhaseStarted {
-            target: &target,
-            phase: Phase::Session,
-            total: turns,
-        })?;
         let counters = |m: Option<std::collections::BTreeMap<&str, f64>>| {
             let m = m?;
             Some((
@@ -161,110 +186,53 @@ impl Attempt<'_, '_> {
             ))
         };
         let before = counters(self.client.metrics().await);
-        let mark = watch.begin().await;
         let start = Instant::now();
-        let shared = Arc::new(Shared {
-            client: self.client.clone(),
-            params: self.ctx.params,
-            target: target.as_str().into(),
-            attempt: self.ctx.attempt,
-            cancel: self.ctx.cancel.clone(),
-            think: ss.think,
-            seed: s.seed,
-            tag: self.ctx.tags.as_ref().map(|_| rand::random()),
-            end: s.duration_s.map(|d| start + Duration::from_secs_f64(d)),
-            next_index: AtomicU64::new(0),
-            cut: AtomicU64::new(0),
-            started: AtomicU64::new(0),
-            step,
-        });
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let mut tasks = tokio::task::JoinSet::new();
-        match offer {
-            Offer::Closed(n) => {
-                let next = Arc::new(AtomicU64::new(0));
-                for _ in 0..n {
-                    let (shared, sessions, next, tx) =
-                        (shared.clone(), sessions.clone(), next.clone(), tx.clone());
-                    tasks.spawn(async move {
-                        loop {
-                            let k = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(session) = sessions.get(k as usize) else {
-                                break;
-                            };
-                            let now = Instant::now();
-                            if shared.cancel.is_cancelled() || shared.end.is_some_and(|e| now >= e)
-                            {
-                                break;
-                            }
-                            converse(&shared, k, session, now, &tx).await;
-                        }
-                    });
-                }
-            }
-            Offer::Open(rate, arrival) => {
-                let (shared, sessions, tx) = (shared.clone(), sessions.clone(), tx.clone());
-                tasks.spawn(async move {
-                    let mut at = Instant::now();
-                    let mut running = tokio::task::JoinSet::new();
-                    for ((k, session), gap) in
-                        (0u64..)
-                            .zip(sessions.iter())
-                            .zip(arrival_gaps(rate, arrival, shared.seed))
-                    {
-                        if shared.end.is_some_and(|e| at >= e) {
-                            break;
-                        }
-                        tokio::select! {
-                            _ = tokio::time::sleep_until(at) => {}
-                            _ = shared.cancel.cancelled() => break,
-                        }
-                        let (shared, session, tx) = (shared.clone(), session.clone(), tx.clone());
-                        running.spawn(async move { converse(&shared, k, &session, at, &tx).await });
-                        while running.try_join_next().is_some() {}
-                        at += gap;
-                    }
-                    while running.join_next().await.is_some() {}
-                });
-            }
-        }
-        drop(tx);
-        while let Some(rec) = rx.recv().await {
-            self.obs.on_event(&Event::RequestFinished(&rec))?;
-            self.built.add(&rec);
-        }
-        while tasks.join_next().await.is_some() {}
-        let resources = watch.end(&mark).await;
-        self.obs.on_event(&Event::PhaseFinished {
-            target: &target,
+        let job = Arc::new(Conversations::new(sessions.clone(), ss.think, s.seed));
+        // The phase's own tags: its sessions share the context, no earlier phase or target
+        // does.
+        let mut ctx = self.request_ctx(Phase::Session).at_step(step);
+        ctx.tags = ctx.tags.map(|_| PromptTags::fresh());
+        let run = PhaseRun {
             phase: Phase::Session,
-        })?;
+            total: turns,
+            parts: vec![Part {
+                ctx: Arc::new(ctx),
+                job: job.clone(),
+                step: Step {
+                    schedule: offer.clone(),
+                    requests: None,
+                    duration: s.duration_s.map(Duration::from_secs_f64),
+                },
+            }],
+            settle: None,
+        };
+        let done = self.run_phase(run, watch, &mut |_| {}).await?;
         let server_prefix_cache = match (before, counters(self.client.metrics().await)) {
             (Some((q0, h0)), Some((q1, h1))) => Some(PrefixCounters::between((q0, q1), (h0, h1))),
             _ => None,
         };
-        let window = resources.window(watch.tel);
+        let window = done.resources.window(watch.tel);
         let mut facts = SessionsReport {
             source: match (&ss.source, &ss.corpus) {
                 (src, Some(c)) => format!("{src}:{}", c.dir.display()),
                 (src, None) => src.to_string(),
             },
-            load: offer.label(),
+            load: label(&offer),
             concurrency: match offer {
-                Offer::Closed(n) => Some(n),
-                Offer::Open(..) => None,
+                Schedule::Closed(n) => Some(n),
+                _ => None,
             },
             think_time: ss.think.to_string(),
             context_tokens: ss.context_tokens(),
             sessions: sessions.len() as u64,
-            cut_by_end: shared.cut.load(Ordering::Relaxed),
+            cut_by_end: job.cut.load(Ordering::Relaxed),
             server_slots,
             uncached_prefill_tok_s: uncached,
             server_prefix_cache,
             cache_block_tokens: self.cache.as_ref().and_then(|c| c.block_size),
             ..Default::default()
         };
-        let started = shared.started.load(Ordering::Relaxed);
+        let started = job.started.load(Ordering::Relaxed);
         if let Some(d) = s.duration_s
             && started == sessions.len() as u64
             && start.elapsed().as_secs_f64() < d
@@ -273,9 +241,7 @@ impl Attempt<'_, '_> {
                 "every one of the source's {started} sessions had ended before --duration ({d} s) was up: the phase is shorter than asked (more sessions: --session-count, or a larger file)"
             ));
         }
-        facts.turns.gpu = window.gpu;
-        facts.turns.server_process = window.server_process;
-        facts.turns.server_metrics = window.server_metrics;
+        window.attach(&mut facts.turns);
         Ok(facts)
     }
 
@@ -284,7 +250,7 @@ impl Attempt<'_, '_> {
     /// the basis of the estimate. Journalled as a warm-up record.
     async fn uncached_rate(&mut self, first: &Session) -> Result<Option<f64>, Abort> {
         let mut messages = Vec::new();
-        let tag = format!("[{:08x}] ", rand::random::<u32>());
+        let tag = PromptTags::fresh().shared();
         let mut tagged = false;
         if let Some(sys) = &first.system {
             messages.push(Message {
@@ -312,19 +278,12 @@ impl Attempt<'_, '_> {
             max_tokens: 1,
             ..self.ctx.params
         };
-        let meta = RequestMeta {
-            target: &self.spec.name,
-            phase: Phase::Warmup,
-            step: None,
-            attempt: self.ctx.attempt,
-            index: 0,
-            scheduled: std::time::Instant::now(),
-        };
         let rec = self
-            .client
-            .generate(&prompt, &params, meta, self.ctx.cancel)
+            .request_ctx(Phase::Warmup)
+            .generate(&prompt, &params, Instant::now())
             .await;
-        self.obs.on_event(&Event::RequestFinished(&rec))?;
+        self.obs
+            .on_event(&crate::events::Event::RequestFinished(&rec))?;
         let rate = rec.server_timings.as_ref().and_then(|t| {
             let (n, d) = (t.prompt_tokens?, t.prompt?.as_secs_f64());
             (d > 0.0 && n > 0).then(|| n as f64 / d)
@@ -342,47 +301,46 @@ impl Attempt<'_, '_> {
     }
 }
 
-/// One session: its turns in order, each after a think time, until one fails, the run's end
-/// or Ctrl-C. `scheduled` is when the session was due (its first turn's schedule).
-async fn converse(
-    sh: &Shared,
-    k: u64,
-    session: &Session,
-    scheduled: Instant,
-    tx: &mpsc::UnboundedSender<RequestRecord>,
-) {
-    sh.started.fetch_add(1, Ordering::Relaxed);
-    let mut rng = StdRng::seed_from_u64(sh.seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+/// One session (job `call.index`): its turns in order, each after a think time, until one
+/// fails, the phase's end or Ctrl-C. `call.at` is when the session was due (its first turn's
+/// schedule). The context is tagged with the phase's tags; each session's first message gets
+/// its own label.
+async fn converse(job: &Conversations, ctx: &RequestCtx, call: Call, out: &Out) {
+    let k = call.index;
+    let Some(session) = job.sessions.get(k as usize) else {
+        return;
+    };
+    job.started.fetch_add(1, Ordering::Relaxed);
+    let mut rng = StdRng::seed_from_u64(job.seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut messages: Vec<Message> = Vec::new();
     if let Some(sys) = &session.system {
-        // The attempt's tag: its sessions share the context, no earlier run or target does.
         messages.push(Message {
             role: "system".into(),
-            content: match sh.tag {
-                Some(tag) => format!("[{tag:08x}] {sys}"),
+            content: match &ctx.tags {
+                Some(tags) => format!("{}{sys}", tags.shared()),
                 None => sys.clone(),
             },
         });
     }
-    let mut due = scheduled;
+    let mut due = call.at;
     for (t, turn) in session.turns.iter().enumerate() {
         if t > 0 {
-            let think = turn.think_s.unwrap_or_else(|| sh.think.sample(&mut rng));
+            let think = turn.think_s.unwrap_or_else(|| job.think.sample(&mut rng));
             due = Instant::now() + Duration::from_secs_f64(think);
-            if sh.end.is_some_and(|e| due >= e) {
-                sh.cut.fetch_add(1, Ordering::Relaxed);
+            if call.end.is_some_and(|e| due >= e) {
+                job.cut.fetch_add(1, Ordering::Relaxed);
                 return;
             }
             tokio::select! {
                 _ = tokio::time::sleep_until(due) => {}
-                _ = sh.cancel.cancelled() => {
-                    sh.cut.fetch_add(1, Ordering::Relaxed);
+                _ = ctx.cancel.cancelled() => {
+                    job.cut.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
             }
         }
-        let user = match (t, sh.tag) {
-            (0, Some(tag)) => format!("[{tag:08x}-s{k}] {}", turn.user),
+        let user = match (t, &ctx.tags) {
+            (0, Some(tags)) => format!("{}{}", tags.label(format!("s{k}")), turn.user),
             _ => turn.user.clone(),
         };
         messages.push(Message {
@@ -396,30 +354,21 @@ async fn converse(
             output_tokens: None,
         };
         let params = GenParams {
-            max_tokens: turn.max_tokens.unwrap_or(sh.params.max_tokens),
-            ..sh.params
+            max_tokens: turn.max_tokens.unwrap_or(ctx.params.max_tokens),
+            ..ctx.params
         };
-        let meta = RequestMeta {
-            target: &sh.target,
-            phase: Phase::Session,
-            step: None,
-            attempt: sh.attempt,
-            index: sh.next_index.fetch_add(1, Ordering::Relaxed),
-            scheduled: due.into_std(),
-        };
-        let mut rec = sh.client.generate(&prompt, &params, meta, &sh.cancel).await;
+        let mut rec = ctx.generate(&prompt, &params, due).await;
         rec.session = Some(SessionTurn {
             session: k,
             turn: t as u32 + 1,
         });
-        rec.step = sh.step;
         let ok = rec.outcome.is_ok();
         let reply = rec.text.clone();
         // Ctrl-C in a turn (the last one too) cut the session short.
         if rec.outcome == Outcome::Cancelled {
-            sh.cut.fetch_add(1, Ordering::Relaxed);
+            job.cut.fetch_add(1, Ordering::Relaxed);
         }
-        if tx.send(rec).is_err() || !ok {
+        if out.send(rec).is_err() || !ok {
             return;
         }
         messages.push(Message {
