@@ -5,6 +5,7 @@
 
 mod autocomplete;
 mod sessions;
+mod team;
 
 use crate::common::*;
 use serde_json::Value;

@@ -26,6 +26,7 @@ mod sandbox;
 mod sessions;
 mod sessions_sources;
 mod stats_props;
+mod team;
 mod telemetry;
 mod trace;
 mod wire_fixtures;

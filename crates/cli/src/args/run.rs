@@ -110,11 +110,18 @@ pub struct RunArgs {
     #[arg(help_heading = "Quality", long, value_parser = quality_load_parser)]
     pub quality_load: Option<Profile>,
     /// What to send: chat (cold, warm and the load profile), sessions (multi-turn
-    /// conversations, see --sessions), context (the long-context ladder, see --ladder) or
-    /// autocomplete (simulated
-    /// developers typing, fill-in-the-middle requests dropped at the next keystroke) [default: chat].
+    /// conversations, see --sessions), context (the long-context ladder, see --ladder),
+    /// autocomplete (simulated developers typing, fill-in-the-middle requests dropped at the
+    /// next keystroke) or team (several of those at once, see --team) [default: chat].
     #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<Workload>())]
     pub workload: Option<Workload>,
+    /// The team mix: how many of each class run at once against each target for --duration
+    /// seconds [default: 60] — autocomplete (developers typing), chat (sessions over the
+    /// repository), agent (agent sessions), prompts (closed-loop streams of the prompt set);
+    /// e.g. autocomplete=4,chat=2,agent=1 [default: autocomplete=2,chat=1,agent=1]. Implies
+    /// --workload team. The autocomplete and sessions knobs apply to their classes.
+    #[arg(help_heading = "Workload", long, value_parser = |s: &str| s.parse::<servebench_engine::plan::TeamMix>())]
+    pub team: Option<servebench_engine::plan::TeamMix>,
     /// Developers typing at once [default: 4]; they type for --duration seconds [default: 60].
     #[arg(help_heading = "Autocomplete", long, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub developers: Option<u32>,
@@ -286,6 +293,7 @@ impl RunArgs {
             ladder_requests: a.ladder_requests,
             trace: a.trace.clone(),
             trace_speed: a.trace_speed,
+            team: a.team,
         };
         let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;
         prepare_quality(&mut plan)?;
@@ -299,10 +307,25 @@ impl RunArgs {
         if let Some(t) = &mut plan.settings.trace {
             t.load()?;
         }
+        if let Some(t) = &mut plan.settings.team {
+            t.load().map_err(|e| anyhow::anyhow!("team: {e}"))?;
+            if t.mix.autocomplete > 0 {
+                for target in &plan.targets {
+                    let native = servebench_engine::backend::dialect(target.api)
+                        .capabilities()
+                        .traits
+                        .fim;
+                    Method::choose(native, &target.model, t.typing.template).map_err(|m| {
+                        anyhow::anyhow!("target {} (team autocomplete): {m}", target.name)
+                    })?;
+                }
+            }
+        }
         if plan.settings.warm == 0
             && plan.settings.autocomplete.is_none()
             && plan.settings.sessions.is_none()
             && plan.settings.ladder.is_none()
+            && plan.settings.team.is_none()
         {
             eprintln!(
                 "servebench: warning: --warm 0: no warm phase, so every warm row of the summary stays empty and the recommendations have no warm numbers to go on"

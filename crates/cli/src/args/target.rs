@@ -111,7 +111,19 @@ pub fn build_plan(
                     knob.replace('_', "-")
                 );
             }
+            let team = settings.team.is_some();
+            if team && overrides.developers.is_some() {
+                bail!(
+                    "--developers is not a knob of the team workload: the mix says how many type (--team autocomplete=N)"
+                );
+            }
+            if team && overrides.sessions.is_some() {
+                bail!(
+                    "--sessions is not a knob of the team workload: its chat class sends repository sessions and its agent class agent sessions"
+                );
+            }
             if settings.autocomplete.is_none()
+                && !team
                 && let Some(knob) = overrides.autocomplete_knob()
             {
                 bail!(
@@ -120,6 +132,7 @@ pub fn build_plan(
                 );
             }
             if settings.sessions.is_none()
+                && !team
                 && let Some(knob) = overrides.sessions_knob()
             {
                 bail!(
@@ -141,10 +154,11 @@ pub fn build_plan(
             if settings.sessions.is_none()
                 && settings.autocomplete.is_none()
                 && settings.ladder.is_none()
+                && !team
                 && overrides.corpus.is_some()
             {
                 bail!(
-                    "--corpus is read by the autocomplete, sessions and context workloads: add --workload autocomplete, sessions or context"
+                    "--corpus is read by the autocomplete, sessions, context and team workloads: add --workload autocomplete, sessions, context or team"
                 );
             }
             let plan = Plan {

@@ -150,7 +150,9 @@ pub async fn mock_fim(cfg: FimCfg) -> FimMock {
             .route("/tokenize", post(tokenize))
             .route("/slots", get(slots))
             .route("/infill", post(generate))
-            .route("/completion", post(generate)),
+            .route("/completion", post(generate))
+            // llama-server's OpenAI-compatible chat, for the team mix's chat and agent classes.
+            .route("/v1/chat/completions", post(generate)),
         Server::Ollama => Router::new()
             .route("/", get(|| async { "Ollama is running" }))
             .route(
@@ -295,6 +297,13 @@ fn words_of(s: &FimState, path: &str, b: &Value) -> String {
 
 /// One token's event and the end event, in the server's format.
 fn token_line(s: &FimState, path: &str, k: usize, text: &str, prompt_n: usize) -> String {
+    if path == "/v1/chat/completions" {
+        // llama-server's chat chunk (llamacpp_chat_stream.sse).
+        return format!(
+            "data: {}\n\n",
+            json!({"choices": [{"finish_reason": null, "index": 0, "delta": {"content": text}}], "created": 1749893472, "id": "chatcmpl-mock", "model": s.cfg.model, "system_fingerprint": "b6700-3df2244d", "object": "chat.completion.chunk"})
+        );
+    }
     match s.cfg.server {
         Server::Llamacpp => format!(
             "data: {}\n\n",
@@ -314,7 +323,16 @@ fn token_line(s: &FimState, path: &str, k: usize, text: &str, prompt_n: usize) -
     }
 }
 
-fn end_lines(s: &FimState, n: usize, prompt_n: usize, slot: usize) -> String {
+fn end_lines(s: &FimState, path: &str, n: usize, prompt_n: usize, slot: usize) -> String {
+    if path == "/v1/chat/completions" {
+        // llama-server's last chat chunks: the finish, then usage and timings, then [DONE].
+        let _ = slot;
+        return format!(
+            "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
+            json!({"choices": [{"finish_reason": "length", "index": 0, "delta": {}}], "created": 1749893472, "id": "chatcmpl-mock", "model": s.cfg.model, "system_fingerprint": "b6700-3df2244d", "object": "chat.completion.chunk"}),
+            json!({"choices": [], "created": 1749893472, "id": "chatcmpl-mock", "model": s.cfg.model, "system_fingerprint": "b6700-3df2244d", "object": "chat.completion.chunk", "usage": {"completion_tokens": n, "prompt_tokens": prompt_n, "total_tokens": prompt_n + n, "prompt_tokens_details": {"cached_tokens": 0}}, "timings": {"cache_n": 0, "prompt_n": prompt_n, "prompt_ms": 1.0, "prompt_per_token_ms": 0.1, "prompt_per_second": 1000.0, "predicted_n": n, "predicted_ms": 1.0, "predicted_per_token_ms": 0.1, "predicted_per_second": 1000.0}})
+        );
+    }
     match s.cfg.server {
         Server::Llamacpp => {
             let last = fixture("llamacpp_infill_stream.sse")
@@ -463,7 +481,7 @@ async fn stream(
     }
     if left.is_none()
         && tx
-            .send(Ok(end_lines(&s, generated, prompt_n, slot)))
+            .send(Ok(end_lines(&s, &path, generated, prompt_n, slot)))
             .await
             .is_err()
     {

@@ -8,14 +8,19 @@ use super::table::fmt;
 
 /// The section, when any target ran the autocomplete workload.
 pub fn section(d: &mut Document, targets: &[TargetReport]) {
-    let ran: Vec<(&str, &AutocompleteReport)> = targets
+    let ran: Vec<(String, &AutocompleteReport)> = targets
         .iter()
-        .filter_map(|t| Some((t.name.as_str(), t.phases.autocomplete.as_ref()?)))
+        .filter_map(|t| Some((t.name.clone(), t.phases.autocomplete.as_ref()?)))
         .collect();
     if ran.is_empty() {
         return;
     }
     d.heading(2, "IDE autocomplete");
+    body(d, &ran);
+}
+
+/// The table and findings of the runs named in `ran` (a target, or a team's class).
+pub fn body(d: &mut Document, ran: &[(String, &AutocompleteReport)]) {
     let mut table = Table::new(
         [
             "Target",
@@ -36,7 +41,7 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
         .map(String::from)
         .to_vec(),
     );
-    for (name, a) in &ran {
+    for (name, a) in ran {
         let p = &a.shown;
         table.row(vec![
             name.to_string(),
@@ -63,7 +68,7 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
         ]);
     }
     d.table(table);
-    for (name, a) in &ran {
+    for (name, a) in ran {
         for line in findings(name, a) {
             d.item(line);
         }

@@ -55,7 +55,8 @@ impl PhaseKey {
             Phase::Sweep => Some(PhaseKey::Sweep),
             // Warm-up requests are excluded from every number; quality answers and judge
             // calls are scored from `quality.jsonl`.
-            // Autocomplete and session records are counted by their own accumulators.
+            // Autocomplete, session, ladder and team records are counted by their own
+            // accumulators.
             Phase::Warmup
             | Phase::Quality
             | Phase::Judge
@@ -203,6 +204,7 @@ impl TargetFacts {
             sessions: t.phases.sessions.clone(),
             sessions_sweep: t.phases.sessions_sweep.clone(),
             ladder: t.phases.ladder.clone(),
+            team: t.phases.team.clone(),
             ..Default::default()
         };
         target.saturation = None;
@@ -255,6 +257,8 @@ pub struct Builder {
     sessions: BTreeMap<(String, u32, Option<u32>), super::sessions::SessionsStats>,
     /// Ladder records per (target, attempt).
     ladder: BTreeMap<(String, u32), super::ladder::LadderStats>,
+    /// Team-mix records per (target, attempt).
+    team: BTreeMap<(String, u32), super::team::TeamStats>,
 }
 
 impl Builder {
@@ -267,6 +271,7 @@ impl Builder {
             autocomplete: BTreeMap::new(),
             sessions: BTreeMap::new(),
             ladder: BTreeMap::new(),
+            team: BTreeMap::new(),
         }
     }
 
@@ -282,6 +287,12 @@ impl Builder {
             self.ladder
                 .entry((r.target.clone(), r.attempt))
                 .or_default()
+                .add(r);
+        }
+        if r.phase == Phase::Team {
+            self.team
+                .entry((r.target.clone(), r.attempt))
+                .or_insert_with(|| super::team::TeamStats::new(self.slo))
                 .add(r);
         }
         if r.phase == Phase::Session {
@@ -461,6 +472,13 @@ impl Builder {
         t.phases.ladder = f.target.phases.ladder.as_ref().map(|facts| {
             match self.ladder.get(&(who.target.to_string(), who.attempt)) {
                 Some(s) => s.report(facts, t.server_traits.truncates_silently),
+                None => facts.clone(),
+            }
+        });
+        // The mix and its telemetry are facts of the run; its classes' numbers come from records.
+        t.phases.team = f.target.phases.team.as_ref().map(|facts| {
+            match self.team.get(&(who.target.to_string(), who.attempt)) {
+                Some(s) => s.report(facts),
                 None => facts.clone(),
             }
         });

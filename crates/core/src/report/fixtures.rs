@@ -127,6 +127,7 @@ pub(crate) fn target(name: &str, api: Api, scale: f64) -> TargetReport {
             sessions: None,
             sessions_sweep: Vec::new(),
             ladder: None,
+            team: None,
             sweep: [1, 2, 4, 8]
                 .iter()
                 .map(|&c| LoadStep {

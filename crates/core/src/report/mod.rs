@@ -39,6 +39,8 @@ pub mod sessions_doc;
 pub mod significance;
 pub mod svg;
 pub mod table;
+pub mod team;
+pub mod team_doc;
 
 pub use model::*;
 pub use phase::*;

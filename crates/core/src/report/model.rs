@@ -309,6 +309,9 @@ pub struct Phases {
     /// The long-context ladder (`--workload context`); `null` otherwise.
     #[serde(default)]
     pub ladder: Option<super::ladder::LadderReport>,
+    /// The team mix (`--workload team`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<super::team::TeamReport>,
 }
 
 /// A load phase or sweep step: a phase plus what the load was and what it achieved.

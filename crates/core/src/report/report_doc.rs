@@ -41,12 +41,20 @@ pub fn document(
     if r.settings.performance {
         super::charts::section(&mut d, entries, lang);
         definitions(&mut d);
-        if r.targets.iter().any(|t| t.phases.autocomplete.is_some()) {
+        let team = |f: fn(&super::team::TeamReport) -> bool| {
+            r.targets
+                .iter()
+                .any(|t| t.phases.team.as_ref().is_some_and(f))
+        };
+        if r.targets.iter().any(|t| t.phases.autocomplete.is_some())
+            || team(|t| t.autocomplete.is_some())
+        {
             super::autocomplete_doc::definitions(&mut d);
         }
         if r.targets
             .iter()
             .any(|t| t.phases.sessions.is_some() || !t.phases.sessions_sweep.is_empty())
+            || team(|t| t.chat.is_some() || t.agent.is_some())
         {
             super::sessions_doc::definitions(&mut d);
         }
@@ -119,6 +127,7 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
     super::autocomplete_doc::section(&mut d, &r.targets);
     super::sessions_doc::section(&mut d, &r.targets);
     super::ladder_doc::section(&mut d, &r.targets);
+    super::team_doc::section(&mut d, &r.targets);
     super::quality_doc::section(&mut d, &r.targets);
     let sources: std::collections::BTreeSet<_> =
         r.targets.iter().filter_map(|t| t.load.source).collect();
@@ -142,7 +151,10 @@ pub fn summary(r: &Report, cmp: Option<&Comparison>) -> Document {
         // Nothing was measured: the errors say everything, and they are printed on their own.
         return d;
     }
-    if r.targets.iter().any(|t| t.phases.autocomplete.is_some()) {
+    if r.targets.iter().any(|t| t.phases.team.is_some()) {
+        // The team mix replaces the chat phases: its own section says it all.
+        super::team_doc::section(&mut d, &r.targets);
+    } else if r.targets.iter().any(|t| t.phases.autocomplete.is_some()) {
         // The autocomplete workload replaces the chat phases: its own table says it all.
         super::autocomplete_doc::section(&mut d, &r.targets);
     } else if r

@@ -284,7 +284,8 @@ fn cut(
 impl SessionsStats {
     /// Add one finished session turn.
     pub fn add(&mut self, r: &RequestRecord) {
-        if r.phase == Phase::Session {
+        // A sessions phase's turns, or a team mix's chat or agent turns.
+        if r.phase == Phase::Session || r.session.is_some() {
             self.records.push(r.clone());
         }
     }

@@ -31,6 +31,12 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
         return;
     }
     d.heading(2, "Chat and agent sessions");
+    body(d, &ran);
+}
+
+/// The table, charts and findings of the runs named in `ran` (a target, a sweep step, or a
+/// team's class).
+pub fn body(d: &mut Document, ran: &[(String, &SessionsReport)]) {
     let mut table = Table::new(
         [
             "Target",
@@ -48,7 +54,7 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
         .map(String::from)
         .to_vec(),
     );
-    for (name, s) in &ran {
+    for (name, s) in ran {
         table.row(vec![
             name.to_string(),
             s.source.clone(),
@@ -83,7 +89,7 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
         .map(String::from)
         .to_vec(),
     );
-    for (name, s) in &ran {
+    for (name, s) in ran {
         for t in &s.by_turn {
             by_turn.row(vec![
                 name.to_string(),
@@ -118,7 +124,7 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
     if let Some(chart) = svg::lines_with("TTFT p50 by turn", "turn", "TTFT (s)", &series, opts) {
         d.charts("TTFT by turn", vec![chart]);
     }
-    for (name, s) in &ran {
+    for (name, s) in ran {
         d.item(format!(
             "{name}: {} sessions from {} ({}), think time {}{}; {} ended at a failed turn, {} cut by the end of the run.",
             s.sessions,

@@ -131,6 +131,9 @@ pub struct Plan {
 struct PlanFile {
     #[serde(default)]
     run: RunOverrides,
+    /// The team mix, as a table (`[team]` with `autocomplete = 4`, `chat = 2`, …).
+    #[serde(default)]
+    team: Option<TeamMix>,
     #[serde(default)]
     targets: Vec<TargetSpec>,
 }
@@ -175,7 +178,7 @@ impl Plan {
 
     /// Parse plan text; `path` is only used in messages.
     pub fn from_toml(text: &str, path: &Path, overrides: &RunOverrides) -> Result<Plan, PlanError> {
-        let file: PlanFile = toml::from_str(text).map_err(|e| {
+        let mut file: PlanFile = toml::from_str(text).map_err(|e| {
             let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             let mut message = readable_types(e.message().replace('\n', " ").trim());
             // The parser does not say which key is duplicated; the span starts at it.
@@ -200,6 +203,15 @@ impl Plan {
                 path.display()
             )));
         }
+        if let Some(mix) = file.team.take() {
+            if file.run.team.is_some() {
+                return Err(PlanError::Invalid(format!(
+                    "{}: the team mix is given twice ([run] team and a [team] table): keep one",
+                    path.display()
+                )));
+            }
+            file.run.team = Some(mix);
+        }
         let mut settings = RunSettings::default();
         file.run.apply(&mut settings);
         overrides.apply(&mut settings);
@@ -213,7 +225,23 @@ impl Plan {
                 path.display()
             )));
         }
+        let team = settings.team.is_some();
+        if team
+            && let Some(knob) = [
+                (file.run.developers.or(overrides.developers).is_some(), "developers: the mix says how many type (--team autocomplete=N)"),
+                (file.run.sessions.is_some() || overrides.sessions.is_some(), "sessions: its chat class sends repository sessions and its agent class agent sessions"),
+                (file.run.sharegpt.is_some() || overrides.sharegpt.is_some(), "sharegpt: its classes send their own sessions"),
+            ]
+            .into_iter()
+            .find_map(|(set, why)| set.then_some(why))
+        {
+            return Err(PlanError::Invalid(format!(
+                "{}: {knob} is not a knob of the team workload: drop it",
+                path.display()
+            )));
+        }
         if settings.autocomplete.is_none()
+            && !team
             && let Some(knob) = file
                 .run
                 .autocomplete_knob()
@@ -225,6 +253,7 @@ impl Plan {
             )));
         }
         if settings.sessions.is_none()
+            && !team
             && let Some(knob) = file.run.sessions_knob().or(overrides.sessions_knob())
         {
             return Err(PlanError::Invalid(format!(
@@ -251,6 +280,7 @@ impl Plan {
         if settings.sessions.is_none()
             && settings.autocomplete.is_none()
             && settings.ladder.is_none()
+            && !team
             && (file.run.corpus.is_some() || overrides.corpus.is_some())
         {
             return Err(PlanError::Invalid(format!(
@@ -454,6 +484,20 @@ impl RunSettings {
         if let Some(l) = &s.ladder {
             l.validate().map_err(PlanError::Invalid)?;
         }
+        if let Some(t) = &s.team {
+            t.validate().map_err(PlanError::Invalid)?;
+            if s.profile != Profile::Sequential {
+                return Err(PlanError::Invalid(format!(
+                    "profile {} with the team workload: the mix is the load (each class keeps its own count at once): drop the profile",
+                    s.profile
+                )));
+            }
+            if t.mix.chat + t.mix.agent > 0 && s.endpoint == Endpoint::Completions {
+                return Err(PlanError::Invalid(
+                    "endpoint completions with the team's chat or agent class: a conversation needs the chat endpoint (drop --endpoint completions)".into(),
+                ));
+            }
+        }
         if let Some(t) = &s.trace {
             if !(t.speed > 0.0 && t.speed <= 1000.0) {
                 return Err(PlanError::Invalid(format!(
@@ -467,7 +511,11 @@ impl RunSettings {
                     s.profile
                 )));
             }
-            if s.sessions.is_some() || s.autocomplete.is_some() || s.ladder.is_some() {
+            if s.sessions.is_some()
+                || s.autocomplete.is_some()
+                || s.ladder.is_some()
+                || s.team.is_some()
+            {
                 return Err(PlanError::Invalid(
                     "trace replays the chat workload's load phase: drop the other workload".into(),
                 ));
@@ -477,10 +525,12 @@ impl RunSettings {
             s.sessions.is_some(),
             s.autocomplete.is_some(),
             s.ladder.is_some(),
+            s.team.is_some(),
         ];
         if workloads.iter().filter(|w| **w).count() > 1 {
             return Err(PlanError::Invalid(
-                "one workload per run: choose one of autocomplete, sessions and context".into(),
+                "one workload per run: choose one of autocomplete, sessions, context and team"
+                    .into(),
             ));
         }
         if s.max_tokens == 0 || s.max_tokens > 1_000_000 {

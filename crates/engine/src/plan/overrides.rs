@@ -3,7 +3,9 @@
 //! a knob belongs to the workload chosen.
 
 use super::Endpoint;
-use super::settings::{Autocomplete, FimStop, Infill, Quality, RunSettings, Workload};
+use super::settings::{
+    Autocomplete, FimStop, Infill, Quality, RunSettings, Team, TeamMix, Workload,
+};
 use crate::load::profile::{Profile, Slo};
 use crate::load::synthetic::LengthDist;
 use serde::{Deserialize, Deserializer};
@@ -119,6 +121,10 @@ pub struct RunOverrides {
     pub trace: Option<PathBuf>,
     /// Time scale of the trace replay (2: twice as fast).
     pub trace_speed: Option<f64>,
+    /// Team mix: how many of each class at once (`autocomplete=4,chat=2,agent=1`; a plan's
+    /// `[team]` table sets the same).
+    #[serde(default, deserialize_with = "parsed")]
+    pub team: Option<TeamMix>,
 }
 
 /// Deserialise ladder steps written as on the command line (`"1k,2k,4k"`).
@@ -154,6 +160,7 @@ impl RunOverrides {
         self.apply_autocomplete(base, false);
         self.apply_sessions(base, false);
         self.apply_ladder(base, false);
+        self.apply_team(base, false);
         if let (Some(t), Some(x)) = (&mut base.trace, self.trace_speed) {
             t.speed = x;
         }
@@ -208,6 +215,64 @@ impl RunOverrides {
         }
     }
 
+    /// The team mix: chosen by `workload = team` (or a mix given), with the autocomplete and
+    /// sessions knobs applied to its classes.
+    fn apply_team(&self, base: &mut RunSettings, switch: bool) {
+        // A mix given without a workload chooses the team mix.
+        let chosen = match self.workload {
+            None if self.team.is_some() => Some(Workload::Team),
+            w => w,
+        };
+        match chosen.filter(|_| switch) {
+            Some(Workload::Team) => {
+                let d = base.duration_s.unwrap_or(60.0);
+                base.team
+                    .get_or_insert_with(|| Team::new(TeamMix::default(), d));
+            }
+            Some(_) => base.team = None,
+            None => {}
+        }
+        let Some(t) = &mut base.team else {
+            return;
+        };
+        if let Some(m) = self.team {
+            t.mix = m;
+        }
+        t.typing.developers = t.mix.autocomplete;
+        if let Some(d) = self.duration_s {
+            t.duration_s = d;
+        }
+        t.typing.duration_s = t.duration_s;
+        let mut ac = RunSettings {
+            autocomplete: Some(t.typing.clone()),
+            ..RunSettings::default()
+        };
+        let mut typing_knobs = self.clone();
+        typing_knobs.developers = None;
+        typing_knobs.apply_autocomplete(&mut ac, false);
+        if let Some(a) = ac.autocomplete {
+            t.typing = a;
+        }
+        for (class, settings) in [(0, &mut t.chat), (1, &mut t.agent)] {
+            let mut ss = RunSettings {
+                sessions: Some(settings.clone()),
+                ..RunSettings::default()
+            };
+            // The class decides the source; every other sessions knob applies to both.
+            let mut knobs = self.clone();
+            knobs.sessions = None;
+            knobs.sharegpt = None;
+            knobs.apply_sessions(&mut ss, false);
+            if let Some(mut s) = ss.sessions {
+                s.source = match class {
+                    0 => crate::load::sessions::Source::Repo,
+                    _ => crate::load::sessions::Source::Agent,
+                };
+                *settings = s;
+            }
+        }
+    }
+
     fn apply_sessions(&self, base: &mut RunSettings, switch: bool) {
         match self.workload.filter(|_| switch) {
             Some(Workload::Sessions) => {
@@ -257,7 +322,7 @@ impl RunOverrides {
                     ..Autocomplete::default()
                 });
             }
-            Some(Workload::Chat | Workload::Sessions | Workload::Context) => {
+            Some(Workload::Chat | Workload::Sessions | Workload::Context | Workload::Team) => {
                 base.autocomplete = None
             }
             None => {}
@@ -385,9 +450,22 @@ impl RunOverrides {
             q.settings.dataset = d.clone();
             base.quality = Some(q);
         }
-        self.apply_autocomplete(base, true);
-        self.apply_sessions(base, true);
-        self.apply_ladder(base, true);
+        // A mix given without a workload chooses the team mix (and no other workload).
+        let implied;
+        let this = match (self.workload, self.team) {
+            (None, Some(_)) => {
+                implied = RunOverrides {
+                    workload: Some(Workload::Team),
+                    ..self.clone()
+                };
+                &implied
+            }
+            _ => self,
+        };
+        this.apply_autocomplete(base, true);
+        this.apply_sessions(base, true);
+        this.apply_ladder(base, true);
+        this.apply_team(base, true);
         if let Some(p) = &self.trace {
             let speed = base.trace.as_ref().map_or(1.0, |t| t.speed);
             base.trace = Some(crate::load::trace::Trace {

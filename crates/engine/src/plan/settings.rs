@@ -67,6 +67,8 @@ pub struct RunSettings {
     pub ladder: Option<crate::load::ladder::Settings>,
     /// A trace replayed as the load phase (`--trace`).
     pub trace: Option<crate::load::trace::Trace>,
+    /// The team mix instead of cold, warm and load (`--workload team`).
+    pub team: Option<Team>,
 }
 
 /// What a run sends (`--workload`).
@@ -81,6 +83,8 @@ pub enum Workload {
     Sessions,
     /// Prompts of growing length (the long-context ladder).
     Context,
+    /// A team's autocomplete, chat, agents and prompts at once (`--team`).
+    Team,
 }
 
 impl std::str::FromStr for Workload {
@@ -91,8 +95,9 @@ impl std::str::FromStr for Workload {
             "autocomplete" => Ok(Workload::Autocomplete),
             "sessions" => Ok(Workload::Sessions),
             "context" => Ok(Workload::Context),
+            "team" => Ok(Workload::Team),
             _ => Err(format!(
-                "unknown workload {s:?}: use chat, autocomplete, sessions or context"
+                "unknown workload {s:?}: use chat, autocomplete, sessions, context or team"
             )),
         }
     }
@@ -294,6 +299,173 @@ impl Default for RunSettings {
             sessions: None,
             ladder: None,
             trace: None,
+            team: None,
         }
+    }
+}
+
+/// How many of each class a team mix runs at once: `--team autocomplete=4,chat=2,agent=1`, or
+/// a plan's `[team]` table. A class not named runs none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TeamMix {
+    /// Developers typing with autocomplete on.
+    pub autocomplete: u32,
+    /// Chat sessions at once, over the team's repository context.
+    pub chat: u32,
+    /// Agent sessions at once.
+    pub agent: u32,
+    /// Closed-loop streams of the run's prompt set.
+    pub prompts: u32,
+}
+
+impl Default for TeamMix {
+    /// Two developers typing, one chatting and one running an agent: small enough for one
+    /// CPU-served model, and every kind of coding-assistant traffic at once.
+    fn default() -> Self {
+        TeamMix {
+            autocomplete: 2,
+            chat: 1,
+            agent: 1,
+            prompts: 0,
+        }
+    }
+}
+
+impl TeamMix {
+    /// How many of `class` run.
+    pub fn count(&self, class: crate::spec::Class) -> u32 {
+        use crate::spec::Class;
+        match class {
+            Class::Autocomplete => self.autocomplete,
+            Class::Chat => self.chat,
+            Class::Agent => self.agent,
+            Class::Prompts => self.prompts,
+        }
+    }
+
+    /// Check the counts: at least one class, none above 10,000.
+    pub fn validate(&self) -> Result<(), String> {
+        let counts = crate::spec::Class::ALL.map(|c| self.count(c));
+        if counts.iter().all(|n| *n == 0) {
+            return Err(
+                "team: every class is 0: run at least one, e.g. --team autocomplete=4,chat=2,agent=1"
+                    .into(),
+            );
+        }
+        if let Some(c) = crate::spec::Class::ALL
+            .into_iter()
+            .find(|c| self.count(*c) > 10_000)
+        {
+            return Err(format!(
+                "team: {c}={} out of range: use 0..=10000",
+                self.count(c)
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for TeamMix {
+    type Err = String;
+
+    /// `autocomplete=4,chat=2,agent=1` (classes not named run none).
+    fn from_str(s: &str) -> Result<TeamMix, String> {
+        let mut mix = TeamMix {
+            autocomplete: 0,
+            chat: 0,
+            agent: 0,
+            prompts: 0,
+        };
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').ok_or_else(|| {
+                format!("--team: `{part}` is not class=N; use e.g. autocomplete=4,chat=2,agent=1")
+            })?;
+            let class: crate::spec::Class = k.trim().parse().map_err(|e| format!("--team: {e}"))?;
+            let n: u32 = v
+                .trim()
+                .parse()
+                .map_err(|_| format!("--team: `{part}`: N must be a whole number"))?;
+            match class {
+                crate::spec::Class::Autocomplete => mix.autocomplete = n,
+                crate::spec::Class::Chat => mix.chat = n,
+                crate::spec::Class::Agent => mix.agent = n,
+                crate::spec::Class::Prompts => mix.prompts = n,
+            }
+        }
+        Ok(mix)
+    }
+}
+
+/// The team mix (`--workload team`): its classes run at once against each target for
+/// `duration_s`, each as its own workload would send it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Team {
+    /// How many of each class.
+    pub mix: TeamMix,
+    /// How long the mix runs, s.
+    pub duration_s: f64,
+    /// The autocomplete class: the autocomplete workload's typing, windows and corpus (its
+    /// `developers` is the mix's count).
+    pub typing: Autocomplete,
+    /// The chat class: sessions over the team's repository context.
+    pub chat: crate::load::sessions::Settings,
+    /// The agent class: agent sessions.
+    pub agent: crate::load::sessions::Settings,
+}
+
+impl Team {
+    /// `mix` for `duration_s`, every class with its workload's defaults.
+    pub fn new(mix: TeamMix, duration_s: f64) -> Team {
+        use crate::load::sessions::{Settings, Source};
+        Team {
+            mix,
+            duration_s,
+            typing: Autocomplete {
+                developers: mix.autocomplete,
+                duration_s,
+                ..Autocomplete::default()
+            },
+            chat: Settings {
+                source: Source::Repo,
+                ..Settings::default()
+            },
+            agent: Settings {
+                source: Source::Agent,
+                ..Settings::default()
+            },
+        }
+    }
+
+    /// Check the mix and each running class's settings.
+    pub fn validate(&self) -> Result<(), String> {
+        self.mix.validate()?;
+        if !(self.duration_s > 0.0 && self.duration_s <= 86_400.0) {
+            return Err(format!(
+                "team: duration {} s out of range: use (0, 86400] (--duration)",
+                self.duration_s
+            ));
+        }
+        if self.mix.chat > 0 {
+            self.chat.validate()?;
+        }
+        if self.mix.agent > 0 {
+            self.agent.validate()?;
+        }
+        Ok(())
+    }
+
+    /// Read the corpora the running classes type through and talk about.
+    pub fn load(&mut self) -> Result<(), String> {
+        if self.mix.autocomplete > 0 {
+            self.typing.load().map_err(|e| e.to_string())?;
+        }
+        if self.mix.chat > 0 {
+            self.chat.load().map_err(|e| e.to_string())?;
+        }
+        if self.mix.agent > 0 {
+            self.agent.load().map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }

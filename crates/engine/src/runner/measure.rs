@@ -94,6 +94,11 @@ impl<'a> Attempt<'a, '_> {
             self.sessions(ss, &watch).await?;
             return self.quality().await;
         }
+        if let Some(team) = &self.ctx.plan.settings.team {
+            // Boxed: the mix holds every workload's state at once, too large for a thread's stack.
+            Box::pin(self.team(team, &watch)).await?;
+            return self.quality().await;
+        }
         if let Some(ls) = &self.ctx.plan.settings.ladder {
             self.ladder(ls, &watch).await?;
             return self.quality().await;

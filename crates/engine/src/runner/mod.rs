@@ -1,9 +1,10 @@
 //! The engine: drives each target of a plan through launch (if managed), probe, the cold
-//! load(s), the warm phase and the load profile ([`measure`], [`phase`]) — or the
-//! IDE-autocomplete workload ([`autocomplete`]), the multi-turn sessions workload
-//! ([`sessions`]) or the long-context ladder ([`ladder`]) — with telemetry
-//! sampled throughout and attributed to each phase ([`watch`]), publishing [`Event`]s, and
-//! assembles the [`Report`].
+//! load(s), the warm phase and the load profile ([`measure`]) — or the IDE-autocomplete
+//! workload ([`autocomplete`]), the multi-turn sessions workload ([`sessions`]), the
+//! long-context ladder ([`ladder`]) or the team mix of several at once ([`team`]) — each
+//! phase through the one phase runner ([`phase`]) and the one load driver
+//! ([`crate::load::driver`]), with telemetry sampled throughout and attributed to each phase
+//! ([`watch`]), publishing [`Event`]s, and assembles the [`Report`].
 //!
 //! A target that cannot be measured is reported as `failed` with its error and the run moves on
 //! to the next, after trying its fallbacks; a failed request is recorded as a failure and the
@@ -17,12 +18,14 @@ mod ladder;
 mod measure;
 mod phase;
 mod sessions;
+mod team;
 mod watch;
 
 use crate::backend::{Client, GenParams};
 use crate::events::{Event, Observer};
 use crate::plan::{Plan, TargetSpec};
 use crate::prompts::{Prompt, PromptTags};
+use crate::report::team::{ClassMix, TeamReport};
 use crate::report::{
     Attempt, AttemptStatus, GpuDevice, GpuReport, Load, MemoryReport, ModelInfo, Phases, Report,
     RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus,
@@ -244,6 +247,22 @@ pub fn skeleton(plan: &Plan, prompts: usize) -> Report {
                     .quality
                     .as_ref()
                     .map(|q| q.settings.report_settings(q.tasks.len(), None)),
+                // The mix, so a killed run's team records can be reported per class.
+                phases: Phases {
+                    team: plan.settings.team.as_ref().map(|t| TeamReport {
+                        mix: crate::spec::Class::ALL
+                            .into_iter()
+                            .filter(|c| t.mix.count(*c) > 0)
+                            .map(|class| ClassMix {
+                                class,
+                                count: t.mix.count(class),
+                            })
+                            .collect(),
+                        duration_s: t.duration_s,
+                        ..TeamReport::default()
+                    }),
+                    ..Phases::default()
+                },
                 ..blank_report(spec)
             })
             .collect(),

@@ -65,6 +65,17 @@ impl Job for Conversations {
     }
 }
 
+/// The sessions workload ready to run (see [`Attempt::prepare_sessions`]).
+pub(super) struct SessionsRun {
+    /// The settings, the context fitted to the server.
+    pub settings: Settings,
+    pub sessions: Arc<[Session]>,
+    pub server_slots: Option<u32>,
+    pub uncached: Option<f64>,
+    /// Turns in all the sessions.
+    pub turns: u64,
+}
+
 /// How sessions are offered, as a profile (`sessions:N`, `rate:R:…`).
 fn label(s: &Schedule) -> String {
     match s {
@@ -81,37 +92,8 @@ fn label(s: &Schedule) -> String {
 impl Attempt<'_, '_> {
     /// Run the sessions workload and put its facts in the target's report.
     pub(super) async fn sessions(&mut self, ss: &Settings, watch: &Watch<'_>) -> Result<(), Abort> {
-        let fitted = ss.fitted_to(self.t.model_info.context_length);
-        if let Some(f) = &fitted {
-            self.note(format!(
-                "sessions: {} tokens of context (half of the server's {}; the default {} would leave no room to grow; --context-tokens sets it)",
-                f.context_tokens().unwrap_or(0),
-                self.t.model_info.context_length.unwrap_or(0),
-                ss.context_tokens().unwrap_or(0)
-            ))?;
-        }
-        let ss = fitted.as_ref().unwrap_or(ss);
+        let prepared = self.prepare_sessions(ss, "sessions").await?;
         let s = &self.ctx.plan.settings;
-        let cpt = match &ss.corpus {
-            Some(c) => {
-                let (cpt, how) = self
-                    .client
-                    .chars_per_token_for(&c.sample(), "the session contexts")
-                    .await
-                    .map_err(|e| Abort::Target(e.into()))?;
-                self.note(format!(
-                    "sessions: {cpt:.2} characters per token of the corpus (by {how})"
-                ))?;
-                cpt
-            }
-            None => 4.0,
-        };
-        let sessions = ss.sessions(cpt, s.seed);
-        if sessions.is_empty() {
-            return Err(Abort::Target(TargetError::Sessions(
-                "the session source holds no session".into(),
-            )));
-        }
         // One phase, or one per step of a sweep of sessions at once.
         let offers: Vec<(Schedule, Option<u32>)> = match &s.profile {
             Profile::Sessions(n) => vec![(Schedule::Closed(*n), None)],
@@ -129,24 +111,17 @@ impl Attempt<'_, '_> {
                 .collect(),
             _ => vec![(Schedule::Closed(1), None)],
         };
-        let server_slots = self.client.slots().await.map(|v| v.len() as u32);
-        // A server that states no cached count: reuse is estimated from the prompt-evaluation
-        // time against the rate of an uncached prompt, measured first.
-        let uncached = match self.client.capabilities().traits.states_cached_tokens {
-            false => self.uncached_rate(&sessions[0]).await?,
-            true => None,
-        };
-        let turns: usize = sessions.iter().map(|x| x.turns.len()).sum();
         self.note(format!(
-            "sessions: {} sessions ({turns} turns) from {}, {}, think time {}",
-            sessions.len(),
-            ss.source,
+            "sessions: {} sessions ({} turns) from {}, {}, think time {}",
+            prepared.sessions.len(),
+            prepared.turns,
+            prepared.settings.source,
             s.profile,
-            ss.think
+            prepared.settings.think
         ))?;
-        let sessions: Arc<[Session]> = sessions.into();
-        // Measured once for every phase: the server's slots, Ollama's uncached rate, turns.
-        let known = (server_slots, uncached, turns as u64);
+        let ss = &prepared.settings;
+        let sessions = &prepared.sessions;
+        let known = (prepared.server_slots, prepared.uncached, prepared.turns);
         for (offer, step) in offers {
             if let Some(k) = step {
                 self.note(format!(
@@ -155,7 +130,7 @@ impl Attempt<'_, '_> {
                 ))?;
             }
             let facts = self
-                .session_phase(ss, &sessions, (offer, step), known, watch)
+                .session_phase(ss, sessions, (offer, step), known, watch)
                 .await?;
             match step {
                 None => self.t.phases.sessions = Some(facts),
@@ -166,6 +141,61 @@ impl Attempt<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Everything before the sessions run, measured once for every phase: the context fitted
+    /// to the server, the sessions sized in its tokens, its slots, and — where it states no
+    /// cached count — its uncached prompt-evaluation rate. `what` names them in notes.
+    pub(super) async fn prepare_sessions(
+        &mut self,
+        ss: &Settings,
+        what: &str,
+    ) -> Result<SessionsRun, Abort> {
+        let fitted = ss.fitted_to(self.t.model_info.context_length);
+        if let Some(f) = &fitted {
+            self.note(format!(
+                "{what}: {} tokens of context (half of the server's {}; the default {} would leave no room to grow; --context-tokens sets it)",
+                f.context_tokens().unwrap_or(0),
+                self.t.model_info.context_length.unwrap_or(0),
+                ss.context_tokens().unwrap_or(0)
+            ))?;
+        }
+        let ss = fitted.unwrap_or_else(|| ss.clone());
+        let cpt = match &ss.corpus {
+            Some(c) => {
+                let (cpt, how) = self
+                    .client
+                    .chars_per_token_for(&c.sample(), "the session contexts")
+                    .await
+                    .map_err(|e| Abort::Target(e.into()))?;
+                self.note(format!(
+                    "{what}: {cpt:.2} characters per token of the corpus (by {how})"
+                ))?;
+                cpt
+            }
+            None => 4.0,
+        };
+        let sessions = ss.sessions(cpt, self.ctx.plan.settings.seed);
+        if sessions.is_empty() {
+            return Err(Abort::Target(TargetError::Sessions(
+                "the session source holds no session".into(),
+            )));
+        }
+        let server_slots = self.client.slots().await.map(|v| v.len() as u32);
+        // A server that states no cached count: reuse is estimated from the prompt-evaluation
+        // time against the rate of an uncached prompt, measured first.
+        let uncached = match self.client.capabilities().traits.states_cached_tokens {
+            false => self.uncached_rate(&sessions[0]).await?,
+            true => None,
+        };
+        let turns = sessions.iter().map(|x| x.turns.len() as u64).sum();
+        Ok(SessionsRun {
+            settings: ss,
+            sessions: sessions.into(),
+            server_slots,
+            uncached,
+            turns,
+        })
     }
 
     /// One phase of sessions offered as `offer` (`step`: its index in a sweep).
@@ -212,37 +242,58 @@ impl Attempt<'_, '_> {
             _ => None,
         };
         let window = done.resources.window(watch.tel);
+        let mut facts = self.sessions_facts(
+            ss,
+            &offer,
+            &job,
+            (server_slots, uncached),
+            (s.duration_s, start.elapsed()),
+        );
+        facts.server_prefix_cache = server_prefix_cache;
+        window.attach(&mut facts.turns);
+        Ok(facts)
+    }
+
+    /// What a phase of sessions knew besides its records: its settings, how they were offered,
+    /// how many were cut short, the server's slots and uncached rate, and whether the source
+    /// ran out before `duration_s` (`ran`: how long the phase ran).
+    pub(super) fn sessions_facts(
+        &self,
+        ss: &Settings,
+        offer: &Schedule,
+        job: &Conversations,
+        (server_slots, uncached): (Option<u32>, Option<f64>),
+        (duration_s, ran): (Option<f64>, Duration),
+    ) -> SessionsReport {
         let mut facts = SessionsReport {
             source: match (&ss.source, &ss.corpus) {
                 (src, Some(c)) => format!("{src}:{}", c.dir.display()),
                 (src, None) => src.to_string(),
             },
-            load: label(&offer),
+            load: label(offer),
             concurrency: match offer {
-                Schedule::Closed(n) => Some(n),
+                Schedule::Closed(n) => Some(*n),
                 _ => None,
             },
             think_time: ss.think.to_string(),
             context_tokens: ss.context_tokens(),
-            sessions: sessions.len() as u64,
+            sessions: job.sessions.len() as u64,
             cut_by_end: job.cut.load(Ordering::Relaxed),
             server_slots,
             uncached_prefill_tok_s: uncached,
-            server_prefix_cache,
             cache_block_tokens: self.cache.as_ref().and_then(|c| c.block_size),
             ..Default::default()
         };
         let started = job.started.load(Ordering::Relaxed);
-        if let Some(d) = s.duration_s
-            && started == sessions.len() as u64
-            && start.elapsed().as_secs_f64() < d
+        if let Some(d) = duration_s
+            && started == job.sessions.len() as u64
+            && ran.as_secs_f64() < d
         {
             facts.warnings.push(format!(
                 "every one of the source's {started} sessions had ended before --duration ({d} s) was up: the phase is shorter than asked (more sessions: --session-count, or a larger file)"
             ));
         }
-        window.attach(&mut facts.turns);
-        Ok(facts)
+        facts
     }
 
     /// Ollama reports no cached count: measure its prompt-evaluation rate on a prompt it cannot
