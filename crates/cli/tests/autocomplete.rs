@@ -471,9 +471,11 @@ async fn a_server_that_ignores_the_suffix_is_reported_not_silently_measured() {
     let a = phase(&r);
     assert!(!a.suffix_probe.as_ref().unwrap().honoured);
     assert!(
-        a.warnings.iter().any(|w| w.contains("ignores the suffix")),
+        a.findings
+            .iter()
+            .any(|w| w.code == servebench_engine::report::finding::FindingCode::SuffixIgnored),
         "{:?}",
-        a.warnings
+        a.findings
     );
     let md = crate::common::report_md(&r);
     assert!(md.contains("the server ignored the suffix"), "{md}");

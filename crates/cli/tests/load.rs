@@ -260,9 +260,9 @@ async fn poisson_profile_achieves_its_rate_with_exponential_gaps() {
         0.10 * span
     );
     assert!(
-        load.warnings.is_empty(),
-        "expected no behind-schedule warning, got: {:?}",
-        load.warnings
+        load.findings.is_empty(),
+        "expected no behind-schedule finding, got: {:?}",
+        load.findings
     );
 }
 
@@ -335,12 +335,13 @@ async fn a_rate_the_client_cannot_sustain_is_warned_about_never_silent() {
     )
     .await;
     let load = r.targets[0].phases.load.as_ref().unwrap();
-    assert_eq!(load.warnings.len(), 1, "{:?}", load.warnings);
-    assert!(
-        load.warnings[0].starts_with("the client could not sustain 1000000 req/s"),
-        "{:?}",
-        load.warnings
+    assert_eq!(load.findings.len(), 1, "{:?}", load.findings);
+    let f = &load.findings[0];
+    assert_eq!(
+        f.code,
+        servebench_engine::report::finding::FindingCode::BehindSchedule
     );
+    assert_eq!(f.values["rate"], "1000000", "{f:?}");
     assert!(load.phase.schedule_lag_s.max.unwrap() > 0.0);
     let md = crate::common::report_md(&r);
     assert!(md.contains("could not sustain"), "{md}");

@@ -76,9 +76,11 @@ async fn an_ollama_runner_that_cuts_at_num_ctx_is_found_out_at_num_ctx() {
     assert_eq!(cut, [false, false, true], "{l}");
     assert_eq!(steps[2]["server_prompt_tokens"].as_f64(), Some(1200.0));
     assert_eq!(l["truncated_to"].as_u64(), Some(1200));
-    let w = l["warnings"][0].as_str().unwrap();
-    assert!(
-        w.starts_with("prompts over 1200 tokens were cut to 1200 (Ollama num_ctx"),
+    let w = &l["findings"][0];
+    assert_eq!(w["code"], "ladder_cut_silently", "{w}");
+    assert_eq!(
+        (w["values"]["over"].as_str(), w["values"]["n"].as_str()),
+        (Some("1200"), Some("1200")),
         "{w}"
     );
     let md = std::fs::read_to_string(dir.path().join("cut/report.md")).unwrap();

@@ -187,9 +187,9 @@ async fn each_turn_resends_the_history_and_its_cached_tokens_are_counted_exactly
         );
     }
     assert!(
-        s["warnings"].as_array().unwrap().is_empty(),
+        s["findings"].as_array().unwrap().is_empty(),
         "{}",
-        s["warnings"]
+        s["findings"]
     );
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## Chat and agent sessions"), "{md}");
@@ -218,8 +218,11 @@ async fn a_server_that_reports_no_cache_count_is_said_to_be_unknown() {
     let s = sessions(&r);
     // The mock without its cache reports none: the report says the cache use is unknown.
     assert_eq!(s["cache"]["source"], Value::Null);
-    let w = s["warnings"][0].as_str().unwrap();
-    assert!(w.contains("reported no cached prompt tokens"), "{w}");
+    assert_eq!(
+        s["findings"][0]["code"], "cache_unknown",
+        "{}",
+        s["findings"]
+    );
     assert_eq!(s["concurrency"].as_u64(), Some(2));
     // sessions:2 runs the two sessions at once: their first turns overlap in time.
     let recs = records(&out);
@@ -279,11 +282,13 @@ async fn a_turn_beyond_the_context_is_context_exceeded_and_ends_its_session() {
     assert_eq!(s["context_exceeded"].as_u64(), Some(1));
     assert_eq!(s["ended_early"].as_u64(), Some(1));
     assert_eq!(s["turns"]["failures"]["context_exceeded"].as_u64(), Some(1));
-    assert!(
-        s["warnings"].to_string().contains("up to 25 prompt tokens"),
-        "{}",
-        s["warnings"]
-    );
+    let f = s["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "turns_refused_up_to")
+        .unwrap_or_else(|| panic!("{}", s["findings"]));
+    assert_eq!(f["values"]["tokens"], "25", "{f}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -438,11 +443,13 @@ async fn sessions_arrive_on_a_rate_and_the_end_of_the_run_cuts_them() {
         (Some(2), Some(0))
     );
     assert!(
-        s["warnings"]
-            .to_string()
-            .contains("still running when the run ended"),
+        s["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "sessions_cut" && f["values"]["n"] == "2"),
         "{}",
-        s["warnings"]
+        s["findings"]
     );
 }
 
@@ -595,9 +602,9 @@ async fn vllm_cached_counts_come_in_blocks_and_its_counters_agree() {
     assert_eq!(pc["queries"].as_f64(), Some(prompt as f64), "{pc}");
     assert_eq!(pc["hits"].as_f64(), Some(cached as f64), "{pc}");
     assert!(
-        s["warnings"].as_array().unwrap().is_empty(),
+        s["findings"].as_array().unwrap().is_empty(),
         "{}",
-        s["warnings"]
+        s["findings"]
     );
 }
 

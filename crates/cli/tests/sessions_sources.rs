@@ -245,8 +245,8 @@ async fn later_sessions_find_the_shared_repository_context_cached() {
         "{c}"
     );
     assert!(
-        s["warnings"].as_array().unwrap().is_empty(),
+        s["findings"].as_array().unwrap().is_empty(),
         "{}",
-        s["warnings"]
+        s["findings"]
     );
 }

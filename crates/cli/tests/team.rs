@@ -257,6 +257,36 @@ async fn a_team_run_reports_renders_rebuilds_and_compares() {
     ])
     .await;
     assert_eq!(c.code, 0, "{}", c.stderr);
+    // The classes' findings are data in the JSON and Korean in the Korean comparison (the
+    // mock caches nothing: the chat class re-processed its history every turn).
+    let cmp: serde_json::Value = serde_json::from_str(&c.stdout).unwrap();
+    let codes: Vec<&str> = cmp["targets"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"history_reprocessed"), "{codes:?}");
+    let ko = servebench(&[
+        "compare",
+        out.to_str().unwrap(),
+        out2.to_str().unwrap(),
+        "--lang",
+        "ko",
+    ])
+    .await;
+    assert_eq!(ko.code, 0, "{}", ko.stderr);
+    assert!(
+        ko.stdout.contains("워크로드에서 발견된 점"),
+        "{}",
+        ko.stdout
+    );
+    assert!(
+        ko.stdout
+            .contains("매 턴마다 대화 전체를 다시 처리했습니다"),
+        "{}",
+        ko.stdout
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use crate::quality_record::TaskResult;
 use crate::record::RequestRecord;
 use crate::report::build::Facts;
 use crate::report::compare::{self, Entry};
-use crate::report::{Report, SCHEMA_VERSION};
+use crate::report::{OLDEST_SCHEMA_VERSION, Report, SCHEMA_VERSION};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -71,8 +71,13 @@ pub struct Run {
 }
 
 /// Fill in what a report written by an earlier servebench lacks: each target's server traits
-/// (recorded since the dialects stopped being judged by name) are its dialect's.
+/// (recorded since the dialects stopped being judged by name) are its dialect's, and a
+/// version-1 report's English `warnings` become `text` findings.
 fn upgrade(v: &mut serde_json::Value) {
+    if v.get("schema_version").and_then(serde_json::Value::as_u64) == Some(1) {
+        findings_of_warnings(v);
+        v["schema_version"] = SCHEMA_VERSION.into();
+    }
     let Some(targets) = v.get_mut("targets").and_then(|t| t.as_array_mut()) else {
         return;
     };
@@ -90,6 +95,28 @@ fn upgrade(v: &mut serde_json::Value) {
                 t.insert("server_traits".into(), traits);
             }
         }
+    }
+}
+
+/// Version 1 → 2: every `warnings: [sentence, …]` in a target's phases becomes
+/// `findings: [{"code": "text", "values": {"text": sentence}}, …]`.
+fn findings_of_warnings(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(o) => {
+            if let Some(serde_json::Value::Array(ws)) = o.remove("warnings") {
+                let findings: Vec<serde_json::Value> = ws
+                    .into_iter()
+                    .filter_map(|w| {
+                        let text = w.as_str()?.to_string();
+                        Some(serde_json::json!({"code": "text", "values": {"text": text}}))
+                    })
+                    .collect();
+                o.insert("findings".into(), findings.into());
+            }
+            o.values_mut().for_each(findings_of_warnings);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(findings_of_warnings),
+        _ => {}
     }
 }
 
@@ -115,7 +142,7 @@ pub fn load(path: &Path) -> Result<Run, RunsError> {
             detail: "no schema_version".into(),
         });
     };
-    if found != u64::from(SCHEMA_VERSION) {
+    if !(u64::from(OLDEST_SCHEMA_VERSION)..=u64::from(SCHEMA_VERSION)).contains(&found) {
         return Err(RunsError::Version {
             path: shown,
             found,
@@ -234,6 +261,22 @@ pub fn load_rebuilt(path: &Path) -> Result<Run, RunsError> {
 #[cfg(test)]
 mod tests {
     use super::upgrade;
+
+    #[test]
+    fn a_version_1_reports_sentences_become_text_findings() {
+        let mut v = serde_json::json!({"schema_version": 1, "targets": [{"api": "openai",
+            "phases": {"sessions": {"warnings": ["cache thrashing"]}, "sweep": [{"warnings": []}]}}]});
+        upgrade(&mut v);
+        assert_eq!(v["schema_version"], super::SCHEMA_VERSION);
+        let s = &v["targets"][0]["phases"]["sessions"];
+        assert_eq!(s.get("warnings"), None);
+        assert_eq!(s["findings"][0]["code"], "text");
+        assert_eq!(s["findings"][0]["values"]["text"], "cache thrashing");
+        assert_eq!(
+            v["targets"][0]["phases"]["sweep"][0]["findings"],
+            serde_json::json!([])
+        );
+    }
 
     #[test]
     fn a_report_without_server_traits_gets_its_dialects() {

@@ -94,18 +94,18 @@ async fn a_four_turn_session_reuses_the_cache_and_is_faster_than_without_it() {
     };
     let (sc, su) = (s("cached"), s("uncached"));
     eprintln!(
-        "cached: hit rate {:?}, history reused {:?}; uncached: {:?}, warnings {:?}",
-        sc.cache.hit_rate, sc.cache.history_reuse, su.cache.hit_rate, su.warnings
+        "cached: hit rate {:?}, history reused {:?}; uncached: {:?}, findings {:?}",
+        sc.cache.hit_rate, sc.cache.history_reuse, su.cache.hit_rate, su.findings
     );
     assert_eq!(sc.cache.source.as_deref(), Some("server"));
     assert!(sc.cache.history_reuse.unwrap() > 0.9, "{:?}", sc.cache);
     assert_eq!(sc.server_slots, Some(1));
     assert!(
-        su.warnings
+        su.findings
             .iter()
-            .any(|w| w.starts_with("re-processed the whole history")),
+            .any(|w| w.code == servebench_engine::report::finding::FindingCode::HistoryReprocessed),
         "{:?}",
-        su.warnings
+        su.findings
     );
 }
 

@@ -70,8 +70,9 @@ pub struct AutocompleteReport {
     pub wasted: Wasted,
     /// Whether, and how soon, the server stopped after the client went away.
     pub stopping: Stopping,
-    /// Findings about this phase.
-    pub warnings: Vec<String>,
+    /// What the run found that makes its numbers less trustworthy, as typed findings.
+    #[serde(default)]
+    pub findings: Vec<super::finding::Finding>,
     /// Requests still unanswered [`DRAIN_S`] after the developers stopped typing, dropped and
     /// counted as failed (`timeout`).
     pub dropped_at_end: u64,

@@ -3,6 +3,7 @@
 
 use super::autocomplete::{AutocompleteReport, DRAIN_S};
 use super::document::{Document, Table};
+use super::i18n::Lang;
 use super::model::TargetReport;
 use super::table::fmt;
 
@@ -173,7 +174,11 @@ fn findings(name: &str, a: &AutocompleteReport) -> Vec<String> {
             }
         ));
     }
-    out.extend(a.warnings.iter().map(|w| format!("{name}: {w}")));
+    out.extend(
+        a.findings
+            .iter()
+            .map(|w| format!("{name}: {}", w.render(Lang::En))),
+    );
     if !a.shown.failures.is_empty() {
         let kinds: Vec<String> = a
             .shown

@@ -12,6 +12,7 @@
 //! loads, attempts, memory and error, and per measured window (a phase or sweep step) its
 //! telemetry and schedule.
 
+use super::finding::{Finding, FindingCode};
 use super::{
     LoadStep, PhaseReport, PhaseStats, QualityReport, Report, TargetReport, saturation, score,
 };
@@ -92,8 +93,8 @@ pub struct Window {
     pub server_metrics: Option<super::ServerMetricsPhase>,
     /// The load the step was asked for; `None` for cold and warm.
     pub schedule: Option<Schedule>,
-    /// Warnings that do not come from records (none today; kept so a rebuild keeps them).
-    pub notes: Vec<String>,
+    /// Findings that do not come from records (none today; kept so a rebuild keeps them).
+    pub notes: Vec<Finding>,
 }
 
 impl Window {
@@ -107,9 +108,9 @@ impl Window {
                 duration_s: s.duration_s,
             }),
             notes: s
-                .warnings
+                .findings
                 .iter()
-                .filter(|w| !is_behind_schedule(w))
+                .filter(|f| f.code != FindingCode::BehindSchedule)
                 .cloned()
                 .collect(),
             ..Window::of_phase(&s.phase)
@@ -361,16 +362,19 @@ impl Builder {
         let schedule = window.and_then(|w| w.schedule.clone());
         let d = schedule.as_ref().map_or(report.wall_s, |s| s.duration_s);
         let per_s = |n: u64| (d > 0.0).then(|| n as f64 / d);
-        let mut warnings = window.map(|w| w.notes.clone()).unwrap_or_default();
+        let mut findings = window.map(|w| w.notes.clone()).unwrap_or_default();
         let rate = schedule.as_ref().and_then(|s| s.rate);
         if let (Some(r), Some(lag), Some(span)) =
             (rate, report.schedule_lag_s.max, stats.scheduled_span_s())
             && lag > BEHIND_SCHEDULE * span
         {
-            warnings.push(format!(
-                "the client could not sustain {r} req/s: it fell {lag:.3} s behind a {span:.3} s schedule (over {:.0} %); latencies from schedule include the delay",
-                BEHIND_SCHEDULE * 100.0
-            ));
+            findings.push(
+                Finding::new(FindingCode::BehindSchedule)
+                    .with("rate", r)
+                    .with("lag_s", format!("{lag:.3}"))
+                    .with("span_s", format!("{span:.3}"))
+                    .with("pct", format!("{:.0}", BEHIND_SCHEDULE * 100.0)),
+            );
         }
         if let Some(w) = window {
             w.attach(&mut report);
@@ -395,7 +399,7 @@ impl Builder {
             goodput_rps: per_s(stats.slo_met()),
             slo_pass_rate: (report.requests > 0)
                 .then(|| stats.slo_met() as f64 / report.requests as f64),
-            warnings,
+            findings,
             phase: report,
         })
     }
@@ -521,10 +525,6 @@ impl Builder {
         }
         Some(q)
     }
-}
-
-fn is_behind_schedule(w: &str) -> bool {
-    w.starts_with("the client could not sustain ")
 }
 
 /// The report from journalled records and the run's facts: what `servebench run` ends with
@@ -731,10 +731,15 @@ mod tests {
         // TTFT from schedule: 0.1, 0.2, 0.3, 2.4 s: two meet 0.25 s.
         assert_eq!(s.goodput_rps, Some(2.0 / 8.0));
         assert_eq!(s.slo_pass_rate, Some(0.5));
-        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
-        assert!(s.warnings[0].starts_with("the client could not sustain 1 req/s"));
+        assert_eq!(s.findings.len(), 1, "{:?}", s.findings);
+        assert_eq!(s.findings[0].code, FindingCode::BehindSchedule);
+        assert!(
+            s.findings[0]
+                .render(super::super::i18n::Lang::En)
+                .starts_with("the client could not sustain 1 req/s")
+        );
         // The warning is derived, not a fact: a rebuild does not carry it twice.
-        assert_eq!(Window::of_step(&s).notes, Vec::<String>::new());
+        assert_eq!(Window::of_step(&s).notes, Vec::<Finding>::new());
     }
 
     /// A fallback's numbers are its own: the records of the attempt that failed before it

@@ -2,6 +2,7 @@
 //! whether the runs can tell them apart ([`super::significance`]), caveats generated from the
 //! data, and a recommendation per use. The first target is the baseline (`a`).
 
+use super::finding::Finding;
 use super::i18n::{Code, Message};
 use super::metric::{COMPARED, Direction, MetricId, Samples, is_tie, quality_scenario_key};
 use super::model::{AttemptStatus, RunSettingsReport, TargetReport, TargetStatus};
@@ -137,6 +138,10 @@ pub struct Compared {
     /// a target without it are marked.
     #[serde(default)]
     pub cold_verified: bool,
+    /// What its workloads found (load steps, sessions, ladder, autocomplete, team classes), as
+    /// typed findings put in words when rendered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
 }
 
 /// The whole comparison.
@@ -493,6 +498,28 @@ fn row(def: &Def, a: &Entry, b: &Entry) -> Row {
     }
 }
 
+/// Every finding of `t`'s workloads, each once.
+pub fn findings_of(t: &TargetReport) -> Vec<Finding> {
+    let p = &t.phases;
+    let mut all = Vec::new();
+    let steps = p.load.iter().chain(&p.sweep).flat_map(|s| &s.findings);
+    let sessions = p.sessions.iter().chain(&p.sessions_sweep);
+    let team = p.team.iter().flat_map(|t| {
+        let a = t.autocomplete.iter().flat_map(|a| &a.findings);
+        let s = t.chat.iter().chain(&t.agent).flat_map(|s| &s.findings);
+        a.chain(s)
+    });
+    for f in steps
+        .chain(sessions.flat_map(|s| &s.findings))
+        .chain(p.ladder.iter().flat_map(|l| &l.findings))
+        .chain(p.autocomplete.iter().flat_map(|a| &a.findings))
+        .chain(team)
+    {
+        super::finding::push_once(&mut all, f.clone());
+    }
+    all
+}
+
 /// Compare `entries` (baseline first). Words are chosen when the comparison is rendered.
 pub fn compare(entries: &[Entry]) -> Comparison {
     let defs = defs(entries);
@@ -515,6 +542,7 @@ pub fn compare(entries: &[Entry]) -> Comparison {
                 quantization: e.target.model_info.quantization.clone(),
                 source: e.source.clone(),
                 cold_verified: e.target.cold_verified,
+                findings: findings_of(e.target),
             })
             .collect(),
         rows: pairs.first().map(|p| p.rows.clone()).unwrap_or_default(),

@@ -211,6 +211,15 @@ pub fn section(d: &mut Document, cmp: &Comparison, lang: Lang) {
             d.item(c.render(cav));
         }
     }
+    if cmp.targets.iter().any(|t| !t.findings.is_empty()) {
+        d.para(format!("**{}:**", c.findings));
+        for t in &cmp.targets {
+            for f in &t.findings {
+                d.item(format!("{}: {}", t.name, f.render(lang)));
+            }
+        }
+        d.end_list();
+    }
     if !cmp.recommendations.is_empty() {
         d.heading(3, c.recommendations);
         let mut t = Table::new(vec![

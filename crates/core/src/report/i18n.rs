@@ -2,43 +2,10 @@
 //! uses the seed document's own vocabulary (초기 로딩 = cold, 연속 응답 = warm). Templates take
 //! `{name}` placeholders, filled by [`fill`].
 
+pub use super::lang::{Lang, fill};
 use super::metric::MetricId;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-
-/// A report language.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Lang {
-    /// English (default).
-    #[default]
-    En,
-    /// Korean.
-    Ko,
-}
-
-impl Lang {
-    /// The BCP 47 tag (`en`, `ko`).
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ko => "ko",
-        }
-    }
-}
-
-impl std::str::FromStr for Lang {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Lang, String> {
-        match s {
-            "en" => Ok(Lang::En),
-            "ko" => Ok(Lang::Ko),
-            other => Err(format!("unknown language {other:?}: use en or ko")),
-        }
-    }
-}
 
 /// The strings of one language.
 #[derive(Debug)]
@@ -100,6 +67,8 @@ pub struct Catalog {
     pub bold_note: &'static str,
     /// Caveats heading.
     pub caveats: &'static str,
+    /// Workload findings heading.
+    pub findings: &'static str,
     /// Recommendations heading.
     pub recommendations: &'static str,
     /// Quality heading.
@@ -451,13 +420,6 @@ impl Catalog {
     }
 }
 
-/// Replace `{key}` placeholders.
-pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
-    vars.iter().fold(template.to_string(), |s, (k, v)| {
-        s.replace(&format!("{{{k}}}"), v)
-    })
-}
-
 /// English metric labels.
 fn en_metric(m: MetricId) -> &'static str {
     use MetricId::*;
@@ -533,6 +495,7 @@ static EN: Catalog = Catalog {
     delta_note: "The comparison column is {b} minus {a}.",
     bold_note: "A winner is in bold only when the difference is significant (Mann–Whitney U p < 0.05 and a 95 % bootstrap interval of the difference that excludes 0); differences under 2 % are a tie.",
     caveats: "What needs care",
+    findings: "What the workloads found",
     recommendations: "Recommendations",
     quality: "Coding quality",
     scenario_col: "Scenario",
@@ -655,6 +618,7 @@ static KO: Catalog = Catalog {
     delta_note: "비교 열은 {b} 수치에서 {a} 수치를 뺀 값입니다.",
     bold_note: "굵은 글씨는 차이가 통계적으로 유의미할 때만 표시합니다 (Mann–Whitney U p < 0.05, 차이의 95 % 부트스트랩 구간이 0을 포함하지 않음). 2 % 미만의 차이는 동일로 봅니다.",
     caveats: "해석에 주의가 필요한 점",
+    findings: "워크로드에서 발견된 점",
     recommendations: "권장 사용 시나리오",
     quality: "코딩 능력 평가 비교",
     scenario_col: "시나리오",

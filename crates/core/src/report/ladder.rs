@@ -4,6 +4,7 @@
 //! with the prompt length the server *counted* beside the one sent, so a server that silently
 //! cut the prompt (Ollama at `num_ctx`) is found out, not reported fast.
 
+use super::finding::{Finding, FindingCode, push_once};
 use super::phase::PhaseReport;
 use crate::record::{Phase, RequestRecord};
 use crate::stats::Summary;
@@ -41,8 +42,9 @@ pub struct LadderReport {
     pub steps: Vec<LadderStep>,
     /// The longest prompt a truncating server kept, tokens; `null` when none was cut.
     pub truncated_to: Option<u64>,
-    /// Findings, said plainly.
-    pub warnings: Vec<String>,
+    /// What the numbers show about truncation and refusals, as typed findings.
+    #[serde(default)]
+    pub findings: Vec<super::finding::Finding>,
 }
 
 /// One length of the ladder.
@@ -111,7 +113,7 @@ impl LadderStats {
             .filter_map(|s| s.server_prompt_tokens)
             .map(|n| n.round() as u64)
             .max();
-        r.warnings = facts.warnings.clone();
+        r.findings = facts.findings.clone();
         if let Some(n) = r.truncated_to {
             let cut: Vec<String> = r
                 .steps
@@ -129,17 +131,15 @@ impl LadderStats {
                 .filter_map(|s| s.server_prompt_tokens)
                 .map(|c| c.round() as u64)
                 .fold(n, u64::max);
-            r.warnings.push(if truncates_silently {
-                format!(
-                    "prompts over {over} tokens were cut to {n} (Ollama num_ctx; recent Ollama keeps about half of it) at the {} steps: set num_ctx, e.g. extra_body = {{ options = {{ num_ctx = 32768 }} }}, or truncate = false to have it refuse instead; the TTFT and prefill rate of those steps measure the cut prompt, not the one sent",
-                    cut.join(", ")
-                )
+            let f = if truncates_silently {
+                Finding::new(FindingCode::LadderCutSilently).with("over", over)
             } else {
-                format!(
-                    "the server counted far fewer prompt tokens than were sent at the {} steps (at most {n}): it truncated the prompt, so the TTFT and prefill rate of those steps measure the cut prompt",
-                    cut.join(", ")
-                )
-            });
+                Finding::new(FindingCode::LadderTruncated)
+            };
+            push_once(
+                &mut r.findings,
+                f.with("n", n).with("steps", cut.join(", ")),
+            );
         }
         let refused: u64 = r
             .steps
@@ -153,17 +153,11 @@ impl LadderStats {
             })
             .sum();
         if refused > 0 {
-            r.warnings.push(format!(
-                "{refused} requests were refused as longer than the server's context (context_exceeded)"
-            ));
+            push_once(
+                &mut r.findings,
+                Finding::new(FindingCode::LadderRefused).with("n", refused),
+            );
         }
-        // A report rebuilt from a finished one already holds these among its facts.
-        let mut seen = Vec::new();
-        r.warnings.retain(|w| {
-            let new = !seen.contains(w);
-            seen.push(w.clone());
-            new
-        });
         r
     }
 }
@@ -228,11 +222,16 @@ mod tests {
         assert_eq!(r.truncated_to, Some(2048));
         assert_eq!(r.steps[0].prefill_tok_s.p50, Some(2060.0));
         assert!(
-            r.warnings[0].starts_with("prompts over 2048 tokens were cut to 2048 (Ollama num_ctx"),
+            super::super::finding::en(&r.findings)[0]
+                .starts_with("prompts over 2048 tokens were cut to 2048 (Ollama num_ctx"),
             "{:?}",
-            r.warnings
+            super::super::finding::en(&r.findings)
         );
-        assert!(r.warnings[0].contains("4096 steps"), "{:?}", r.warnings);
+        assert!(
+            super::super::finding::en(&r.findings)[0].contains("4096 steps"),
+            "{:?}",
+            super::super::finding::en(&r.findings)
+        );
     }
 
     #[test]
@@ -247,9 +246,10 @@ mod tests {
         let r = s.report(&facts, true);
         assert_eq!(r.truncated_to, Some(2050));
         assert!(
-            r.warnings[0].starts_with("prompts over 3050 tokens were cut to 2050 (Ollama num_ctx"),
+            super::super::finding::en(&r.findings)[0]
+                .starts_with("prompts over 3050 tokens were cut to 2050 (Ollama num_ctx"),
             "{:?}",
-            r.warnings
+            super::super::finding::en(&r.findings)
         );
     }
 

@@ -3,6 +3,7 @@
 //! and the truncation finding, said plainly.
 
 use super::document::{Document, Table};
+use super::i18n::Lang;
 use super::ladder::LadderReport;
 use super::model::TargetReport;
 use super::table::fmt;
@@ -68,8 +69,8 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
             l.max_tokens,
             l.sent_counted_by
         ));
-        for w in &l.warnings {
-            d.item(format!("{name}: {w}"));
+        for w in &l.findings {
+            d.item(format!("{name}: {}", w.render(Lang::En)));
         }
     }
     d.end_list();

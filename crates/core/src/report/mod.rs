@@ -15,6 +15,7 @@ pub mod compare_doc;
 mod compare_tests;
 pub mod csv_out;
 pub mod document;
+pub mod finding;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod html;
@@ -22,6 +23,7 @@ pub mod i18n;
 pub mod json;
 pub mod ladder;
 pub mod ladder_doc;
+pub mod lang;
 pub mod markdown;
 pub mod metric;
 pub mod model;

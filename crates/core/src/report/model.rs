@@ -20,7 +20,13 @@ fn yes() -> bool {
 
 /// Version of the report JSON contract. Bumped on any incompatible change. Fields added
 /// within a version read as empty (`null`, `[]`) from older reports of that version.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version 2: workload findings are typed (`findings`: code and values) where version 1 had
+/// English sentences (`warnings`); a version-1 report is read with its sentences kept as
+/// `text` findings.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest report version this servebench reads (upgraded as it is read).
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
 /// A whole run: settings plus one entry per target.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -336,8 +342,10 @@ pub struct LoadStep {
     pub goodput_rps: Option<f64>,
     /// Requests meeting every SLO / requests sent (failed requests count as misses).
     pub slo_pass_rate: Option<f64>,
-    /// Things that make this step's numbers less trustworthy (e.g. the client fell behind).
-    pub warnings: Vec<String>,
+    /// What makes this step's numbers less trustworthy (e.g. the client fell behind), as
+    /// typed findings.
+    #[serde(default)]
+    pub findings: Vec<super::finding::Finding>,
 }
 
 /// A server whose process got less than this share of its threads' CPU while generating was

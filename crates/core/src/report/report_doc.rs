@@ -650,7 +650,11 @@ fn step_table<'a>(
                 (true, r) => r.map_or("—".into(), |r| format!("{:.0} %", r * 100.0)),
             },
         ]);
-        warnings.extend(s.warnings.iter().map(|w| format!("{name}, {load}: {w}")));
+        warnings.extend(
+            s.findings
+                .iter()
+                .map(|w| format!("{name}, {load}: {}", w.render(Lang::En))),
+        );
         if !p.failures.is_empty() {
             let kinds: Vec<String> = p
                 .failures

@@ -5,6 +5,7 @@
 //! or, for a server that reports none (Ollama), estimated from the prompt-evaluation rate
 //! against a measured uncached rate. The findings say when a stack re-processed the history.
 
+use super::finding::{Finding, FindingCode, push_once};
 use super::phase::PhaseReport;
 use crate::record::{Outcome, Phase, RequestRecord};
 use crate::stats::Summary;
@@ -88,8 +89,9 @@ pub struct SessionsReport {
     /// The longest prompt of those turns, as the server counted it.
     #[serde(default)]
     pub truncated_to: Option<u64>,
-    /// Findings, said plainly.
-    pub warnings: Vec<String>,
+    /// What the numbers show about the cache and the context, as typed findings.
+    #[serde(default)]
+    pub findings: Vec<super::finding::Finding>,
 }
 
 /// A server's prefix-cache counters over a phase.
@@ -439,15 +441,11 @@ impl SessionsStats {
             truncated_to,
             ..facts.clone()
         };
-        // A report rebuilt from a finished one already holds its findings among the facts:
-        // each is said once.
-        let mut warnings: Vec<String> = Vec::new();
-        for w in facts.warnings.iter().cloned().chain(findings(&r)) {
-            if !warnings.contains(&w) {
-                warnings.push(w);
-            }
+        let mut all = Vec::new();
+        for f in facts.findings.iter().cloned().chain(findings(&r)) {
+            push_once(&mut all, f);
         }
-        r.warnings = warnings;
+        r.findings = all;
         r
     }
 }
@@ -462,76 +460,74 @@ struct TurnAcc<'a> {
     reused: u64,
 }
 
-/// What the numbers show about the cache and the context, said plainly.
-pub fn findings(r: &SessionsReport) -> Vec<String> {
+/// What the numbers show about the cache and the context, as findings.
+pub fn findings(r: &SessionsReport) -> Vec<Finding> {
     let mut out = Vec::new();
     let c = &r.cache;
-    let how = match c.source.as_deref() {
-        Some("estimated") => format!(
-            " (estimated from the prompt-evaluation time against an uncached {:.0} tok/s: the server reports no cached count)",
-            r.uncached_prefill_tok_s.unwrap_or(0.0)
-        ),
-        _ => String::new(),
-    };
+    if c.source.as_deref() == Some("estimated") {
+        out.push(Finding::new(FindingCode::CacheEstimated).with(
+            "rate",
+            format!("{:.0}", r.uncached_prefill_tok_s.unwrap_or(0.0)),
+        ));
+    }
     match (c.source.as_deref(), c.history_reuse) {
-        (None, _) if r.turns.ok > 0 => out.push(
-            "the server reported no cached prompt tokens, so its prompt-cache use is unknown (vLLM says it only with --enable-prompt-tokens-details)".into(),
+        (None, _) if r.turns.ok > 0 => out.push(Finding::new(FindingCode::CacheUnknown)),
+        (Some(_), Some(h)) if h < REPROCESSED_BELOW => out.push(
+            Finding::new(FindingCode::HistoryReprocessed)
+                .with("reused", c.reused_tokens)
+                .with("reusable", c.reusable_tokens)
+                .with("pct", format!("{:.1}", h * 100.0)),
         ),
-        (Some(_), Some(h)) if h < REPROCESSED_BELOW => out.push(format!(
-            "re-processed the whole history every turn: turns 2 and later took {} of {} reusable tokens from the cache ({:.1} %){how}",
-            c.reused_tokens,
-            c.reusable_tokens,
-            h * 100.0
-        )),
-        (Some(_), Some(h)) if h < FAR_BELOW => out.push(format!(
-            "the cache hit rate is far below what the shared prefix allows: turns 2 and later reused {:.0} % of their history ({} of {} tokens){how}",
-            h * 100.0,
-            c.reused_tokens,
-            c.reusable_tokens
-        )),
+        (Some(_), Some(h)) if h < FAR_BELOW => out.push(
+            Finding::new(FindingCode::HistoryReuseLow)
+                .with("pct", format!("{:.0}", h * 100.0))
+                .with("reused", c.reused_tokens)
+                .with("reusable", c.reusable_tokens),
+        ),
         _ => {}
     }
     let missed = c.later_turns > 0 && 2 * c.history_misses > c.later_turns;
     match (r.server_slots, r.concurrency) {
-        (Some(slots), Some(n)) if n > slots && missed => out.push(format!(
-            "{n} sessions at once on {slots} server slots: on {} of {} later turns the server re-read part of the conversation — a session's slot had been taken by another session in between (cache thrashing); more slots (--parallel) or fewer sessions per server keep the history cached{how}",
-            c.history_misses, c.later_turns
-        )),
-        _ if missed && c.history_reuse.is_some_and(|h| h >= FAR_BELOW) => out.push(format!(
-            "on {} of {} later turns the server re-read part of the conversation (under 95 % of the history came from the cache){how}",
-            c.history_misses, c.later_turns
-        )),
+        (Some(slots), Some(n)) if n > slots && missed => out.push(
+            Finding::new(FindingCode::CacheThrashing)
+                .with("sessions", n)
+                .with("slots", slots)
+                .with("misses", c.history_misses)
+                .with("later", c.later_turns),
+        ),
+        _ if missed && c.history_reuse.is_some_and(|h| h >= FAR_BELOW) => out.push(
+            Finding::new(FindingCode::HistoryReread)
+                .with("misses", c.history_misses)
+                .with("later", c.later_turns),
+        ),
         _ => {}
     }
     if c.context_turns > 0 && 2 * c.context_misses > c.context_turns {
-        out.push(format!(
-            "the cache hit rate is far below what the shared prefix allows: on {} of {} first turns sent after another session had read the shared repository context, the server read it again (under half of its {} tokens came from the cache) — its sessions do not share the cached context{how}",
-            c.context_misses,
-            c.context_turns,
-            r.context_tokens.unwrap_or(0)
-        ));
+        out.push(
+            Finding::new(FindingCode::ContextNotShared)
+                .with("misses", c.context_misses)
+                .with("turns", c.context_turns)
+                .with("tokens", r.context_tokens.unwrap_or(0)),
+        );
     }
     if r.context_exceeded > 0 {
-        out.push(format!(
-            "{} turns were refused as longer than the server's context{}: their sessions ended there",
-            r.context_exceeded,
-            r.longest_refused_tokens
-                .map(|n| format!(" (up to {n} prompt tokens)"))
-                .unwrap_or_default()
-        ));
+        out.push(
+            match r.longest_refused_tokens {
+                Some(n) => Finding::new(FindingCode::TurnsRefusedUpTo).with("tokens", n),
+                None => Finding::new(FindingCode::TurnsRefused),
+            }
+            .with("n", r.context_exceeded),
+        );
     }
     if r.truncated_turns > 0 {
-        out.push(format!(
-            "{} turns were counted shorter than what they send (the context, or the history and a new message; at most {} prompt tokens): the server cut the conversation — Ollama drops messages and tokens beyond num_ctx without saying so; set num_ctx (extra_body = {{ options = {{ num_ctx = … }} }})",
-            r.truncated_turns,
-            r.truncated_to.unwrap_or(0)
-        ));
+        out.push(
+            Finding::new(FindingCode::TurnsTruncated)
+                .with("n", r.truncated_turns)
+                .with("tokens", r.truncated_to.unwrap_or(0)),
+        );
     }
     if r.cut_by_end > 0 {
-        out.push(format!(
-            "{} sessions were still running when the run ended (--duration): their later turns were not sent",
-            r.cut_by_end
-        ));
+        out.push(Finding::new(FindingCode::SessionsCut).with("n", r.cut_by_end));
     }
     out
 }
@@ -577,7 +573,11 @@ mod tests {
         assert_eq!(r.by_turn.len(), 3);
         assert_eq!(r.by_turn[1].cache_hit_rate, Some(119.0 / 150.0));
         assert_eq!(r.by_turn[1].history_reuse, Some(119.0 / 120.0));
-        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        assert!(
+            super::super::finding::en(&r.findings).is_empty(),
+            "{:?}",
+            super::super::finding::en(&r.findings)
+        );
     }
 
     #[test]
@@ -619,7 +619,9 @@ mod tests {
         let r = s.report(&facts);
         assert_eq!(r.cache.source.as_deref(), Some("server"));
         assert_eq!(r.cache.history_reuse, Some(0.0));
-        assert!(r.warnings[0].starts_with("re-processed the whole history"));
+        assert!(
+            super::super::finding::en(&r.findings)[0].starts_with("re-processed the whole history")
+        );
         // Hits on the counters but no per-turn count: which turns hit is unknown.
         facts.server_prefix_cache = Some(PrefixCounters::between((0.0, 500.0), (0.0, 96.0)));
         assert_eq!(s.report(&facts).cache.source, None);
@@ -678,14 +680,14 @@ mod tests {
         let r = s.report(&facts);
         assert_eq!(r.cache.history_reuse, Some(0.0));
         assert!(
-            r.warnings[0].starts_with("re-processed the whole history"),
+            super::super::finding::en(&r.findings)[0].starts_with("re-processed the whole history"),
             "{:?}",
-            r.warnings
+            super::super::finding::en(&r.findings)
         );
         assert!(
-            r.warnings[1].contains("cache thrashing"),
+            super::super::finding::en(&r.findings)[1].contains("cache thrashing"),
             "{:?}",
-            r.warnings
+            super::super::finding::en(&r.findings)
         );
     }
 
@@ -707,9 +709,11 @@ mod tests {
         assert!(r.cache.history_reuse.unwrap() > FAR_BELOW, "{:?}", r.cache);
         assert_eq!((r.cache.history_misses, r.cache.later_turns), (6, 6));
         assert!(
-            r.warnings.iter().any(|w| w.contains("cache thrashing")),
+            super::super::finding::en(&r.findings)
+                .iter()
+                .any(|w| w.contains("cache thrashing")),
             "{:?}",
-            r.warnings
+            super::super::finding::en(&r.findings)
         );
     }
 
@@ -747,11 +751,11 @@ mod tests {
         let r = s.report(&SessionsReport::default());
         assert_eq!((r.truncated_turns, r.truncated_to), (1, Some(2048)));
         assert!(
-            r.warnings
+            super::super::finding::en(&r.findings)
                 .iter()
                 .any(|w| w.contains("cut the conversation")),
             "{:?}",
-            r.warnings
+            super::super::finding::en(&r.findings)
         );
     }
 
@@ -790,12 +794,16 @@ mod tests {
         let r = s.report(&SessionsReport::default());
         assert_eq!(r.cache.history_reuse, Some(0.4));
         assert!(
-            r.warnings[0].starts_with("the cache hit rate is far below what the shared prefix allows: turns 2 and later reused 40 %"),
+            super::super::finding::en(&r.findings)[0].starts_with("the cache hit rate is far below what the shared prefix allows: turns 2 and later reused 40 %"),
             "{:?}",
-            r.warnings
+            super::super::finding::en(&r.findings)
         );
         // Without slot counts, the misses are said plainly only above that line.
-        assert!(!r.warnings.iter().any(|w| w.contains("thrashing")));
+        assert!(
+            !super::super::finding::en(&r.findings)
+                .iter()
+                .any(|w| w.contains("thrashing"))
+        );
     }
 
     #[test]
@@ -818,9 +826,11 @@ mod tests {
         let r = s.report(&facts);
         assert_eq!((r.cache.context_turns, r.cache.context_misses), (2, 1));
         assert!(
-            r.warnings.iter().all(|w| !w.contains("first turns")),
+            super::super::finding::en(&r.findings)
+                .iter()
+                .all(|w| !w.contains("first turns")),
             "{:?}",
-            r.warnings
+            super::super::finding::en(&r.findings)
         );
         // The second misses too: most later first turns re-read the context.
         let mut s = SessionsStats::default();
@@ -830,11 +840,11 @@ mod tests {
         let r = s.report(&facts);
         assert_eq!((r.cache.context_turns, r.cache.context_misses), (2, 2));
         assert!(
-            r.warnings
+            super::super::finding::en(&r.findings)
                 .iter()
                 .any(|w| w.contains("on 2 of 2 first turns")),
             "{:?}",
-            r.warnings
+            super::super::finding::en(&r.findings)
         );
         // Sessions started together (the first turns overlap) are not judged.
         let mut s = SessionsStats::default();
@@ -866,11 +876,11 @@ mod tests {
         assert_eq!((r.ended_early, r.completed, r.context_exceeded), (1, 0, 1));
         assert_eq!(r.longest_refused_tokens, Some(9120));
         assert!(
-            r.warnings
+            super::super::finding::en(&r.findings)
                 .iter()
                 .any(|w| w.contains("up to 9120 prompt tokens")),
             "{:?}",
-            r.warnings
+            super::super::finding::en(&r.findings)
         );
         assert_eq!(r.turns.failures.get("context_exceeded"), Some(&1));
     }

@@ -3,6 +3,7 @@
 //! by turn, and the findings said plainly.
 
 use super::document::{Document, Table};
+use super::i18n::Lang;
 use super::model::TargetReport;
 use super::sessions::SessionsReport;
 use super::svg;
@@ -145,8 +146,8 @@ pub fn body(d: &mut Document, ran: &[(String, &SessionsReport)]) {
                 pct(p.hit_rate)
             ));
         }
-        for w in &s.warnings {
-            d.item(format!("{name}: {w}"));
+        for w in &s.findings {
+            d.item(format!("{name}: {}", w.render(Lang::En)));
         }
         if let Some(line) = super::phase_doc::reasoning_line(name, &s.turns) {
             d.item(line);
@@ -180,6 +181,7 @@ pub fn definitions(d: &mut Document) {
 mod tests {
     use super::*;
     use crate::report::document::Block;
+    use crate::report::finding::{Finding, FindingCode};
     use crate::report::sessions::TurnStats;
     use crate::stats::Summary;
 
@@ -197,7 +199,12 @@ mod tests {
             source: "repo".into(),
             load: "sessions:2".into(),
             by_turn: vec![turn(1, 2.8), turn(2, 0.3), turn(3, 0.3)],
-            warnings: vec!["re-processed the whole history every turn".into()],
+            findings: vec![
+                Finding::new(FindingCode::HistoryReprocessed)
+                    .with("reused", 0)
+                    .with("reusable", 900)
+                    .with("pct", "0.0"),
+            ],
             ..Default::default()
         });
         let mut d = Document::fragment("en");

@@ -24,6 +24,7 @@ use crate::report::autocomplete::{
     stops_from_slots,
 };
 use crate::report::build::Window;
+use crate::report::finding::{Finding, FindingCode};
 use crate::server_metrics::{self, Role};
 use crate::telemetry::now_unix_s;
 use futures_util::future::BoxFuture;
@@ -369,10 +370,12 @@ impl Attempt<'_, '_> {
         };
         window.attach(&mut facts.shown);
         if let Some(p) = facts.suffix_probe.as_ref().filter(|p| !p.honoured) {
-            facts.warnings.push(format!(
-                "the suffix probe got the same answer twice ({:?}): the server (or model) ignores the suffix",
-                p.answers.first().map(String::as_str).unwrap_or("")
-            ));
+            facts
+                .findings
+                .push(Finding::new(FindingCode::SuffixIgnored).with(
+                    "answer",
+                    format!("{:?}", p.answers.first().map(String::as_str).unwrap_or("")),
+                ));
         }
         facts
     }

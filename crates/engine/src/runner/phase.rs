@@ -264,8 +264,11 @@ impl Attempt<'_, '_> {
         let Some(report) = self.built.load_step(self.who(), phase, step, Some(&window)) else {
             return Ok(None);
         };
-        for w in &report.warnings {
-            self.note(format!("warning: {w}"))?;
+        for w in &report.findings {
+            self.note(format!(
+                "warning: {}",
+                w.render(crate::report::i18n::Lang::En)
+            ))?;
         }
         Ok(Some(report))
     }

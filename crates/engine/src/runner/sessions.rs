@@ -22,6 +22,7 @@ use crate::load::profile::Profile;
 use crate::load::sessions::{Session, Settings, Think};
 use crate::prompts::{Message, Prompt, PromptTags};
 use crate::record::{Outcome, Phase, SessionTurn};
+use crate::report::finding::{Finding, FindingCode};
 use crate::report::sessions::{PrefixCounters, SessionsReport};
 use crate::server_metrics::{self, Role};
 use futures_util::future::BoxFuture;
@@ -289,9 +290,11 @@ impl Attempt<'_, '_> {
             && started == job.sessions.len() as u64
             && ran.as_secs_f64() < d
         {
-            facts.warnings.push(format!(
-                "every one of the source's {started} sessions had ended before --duration ({d} s) was up: the phase is shorter than asked (more sessions: --session-count, or a larger file)"
-            ));
+            facts.findings.push(
+                Finding::new(FindingCode::SourceExhausted)
+                    .with("started", started)
+                    .with("duration_s", d),
+            );
         }
         facts
     }
