@@ -9,6 +9,7 @@ use crate::common::fim::{FimCfg, FimMock, Server, StreamLog, mock_fim};
 use crate::common::inproc::{run_targets, target};
 use servebench_engine::load::corpus;
 use servebench_engine::load::typing::{self, Typing};
+use servebench_engine::plan::Workload;
 use servebench_engine::plan::{Api, Autocomplete};
 use servebench_engine::record::{Outcome, Phase, RequestRecord};
 use servebench_engine::report::Report;
@@ -42,7 +43,7 @@ fn settings(dir: &std::path::Path, developers: u32, duration_s: f64) -> Autocomp
 async fn run(m: &FimMock, api: Api, model: &str, ac: Autocomplete) -> (Report, Vec<RequestRecord>) {
     run_targets(vec![target("t", api, &m.url(), model)], 0, |s| {
         s.seed = SEED;
-        s.autocomplete = Some(ac);
+        s.workload = Workload::Autocomplete(ac);
     })
     .await
 }

@@ -10,6 +10,7 @@ mod team;
 use crate::common::*;
 use serde_json::Value;
 use servebench_engine::plan::Api;
+use servebench_engine::plan::Workload;
 use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
@@ -441,7 +442,7 @@ async fn every_builtin_scenario_is_scored_against_the_real_model() {
         vec![target("llamacpp", Api::Openai, &url, "smollm2-135m")],
         0,
         |s| {
-            s.performance = false;
+            s.workload = Workload::Quality;
             s.quality = Some(servebench_engine::plan::Quality { settings, tasks });
         },
     )
@@ -501,7 +502,7 @@ async fn a_humaneval_subset_on_the_real_coding_model_scores_within_its_band() {
     };
     let tasks = suite::load_as(&Dataset::HumanEval, None, Some(10), PromptStyle::Qwen).unwrap();
     let (r, recs) = run_targets(vec![target("qwen", Api::Openai, &url, CODER)], 0, |s| {
-        s.performance = false;
+        s.workload = Workload::Quality;
         s.quality = Some(servebench_engine::plan::Quality { settings, tasks });
     })
     .await;
@@ -552,7 +553,7 @@ async fn quality_under_load_on_two_slots_pairs_every_task() {
         vec![target("llamacpp", Api::Openai, &url, "smollm2-135m")],
         0,
         |s| {
-            s.performance = false;
+            s.workload = Workload::Quality;
             s.quality = Some(servebench_engine::plan::Quality { settings, tasks });
         },
     )

@@ -8,6 +8,7 @@ use servebench_engine::eval::grade::Verdict;
 use servebench_engine::eval::sandbox::Limits;
 use servebench_engine::eval::suite::{self, Dataset, Kind, Task};
 use servebench_engine::eval::{EvalSettings, JudgeSpec};
+use servebench_engine::plan::Workload;
 use servebench_engine::plan::{Api, Quality};
 use servebench_engine::report::Report;
 use std::path::PathBuf;
@@ -76,7 +77,7 @@ async fn evaluate_with_drift(
         vec![target("m", Api::Openai, &m.url(), "mock-model")],
         0,
         |s| {
-            s.performance = false;
+            s.workload = Workload::Quality;
             s.quality = Some(quality);
         },
     )

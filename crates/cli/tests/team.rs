@@ -9,6 +9,7 @@ use crate::common::fim::{FimCfg, Server, mock_fim};
 use crate::common::inproc::{run_targets, target};
 use crate::common::schema::assert_schema_valid;
 use servebench_engine::load::sessions::Think;
+use servebench_engine::plan::Workload;
 use servebench_engine::plan::{Api, Team, TeamMix};
 use servebench_engine::record::{Phase, RequestRecord};
 use servebench_engine::spec::Class;
@@ -71,7 +72,7 @@ async fn the_classes_run_at_once_and_each_counts_what_it_sent() {
         vec![target("t", Api::Llamacpp, &m.url(), "qwen2.5-coder-mock")],
         0,
         |s| {
-            s.team = Some(team);
+            s.workload = Workload::Team(team);
             s.max_tokens = 12;
         },
     )
@@ -186,6 +187,12 @@ async fn a_team_run_reports_renders_rebuilds_and_compares() {
     assert_eq!(team["mix"][1]["class"], "chat");
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## Team mix"), "{md}");
+    // The report leads with the mix, not with a cold/warm summary it never measured.
+    assert!(
+        md.contains("the team mix, autocomplete 1, chat 1 at once for 2 s against each target"),
+        "{md}"
+    );
+    assert!(!md.contains("## Summary"), "{md}");
     assert!(
         md.contains("| t | autocomplete | 1 |") || md.contains("| llamacpp | autocomplete | 1 |"),
         "{md}"

@@ -236,3 +236,61 @@ impl FromStr for Class {
             })
     }
 }
+
+/// Which workload a run sends (`--workload`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkloadKind {
+    /// Cold load, warm requests and the load profile, on chat (or completions) prompts.
+    #[default]
+    Chat,
+    /// Simulated developers typing, fill-in-the-middle requests superseded on every keystroke.
+    Autocomplete,
+    /// Multi-turn chat and agent sessions, each turn resending the conversation.
+    Sessions,
+    /// Prompts of growing length (the long-context ladder).
+    Context,
+    /// A team's autocomplete, chat, agents and prompts at once (`--team`).
+    Team,
+    /// No performance phases, the quality evaluation only (`servebench eval`; not a
+    /// `--workload` value).
+    Quality,
+}
+
+impl FromStr for WorkloadKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "chat" => Ok(WorkloadKind::Chat),
+            "autocomplete" => Ok(WorkloadKind::Autocomplete),
+            "sessions" => Ok(WorkloadKind::Sessions),
+            "context" => Ok(WorkloadKind::Context),
+            "team" => Ok(WorkloadKind::Team),
+            _ => Err(format!(
+                "unknown workload {s:?}: use chat, autocomplete, sessions, context or team"
+            )),
+        }
+    }
+}
+
+impl WorkloadKind {
+    /// The name in flags, plans and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Chat => "chat",
+            WorkloadKind::Autocomplete => "autocomplete",
+            WorkloadKind::Sessions => "sessions",
+            WorkloadKind::Context => "context",
+            WorkloadKind::Team => "team",
+            WorkloadKind::Quality => "quality",
+        }
+    }
+}
+
+impl fmt::Display for WorkloadKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

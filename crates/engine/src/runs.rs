@@ -78,6 +78,30 @@ fn upgrade(v: &mut serde_json::Value) {
         findings_of_warnings(v);
         v["schema_version"] = SCHEMA_VERSION.into();
     }
+    // The workload, from the phases a report written before it was recorded holds.
+    if let Some(settings) = v.get("settings").filter(|s| s.get("workload").is_none()) {
+        let phases: Vec<&serde_json::Value> = v["targets"]
+            .as_array()
+            .map(|ts| ts.iter().map(|t| &t["phases"]).collect())
+            .unwrap_or_default();
+        let has = |k: &str| {
+            phases
+                .iter()
+                .any(|p| !p[k].is_null() && p[k] != serde_json::json!([]))
+        };
+        let kind = if settings.get("performance") == Some(&serde_json::Value::Bool(false)) {
+            "quality"
+        } else if has("autocomplete") {
+            "autocomplete"
+        } else if has("sessions") || has("sessions_sweep") {
+            "sessions"
+        } else if has("ladder") {
+            "context"
+        } else {
+            "chat"
+        };
+        v["settings"]["workload"] = kind.into();
+    }
     let Some(targets) = v.get_mut("targets").and_then(|t| t.as_array_mut()) else {
         return;
     };
@@ -268,6 +292,11 @@ mod tests {
             "phases": {"sessions": {"warnings": ["cache thrashing"]}, "sweep": [{"warnings": []}]}}]});
         upgrade(&mut v);
         assert_eq!(v["schema_version"], super::SCHEMA_VERSION);
+        assert_eq!(
+            v["settings"],
+            serde_json::Value::Null,
+            "no settings, none made up"
+        );
         let s = &v["targets"][0]["phases"]["sessions"];
         assert_eq!(s.get("warnings"), None);
         assert_eq!(s["findings"][0]["code"], "text");
@@ -276,6 +305,17 @@ mod tests {
             v["targets"][0]["phases"]["sweep"][0]["findings"],
             serde_json::json!([])
         );
+    }
+
+    #[test]
+    fn a_report_without_a_workload_gets_the_one_its_phases_show() {
+        let mut v = serde_json::json!({"settings": {"performance": true},
+            "targets": [{"api": "openai", "phases": {"sessions": null, "sessions_sweep": [{}]}}]});
+        upgrade(&mut v);
+        assert_eq!(v["settings"]["workload"], "sessions");
+        let mut v = serde_json::json!({"settings": {"performance": true}, "targets": []});
+        upgrade(&mut v);
+        assert_eq!(v["settings"]["workload"], "chat");
     }
 
     #[test]

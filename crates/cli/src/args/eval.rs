@@ -134,7 +134,7 @@ impl EvalArgs {
                 "give either --judge TARGET (a plan target) or both --judge-url and --judge-model"
             ),
         };
-        plan.settings.performance = false;
+        plan.settings.workload = servebench_engine::plan::Workload::Quality;
         plan.settings.quality = Some(Quality {
             settings: EvalSettings {
                 dataset: a.dataset,

@@ -3,11 +3,11 @@
 use super::target::{EndpointArg, RunJob, TargetArgs, build_plan, out_dir, prepare_quality};
 use anyhow::Context;
 use clap::Args;
-use servebench_engine::fim::{Method, Template};
+use servebench_engine::fim::Template;
 use servebench_engine::load::profile::{Profile, Slo};
 use servebench_engine::load::sessions::{Source, Think};
 use servebench_engine::load::synthetic::LengthDist;
-use servebench_engine::plan::{Endpoint, FimStop, Plan, RunOverrides, Workload};
+use servebench_engine::plan::{Endpoint, FimStop, Plan, RunOverrides, Workload, WorkloadKind};
 use servebench_engine::prompts;
 use std::path::PathBuf;
 
@@ -113,8 +113,8 @@ pub struct RunArgs {
     /// conversations, see --sessions), context (the long-context ladder, see --ladder),
     /// autocomplete (simulated developers typing, fill-in-the-middle requests dropped at the
     /// next keystroke) or team (several of those at once, see --team) [default: chat].
-    #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<Workload>())]
-    pub workload: Option<Workload>,
+    #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<WorkloadKind>())]
+    pub workload: Option<WorkloadKind>,
     /// The team mix: how many of each class run at once against each target for --duration
     /// seconds [default: 60] — autocomplete (developers typing), chat (sessions over the
     /// repository), agent (agent sessions), prompts (closed-loop streams of the prompt set);
@@ -213,27 +213,19 @@ pub fn quality_load_parser(s: &str) -> Result<Profile, String> {
     }
 }
 
-/// Read the autocomplete corpus and check that every target can be asked to fill in the middle.
-fn prepare_autocomplete(plan: &mut Plan) -> anyhow::Result<()> {
-    let Some(ac) = &mut plan.settings.autocomplete else {
-        return Ok(());
-    };
-    ac.load()?;
-    if let Some(i) = &mut ac.infill {
+/// Read what the workload needs (corpora, session files, the trace, the infilling tasks) and
+/// check that every target can be asked to fill in the middle where the workload types.
+fn prepare_workload(plan: &mut Plan) -> anyhow::Result<()> {
+    if let Workload::Autocomplete(ac) = &mut plan.settings.workload
+        && let Some(i) = &mut ac.infill
+    {
         i.eval.helper = Some(
             std::env::current_exe().context("cannot find the servebench binary for the sandbox")?,
         );
         i.load(ac.infill_limit)?;
     }
-    for t in &plan.targets {
-        let native = servebench_engine::backend::dialect(t.api)
-            .capabilities()
-            .traits
-            .fim;
-        Method::choose(native, &t.model, ac.template)
-            .map_err(|m| anyhow::anyhow!("target {}: {m}", t.name))?;
-    }
-    Ok(())
+    plan.settings.load_workload().map_err(anyhow::Error::msg)?;
+    plan.check_fim().map_err(anyhow::Error::msg)
 }
 
 // A method rather than `TryFrom<RunArgs> for RunJob`: an impl belongs to its type's module, and
@@ -297,36 +289,8 @@ impl RunArgs {
         };
         let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;
         prepare_quality(&mut plan)?;
-        prepare_autocomplete(&mut plan)?;
-        if let Some(s) = &mut plan.settings.sessions {
-            s.load()?;
-        }
-        if let Some(l) = &mut plan.settings.ladder {
-            l.load()?;
-        }
-        if let Some(t) = &mut plan.settings.trace {
-            t.load()?;
-        }
-        if let Some(t) = &mut plan.settings.team {
-            t.load().map_err(|e| anyhow::anyhow!("team: {e}"))?;
-            if t.mix.autocomplete > 0 {
-                for target in &plan.targets {
-                    let native = servebench_engine::backend::dialect(target.api)
-                        .capabilities()
-                        .traits
-                        .fim;
-                    Method::choose(native, &target.model, t.typing.template).map_err(|m| {
-                        anyhow::anyhow!("target {} (team autocomplete): {m}", target.name)
-                    })?;
-                }
-            }
-        }
-        if plan.settings.warm == 0
-            && plan.settings.autocomplete.is_none()
-            && plan.settings.sessions.is_none()
-            && plan.settings.ladder.is_none()
-            && plan.settings.team.is_none()
-        {
+        prepare_workload(&mut plan)?;
+        if plan.settings.warm == 0 && plan.settings.workload.kind() == WorkloadKind::Chat {
             eprintln!(
                 "servebench: warning: --warm 0: no warm phase, so every warm row of the summary stays empty and the recommendations have no warm numbers to go on"
             );

@@ -3,7 +3,7 @@
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use servebench_engine::plan::{Api, Plan, RunOverrides, RunSettings, TargetSpec};
+use servebench_engine::plan::{Api, Plan, RunOverrides, RunSettings, Spelling, TargetSpec};
 use servebench_engine::prompts::Prompt;
 use std::path::PathBuf;
 
@@ -103,63 +103,8 @@ pub fn build_plan(
             };
             let mut settings = RunSettings::default();
             overrides.apply(&mut settings);
-            if settings.quality.is_none()
-                && let Some(knob) = overrides.quality_knob()
-            {
-                bail!(
-                    "--{} needs a quality dataset: add --quality builtin (or humaneval, or a file)",
-                    knob.replace('_', "-")
-                );
-            }
-            let team = settings.team.is_some();
-            if team && overrides.developers.is_some() {
-                bail!(
-                    "--developers is not a knob of the team workload: the mix says how many type (--team autocomplete=N)"
-                );
-            }
-            if team && overrides.sessions.is_some() {
-                bail!(
-                    "--sessions is not a knob of the team workload: its chat class sends repository sessions and its agent class agent sessions"
-                );
-            }
-            if settings.autocomplete.is_none()
-                && !team
-                && let Some(knob) = overrides.autocomplete_knob()
-            {
-                bail!(
-                    "--{} is for the autocomplete workload: add --workload autocomplete",
-                    knob.replace('_', "-")
-                );
-            }
-            if settings.sessions.is_none()
-                && !team
-                && let Some(knob) = overrides.sessions_knob()
-            {
-                bail!(
-                    "--{} is for the sessions workload: add --workload sessions",
-                    knob.replace('_', "-")
-                );
-            }
-            if settings.trace.is_none() && overrides.trace_speed.is_some() {
-                bail!("--trace-speed scales a replayed trace: add --trace FILE");
-            }
-            if settings.ladder.is_none()
-                && let Some(knob) = overrides.ladder_knob()
-            {
-                bail!(
-                    "--{} is for the context ladder: add --workload context",
-                    knob.replace('_', "-")
-                );
-            }
-            if settings.sessions.is_none()
-                && settings.autocomplete.is_none()
-                && settings.ladder.is_none()
-                && !team
-                && overrides.corpus.is_some()
-            {
-                bail!(
-                    "--corpus is read by the autocomplete, sessions, context and team workloads: add --workload autocomplete, sessions, context or team"
-                );
+            if let Some(why) = overrides.misplaced(&settings, Spelling::Flag) {
+                bail!("{why}");
             }
             let plan = Plan {
                 settings,

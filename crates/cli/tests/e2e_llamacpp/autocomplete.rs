@@ -4,6 +4,7 @@
 
 use super::{CODER, start_model_server};
 use crate::common::*;
+use servebench_engine::plan::Workload;
 use servebench_engine::plan::{Api, Autocomplete, FimStop, Infill};
 use servebench_engine::record::{Outcome, Phase};
 
@@ -44,7 +45,7 @@ async fn autocomplete_on_the_real_server_cancels_on_the_keystroke_and_frees_the_
     ac.infill.as_mut().unwrap().load(Some(8)).unwrap();
     let (r, recs) = run_targets(vec![target("qwen", Api::Llamacpp, &url, CODER)], 0, |s| {
         s.seed = 7;
-        s.autocomplete = Some(ac.clone());
+        s.workload = Workload::Autocomplete(ac.clone());
     })
     .await;
     let t = &r.targets[0];

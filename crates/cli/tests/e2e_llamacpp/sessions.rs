@@ -8,6 +8,7 @@ use super::{CODER, start_model_server};
 use crate::common::*;
 use servebench_engine::load::profile::Profile;
 use servebench_engine::load::sessions::{Settings, Source, Think};
+use servebench_engine::plan::Workload;
 use servebench_engine::plan::{Api, TargetSpec};
 use servebench_engine::record::{Outcome, Phase, RequestRecord};
 
@@ -46,7 +47,7 @@ async fn a_four_turn_session_reuses_the_cache_and_is_faster_than_without_it() {
         |s| {
             s.max_tokens = 24;
             s.profile = Profile::Sessions(1);
-            s.sessions = Some(ss.clone());
+            s.workload = Workload::Sessions(ss.clone());
         },
     )
     .await;
@@ -126,7 +127,7 @@ async fn a_prompt_beyond_the_servers_context_is_context_exceeded() {
     ss.load().unwrap();
     let (r, recs) = run_targets(vec![target("qwen", Api::Llamacpp, &url, CODER)], 0, |s| {
         s.max_tokens = 8;
-        s.sessions = Some(ss.clone());
+        s.workload = Workload::Sessions(ss.clone());
     })
     .await;
     let t = turns_of(&recs, "qwen");

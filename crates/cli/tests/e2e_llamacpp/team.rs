@@ -5,6 +5,7 @@
 use super::{CODER, start_model_server};
 use crate::common::*;
 use servebench_engine::load::sessions::Think;
+use servebench_engine::plan::Workload;
 use servebench_engine::plan::{Api, Team, TeamMix};
 use servebench_engine::record::Phase;
 use servebench_engine::spec::Class;
@@ -41,7 +42,7 @@ async fn a_team_mix_on_the_real_server_serves_every_class_at_once() {
     let (r, recs) = run_targets(vec![target("qwen", Api::Llamacpp, &url, CODER)], 0, |s| {
         s.seed = 7;
         s.max_tokens = 24;
-        s.team = Some(team.clone());
+        s.workload = Workload::Team(team.clone());
     })
     .await;
     let t = &r.targets[0];

@@ -128,6 +128,7 @@ fn settings() -> RunSettingsReport {
         slo: Default::default(),
         cold: 1,
         performance: true,
+        workload: crate::spec::WorkloadKind::Chat,
         unique_prompts: true,
     }
 }

@@ -179,6 +179,7 @@ pub(crate) fn report(targets: Vec<TargetReport>) -> Report {
             slo: Default::default(),
             cold: 1,
             performance: true,
+            workload: crate::spec::WorkloadKind::Chat,
             unique_prompts: true,
         },
         gpu: GpuReport {

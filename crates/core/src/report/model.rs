@@ -84,6 +84,9 @@ pub struct RunSettingsReport {
     /// False for `servebench eval`: no performance phases were run (their settings are moot).
     #[serde(default = "yes")]
     pub performance: bool,
+    /// What the run sent to each target (`chat`: cold, warm and the load profile).
+    #[serde(default)]
+    pub workload: crate::spec::WorkloadKind,
     /// True when every measured prompt started with a tag unique to the run and the request,
     /// so no request could reuse another's prompt cache; false with `--allow-prompt-cache`
     /// (and in reports written before the tags existed).

@@ -11,6 +11,7 @@ use super::model::{LoadStep, Report, TargetReport, TargetStatus};
 use super::phase::PhaseReport;
 use super::phase_doc::reasoning_line;
 use super::table::{Verdict, fmt, verdict, verdict_of};
+use crate::spec::WorkloadKind;
 use crate::stats::Summary;
 
 /// The report in `lang`, with its comparison of targets (deltas, significance, caveats,
@@ -90,33 +91,27 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
         }
         return d;
     }
-    d.para(format!(
-        "Run {} with servebench {}: {} warm requests per target, max_tokens {}, temperature {}, seed {}, prompts: {} ({}).",
-        r.created_at,
-        r.servebench_version,
-        s.warm,
-        s.max_tokens,
-        s.temperature,
-        s.seed,
-        s.prompts,
-        s.prompt_count
-    ));
+    d.para(header(r));
     if r.interrupted {
         d.callout(
             "**Interrupted**: the run was stopped before it finished; figures cover what completed.",
         );
     }
-    d.heading(2, "Summary");
-    d.table(summary_table(&r.targets));
-    cache_callout(&mut d, r);
-    noise_callout(&mut d, &r.targets);
-    if r.targets.len() < 2 {
-        d.para("One target: nothing to compare it with, so no winner is named.");
-    } else {
-        d.para(format!(
-            "\"Better\" names the best value; differences under {:.0} % are called a tie. These are point estimates from sequential single-stream requests, not significance tests.",
-            TIE_RELATIVE * 100.0
-        ));
+    // The chat workload's summary is its cold and warm table; every other workload's section
+    // below is its summary (the cold and warm rows would all be empty).
+    if s.workload == WorkloadKind::Chat {
+        d.heading(2, "Summary");
+        d.table(summary_table(&r.targets));
+        cache_callout(&mut d, r);
+        noise_callout(&mut d, &r.targets);
+        if r.targets.len() < 2 {
+            d.para("One target: nothing to compare it with, so no winner is named.");
+        } else {
+            d.para(format!(
+                "\"Better\" names the best value; differences under {:.0} % are called a tie. These are point estimates from sequential single-stream requests, not significance tests.",
+                TIE_RELATIVE * 100.0
+            ));
+        }
     }
     if let Some(c) = cmp.filter(|c| c.targets.len() >= 2) {
         d.heading(2, "Comparison");
@@ -140,6 +135,68 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
         target_section(&mut d, t);
     }
     d
+}
+
+/// The report's first line: when, by which servebench, and what the run sent, in the terms of
+/// its workload.
+fn header(r: &Report) -> String {
+    let s = &r.settings;
+    let run = format!(
+        "Run {} with servebench {}",
+        r.created_at, r.servebench_version
+    );
+    let first = |f: fn(&TargetReport) -> Option<String>| r.targets.iter().find_map(f);
+    let what = match s.workload {
+        WorkloadKind::Chat | WorkloadKind::Quality => {
+            return format!(
+                "{run}: {} warm requests per target, max_tokens {}, temperature {}, seed {}, prompts: {} ({}).",
+                s.warm, s.max_tokens, s.temperature, s.seed, s.prompts, s.prompt_count
+            );
+        }
+        WorkloadKind::Autocomplete => first(|t| {
+            let a = t.phases.autocomplete.as_ref()?;
+            Some(format!(
+                "the IDE-autocomplete workload, {} developers typing for {:.0} s through {} files (fill-in-the-middle by {}, windows {} + {} tokens)",
+                a.developers,
+                a.duration_s,
+                a.corpus.files,
+                a.fim_method,
+                a.windows.prefix_tokens,
+                a.windows.suffix_tokens
+            ))
+        })
+        .unwrap_or_else(|| "the IDE-autocomplete workload".into()),
+        WorkloadKind::Sessions => first(|t| {
+            let x = t.phases.sessions.as_ref().or(t.phases.sessions_sweep.first())?;
+            Some(format!(
+                "the sessions workload, {} sessions from {} offered as {}, think time {}",
+                x.sessions, x.source, x.load, x.think_time
+            ))
+        })
+        .unwrap_or_else(|| "the sessions workload".into()),
+        WorkloadKind::Context => first(|t| {
+            let l = t.phases.ladder.as_ref()?;
+            Some(format!(
+                "the long-context ladder, {} lengths up to {} tokens",
+                l.steps.len(),
+                l.steps.last().map_or(0, |s| s.tokens)
+            ))
+        })
+        .unwrap_or_else(|| "the long-context ladder".into()),
+        WorkloadKind::Team => first(|t| {
+            let m = t.phases.team.as_ref()?;
+            Some(format!(
+                "the team mix, {} at once for {:.0} s",
+                m.describe(),
+                m.duration_s
+            ))
+        })
+        .unwrap_or_else(|| "the team mix".into()),
+    };
+    format!(
+        "{run}: {what} against each target; max_tokens {}, temperature {}, seed {}.",
+        s.max_tokens, s.temperature, s.seed
+    )
 }
 
 /// What `servebench run` prints when it finishes: the headline table with its callouts, each

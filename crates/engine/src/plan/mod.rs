@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 mod overrides;
 mod settings;
-pub use overrides::RunOverrides;
+pub use overrides::{RunOverrides, Spelling};
 pub use settings::*;
 
 /// One serving stack to measure.
@@ -217,76 +217,10 @@ impl Plan {
         overrides.apply(&mut settings);
         file.run.apply_knobs(&mut settings);
         overrides.apply_knobs(&mut settings);
-        if settings.quality.is_none()
-            && let Some(knob) = file.run.quality_knob().or(overrides.quality_knob())
-        {
-            return Err(PlanError::Invalid(format!(
-                "{}: {knob} is set but no quality dataset is: add quality = \"builtin\" (or humaneval, or a file) to [run], or pass --quality D",
-                path.display()
-            )));
-        }
-        let team = settings.team.is_some();
-        if team
-            && let Some(knob) = [
-                (file.run.developers.or(overrides.developers).is_some(), "developers: the mix says how many type (--team autocomplete=N)"),
-                (file.run.sessions.is_some() || overrides.sessions.is_some(), "sessions: its chat class sends repository sessions and its agent class agent sessions"),
-                (file.run.sharegpt.is_some() || overrides.sharegpt.is_some(), "sharegpt: its classes send their own sessions"),
-            ]
-            .into_iter()
-            .find_map(|(set, why)| set.then_some(why))
-        {
-            return Err(PlanError::Invalid(format!(
-                "{}: {knob} is not a knob of the team workload: drop it",
-                path.display()
-            )));
-        }
-        if settings.autocomplete.is_none()
-            && !team
-            && let Some(knob) = file
-                .run
-                .autocomplete_knob()
-                .or(overrides.autocomplete_knob())
-        {
-            return Err(PlanError::Invalid(format!(
-                "{}: {knob} is set but the workload is chat: add workload = \"autocomplete\" to [run], or pass --workload autocomplete",
-                path.display()
-            )));
-        }
-        if settings.sessions.is_none()
-            && !team
-            && let Some(knob) = file.run.sessions_knob().or(overrides.sessions_knob())
-        {
-            return Err(PlanError::Invalid(format!(
-                "{}: {knob} is set but the workload is not sessions: add workload = \"sessions\" to [run], or pass --workload sessions",
-                path.display()
-            )));
-        }
-        if settings.trace.is_none()
-            && (file.run.trace_speed.is_some() || overrides.trace_speed.is_some())
-        {
-            return Err(PlanError::Invalid(format!(
-                "{}: trace_speed is set but no trace is: add trace = \"FILE\" to [run], or pass --trace FILE",
-                path.display()
-            )));
-        }
-        if settings.ladder.is_none()
-            && let Some(knob) = file.run.ladder_knob().or(overrides.ladder_knob())
-        {
-            return Err(PlanError::Invalid(format!(
-                "{}: {knob} is set but the workload is not context: add workload = \"context\" to [run], or pass --workload context",
-                path.display()
-            )));
-        }
-        if settings.sessions.is_none()
-            && settings.autocomplete.is_none()
-            && settings.ladder.is_none()
-            && !team
-            && (file.run.corpus.is_some() || overrides.corpus.is_some())
-        {
-            return Err(PlanError::Invalid(format!(
-                "{}: corpus is set but the workload is chat: corpus is read by workload = \"autocomplete\" or \"sessions\"",
-                path.display()
-            )));
+        for (knobs, spelling) in [(&file.run, Spelling::Plan), (overrides, Spelling::Flag)] {
+            if let Some(why) = knobs.misplaced(&settings, spelling) {
+                return Err(PlanError::Invalid(format!("{}: {why}", path.display())));
+            }
         }
         let plan = Plan {
             settings,
@@ -294,6 +228,24 @@ impl Plan {
         };
         plan.validate()?;
         Ok(plan)
+    }
+
+    /// Every target can be asked to fill in the middle where the workload types (the
+    /// autocomplete workload, or a team's autocomplete class): its dialect fills natively, or
+    /// the model's name (or `--fim-template`) gives the template. The error names the target,
+    /// the model and the flag.
+    pub fn check_fim(&self) -> Result<(), String> {
+        let template = match &self.settings.workload {
+            Workload::Autocomplete(a) => a.template,
+            Workload::Team(t) if t.mix.autocomplete > 0 => t.typing.template,
+            _ => return Ok(()),
+        };
+        for t in &self.targets {
+            let native = crate::backend::dialect(t.api).capabilities().traits.fim;
+            crate::fim::Method::choose(native, &t.model, template)
+                .map_err(|m| format!("target {}: {m}", t.name))?;
+        }
+        Ok(())
     }
 
     /// Check what TOML types cannot: URLs, names, ranges.
@@ -451,21 +403,21 @@ impl RunSettings {
                 "quality_load {p}: the tasks need a load to be asked under: use concurrency:N or rate:R[:poisson|:constant|:gamma:B]"
             )));
         }
-        if let Some(a) = &s.autocomplete {
-            a.validate()?;
-        }
-        match (&s.sessions, &s.profile) {
-            (Some(ss), p) => {
+        // Each workload checks its own knobs; the profile applies to chat and sessions.
+        match &s.workload {
+            Workload::Autocomplete(a) => a.validate()?,
+            Workload::Sessions(ss) => {
                 ss.validate().map_err(PlanError::Invalid)?;
                 if !matches!(
-                    p,
+                    s.profile,
                     Profile::Sequential
                         | Profile::Sessions(_)
                         | Profile::Rate { .. }
                         | Profile::Sweep(Some(_))
                 ) {
                     return Err(PlanError::Invalid(format!(
-                        "profile {p} with the sessions workload: sessions are the unit of load, use sessions:N (N users at once), rate:R (new sessions per second) or sweep:N,N,… (one phase per number of sessions at once)"
+                        "profile {} with the sessions workload: sessions are the unit of load, use sessions:N (N users at once), rate:R (new sessions per second) or sweep:N,N,… (one phase per number of sessions at once)",
+                        s.profile
                     )));
                 }
                 if s.endpoint == Endpoint::Completions {
@@ -474,64 +426,43 @@ impl RunSettings {
                     ));
                 }
             }
-            (None, p @ Profile::Sessions(_)) => {
-                return Err(PlanError::Invalid(format!(
-                    "profile {p} needs the sessions workload: pass --workload sessions, or use concurrency:N"
-                )));
+            Workload::Context(l) => l.validate().map_err(PlanError::Invalid)?,
+            Workload::Team(t) => {
+                t.validate().map_err(PlanError::Invalid)?;
+                if s.profile != Profile::Sequential {
+                    return Err(PlanError::Invalid(format!(
+                        "profile {} with the team workload: the mix is the load (each class keeps its own count at once): drop the profile",
+                        s.profile
+                    )));
+                }
+                if t.mix.chat + t.mix.agent > 0 && s.endpoint == Endpoint::Completions {
+                    return Err(PlanError::Invalid(
+                        "endpoint completions with the team's chat or agent class: a conversation needs the chat endpoint (drop --endpoint completions)".into(),
+                    ));
+                }
             }
-            _ => {}
+            Workload::Chat { trace: Some(t) } => {
+                if !(t.speed > 0.0 && t.speed <= 1000.0) {
+                    return Err(PlanError::Invalid(format!(
+                        "trace_speed {} out of range: use (0, 1000]",
+                        t.speed
+                    )));
+                }
+                if s.profile != Profile::Sequential {
+                    return Err(PlanError::Invalid(format!(
+                        "trace with profile {}: the trace is the load phase: drop the profile",
+                        s.profile
+                    )));
+                }
+            }
+            Workload::Chat { trace: None } | Workload::Quality => {}
         }
-        if let Some(l) = &s.ladder {
-            l.validate().map_err(PlanError::Invalid)?;
-        }
-        if let Some(t) = &s.team {
-            t.validate().map_err(PlanError::Invalid)?;
-            if s.profile != Profile::Sequential {
-                return Err(PlanError::Invalid(format!(
-                    "profile {} with the team workload: the mix is the load (each class keeps its own count at once): drop the profile",
-                    s.profile
-                )));
-            }
-            if t.mix.chat + t.mix.agent > 0 && s.endpoint == Endpoint::Completions {
-                return Err(PlanError::Invalid(
-                    "endpoint completions with the team's chat or agent class: a conversation needs the chat endpoint (drop --endpoint completions)".into(),
-                ));
-            }
-        }
-        if let Some(t) = &s.trace {
-            if !(t.speed > 0.0 && t.speed <= 1000.0) {
-                return Err(PlanError::Invalid(format!(
-                    "trace_speed {} out of range: use (0, 1000]",
-                    t.speed
-                )));
-            }
-            if s.profile != Profile::Sequential {
-                return Err(PlanError::Invalid(format!(
-                    "trace with profile {}: the trace is the load phase: drop the profile",
-                    s.profile
-                )));
-            }
-            if s.sessions.is_some()
-                || s.autocomplete.is_some()
-                || s.ladder.is_some()
-                || s.team.is_some()
-            {
-                return Err(PlanError::Invalid(
-                    "trace replays the chat workload's load phase: drop the other workload".into(),
-                ));
-            }
-        }
-        let workloads = [
-            s.sessions.is_some(),
-            s.autocomplete.is_some(),
-            s.ladder.is_some(),
-            s.team.is_some(),
-        ];
-        if workloads.iter().filter(|w| **w).count() > 1 {
-            return Err(PlanError::Invalid(
-                "one workload per run: choose one of autocomplete, sessions, context and team"
-                    .into(),
-            ));
+        if let (p @ Profile::Sessions(_), false) =
+            (&s.profile, s.workload.kind() == WorkloadKind::Sessions)
+        {
+            return Err(PlanError::Invalid(format!(
+                "profile {p} needs the sessions workload: pass --workload sessions, or use concurrency:N"
+            )));
         }
         if s.max_tokens == 0 || s.max_tokens > 1_000_000 {
             return Err(PlanError::Invalid(format!(

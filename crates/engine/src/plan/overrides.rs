@@ -4,7 +4,7 @@
 
 use super::Endpoint;
 use super::settings::{
-    Autocomplete, FimStop, Infill, Quality, RunSettings, Team, TeamMix, Workload,
+    Autocomplete, FimStop, Infill, Quality, RunSettings, Team, TeamMix, Workload, WorkloadKind,
 };
 use crate::load::profile::{Profile, Slo};
 use crate::load::synthetic::LengthDist;
@@ -75,8 +75,9 @@ pub struct RunOverrides {
     /// Load profile the tasks are asked again under (`--quality-load`, e.g. `concurrency:8`).
     #[serde(default, deserialize_with = "parsed")]
     pub quality_load: Option<Profile>,
-    /// What the run sends: `chat` (the default) or `autocomplete`.
-    pub workload: Option<Workload>,
+    /// What the run sends: `chat` (the default), `autocomplete`, `sessions`, `context` or
+    /// `team`.
+    pub workload: Option<WorkloadKind>,
     /// Autocomplete: developers typing at once.
     pub developers: Option<u32>,
     /// Autocomplete: the directory of source files typed through.
@@ -157,13 +158,7 @@ impl RunOverrides {
     /// a plan file's `[run]` knobs for a workload the command line chose are applied this way
     /// after both, and then the command line's again, so neither is lost and flags win.
     pub fn apply_knobs(&self, base: &mut RunSettings) {
-        self.apply_autocomplete(base, false);
-        self.apply_sessions(base, false);
-        self.apply_ladder(base, false);
-        self.apply_team(base, false);
-        if let (Some(t), Some(x)) = (&mut base.trace, self.trace_speed) {
-            t.speed = x;
-        }
+        self.apply_workload(base, false);
     }
 
     /// The first sessions knob set, for the error when the workload is not sessions.
@@ -190,106 +185,93 @@ impl RunOverrides {
         .find_map(|(set, key)| set.then_some(key))
     }
 
-    fn apply_ladder(&self, base: &mut RunSettings, switch: bool) {
-        match self.workload.filter(|_| switch) {
-            Some(Workload::Context) => {
-                base.ladder.get_or_insert_with(Default::default);
-            }
-            Some(_) => base.ladder = None,
-            None => {}
-        }
-        let Some(l) = &mut base.ladder else {
-            return;
-        };
-        if let Some(s) = &self.ladder {
-            l.steps = Some(s.clone());
-        }
-        if let Some(n) = self.ladder_requests {
-            l.requests = n;
-        }
-        if let Some(n) = self.max_tokens {
-            l.max_tokens = n;
-        }
-        if let Some(p) = &self.corpus {
-            l.corpus_dir = Some(p.clone());
+    /// The workload these overrides choose: `workload`, or the team mix when only a mix is
+    /// given.
+    pub fn chosen(&self) -> Option<WorkloadKind> {
+        match self.workload {
+            None if self.team.is_some() => Some(WorkloadKind::Team),
+            w => w,
         }
     }
 
-    /// The team mix: chosen by `workload = team` (or a mix given), with the autocomplete and
-    /// sessions knobs applied to its classes.
-    fn apply_team(&self, base: &mut RunSettings, switch: bool) {
-        // A mix given without a workload chooses the team mix.
-        let chosen = match self.workload {
-            None if self.team.is_some() => Some(Workload::Team),
-            w => w,
-        };
-        match chosen.filter(|_| switch) {
-            Some(Workload::Team) => {
-                let d = base.duration_s.unwrap_or(60.0);
-                base.team
-                    .get_or_insert_with(|| Team::new(TeamMix::default(), d));
-            }
-            Some(_) => base.team = None,
-            None => {}
+    /// With `switch`, make the workload these overrides choose the run's (keeping its settings
+    /// when it already is); then apply the knobs of the run's workload.
+    fn apply_workload(&self, base: &mut RunSettings, switch: bool) {
+        if switch
+            && let Some(kind) = self.chosen()
+            && base.workload.kind() != kind
+        {
+            base.workload = Workload::of_kind(kind, base.duration_s);
         }
-        let Some(t) = &mut base.team else {
-            return;
-        };
+        match &mut base.workload {
+            Workload::Chat { trace } => self.trace_knobs(trace),
+            Workload::Autocomplete(a) => {
+                if let Some(n) = self.developers {
+                    a.developers = n;
+                }
+                self.typing_knobs(a);
+            }
+            Workload::Sessions(s) => {
+                if let Some(src) = &self.sessions {
+                    s.source = src.clone();
+                }
+                if let Some(p) = &self.sharegpt {
+                    s.source = crate::load::sessions::Source::ShareGpt(p.clone());
+                }
+                self.session_knobs(s);
+            }
+            Workload::Context(l) => {
+                if let Some(s) = &self.ladder {
+                    l.steps = Some(s.clone());
+                }
+                if let Some(n) = self.ladder_requests {
+                    l.requests = n;
+                }
+                if let Some(n) = self.max_tokens {
+                    l.max_tokens = n;
+                }
+                if let Some(p) = &self.corpus {
+                    l.corpus_dir = Some(p.clone());
+                }
+            }
+            Workload::Team(t) => self.team_knobs(t),
+            Workload::Quality => {}
+        }
+    }
+
+    /// The trace to replay, and its speed.
+    fn trace_knobs(&self, trace: &mut Option<crate::load::trace::Trace>) {
+        if let Some(p) = &self.trace {
+            let speed = trace.as_ref().map_or(1.0, |t| t.speed);
+            *trace = Some(crate::load::trace::Trace {
+                path: p.clone(),
+                speed,
+                entries: Vec::new(),
+            });
+        }
+        if let (Some(t), Some(x)) = (trace, self.trace_speed) {
+            t.speed = x;
+        }
+    }
+
+    /// The team mix, and the autocomplete and sessions knobs of its classes (each class
+    /// decides its own count and session source).
+    fn team_knobs(&self, t: &mut Team) {
         if let Some(m) = self.team {
             t.mix = m;
         }
-        t.typing.developers = t.mix.autocomplete;
         if let Some(d) = self.duration_s {
             t.duration_s = d;
         }
+        self.typing_knobs(&mut t.typing);
+        t.typing.developers = t.mix.autocomplete;
         t.typing.duration_s = t.duration_s;
-        let mut ac = RunSettings {
-            autocomplete: Some(t.typing.clone()),
-            ..RunSettings::default()
-        };
-        let mut typing_knobs = self.clone();
-        typing_knobs.developers = None;
-        typing_knobs.apply_autocomplete(&mut ac, false);
-        if let Some(a) = ac.autocomplete {
-            t.typing = a;
-        }
-        for (class, settings) in [(0, &mut t.chat), (1, &mut t.agent)] {
-            let mut ss = RunSettings {
-                sessions: Some(settings.clone()),
-                ..RunSettings::default()
-            };
-            // The class decides the source; every other sessions knob applies to both.
-            let mut knobs = self.clone();
-            knobs.sessions = None;
-            knobs.sharegpt = None;
-            knobs.apply_sessions(&mut ss, false);
-            if let Some(mut s) = ss.sessions {
-                s.source = match class {
-                    0 => crate::load::sessions::Source::Repo,
-                    _ => crate::load::sessions::Source::Agent,
-                };
-                *settings = s;
-            }
-        }
+        self.session_knobs(&mut t.chat);
+        self.session_knobs(&mut t.agent);
     }
 
-    fn apply_sessions(&self, base: &mut RunSettings, switch: bool) {
-        match self.workload.filter(|_| switch) {
-            Some(Workload::Sessions) => {
-                base.sessions.get_or_insert_with(Default::default);
-            }
-            Some(_) => base.sessions = None,
-            None => {}
-        }
-        let Some(s) = &mut base.sessions else {
-            return;
-        };
-        if let Some(src) = &self.sessions {
-            s.source = src.clone();
-        }
-        if let Some(p) = &self.sharegpt {
-            s.source = crate::load::sessions::Source::ShareGpt(p.clone());
-        }
+    /// The sessions knobs other than the source.
+    fn session_knobs(&self, s: &mut crate::load::sessions::Settings) {
         if let Some(p) = &self.corpus {
             s.corpus_dir = Some(p.clone());
         }
@@ -313,26 +295,8 @@ impl RunOverrides {
         }
     }
 
-    fn apply_autocomplete(&self, base: &mut RunSettings, switch: bool) {
-        match self.workload.filter(|_| switch) {
-            Some(Workload::Autocomplete) => {
-                let duration_s = base.duration_s.unwrap_or(60.0);
-                base.autocomplete.get_or_insert_with(|| Autocomplete {
-                    duration_s,
-                    ..Autocomplete::default()
-                });
-            }
-            Some(Workload::Chat | Workload::Sessions | Workload::Context | Workload::Team) => {
-                base.autocomplete = None
-            }
-            None => {}
-        }
-        let Some(a) = &mut base.autocomplete else {
-            return;
-        };
-        if let Some(n) = self.developers {
-            a.developers = n;
-        }
+    /// The autocomplete knobs other than the number of developers.
+    fn typing_knobs(&self, a: &mut Autocomplete) {
         if let Some(d) = self.duration_s {
             a.duration_s = d;
         }
@@ -374,6 +338,35 @@ impl RunOverrides {
     }
 }
 
+/// How a knob is named in a message: as a plan key (`debounce_ms`, fixed by `workload = …` in
+/// `[run]`) or as a flag (`--debounce-ms`, fixed by `--workload …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spelling {
+    /// A plan file's `[run]` key.
+    Plan,
+    /// A command-line flag.
+    Flag,
+}
+
+impl Spelling {
+    fn knob(self, key: &str) -> String {
+        match self {
+            Spelling::Plan => key.to_string(),
+            Spelling::Flag => format!("--{}", key.replace('_', "-")),
+        }
+    }
+
+    /// How to choose `workload`.
+    fn choose(self, workload: WorkloadKind) -> String {
+        match self {
+            Spelling::Plan => {
+                format!("add workload = \"{workload}\" to [run], or pass --workload {workload}")
+            }
+            Spelling::Flag => format!("add --workload {workload}"),
+        }
+    }
+}
+
 /// Deserialise a value written as a string in its command-line form.
 fn parsed<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
@@ -386,6 +379,126 @@ where
 }
 
 impl RunOverrides {
+    /// Why a knob set here does nothing in the run `s` describes — it belongs to another
+    /// workload, or to a quality evaluation or trace the run does not have — said with the fix,
+    /// knobs named as `spelling` names them; `None` when every knob set here applies. Plan
+    /// files and flags get the same checks and the same messages.
+    pub fn misplaced(&self, s: &RunSettings, spelling: Spelling) -> Option<String> {
+        let knob = |k: &str| spelling.knob(k);
+        if s.quality.is_none()
+            && let Some(k) = self.quality_knob()
+        {
+            return Some(match spelling {
+                Spelling::Plan => format!(
+                    "{k} is set but no quality dataset is: add quality = \"builtin\" (or humaneval, or a file) to [run], or pass --quality D"
+                ),
+                Spelling::Flag => format!(
+                    "{} needs a quality dataset: add --quality builtin (or humaneval, or a file)",
+                    knob(k)
+                ),
+            });
+        }
+        if self.workload == Some(WorkloadKind::Quality) {
+            return Some(format!(
+                "{} quality runs no performance phases: use servebench eval",
+                knob("workload")
+            ));
+        }
+        let kind = s.workload.kind();
+        if kind == WorkloadKind::Team {
+            let refused = [
+                (
+                    self.developers.is_some(),
+                    "developers",
+                    "the mix says how many type (--team autocomplete=N)",
+                ),
+                (
+                    self.sessions.is_some(),
+                    "sessions",
+                    "its chat class sends repository sessions and its agent class agent sessions",
+                ),
+                (
+                    self.sharegpt.is_some(),
+                    "sharegpt",
+                    "its classes send their own sessions",
+                ),
+            ];
+            if let Some((_, k, why)) = refused.into_iter().find(|(set, ..)| *set) {
+                return Some(format!(
+                    "{} is not a knob of the team workload: {why}: drop it",
+                    knob(k)
+                ));
+            }
+        }
+        let (typing, sessions) = match kind {
+            WorkloadKind::Autocomplete => (true, false),
+            WorkloadKind::Sessions => (false, true),
+            WorkloadKind::Team => (true, true),
+            _ => (false, false),
+        };
+        let checks = [
+            (
+                typing,
+                self.autocomplete_knob(),
+                WorkloadKind::Autocomplete,
+                "the autocomplete workload",
+            ),
+            (
+                sessions,
+                self.sessions_knob(),
+                WorkloadKind::Sessions,
+                "the sessions workload",
+            ),
+            (
+                kind == WorkloadKind::Context,
+                self.ladder_knob(),
+                WorkloadKind::Context,
+                "the context ladder",
+            ),
+        ];
+        for (applies, set, workload, what) in checks {
+            if let (false, Some(k)) = (applies, set) {
+                return Some(format!(
+                    "{} is for {what}, but the workload is {kind}: {}",
+                    knob(k),
+                    spelling.choose(workload)
+                ));
+            }
+        }
+        if self.trace.is_some() && kind != WorkloadKind::Chat {
+            return Some(format!(
+                "{} replays the chat workload's load phase, but the workload is {kind}: drop one",
+                knob("trace")
+            ));
+        }
+        if self.trace_speed.is_some() && s.trace().is_none() {
+            return Some(format!(
+                "{} scales a replayed trace, but there is none: {}",
+                knob("trace_speed"),
+                match spelling {
+                    Spelling::Plan => "add trace = \"FILE\" to [run], or pass --trace FILE",
+                    Spelling::Flag => "add --trace FILE",
+                }
+            ));
+        }
+        if self.corpus.is_some()
+            && !matches!(
+                kind,
+                WorkloadKind::Autocomplete
+                    | WorkloadKind::Sessions
+                    | WorkloadKind::Context
+                    | WorkloadKind::Team
+            )
+        {
+            return Some(format!(
+                "{} is read by the autocomplete, sessions, context and team workloads, but the workload is {kind}: {}",
+                knob("corpus"),
+                spelling.choose(WorkloadKind::Autocomplete)
+            ));
+        }
+        None
+    }
+
     /// The first quality knob set (as its plan key), for the error when no dataset is given.
     pub fn quality_knob(&self) -> Option<&'static str> {
         [
@@ -450,33 +563,7 @@ impl RunOverrides {
             q.settings.dataset = d.clone();
             base.quality = Some(q);
         }
-        // A mix given without a workload chooses the team mix (and no other workload).
-        let implied;
-        let this = match (self.workload, self.team) {
-            (None, Some(_)) => {
-                implied = RunOverrides {
-                    workload: Some(Workload::Team),
-                    ..self.clone()
-                };
-                &implied
-            }
-            _ => self,
-        };
-        this.apply_autocomplete(base, true);
-        this.apply_sessions(base, true);
-        this.apply_ladder(base, true);
-        this.apply_team(base, true);
-        if let Some(p) = &self.trace {
-            let speed = base.trace.as_ref().map_or(1.0, |t| t.speed);
-            base.trace = Some(crate::load::trace::Trace {
-                path: p.clone(),
-                speed,
-                entries: Vec::new(),
-            });
-        }
-        if let (Some(t), Some(x)) = (&mut base.trace, self.trace_speed) {
-            t.speed = x;
-        }
+        self.apply_workload(base, true);
         if let Some(q) = &mut base.quality {
             let s = &mut q.settings;
             if let Some(n) = self.quality_limit {

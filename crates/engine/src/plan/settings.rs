@@ -4,6 +4,7 @@
 use super::Endpoint;
 use crate::load::profile::{Profile, Slo};
 use crate::load::synthetic::LengthDist;
+pub use crate::spec::WorkloadKind;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -54,51 +55,123 @@ pub struct RunSettings {
     /// Start every measured prompt with a tag unique to the run and the request, so no
     /// request can reuse another's prompt cache (false: `--allow-prompt-cache`).
     pub unique_prompts: bool,
-    /// Coding-quality evaluation after the performance phases (`--quality`), or instead of them
-    /// (`servebench eval`).
+    /// Coding-quality evaluation after the workload (`--quality`), or instead of it
+    /// (`servebench eval`: [`Workload::Quality`]).
     pub quality: Option<Quality>,
-    /// Run the performance phases (cold, warm, load); false for `servebench eval`.
-    pub performance: bool,
-    /// The IDE-autocomplete workload instead of cold, warm and load (`--workload autocomplete`).
-    pub autocomplete: Option<Autocomplete>,
-    /// The multi-turn sessions workload instead of cold, warm and load (`--workload sessions`).
-    pub sessions: Option<crate::load::sessions::Settings>,
-    /// The long-context ladder instead of cold, warm and load (`--workload context`).
-    pub ladder: Option<crate::load::ladder::Settings>,
-    /// A trace replayed as the load phase (`--trace`).
-    pub trace: Option<crate::load::trace::Trace>,
-    /// The team mix instead of cold, warm and load (`--workload team`).
-    pub team: Option<Team>,
+    /// What the run sends to each target, with that workload's own settings.
+    pub workload: Workload,
 }
 
-/// What a run sends (`--workload`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// What a run sends to each target: one workload and its settings.
+// One per run: the size of its largest variant (the team's, which holds two others) costs
+// nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Workload {
-    /// Cold load, warm requests and the load profile, on chat (or completions) prompts.
-    Chat,
-    /// Simulated developers typing, fill-in-the-middle requests superseded on every keystroke.
-    Autocomplete,
-    /// Multi-turn chat and agent sessions, each turn resending the conversation.
-    Sessions,
-    /// Prompts of growing length (the long-context ladder).
-    Context,
-    /// A team's autocomplete, chat, agents and prompts at once (`--team`).
-    Team,
+    /// Cold load, warm requests and the load profile on the prompt set; `trace`: a trace
+    /// replayed as the load phase (`--trace`).
+    Chat {
+        /// The trace, when one is replayed.
+        trace: Option<crate::load::trace::Trace>,
+    },
+    /// Simulated developers typing, fill-in-the-middle requests dropped at the next keystroke
+    /// (`--workload autocomplete`).
+    Autocomplete(Autocomplete),
+    /// Multi-turn chat and agent sessions (`--workload sessions`).
+    Sessions(crate::load::sessions::Settings),
+    /// The long-context ladder (`--workload context`).
+    Context(crate::load::ladder::Settings),
+    /// A team's classes at once (`--workload team`).
+    Team(Team),
+    /// No performance phases: the quality evaluation only (`servebench eval`).
+    Quality,
 }
 
-impl std::str::FromStr for Workload {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "chat" => Ok(Workload::Chat),
-            "autocomplete" => Ok(Workload::Autocomplete),
-            "sessions" => Ok(Workload::Sessions),
-            "context" => Ok(Workload::Context),
-            "team" => Ok(Workload::Team),
-            _ => Err(format!(
-                "unknown workload {s:?}: use chat, autocomplete, sessions, context or team"
-            )),
+impl Workload {
+    /// Which workload this is.
+    pub fn kind(&self) -> WorkloadKind {
+        match self {
+            Workload::Chat { .. } => WorkloadKind::Chat,
+            Workload::Autocomplete(_) => WorkloadKind::Autocomplete,
+            Workload::Sessions(_) => WorkloadKind::Sessions,
+            Workload::Context(_) => WorkloadKind::Context,
+            Workload::Team(_) => WorkloadKind::Team,
+            Workload::Quality => WorkloadKind::Quality,
+        }
+    }
+
+    /// The workload `kind` with its defaults (`duration_s`: the run's, for the timed ones).
+    pub fn of_kind(kind: WorkloadKind, duration_s: Option<f64>) -> Workload {
+        let d = duration_s.unwrap_or(60.0);
+        match kind {
+            WorkloadKind::Chat => Workload::Chat { trace: None },
+            WorkloadKind::Autocomplete => Workload::Autocomplete(Autocomplete {
+                duration_s: d,
+                ..Autocomplete::default()
+            }),
+            WorkloadKind::Sessions => Workload::Sessions(Default::default()),
+            WorkloadKind::Context => Workload::Context(Default::default()),
+            WorkloadKind::Team => Workload::Team(Team::new(TeamMix::default(), d)),
+            WorkloadKind::Quality => Workload::Quality,
+        }
+    }
+}
+
+impl RunSettings {
+    /// The autocomplete workload's settings, when it is the run's.
+    pub fn autocomplete(&self) -> Option<&Autocomplete> {
+        match &self.workload {
+            Workload::Autocomplete(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The sessions workload's settings, when it is the run's.
+    pub fn sessions(&self) -> Option<&crate::load::sessions::Settings> {
+        match &self.workload {
+            Workload::Sessions(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The context ladder's settings, when it is the run's.
+    pub fn ladder(&self) -> Option<&crate::load::ladder::Settings> {
+        match &self.workload {
+            Workload::Context(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The team mix, when it is the run's.
+    pub fn team(&self) -> Option<&Team> {
+        match &self.workload {
+            Workload::Team(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The replayed trace, when the chat workload has one.
+    pub fn trace(&self) -> Option<&crate::load::trace::Trace> {
+        match &self.workload {
+            Workload::Chat { trace } => trace.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Whether the run has performance phases (every workload but the quality-only one).
+    pub fn performance(&self) -> bool {
+        self.workload != Workload::Quality
+    }
+
+    /// Read what the workload needs from disk: corpora, session files, the trace.
+    pub fn load_workload(&mut self) -> Result<(), String> {
+        match &mut self.workload {
+            Workload::Autocomplete(a) => a.load().map_err(|e| e.to_string()),
+            Workload::Sessions(s) => s.load().map_err(|e| e.to_string()),
+            Workload::Context(l) => l.load().map_err(|e| e.to_string()),
+            Workload::Team(t) => t.load().map_err(|e| format!("team: {e}")),
+            Workload::Chat { trace: Some(t) } => t.load().map_err(|e| e.to_string()),
+            Workload::Chat { trace: None } | Workload::Quality => Ok(()),
         }
     }
 }
@@ -294,12 +367,7 @@ impl Default for RunSettings {
             sample_hz: 10.0,
             unique_prompts: true,
             quality: None,
-            performance: true,
-            autocomplete: None,
-            sessions: None,
-            ladder: None,
-            trace: None,
-            team: None,
+            workload: Workload::Chat { trace: None },
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::load::driver::{Schedule, Step};
 use crate::load::profile::Profile;
 use crate::load::synthetic;
 use crate::plan::TargetSpec;
+use crate::plan::Workload;
 use crate::record::{Outcome, Phase, RequestRecord};
 use crate::report::build::{Builder, TargetFacts};
 use crate::report::{
@@ -82,30 +83,26 @@ impl<'a> Attempt<'a, '_> {
             )?;
         }
         self.size_prompts().await?;
-        if !self.ctx.plan.settings.performance {
+        // The run's workload, then the quality evaluation when one is asked for.
+        let plan = self.ctx.plan;
+        if plan.settings.workload == Workload::Quality {
             return self.quality().await;
         }
         let mut watch = self.watch().await?;
-        if let Some(ac) = &self.ctx.plan.settings.autocomplete {
-            self.autocomplete(ac, &watch).await?;
-            return self.quality().await;
+        match &plan.settings.workload {
+            Workload::Chat { .. } => {
+                let cold_records = self.cold(&mut watch).await?;
+                self.warm(&watch, &cold_records).await?;
+                self.load(&watch).await?;
+            }
+            Workload::Autocomplete(ac) => self.autocomplete(ac, &watch).await?,
+            Workload::Sessions(ss) => self.sessions(ss, &watch).await?,
+            Workload::Context(ls) => self.ladder(ls, &watch).await?,
+            // Boxed: the mix holds every workload's state at once, too large for a thread's
+            // stack.
+            Workload::Team(team) => Box::pin(self.team(team, &watch)).await?,
+            Workload::Quality => {}
         }
-        if let Some(ss) = &self.ctx.plan.settings.sessions {
-            self.sessions(ss, &watch).await?;
-            return self.quality().await;
-        }
-        if let Some(team) = &self.ctx.plan.settings.team {
-            // Boxed: the mix holds every workload's state at once, too large for a thread's stack.
-            Box::pin(self.team(team, &watch)).await?;
-            return self.quality().await;
-        }
-        if let Some(ls) = &self.ctx.plan.settings.ladder {
-            self.ladder(ls, &watch).await?;
-            return self.quality().await;
-        }
-        let cold_records = self.cold(&mut watch).await?;
-        self.warm(&watch, &cold_records).await?;
-        self.load(&watch).await?;
         self.quality().await
     }
 
@@ -415,7 +412,7 @@ impl<'a> Attempt<'a, '_> {
                 None
             }
         };
-        if let Some(tr) = &s.trace {
+        if let Some(tr) = s.trace() {
             self.replay(tr, w).await?;
         }
         if let Some(schedule) = schedule {

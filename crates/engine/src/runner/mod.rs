@@ -83,7 +83,7 @@ pub async fn run_with_gpu(
     let s = &plan.settings;
     let run_start = now_unix_s();
     // Checked once, before anything runs: a missing interpreter is one clear error.
-    let infill = s.autocomplete.as_ref().and_then(|a| a.infill.as_ref());
+    let infill = s.autocomplete().and_then(|a| a.infill.as_ref());
     let grading = s
         .quality
         .as_ref()
@@ -217,7 +217,8 @@ fn settings_report(s: &crate::plan::RunSettings, prompts: usize) -> RunSettingsR
         warmup: s.warmup,
         slo: s.slo,
         cold: s.cold,
-        performance: s.performance,
+        performance: s.performance(),
+        workload: s.workload.kind(),
         unique_prompts: s.unique_prompts,
     }
 }
@@ -249,7 +250,7 @@ pub fn skeleton(plan: &Plan, prompts: usize) -> Report {
                     .map(|q| q.settings.report_settings(q.tasks.len(), None)),
                 // The mix, so a killed run's team records can be reported per class.
                 phases: Phases {
-                    team: plan.settings.team.as_ref().map(|t| TeamReport {
+                    team: plan.settings.team().map(|t| TeamReport {
                         mix: crate::spec::Class::ALL
                             .into_iter()
                             .filter(|c| t.mix.count(*c) > 0)

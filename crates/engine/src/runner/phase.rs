@@ -209,7 +209,7 @@ impl Attempt<'_, '_> {
             Schedule::At(_) => (
                 None,
                 None,
-                s.trace.as_ref().map_or("trace".into(), |t| {
+                s.trace().map_or("trace".into(), |t| {
                     format!("trace:{}@{}x", t.path.display(), t.speed)
                 }),
             ),
