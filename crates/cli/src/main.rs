@@ -10,14 +10,11 @@ mod output_cli;
 mod progress;
 mod stdout;
 
-use anyhow::Context;
 use clap::Parser;
-use servebench_engine::events::Observer;
-use servebench_engine::journal::{Journal, QualityJournal};
 use servebench_engine::report::document::Exporter;
-use servebench_engine::report::i18n::Lang;
 use servebench_engine::report::markdown::Markdown;
-use servebench_engine::report::{TargetStatus, json, report_doc};
+use servebench_engine::report::{TargetStatus, report_doc};
+use servebench_engine::rundir::{RunDir, RunDirError};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
@@ -85,40 +82,20 @@ fn main() -> ExitCode {
     }
 }
 
-/// A run writes into an empty (or new) directory: a second run appending to the first one's
-/// journal would pool both runs' requests in a rebuild or a significance test.
-fn refuse_used_out_dir(out: &std::path::Path) -> Result<(), String> {
-    let used = std::fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some());
-    if used {
-        return Err(format!(
-            "output directory {} is not empty (a previous run's files are there): pass a new --out directory or remove it",
-            out.display()
-        ));
-    }
-    Ok(())
-}
-
 async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
     let out = job.out_dir.clone();
-    if let Err(e) = refuse_used_out_dir(&out) {
-        eprintln!("servebench: {e}");
-        return Ok(ExitCode::from(2));
-    }
-    std::fs::create_dir_all(&out)
-        .with_context(|| format!("cannot create output directory {}", out.display()))?;
-    let journal_path = out.join("requests.jsonl");
-    // What a killed run's journal is rebuilt on (`servebench report RUN_DIR`).
-    let mut skeleton = servebench_engine::runner::skeleton(&job.plan, job.prompts.len());
-    std::fs::write(out.join("run.json"), json::to_string(&skeleton))
-        .with_context(|| format!("cannot write {}", out.join("run.json").display()))?;
-    let journal = Journal::open(&journal_path)
-        .with_context(|| format!("cannot open {}", journal_path.display()))?;
-    let mut observers: Vec<Box<dyn Observer + Send>> = vec![
-        Box::new(journal),
-        Box::new(QualityJournal::new(&out.join("quality.jsonl"))),
-        Box::new(progress::Progress::new(job.verbose, job.plan.settings.cold)),
-    ];
-
+    let (dir, mut observers) = match RunDir::create(&out, &job.plan, job.prompts.len()) {
+        Ok(d) => d,
+        Err(e @ RunDirError::Used(_)) => {
+            eprintln!("servebench: {e}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    observers.push(Box::new(progress::Progress::new(
+        job.verbose,
+        job.plan.settings.cold,
+    )));
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     tokio::spawn(async move {
@@ -150,42 +127,13 @@ async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
     let report =
         servebench_engine::runner::run(&job.plan, &job.prompts, &out, &mut observers, &cancel)
             .await?;
-    let json_path = out.join("report.json");
-    let md_path = out.join("report.md");
-    std::fs::write(&json_path, json::to_string(&report))
-        .with_context(|| format!("cannot write {}", json_path.display()))?;
-    // run.json said "interrupted" while the run had not finished; now it has.
-    skeleton.interrupted = report.interrupted;
-    std::fs::write(out.join("run.json"), json::to_string(&skeleton))
-        .with_context(|| format!("cannot write {}", out.join("run.json").display()))?;
-    // The targets compared on their journalled requests (significance needs the samples).
-    let records = servebench_engine::journal::read(&journal_path)
-        .map(|(r, _)| r)
-        .unwrap_or_default();
-    let entries: Vec<servebench_engine::report::compare::Entry> = report
-        .targets
-        .iter()
-        .map(|t| servebench_engine::report::compare::Entry {
-            label: t.name.clone(),
-            source: json_path.display().to_string(),
-            target: t,
-            settings: &report.settings,
-            gpu: &report.gpu,
-            samples: servebench_engine::report::compare::samples(t, &records),
-        })
-        .collect();
-    let cmp = servebench_engine::report::compare::compare(&entries);
-    let date: String = report.created_at.chars().take(10).collect();
-    let doc = report_doc::document(&report, Some(&cmp), &entries, Lang::En, &date);
-    std::fs::write(&md_path, Markdown.export(&doc))
-        .with_context(|| format!("cannot write {}", md_path.display()))?;
-
+    let written = dir.finish(&report)?;
     let summary = format!(
         "{}\nReport: {}\n        {}\nRequests: {}\n",
-        Markdown.export(&report_doc::summary(&report, Some(&cmp))),
-        md_path.display(),
-        json_path.display(),
-        journal_path.display()
+        Markdown.export(&report_doc::summary(&report, Some(&written.comparison))),
+        written.md.display(),
+        written.json.display(),
+        written.journal.display()
     );
     stdout::print(&summary)?;
     for t in report

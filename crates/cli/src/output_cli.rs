@@ -1,49 +1,15 @@
 //! `servebench compare` and `servebench report`: read finished runs and render them.
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use servebench_engine::report::compare::compare;
-use servebench_engine::report::document::{Document, Exporter};
-use servebench_engine::report::html::Html;
+use servebench_engine::report::document::Document;
+use servebench_engine::report::format::Format;
 use servebench_engine::report::i18n::Lang;
 use servebench_engine::report::markdown::Markdown;
 use servebench_engine::report::{compare_doc, csv_out, json, report_doc};
 use servebench_engine::runs::{self, Run};
 use std::path::PathBuf;
-
-/// Output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Markdown.
-    Md,
-    /// JSON.
-    Json,
-    /// Self-contained HTML with charts.
-    Html,
-    /// One row per request (report only).
-    Csv,
-}
-
-/// Output format of `compare` (one row per request is for `report`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompareFormat {
-    /// Markdown.
-    Md,
-    /// JSON.
-    Json,
-    /// Self-contained HTML with charts.
-    Html,
-}
-
-impl From<CompareFormat> for Format {
-    fn from(f: CompareFormat) -> Format {
-        match f {
-            CompareFormat::Md => Format::Md,
-            CompareFormat::Json => Format::Json,
-            CompareFormat::Html => Format::Html,
-        }
-    }
-}
 
 /// `servebench compare` arguments.
 #[derive(Debug, Args)]
@@ -54,8 +20,8 @@ pub struct CompareArgs {
     #[arg(required = true, num_args = 1..)]
     pub reports: Vec<PathBuf>,
     /// md, json or html.
-    #[arg(long, value_enum, default_value = "md")]
-    pub format: CompareFormat,
+    #[arg(long, default_value = "md", value_parser = compare_format)]
+    pub format: Format,
     /// en or ko.
     #[arg(long, default_value = "en", value_parser = |s: &str| s.parse::<Lang>())]
     pub lang: Lang,
@@ -70,7 +36,7 @@ pub struct ReportArgs {
     /// A run directory (or its report.json).
     pub run: PathBuf,
     /// md, html, csv or json.
-    #[arg(long, value_enum, default_value = "md")]
+    #[arg(long, default_value = "md", value_parser = |s: &str| s.parse::<Format>())]
     pub format: Format,
     /// en or ko.
     #[arg(long, default_value = "en", value_parser = |s: &str| s.parse::<Lang>())]
@@ -98,16 +64,17 @@ fn date(runs: &[Run]) -> String {
         .unwrap_or_default()
 }
 
-/// The exporter of a markup format (md or html).
-fn markup(f: Format) -> &'static dyn Exporter {
-    match f {
-        Format::Html => &Html,
-        _ => &Markdown,
+/// A comparison is a document or JSON: one row per request is `report`'s.
+fn compare_format(s: &str) -> Result<Format, String> {
+    match s.parse::<Format>()? {
+        Format::Csv => Err("csv is one row per request: use servebench report --format csv".into()),
+        f => Ok(f),
     }
 }
 
+/// `doc` in the markup format `f` (Markdown for a format that is not markup: never asked).
 fn export(f: Format, doc: &Document) -> String {
-    markup(f).export(doc)
+    f.markup().unwrap_or(&Markdown).export(doc)
 }
 
 fn emit(text: &str, out: Option<&PathBuf>) -> Result<(), Failure> {
@@ -167,7 +134,7 @@ pub fn compare_cmd(a: &CompareArgs) -> Result<(), Failure> {
         )));
     }
     let cmp = compare(&entries);
-    let text = match Format::from(a.format) {
+    let text = match a.format {
         Format::Json => serde_json::to_string_pretty(&cmp).expect("serialises") + "\n",
         f => export(
             f,

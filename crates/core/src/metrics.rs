@@ -18,6 +18,74 @@
 use crate::record::RequestRecord;
 use crate::spec::Slo;
 
+/// One per-request metric: its key (a CSV column, a JSON field of the phase statistics), its
+/// unit, whether a failed request has it, and how it is read from a request's
+/// [`RequestMetrics`].
+#[derive(Debug, Clone, Copy)]
+pub struct RequestMetricDef {
+    /// The key (`ttft_s`).
+    pub key: &'static str,
+    /// Unit.
+    pub unit: &'static str,
+    /// A failed request has it too (its send lag); the others are a successful request's.
+    pub of_failed: bool,
+    /// Its value for one request.
+    pub value: fn(&RequestMetrics) -> Option<f64>,
+}
+
+/// Every per-request metric, in the order exports list them: the registry the CSV columns
+/// iterate.
+pub const REQUEST_METRICS: &[RequestMetricDef] = &[
+    RequestMetricDef {
+        key: "ttft_s",
+        unit: "s",
+        of_failed: false,
+        value: |m| m.ttft_s,
+    },
+    RequestMetricDef {
+        key: "tpot_s",
+        unit: "s",
+        of_failed: false,
+        value: |m| m.tpot_s,
+    },
+    RequestMetricDef {
+        key: "e2e_s",
+        unit: "s",
+        of_failed: false,
+        value: |m| m.e2e_s,
+    },
+    RequestMetricDef {
+        key: "decode_tok_s",
+        unit: "tok/s",
+        of_failed: false,
+        value: |m| m.decode_tok_s,
+    },
+    RequestMetricDef {
+        key: "e2e_tok_s",
+        unit: "tok/s",
+        of_failed: false,
+        value: |m| m.e2e_tok_s,
+    },
+    RequestMetricDef {
+        key: "schedule_lag_s",
+        unit: "s",
+        of_failed: true,
+        value: |m| Some(m.schedule_lag_s),
+    },
+    RequestMetricDef {
+        key: "ttft_from_schedule_s",
+        unit: "s",
+        of_failed: false,
+        value: |m| m.ttft_from_schedule_s,
+    },
+    RequestMetricDef {
+        key: "e2e_from_schedule_s",
+        unit: "s",
+        of_failed: false,
+        value: |m| m.e2e_from_schedule_s,
+    },
+];
+
 /// Per-request derived metrics, in seconds and tokens per second.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct RequestMetrics {

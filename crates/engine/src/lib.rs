@@ -19,6 +19,7 @@ pub mod load;
 pub mod modelfile;
 pub mod plan;
 pub mod prompts;
+pub mod rundir;
 pub mod runner;
 pub mod runs;
 pub mod server;

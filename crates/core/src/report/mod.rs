@@ -10,7 +10,11 @@ pub mod autocomplete_doc;
 pub mod build;
 pub mod charts;
 pub mod compare;
+pub mod compare_caveats;
 pub mod compare_doc;
+pub mod compare_model;
+pub mod compare_recommend;
+pub mod compare_same;
 #[cfg(test)]
 mod compare_tests;
 pub mod csv_out;
@@ -18,6 +22,7 @@ pub mod document;
 pub mod finding;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod format;
 pub mod html;
 pub mod i18n;
 pub mod json;

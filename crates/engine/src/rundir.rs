@@ -1,0 +1,133 @@
+//! A run's directory: what `servebench run` writes, in order. [`RunDir::create`] claims an
+//! empty directory, writes `run.json` (the report as known before anything runs, marked
+//! interrupted, so a killed run's journal can be turned into a report) and opens the journals;
+//! [`RunDir::finish`] writes `report.json`, marks `run.json` finished, compares the targets on
+//! their journalled requests and writes `report.md`. The binary only parses, prints and exits.
+
+use crate::events::Observer;
+use crate::journal::{Journal, QualityJournal};
+use crate::plan::Plan;
+use crate::report::compare::{Comparison, Entry, compare, samples};
+use crate::report::document::Exporter;
+use crate::report::i18n::Lang;
+use crate::report::markdown::Markdown;
+use crate::report::{Report, json, report_doc};
+use std::path::{Path, PathBuf};
+
+/// Why a run's directory cannot be written.
+#[derive(Debug, thiserror::Error)]
+pub enum RunDirError {
+    /// The directory holds a previous run's files: a second run appending to its journal
+    /// would pool both runs' requests in a rebuild or a significance test.
+    #[error(
+        "output directory {0} is not empty (a previous run's files are there): pass a new --out directory or remove it"
+    )]
+    Used(PathBuf),
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunDirError + '_ {
+    move |source| RunDirError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A run's directory, claimed.
+#[derive(Debug)]
+pub struct RunDir {
+    /// The directory.
+    pub path: PathBuf,
+    /// `run.json` as written at the start.
+    skeleton: Report,
+}
+
+/// What a finished run left in its directory.
+#[derive(Debug)]
+pub struct Written {
+    /// `report.json`.
+    pub json: PathBuf,
+    /// `report.md`.
+    pub md: PathBuf,
+    /// `requests.jsonl`.
+    pub journal: PathBuf,
+    /// The run's targets compared on their journalled requests.
+    pub comparison: Comparison,
+}
+
+impl RunDir {
+    /// Claim `out` for a run of `plan` with `prompts` prompts: refuse a used directory, create
+    /// it, write `run.json` and open the journals. Returns the directory and the observers that
+    /// journal to it (`requests.jsonl`, `quality.jsonl`).
+    pub fn create(
+        out: &Path,
+        plan: &Plan,
+        prompts: usize,
+    ) -> Result<(RunDir, Vec<Box<dyn Observer + Send>>), RunDirError> {
+        if std::fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some()) {
+            return Err(RunDirError::Used(out.to_path_buf()));
+        }
+        std::fs::create_dir_all(out).map_err(io(out))?;
+        let skeleton = crate::runner::skeleton(plan, prompts);
+        let run_json = out.join("run.json");
+        std::fs::write(&run_json, json::to_string(&skeleton)).map_err(io(&run_json))?;
+        let journal = out.join("requests.jsonl");
+        let observers: Vec<Box<dyn Observer + Send>> = vec![
+            Box::new(Journal::open(&journal).map_err(io(&journal))?),
+            Box::new(QualityJournal::new(&out.join("quality.jsonl"))),
+        ];
+        Ok((
+            RunDir {
+                path: out.to_path_buf(),
+                skeleton,
+            },
+            observers,
+        ))
+    }
+
+    /// Write what the finished `report` leaves: `report.json`, `run.json` marked as the run
+    /// ended, and `report.md` with the comparison of its targets on their journalled requests.
+    pub fn finish(mut self, report: &Report) -> Result<Written, RunDirError> {
+        let json_path = self.path.join("report.json");
+        let md_path = self.path.join("report.md");
+        let journal = self.path.join("requests.jsonl");
+        std::fs::write(&json_path, json::to_string(report)).map_err(io(&json_path))?;
+        // run.json said "interrupted" while the run had not finished; now it has.
+        self.skeleton.interrupted = report.interrupted;
+        let run_json = self.path.join("run.json");
+        std::fs::write(&run_json, json::to_string(&self.skeleton)).map_err(io(&run_json))?;
+        // The targets compared on their journalled requests (significance needs the samples).
+        let records = crate::journal::read(&journal)
+            .map(|(r, _)| r)
+            .unwrap_or_default();
+        let entries: Vec<Entry> = report
+            .targets
+            .iter()
+            .map(|t| Entry {
+                label: t.name.clone(),
+                source: json_path.display().to_string(),
+                target: t,
+                settings: &report.settings,
+                gpu: &report.gpu,
+                samples: samples(t, &records),
+            })
+            .collect();
+        let comparison = compare(&entries);
+        let date: String = report.created_at.chars().take(10).collect();
+        let doc = report_doc::document(report, Some(&comparison), &entries, Lang::En, &date);
+        std::fs::write(&md_path, Markdown.export(&doc)).map_err(io(&md_path))?;
+        Ok(Written {
+            json: json_path,
+            md: md_path,
+            journal,
+            comparison,
+        })
+    }
+}
