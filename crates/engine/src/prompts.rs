@@ -42,7 +42,8 @@ pub struct Prompt {
 /// The one cache-busting scheme of every workload: a prompt is tagged whole ([`Self::tag`]);
 /// a session's shared context carries the phase's tag ([`Self::shared`]) and its own first
 /// message a labelled one ([`Self::label`]); a phase that must share nothing with another
-/// takes [`Self::fresh`] tags. With `--allow-prompt-cache` there are no tags at all.
+/// takes [`Self::fresh`] tags; a replayed trace salts its blocks with [`Self::salt`]. With
+/// `--allow-prompt-cache` there are no tags at all.
 #[derive(Debug, Clone)]
 pub struct PromptTags {
     run: u32,
@@ -72,6 +73,12 @@ impl PromptTags {
     /// A tag of this run with `label` (`[run-label] `), for text that must be its own.
     pub fn label(&self, label: impl std::fmt::Display) -> String {
         format!("[{:08x}-{label}] ", self.run)
+    }
+
+    /// The run number as a seed salt, for text built from seeded blocks (a replayed trace's
+    /// blocks: equal within a replay, different from any other's).
+    pub fn salt(&self) -> u64 {
+        u64::from(self.run)
     }
 
     /// `prompt` with the next tag at the start of its first message.

@@ -158,7 +158,11 @@ impl Attempt<'_, '_> {
             .calibrate()
             .await
             .map_err(|e| Abort::Target(e.into()))?;
-        let salt = self.ctx.tags.as_ref().map_or(0, |_| rand::random::<u64>());
+        let salt = self
+            .ctx
+            .tags
+            .as_ref()
+            .map_or(0, |_| crate::prompts::PromptTags::fresh().salt());
         let prompts = crate::load::trace::prompts(&tr.entries, cal.words_per_token, salt);
         let schedule = tr.schedule();
         self.note(format!(
