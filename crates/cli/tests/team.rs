@@ -151,22 +151,25 @@ async fn the_classes_run_at_once_and_each_counts_what_it_sent() {
     assert_schema_valid(&serde_json::to_value(&report).unwrap());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_team_run_reports_renders_rebuilds_and_compares() {
-    let m = mock_fim(mock_cfg()).await;
-    let dir = corpus_dir();
-    let out = dir.path().join("out");
-    let o = run_quick(
+/// `servebench run` of an autocomplete + chat mix on the mock for `duration` seconds into
+/// `out`, the corpus in `corpus`.
+async fn team_run(
+    url: &str,
+    corpus: &std::path::Path,
+    out: &std::path::Path,
+    duration: &str,
+) -> crate::common::bin::Out {
+    run_quick(
         "llamacpp",
-        &m.url(),
+        url,
         "qwen2.5-coder-mock",
         &[
             "--team",
             "autocomplete=1,chat=1",
             "--duration",
-            "2",
+            duration,
             "--corpus",
-            dir.path().to_str().unwrap(),
+            corpus.to_str().unwrap(),
             "--context-tokens",
             "120",
             "--think-time",
@@ -177,7 +180,15 @@ async fn a_team_run_reports_renders_rebuilds_and_compares() {
             out.to_str().unwrap(),
         ],
     )
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_team_run_reports_renders_rebuilds_and_compares() {
+    let m = mock_fim(mock_cfg()).await;
+    let dir = corpus_dir();
+    let out = dir.path().join("out");
+    let o = team_run(&m.url(), dir.path(), &out, "2").await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     // The summary printed is the team's.
     assert!(o.stdout.contains("Team mix"), "{}", o.stdout);
@@ -234,26 +245,7 @@ async fn a_team_run_reports_renders_rebuilds_and_compares() {
     }
     // Two team runs compare: the comparison reads both.
     let out2 = dir.path().join("out2");
-    let o = run_quick(
-        "llamacpp",
-        &m.url(),
-        "qwen2.5-coder-mock",
-        &[
-            "--team",
-            "autocomplete=1,chat=1",
-            "--duration",
-            "1",
-            "--corpus",
-            dir.path().to_str().unwrap(),
-            "--context-tokens",
-            "120",
-            "--max-tokens",
-            "12",
-            "--out",
-            out2.to_str().unwrap(),
-        ],
-    )
-    .await;
+    let o = team_run(&m.url(), dir.path(), &out2, "1").await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     let c = servebench(&[
         "compare",
@@ -316,6 +308,18 @@ async fn the_plan_team_table_sets_the_mix_and_bad_mixes_are_refused() {
         (
             vec!["--team", "chat=1", "--profile", "concurrency:4"],
             "drop the profile",
+        ),
+        (
+            vec!["--team", "autocomplete=1", "--debounce-ms=-5"],
+            "team autocomplete: debounce_ms -5 out of range",
+        ),
+        (
+            vec!["--team", "chat=1", "--infill", "line"],
+            "--infill is not a knob of the team workload",
+        ),
+        (
+            vec!["--team", "chat=1", "--workload", "sessions"],
+            "--team is set but the workload is sessions",
         ),
     ] {
         let o = run_quick("llamacpp", "http://127.0.0.1:9", "m", &args).await;

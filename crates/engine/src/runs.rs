@@ -91,6 +91,8 @@ fn upgrade(v: &mut serde_json::Value) {
         };
         let kind = if settings.get("performance") == Some(&serde_json::Value::Bool(false)) {
             "quality"
+        } else if has("team") {
+            "team"
         } else if has("autocomplete") {
             "autocomplete"
         } else if has("sessions") || has("sessions_sweep") {

@@ -110,7 +110,8 @@ impl Window {
             notes: s
                 .findings
                 .iter()
-                .filter(|f| f.code != FindingCode::BehindSchedule)
+                // Recomputed from the records (a version-1 sentence of it is a text finding).
+                .filter(|f| !matches!(f.code, FindingCode::BehindSchedule | FindingCode::Text))
                 .cloned()
                 .collect(),
             ..Window::of_phase(&s.phase)

@@ -19,7 +19,7 @@ pub enum FindingCode {
     SuffixIgnored,
     /// Sessions: the server stated no cached prompt tokens.
     CacheUnknown,
-    /// Sessions: cache use is estimated from prompt-evaluation time: `rate`.
+    /// Sessions: the cache findings rest on an estimate from prompt-evaluation time: `rate`.
     CacheEstimated,
     /// Sessions: later turns reused almost none of their history: `reused`, `reusable`, `pct`.
     HistoryReprocessed,
@@ -118,10 +118,10 @@ pub fn template(code: FindingCode, lang: Lang) -> &'static str {
             "서버가 캐시된 프롬프트 토큰 수를 알려주지 않아 프롬프트 캐시 사용량을 알 수 없습니다(vLLM은 --enable-prompt-tokens-details에서만 알려줍니다)"
         }
         (CacheEstimated, Lang::En) => {
-            "cache use is estimated from the prompt-evaluation time against an uncached {rate} tok/s: the server reports no cached count"
+            "the cache use above is estimated from the prompt-evaluation time against an uncached {rate} tok/s: the server reports no cached count"
         }
         (CacheEstimated, Lang::Ko) => {
-            "캐시 사용량은 캐시되지 않은 {rate} tok/s 대비 프롬프트 평가 시간으로 추정했습니다: 서버가 캐시된 토큰 수를 알려주지 않습니다"
+            "위의 캐시 사용량은 캐시되지 않은 {rate} tok/s 대비 프롬프트 평가 시간으로 추정했습니다: 서버가 캐시된 토큰 수를 알려주지 않습니다"
         }
         (HistoryReprocessed, Lang::En) => {
             "re-processed the whole history every turn: turns 2 and later took {reused} of {reusable} reusable tokens from the cache ({pct} %)"

@@ -113,7 +113,13 @@ impl LadderStats {
             .filter_map(|s| s.server_prompt_tokens)
             .map(|n| n.round() as u64)
             .max();
-        r.findings = facts.findings.clone();
+        // A version-1 report's sentences (text findings) are said again, typed, below.
+        r.findings = facts
+            .findings
+            .iter()
+            .filter(|f| f.code != FindingCode::Text)
+            .cloned()
+            .collect();
         if let Some(n) = r.truncated_to {
             let cut: Vec<String> = r
                 .steps

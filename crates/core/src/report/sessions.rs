@@ -441,8 +441,14 @@ impl SessionsStats {
             truncated_to,
             ..facts.clone()
         };
+        // The facts' findings are the engine's; a version-1 report's sentences (text findings)
+        // are said again, typed, by the records.
         let mut all = Vec::new();
-        for f in facts.findings.iter().cloned().chain(findings(&r)) {
+        let engine = facts
+            .findings
+            .iter()
+            .filter(|f| f.code != FindingCode::Text);
+        for f in engine.cloned().chain(findings(&r)) {
             push_once(&mut all, f);
         }
         r.findings = all;
@@ -464,12 +470,6 @@ struct TurnAcc<'a> {
 pub fn findings(r: &SessionsReport) -> Vec<Finding> {
     let mut out = Vec::new();
     let c = &r.cache;
-    if c.source.as_deref() == Some("estimated") {
-        out.push(Finding::new(FindingCode::CacheEstimated).with(
-            "rate",
-            format!("{:.0}", r.uncached_prefill_tok_s.unwrap_or(0.0)),
-        ));
-    }
     match (c.source.as_deref(), c.history_reuse) {
         (None, _) if r.turns.ok > 0 => out.push(Finding::new(FindingCode::CacheUnknown)),
         (Some(_), Some(h)) if h < REPROCESSED_BELOW => out.push(
@@ -509,6 +509,14 @@ pub fn findings(r: &SessionsReport) -> Vec<Finding> {
                 .with("turns", c.context_turns)
                 .with("tokens", r.context_tokens.unwrap_or(0)),
         );
+    }
+    // The cache findings above rest on an estimate where the server states no cached count:
+    // said once, after them.
+    if c.source.as_deref() == Some("estimated") && !out.is_empty() {
+        out.push(Finding::new(FindingCode::CacheEstimated).with(
+            "rate",
+            format!("{:.0}", r.uncached_prefill_tok_s.unwrap_or(0.0)),
+        ));
     }
     if r.context_exceeded > 0 {
         out.push(

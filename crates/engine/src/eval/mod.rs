@@ -357,7 +357,13 @@ async fn under_load(
         duration: None,
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let driver = tokio::spawn(crate::load::driver::run(ctx.clone(), job, step, tx));
+    // Aborted if this returns early (an observer or grader error): no answer is sent after.
+    let driver = AbortOnDrop(tokio::spawn(crate::load::driver::run(
+        ctx.clone(),
+        job,
+        step,
+        tx,
+    )));
     let by_id: HashMap<&str, &Task> = tasks.iter().map(|t| (t.chat.id.as_str(), t)).collect();
     while let Some(rec) = rx.recv().await {
         obs.on_event(&Event::RequestFinished(&rec))?;
@@ -368,8 +374,17 @@ async fn under_load(
         result.under_load = Some(label.clone());
         g.grade(task, result, obs)?;
     }
-    let _ = driver.await;
+    drop(driver);
     Ok(())
+}
+
+/// A task aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The tasks as jobs: job `i` asks task `i` with its first answer's sampling. Not sent once

@@ -429,6 +429,12 @@ impl RunSettings {
             Workload::Context(l) => l.validate().map_err(PlanError::Invalid)?,
             Workload::Team(t) => {
                 t.validate().map_err(PlanError::Invalid)?;
+                if t.mix.autocomplete > 0 {
+                    // The autocomplete class's typing, windows and limits, as the workload's.
+                    t.typing
+                        .validate()
+                        .map_err(|e| PlanError::Invalid(format!("team autocomplete: {e}")))?;
+                }
                 if s.profile != Profile::Sequential {
                     return Err(PlanError::Invalid(format!(
                         "profile {} with the team workload: the mix is the load (each class keeps its own count at once): drop the profile",
@@ -675,6 +681,30 @@ launch = ["python", "x.py"]
         assert_eq!(
             e.to_string(),
             "p.toml:6:1: duplicate key `model`: give each key once per table"
+        );
+    }
+
+    /// A `[team]` table runs what it names and nothing else, as `--team` does; a mix with
+    /// another workload chosen is refused, not dropped.
+    #[test]
+    fn the_team_table_runs_only_the_classes_it_names() {
+        let text = "[team]\nautocomplete = 3\n\n[[targets]]\nname = \"a\"\napi = \"llamacpp\"\nurl = \"http://x:1\"\nmodel = \"m\"\n";
+        let p = Plan::from_toml(text, Path::new("p.toml"), &RunOverrides::default()).unwrap();
+        let t = p.settings.team().expect("the team mix");
+        assert_eq!(
+            (t.mix.autocomplete, t.mix.chat, t.mix.agent, t.mix.prompts),
+            (3, 0, 0, 0)
+        );
+        assert_eq!(t.typing.developers, 3);
+        let flags = RunOverrides {
+            workload: Some(WorkloadKind::Sessions),
+            ..RunOverrides::default()
+        };
+        let e = Plan::from_toml(text, Path::new("p.toml"), &flags).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("team is set but the workload is sessions"),
+            "{e}"
         );
     }
 

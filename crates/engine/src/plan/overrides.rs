@@ -422,6 +422,16 @@ impl RunOverrides {
                     "sharegpt",
                     "its classes send their own sessions",
                 ),
+                (
+                    self.infill.is_some(),
+                    "infill",
+                    "infilling is graded by --workload autocomplete",
+                ),
+                (
+                    self.infill_limit.is_some(),
+                    "infill_limit",
+                    "infilling is graded by --workload autocomplete",
+                ),
             ];
             if let Some((_, k, why)) = refused.into_iter().find(|(set, ..)| *set) {
                 return Some(format!(
@@ -429,6 +439,13 @@ impl RunOverrides {
                     knob(k)
                 ));
             }
+        }
+        if self.team.is_some() && kind != WorkloadKind::Team {
+            return Some(format!(
+                "{} is set but the workload is {kind}: {}, or drop the mix",
+                knob("team"),
+                spelling.choose(WorkloadKind::Team)
+            ));
         }
         let (typing, sessions) = match kind {
             WorkloadKind::Autocomplete => (true, false),

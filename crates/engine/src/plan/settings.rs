@@ -375,15 +375,19 @@ impl Default for RunSettings {
 /// How many of each class a team mix runs at once: `--team autocomplete=4,chat=2,agent=1`, or
 /// a plan's `[team]` table. A class not named runs none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[serde(deny_unknown_fields)]
 pub struct TeamMix {
     /// Developers typing with autocomplete on.
+    #[serde(default)]
     pub autocomplete: u32,
     /// Chat sessions at once, over the team's repository context.
+    #[serde(default)]
     pub chat: u32,
     /// Agent sessions at once.
+    #[serde(default)]
     pub agent: u32,
     /// Closed-loop streams of the run's prompt set.
+    #[serde(default)]
     pub prompts: u32,
 }
 

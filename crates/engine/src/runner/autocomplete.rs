@@ -119,6 +119,8 @@ pub(super) struct TypingRun {
     readings: Arc<Mutex<Readings>>,
     generated_before: Option<f64>,
     stop_sampling: CancellationToken,
+    /// Stops the server reader if the run ends without settling (an error, a dropped phase).
+    _stop_on_drop: tokio_util::sync::DropGuard,
     sampler: Option<tokio::task::JoinHandle<()>>,
     poll_s: f64,
     cancel: CancellationToken,
@@ -159,7 +161,7 @@ impl Attempt<'_, '_> {
         ac: &Autocomplete,
         watch: &Watch<'_>,
     ) -> Result<(), Abort> {
-        let mut typing = self.prepare_typing(ac).await?;
+        let mut typing = self.prepare_typing(ac, false).await?;
         let mut completed_tokens = 0u64;
         let start = Instant::now();
         let run = PhaseRun {
@@ -199,7 +201,15 @@ impl Attempt<'_, '_> {
     /// Everything before the developers type: size the windows in the server's tokens, probe
     /// that it reads the suffix, fix every developer's keystrokes by the seed, and start reading
     /// the server's running requests.
-    pub(super) async fn prepare_typing(&mut self, ac: &Autocomplete) -> Result<TypingRun, Abort> {
+    /// `shared`: other classes of a team mix run on the server at the same time, so only a
+    /// per-request source (`/slots`, whose tasks carry each request's seed) can tell the
+    /// developers' work from theirs: the running-request gauge and the generated-token counter
+    /// count every class and are not read.
+    pub(super) async fn prepare_typing(
+        &mut self,
+        ac: &Autocomplete,
+        shared: bool,
+    ) -> Result<TypingRun, Abort> {
         let fim_err = |m: String| Abort::Target(TargetError::Fim(m));
         let corpus = ac
             .corpus
@@ -267,12 +277,17 @@ impl Attempt<'_, '_> {
         // A server with no /metrics has no /slots either (Ollama): nothing to detect.
         let source = match self.client.capabilities().servers.is_empty() {
             true => None,
-            false => detect(self.client).await,
+            false => detect(self.client)
+                .await
+                .filter(|s| !shared || *s == Source::Slots),
         };
         let counter = |m: &Option<std::collections::BTreeMap<&str, f64>>| {
             m.as_ref().and_then(|m| m.get(waste_counter()).copied())
         };
-        let generated_before = counter(&self.client.metrics().await);
+        let generated_before = match shared {
+            true => None,
+            false => counter(&self.client.metrics().await),
+        };
         let readings = Arc::new(Mutex::new(Readings::default()));
         let stop_sampling = CancellationToken::new();
         let sampler = source.map(|s| {
@@ -320,6 +335,7 @@ impl Attempt<'_, '_> {
             source,
             readings,
             generated_before,
+            _stop_on_drop: stop_sampling.clone().drop_guard(),
             stop_sampling,
             sampler,
             poll_s: ac.poll_s,
@@ -339,7 +355,10 @@ impl Attempt<'_, '_> {
         let counter = |m: &Option<std::collections::BTreeMap<&str, f64>>| {
             m.as_ref().and_then(|m| m.get(waste_counter()).copied())
         };
-        let generated_after = counter(&self.client.metrics().await);
+        let generated_after = match typing.generated_before {
+            Some(_) => counter(&self.client.metrics().await),
+            None => None,
+        };
         let log = std::mem::take(&mut *typing.job.log.lock().expect("client log"));
         let r = std::mem::take(&mut *typing.readings.lock().expect("readings"));
         let source = typing.source;

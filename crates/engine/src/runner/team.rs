@@ -22,7 +22,6 @@ use crate::report::team::{ClassMix, TeamReport};
 use crate::spec::Class;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 
 impl Attempt<'_, '_> {
     /// Run the team mix and put its facts in the target's report.
@@ -44,18 +43,9 @@ impl Attempt<'_, '_> {
             requests: None,
             duration,
         };
+        // The sessions first: if one cannot be prepared, nothing has started reading the
+        // server yet.
         let mut parts = Vec::new();
-        let mut typing = None;
-        if mix.autocomplete > 0 {
-            let t = self.prepare_typing(&team.typing).await?;
-            parts.push(Part {
-                ctx: Arc::new(self.request_ctx(Phase::Team).of_class(Class::Autocomplete)),
-                job: t.job.clone(),
-                // Each developer types for the phase's duration.
-                step: closed(mix.autocomplete, None),
-            });
-            typing = Some(t);
-        }
         let mut sessions = Vec::new();
         for (class, n, ss) in [
             (Class::Chat, mix.chat, &team.chat),
@@ -73,12 +63,12 @@ impl Attempt<'_, '_> {
             // The class's own tags: its sessions share their context, no other class does.
             let mut ctx = self.request_ctx(Phase::Team).of_class(class);
             ctx.tags = ctx.tags.map(|_| PromptTags::fresh());
+            sessions.push((class, n, prepared, job.clone(), parts.len()));
             parts.push(Part {
                 ctx: Arc::new(ctx),
-                job: job.clone(),
+                job,
                 step: closed(n, Some(duration)),
             });
-            sessions.push((class, n, prepared, job));
         }
         if mix.prompts > 0 {
             parts.push(Part {
@@ -90,9 +80,24 @@ impl Attempt<'_, '_> {
                 step: closed(mix.prompts, Some(duration)),
             });
         }
-        let settle = typing.as_mut().map(|t| t.settle());
+        let mut typing = None;
+        if mix.autocomplete > 0 {
+            // Other classes share the server: only /slots tells the developers' work apart.
+            let shared = !parts.is_empty();
+            let t = self.prepare_typing(&team.typing, shared).await?;
+            typing = Some((t, parts.len()));
+            parts.push(Part {
+                ctx: Arc::new(self.request_ctx(Phase::Team).of_class(Class::Autocomplete)),
+                job: typing
+                    .as_ref()
+                    .map(|(t, _)| t.job.clone())
+                    .expect("just set"),
+                // Each developer types for the phase's duration.
+                step: closed(mix.autocomplete, None),
+            });
+        }
+        let settle = typing.as_mut().map(|(t, _)| t.settle());
         let mut completed_tokens = 0u64;
-        let start = Instant::now();
         let done = self
             .run_phase(
                 PhaseRun {
@@ -109,7 +114,8 @@ impl Attempt<'_, '_> {
                 },
             )
             .await?;
-        let ran = start.elapsed();
+        // Each class's own start → last end (the phase's is the longest).
+        let ran = |part: usize| done.durations.get(part).copied().unwrap_or_default();
         let window = done.resources.window(watch.tel);
         let mut facts = TeamReport {
             mix: Class::ALL
@@ -120,24 +126,24 @@ impl Attempt<'_, '_> {
                     count: mix.count(class),
                 })
                 .collect(),
-            duration_s: done.duration().min(ran).as_secs_f64(),
+            duration_s: done.duration().as_secs_f64(),
             ..TeamReport::default()
         };
         window.attach(&mut facts.phase);
-        if let Some(t) = typing {
-            let typed_s = done.duration().min(ran).as_secs_f64();
+        if let Some((t, part)) = typing {
+            let typed_s = ran(part).as_secs_f64();
             facts.autocomplete = Some(
                 self.typing_facts(t, completed_tokens, typed_s, &Default::default())
                     .await,
             );
         }
-        for (class, n, prepared, job) in sessions {
+        for (class, n, prepared, job, part) in sessions {
             let s = self.sessions_facts(
                 &prepared.settings,
                 &Schedule::Closed(n),
                 &job,
                 (prepared.server_slots, prepared.uncached),
-                (Some(team.duration_s), ran),
+                (Some(team.duration_s), ran(part)),
             );
             match class {
                 Class::Chat => facts.chat = Some(s),
