@@ -51,10 +51,7 @@ async fn run(m: &FimMock, api: Api, model: &str, ac: Autocomplete) -> (Report, V
 fn phase(r: &Report) -> &AutocompleteReport {
     let t = &r.targets[0];
     assert!(t.error.is_none(), "{:?}", t.error);
-    t.phases
-        .autocomplete
-        .as_ref()
-        .expect("an autocomplete phase")
+    t.autocomplete().expect("an autocomplete phase")
 }
 
 /// `(developer, keystroke)` of a record's prompt id `dev{d}:key{k}`.

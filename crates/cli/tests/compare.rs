@@ -236,7 +236,7 @@ async fn bad_reports_are_named_and_rejected() {
     assert_eq!(o.code, 2);
     assert!(
         o.stderr.contains(
-            "schema_version 9 (written by servebench 9.0.0); this servebench reads version 2"
+            "schema_version 9 (written by servebench 9.0.0); this servebench reads versions 1 to 3"
         ),
         "{}",
         o.stderr

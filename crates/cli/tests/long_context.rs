@@ -20,7 +20,9 @@ fn corpus(dir: &Path) -> String {
 }
 
 fn ladder(r: &Value) -> &Value {
-    &r["targets"][0]["phases"]["ladder"]
+    let w = &r["targets"][0]["workload"];
+    assert_eq!(w["kind"], "context", "{w}");
+    &w["report"]
 }
 
 async fn run(url: &str, api: &str, dir: &Path, name: &str, extra: &[&str]) -> (Out, Value) {

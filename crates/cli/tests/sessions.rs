@@ -31,7 +31,9 @@ pub(crate) fn records(out: &Path) -> Vec<RequestRecord> {
 }
 
 pub(crate) fn sessions(r: &Value) -> &Value {
-    &r["targets"][0]["phases"]["sessions"]
+    let w = &r["targets"][0]["workload"];
+    assert_eq!(w["kind"], "sessions", "{w}");
+    &w["report"]
 }
 
 /// `servebench run` on the mock: the sessions workload, no think time, into `out`, then
@@ -487,9 +489,9 @@ async fn a_sweep_runs_one_sessions_phase_per_step() {
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     let r = read_report(&out);
-    let p = &r["targets"][0]["phases"];
-    assert_eq!(p["sessions"], Value::Null);
-    let steps = p["sessions_sweep"].as_array().unwrap();
+    let w = &r["targets"][0]["workload"];
+    assert_eq!(w["kind"], "sessions_sweep", "{w}");
+    let steps = w["report"].as_array().unwrap();
     let loads: Vec<&str> = steps.iter().map(|s| s["load"].as_str().unwrap()).collect();
     assert_eq!(loads, ["sessions:1", "sessions:2"]);
     for s in steps {
@@ -514,10 +516,7 @@ async fn a_sweep_runs_one_sessions_phase_per_step() {
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     let again: Value = serde_json::from_str(&o.stdout).unwrap();
-    assert_eq!(
-        again["targets"][0]["phases"]["sessions_sweep"],
-        p["sessions_sweep"]
-    );
+    assert_eq!(again["targets"][0]["workload"], *w);
 }
 
 /// vLLM's cached counts: `usage.prompt_tokens_details.cached_tokens` in whole 16-token blocks

@@ -79,7 +79,7 @@ async fn the_classes_run_at_once_and_each_counts_what_it_sent() {
     .await;
     let t = &report.targets[0];
     assert!(t.error.is_none(), "{:?}", t.error);
-    let tr = t.phases.team.as_ref().expect("a team phase");
+    let tr = t.team().expect("a team phase");
     let classes: Vec<Class> = tr.classes.iter().filter_map(|c| c.class).collect();
     assert_eq!(
         classes,
@@ -193,7 +193,8 @@ async fn a_team_run_reports_renders_rebuilds_and_compares() {
     // The summary printed is the team's.
     assert!(o.stdout.contains("Team mix"), "{}", o.stdout);
     let report = read_report(&out);
-    let team = &report["targets"][0]["phases"]["team"];
+    assert_eq!(report["targets"][0]["workload"]["kind"], "team");
+    let team = &report["targets"][0]["workload"]["report"];
     assert_eq!(team["mix"][0]["class"], "autocomplete");
     assert_eq!(team["mix"][1]["class"], "chat");
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
@@ -219,7 +220,7 @@ async fn a_team_run_reports_renders_rebuilds_and_compares() {
     .await;
     assert_eq!(rebuilt.code, 0, "{}", rebuilt.stderr);
     let rebuilt: serde_json::Value = serde_json::from_str(&rebuilt.stdout).unwrap();
-    let again = &rebuilt["targets"][0]["phases"]["team"];
+    let again = &rebuilt["targets"][0]["workload"]["report"];
     for k in 0..2 {
         assert_eq!(
             again["classes"][k]["phase"]["requests"],

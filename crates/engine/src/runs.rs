@@ -41,15 +41,17 @@ pub enum RunsError {
     },
     /// Written by an incompatible servebench.
     #[error(
-        "{path} has report schema_version {found} (written by servebench {writer}); this servebench reads version {expected}: use a matching servebench to read it"
+        "{path} has report schema_version {found} (written by servebench {writer}); this servebench reads versions {oldest} to {expected}: use a matching servebench to read it"
     )]
     Version {
         /// Path.
         path: String,
         /// Version in the file.
         found: u64,
-        /// Version understood here.
+        /// The newest version understood here.
         expected: u32,
+        /// The oldest version understood here (read and upgraded).
+        oldest: u32,
         /// servebench_version in the file.
         writer: String,
     },
@@ -74,21 +76,27 @@ pub struct Run {
 /// (recorded since the dialects stopped being judged by name) are its dialect's, and a
 /// version-1 report's English `warnings` become `text` findings.
 fn upgrade(v: &mut serde_json::Value) {
-    if v.get("schema_version").and_then(serde_json::Value::as_u64) == Some(1) {
+    let version = v.get("schema_version").and_then(serde_json::Value::as_u64);
+    // 1 → 2 → 3, each step on what the one before left.
+    if version == Some(1) {
         findings_of_warnings(v);
+    }
+    if matches!(version, Some(1 | 2)) {
+        workload_of_phases(v);
         v["schema_version"] = SCHEMA_VERSION.into();
     }
     // The workload, from the phases a report written before it was recorded holds.
     if let Some(settings) = v.get("settings").filter(|s| s.get("workload").is_none()) {
-        let phases: Vec<&serde_json::Value> = v["targets"]
+        // (Moved into each target's `workload` above.)
+        let kinds: Vec<&str> = v["targets"]
             .as_array()
-            .map(|ts| ts.iter().map(|t| &t["phases"]).collect())
+            .map(|ts| {
+                ts.iter()
+                    .filter_map(|t| t["workload"]["kind"].as_str())
+                    .collect()
+            })
             .unwrap_or_default();
-        let has = |k: &str| {
-            phases
-                .iter()
-                .any(|p| !p[k].is_null() && p[k] != serde_json::json!([]))
-        };
+        let has = |k: &str| kinds.contains(&k);
         let kind = if settings.get("performance") == Some(&serde_json::Value::Bool(false)) {
             "quality"
         } else if has("team") {
@@ -97,7 +105,7 @@ fn upgrade(v: &mut serde_json::Value) {
             "autocomplete"
         } else if has("sessions") || has("sessions_sweep") {
             "sessions"
-        } else if has("ladder") {
+        } else if has("context") {
             "context"
         } else {
             "chat"
@@ -120,6 +128,40 @@ fn upgrade(v: &mut serde_json::Value) {
             if let Ok(traits) = serde_json::to_value(traits) {
                 t.insert("server_traits".into(), traits);
             }
+        }
+    }
+}
+
+/// Version 2 → 3: a target's `phases.{autocomplete, sessions, sessions_sweep, ladder, team}`
+/// become its one tagged `workload`.
+fn workload_of_phases(v: &mut serde_json::Value) {
+    use serde_json::{Value, json};
+    let Some(targets) = v.get_mut("targets").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for t in targets {
+        let Some(phases) = t.get_mut("phases").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let mut take = |k: &str| phases.remove(k).filter(|x| !x.is_null());
+        let tagged = |kind: &str, x: Value| Some(json!({"kind": kind, "report": x}));
+        let (a, s, sweep, l, team) = (
+            take("autocomplete"),
+            take("sessions"),
+            take("sessions_sweep").filter(|x| x.as_array().is_some_and(|a| !a.is_empty())),
+            take("ladder"),
+            take("team"),
+        );
+        let workload = match (a, s, sweep, l, team) {
+            (Some(x), ..) => tagged("autocomplete", x),
+            (_, Some(x), ..) => tagged("sessions", x),
+            (_, _, Some(x), ..) => tagged("sessions_sweep", x),
+            (.., Some(x), _) => tagged("context", x),
+            (.., Some(x)) => tagged("team", x),
+            _ => None,
+        };
+        if let Some(w) = workload {
+            t["workload"] = w;
         }
     }
 }
@@ -173,6 +215,7 @@ pub fn load(path: &Path) -> Result<Run, RunsError> {
             path: shown,
             found,
             expected: SCHEMA_VERSION,
+            oldest: OLDEST_SCHEMA_VERSION,
             writer: v
                 .get("servebench_version")
                 .and_then(serde_json::Value::as_str)
@@ -299,7 +342,8 @@ mod tests {
             serde_json::Value::Null,
             "no settings, none made up"
         );
-        let s = &v["targets"][0]["phases"]["sessions"];
+        assert_eq!(v["targets"][0]["workload"]["kind"], "sessions");
+        let s = &v["targets"][0]["workload"]["report"];
         assert_eq!(s.get("warnings"), None);
         assert_eq!(s["findings"][0]["code"], "text");
         assert_eq!(s["findings"][0]["values"]["text"], "cache thrashing");
@@ -310,8 +354,24 @@ mod tests {
     }
 
     #[test]
+    fn a_version_2_reports_workload_phases_become_its_tagged_workload() {
+        let mut v = serde_json::json!({"schema_version": 2, "targets": [
+            {"api": "openai", "phases": {"cold": null, "sessions": null,
+                "sessions_sweep": [{"load": "sessions:2"}], "ladder": null}},
+            {"api": "openai", "phases": {"team": {"duration_s": 3.0}, "sessions_sweep": []}}]});
+        upgrade(&mut v);
+        assert_eq!(v["schema_version"], super::SCHEMA_VERSION);
+        let t = &v["targets"];
+        assert_eq!(t[0]["workload"]["kind"], "sessions_sweep");
+        assert_eq!(t[0]["workload"]["report"][0]["load"], "sessions:2");
+        assert_eq!(t[0]["phases"].get("sessions_sweep"), None);
+        assert_eq!(t[1]["workload"]["kind"], "team");
+        assert_eq!(t[1]["workload"]["report"]["duration_s"], 3.0);
+    }
+
+    #[test]
     fn a_report_without_a_workload_gets_the_one_its_phases_show() {
-        let mut v = serde_json::json!({"settings": {"performance": true},
+        let mut v = serde_json::json!({"schema_version": 2, "settings": {"performance": true},
             "targets": [{"api": "openai", "phases": {"sessions": null, "sessions_sweep": [{}]}}]});
         upgrade(&mut v);
         assert_eq!(v["settings"]["workload"], "sessions");

@@ -50,7 +50,7 @@ async fn autocomplete_on_the_real_server_cancels_on_the_keystroke_and_frees_the_
     .await;
     let t = &r.targets[0];
     assert!(t.error.is_none(), "{:?}", t.error);
-    let a = t.phases.autocomplete.as_ref().unwrap();
+    let a = t.autocomplete().unwrap();
     eprintln!(
         "real llama.cpp, Qwen2.5-Coder-0.5B, 1 developer 20 s at 1 key/s, windows 48+16: sent {}, completed {}, cancelled {}, failed {}; TTFT p50 {:?} s, from keystroke p50 {:?} s; stopping {:?}; wasted {:?}",
         a.sent,

@@ -90,7 +90,7 @@ async fn a_four_turn_session_reuses_the_cache_and_is_faster_than_without_it() {
         r.targets
             .iter()
             .find(|t| t.name == name)
-            .and_then(|t| t.phases.sessions.clone())
+            .and_then(|t| t.sessions().cloned())
             .unwrap()
     };
     let (sc, su) = (s("cached"), s("uncached"));
@@ -137,7 +137,7 @@ async fn a_prompt_beyond_the_servers_context_is_context_exceeded() {
         .input_tokens
         .expect("llama.cpp names the prompt length");
     assert!(n > 2048, "{n}");
-    let s = r.targets[0].phases.sessions.as_ref().unwrap();
+    let s = r.targets[0].sessions().unwrap();
     assert_eq!((s.context_exceeded, s.ended_early), (1, 1));
     eprintln!("refused: {n} prompt tokens: {:?}", t[0].error);
 }

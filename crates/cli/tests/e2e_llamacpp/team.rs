@@ -47,7 +47,7 @@ async fn a_team_mix_on_the_real_server_serves_every_class_at_once() {
     .await;
     let t = &r.targets[0];
     assert!(t.error.is_none(), "{:?}", t.error);
-    let tr = t.phases.team.as_ref().expect("a team phase");
+    let tr = t.team().expect("a team phase");
     eprintln!(
         "real llama.cpp, Qwen2.5-Coder-0.5B Q4_K_M, 2 threads, 4 slots, {} for {:.1} s:",
         tr.describe(),

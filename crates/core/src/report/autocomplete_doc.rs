@@ -11,7 +11,7 @@ use super::table::fmt;
 pub fn section(d: &mut Document, targets: &[TargetReport]) {
     let ran: Vec<(String, &AutocompleteReport)> = targets
         .iter()
-        .filter_map(|t| Some((t.name.clone(), t.phases.autocomplete.as_ref()?)))
+        .filter_map(|t| Some((t.name.clone(), t.autocomplete()?)))
         .collect();
     if ran.is_empty() {
         return;

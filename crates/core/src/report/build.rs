@@ -14,7 +14,8 @@
 
 use super::finding::{Finding, FindingCode};
 use super::{
-    LoadStep, PhaseReport, PhaseStats, QualityReport, Report, TargetReport, saturation, score,
+    LoadStep, PhaseReport, PhaseStats, QualityReport, Report, TargetReport, WorkloadReport,
+    saturation, score,
 };
 use crate::quality_record::TaskResult;
 use crate::record::{Phase, RequestRecord};
@@ -199,16 +200,9 @@ impl TargetFacts {
             windows.insert((PhaseKey::Sweep, Some(k as u32)), Window::of_step(s));
         }
         let mut target = t.clone();
-        // The autocomplete and sessions phases' server facts stay; their record numbers are
-        // recomputed.
-        target.phases = super::Phases {
-            autocomplete: t.phases.autocomplete.clone(),
-            sessions: t.phases.sessions.clone(),
-            sessions_sweep: t.phases.sessions_sweep.clone(),
-            ladder: t.phases.ladder.clone(),
-            team: t.phases.team.clone(),
-            ..Default::default()
-        };
+        // The chat phases come from records and windows; the workload's report stays as its
+        // facts (settings, server readings), its record numbers recomputed.
+        target.phases = super::Phases::default();
         target.saturation = None;
         let quality = target.quality.take();
         TargetFacts {
@@ -447,49 +441,55 @@ impl Builder {
                 s
             });
         t.phases.sweep = self.sweep(f);
-        let facts = f.target.phases.autocomplete.as_ref();
-        t.phases.autocomplete = match self
-            .autocomplete
-            .get(&(who.target.to_string(), who.attempt))
-        {
-            Some(s) if facts.is_some() || !f.only_measured => {
-                Some(s.report(facts.unwrap_or(&Default::default())))
-            }
-            _ => facts.cloned(),
-        };
-        let facts = f.target.phases.sessions.as_ref();
-        let stats = |step| {
-            self.sessions
-                .get(&(who.target.to_string(), who.attempt, step))
-        };
-        // A sweep's steps are facts of the run (their settings): each is rebuilt from its own.
-        t.phases.sessions_sweep = (0u32..)
-            .zip(&f.target.phases.sessions_sweep)
-            .map(|(k, facts)| stats(Some(k)).map_or_else(|| facts.clone(), |s| s.report(facts)))
-            .collect();
-        t.phases.sessions = match stats(None) {
-            Some(s) if facts.is_some() || !f.only_measured => {
-                Some(s.report(facts.unwrap_or(&Default::default())))
-            }
-            _ => facts.cloned(),
-        };
-        // The ladder's steps are facts of the run: without them its records say nothing.
-        t.phases.ladder = f.target.phases.ladder.as_ref().map(|facts| {
-            match self.ladder.get(&(who.target.to_string(), who.attempt)) {
-                Some(s) => s.report(facts, t.server_traits.truncates_silently),
-                None => facts.clone(),
-            }
-        });
-        // The mix and its telemetry are facts of the run; its classes' numbers come from records.
-        t.phases.team = f.target.phases.team.as_ref().map(|facts| {
-            match self.team.get(&(who.target.to_string(), who.attempt)) {
-                Some(s) => s.report(facts),
-                None => facts.clone(),
-            }
-        });
+        t.workload = self.workload(f, t.server_traits.truncates_silently);
         t.saturation = saturation(&t.phases.sweep);
         t.quality = self.quality_of(&name, f.quality.as_ref(), f.only_measured);
         t
+    }
+
+    /// The workload's report: its facts with every number its records give filled in; a killed
+    /// run's facts (`run.json`) have none but the team's mix, so its autocomplete or sessions
+    /// records are reported on default facts.
+    fn workload(&self, f: &TargetFacts, truncates_silently: bool) -> Option<WorkloadReport> {
+        let key = (f.target.name.clone(), f.attempt);
+        let sessions = |step| self.sessions.get(&(key.0.clone(), key.1, step));
+        Some(match &f.target.workload {
+            Some(WorkloadReport::Autocomplete(facts)) => WorkloadReport::Autocomplete(
+                self.autocomplete
+                    .get(&key)
+                    .map_or_else(|| facts.clone(), |s| s.report(facts)),
+            ),
+            Some(WorkloadReport::Sessions(facts)) => WorkloadReport::Sessions(
+                sessions(None).map_or_else(|| facts.clone(), |s| s.report(facts)),
+            ),
+            // A sweep's steps are facts of the run (their settings): each is rebuilt from its own.
+            Some(WorkloadReport::SessionsSweep(steps)) => WorkloadReport::SessionsSweep(
+                (0u32..)
+                    .zip(steps)
+                    .map(|(k, facts)| {
+                        sessions(Some(k)).map_or_else(|| facts.clone(), |s| s.report(facts))
+                    })
+                    .collect(),
+            ),
+            // The ladder's steps are facts of the run: without them its records say nothing.
+            Some(WorkloadReport::Context(facts)) => WorkloadReport::Context(
+                self.ladder
+                    .get(&key)
+                    .map_or_else(|| facts.clone(), |s| s.report(facts, truncates_silently)),
+            ),
+            // The mix and its telemetry are facts; its classes' numbers come from records.
+            Some(WorkloadReport::Team(facts)) => WorkloadReport::Team(
+                self.team
+                    .get(&key)
+                    .map_or_else(|| facts.clone(), |s| s.report(facts)),
+            ),
+            None if f.only_measured => return None,
+            None => match (self.autocomplete.get(&key), sessions(None)) {
+                (Some(s), _) => WorkloadReport::Autocomplete(s.report(&Default::default())),
+                (None, Some(s)) => WorkloadReport::Sessions(s.report(&Default::default())),
+                (None, None) => return None,
+            },
+        })
     }
 
     /// The report: every target's statistics from its records, on top of `facts`.

@@ -183,16 +183,16 @@ pub fn findings_of(t: &TargetReport) -> Vec<Finding> {
     let p = &t.phases;
     let mut all = Vec::new();
     let steps = p.load.iter().chain(&p.sweep).flat_map(|s| &s.findings);
-    let sessions = p.sessions.iter().chain(&p.sessions_sweep);
-    let team = p.team.iter().flat_map(|t| {
+    let sessions = t.sessions().into_iter().chain(t.sessions_sweep());
+    let team = t.team().into_iter().flat_map(|t| {
         let a = t.autocomplete.iter().flat_map(|a| &a.findings);
         let s = t.chat.iter().chain(&t.agent).flat_map(|s| &s.findings);
         a.chain(s)
     });
     for f in steps
         .chain(sessions.flat_map(|s| &s.findings))
-        .chain(p.ladder.iter().flat_map(|l| &l.findings))
-        .chain(p.autocomplete.iter().flat_map(|a| &a.findings))
+        .chain(t.ladder().into_iter().flat_map(|l| &l.findings))
+        .chain(t.autocomplete().into_iter().flat_map(|a| &a.findings))
         .chain(team)
     {
         super::finding::push_once(&mut all, f.clone());

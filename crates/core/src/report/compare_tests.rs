@@ -85,6 +85,7 @@ fn seed(name: &str, model: &str, quant: &str, v: [f64; 8], q: [f64; 4]) -> Targe
             warm: Some(phase(v[4], v[5], v[6], v[7])),
             ..Default::default()
         },
+        workload: None,
         saturation: None,
         sweep_stop_reason: None,
         prompt_calibration: None,

@@ -123,11 +123,6 @@ pub(crate) fn target(name: &str, api: Api, scale: f64) -> TargetReport {
             cold: Some(phase(scale, 0)),
             warm: Some(phase(scale, if scale > 1.0 { 2 } else { 0 })),
             load: None,
-            autocomplete: None,
-            sessions: None,
-            sessions_sweep: Vec::new(),
-            ladder: None,
-            team: None,
             sweep: [1, 2, 4, 8]
                 .iter()
                 .map(|&c| LoadStep {
@@ -145,6 +140,7 @@ pub(crate) fn target(name: &str, api: Api, scale: f64) -> TargetReport {
                 })
                 .collect(),
         },
+        workload: None,
         saturation: Some(Saturation {
             concurrency: 4,
             output_tok_s: 200.0 / scale,

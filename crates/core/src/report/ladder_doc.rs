@@ -12,7 +12,7 @@ use super::table::fmt;
 pub fn section(d: &mut Document, targets: &[TargetReport]) {
     let ran: Vec<(&str, &LadderReport)> = targets
         .iter()
-        .filter_map(|t| Some((t.name.as_str(), t.phases.ladder.as_ref()?)))
+        .filter_map(|t| Some((t.name.as_str(), t.ladder()?)))
         .collect();
     if ran.is_empty() {
         return;

@@ -22,8 +22,11 @@ fn yes() -> bool {
 /// within a version read as empty (`null`, `[]`) from older reports of that version.
 /// Version 2: workload findings are typed (`findings`: code and values) where version 1 had
 /// English sentences (`warnings`); a version-1 report is read with its sentences kept as
-/// `text` findings.
-pub const SCHEMA_VERSION: u32 = 2;
+/// `text` findings. Version 3: a target's workload report is one tagged `workload` (`kind`:
+/// autocomplete, sessions, sessions_sweep, context or team) where version 2 had parallel
+/// `phases.{autocomplete, sessions, sessions_sweep, ladder, team}`; older reports are moved
+/// into it when read.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The oldest report version this servebench reads (upgraded as it is read).
 pub const OLDEST_SCHEMA_VERSION: u32 = 1;
@@ -142,6 +145,9 @@ pub struct TargetReport {
     pub cold_verified: bool,
     /// Measurements per phase.
     pub phases: Phases,
+    /// What the run's workload measured, when it is not the chat workload; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<WorkloadReport>,
     /// Where throughput stopped growing in the sweep; `null` without a sweep or when it was
     /// still growing at the last step.
     pub saturation: Option<Saturation>,
@@ -306,21 +312,27 @@ pub struct Phases {
     pub load: Option<LoadStep>,
     /// One step per concurrency of a `sweep` profile.
     pub sweep: Vec<LoadStep>,
-    /// The IDE-autocomplete workload (`--workload autocomplete`); `null` otherwise.
-    #[serde(default)]
-    pub autocomplete: Option<super::autocomplete::AutocompleteReport>,
-    /// The multi-turn sessions workload (`--workload sessions`); `null` otherwise.
-    #[serde(default)]
-    pub sessions: Option<super::sessions::SessionsReport>,
-    /// The sessions workload swept over sessions at once (`sweep:N,N,…`), one phase per step.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sessions_sweep: Vec<super::sessions::SessionsReport>,
-    /// The long-context ladder (`--workload context`); `null` otherwise.
-    #[serde(default)]
-    pub ladder: Option<super::ladder::LadderReport>,
-    /// The team mix (`--workload team`); absent otherwise.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub team: Option<super::team::TeamReport>,
+}
+
+/// What the run's workload measured, when it is not the chat workload (whose cold, warm, load
+/// and sweep are the [`Phases`]): `kind` names the workload and `report` is its own report.
+// One per target: the size of its largest variant (the team's, which holds three others)
+// costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", content = "report", rename_all = "snake_case")]
+pub enum WorkloadReport {
+    /// The IDE-autocomplete workload (`--workload autocomplete`).
+    Autocomplete(super::autocomplete::AutocompleteReport),
+    /// The multi-turn sessions workload in one phase (`--workload sessions`).
+    Sessions(super::sessions::SessionsReport),
+    /// The sessions workload swept over sessions at once (`sweep:N,N,…`): one report per
+    /// step, in order.
+    SessionsSweep(Vec<super::sessions::SessionsReport>),
+    /// The long-context ladder (`--workload context`).
+    Context(super::ladder::LadderReport),
+    /// The team mix (`--workload team`).
+    Team(super::team::TeamReport),
 }
 
 /// A load phase or sweep step: a phase plus what the load was and what it achieved.
@@ -389,4 +401,46 @@ pub fn cache_hits(t: &TargetReport) -> Vec<(String, u64, u64)> {
             Some((name, c.hits, c.reported))
         })
         .collect()
+}
+
+impl TargetReport {
+    /// The autocomplete workload's report, when it is the target's.
+    pub fn autocomplete(&self) -> Option<&super::autocomplete::AutocompleteReport> {
+        match &self.workload {
+            Some(WorkloadReport::Autocomplete(a)) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The sessions workload's report of one phase, when it is the target's.
+    pub fn sessions(&self) -> Option<&super::sessions::SessionsReport> {
+        match &self.workload {
+            Some(WorkloadReport::Sessions(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The sessions sweep's steps (empty unless the target's workload is one).
+    pub fn sessions_sweep(&self) -> &[super::sessions::SessionsReport] {
+        match &self.workload {
+            Some(WorkloadReport::SessionsSweep(steps)) => steps,
+            _ => &[],
+        }
+    }
+
+    /// The context ladder's report, when it is the target's.
+    pub fn ladder(&self) -> Option<&super::ladder::LadderReport> {
+        match &self.workload {
+            Some(WorkloadReport::Context(l)) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The team mix's report, when it is the target's.
+    pub fn team(&self) -> Option<&super::team::TeamReport> {
+        match &self.workload {
+            Some(WorkloadReport::Team(t)) => Some(t),
+            _ => None,
+        }
+    }
 }

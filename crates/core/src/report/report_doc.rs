@@ -43,18 +43,16 @@ pub fn document(
         super::charts::section(&mut d, entries, lang);
         definitions(&mut d);
         let team = |f: fn(&super::team::TeamReport) -> bool| {
-            r.targets
-                .iter()
-                .any(|t| t.phases.team.as_ref().is_some_and(f))
+            r.targets.iter().any(|t| t.team().is_some_and(f))
         };
-        if r.targets.iter().any(|t| t.phases.autocomplete.is_some())
+        if r.targets.iter().any(|t| t.autocomplete().is_some())
             || team(|t| t.autocomplete.is_some())
         {
             super::autocomplete_doc::definitions(&mut d);
         }
         if r.targets
             .iter()
-            .any(|t| t.phases.sessions.is_some() || !t.phases.sessions_sweep.is_empty())
+            .any(|t| t.sessions().is_some() || !t.sessions_sweep().is_empty())
             || team(|t| t.chat.is_some() || t.agent.is_some())
         {
             super::sessions_doc::definitions(&mut d);
@@ -154,7 +152,7 @@ fn header(r: &Report) -> String {
             );
         }
         WorkloadKind::Autocomplete => first(|t| {
-            let a = t.phases.autocomplete.as_ref()?;
+            let a = t.autocomplete()?;
             Some(format!(
                 "the IDE-autocomplete workload, {} developers typing for {:.0} s through {} files (fill-in-the-middle by {}, windows {} + {} tokens)",
                 a.developers,
@@ -167,7 +165,7 @@ fn header(r: &Report) -> String {
         })
         .unwrap_or_else(|| "the IDE-autocomplete workload".into()),
         WorkloadKind::Sessions => first(|t| {
-            let x = t.phases.sessions.as_ref().or(t.phases.sessions_sweep.first())?;
+            let x = t.sessions().or(t.sessions_sweep().first())?;
             Some(format!(
                 "the sessions workload, {} sessions from {} offered as {}, think time {}",
                 x.sessions, x.source, x.load, x.think_time
@@ -175,7 +173,7 @@ fn header(r: &Report) -> String {
         })
         .unwrap_or_else(|| "the sessions workload".into()),
         WorkloadKind::Context => first(|t| {
-            let l = t.phases.ladder.as_ref()?;
+            let l = t.ladder()?;
             Some(format!(
                 "the long-context ladder, {} lengths up to {} tokens",
                 l.steps.len(),
@@ -184,7 +182,7 @@ fn header(r: &Report) -> String {
         })
         .unwrap_or_else(|| "the long-context ladder".into()),
         WorkloadKind::Team => first(|t| {
-            let m = t.phases.team.as_ref()?;
+            let m = t.team()?;
             Some(format!(
                 "the team mix, {} at once for {:.0} s",
                 m.describe(),
@@ -208,20 +206,20 @@ pub fn summary(r: &Report, cmp: Option<&Comparison>) -> Document {
         // Nothing was measured: the errors say everything, and they are printed on their own.
         return d;
     }
-    if r.targets.iter().any(|t| t.phases.team.is_some()) {
+    if r.targets.iter().any(|t| t.team().is_some()) {
         // The team mix replaces the chat phases: its own section says it all.
         super::team_doc::section(&mut d, &r.targets);
-    } else if r.targets.iter().any(|t| t.phases.autocomplete.is_some()) {
+    } else if r.targets.iter().any(|t| t.autocomplete().is_some()) {
         // The autocomplete workload replaces the chat phases: its own table says it all.
         super::autocomplete_doc::section(&mut d, &r.targets);
     } else if r
         .targets
         .iter()
-        .any(|t| t.phases.sessions.is_some() || !t.phases.sessions_sweep.is_empty())
+        .any(|t| t.sessions().is_some() || !t.sessions_sweep().is_empty())
     {
         // So does the sessions workload.
         super::sessions_doc::section(&mut d, &r.targets);
-    } else if r.targets.iter().any(|t| t.phases.ladder.is_some()) {
+    } else if r.targets.iter().any(|t| t.ladder().is_some()) {
         // And the context ladder.
         super::ladder_doc::section(&mut d, &r.targets);
     } else if r.settings.performance {

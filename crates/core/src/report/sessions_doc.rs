@@ -19,10 +19,9 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
     let ran: Vec<(String, &SessionsReport)> = targets
         .iter()
         .flat_map(|t| {
-            let one = t.phases.sessions.as_ref().map(|s| (t.name.clone(), s));
+            let one = t.sessions().map(|s| (t.name.clone(), s));
             let steps = t
-                .phases
-                .sessions_sweep
+                .sessions_sweep()
                 .iter()
                 .map(|s| (format!("{} @ {}", t.name, s.load), s));
             one.into_iter().chain(steps)
@@ -195,7 +194,7 @@ mod tests {
             ..Default::default()
         };
         let mut t = crate::report::fixtures::target("llamacpp", crate::spec::Api::Llamacpp, 1.0);
-        t.phases.sessions = Some(SessionsReport {
+        t.workload = Some(crate::report::WorkloadReport::Sessions(SessionsReport {
             source: "repo".into(),
             load: "sessions:2".into(),
             by_turn: vec![turn(1, 2.8), turn(2, 0.3), turn(3, 0.3)],
@@ -206,7 +205,7 @@ mod tests {
                     .with("pct", "0.0"),
             ],
             ..Default::default()
-        });
+        }));
         let mut d = Document::fragment("en");
         section(&mut d, &[t]);
         let charts: Vec<&Block> = d

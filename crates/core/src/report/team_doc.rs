@@ -14,7 +14,7 @@ use crate::server_metrics::{self, Role};
 pub fn section(d: &mut Document, targets: &[TargetReport]) {
     let ran: Vec<(&str, &TeamReport)> = targets
         .iter()
-        .filter_map(|t| Some((t.name.as_str(), t.phases.team.as_ref()?)))
+        .filter_map(|t| Some((t.name.as_str(), t.team()?)))
         .collect();
     if ran.is_empty() {
         return;

@@ -194,7 +194,7 @@ impl Attempt<'_, '_> {
         if let (Some(inf), Some(grader)) = (&ac.infill, self.ctx.grader) {
             facts.infill = Some(self.infill(inf, method, grader).await?);
         }
-        self.t.phases.autocomplete = Some(facts);
+        self.t.workload = Some(crate::report::WorkloadReport::Autocomplete(facts));
         Ok(())
     }
 

@@ -28,7 +28,7 @@ use crate::prompts::{Prompt, PromptTags};
 use crate::report::team::{ClassMix, TeamReport};
 use crate::report::{
     Attempt, AttemptStatus, GpuDevice, GpuReport, Load, MemoryReport, ModelInfo, Phases, Report,
-    RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus,
+    RunSettingsReport, SCHEMA_VERSION, TargetReport, TargetStatus, WorkloadReport,
 };
 use crate::server::{LOG_TAIL_LINES, log_tail};
 use crate::telemetry::gpu::{self, GpuSource};
@@ -249,8 +249,8 @@ pub fn skeleton(plan: &Plan, prompts: usize) -> Report {
                     .as_ref()
                     .map(|q| q.settings.report_settings(q.tasks.len(), None)),
                 // The mix, so a killed run's team records can be reported per class.
-                phases: Phases {
-                    team: plan.settings.team().map(|t| TeamReport {
+                workload: plan.settings.team().map(|t| {
+                    WorkloadReport::Team(TeamReport {
                         mix: crate::spec::Class::ALL
                             .into_iter()
                             .filter(|c| t.mix.count(*c) > 0)
@@ -261,9 +261,8 @@ pub fn skeleton(plan: &Plan, prompts: usize) -> Report {
                             .collect(),
                         duration_s: t.duration_s,
                         ..TeamReport::default()
-                    }),
-                    ..Phases::default()
-                },
+                    })
+                }),
                 ..blank_report(spec)
             })
             .collect(),
@@ -287,6 +286,7 @@ fn blank_report(spec: &TargetSpec) -> TargetReport {
         load: Load::default(),
         cold_verified: false,
         phases: Phases::default(),
+        workload: None,
         saturation: None,
         sweep_stop_reason: None,
         prompt_calibration: None,

@@ -22,6 +22,7 @@ use crate::load::profile::Profile;
 use crate::load::sessions::{Session, Settings, Think};
 use crate::prompts::{Message, Prompt, PromptTags};
 use crate::record::{Outcome, Phase, SessionTurn};
+use crate::report::WorkloadReport;
 use crate::report::finding::{Finding, FindingCode};
 use crate::report::sessions::{PrefixCounters, SessionsReport};
 use crate::server_metrics::{self, Role};
@@ -133,10 +134,14 @@ impl Attempt<'_, '_> {
             let facts = self
                 .session_phase(ss, sessions, (offer, step), known, watch)
                 .await?;
-            match step {
-                None => self.t.phases.sessions = Some(facts),
-                Some(_) => self.t.phases.sessions_sweep.push(facts),
-            }
+            self.t.workload = Some(match (step, self.t.workload.take()) {
+                (None, _) => WorkloadReport::Sessions(facts),
+                (Some(_), Some(WorkloadReport::SessionsSweep(mut steps))) => {
+                    steps.push(facts);
+                    WorkloadReport::SessionsSweep(steps)
+                }
+                (Some(_), _) => WorkloadReport::SessionsSweep(vec![facts]),
+            });
             if self.ctx.cancel.is_cancelled() {
                 return Err(Abort::Cancelled);
             }

@@ -150,7 +150,7 @@ impl Attempt<'_, '_> {
                 _ => facts.agent = Some(s),
             }
         }
-        self.t.phases.team = Some(facts);
+        self.t.workload = Some(crate::report::WorkloadReport::Team(facts));
         if self.ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
         }
