@@ -178,6 +178,13 @@ impl TargetFacts {
         }
     }
 
+    /// These facts with the workload's own facts (what the run's workload found besides its
+    /// records), as the workload handed them over.
+    pub fn with_workload(mut self, workload: Option<super::WorkloadReport>) -> TargetFacts {
+        self.target.workload = workload;
+        self
+    }
+
     fn who(&self) -> Who<'_> {
         Who {
             target: &self.target.name,

@@ -12,13 +12,12 @@ pub mod suite;
 
 use crate::backend::{Client, GenParams};
 use crate::events::{Event, Observer};
-use crate::load::driver::{Call, Job, Out, RequestCtx, Schedule, Step};
+use crate::load::driver::{Asks, RequestCtx, Schedule, Step};
 use crate::load::profile::Profile;
 use crate::prompts::{Message, Prompt};
 use crate::record::Phase;
 use crate::report::{JudgeScore, QualityReport};
 use crate::spec::{Api, Endpoint};
-use futures_util::future::BoxFuture;
 use grade::{Graded, Grader, Verdict};
 pub use servebench_core::quality_record::{JudgeResult, TaskResult};
 use sha2::Digest;
@@ -345,8 +344,9 @@ async fn under_load(
         }
     };
     let label = profile.to_string();
-    let job = Arc::new(Answers {
-        tasks: tasks
+    // The tasks as jobs: job `i` asks task `i` with its first answer's sampling.
+    let job = Arc::new(Asks {
+        prompts: tasks
             .iter()
             .map(|t| (t.chat.clone(), answer_params(s, t, 0)))
             .collect(),
@@ -384,27 +384,6 @@ struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-/// The tasks as jobs: job `i` asks task `i` with its first answer's sampling. Not sent once
-/// the run is interrupted: nothing is recorded for it.
-struct Answers {
-    tasks: Vec<(Prompt, GenParams)>,
-}
-
-impl Job for Answers {
-    fn count(&self) -> Option<u64> {
-        Some(self.tasks.len() as u64)
-    }
-
-    fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()> {
-        Box::pin(async move {
-            let Some((prompt, params)) = self.tasks.get(call.index as usize) else {
-                return;
-            };
-            let _ = out.send(ctx.generate(prompt, params, call.at).await);
-        })
     }
 }
 

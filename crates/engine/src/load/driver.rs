@@ -219,6 +219,66 @@ impl Job for Prompts {
     }
 }
 
+/// Given prompts as jobs: job `i` sends prompt `i` with its own sampling, untagged (a quality
+/// task's answer, a probe). Not sent once the run is interrupted: nothing is recorded for it.
+pub struct Asks {
+    /// The prompts and their sampling.
+    pub prompts: Vec<(Prompt, GenParams)>,
+}
+
+impl Job for Asks {
+    fn count(&self) -> Option<u64> {
+        Some(self.prompts.len() as u64)
+    }
+
+    fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Some((prompt, params)) = self.prompts.get(call.index as usize) else {
+                return;
+            };
+            let _ = out.send(ctx.generate(prompt, params, call.at).await);
+        })
+    }
+}
+
+/// Fill-in-the-middle requests as jobs: job `i` asks `fims[i]` (with its id) by `method`. A
+/// request the dialect cannot build is no record: its reason is kept in `refused`.
+pub struct Fills {
+    /// The prefix/suffix pairs and their ids.
+    pub fims: Vec<(crate::fim::Fim, String)>,
+    /// How the server is asked.
+    pub method: crate::fim::Method,
+    /// Sampling and limits.
+    pub params: GenParams,
+    /// Why requests could not be built.
+    pub refused: std::sync::Mutex<Vec<String>>,
+}
+
+impl Job for Fills {
+    fn count(&self) -> Option<u64> {
+        Some(self.fims.len() as u64)
+    }
+
+    fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Some((fim, id)) = self.fims.get(call.index as usize) else {
+                return;
+            };
+            let meta = ctx.meta(ctx.next_index(), call.at);
+            match ctx
+                .client
+                .fill(fim, self.method, id, &self.params, meta, &ctx.cancel)
+                .await
+            {
+                Ok(rec) => {
+                    let _ = out.send(rec);
+                }
+                Err(why) => self.refused.lock().expect("refused").push(why),
+            }
+        })
+    }
+}
+
 /// Inter-arrival times for an open-loop schedule.
 pub fn arrival_gaps(rate: f64, arrival: Arrival, seed: u64) -> impl Iterator<Item = Duration> {
     let mut rng = StdRng::seed_from_u64(seed);

@@ -28,6 +28,10 @@ pub(super) struct Attempt<'a, 'o> {
     pub(super) launches: Vec<f64>,
     /// vLLM's KV-cache configuration, from its `/metrics`.
     pub(super) cache: Option<CacheConfig>,
+    /// What the run's workload found besides its records (its settings, the server's
+    /// readings), handed over by the workload as its own type; the report is built from it and
+    /// the records.
+    pub(super) workload: Option<crate::report::WorkloadReport>,
 }
 
 impl Attempt<'_, '_> {

@@ -12,9 +12,8 @@ use super::error::TargetError;
 use super::phase::{Part, PhaseRun};
 use super::watch::Watch;
 use crate::backend::{Client, GenParams};
-use crate::events::Event;
 use crate::fim::{Fim, Method};
-use crate::load::driver::{Call, Job, Out, RequestCtx, Schedule, Step};
+use crate::load::driver::{Call, Fills, Job, Out, RequestCtx, Schedule, Step};
 use crate::load::typing::{self, Keystroke, Planned, Typing};
 use crate::plan::{Autocomplete, FimStop};
 use crate::record::{Outcome, Phase, RequestRecord, TokenSource};
@@ -161,7 +160,7 @@ impl Attempt<'_, '_> {
         ac: &Autocomplete,
         watch: &Watch<'_>,
     ) -> Result<(), Abort> {
-        let mut typing = self.prepare_typing(ac, false).await?;
+        let mut typing = self.prepare_typing(ac, false, watch).await?;
         let mut completed_tokens = 0u64;
         let start = Instant::now();
         let run = PhaseRun {
@@ -192,9 +191,9 @@ impl Attempt<'_, '_> {
             .typing_facts(typing, completed_tokens, typed_s, &window)
             .await;
         if let (Some(inf), Some(grader)) = (&ac.infill, self.ctx.grader) {
-            facts.infill = Some(self.infill(inf, method, grader).await?);
+            facts.infill = Some(self.infill(inf, method, grader, watch).await?);
         }
-        self.t.workload = Some(crate::report::WorkloadReport::Autocomplete(facts));
+        self.workload = Some(crate::report::WorkloadReport::Autocomplete(facts));
         Ok(())
     }
 
@@ -209,6 +208,7 @@ impl Attempt<'_, '_> {
         &mut self,
         ac: &Autocomplete,
         shared: bool,
+        watch: &Watch<'_>,
     ) -> Result<TypingRun, Abort> {
         let fim_err = |m: String| Abort::Target(TargetError::Fim(m));
         let corpus = ac
@@ -251,7 +251,7 @@ impl Attempt<'_, '_> {
             stop: ac.stop.stops(),
             ..self.ctx.params
         };
-        let probe = self.suffix_probe(method, &params).await?;
+        let probe = self.suffix_probe(method, &params, watch).await?;
         if !probe.honoured {
             self.note(format!(
                 "warning: the server answered the same with two different suffixes: it ignores the suffix ({})",
@@ -406,6 +406,7 @@ impl Attempt<'_, '_> {
         inf: &crate::plan::Infill,
         method: Method,
         grader: &crate::eval::grade::Grader,
+        watch: &Watch<'_>,
     ) -> Result<InfillReport, Abort> {
         let (span, params) = match inf.span {
             // One line: stop at its end, and put the newline back.
@@ -434,18 +435,17 @@ impl Attempt<'_, '_> {
             inf.tasks.len(),
             method.name()
         ))?;
-        let target = self.spec.name.clone();
-        self.obs.on_event(&Event::PhaseStarted {
-            target: &target,
-            phase: Phase::Quality,
-            total: inf.tasks.len() as u64,
-        })?;
+        let fims = inf
+            .tasks
+            .iter()
+            .map(|t| (t.fim.clone(), t.id.clone()))
+            .collect();
+        let recs = self
+            .fills(Phase::Quality, fims, method, params, watch)
+            .await?;
         let mut results = Vec::new();
         let mut failed = 0;
-        for (i, t) in inf.tasks.iter().enumerate() {
-            let rec = self
-                .fill_one(&t.fim, method, &t.id, &params, (Phase::Quality, i as u64))
-                .await?;
+        for (t, rec) in inf.tasks.iter().zip(recs) {
             if !rec.outcome.is_ok() {
                 failed += 1;
                 results.push(InfillResult {
@@ -473,34 +473,50 @@ impl Attempt<'_, '_> {
                 error: (!passed).then(|| g.reason.unwrap_or_else(|| "failed".into())),
             });
         }
-        self.obs.on_event(&Event::PhaseFinished {
-            target: &target,
-            phase: Phase::Quality,
-        })?;
         Ok(InfillReport::of(span, results, failed))
     }
 
-    /// Send one fill-in-the-middle request now, as `(phase, index)`, and publish its record.
-    async fn fill_one(
+    /// Fill `fims` one after another as a phase of `phase` (the phase runner publishes and
+    /// journals each record); the records in order, or why the dialect cannot ask.
+    async fn fills(
         &mut self,
-        fim: &Fim,
+        phase: Phase,
+        fims: Vec<(Fim, String)>,
         method: Method,
-        id: &str,
-        params: &GenParams,
-        (phase, index): (Phase, u64),
-    ) -> Result<RequestRecord, Abort> {
-        let ctx = self.request_ctx(phase);
-        let meta = ctx.meta(index, Instant::now());
-        let rec = self
-            .client
-            .fill(fim, method, id, params, meta, self.ctx.cancel)
-            .await
-            .map_err(|m| Abort::Target(TargetError::Fim(m)))?;
-        self.obs.on_event(&Event::RequestFinished(&rec))?;
+        params: GenParams,
+        watch: &Watch<'_>,
+    ) -> Result<Vec<RequestRecord>, Abort> {
+        let job = Arc::new(Fills {
+            fims,
+            method,
+            params,
+            refused: Mutex::new(Vec::new()),
+        });
+        let step = Step {
+            schedule: Schedule::Closed(1),
+            requests: None,
+            duration: None,
+        };
+        let run = PhaseRun {
+            phase,
+            total: job.fims.len() as u64,
+            parts: vec![Part {
+                ctx: Arc::new(self.request_ctx(phase)),
+                job: job.clone(),
+                step,
+            }],
+            settle: None,
+        };
+        let mut recs = Vec::new();
+        self.run_phase(run, watch, &mut |r| recs.push(r.clone()))
+            .await?;
+        if let Some(why) = job.refused.lock().expect("refused").first() {
+            return Err(Abort::Target(TargetError::Fim(why.clone())));
+        }
         if self.ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
         }
-        Ok(rec)
+        Ok(recs)
     }
 
     /// Ask the same prefix with two suffixes that call for different fills; journalled as
@@ -510,26 +526,31 @@ impl Attempt<'_, '_> {
         &mut self,
         method: Method,
         params: &GenParams,
+        watch: &Watch<'_>,
     ) -> Result<SuffixProbe, Abort> {
         let prefix = "def greeting():\n    return \"";
         let suffixes = [
             "\"\n\n\nassert greeting() == \"good morning, Alice\"\n",
             "\"\n\n\nassert greeting() == \"see you next week, Bob\"\n",
         ];
+        let fims = suffixes
+            .iter()
+            .map(|suffix| {
+                let fim = Fim {
+                    prefix: prefix.into(),
+                    suffix: (*suffix).into(),
+                    extra: Vec::new(),
+                };
+                (fim, "suffix-probe".to_string())
+            })
+            .collect();
+        let p = GenParams {
+            max_tokens: 16,
+            ..*params
+        };
+        let recs = self.fills(Phase::Warmup, fims, method, p, watch).await?;
         let mut answers = Vec::new();
-        for (i, suffix) in suffixes.iter().enumerate() {
-            let fim = Fim {
-                prefix: prefix.into(),
-                suffix: (*suffix).into(),
-                extra: Vec::new(),
-            };
-            let p = GenParams {
-                max_tokens: 16,
-                ..*params
-            };
-            let rec = self
-                .fill_one(&fim, method, "suffix-probe", &p, (Phase::Warmup, i as u64))
-                .await?;
+        for rec in &recs {
             if !rec.outcome.is_ok() {
                 return Err(Abort::Target(TargetError::Fim(format!(
                     "model {} cannot fill in the middle by {} ({}: {}): serve a model with FIM tokens, or pass --fim-template NAME to send a raw prompt in its template",
@@ -540,6 +561,9 @@ impl Attempt<'_, '_> {
                 ))));
             }
             answers.push(rec.text.chars().take(80).collect::<String>());
+        }
+        if answers.len() < 2 {
+            return Err(Abort::Cancelled);
         }
         Ok(SuffixProbe {
             honoured: answers[0] != answers[1],

@@ -187,7 +187,7 @@ impl Attempt<'_, '_> {
                 break;
             }
         }
-        self.t.workload = Some(crate::report::WorkloadReport::Context(facts));
+        self.workload = Some(crate::report::WorkloadReport::Context(facts));
         if self.ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
         }

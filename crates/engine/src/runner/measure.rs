@@ -55,13 +55,15 @@ pub(super) async fn measure(
         log_name,
         launches: Vec::new(),
         cache: None,
+        workload: None,
     };
     let result = a.phases().await;
-    // The attempt's statistics, from the function `report --from-journal` also uses.
-    *a.t = a.built.target(
-        &TargetFacts::of_attempt(a.t, a.ctx.attempt),
-        &a.ctx.plan.settings.profile.to_string(),
-    );
+    // The attempt's statistics, from the function `report --from-journal` also uses: the
+    // target's facts and the workload's own.
+    let facts = TargetFacts::of_attempt(a.t, a.ctx.attempt).with_workload(a.workload.take());
+    *a.t = a
+        .built
+        .target(&facts, &a.ctx.plan.settings.profile.to_string());
     a.t.memory = explain_memory(&memory_facts(a.t, &a.ctx, a.cache.as_ref()));
     result
 }

@@ -17,7 +17,7 @@ use super::error::TargetError;
 use super::phase::{Part, PhaseRun};
 use super::watch::Watch;
 use crate::backend::GenParams;
-use crate::load::driver::{Call, Job, Out, RequestCtx, Schedule, Step};
+use crate::load::driver::{Asks, Call, Job, Out, RequestCtx, Schedule, Step};
 use crate::load::profile::Profile;
 use crate::load::sessions::{Session, Settings, Think};
 use crate::prompts::{Message, Prompt, PromptTags};
@@ -94,7 +94,7 @@ fn label(s: &Schedule) -> String {
 impl Attempt<'_, '_> {
     /// Run the sessions workload and put its facts in the target's report.
     pub(super) async fn sessions(&mut self, ss: &Settings, watch: &Watch<'_>) -> Result<(), Abort> {
-        let prepared = self.prepare_sessions(ss, "sessions").await?;
+        let prepared = self.prepare_sessions(ss, "sessions", watch).await?;
         let s = &self.ctx.plan.settings;
         // One phase, or one per step of a sweep of sessions at once.
         let offers: Vec<(Schedule, Option<u32>)> = match &s.profile {
@@ -134,7 +134,7 @@ impl Attempt<'_, '_> {
             let facts = self
                 .session_phase(ss, sessions, (offer, step), known, watch)
                 .await?;
-            self.t.workload = Some(match (step, self.t.workload.take()) {
+            self.workload = Some(match (step, self.workload.take()) {
                 (None, _) => WorkloadReport::Sessions(facts),
                 (Some(_), Some(WorkloadReport::SessionsSweep(mut steps))) => {
                     steps.push(facts);
@@ -156,6 +156,7 @@ impl Attempt<'_, '_> {
         &mut self,
         ss: &Settings,
         what: &str,
+        watch: &Watch<'_>,
     ) -> Result<SessionsRun, Abort> {
         let fitted = ss.fitted_to(self.t.model_info.context_length);
         if let Some(f) = &fitted {
@@ -191,7 +192,7 @@ impl Attempt<'_, '_> {
         // A server that states no cached count: reuse is estimated from the prompt-evaluation
         // time against the rate of an uncached prompt, measured first.
         let uncached = match self.client.capabilities().traits.states_cached_tokens {
-            false => self.uncached_rate(&sessions[0]).await?,
+            false => self.uncached_rate(&sessions[0], watch).await?,
             true => None,
         };
         let turns = sessions.iter().map(|x| x.turns.len() as u64).sum();
@@ -307,7 +308,11 @@ impl Attempt<'_, '_> {
     /// Ollama reports no cached count: measure its prompt-evaluation rate on a prompt it cannot
     /// have cached (the first session's context and first turn behind a fresh tag, one token),
     /// the basis of the estimate. Journalled as a warm-up record.
-    async fn uncached_rate(&mut self, first: &Session) -> Result<Option<f64>, Abort> {
+    async fn uncached_rate(
+        &mut self,
+        first: &Session,
+        watch: &Watch<'_>,
+    ) -> Result<Option<f64>, Abort> {
         let mut messages = Vec::new();
         let tag = PromptTags::fresh().shared();
         let mut tagged = false;
@@ -337,12 +342,18 @@ impl Attempt<'_, '_> {
             max_tokens: 1,
             ..self.ctx.params
         };
-        let rec = self
-            .request_ctx(Phase::Warmup)
-            .generate(&prompt, &params, Instant::now())
-            .await;
-        self.obs
-            .on_event(&crate::events::Event::RequestFinished(&rec))?;
+        let job = Arc::new(Asks {
+            prompts: vec![(prompt, params)],
+        });
+        let step = Step {
+            schedule: Schedule::Closed(1),
+            requests: None,
+            duration: None,
+        };
+        let ctx = self.request_ctx(Phase::Warmup);
+        let Some(rec) = self.run_step(ctx, job, step, watch).await?.first else {
+            return Err(Abort::Cancelled);
+        };
         let rate = rec.server_timings.as_ref().and_then(|t| {
             let (n, d) = (t.prompt_tokens?, t.prompt?.as_secs_f64());
             (d > 0.0 && n > 0).then(|| n as f64 / d)

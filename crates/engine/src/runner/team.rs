@@ -54,7 +54,9 @@ impl Attempt<'_, '_> {
             if n == 0 {
                 continue;
             }
-            let prepared = self.prepare_sessions(ss, &format!("team {class}")).await?;
+            let prepared = self
+                .prepare_sessions(ss, &format!("team {class}"), watch)
+                .await?;
             let job = Arc::new(Conversations::new(
                 prepared.sessions.clone(),
                 prepared.settings.think,
@@ -84,7 +86,7 @@ impl Attempt<'_, '_> {
         if mix.autocomplete > 0 {
             // Other classes share the server: only /slots tells the developers' work apart.
             let shared = !parts.is_empty();
-            let t = self.prepare_typing(&team.typing, shared).await?;
+            let t = self.prepare_typing(&team.typing, shared, watch).await?;
             typing = Some((t, parts.len()));
             parts.push(Part {
                 ctx: Arc::new(self.request_ctx(Phase::Team).of_class(Class::Autocomplete)),
@@ -150,7 +152,7 @@ impl Attempt<'_, '_> {
                 _ => facts.agent = Some(s),
             }
         }
-        self.t.workload = Some(crate::report::WorkloadReport::Team(facts));
+        self.workload = Some(crate::report::WorkloadReport::Team(facts));
         if self.ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
         }
