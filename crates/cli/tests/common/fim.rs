@@ -379,6 +379,11 @@ async fn generate(
 ) -> Response {
     let path = uri.path().to_string();
     s.bodies.lock().unwrap().push((path.clone(), b.clone()));
+    if s.cfg.server == Server::Vllm
+        && let Some(refused) = super::mock::vllm_refuses_stops(&b)
+    {
+        return refused;
+    }
     if s.cfg.no_fim {
         return match s.cfg.server {
             Server::Llamacpp => (

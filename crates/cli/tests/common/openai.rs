@@ -143,6 +143,9 @@ pub async fn oa_generate(
         let m = body["model"].as_str().unwrap_or("");
         return (StatusCode::NOT_FOUND, axum::Json(json!({"error": {"message": format!("The model `{m}` does not exist."), "type": "NotFoundError", "param": "model", "code": 404}}))).into_response();
     }
+    if let Some(refused) = super::mock::vllm_refuses_stops(&body) {
+        return refused;
+    }
     let fault = s.cfg.faults.get(n).cloned().unwrap_or(Fault::None);
     if let Fault::Http(code) = fault {
         let mut r = (StatusCode::from_u16(code).unwrap(), axum::Json(json!({"error": {"message": "injected failure", "type": "server_error", "code": code}}))).into_response();

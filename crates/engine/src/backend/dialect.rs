@@ -132,6 +132,27 @@ pub struct Capabilities {
     pub traits: crate::spec::ServerTraits,
 }
 
+/// The most stop sequences the OpenAI API takes in one request; vLLM enforces it (a longer
+/// list is a 400: `body.stop` "should have at most 4 items").
+pub const OPENAI_MAX_STOPS: usize = 4;
+
+/// `stops` as an OpenAI-compatible request sends them: each once, the first
+/// [`OPENAI_MAX_STOPS`] in the order given (callers put the request's own stops — the end of a
+/// line or block — before a template's markers, which the server's end-of-text and its
+/// skipping of special tokens mostly make moot).
+pub fn openai_stops<'a>(stops: impl IntoIterator<Item = &'a &'static str>) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for s in stops {
+        if out.len() == OPENAI_MAX_STOPS {
+            break;
+        }
+        if !out.contains(s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
 /// Decodes the lines of one streamed response into an [`EventSink`]. A decoder is made fresh
 /// for every response ([`Dialect::decoder`]) and may keep state between lines: a server that
 /// streams cumulative text keeps what it has already handed out and emits the difference.
@@ -236,8 +257,7 @@ pub trait Dialect: Send + Sync + std::fmt::Debug {
             "stream": true,
             "stream_options": {"include_usage": true},
         });
-        let stops: Vec<&str> = t.stops().iter().chain(p.stop).copied().collect();
-        body["stop"] = stops.into();
+        body["stop"] = openai_stops(p.stop.iter().chain(t.stops())).into();
         Ok(("/v1/completions", body))
     }
 
@@ -416,5 +436,21 @@ pub(crate) fn excerpt(text: &str) -> String {
     match one_line.char_indices().nth(200) {
         Some((i, _)) => format!("{}…", &one_line[..i]),
         None => one_line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_openai_request_sends_its_own_stops_first_and_at_most_four() {
+        let line: &[&str] = &["\n"];
+        let template = crate::fim::Template::Qwen.stops();
+        let stops = openai_stops(line.iter().chain(template));
+        assert_eq!(stops.len(), OPENAI_MAX_STOPS);
+        assert_eq!(stops[0], "\n");
+        assert_eq!(&stops[1..], &template[..3]);
+        assert_eq!(openai_stops(["a", "a", "b"].iter()), ["a", "b"]);
     }
 }

@@ -551,6 +551,18 @@ impl Attempt<'_, '_> {
         let recs = self.fills(Phase::Warmup, fims, method, p, watch).await?;
         let mut answers = Vec::new();
         for rec in &recs {
+            // A 4xx naming a field of the request (`body.stop`) is the request's fault, not the
+            // model's inability.
+            let detail = rec.error.as_deref().unwrap_or("");
+            if matches!(rec.outcome, crate::record::Outcome::Http(400..=499))
+                && detail.contains("body.")
+            {
+                return Err(Abort::Target(TargetError::Fim(format!(
+                    "the server refused servebench's fill-in-the-middle request by {} as invalid ({}: {detail}): this is servebench's request, not the model — please report it",
+                    method.name(),
+                    rec.outcome
+                ))));
+            }
             if !rec.outcome.is_ok() {
                 return Err(Abort::Target(TargetError::Fim(format!(
                     "model {} cannot fill in the middle by {} ({}: {}): serve a model with FIM tokens, or pass --fim-template NAME to send a raw prompt in its template",
