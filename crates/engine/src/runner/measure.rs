@@ -547,9 +547,14 @@ fn memory_facts(t: &TargetReport, ctx: &Ctx<'_>, cache: Option<&CacheConfig>) ->
             .map(|d| d.mem_total_bytes)
             .sum::<Option<u64>>(),
         ollama_vram: t.model_info.loaded_vram_bytes.filter(|v| *v > 0),
-        preallocated_fraction: cache.and_then(|c| c.gpu_memory_utilization),
+        // vLLM states gpu_memory_utilization even on a CPU build, where it reserves nothing
+        // on a GPU: a pre-allocation is said only where a GPU was read.
+        preallocated_fraction: cache
+            .and_then(|c| c.gpu_memory_utilization)
+            .filter(|_| !ctx.telemetry.devices().is_empty()),
         kv_cache_usage_max,
         kv_cache_tokens: cache.and_then(CacheConfig::kv_tokens),
+        kv_cache_bytes: cache.and_then(|c| c.kv_cache_memory_bytes),
         rss_max: max_of(&|p| p.server_process.as_ref()?.rss_bytes.max).map(|b| b as u64),
         gpu_available: !ctx.telemetry.devices().is_empty(),
     }

@@ -119,6 +119,9 @@ pub struct CacheConfig {
     pub num_gpu_blocks: Option<u64>,
     /// Tokens per block.
     pub block_size: Option<u64>,
+    /// Bytes of the KV pool (`kv_cache_memory_bytes`; on a CPU build, `VLLM_CPU_KVCACHE_SPACE`
+    /// of host memory).
+    pub kv_cache_memory_bytes: Option<u64>,
 }
 
 impl CacheConfig {
@@ -137,6 +140,7 @@ impl CacheConfig {
             gpu_memory_utilization: label("gpu_memory_utilization").and_then(|v| v.parse().ok()),
             num_gpu_blocks: label("num_gpu_blocks").and_then(|v| v.parse().ok()),
             block_size: label("block_size").and_then(|v| v.parse().ok()),
+            kv_cache_memory_bytes: label("kv_cache_memory_bytes").and_then(|v| v.parse().ok()),
         })
     }
 
