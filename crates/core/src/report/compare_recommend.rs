@@ -82,13 +82,31 @@ fn performance_recommendations(entries: &[Entry]) -> Vec<Recommendation> {
             }
         }
     });
-    // Throughput: saturation when every target was swept, else warm phase output.
+    // Throughput: saturation when every target's sweep saturated; else the best throughput
+    // under load when every target ran under load; never single-stream numbers against load
+    // data some target has (they can say the opposite: vLLM loses single-stream and doubles
+    // llama.cpp at 8 streams); single-stream only where no target ran under load.
     let sat: Vec<Option<f64>> = entries
         .iter()
         .map(|e| e.target.saturation.as_ref().map(|s| s.output_tok_s))
         .collect();
+    let peak: Vec<Option<f64>> = entries
+        .iter()
+        .map(|e| {
+            let p = &e.target.phases;
+            p.load
+                .iter()
+                .chain(&p.sweep)
+                .filter_map(|s| s.phase.output_tok_s)
+                .reduce(f64::max)
+        })
+        .collect();
     let (vals, what) = if sat.iter().all(Option::is_some) {
         (sat, Code::WhatSaturation)
+    } else if peak.iter().all(Option::is_some) {
+        (peak, Code::WhatLoadPeak)
+    } else if peak.iter().any(Option::is_some) {
+        (vec![None; entries.len()], Code::WhatLoadAll)
     } else {
         (
             entries

@@ -718,3 +718,44 @@ fn grader_errors_make_every_document_say_pass_at_1_is_over_fewer_tasks() {
     let cmp = compare(&entries(&a, &b, &s, &g));
     assert!(!render(&cmp, Lang::En, "today").contains("could not be graded"));
 }
+
+/// No throughput recommendation contradicts load data in the reports: single-stream numbers
+/// say one thing, the sweeps (not saturated) the opposite, and the sweeps decide; with load
+/// data for only one target, there is no throughput recommendation.
+#[test]
+fn the_throughput_recommendation_follows_the_load_data_present() {
+    let (mut a, mut b) = seed_pair();
+    let step = |tok_s: f64| LoadStep {
+        phase: PhaseReport {
+            output_tok_s: Some(tok_s),
+            ..PhaseReport::default()
+        },
+        ..LoadStep::default()
+    };
+    // a wins single-stream (warm output), b under load.
+    a.phases.warm.as_mut().unwrap().output_tok_s = Some(29.7);
+    b.phases.warm.as_mut().unwrap().output_tok_s = Some(14.5);
+    a.phases.sweep = vec![step(29.7), step(37.0)];
+    b.phases.sweep = vec![step(14.5), step(75.4)];
+    let (s, g) = (settings(), gpu());
+    let throughput = |a: &TargetReport, b: &TargetReport| {
+        let cmp = compare(&entries(a, b, &s, &g));
+        cmp.recommendations
+            .into_iter()
+            .find(|r| r.scenario == "throughput")
+            .unwrap()
+    };
+    let r = throughput(&a, &b);
+    assert_eq!(r.choice.as_deref(), Some("vLLM"), "{r:?}");
+    let en = render_reason(&r);
+    assert!(en.contains("75.4") && en.contains("under load"), "{en}");
+    // Load data for one target only: no choice, and the reason says why.
+    b.phases.sweep.clear();
+    let r = throughput(&a, &b);
+    assert_eq!(r.choice, None, "{r:?}");
+    assert!(render_reason(&r).contains("load data for every target"));
+}
+
+fn render_reason(r: &super::compare::Recommendation) -> String {
+    super::i18n::catalog(Lang::En).render_all(&r.reason)
+}

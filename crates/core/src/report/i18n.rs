@@ -120,6 +120,10 @@ pub struct Catalog {
     pub what_saturation: &'static str,
     /// "single-stream warm throughput".
     pub what_single_stream: &'static str,
+    /// "the highest throughput under load" (the best load step or sweep step of each).
+    pub what_load_peak: &'static str,
+    /// "load data for every target" (when only some have it).
+    pub what_load_all: &'static str,
     /// Memory reason when only device memory % is known: `{x}`, `{v}`.
     pub why_memory_pct: &'static str,
     /// Not distinguishable: `{x}`.
@@ -252,6 +256,10 @@ pub enum Code {
     WhatSaturation,
     /// The catalogue's `what_single_stream`.
     WhatSingleStream,
+    /// The catalogue's `what_load_peak`.
+    WhatLoadPeak,
+    /// The catalogue's `what_load_all`.
+    WhatLoadAll,
     /// The catalogue's `why_memory_pct`.
     WhyMemoryPct,
     /// The catalogue's `why_not_significant`.
@@ -364,6 +372,8 @@ impl Catalog {
             Code::WhatQuality => self.what_quality,
             Code::WhatSaturation => self.what_saturation,
             Code::WhatSingleStream => self.what_single_stream,
+            Code::WhatLoadPeak => self.what_load_peak,
+            Code::WhatLoadAll => self.what_load_all,
             Code::WhyMemoryPct => self.why_memory_pct,
             Code::WhyNotSignificant => self.why_not_significant,
             Code::SameAlike => self.same_alike,
@@ -521,6 +531,8 @@ static EN: Catalog = Catalog {
     details_in_english: "The measurement details below are in English.",
     what_saturation: "saturation throughput",
     what_single_stream: "single-stream warm throughput",
+    what_load_peak: "the highest output throughput under load (its best load or sweep step)",
+    what_load_all: "load data for every target (only some were run under load, so their single-stream numbers are not compared against it)",
     why_memory_pct: "{x} used the least GPU memory ({v} % of the device while warm).",
     why_not_significant: "{x} is ahead, but the difference is not significant.",
     same_alike: "{a} and {b} gave the same greedy answer to {pct} % of the tasks: the model answers alike on both stacks, so a speed difference between them is the server's, and a quality difference this small is noise.",
@@ -644,6 +656,8 @@ static KO: Catalog = Catalog {
     details_in_english: "아래의 세부 측정 내역은 영어로 제공됩니다.",
     what_saturation: "포화 처리량",
     what_single_stream: "단일 스트림 연속 응답 처리량",
+    what_load_peak: "부하 상태의 최고 출력 처리량 (가장 좋은 부하 단계 또는 스윕 단계)",
+    what_load_all: "모든 대상의 부하 데이터 (일부만 부하 상태로 실행되어 단일 스트림 수치와 비교하지 않습니다)",
     why_memory_pct: "{x}가 GPU 메모리를 가장 적게 사용했습니다 (연속 응답 중 장치의 {v} %).",
     why_not_significant: "{x}가 앞서지만 차이가 통계적으로 유의미하지 않습니다.",
     same_alike: "{a}, {b} 두 대상은 과제의 {pct} %에 같은 탐욕적(greedy) 답을 냈습니다. 두 스택에서 모델이 같게 답하므로, 속도 차이는 서버의 차이이고 이만큼 작은 품질 차이는 잡음입니다.",
