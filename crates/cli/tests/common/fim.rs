@@ -326,7 +326,6 @@ fn token_line(s: &FimState, path: &str, k: usize, text: &str, prompt_n: usize) -
 fn end_lines(s: &FimState, path: &str, n: usize, prompt_n: usize, slot: usize) -> String {
     if path == "/v1/chat/completions" {
         // llama-server's last chat chunks: the finish, then usage and timings, then [DONE].
-        let _ = slot;
         return format!(
             "data: {}\n\ndata: {}\n\ndata: [DONE]\n\n",
             json!({"choices": [{"finish_reason": "length", "index": 0, "delta": {}}], "created": 1749893472, "id": "chatcmpl-mock", "model": s.cfg.model, "system_fingerprint": "b6700-3df2244d", "object": "chat.completion.chunk"}),

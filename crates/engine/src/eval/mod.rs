@@ -358,7 +358,7 @@ async fn under_load(
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     // Aborted if this returns early (an observer or grader error): no answer is sent after.
-    let driver = AbortOnDrop(tokio::spawn(crate::load::driver::run(
+    let driver = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(crate::load::driver::run(
         ctx.clone(),
         job,
         step,
@@ -376,15 +376,6 @@ async fn under_load(
     }
     drop(driver);
     Ok(())
-}
-
-/// A task aborted when its handle is dropped.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// The sampling of answer `i` to a task: with several samples each has its own seed; the
