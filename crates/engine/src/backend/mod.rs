@@ -111,6 +111,24 @@ impl Client {
         self.dialect.probe(self).await
     }
 
+    /// A starting server is ready: its `/health` answers success (vLLM, llama.cpp, SGLang and
+    /// TGI serve it; llama.cpp answers 503 while it loads) — or it has none (404) — and the
+    /// dialect's probe answers.
+    pub async fn ready(&self) -> bool {
+        let health = self
+            .http()
+            .get(self.url("/health"))
+            .timeout(std::time::Duration::from_secs(5))
+            .send()
+            .await;
+        match health {
+            Ok(r) if r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND => {
+                self.probe().await.is_ok()
+            }
+            _ => false,
+        }
+    }
+
     /// What the server says about the model; `ModelNotFound` when it does not have it.
     pub async fn model_info(&self) -> Result<ModelInfo, BackendError> {
         self.dialect.model_info(self).await

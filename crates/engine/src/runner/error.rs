@@ -80,6 +80,14 @@ impl TargetError {
     pub fn is_oom(&self) -> bool {
         matches!(self, TargetError::OutOfMemory { .. })
     }
+
+    /// The out-of-memory signature recognised, for an out-of-memory failure.
+    pub fn oom_signature(&self) -> Option<&'static str> {
+        match self {
+            TargetError::OutOfMemory { signature, .. } => Some(signature),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

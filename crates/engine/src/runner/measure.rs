@@ -133,7 +133,7 @@ impl<'a> Attempt<'a, '_> {
         let timeout = Duration::from_secs_f64(spec.ready_timeout_s.unwrap_or(READY_TIMEOUT_S));
         let client = self.client;
         let ready = tokio::select! {
-            r = s.wait_ready(timeout, || async { client.probe().await.is_ok() }) => r,
+            r = s.wait_ready(timeout, || async { client.ready().await }) => r,
             _ = self.ctx.cancel.cancelled() => return Err(Abort::Cancelled),
         };
         let d = ready.map_err(target_err)?.as_secs_f64();

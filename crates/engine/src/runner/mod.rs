@@ -434,6 +434,7 @@ async fn run_attempt(
         Some(e) if e.is_oom() => AttemptStatus::Oom,
         Some(_) => AttemptStatus::Failed,
     };
+    let oom = failure.as_ref().and_then(TargetError::oom_signature);
     let error = match failure {
         Some(e) => Some(e.to_string()),
         None if interrupted_early => Some("interrupted before anything was measured".into()),
@@ -447,10 +448,29 @@ async fn run_attempt(
         log_tail: if status == AttemptStatus::Ok {
             Vec::new()
         } else {
-            log_tail[log_tail.len().saturating_sub(LOG_TAIL_LINES)..].to_vec()
+            kept_tail(&log_tail, oom)
         },
     };
     Ok((t, attempt))
+}
+
+/// The last [`LOG_TAIL_LINES`] lines of a failed server's log; for an out-of-memory failure,
+/// the line that says so first when it came earlier (vLLM's engine core states the cause, then
+/// the API server prints a 20-line traceback of its own).
+fn kept_tail(log_tail: &[String], oom: Option<&str>) -> Vec<String> {
+    let start = log_tail.len().saturating_sub(LOG_TAIL_LINES);
+    let mut kept = log_tail[start..].to_vec();
+    let cause = oom.and_then(|sig| {
+        log_tail[..start]
+            .iter()
+            .rev()
+            .find(|l| l.to_lowercase().contains(sig))
+    });
+    if let Some(line) = cause {
+        kept.insert(0, line.clone());
+        kept.insert(1, "…".into());
+    }
+    kept
 }
 
 /// The run's GPU readings, averaged over devices and thinned to at most
@@ -483,7 +503,24 @@ fn timeline(tel: &Telemetry, start: f64) -> Vec<crate::report::TimelinePoint> {
 
 #[cfg(test)]
 mod tests {
-    use super::launch_threads;
+    use super::{LOG_TAIL_LINES, kept_tail, launch_threads};
+
+    #[test]
+    fn an_oom_tail_keeps_the_line_that_names_the_cause() {
+        // vLLM: the engine core's ValueError, then the API server's traceback.
+        let mut log = vec![
+            "(EngineCore pid=1) ValueError: Available memory on node 0 (17.6/23.5 GiB) on kv cache allocation is less than requested memory for kv (64.00 GiB).".to_string(),
+        ];
+        log.extend((0..30).map(|i| format!("  File \"x.py\", line {i}")));
+        let kept = kept_tail(&log, Some("less than requested memory for kv"));
+        assert_eq!(kept.len(), LOG_TAIL_LINES + 2);
+        assert!(kept[0].contains("64.00 GiB"), "{kept:?}");
+        assert_eq!(kept[1], "…");
+        assert_eq!(kept.last().unwrap(), &log[30]);
+        // Not an OOM, or the cause already in the tail: the tail as it is.
+        assert_eq!(kept_tail(&log, None), log[11..].to_vec());
+        assert_eq!(kept_tail(&log[..5], Some("kv")), log[..5].to_vec());
+    }
 
     #[test]
     fn the_thread_count_is_read_from_the_launch_command() {
