@@ -1,6 +1,7 @@
 //! servebench's integration and end-to-end tests, one binary (ripgrep's layout): the harness
 //! in [`common`] is compiled once, and every module below is a file of tests by subject.
-//! `e2e_llamacpp` and `model_parts` need the reference server and models from `make venv`:
+//! `e2e_llamacpp`, `e2e_vllm` and `model_parts` need the real servers and models from `make venv`
+//! and `make vllm`:
 //! they are built with the `e2e` feature, which `make test` enables.
 
 mod common;
@@ -10,6 +11,8 @@ mod cli;
 mod compare;
 #[cfg(feature = "e2e")]
 mod e2e_llamacpp;
+#[cfg(feature = "e2e")]
+mod e2e_vllm;
 mod eval;
 mod faults;
 mod hostile;
@@ -29,4 +32,5 @@ mod stats_props;
 mod team;
 mod telemetry;
 mod trace;
+mod vllm_recorded;
 mod wire_fixtures;

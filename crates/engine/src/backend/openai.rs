@@ -127,8 +127,10 @@ fn limit_output(body: &mut Value, prompt: &Prompt, p: &GenParams) {
         }
         None => body["max_tokens"] = p.max_tokens.into(),
     }
+    // At most four (vLLM refuses more with a 400); a caller with more cuts the text at the rest
+    // itself (the quality harness does: `eval::cut_at_stops`).
     if !p.stop.is_empty() {
-        body["stop"] = p.stop.into();
+        body["stop"] = super::dialect::openai_stops(p.stop).into();
     }
 }
 

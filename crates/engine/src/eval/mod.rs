@@ -393,6 +393,19 @@ fn answer_params(s: &EvalSettings, task: &Task, i: u32) -> GenParams {
     }
 }
 
+/// `text` up to the first of `stops` (the stop excluded), as a server that honoured them all
+/// would have sent it: an OpenAI-compatible request carries at most four
+/// ([`crate::backend::dialect::OPENAI_MAX_STOPS`]), so the harness applies the rest itself.
+pub fn cut_at_stops<'a>(text: &'a str, stops: &[&str]) -> &'a str {
+    let end = stops
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s))
+        .min()
+        .unwrap_or(text.len());
+    &text[..end]
+}
+
 /// The result of answer `i` before grading: a failed request is already graded (a fail with
 /// its reason), a successful one waits for the grader.
 fn ungraded(
@@ -410,7 +423,11 @@ fn ungraded(
         sample: if rerun { 0 } else { i },
         rerun,
         code: matches!(task.kind, Kind::Code { .. }),
-        answer: if ok { rec.text.clone() } else { String::new() },
+        answer: if ok {
+            cut_at_stops(&rec.text, task.stop).to_string()
+        } else {
+            String::new()
+        },
         request: rec.outcome.kind(),
         e2e_s: ok.then_some(rec.end.as_secs_f64()),
         graded: Graded::text(Verdict::Fail, None, 0.0, 0.0),
@@ -550,6 +567,18 @@ async fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_is_cut_at_the_first_of_all_its_stops() {
+        let stops = suite::QWEN_STOP;
+        assert!(stops.len() > crate::backend::dialect::OPENAI_MAX_STOPS);
+        // The fifth stop, which an OpenAI-compatible request does not carry, still applies.
+        let text = "    return a + b\n# a comment\nprint(add(1, 2))";
+        assert_eq!(cut_at_stops(text, stops), "    return a + b");
+        assert_eq!(cut_at_stops("x\nprint(1)\n#", stops), "x");
+        assert_eq!(cut_at_stops("no stop here", stops), "no stop here");
+        assert_eq!(cut_at_stops("abc", &[]), "abc");
+    }
 
     #[test]
     fn judge_scores_are_the_last_bracketed_number() {
