@@ -247,6 +247,37 @@ pub fn section(d: &mut Document, cmp: &Comparison, lang: Lang) {
     same_model_section(d, cmp, lang);
 }
 
+/// The comparison's verdict in a few lines, for the top of a report: one item per use that
+/// names a target, with its reasons and their caveats; the uses the data cannot decide are
+/// left to the recommendations table further down.
+pub fn conclusion(d: &mut Document, cmp: &Comparison, lang: Lang) {
+    let c = catalog(lang);
+    let chosen: Vec<_> = cmp
+        .recommendations
+        .iter()
+        .filter(|r| r.choice.is_some())
+        .collect();
+    if chosen.is_empty() || cmp.targets.len() < 2 {
+        return;
+    }
+    d.para(format!("**{}:**", c.conclude));
+    for r in chosen {
+        let name = match r.scenario.as_str() {
+            "interactive" => c.rec_interactive,
+            "throughput" => c.rec_throughput,
+            "memory" => c.rec_memory,
+            _ => c.rec_quality,
+        };
+        // Every reason: a lead that dropped "not significant" or "unstable" would overstate.
+        d.item(format!(
+            "{name}: **{}** — {}",
+            r.choice.as_deref().unwrap_or_default(),
+            c.render_all(&r.reason)
+        ));
+    }
+    d.end_list();
+}
+
 /// "Same model?": identical answers per scenario, the paired pass/fail table and what the
 /// data support.
 fn same_model_section(d: &mut Document, cmp: &Comparison, lang: Lang) {
@@ -254,6 +285,10 @@ fn same_model_section(d: &mut Document, cmp: &Comparison, lang: Lang) {
     for s in &cmp.same_model {
         d.heading(3, format!("{}: {} / {}", c.same_heading, s.a, s.b));
         d.para(fill(c.same_intro, &[("a", &s.a), ("b", &s.b)]));
+        for m in &s.differs {
+            d.item(c.render(m));
+        }
+        d.end_list();
         let mut t = Table::new(c.same_cols.map(String::from).to_vec()).aligned(vec![
             Align::Left,
             Align::Right,
@@ -380,6 +415,7 @@ pub fn document(cmp: &Comparison, entries: &[Entry], lang: Lang, date: &str) -> 
         &[("targets", &names.join(", ")), ("date", date)],
     ));
     d.heading(2, c.summary);
+    conclusion(&mut d, cmp, lang);
     section(&mut d, cmp, lang);
     super::charts::section(&mut d, entries, lang);
     d

@@ -149,6 +149,10 @@ pub struct SameModel {
     pub paired: Option<PairedTest>,
     /// What the data support, in words when rendered.
     pub finding: Message,
+    /// What differs between the two though the model is the same — its quantisation, the
+    /// server — as stated by each (nothing where both state the same or one says nothing).
+    #[serde(default)]
+    pub differs: Vec<Message>,
 }
 
 /// One scenario of [`SameModel`].

@@ -97,6 +97,68 @@ pub(crate) fn same_model_pair(a: &Entry, b: &Entry) -> Option<SameModel> {
         scenarios,
         paired,
         finding,
+        differs: differs(a, b),
+    })
+}
+
+/// What differs between two targets serving one model: the quantisation each states, and the
+/// server each is (read from the metric names of its `/metrics`, with its stated version).
+fn differs(a: &Entry, b: &Entry) -> Vec<Message> {
+    let mut out = Vec::new();
+    let quant = |e: &Entry| e.target.model_info.quantization.clone();
+    if let (Some(qa), Some(qb)) = (quant(a), quant(b))
+        && !qa.eq_ignore_ascii_case(&qb)
+    {
+        out.push(
+            Message::new(Code::SameDiffersQuant)
+                .with("a", &a.label)
+                .with("b", &b.label)
+                .with("qa", qa)
+                .with("qb", qb),
+        );
+    }
+    if let (Some(sa), Some(sb)) = (server_of(a.target), server_of(b.target))
+        && sa != sb
+    {
+        out.push(
+            Message::new(Code::SameDiffersServer)
+                .with("a", &a.label)
+                .with("b", &b.label)
+                .with("sa", sa)
+                .with("sb", sb),
+        );
+    }
+    out
+}
+
+/// The server a target is, by the names of the metrics its `/metrics` served (vLLM,
+/// llama.cpp, SGLang, TGI), with the version it stated; `None` when it served none.
+pub fn server_of(t: &TargetReport) -> Option<String> {
+    let p = &t.phases;
+    let phases = p
+        .cold
+        .iter()
+        .chain(p.warm.iter())
+        .chain(p.load.iter().map(|l| &l.phase))
+        .chain(p.sweep.iter().map(|l| &l.phase));
+    let server = phases
+        .filter_map(|ph| ph.server_metrics.as_ref())
+        .flat_map(|m| m.gauges.keys().chain(m.counters.keys()))
+        .find_map(|name| {
+            crate::server_metrics::ALL
+                .iter()
+                .find(|s| s.metrics.iter().any(|m| m.name == name.as_str()))
+        })?;
+    let name = match server.name {
+        "vllm" => "vLLM",
+        "llamacpp" => "llama.cpp",
+        "sglang" => "SGLang",
+        "tgi" => "TGI",
+        other => other,
+    };
+    Some(match &t.server_version {
+        Some(v) => format!("{name} {v}"),
+        None => name.to_string(),
     })
 }
 

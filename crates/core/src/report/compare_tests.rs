@@ -642,6 +642,20 @@ fn the_same_model_section_says_which_explanation_the_data_support() {
     );
     let cmp = compare(&entries(&a, &b, &s, &g));
     assert_eq!(cmp.same_model[0].finding.code, super::i18n::Code::SameText);
+    // What differs though the model is the same: the quantisation each states.
+    a.model_info.quantization = Some("Q4_K - Medium".into());
+    b.model_info.quantization = Some("bfloat16".into());
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    let differs = &cmp.same_model[0].differs;
+    assert_eq!(differs.len(), 1, "{differs:?}");
+    assert_eq!(differs[0].code, super::i18n::Code::SameDiffersQuant);
+    for lang in [Lang::En, Lang::Ko] {
+        let md = render(&cmp, lang, "2026-12-02");
+        assert!(
+            md.contains("Q4_K - Medium") && md.contains("bfloat16"),
+            "{md}"
+        );
+    }
     for lang in [Lang::En, Lang::Ko] {
         let md = render(&cmp, lang, "2026-12-02");
         let c = super::i18n::catalog(lang);

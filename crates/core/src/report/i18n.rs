@@ -71,6 +71,8 @@ pub struct Catalog {
     pub findings: &'static str,
     /// Recommendations heading.
     pub recommendations: &'static str,
+    /// The lead of a report over several targets: what a reader should conclude.
+    pub conclude: &'static str,
     /// Quality heading.
     pub quality: &'static str,
     /// Scenario column.
@@ -136,6 +138,10 @@ pub struct Catalog {
     pub same_text: &'static str,
     /// Same model, different text, no pass/fail to pair: `{a}`, `{b}`, `{pct}`.
     pub same_untested: &'static str,
+    /// Same model, its weights stored differently: `{a}`, `{b}`, `{qa}`, `{qb}`.
+    pub same_differs_quant: &'static str,
+    /// Same model, served by different servers: `{a}`, `{b}`, `{sa}`, `{sb}`.
+    pub same_differs_server: &'static str,
     /// A quality lead with no per-task data to test it: `{x}`.
     pub why_untestable: &'static str,
     /// The same-model section's heading.
@@ -272,6 +278,10 @@ pub enum Code {
     SameText,
     /// The catalogue's `same_untested`.
     SameUntested,
+    /// The catalogue's `same_differs_quant`.
+    SameDiffersQuant,
+    /// The catalogue's `same_differs_server`.
+    SameDiffersServer,
     /// The catalogue's `why_untestable`.
     WhyUntestable,
     /// The catalogue's `cav_quant`.
@@ -380,6 +390,8 @@ impl Catalog {
             Code::SameQuality => self.same_quality,
             Code::SameText => self.same_text,
             Code::SameUntested => self.same_untested,
+            Code::SameDiffersQuant => self.same_differs_quant,
+            Code::SameDiffersServer => self.same_differs_server,
             Code::WhyUntestable => self.why_untestable,
             Code::CavQuant => self.cav_quant,
             Code::CavQuantUnknown => self.cav_quant_unknown,
@@ -507,6 +519,7 @@ static EN: Catalog = Catalog {
     caveats: "What needs care",
     findings: "What the workloads found",
     recommendations: "Recommendations",
+    conclude: "What to conclude",
     quality: "Coding quality",
     scenario_col: "Scenario",
     average: "Average score",
@@ -531,12 +544,14 @@ static EN: Catalog = Catalog {
     details_in_english: "The measurement details below are in English.",
     what_saturation: "saturation throughput",
     what_single_stream: "single-stream warm throughput",
-    what_load_peak: "the highest output throughput under load (its best load or sweep step)",
+    what_load_peak: "output throughput under load (its best load or sweep step)",
     what_load_all: "load data for every target (only some were run under load, so their single-stream numbers are not compared against it)",
     why_memory_pct: "{x} used the least GPU memory ({v} % of the device while warm).",
     why_not_significant: "{x} is ahead, but the difference is not significant.",
     same_alike: "{a} and {b} gave the same greedy answer to {pct} % of the tasks: the model answers alike on both stacks, so a speed difference between them is the server's, and a quality difference this small is noise.",
     same_quality: "{a} and {b} answer differently ({pct} % identical) and pass different tasks (only {a}: {oa}, only {b}: {ob}; McNemar p = {p}): the quality gap comes from the model bits (quantisation or file), not from the server's speed.",
+    same_differs_quant: "What differs — the quantisation: {a} serves {qa}, {b} {qb}.",
+    same_differs_server: "What differs — the server: {a} is {sa}, {b} {sb}.",
     same_text: "{a} and {b} answer differently ({pct} % identical) but pass about the same tasks (only {a}: {oa}, only {b}: {ob}; McNemar p = {p}): the data show different text, not a different quality.",
     same_untested: "{a} and {b} answer differently ({pct} % identical); with no one-answer-per-task pass/fail to pair, the data cannot say whether their quality differs.",
     why_untestable: "{x} is ahead, but the reports hold no per-task outcomes to test the difference with.",
@@ -632,6 +647,7 @@ static KO: Catalog = Catalog {
     caveats: "해석에 주의가 필요한 점",
     findings: "워크로드에서 발견된 점",
     recommendations: "권장 사용 시나리오",
+    conclude: "결론",
     quality: "코딩 능력 평가 비교",
     scenario_col: "시나리오",
     average: "평균 점수",
@@ -662,6 +678,8 @@ static KO: Catalog = Catalog {
     why_not_significant: "{x}가 앞서지만 차이가 통계적으로 유의미하지 않습니다.",
     same_alike: "{a}, {b} 두 대상은 과제의 {pct} %에 같은 탐욕적(greedy) 답을 냈습니다. 두 스택에서 모델이 같게 답하므로, 속도 차이는 서버의 차이이고 이만큼 작은 품질 차이는 잡음입니다.",
     same_quality: "{a}, {b} 두 대상은 다르게 답하고(동일 {pct} %) 통과한 과제도 다릅니다({a}만: {oa}, {b}만: {ob}; McNemar p = {p}). 품질 차이는 서버 속도가 아니라 모델 파일(양자화 등)에서 옵니다.",
+    same_differs_quant: "다른 점 — 양자화: {a}는 {qa}, {b}는 {qb}로 서비스합니다.",
+    same_differs_server: "다른 점 — 서버: {a}는 {sa}, {b}는 {sb}입니다.",
     same_text: "{a}, {b} 두 대상은 다르게 답하지만(동일 {pct} %) 통과한 과제는 거의 같습니다({a}만: {oa}, {b}만: {ob}; McNemar p = {p}). 데이터가 보여 주는 것은 다른 문장이지 다른 품질이 아닙니다.",
     same_untested: "{a}, {b} 두 대상은 다르게 답합니다(동일 {pct} %). 과제마다 답 하나의 통과/실패를 짝지을 수 없어, 품질이 다른지는 데이터로 말할 수 없습니다.",
     why_untestable: "{x}가 앞서지만 차이를 검정할 과제별 결과가 보고서에 없습니다.",

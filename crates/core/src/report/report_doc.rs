@@ -99,6 +99,9 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
     // below is its summary (the cold and warm rows would all be empty).
     if s.workload == WorkloadKind::Chat {
         d.heading(2, "Summary");
+        if let Some(c) = cmp {
+            super::compare_doc::conclusion(&mut d, c, Lang::En);
+        }
         d.table(summary_table(&r.targets));
         cache_callout(&mut d, r);
         noise_callout(&mut d, &r.targets);
@@ -223,6 +226,9 @@ pub fn summary(r: &Report, cmp: Option<&Comparison>) -> Document {
         // And the context ladder.
         super::ladder_doc::section(&mut d, &r.targets);
     } else if r.settings.performance {
+        if let Some(c) = cmp {
+            super::compare_doc::conclusion(&mut d, c, Lang::En);
+        }
         d.table(summary_table(&r.targets));
         cache_callout(&mut d, r);
         noise_callout(&mut d, &r.targets);
