@@ -194,6 +194,25 @@ fn quality_recommendation(entries: &[Entry]) -> Option<Recommendation> {
     let best = (have.len() >= 2)
         .then(|| have.into_iter().max_by(|x, y| x.1.total_cmp(&y.1)))
         .flatten();
+    // A best score within the tie band of another names no winner.
+    let tied = best.and_then(|(i, v)| {
+        q.iter()
+            .enumerate()
+            .find(|(j, w)| *j != i && w.is_some_and(|w| super::metric::is_tie(v, w)))
+            .map(|(j, _)| (i, j, v))
+    });
+    if let Some((i, j, v)) = tied {
+        return Some(Recommendation {
+            scenario: "quality".into(),
+            choice: None,
+            reason: vec![
+                Message::new(Code::WhyQualityTie)
+                    .with("x", &entries[i].label)
+                    .with("y", &entries[j].label)
+                    .with("v", format!("{v:.2}")),
+            ],
+        });
+    }
     Some(match best {
         None => Recommendation {
             scenario: "quality".into(),

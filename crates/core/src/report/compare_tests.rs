@@ -595,6 +595,19 @@ fn a_quality_table_without_per_task_data_says_not_testable() {
             .any(|m| m.code == super::i18n::Code::WhyUntestable),
         "{rec:?}"
     );
+    // Equal averages name no winner (the demo once said "vllm has the highest average quality
+    // score (1.64 of 5)" of two 1.64s).
+    let (mut a, mut b) = seed_pair();
+    a.quality.as_mut().unwrap().average_total_score = Some(1.64);
+    b.quality.as_mut().unwrap().average_total_score = Some(1.64);
+    let cmp = compare(&entries(&a, &b, &s, &g));
+    let rec = cmp
+        .recommendations
+        .iter()
+        .find(|r| r.scenario == "quality")
+        .unwrap();
+    assert_eq!(rec.choice, None, "{rec:?}");
+    assert_eq!(rec.reason[0].code, super::i18n::Code::WhyQualityTie);
 }
 
 #[test]

@@ -138,6 +138,8 @@ pub struct Catalog {
     pub same_text: &'static str,
     /// Same model, different text, no pass/fail to pair: `{a}`, `{b}`, `{pct}`.
     pub same_untested: &'static str,
+    /// Quality scores within the tie band: `{x}`, `{y}`, `{v}`.
+    pub why_quality_tie: &'static str,
     /// Same model, its weights stored differently: `{a}`, `{b}`, `{qa}`, `{qb}`.
     pub same_differs_quant: &'static str,
     /// Same model, served by different servers: `{a}`, `{b}`, `{sa}`, `{sb}`.
@@ -278,6 +280,8 @@ pub enum Code {
     SameText,
     /// The catalogue's `same_untested`.
     SameUntested,
+    /// The catalogue's `why_quality_tie`.
+    WhyQualityTie,
     /// The catalogue's `same_differs_quant`.
     SameDiffersQuant,
     /// The catalogue's `same_differs_server`.
@@ -390,6 +394,7 @@ impl Catalog {
             Code::SameQuality => self.same_quality,
             Code::SameText => self.same_text,
             Code::SameUntested => self.same_untested,
+            Code::WhyQualityTie => self.why_quality_tie,
             Code::SameDiffersQuant => self.same_differs_quant,
             Code::SameDiffersServer => self.same_differs_server,
             Code::WhyUntestable => self.why_untestable,
@@ -550,6 +555,7 @@ static EN: Catalog = Catalog {
     why_not_significant: "{x} is ahead, but the difference is not significant.",
     same_alike: "{a} and {b} gave the same greedy answer to {pct} % of the tasks: the model answers alike on both stacks, so a speed difference between them is the server's, and a quality difference this small is noise.",
     same_quality: "{a} and {b} answer differently ({pct} % identical) and pass different tasks (only {a}: {oa}, only {b}: {ob}; McNemar p = {p}): the quality gap comes from the model bits (quantisation or file), not from the server's speed.",
+    why_quality_tie: "{x} and {y} have the same average quality score ({v} of 5, within 2 %): the data name no winner.",
     same_differs_quant: "What differs — the quantisation: {a} serves {qa}, {b} {qb}.",
     same_differs_server: "What differs — the server: {a} is {sa}, {b} {sb}.",
     same_text: "{a} and {b} answer differently ({pct} % identical) but pass about the same tasks (only {a}: {oa}, only {b}: {ob}; McNemar p = {p}): the data show different text, not a different quality.",
@@ -678,6 +684,7 @@ static KO: Catalog = Catalog {
     why_not_significant: "{x}가 앞서지만 차이가 통계적으로 유의미하지 않습니다.",
     same_alike: "{a}, {b} 두 대상은 과제의 {pct} %에 같은 탐욕적(greedy) 답을 냈습니다. 두 스택에서 모델이 같게 답하므로, 속도 차이는 서버의 차이이고 이만큼 작은 품질 차이는 잡음입니다.",
     same_quality: "{a}, {b} 두 대상은 다르게 답하고(동일 {pct} %) 통과한 과제도 다릅니다({a}만: {oa}, {b}만: {ob}; McNemar p = {p}). 품질 차이는 서버 속도가 아니라 모델 파일(양자화 등)에서 옵니다.",
+    why_quality_tie: "{x}, {y} 두 대상의 평균 코딩 점수가 같습니다 (5점 만점에 {v}점, 2 % 이내): 데이터로는 우열을 가릴 수 없습니다.",
     same_differs_quant: "다른 점 — 양자화: {a}는 {qa}, {b}는 {qb}로 서비스합니다.",
     same_differs_server: "다른 점 — 서버: {a}는 {sa}, {b}는 {sb}입니다.",
     same_text: "{a}, {b} 두 대상은 다르게 답하지만(동일 {pct} %) 통과한 과제는 거의 같습니다({a}만: {oa}, {b}만: {ob}; McNemar p = {p}). 데이터가 보여 주는 것은 다른 문장이지 다른 품질이 아닙니다.",
