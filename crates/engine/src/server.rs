@@ -36,6 +36,16 @@ pub enum ServerError {
         /// Cause.
         source: std::io::Error,
     },
+    /// The server's private temporary directory could not be made.
+    #[error(
+        "cannot create a temporary directory for the server in {path}: {source}: check that it is writable, or set TMPDIR in the target's env"
+    )]
+    TmpDir {
+        /// Where it was to be made.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
     /// Something already listens where the server should.
     #[error("{addr} is already in use before launch: stop what listens there or change the port")]
     PortInUse {
@@ -118,7 +128,7 @@ impl ManagedServer {
                 tempfile::Builder::new()
                     .prefix("servebench-server-")
                     .tempdir()
-                    .map_err(|source| ServerError::Log {
+                    .map_err(|source| ServerError::TmpDir {
                         path: std::env::temp_dir().display().to_string(),
                         source,
                     })?,
@@ -200,11 +210,6 @@ impl ManagedServer {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-    }
-
-    /// The private `TMPDIR` the server was started with (`None` when the plan named one).
-    pub fn tmp_dir(&self) -> Option<&Path> {
-        self.tmp.as_ref().map(|t| t.path())
     }
 
     /// SIGTERM the group, wait up to `grace`, then SIGKILL it; then remove its leftovers.

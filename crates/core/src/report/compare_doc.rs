@@ -229,12 +229,7 @@ pub fn section(d: &mut Document, cmp: &Comparison, lang: Lang) {
         ])
         .aligned(vec![Align::Left; 3]);
         for r in &cmp.recommendations {
-            let name = match r.scenario.as_str() {
-                "interactive" => c.rec_interactive,
-                "throughput" => c.rec_throughput,
-                "memory" => c.rec_memory,
-                _ => c.rec_quality,
-            };
+            let name = use_name(c, &r.scenario);
             t.row(vec![
                 name.to_string(),
                 r.choice.as_deref().unwrap_or(c.no_choice).to_string(),
@@ -245,6 +240,16 @@ pub fn section(d: &mut Document, cmp: &Comparison, lang: Lang) {
     }
     quality_table(d, cmp, lang);
     same_model_section(d, cmp, lang);
+}
+
+/// A recommendation's use, in words.
+fn use_name(c: &Catalog, scenario: &str) -> &'static str {
+    match scenario {
+        "interactive" => c.rec_interactive,
+        "throughput" => c.rec_throughput,
+        "memory" => c.rec_memory,
+        _ => c.rec_quality,
+    }
 }
 
 /// The comparison's verdict in a few lines, for the top of a report: one item per use that
@@ -262,12 +267,7 @@ pub fn conclusion(d: &mut Document, cmp: &Comparison, lang: Lang) {
     }
     d.para(format!("**{}:**", c.conclude));
     for r in chosen {
-        let name = match r.scenario.as_str() {
-            "interactive" => c.rec_interactive,
-            "throughput" => c.rec_throughput,
-            "memory" => c.rec_memory,
-            _ => c.rec_quality,
-        };
+        let name = use_name(c, &r.scenario);
         // Every reason: a lead that dropped "not significant" or "unstable" would overstate.
         d.item(format!(
             "{name}: **{}** — {}",

@@ -111,9 +111,10 @@ impl Client {
         self.dialect.probe(self).await
     }
 
-    /// A starting server is ready: its `/health` answers success (vLLM, llama.cpp, SGLang and
-    /// TGI serve it; llama.cpp answers 503 while it loads) — or it has none (404) — and the
-    /// dialect's probe answers.
+    /// A starting server is ready: it answers on `/health` (vLLM, llama.cpp, SGLang and TGI
+    /// serve it) with anything but 503 — llama.cpp's and SGLang's "still loading"; vLLM listens
+    /// only once its engine is up — and the dialect's probe answers (a server without `/health`
+    /// answers 404 there, and the probe decides).
     pub async fn ready(&self) -> bool {
         let health = self
             .http()
@@ -122,7 +123,7 @@ impl Client {
             .send()
             .await;
         match health {
-            Ok(r) if r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND => {
+            Ok(r) if r.status() != reqwest::StatusCode::SERVICE_UNAVAILABLE => {
                 self.probe().await.is_ok()
             }
             _ => false,
