@@ -88,8 +88,16 @@ lint:
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	cargo run --quiet -p servebench-modgraph -- $(MODULE_ROOTS)
 
+# Two passes: everything but the real-vLLM tests, then those alone. vLLM's OpenMP threads keep
+# both cores busy while it serves, and the mock-timing tests that run beside other tests
+# (schedule lag within a few ms) measured 9 ms late beside it; llama.cpp's tests stay in the
+# first pass as before. Both passes always run, and the target fails if either did.
 test: venv vllm lint
-	cargo test --workspace --all-targets --no-fail-fast --features servebench/e2e
+	cargo test --workspace --all-targets --no-fail-fast --features servebench/e2e -- --skip e2e_vllm::; \
+	  first=$$?; \
+	  cargo test -p servebench --test tests --features servebench/e2e -- e2e_vllm::; \
+	  second=$$?; \
+	  test $$first -eq 0 && test $$second -eq 0
 
 fmt:
 	cargo fmt --all

@@ -22,7 +22,6 @@ A folder whose MANIFEST.json matches its files is kept (`--check` only verifies 
         --out .venv-vllm/models/qwen2.5-coder-0.5b-bf16 [--check]
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil
@@ -31,20 +30,13 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import install_model  # noqa: E402  (pinned name, size and SHA-256 of the GGUF)
+from install_model import sha256_of as sha256  # noqa: E402
 
 MANIFEST = "MANIFEST.json"
 
 
 def fail(msg: str) -> None:
     sys.exit(f"convert_gguf: {msg}")
-
-
-def sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def verify(out: str) -> bool:

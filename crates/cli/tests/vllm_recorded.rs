@@ -4,6 +4,7 @@
 //! streams decode to what the server counted, and its refusals are recorded as what they are.
 //! The mocks answer a too-long `stop` list with the same recording.
 
+use crate::common::events::{cached, content, usage};
 use crate::common::mock::vllm_refuses_stops;
 use crate::common::*;
 use axum::Router;
@@ -22,32 +23,6 @@ fn decode(name: &str) -> Vec<StreamEvent> {
         openai::decode_sse_line(line, sink).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     ev
-}
-
-fn usage(ev: &[StreamEvent]) -> (Option<u64>, Option<u64>) {
-    ev.iter()
-        .rev()
-        .find_map(|e| match e {
-            StreamEvent::Usage { input, output } => Some((*input, *output)),
-            _ => None,
-        })
-        .unwrap()
-}
-
-fn cached(ev: &[StreamEvent]) -> Option<u64> {
-    ev.iter().rev().find_map(|e| match e {
-        StreamEvent::Cached(n) => Some(*n),
-        _ => None,
-    })
-}
-
-fn content(ev: &[StreamEvent]) -> Vec<String> {
-    ev.iter()
-        .filter_map(|e| match e {
-            StreamEvent::Content(t) => Some(t.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[test]

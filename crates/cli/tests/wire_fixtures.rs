@@ -1,6 +1,7 @@
 //! Parser tests on the shared wire fixtures (`../shared/fixtures/wire/`), line by line and
 //! replayed verbatim over HTTP through the whole client.
 
+use crate::common::events::{cached, content, usage};
 use crate::common::*;
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -21,25 +22,6 @@ fn decode_all(
         decode(line, &mut ev).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
     ev
-}
-
-fn content(ev: &[StreamEvent]) -> Vec<String> {
-    ev.iter()
-        .filter_map(|e| match e {
-            StreamEvent::Content(t) => Some(t.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn usage(ev: &[StreamEvent]) -> (Option<u64>, Option<u64>) {
-    ev.iter()
-        .rev()
-        .find_map(|e| match e {
-            StreamEvent::Usage { input, output } => Some((*input, *output)),
-            _ => None,
-        })
-        .unwrap()
 }
 
 fn reasoning(ev: &[StreamEvent]) -> Vec<String> {
@@ -138,13 +120,6 @@ fn llamacpp_chat_stream_with_timings() {
     assert!((t.decode_tok_s().unwrap() - 126.08591494244178).abs() < 1e-6);
     // usage.prompt_tokens = cache_n + prompt_n: 14 of the 33 came from the prompt cache.
     assert_eq!(cached(&ev), Some(14));
-}
-
-fn cached(ev: &[StreamEvent]) -> Option<u64> {
-    ev.iter().rev().find_map(|e| match e {
-        StreamEvent::Cached(n) => Some(*n),
-        _ => None,
-    })
 }
 
 #[test]

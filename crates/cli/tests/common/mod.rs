@@ -1,10 +1,11 @@
 //! Test harness, one module per job: mock servers that speak the exact wire formats of vLLM /
 //! llama.cpp (OpenAI SSE, [`openai`]) and Ollama (NDJSON, [`ollama`]) with injected timing and
-//! faults ([`mock`]), the three fill-in-the-middle paths with a server-side record of each
+//! faults ([`mock`]), what a decoded stream said ([`events`]), the three fill-in-the-middle paths with a server-side record of each
 //! stream ([`fim`]), a fake GPU ([`gpu`]), the real grader ([`grading`]), ports for launched servers ([`ports`]), running plans
 //! in-process ([`inproc`]) or through the binary ([`bin`]), and schema checks ([`schema`]).
 
 pub mod bin;
+pub mod events;
 pub mod fim;
 pub mod gpu;
 pub mod grading;
