@@ -75,6 +75,8 @@ pub struct ServerMetric {
 pub struct Server {
     /// The server's name.
     pub name: &'static str,
+    /// Its name as a reader knows it (`vLLM`, `llama.cpp`).
+    pub label: &'static str,
     /// Its metrics, by preference within a role.
     pub metrics: &'static [ServerMetric],
 }
@@ -101,6 +103,7 @@ use Kind::{Counter, Gauge};
 /// vLLM (V1 engine names; `gpu_cache_usage_perc` is the V0 name of the KV gauge).
 pub const VLLM: Server = Server {
     name: "vllm",
+    label: "vLLM",
     metrics: &[
         m("vllm:kv_cache_usage_perc", Role::KvUsage, Gauge, Max),
         m("vllm:gpu_cache_usage_perc", Role::KvUsage, Gauge, Max),
@@ -137,6 +140,7 @@ pub const VLLM: Server = Server {
 /// llama.cpp's `llama-server` (with `--metrics`).
 pub const LLAMACPP: Server = Server {
     name: "llama.cpp",
+    label: "llama.cpp",
     metrics: &[
         m("llamacpp:requests_processing", Role::Running, Gauge, Sum),
         m("llamacpp:requests_deferred", Role::Waiting, Gauge, Sum),
@@ -172,6 +176,7 @@ pub const LLAMACPP: Server = Server {
 /// SGLang.
 pub const SGLANG: Server = Server {
     name: "sglang",
+    label: "SGLang",
     metrics: &[
         m("sglang:num_running_reqs", Role::Running, Gauge, Sum),
         m("sglang:num_queue_reqs", Role::Waiting, Gauge, Sum),
@@ -182,6 +187,7 @@ pub const SGLANG: Server = Server {
 /// Hugging Face TGI.
 pub const TGI: Server = Server {
     name: "tgi",
+    label: "TGI",
     metrics: &[
         m("tgi_batch_current_size", Role::Running, Gauge, Sum),
         m("tgi_queue_size", Role::Waiting, Gauge, Sum),

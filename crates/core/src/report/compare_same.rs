@@ -149,16 +149,9 @@ pub fn server_of(t: &TargetReport) -> Option<String> {
                 .iter()
                 .find(|s| s.metrics.iter().any(|m| m.name == name.as_str()))
         })?;
-    let name = match server.name {
-        "vllm" => "vLLM",
-        "llamacpp" => "llama.cpp",
-        "sglang" => "SGLang",
-        "tgi" => "TGI",
-        other => other,
-    };
     Some(match &t.server_version {
-        Some(v) => format!("{name} {v}"),
-        None => name.to_string(),
+        Some(v) => format!("{} {v}", server.label),
+        None => server.label.to_string(),
     })
 }
 
