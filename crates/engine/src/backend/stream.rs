@@ -10,6 +10,7 @@ use super::{Dialect, GenParams, RequestMeta, StreamDecoder, excerpt, root_cause}
 use crate::prompts::Prompt;
 use crate::record::{Outcome, RequestRecord, ServerTimings, StreamErrorKind, TokenSource};
 use futures_util::StreamExt;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio_util::sync::CancellationToken;
 
@@ -41,9 +42,10 @@ struct Collected {
 
 impl Collected {
     fn new(capacity: usize) -> Collected {
+        let now = Instant::now();
         Collected {
-            sent: Instant::now(),
-            sent_unix_s: unix_now(),
+            sent: now,
+            sent_unix_s: unix_at(now),
             now: Duration::ZERO,
             chunk_arrivals: Vec::with_capacity(capacity),
             reasoning_chunks: 0,
@@ -61,11 +63,24 @@ impl Collected {
     }
 }
 
-fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+/// `at` on the wall clock, in seconds since the Unix epoch. The wall clock is read once per
+/// process and every later moment is placed by the monotonic clock from there, so a record's
+/// send time and its schedule lag (an `Instant` difference) agree to float precision; reading
+/// `SystemTime` beside each `Instant` let a preemption between the two reads shift a send
+/// time by microseconds.
+fn unix_at(at: Instant) -> f64 {
+    static ANCHOR: OnceLock<(Instant, f64)> = OnceLock::new();
+    let (i0, u0) = *ANCHOR.get_or_init(|| {
+        let u = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        (Instant::now(), u)
+    });
+    match at.checked_duration_since(i0) {
+        Some(d) => u0 + d.as_secs_f64(),
+        None => u0 - i0.duration_since(at).as_secs_f64(),
+    }
 }
 
 /// A pooled keep-alive connection the server had already closed: the request never reached
@@ -261,7 +276,7 @@ async fn run(
     let sent_again = match (first, again) {
         (Err(e), Some(again)) if !e.is_connect() && stale_connection(&e) => {
             c.sent = Instant::now();
-            c.sent_unix_s = unix_now();
+            c.sent_unix_s = unix_at(c.sent);
             first_token(c, ttft_limit, again.send()).await?
         }
         (r, _) => r,
