@@ -58,9 +58,10 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(f) => output_cli::exit(f),
         },
-        args::Command::Run(_) | args::Command::Eval(_) => {
+        args::Command::Run(_) | args::Command::Eval(_) | args::Command::Capacity(_) => {
             let job = match args.command {
                 args::Command::Run(run) => run.into_job(),
+                args::Command::Capacity(c) => c.into_job(),
                 args::Command::Eval(eval) => eval.into_job(),
                 _ => unreachable!("handled above"),
             };

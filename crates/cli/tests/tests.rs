@@ -7,6 +7,7 @@
 mod common;
 
 mod autocomplete;
+mod capacity;
 mod cli;
 mod compare;
 #[cfg(feature = "e2e")]

@@ -26,6 +26,9 @@ pub enum Command {
     /// Grade the code one server (or every target of a plan) writes: HumanEval pass@k and the
     /// built-in scenarios, run in a sandbox.
     Eval(Box<eval::EvalArgs>),
+    /// Find how many developers each target serves at the team's SLOs: team sizes 1, 2, 4, …
+    /// then bisection, the boundary repeated, a 95 % interval, which class breaks first.
+    Capacity(Box<run::CapacityArgs>),
     /// Compare finished runs: deltas, significance, caveats and recommendations (Markdown,
     /// JSON or HTML; English or Korean). The first report is the baseline.
     Compare(crate::output_cli::CompareArgs),

@@ -233,8 +233,17 @@ fn prepare_workload(plan: &mut Plan) -> anyhow::Result<()> {
 impl RunArgs {
     /// The validated run job these arguments describe.
     pub fn into_job(self) -> anyhow::Result<RunJob> {
+        self.into_job_as("run", |_| Ok(()))
+    }
+
+    /// The validated run job of command `cmd`, its overrides completed by `more`.
+    fn into_job_as(
+        self,
+        cmd: &str,
+        more: impl FnOnce(&mut RunOverrides) -> anyhow::Result<()>,
+    ) -> anyhow::Result<RunJob> {
         let a = self;
-        let overrides = RunOverrides {
+        let mut overrides = RunOverrides {
             warm: a.warm,
             max_tokens: a.max_tokens,
             seed: a.seed,
@@ -286,8 +295,10 @@ impl RunArgs {
             trace: a.trace.clone(),
             trace_speed: a.trace_speed,
             team: a.team,
+            ..RunOverrides::default()
         };
-        let mut plan = build_plan("run", a.plan.as_ref(), a.target, &overrides)?;
+        more(&mut overrides)?;
+        let mut plan = build_plan(cmd, a.plan.as_ref(), a.target, &overrides)?;
         prepare_quality(&mut plan)?;
         prepare_workload(&mut plan)?;
         if plan.settings.warm == 0 && plan.settings.workload.kind() == WorkloadKind::Chat {
@@ -307,6 +318,61 @@ impl RunArgs {
             plan,
             prompts,
             out_dir,
+        })
+    }
+}
+
+/// `servebench capacity` arguments: a run's, plus the search's budget.
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Time limit of each target's search (`30m`, `90s`, `1h`, or seconds); the search ends
+    /// with the interval it bought, and says so.
+    #[arg(help_heading = "Capacity search", long, value_parser = budget_parser)]
+    pub budget: Option<f64>,
+}
+
+/// `--budget`: `30m`, `90s`, `1h` or plain seconds.
+fn budget_parser(s: &str) -> Result<f64, String> {
+    let (num, unit) = match s.trim().strip_suffix(['s', 'm', 'h']) {
+        Some(n) => (n, &s.trim()[s.trim().len() - 1..]),
+        None => (s.trim(), "s"),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration: use e.g. 30m, 90s or 1h"))?;
+    let secs = v * match unit {
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => 1.0,
+    };
+    if (1.0..=7.0 * 86_400.0).contains(&secs) {
+        Ok(secs)
+    } else {
+        Err(format!("`{s}` out of range: use 1s..=7d (e.g. 30m)"))
+    }
+}
+
+impl CapacityArgs {
+    /// The run job of a capacity search: the team workload with its search on.
+    pub fn into_job(self) -> anyhow::Result<RunJob> {
+        let budget = self.budget;
+        self.run.into_job_as("capacity", |o| {
+            if o.workload.is_some_and(|w| w != WorkloadKind::Team) {
+                anyhow::bail!(
+                    "--workload: the capacity search runs the team mix: drop --workload"
+                );
+            }
+            if o.team.is_some() {
+                anyhow::bail!(
+                    "--team: the capacity search sizes the team itself from [team.developer]: drop --team"
+                );
+            }
+            o.capacity = true;
+            o.budget_s = budget;
+            Ok(())
         })
     }
 }

@@ -490,6 +490,8 @@ impl Builder {
                     .get(&key)
                     .map_or_else(|| facts.clone(), |s| s.report(facts)),
             ),
+            // Each step was judged from its records as it ran; the steps are the facts.
+            Some(WorkloadReport::Capacity(c)) => WorkloadReport::Capacity(c.clone()),
             None if f.only_measured => return None,
             None => match (self.autocomplete.get(&key), sessions(None)) {
                 (Some(s), _) => WorkloadReport::Autocomplete(s.report(&Default::default())),

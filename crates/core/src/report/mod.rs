@@ -8,6 +8,8 @@
 pub mod autocomplete;
 pub mod autocomplete_doc;
 pub mod build;
+pub mod capacity;
+pub mod capacity_doc;
 pub mod charts;
 pub mod compare;
 pub mod compare_caveats;

@@ -333,6 +333,8 @@ pub enum WorkloadReport {
     Context(super::ladder::LadderReport),
     /// The team mix (`--workload team`).
     Team(super::team::TeamReport),
+    /// The capacity search over team sizes (`servebench capacity`).
+    Capacity(super::capacity::CapacityReport),
 }
 
 /// A load phase or sweep step: a phase plus what the load was and what it achieved.

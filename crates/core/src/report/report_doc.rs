@@ -7,7 +7,7 @@ use super::compare::{Comparison, Entry};
 use super::document::{Document, Table};
 use super::i18n::{Lang, catalog, headline_label};
 use super::metric::{Direction, HEADLINE, TIE_RELATIVE};
-use super::model::{LoadStep, Report, TargetReport, TargetStatus};
+use super::model::{LoadStep, Report, TargetReport, TargetStatus, WorkloadReport};
 use super::phase::PhaseReport;
 use super::phase_doc::reasoning_line;
 use super::table::{Verdict, fmt, verdict, verdict_of};
@@ -124,6 +124,7 @@ fn english(r: &Report, cmp: Option<&Comparison>) -> Document {
     super::sessions_doc::section(&mut d, &r.targets);
     super::ladder_doc::section(&mut d, &r.targets);
     super::team_doc::section(&mut d, &r.targets);
+    super::capacity_doc::section(&mut d, &r.targets);
     super::quality_doc::section(&mut d, &r.targets);
     let sources: std::collections::BTreeSet<_> =
         r.targets.iter().filter_map(|t| t.load.source).collect();
@@ -209,7 +210,13 @@ pub fn summary(r: &Report, cmp: Option<&Comparison>) -> Document {
         // Nothing was measured: the errors say everything, and they are printed on their own.
         return d;
     }
-    if r.targets.iter().any(|t| t.team().is_some()) {
+    if r.targets
+        .iter()
+        .any(|t| matches!(t.workload, Some(WorkloadReport::Capacity(_))))
+    {
+        // The capacity search replaces the chat phases: its own section says it all.
+        super::capacity_doc::section(&mut d, &r.targets);
+    } else if r.targets.iter().any(|t| t.team().is_some()) {
         // The team mix replaces the chat phases: its own section says it all.
         super::team_doc::section(&mut d, &r.targets);
     } else if r.targets.iter().any(|t| t.autocomplete().is_some()) {

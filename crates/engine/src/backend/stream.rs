@@ -68,7 +68,7 @@ impl Collected {
 /// send time and its schedule lag (an `Instant` difference) agree to float precision; reading
 /// `SystemTime` beside each `Instant` let a preemption between the two reads shift a send
 /// time by microseconds.
-fn unix_at(at: Instant) -> f64 {
+pub fn unix_at(at: Instant) -> f64 {
     static ANCHOR: OnceLock<(Instant, f64)> = OnceLock::new();
     let (i0, u0) = *ANCHOR.get_or_init(|| {
         let u = SystemTime::now()

@@ -50,6 +50,39 @@ pub enum Schedule {
     },
     /// Job `i` at the `i`-th time from the step's start (a replayed trace).
     At(Arc<[Duration]>),
+    /// `streams` developers, each alternating off and on periods (exponential, means given):
+    /// while on, a developer runs jobs back to back, each told to end with the on period.
+    OnOff(OnOff),
+}
+
+/// Developers that come and go: the team model of the capacity search
+/// ([`crate::report::capacity`]).
+#[derive(Debug, Clone)]
+pub struct OnOff {
+    /// Developers.
+    pub streams: u32,
+    /// Mean on period, s.
+    pub on_s: f64,
+    /// Mean off period, s (0: always on).
+    pub off_s: f64,
+    /// Seed for the periods.
+    pub seed: u64,
+    /// On-time summed over developers, µs, within the step (written by the driver).
+    pub active_us: Arc<AtomicU64>,
+}
+
+impl PartialEq for OnOff {
+    fn eq(&self, o: &OnOff) -> bool {
+        (self.streams, self.on_s, self.off_s, self.seed) == (o.streams, o.on_s, o.off_s, o.seed)
+    }
+}
+
+impl OnOff {
+    /// Developers active on average over `span` (on-time / span).
+    pub fn active_mean(&self, span: Duration) -> Option<f64> {
+        let s = span.as_secs_f64();
+        (s > 0.0).then(|| self.active_us.load(Ordering::Relaxed) as f64 / 1e6 / s)
+    }
 }
 
 impl Schedule {
@@ -59,6 +92,10 @@ impl Schedule {
             Schedule::Closed(c) => format!("concurrency {c}"),
             Schedule::Open { rate, .. } => format!("rate {rate} req/s"),
             Schedule::At(t) => format!("a trace of {} requests", t.len()),
+            Schedule::OnOff(o) => format!(
+                "{} developers, on {:.0} s / off {:.0} s",
+                o.streams, o.on_s, o.off_s
+            ),
         }
     }
 }
@@ -190,6 +227,12 @@ pub trait Job: Send + Sync {
         None
     }
 
+    /// Whether job indices past [`Job::count`] may be run (the job cycles through its
+    /// list): developers that come and go need one job per on period.
+    fn cycles(&self) -> bool {
+        false
+    }
+
     /// Run the job `call` names.
     fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()>;
 }
@@ -204,6 +247,10 @@ pub struct Prompts {
 }
 
 impl Job for Prompts {
+    fn cycles(&self) -> bool {
+        true
+    }
+
     fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             let prompt = &self.prompts[(call.index as usize + self.offset) % self.prompts.len()];
@@ -328,6 +375,38 @@ pub async fn run(ctx: Arc<RequestCtx>, job: Arc<dyn Job>, step: Step, tx: Out) -
                 });
             }
         }
+        Schedule::OnOff(o) => {
+            let next = Arc::new(AtomicU64::new(0));
+            let limit = if job.cycles() { step.requests } else { limit };
+            let within = move |i: u64, at: Instant| {
+                limit.is_none_or(|n| i < n) && end.is_none_or(|e| at < e)
+            };
+            for k in 0..o.streams {
+                let (ctx, job, tx, next, o) = (
+                    ctx.clone(),
+                    job.clone(),
+                    tx.clone(),
+                    next.clone(),
+                    o.clone(),
+                );
+                tasks.spawn(async move {
+                    on_off(
+                        &o,
+                        k,
+                        start,
+                        end,
+                        &ctx,
+                        &tx,
+                        |at| {
+                            let index = next.fetch_add(1, Ordering::Relaxed);
+                            within(index, at).then_some(index)
+                        },
+                        job.as_ref(),
+                    )
+                    .await;
+                });
+            }
+        }
         Schedule::Open { .. } | Schedule::At(_) => {
             // Open loop and replay alike: job i at its scheduled instant.
             let times: Box<dyn Iterator<Item = Instant> + Send> = match step.schedule.clone() {
@@ -341,7 +420,7 @@ pub async fn run(ctx: Arc<RequestCtx>, job: Arc<dyn Job>, step: Step, tx: Out) -
                     Some(this)
                 })),
                 Schedule::At(times) => Box::new((0..times.len()).map(move |i| start + times[i])),
-                Schedule::Closed(_) => unreachable!("matched above"),
+                Schedule::Closed(_) | Schedule::OnOff(_) => unreachable!("matched above"),
             };
             for (index, at) in (0u64..).zip(times) {
                 if !within(index, at) {
@@ -369,6 +448,85 @@ pub async fn run(ctx: Arc<RequestCtx>, job: Arc<dyn Job>, step: Step, tx: Out) -
     drop(tx);
     while tasks.join_next().await.is_some() {}
     start.elapsed()
+}
+
+/// One developer of an on/off schedule: starts on with probability `on / (on + off)` (the
+/// periods are exponential, so that is the steady state from the first second), runs jobs
+/// back to back while on — each told to end when the period does — and sits out the off
+/// periods, until the step's end. `take` hands out the next job index (`None`: no more).
+#[allow(clippy::too_many_arguments)]
+async fn on_off(
+    o: &OnOff,
+    k: u32,
+    start: Instant,
+    end: Option<Instant>,
+    ctx: &RequestCtx,
+    tx: &Out,
+    take: impl Fn(Instant) -> Option<u64>,
+    job: &dyn Job,
+) {
+    let mut rng = StdRng::seed_from_u64(o.seed ^ u64::from(k).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let draw = |mean: f64, rng: &mut StdRng| -> Duration {
+        let d = Exp::new(1.0 / mean).map_or(mean, |e| e.sample(rng));
+        Duration::from_secs_f64(d.clamp(0.0, 86_400.0))
+    };
+    let p_on = if o.off_s <= 0.0 {
+        1.0
+    } else {
+        o.on_s / (o.on_s + o.off_s)
+    };
+    let mut on = rand::RngExt::random_bool(&mut rng, p_on.clamp(0.0, 1.0));
+    let mut at = start;
+    let stop =
+        |t: Instant| end.is_some_and(|e| t >= e) || ctx.cancel.is_cancelled() || tx.is_closed();
+    loop {
+        if stop(at) {
+            return;
+        }
+        if !on {
+            at += draw(o.off_s, &mut rng);
+            tokio::select! {
+                _ = tokio::time::sleep_until(end.map_or(at, |e| at.min(e))) => {}
+                _ = ctx.cancel.cancelled() => return,
+            }
+            on = true;
+            continue;
+        }
+        let on_end = at + draw(o.on_s, &mut rng);
+        let until = end.map_or(on_end, |e| on_end.min(e));
+        o.active_us.fetch_add(
+            until.saturating_duration_since(at).as_micros() as u64,
+            Ordering::Relaxed,
+        );
+        loop {
+            let now = Instant::now();
+            if now >= until || stop(now) {
+                break;
+            }
+            let Some(index) = take(now) else {
+                // No job left for this developer: sit out the period.
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => {}
+                    _ = ctx.cancel.cancelled() => return,
+                }
+                break;
+            };
+            job.run(
+                ctx,
+                Call {
+                    index,
+                    at: now,
+                    end: Some(until),
+                },
+                tx,
+            )
+            .await;
+        }
+        // The next period starts when this one was due to end (a job that ran over it only
+        // delays the developer's next job, not the schedule).
+        at = on_end.max(at);
+        on = false;
+    }
 }
 
 #[cfg(test)]

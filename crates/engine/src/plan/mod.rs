@@ -131,11 +131,25 @@ pub struct Plan {
 struct PlanFile {
     #[serde(default)]
     run: RunOverrides,
-    /// The team mix, as a table (`[team]` with `autocomplete = 4`, `chat = 2`, …).
+    /// The team: a fixed mix (`autocomplete = 4`, `chat = 2`, …) and the capacity search's
+    /// team model (`[team.developer]`, `[team.slo.<class>]`, `[team.search]`).
     #[serde(default)]
-    team: Option<TeamMix>,
+    team: Option<TeamTable>,
     #[serde(default)]
     targets: Vec<TargetSpec>,
+}
+
+/// A plan's `[team]` table.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TeamTable {
+    autocomplete: Option<u32>,
+    chat: Option<u32>,
+    agent: Option<u32>,
+    prompts: Option<u32>,
+    developer: Option<crate::report::capacity::Developer>,
+    slo: Option<crate::report::capacity::ClassSlos>,
+    search: Option<Search>,
 }
 
 /// Why a plan is unusable. Every message names the place and the fix.
@@ -203,14 +217,26 @@ impl Plan {
                 path.display()
             )));
         }
-        if let Some(mix) = file.team.take() {
-            if file.run.team.is_some() {
+        if let Some(table) = file.team.take() {
+            file.run.developer = table.developer;
+            file.run.team_slo = table.slo;
+            file.run.search = table.search;
+            let counts = [table.autocomplete, table.chat, table.agent, table.prompts];
+            let mix = counts.iter().any(Option::is_some).then(|| TeamMix {
+                autocomplete: table.autocomplete.unwrap_or(0),
+                chat: table.chat.unwrap_or(0),
+                agent: table.agent.unwrap_or(0),
+                prompts: table.prompts.unwrap_or(0),
+            });
+            if mix.is_some() && file.run.team.is_some() {
                 return Err(PlanError::Invalid(format!(
                     "{}: the team mix is given twice ([run] team and a [team] table): keep one",
                     path.display()
                 )));
             }
-            file.run.team = Some(mix);
+            if mix.is_some() {
+                file.run.team = mix;
+            }
         }
         let mut settings = RunSettings::default();
         file.run.apply(&mut settings);

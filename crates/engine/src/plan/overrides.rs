@@ -126,6 +126,21 @@ pub struct RunOverrides {
     /// `[team]` table sets the same).
     #[serde(default, deserialize_with = "parsed")]
     pub team: Option<TeamMix>,
+    /// What one developer generates (a plan's `[team.developer]`).
+    #[serde(skip)]
+    pub developer: Option<crate::report::capacity::Developer>,
+    /// Each class's objectives (a plan's `[team.slo]`).
+    #[serde(skip)]
+    pub team_slo: Option<crate::report::capacity::ClassSlos>,
+    /// How the capacity search runs (a plan's `[team.search]`).
+    #[serde(skip)]
+    pub search: Option<super::Search>,
+    /// Run the capacity search (`servebench capacity`).
+    #[serde(skip)]
+    pub capacity: bool,
+    /// The search's time limit per target, s (`--budget`).
+    #[serde(skip)]
+    pub budget_s: Option<f64>,
 }
 
 /// Deserialise ladder steps written as on the command line (`"1k,2k,4k"`).
@@ -189,7 +204,7 @@ impl RunOverrides {
     /// given.
     pub fn chosen(&self) -> Option<WorkloadKind> {
         match self.workload {
-            None if self.team.is_some() => Some(WorkloadKind::Team),
+            None if self.team.is_some() || self.capacity => Some(WorkloadKind::Team),
             w => w,
         }
     }
@@ -259,6 +274,32 @@ impl RunOverrides {
     fn team_knobs(&self, t: &mut Team) {
         if let Some(m) = self.team {
             t.mix = m;
+        }
+        if let Some(d) = self.developer {
+            t.developer = d;
+        }
+        if let Some(s) = self.team_slo {
+            t.slo = s;
+        }
+        if let Some(s) = self.search {
+            t.search = s;
+        }
+        if let Some(b) = self.budget_s {
+            t.search.budget_s = Some(b);
+        }
+        if self.capacity {
+            t.capacity = true;
+        }
+        if t.capacity {
+            // The search runs every class a developer takes part in; its sizes come from the
+            // team model, step by step.
+            let on = |c| u32::from(t.developer.share(c) > 0.0);
+            t.mix = TeamMix {
+                autocomplete: on(crate::spec::Class::Autocomplete),
+                chat: on(crate::spec::Class::Chat),
+                agent: on(crate::spec::Class::Agent),
+                prompts: on(crate::spec::Class::Prompts),
+            };
         }
         if let Some(d) = self.duration_s {
             t.duration_s = d;

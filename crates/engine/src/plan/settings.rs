@@ -484,6 +484,107 @@ pub struct Team {
     pub chat: crate::load::sessions::Settings,
     /// The agent class: agent sessions.
     pub agent: crate::load::sessions::Settings,
+    /// What one developer generates, for the capacity search (`[team.developer]`).
+    pub developer: crate::report::capacity::Developer,
+    /// Each class's objectives, for the capacity search (`[team.slo.<class>]`).
+    pub slo: crate::report::capacity::ClassSlos,
+    /// How the capacity search runs (`[team.search]`); used by `servebench capacity`.
+    pub search: Search,
+    /// Run the capacity search instead of one fixed mix (`servebench capacity`).
+    pub capacity: bool,
+}
+
+/// How the capacity search runs (`[team.search]`, and `servebench capacity`'s flags).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Search {
+    /// Measured seconds per step (after the warm-up).
+    #[serde(default = "Search::default_step")]
+    pub step_s: f64,
+    /// Seconds each step runs before it is measured (not counted).
+    #[serde(default = "Search::default_warmup")]
+    pub warmup_s: f64,
+    /// Measurements of each boundary size.
+    #[serde(default = "Search::default_repeats")]
+    pub repeats: u32,
+    /// The largest team size probed.
+    #[serde(default = "Search::default_max")]
+    pub max_developers: u32,
+    /// Times a step short of samples in a class is extended by `step_s` before that class is
+    /// reported as not judged.
+    #[serde(default = "Search::default_extensions")]
+    pub max_extensions: u32,
+    /// The search's time limit per target, s (`--budget`); `None`: none.
+    #[serde(default)]
+    pub budget_s: Option<f64>,
+}
+
+impl Search {
+    fn default_step() -> f64 {
+        30.0
+    }
+    fn default_warmup() -> f64 {
+        5.0
+    }
+    fn default_repeats() -> u32 {
+        3
+    }
+    fn default_max() -> u32 {
+        1024
+    }
+    fn default_extensions() -> u32 {
+        3
+    }
+
+    /// Check the ranges; the message names the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let secs = |what: &str, v: f64, min: f64| {
+            if v >= min && v <= 86_400.0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "team.search: {what} {v} out of range: use {min}..=86400 seconds"
+                ))
+            }
+        };
+        secs("step_s", self.step_s, 1.0)?;
+        secs("warmup_s", self.warmup_s, 0.0)?;
+        if let Some(b) = self.budget_s {
+            secs("budget", b, 1.0)?;
+        }
+        if !(1..=100).contains(&self.repeats) {
+            return Err(format!(
+                "team.search: repeats {} out of range: use 1..=100",
+                self.repeats
+            ));
+        }
+        if !(1..=10_000).contains(&self.max_developers) {
+            return Err(format!(
+                "team.search: max_developers {} out of range: use 1..=10000",
+                self.max_developers
+            ));
+        }
+        if self.max_extensions > 20 {
+            return Err(format!(
+                "team.search: max_extensions {} out of range: use 0..=20",
+                self.max_extensions
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Search {
+            step_s: Search::default_step(),
+            warmup_s: Search::default_warmup(),
+            repeats: Search::default_repeats(),
+            max_developers: Search::default_max(),
+            max_extensions: Search::default_extensions(),
+            budget_s: None,
+        }
+    }
 }
 
 impl Team {
@@ -506,11 +607,21 @@ impl Team {
                 source: Source::Agent,
                 ..Settings::default()
             },
+            developer: Default::default(),
+            slo: Default::default(),
+            search: Search::default(),
+            capacity: false,
         }
     }
 
-    /// Check the mix and each running class's settings.
+    /// Check the mix (or, for the capacity search, the team model) and each running class's
+    /// settings.
     pub fn validate(&self) -> Result<(), String> {
+        if self.capacity {
+            self.developer.validate()?;
+            self.slo.validate()?;
+            self.search.validate()?;
+        }
         self.mix.validate()?;
         if !(self.duration_s > 0.0 && self.duration_s <= 86_400.0) {
             return Err(format!(

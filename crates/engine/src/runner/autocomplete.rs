@@ -101,6 +101,11 @@ impl Job for Typists {
         Some(self.schedules.len() as u64)
     }
 
+    /// Developers that come and go type from the keystroke scripts in turn.
+    fn cycles(&self) -> bool {
+        true
+    }
+
     fn run<'a>(&'a self, ctx: &'a RequestCtx, call: Call, out: &'a Out) -> BoxFuture<'a, ()> {
         Box::pin(developer(self, ctx, call, out))
     }
@@ -693,13 +698,18 @@ fn wasted(
 /// time, drop it at the next keystroke (or when the last one is still unanswered [`DRAIN`]
 /// after typing ended).
 async fn developer(job: &Typists, ctx: &RequestCtx, call: Call, out: &Out) {
-    let Some((keys, plan)) = job.schedules.get(call.index as usize) else {
+    if job.schedules.is_empty() {
         return;
-    };
-    let d = call.index;
+    }
+    let d = call.index % job.schedules.len() as u64;
+    let (keys, plan) = &job.schedules[d as usize];
     let start = call.at;
     let give_up = start + job.duration + DRAIN;
     for p in plan {
+        // A developer who stops typing (the end of an on period) sends nothing after it.
+        if call.end.is_some_and(|e| start + p.send_at >= e) {
+            break;
+        }
         tokio::select! {
             _ = sleep_until(start + p.send_at) => {}
             _ = ctx.cancel.cancelled() => return,

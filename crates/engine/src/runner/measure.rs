@@ -102,6 +102,7 @@ impl<'a> Attempt<'a, '_> {
             Workload::Context(ls) => self.ladder(ls, &watch).await?,
             // Boxed: the mix holds every workload's state at once, too large for a thread's
             // stack.
+            Workload::Team(team) if team.capacity => Box::pin(self.capacity(team, &watch)).await?,
             Workload::Team(team) => Box::pin(self.team(team, &watch)).await?,
             Workload::Quality => {}
         }

@@ -12,6 +12,7 @@
 
 mod attempt;
 mod autocomplete;
+mod capacity;
 mod ctx;
 mod error;
 mod ladder;

@@ -210,6 +210,7 @@ impl Attempt<'_, '_> {
                 }
                 .to_string(),
             ),
+            Schedule::OnOff(o) => (None, None, format!("team:{}", o.streams)),
             Schedule::At(_) => (
                 None,
                 None,
@@ -222,6 +223,7 @@ impl Attempt<'_, '_> {
             Schedule::Closed(c) => (4 * u64::from(*c)).max(16),
             Schedule::Open { rate, .. } => ((30.0 * rate).ceil() as u64).max(16),
             Schedule::At(times) => times.len() as u64,
+            Schedule::OnOff(o) => (4 * u64::from(o.streams)).max(16),
         };
         let duration = s.duration_s.map(Duration::from_secs_f64);
         let run = Step {

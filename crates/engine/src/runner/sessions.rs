@@ -88,6 +88,7 @@ fn label(s: &Schedule) -> String {
         }
         .to_string(),
         Schedule::At(_) => "trace".into(),
+        Schedule::OnOff(o) => format!("team:{}", o.streams),
     }
 }
 

@@ -1,0 +1,119 @@
+//! The capacity section of the run report: per target, how many developers it serves at the
+//! team's objectives with the 95 % interval, which class broke first and on what, the team
+//! model the answer rests on, and every step measured (each class's numbers against its
+//! objectives).
+
+use super::capacity::{CapacityReport, INTERVAL_METHOD, share_key};
+use super::document::{Document, Table};
+use super::model::{TargetReport, WorkloadReport};
+use super::table::fmt;
+
+/// The section, when any target ran the capacity search.
+pub fn section(d: &mut Document, targets: &[TargetReport]) {
+    let ran: Vec<(&str, &CapacityReport)> = targets
+        .iter()
+        .filter_map(|t| match &t.workload {
+            Some(WorkloadReport::Capacity(c)) => Some((t.name.as_str(), c)),
+            _ => None,
+        })
+        .collect();
+    if ran.is_empty() {
+        return;
+    }
+    d.heading(2, "Capacity: developers served at the team's objectives");
+    for (name, c) in &ran {
+        let mut line = format!("{name}: {}", c.describe());
+        if let Some(b) = &c.broke_first {
+            line.push_str(&format!(
+                "; {} breaks first, on {} ({:.3} against {:.3})",
+                b.class, b.metric, b.value, b.limit
+            ));
+        }
+        if c.budget_exhausted {
+            line.push_str("; the time budget ran out: the interval is what was measured");
+        }
+        if c.interrupted {
+            line.push_str("; the search was interrupted");
+        }
+        line.push_str(&format!("; {} steps in {:.0} s", c.steps.len(), c.search_s));
+        d.item(line);
+    }
+    d.end_list();
+    if let Some((_, c)) = ran.first() {
+        let dev = &c.developer;
+        let shares: Vec<String> = dev
+            .classes()
+            .into_iter()
+            .map(|k| {
+                format!(
+                    "{} {:.0} % ({k}, on {:.0} s at a time)",
+                    share_key(k),
+                    100.0 * dev.share(k),
+                    dev.on_s(k)
+                )
+            })
+            .collect();
+        d.para(format!(
+            "The team model (an assumption, set in [team.developer]): a developer spends {} of their time; each developer comes and goes per class with exponential on/off periods, so N developers keep N × share active on average. Steps of {:.1} s after {:.1} s of warm-up; the boundary sizes measured {} times; the interval: {INTERVAL_METHOD}.",
+            shares.join(", "),
+            c.step_s,
+            c.warmup_s,
+            c.repeats
+        ));
+    }
+    d.table(steps_table(&ran));
+}
+
+/// One row per step and class: the load the team model gave, what the class saw, its
+/// objectives' verdict.
+fn steps_table(ran: &[(&str, &CapacityReport)]) -> Table {
+    let mut table = Table::new(
+        [
+            "Target",
+            "Developers",
+            "Repeat",
+            "Class",
+            "Active (expected)",
+            "Requests",
+            "Failed",
+            "TTFT p90 (s)",
+            "TPOT p90 (s)",
+            "Goodput (req/s)",
+            "Worst check",
+            "Step meets",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    for (name, c) in ran {
+        for s in &c.steps {
+            for v in &s.classes {
+                let worst = if v.not_judged {
+                    "not judged (too few requests)".to_string()
+                } else {
+                    v.checks
+                        .iter()
+                        .max_by(|a, b| a.ratio.total_cmp(&b.ratio))
+                        .map_or("—".into(), |w| {
+                            format!("{} {:.3} / {:.3}", w.metric, w.value, w.limit)
+                        })
+                };
+                table.row(vec![
+                    name.to_string(),
+                    s.developers.to_string(),
+                    s.repeat.to_string(),
+                    v.class.to_string(),
+                    format!("{} ({:.2})", fmt(v.active_mean, 2), v.active_expected),
+                    v.requests.to_string(),
+                    v.failed.to_string(),
+                    fmt(v.ttft_p90_s, 3),
+                    fmt(v.tpot_p90_s, 4),
+                    fmt(v.goodput_rps, 2),
+                    worst,
+                    if s.met { "yes" } else { "no" }.into(),
+                ]);
+            }
+        }
+    }
+    table
+}

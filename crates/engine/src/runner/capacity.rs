@@ -1,0 +1,368 @@
+//! The capacity search (`servebench capacity`): the team mix run at one team size after
+//! another, each developer coming and going per class on the team model's on/off periods,
+//! until [`crate::report::capacity::next_size`] says the boundary is measured. Each step runs
+//! a warm-up that is not judged, then `step_s` measured; a class with too few answered
+//! requests to judge its percentile gets the step extended. Every step's records are
+//! journalled as they finish (phase `team`, `step` = the step's number), and each step's
+//! verdict is noted as it is reached.
+
+use super::attempt::Attempt;
+use super::ctx::Abort;
+use super::phase::{Part, PhaseRun};
+use super::sessions::Conversations;
+use super::watch::Watch;
+use crate::load::driver::{OnOff, Prompts, Schedule, Step};
+use crate::plan::Team;
+use crate::prompts::PromptTags;
+use crate::record::{Outcome, Phase, RequestRecord};
+use crate::report::capacity::{
+    CapacityReport, CapacityStep, ClassNumbers, ClassVerdict, Next, SearchSettings, estimate,
+    judge, next_size,
+};
+use crate::report::phase::PhaseStats;
+use crate::spec::{Class, Slo};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+/// Sessions prepared per class for the whole search: each on period starts new ones.
+const SESSIONS_PER_CLASS: u32 = 256;
+
+/// One class's records of a step, after its warm-up.
+#[derive(Default)]
+struct Tally {
+    stats: Option<PhaseStats>,
+    good: u64,
+}
+
+impl Attempt<'_, '_> {
+    /// Search for the largest team size meeting every class's objectives, and put the search
+    /// in the target's report.
+    pub(super) async fn capacity(&mut self, team: &Team, watch: &Watch<'_>) -> Result<(), Abort> {
+        let started = Instant::now();
+        let search = team.search;
+        let classes = team.developer.classes();
+        self.note(format!(
+            "capacity: a developer is {} of the time; steps of {:.0} s after {:.0} s of warm-up, the boundary measured {} times{}",
+            classes
+                .iter()
+                .map(|c| format!(
+                    "{:.0} % {c} (on {:.0} s at a time)",
+                    100.0 * team.developer.share(*c),
+                    team.developer.on_s(*c)
+                ))
+                .collect::<Vec<_>>()
+                .join(", "),
+            search.step_s,
+            search.warmup_s,
+            search.repeats,
+            search
+                .budget_s
+                .map_or(String::new(), |b| format!(", within {:.0} s", b))
+        ))?;
+        // The sessions once for the whole search; each step tags them afresh.
+        let mut sessions = BTreeMap::new();
+        for (class, ss) in [(Class::Chat, &team.chat), (Class::Agent, &team.agent)] {
+            if team.developer.share(class) > 0.0 {
+                let mut ss = ss.clone();
+                ss.count = ss.count.max(SESSIONS_PER_CLASS);
+                let prepared = self
+                    .prepare_sessions(&ss, &format!("capacity {class}"), watch)
+                    .await?;
+                sessions.insert(class, prepared);
+            }
+        }
+        let settings = SearchSettings {
+            repeats: search.repeats,
+            max_developers: search.max_developers,
+        };
+        let mut steps: Vec<CapacityStep> = Vec::new();
+        let (mut budget_exhausted, mut interrupted) = (false, false);
+        while let Next::Measure(n) = next_size(&steps, &settings) {
+            let repeat = steps.iter().filter(|s| s.developers == n).count() as u32;
+            if let Some(b) = search.budget_s {
+                let need = search.warmup_s + search.step_s;
+                if started.elapsed().as_secs_f64() + need > b {
+                    budget_exhausted = true;
+                    self.note(format!(
+                        "capacity: the budget of {b:.0} s is spent ({:.0} s used; the next step needs {need:.0} s): the interval is what was measured",
+                        started.elapsed().as_secs_f64()
+                    ))?;
+                    break;
+                }
+            }
+            let k = steps.len() as u32;
+            self.note(format!(
+                "capacity step {k}: {n} developer{}{}",
+                if n == 1 { "" } else { "s" },
+                if repeat > 0 {
+                    format!(" (repeat {repeat})")
+                } else {
+                    String::new()
+                }
+            ))?;
+            let step = self
+                .capacity_step(team, &sessions, n, repeat, k, watch)
+                .await?;
+            if self.ctx.cancel.is_cancelled() {
+                interrupted = true;
+                break;
+            }
+            self.note(verdict_line(&step))?;
+            steps.push(step);
+        }
+        let capacity = estimate(&steps);
+        let broke_first = CapacityReport::broke_first(&steps, capacity.developers);
+        let report = CapacityReport {
+            developer: team.developer,
+            slo: team.slo,
+            step_s: search.step_s,
+            warmup_s: search.warmup_s,
+            repeats: search.repeats,
+            broke_first,
+            steps,
+            budget_exhausted,
+            interrupted,
+            search_s: started.elapsed().as_secs_f64(),
+            capacity,
+        };
+        self.note(format!("capacity: {}", report.describe()))?;
+        self.workload = Some(crate::report::WorkloadReport::Capacity(report));
+        if self.ctx.cancel.is_cancelled() {
+            return Err(Abort::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// One team size: the warm-up and the measured step, extended while a class is short of
+    /// samples, judged class by class.
+    async fn capacity_step(
+        &mut self,
+        team: &Team,
+        sessions: &BTreeMap<Class, super::sessions::SessionsRun>,
+        n: u32,
+        repeat: u32,
+        k: u32,
+        watch: &Watch<'_>,
+    ) -> Result<CapacityStep, Abort> {
+        let dev = team.developer;
+        let search = team.search;
+        let mut tallies: BTreeMap<Class, Tally> = BTreeMap::new();
+        let mut active: BTreeMap<Class, (f64, f64)> = BTreeMap::new();
+        let (mut measured_s, mut extensions) = (0.0, 0u32);
+        let slo_of = |c: Class| team.slo.of(c);
+        loop {
+            let first = extensions == 0 && measured_s == 0.0;
+            let warmup = if first { search.warmup_s } else { 0.0 };
+            let span = Duration::from_secs_f64(warmup + search.step_s);
+            let seed = self.ctx.plan.settings.seed ^ (u64::from(k) << 20) ^ u64::from(extensions);
+            let mut parts = Vec::new();
+            let mut onoffs = Vec::new();
+            let step_of = |class: Class| {
+                let o = OnOff {
+                    streams: n,
+                    on_s: dev.on_s(class),
+                    off_s: dev.off_s(class),
+                    seed: seed ^ (class as u64).wrapping_mul(0x51_7C_C1_B7),
+                    active_us: Arc::new(AtomicU64::new(0)),
+                };
+                (
+                    Step {
+                        schedule: Schedule::OnOff(o.clone()),
+                        requests: None,
+                        duration: Some(span),
+                    },
+                    o,
+                )
+            };
+            for (class, prepared) in sessions {
+                let job = Arc::new(Conversations::new(
+                    prepared.sessions.clone(),
+                    prepared.settings.think,
+                    self.ctx.plan.settings.seed ^ *class as u64 ^ u64::from(k),
+                ));
+                let mut ctx = self
+                    .request_ctx(Phase::Team)
+                    .of_class(*class)
+                    .at_step(Some(k));
+                ctx.tags = ctx.tags.map(|_| PromptTags::fresh());
+                let (step, o) = step_of(*class);
+                onoffs.push((*class, o));
+                parts.push(Part {
+                    ctx: Arc::new(ctx),
+                    job,
+                    step,
+                });
+            }
+            if dev.share(Class::Prompts) > 0.0 {
+                let (step, o) = step_of(Class::Prompts);
+                onoffs.push((Class::Prompts, o));
+                parts.push(Part {
+                    ctx: Arc::new(
+                        self.request_ctx(Phase::Team)
+                            .of_class(Class::Prompts)
+                            .at_step(Some(k)),
+                    ),
+                    job: Arc::new(Prompts {
+                        prompts: self.ctx.prompts.clone(),
+                        offset: 0,
+                    }),
+                    step,
+                });
+            }
+            let mut typing = None;
+            if dev.share(Class::Autocomplete) > 0.0 {
+                let mut ac = team.typing.clone();
+                ac.developers = n;
+                ac.duration_s = span.as_secs_f64();
+                let t = self.prepare_typing(&ac, !parts.is_empty(), watch).await?;
+                let (step, o) = step_of(Class::Autocomplete);
+                onoffs.push((Class::Autocomplete, o));
+                parts.push(Part {
+                    ctx: Arc::new(
+                        self.request_ctx(Phase::Team)
+                            .of_class(Class::Autocomplete)
+                            .at_step(Some(k)),
+                    ),
+                    job: t.job.clone(),
+                    step,
+                });
+                typing = Some(t);
+            }
+            let settle = typing.as_mut().map(|t| t.settle());
+            let judged_from = crate::backend::stream::unix_at(
+                tokio::time::Instant::now().into_std() + Duration::from_secs_f64(warmup),
+            );
+            let mut add = |r: &RequestRecord| {
+                let Some(class) = r.class else { return };
+                if r.outcome == Outcome::Superseded || r.sent_unix_s < judged_from {
+                    return;
+                }
+                let t = tallies.entry(class).or_default();
+                t.stats
+                    .get_or_insert_with(|| PhaseStats::new(Slo::default()))
+                    .add(r);
+                if good(r, class, &slo_of(class)) {
+                    t.good += 1;
+                }
+            };
+            self.run_phase(
+                PhaseRun {
+                    phase: Phase::Team,
+                    total: 0,
+                    parts,
+                    settle,
+                },
+                watch,
+                &mut add,
+            )
+            .await?;
+            drop(typing);
+            measured_s += search.step_s;
+            for (class, o) in &onoffs {
+                let a = active.entry(*class).or_default();
+                a.0 += o.active_mean(span).unwrap_or(0.0) * span.as_secs_f64();
+                a.1 += span.as_secs_f64();
+            }
+            if self.ctx.cancel.is_cancelled() {
+                break;
+            }
+            let short = dev.classes().into_iter().any(|c| {
+                !tallies
+                    .get(&c)
+                    .and_then(|t| t.stats.as_ref())
+                    .is_some_and(|s| ClassNumbers::of(c, &s.report()).judgeable())
+            });
+            if !short || extensions >= search.max_extensions {
+                break;
+            }
+            extensions += 1;
+            self.note(format!(
+                "capacity step {k}: too few requests in a class to judge its 90th percentile: extended by {:.0} s ({extensions} of {})",
+                search.step_s, search.max_extensions
+            ))?;
+        }
+        let classes = dev
+            .classes()
+            .into_iter()
+            .map(|class| {
+                let t = tallies.remove(&class).unwrap_or_default();
+                let report = t.stats.map(|s| s.report()).unwrap_or_default();
+                let numbers = ClassNumbers::of(class, &report);
+                let (checks, not_judged) = judge(class, &numbers, &slo_of(class));
+                let (on, span) = active.get(&class).copied().unwrap_or_default();
+                ClassVerdict {
+                    class,
+                    requests: numbers.requests,
+                    failed: numbers.failed,
+                    active_mean: (span > 0.0).then(|| on / span),
+                    active_expected: f64::from(n) * dev.share(class),
+                    ttft_p90_s: numbers.ttft_p90_s,
+                    tpot_p90_s: numbers.tpot_p90_s,
+                    goodput_rps: (measured_s > 0.0).then(|| t.good as f64 / measured_s),
+                    checks,
+                    not_judged,
+                }
+            })
+            .collect();
+        Ok(CapacityStep {
+            developers: n,
+            repeat,
+            duration_s: measured_s,
+            extensions,
+            classes,
+            met: false,
+            margin: None,
+        }
+        .conclude())
+    }
+}
+
+/// Whether a request met its class's objectives (for goodput).
+fn good(r: &RequestRecord, class: Class, slo: &crate::report::capacity::ClassSlo) -> bool {
+    if !r.outcome.is_ok() {
+        return false;
+    }
+    let m = crate::metrics::RequestMetrics::of(r);
+    let ttft = if class == Class::Autocomplete {
+        m.ttft_from_schedule_s
+    } else {
+        m.ttft_s
+    };
+    let ttft_ok = slo.ttft_p90_s.is_none_or(|l| ttft.is_some_and(|t| t <= l));
+    let tpot_ok = slo
+        .tpot_p90_s
+        .is_none_or(|l| m.tpot_s.is_none_or(|t| t <= l));
+    ttft_ok && tpot_ok
+}
+
+/// A step's verdict in one line: met or not, and each judged class's worst check.
+fn verdict_line(s: &CapacityStep) -> String {
+    let classes: Vec<String> = s
+        .classes
+        .iter()
+        .map(|c| {
+            if c.not_judged {
+                return format!("{} not judged ({} requests)", c.class, c.requests);
+            }
+            match c.checks.iter().max_by(|a, b| a.ratio.total_cmp(&b.ratio)) {
+                Some(w) => format!(
+                    "{} {} {:.3} / {:.3} {}",
+                    c.class,
+                    w.metric,
+                    w.value,
+                    w.limit,
+                    if w.met() { "ok" } else { "BROKEN" }
+                ),
+                None => format!("{} no checks", c.class),
+            }
+        })
+        .collect();
+    format!(
+        "capacity: {} developers {} the SLOs ({})",
+        s.developers,
+        if s.met { "meet" } else { "do not meet" },
+        classes.join("; ")
+    )
+}
