@@ -3,6 +3,7 @@
 //! a team of one that already breaks them; and the `[team]` table's bad inputs.
 
 use crate::common::bin::{read_report, servebench};
+use crate::common::fim::{FimCfg, Server, mock_fim};
 use crate::common::mock::MockCfg;
 use crate::common::openai::mock_openai;
 use std::time::Duration;
@@ -105,6 +106,49 @@ async fn the_search_finds_the_slot_count_of_a_k_slot_server() {
     std::fs::write("/tmp/capacity-stderr.txt", &o.stderr).ok();
 }
 
+/// The capacity and its interval's ends from a report directory.
+fn found(out: &std::path::Path) -> (u64, u64, u64) {
+    let r = read_report(out);
+    let c = &r["targets"][0]["workload"]["report"]["capacity"];
+    (
+        c["developers"].as_u64().unwrap(),
+        c["low"].as_u64().unwrap(),
+        c["high"].as_u64().unwrap(),
+    )
+}
+
+/// The same K = 2 server with and without injected jitter: each request's first token up to
+/// 50 ms later than its 40 ms, uniformly. By hand, with a 100 ms objective: at 2 developers
+/// no request waits for a slot, so the 90th percentile is ≈ 40 + 0.9 · 50 = 85 ms (met); at
+/// 3 a third of the requests wait for a slot (≈ 75–125 ms more), so it is well past 100 ms.
+/// The capacity is 2 either way; both searches find it within ±1, both intervals hold it,
+/// and the jittered one is at least as wide. (With a K-slot cliff the repeats of a size
+/// rarely disagree, so "at least as wide" is what can be asserted; the widths are printed.)
+#[tokio::test(flavor = "multi_thread")]
+async fn injected_jitter_widens_the_interval_and_it_still_holds_the_capacity() {
+    let mut widths = Vec::new();
+    for jitter in [0, 50] {
+        let m = mock_openai(MockCfg {
+            ttft: Duration::from_millis(40),
+            ttft_jitter: Duration::from_millis(jitter),
+            per_token: Duration::from_millis(5),
+            tokens: 8,
+            slots: Some(2),
+            ..Default::default()
+        })
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let (o, out) = capacity(dir.path(), &plan(&m.url(), 0.1, "")).await;
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        let (dev, lo, hi) = found(&out);
+        eprintln!("jitter {jitter} ms: capacity {dev} ({lo}–{hi})");
+        assert!((1..=3).contains(&dev), "jitter {jitter}: capacity {dev}");
+        assert!(lo <= 2 && 2 <= hi, "jitter {jitter}: {lo}–{hi} must hold 2");
+        widths.push(hi - lo);
+    }
+    assert!(widths[1] >= widths[0], "widths {widths:?}");
+}
+
 /// A team of one already breaking the objectives is a capacity of 0, with the class and the
 /// numbers that broke it — not an error.
 #[tokio::test(flavor = "multi_thread")]
@@ -158,4 +202,113 @@ async fn a_bad_team_table_is_exit_2_with_its_place() {
         "{}",
         o.stderr
     );
+}
+
+/// A plan whose one developer types with autocomplete on and talks in a chat session, both
+/// all the time, against a llama-server mock; objectives loose enough that one developer meets
+/// them, so interference is measured at 1.
+fn mixed_plan(url: &str) -> String {
+    format!(
+        r#"[run]
+max_tokens = 12
+
+[team.developer]
+typing = 1.0
+chat = 1.0
+
+[team.slo.autocomplete]
+ttft_p90_s = 5.0
+
+[team.slo.chat]
+ttft_p90_s = 5.0
+tpot_p90_s = 1.0
+
+[team.search]
+step_s = 6.0
+warmup_s = 0.5
+repeats = 1
+max_developers = 1
+
+[[targets]]
+name = "llamacpp"
+api = "llamacpp"
+url = "{url}"
+model = "qwen2.5-coder-mock"
+"#
+    )
+}
+
+/// Interference measured against a server of `slots` slots: (autocomplete, chat) entries of
+/// the report.
+async fn interference_on(slots: usize) -> (serde_json::Value, serde_json::Value) {
+    let m = mock_fim(FimCfg {
+        ttft: Duration::from_millis(40),
+        per_token: Duration::from_millis(5),
+        tokens: 12,
+        slots,
+        ..FimCfg::new(Server::Llamacpp)
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    let code = "def mean(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total / len(xs)\n\n\n";
+    std::fs::write(corpus.join("stats.py"), code.repeat(12)).unwrap();
+    let p = dir.path().join("plan.toml");
+    std::fs::write(&p, mixed_plan(&m.url())).unwrap();
+    let out = dir.path().join("out");
+    let o = servebench(&[
+        "capacity",
+        p.to_str().unwrap(),
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--context-tokens",
+        "120",
+        "--think-time",
+        "const:0.1",
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = read_report(&out);
+    let c = &r["targets"][0]["workload"]["report"];
+    assert_eq!(c["capacity"]["developers"], 1, "{}", o.stderr);
+    let i = c["interference"].as_array().expect("interference measured");
+    let of = |class: &str| {
+        i.iter()
+            .find(|e| e["class"] == class)
+            .unwrap_or_else(|| panic!("no {class} in {i:?}"))
+            .clone()
+    };
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("Interference: each class alone"), "{md}");
+    (of("autocomplete"), of("chat"))
+}
+
+/// One slot: a chat answer holds it ≈ 95 ms (40 ms to the first token, 11 more 5 ms apart)
+/// and the chat session keeps it busy about half the time (0.1 s of thinking between turns),
+/// so a keystroke's request arriving during a chat answer waits for the rest of it: by hand
+/// the 90th percentile grows by ≈ 0.8 × 95 ≈ 76 ms: asserted between 30 and 160 ms (two
+/// answers' slot time is 190 ms). With eight slots nothing waits and the mix costs autocomplete nothing (within
+/// 25 %). The interference is reported with that sign and size.
+#[tokio::test(flavor = "multi_thread")]
+async fn chat_traffic_slowing_autocomplete_is_reported_with_its_sign_and_size() {
+    let (ac, chat) = interference_on(1).await;
+    let alone = ac["alone"]["ttft_p90_s"].as_f64().unwrap();
+    let mix = ac["mix_ttft_p90_s"].as_f64().unwrap();
+    let ratio = ac["ttft_ratio"].as_f64().unwrap();
+    eprintln!("1 slot: autocomplete {alone:.3} s alone, {mix:.3} s in the mix (x{ratio:.2})");
+    assert!((ratio - mix / alone).abs() < 1e-9);
+    assert!(ratio > 1.2, "autocomplete alone {alone}, mix {mix}");
+    assert!(
+        (0.03..0.16).contains(&(mix - alone)),
+        "added wait {:.3} s (alone {alone}, mix {mix})",
+        mix - alone
+    );
+    assert!(chat["ttft_ratio"].as_f64().unwrap() > 1.0, "{chat}");
+    let (ac8, _) = interference_on(8).await;
+    let r8 = ac8["ttft_ratio"].as_f64().unwrap();
+    eprintln!("8 slots: autocomplete x{r8:.2}");
+    assert!((r8 - 1.0).abs() < 0.25, "8 slots: x{r8} ({ac8})");
 }

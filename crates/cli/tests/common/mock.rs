@@ -75,6 +75,9 @@ pub struct MockCfg {
     pub unload_lag: Duration,
     /// Generation slots: requests beyond this many wait (queue) before their first token.
     pub slots: Option<usize>,
+    /// OpenAI: each request's first token comes up to this much later than `ttft`, drawn
+    /// uniformly from the request's index (reproducible); its tokens follow at `per_token`.
+    pub ttft_jitter: Duration,
     /// OpenAI: serve vLLM's `/metrics` (the wire fixture) with live `num_requests_running`
     /// and `generation_tokens_total`.
     pub metrics: bool,
@@ -146,6 +149,7 @@ impl Default for MockCfg {
             load: Duration::from_millis(300),
             unload_lag: Duration::from_millis(200),
             slots: None,
+            ttft_jitter: Duration::ZERO,
             metrics: false,
             api_key: None,
             answer: None,
@@ -206,6 +210,15 @@ impl Shared {
         seen.push(words);
         Some((n, cached))
     }
+}
+
+/// A uniform draw in [0, 1) from a request's index (splitmix64): reproducible jitter.
+pub fn unit_draw(n: usize) -> f64 {
+    let mut z = (n as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A chat body's prompt as the mock's tokens: a 4-word template, then every message's words.

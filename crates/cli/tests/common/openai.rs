@@ -188,6 +188,7 @@ pub async fn oa_generate(
         // Prefill is the uncached part: TTFT shrinks with the share taken from the cache.
         cfg.ttft = cfg.ttft.mul_f64((n - cached) as f64 / n as f64);
     }
+    cfg.ttft += cfg.ttft_jitter.mul_f64(super::mock::unit_draw(n));
     let slots = s.slots.clone();
     tokio::spawn(async move {
         // Queue for a generation slot; the schedule starts when one is free.

@@ -3,7 +3,8 @@
 //! model the answer rests on, and every step measured (each class's numbers against its
 //! objectives).
 
-use super::capacity::{CapacityReport, INTERVAL_METHOD, share_key};
+use super::capacity::{INTERVAL_METHOD, share_key};
+use super::capacity_report::CapacityReport;
 use super::document::{Document, Table};
 use super::model::{TargetReport, WorkloadReport};
 use super::table::fmt;
@@ -62,6 +63,51 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
         ));
     }
     d.table(steps_table(&ran));
+    interference(d, &ran);
+}
+
+/// Each class alone at the capacity found against the same class inside the mix.
+fn interference(d: &mut Document, ran: &[(&str, &CapacityReport)]) {
+    d.heading(3, "Interference: each class alone vs inside the mix");
+    let mut table = Table::new(
+        [
+            "Target",
+            "Class",
+            "Developers",
+            "TTFT p90 alone (s)",
+            "In the mix (s)",
+            "Mix / alone",
+            "TPOT p90 alone (s)",
+            "In the mix (s)",
+            "Mix / alone",
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
+    for (name, c) in ran {
+        if let Some(why) = &c.interference_note {
+            d.item(format!("{name}: interference not measured: {why}"));
+        }
+        for i in &c.interference {
+            let ratio = |r: Option<f64>| r.map_or("—".into(), |r| format!("×{r:.2}"));
+            table.row(vec![
+                name.to_string(),
+                i.class.to_string(),
+                i.developers.to_string(),
+                fmt(i.alone.ttft_p90_s, 3),
+                fmt(i.mix_ttft_p90_s, 3),
+                ratio(i.ttft_ratio),
+                fmt(i.alone.tpot_p90_s, 4),
+                fmt(i.mix_tpot_p90_s, 4),
+                ratio(i.tpot_ratio),
+            ]);
+        }
+    }
+    d.end_list();
+    if ran.iter().any(|(_, c)| !c.interference.is_empty()) {
+        d.para("Each class ran one step alone at the capacity found (the same team model, the other classes off); \"in the mix\" is the median of its 90th percentiles over the mix steps at that size. Above ×1, the other classes slow it.");
+        d.table(table);
+    }
 }
 
 /// One row per step and class: the load the team model gave, what the class saw, its

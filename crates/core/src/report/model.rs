@@ -334,7 +334,7 @@ pub enum WorkloadReport {
     /// The team mix (`--workload team`).
     Team(super::team::TeamReport),
     /// The capacity search over team sizes (`servebench capacity`).
-    Capacity(super::capacity::CapacityReport),
+    Capacity(super::capacity_report::CapacityReport),
 }
 
 /// A load phase or sweep step: a phase plus what the load was and what it achieved.

@@ -517,6 +517,10 @@ pub struct Search {
     /// The search's time limit per target, s (`--budget`); `None`: none.
     #[serde(default)]
     pub budget_s: Option<f64>,
+    /// After the search, run each class alone at the capacity found and report how much the
+    /// mix slowed it (one step per class).
+    #[serde(default = "Search::default_interference")]
+    pub interference: bool,
 }
 
 impl Search {
@@ -534,6 +538,9 @@ impl Search {
     }
     fn default_extensions() -> u32 {
         3
+    }
+    fn default_interference() -> bool {
+        true
     }
 
     /// Check the ranges; the message names the key.
@@ -583,6 +590,7 @@ impl Default for Search {
             max_developers: Search::default_max(),
             max_extensions: Search::default_extensions(),
             budget_s: None,
+            interference: Search::default_interference(),
         }
     }
 }

@@ -165,7 +165,9 @@ impl Attempt<'_, '_> {
         ac: &Autocomplete,
         watch: &Watch<'_>,
     ) -> Result<(), Abort> {
-        let mut typing = self.prepare_typing(ac, false, watch).await?;
+        let mut typing = self
+            .prepare_typing(ac, false, self.ctx.plan.settings.seed, watch)
+            .await?;
         let mut completed_tokens = 0u64;
         let start = Instant::now();
         let run = PhaseRun {
@@ -203,7 +205,7 @@ impl Attempt<'_, '_> {
     }
 
     /// Everything before the developers type: size the windows in the server's tokens, probe
-    /// that it reads the suffix, fix every developer's keystrokes by the seed, and start reading
+    /// that it reads the suffix, fix every developer's keystrokes by `seed`, and start reading
     /// the server's running requests.
     /// `shared`: other classes of a team mix run on the server at the same time, so only a
     /// per-request source (`/slots`, whose tasks carry each request's seed) can tell the
@@ -213,6 +215,7 @@ impl Attempt<'_, '_> {
         &mut self,
         ac: &Autocomplete,
         shared: bool,
+        seed: u64,
         watch: &Watch<'_>,
     ) -> Result<TypingRun, Abort> {
         let fim_err = |m: String| Abort::Target(TargetError::Fim(m));
@@ -266,7 +269,6 @@ impl Attempt<'_, '_> {
 
         // Every developer's keystrokes and requests, fixed by the seed before anything is sent.
         let texts = corpus.texts();
-        let seed = self.ctx.plan.settings.seed;
         let duration = Duration::from_secs_f64(ac.duration_s);
         let debounce = Duration::from_secs_f64(t.debounce_s);
         let schedules: Vec<(Vec<Keystroke>, Vec<Planned>)> = (0..ac.developers)

@@ -16,9 +16,10 @@ use crate::plan::Team;
 use crate::prompts::PromptTags;
 use crate::record::{Outcome, Phase, RequestRecord};
 use crate::report::capacity::{
-    CapacityReport, CapacityStep, ClassNumbers, ClassVerdict, Next, SearchSettings, estimate,
-    judge, next_size,
+    CapacityStep, ClassNumbers, ClassVerdict, Next, SearchSettings, estimate, judge, next_size,
 };
+use crate::report::capacity_report::CapacityReport;
+use crate::report::interference::Interference;
 use crate::report::phase::PhaseStats;
 use crate::spec::{Class, Slo};
 use std::collections::BTreeMap;
@@ -103,7 +104,7 @@ impl Attempt<'_, '_> {
                 }
             ))?;
             let step = self
-                .capacity_step(team, &sessions, n, repeat, k, watch)
+                .capacity_step(team, &sessions, n, repeat, k, None, watch)
                 .await?;
             if self.ctx.cancel.is_cancelled() {
                 interrupted = true;
@@ -114,6 +115,49 @@ impl Attempt<'_, '_> {
         }
         let capacity = estimate(&steps);
         let broke_first = CapacityReport::broke_first(&steps, capacity.developers);
+        let mut interference = Vec::new();
+        let interference_note = if !search.interference {
+            Some("not asked for ([team.search] interference = false)".to_string())
+        } else if interrupted {
+            Some("the search was interrupted".to_string())
+        } else if classes.len() < 2 {
+            Some("one class only: nothing to interfere with it".to_string())
+        } else if capacity.developers == 0 {
+            Some("a capacity of 0: no size to measure it at".to_string())
+        } else {
+            let n = capacity.developers;
+            let need = classes.len() as f64 * (search.warmup_s + search.step_s);
+            match search.budget_s {
+                Some(b) if budget_exhausted || started.elapsed().as_secs_f64() + need > b => {
+                    Some(format!(
+                        "the budget of {b:.0} s leaves no time for the {} steps alone ({need:.0} s)",
+                        classes.len()
+                    ))
+                }
+                _ => {
+                    for class in &classes {
+                        let k = (steps.len() + interference.len()) as u32;
+                        self.note(format!(
+                            "capacity step {k}: {class} alone at {n} developer{} (interference)",
+                            if n == 1 { "" } else { "s" }
+                        ))?;
+                        let alone = self
+                            .capacity_step(team, &sessions, n, 0, k, Some(*class), watch)
+                            .await?;
+                        if self.ctx.cancel.is_cancelled() {
+                            interrupted = true;
+                            break;
+                        }
+                        if let Some(v) = alone.classes.into_iter().next() {
+                            let i = Interference::of(v, n, &steps);
+                            self.note(format!("interference: {}", i.describe()))?;
+                            interference.push(i);
+                        }
+                    }
+                    interrupted.then(|| "the search was interrupted".to_string())
+                }
+            }
+        };
         let report = CapacityReport {
             developer: team.developer,
             slo: team.slo,
@@ -126,6 +170,8 @@ impl Attempt<'_, '_> {
             interrupted,
             search_s: started.elapsed().as_secs_f64(),
             capacity,
+            interference,
+            interference_note,
         };
         self.note(format!("capacity: {}", report.describe()))?;
         self.workload = Some(crate::report::WorkloadReport::Capacity(report));
@@ -136,7 +182,8 @@ impl Attempt<'_, '_> {
     }
 
     /// One team size: the warm-up and the measured step, extended while a class is short of
-    /// samples, judged class by class.
+    /// samples, judged class by class. `only`: that class alone, the others off.
+    #[allow(clippy::too_many_arguments)]
     async fn capacity_step(
         &mut self,
         team: &Team,
@@ -144,9 +191,12 @@ impl Attempt<'_, '_> {
         n: u32,
         repeat: u32,
         k: u32,
+        only: Option<Class>,
         watch: &Watch<'_>,
     ) -> Result<CapacityStep, Abort> {
         let dev = team.developer;
+        let runs = |c: Class| dev.share(c) > 0.0 && only.is_none_or(|o| o == c);
+        let classes: Vec<Class> = dev.classes().into_iter().filter(|c| runs(*c)).collect();
         let search = team.search;
         let mut tallies: BTreeMap<Class, Tally> = BTreeMap::new();
         let mut active: BTreeMap<Class, (f64, f64)> = BTreeMap::new();
@@ -176,7 +226,7 @@ impl Attempt<'_, '_> {
                     o,
                 )
             };
-            for (class, prepared) in sessions {
+            for (class, prepared) in sessions.iter().filter(|(c, _)| runs(**c)) {
                 let job = Arc::new(Conversations::new(
                     prepared.sessions.clone(),
                     prepared.settings.think,
@@ -195,7 +245,7 @@ impl Attempt<'_, '_> {
                     step,
                 });
             }
-            if dev.share(Class::Prompts) > 0.0 {
+            if runs(Class::Prompts) {
                 let (step, o) = step_of(Class::Prompts);
                 onoffs.push((Class::Prompts, o));
                 parts.push(Part {
@@ -212,11 +262,13 @@ impl Attempt<'_, '_> {
                 });
             }
             let mut typing = None;
-            if dev.share(Class::Autocomplete) > 0.0 {
+            if runs(Class::Autocomplete) {
                 let mut ac = team.typing.clone();
                 ac.developers = n;
                 ac.duration_s = span.as_secs_f64();
-                let t = self.prepare_typing(&ac, !parts.is_empty(), watch).await?;
+                let t = self
+                    .prepare_typing(&ac, !parts.is_empty(), seed, watch)
+                    .await?;
                 let (step, o) = step_of(Class::Autocomplete);
                 onoffs.push((Class::Autocomplete, o));
                 parts.push(Part {
@@ -268,7 +320,7 @@ impl Attempt<'_, '_> {
             if self.ctx.cancel.is_cancelled() {
                 break;
             }
-            let short = dev.classes().into_iter().any(|c| {
+            let short = classes.iter().any(|&c| {
                 !tallies
                     .get(&c)
                     .and_then(|t| t.stats.as_ref())
@@ -283,8 +335,7 @@ impl Attempt<'_, '_> {
                 search.step_s, search.max_extensions
             ))?;
         }
-        let classes = dev
-            .classes()
+        let classes = classes
             .into_iter()
             .map(|class| {
                 let t = tallies.remove(&class).unwrap_or_default();

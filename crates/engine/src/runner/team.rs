@@ -86,7 +86,9 @@ impl Attempt<'_, '_> {
         if mix.autocomplete > 0 {
             // Other classes share the server: only /slots tells the developers' work apart.
             let shared = !parts.is_empty();
-            let t = self.prepare_typing(&team.typing, shared, watch).await?;
+            let t = self
+                .prepare_typing(&team.typing, shared, self.ctx.plan.settings.seed, watch)
+                .await?;
             typing = Some((t, parts.len()));
             parts.push(Part {
                 ctx: Arc::new(self.request_ctx(Phase::Team).of_class(Class::Autocomplete)),
