@@ -102,8 +102,22 @@ async fn the_search_finds_the_slot_count_of_a_k_slot_server() {
             && md.contains(&format!("mock: {dev} developers (95 % interval")),
         "{md}"
     );
-    std::fs::write("/tmp/capacity-report.md", &md).ok();
-    std::fs::write("/tmp/capacity-stderr.txt", &o.stderr).ok();
+    // A comparison of capacity reports leads with the capacity (the report against a copy).
+    let copy = dir.path().join("copy.json");
+    std::fs::copy(out.join("report.json"), &copy).unwrap();
+    let o = servebench(&["compare", out.to_str().unwrap(), copy.to_str().unwrap()]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let lead = o
+        .stdout
+        .find("Capacity at the team's objectives")
+        .expect("a capacity lead");
+    assert!(
+        lead < o.stdout.find("| Metric").unwrap_or(usize::MAX)
+            && o.stdout
+                .contains(&format!("{dev} developers (95 % interval")),
+        "{}",
+        o.stdout
+    );
 }
 
 /// The capacity and its interval's ends from a report directory.

@@ -236,6 +236,8 @@ pub fn compare(entries: &[Entry]) -> Comparison {
             })
             .collect(),
         caveats: caveats(entries),
+        capacity: super::compare_load::capacity(entries),
+        loads: super::compare_load::loads(entries),
         recommendations: if entries.len() < 2 {
             Vec::new()
         } else {

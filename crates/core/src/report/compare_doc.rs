@@ -1,6 +1,7 @@
-//! The comparison's document, in English or Korean: the seed's table per metric (both sides,
-//! the difference, which is better, whether it is significant), what needs care, a
-//! recommendation per use, the coding-score table, and the charts.
+//! The comparison's document, in English or Korean: the capacity lead when the reports ran
+//! the search, the seed's table per metric (both sides, the difference, which is better,
+//! whether it is significant), the load-by-load tables, what needs care, a recommendation per
+//! use, the coding-score table, and the charts.
 
 use super::compare::{Comparison, Entry, Pair, Row};
 use super::document::{Align, Document, Table};
@@ -201,10 +202,12 @@ pub fn section(d: &mut Document, cmp: &Comparison, lang: Lang) {
     if cmp.targets.len() < 2 {
         d.para(c.single);
     }
+    super::compare_load_doc::capacity_method(d, cmp, lang);
     for p in &cmp.pairs {
         d.heading(3, format!("{} vs {}", p.b, p.a));
         pair_table(d, cmp, p, lang);
     }
+    super::compare_load_doc::loads_section(d, cmp, lang);
     if !cmp.caveats.is_empty() {
         d.para(format!("**{}:**", c.caveats));
         for cav in &cmp.caveats {
@@ -257,6 +260,7 @@ fn use_name(c: &Catalog, scenario: &str) -> &'static str {
 /// left to the recommendations table further down.
 pub fn conclusion(d: &mut Document, cmp: &Comparison, lang: Lang) {
     let c = catalog(lang);
+    super::compare_load_doc::capacity_lead(d, cmp, lang);
     let chosen: Vec<_> = cmp
         .recommendations
         .iter()

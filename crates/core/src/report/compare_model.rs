@@ -134,6 +134,14 @@ pub struct Comparison {
     /// side by side: is a quality gap the model's bits or nothing at all?
     #[serde(default)]
     pub same_model: Vec<SameModel>,
+    /// The developers each target serves at the team's objectives, when the reports ran the
+    /// capacity search: the comparison leads with it.
+    #[serde(default)]
+    pub capacity: Option<super::compare_load_model::CapacityComparison>,
+    /// Baseline against each other target at every load both measured (sweeps and load
+    /// steps), with the crossover.
+    #[serde(default)]
+    pub loads: Vec<super::compare_load_model::LoadComparison>,
 }
 
 /// Two targets serving the same model, answer by answer.

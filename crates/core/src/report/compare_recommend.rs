@@ -101,6 +101,18 @@ fn performance_recommendations(entries: &[Entry]) -> Vec<Recommendation> {
                 .reduce(f64::max)
         })
         .collect();
+    // Every target searched its capacity: the team-level answer is the throughput one.
+    if let Some(cap) = super::compare_load::capacity(entries)
+        .filter(|c| c.targets.len() == entries.len() && entries.len() > 1)
+    {
+        let best = &cap.targets[0];
+        out.push(Recommendation {
+            scenario: "throughput".into(),
+            choice: (best.developers > 0).then(|| best.name.clone()),
+            reason: cap.verdict.into_iter().collect(),
+        });
+        return finish(out, entries);
+    }
     let (vals, what) = if sat.iter().all(Option::is_some) {
         (sat, Code::WhatSaturation)
     } else if peak.iter().all(Option::is_some) {
@@ -133,6 +145,21 @@ fn performance_recommendations(entries: &[Entry]) -> Vec<Recommendation> {
             ],
         },
     });
+    finish(out, entries)
+}
+
+/// The memory recommendation after the others.
+fn finish(mut out: Vec<Recommendation>, entries: &[Entry]) -> Vec<Recommendation> {
+    let pick = |vals: Vec<Option<f64>>| -> Option<(usize, f64)> {
+        let have: Vec<(usize, f64)> = vals
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i, v)))
+            .collect();
+        (have.len() >= 2)
+            .then(|| have.into_iter().min_by(|x, y| x.1.total_cmp(&y.1)))
+            .flatten()
+    };
     // Memory: least GPU memory the server held (or device memory in use while warm), else
     // the least device memory % while warm.
     let mem: Vec<Option<f64>> = entries
@@ -152,7 +179,7 @@ fn performance_recommendations(entries: &[Entry]) -> Vec<Recommendation> {
         .iter()
         .map(|e| metric_value(e, MetricId::WarmGpuMemPct))
         .collect();
-    out.push(match (pick(mem, true), pick(pct, true)) {
+    out.push(match (pick(mem), pick(pct)) {
         (Some((i, v)), _) => Recommendation {
             scenario: "memory".into(),
             choice: Some(entries[i].label.clone()),

@@ -7,7 +7,7 @@ use super::document::Exporter;
 use super::markdown::Markdown;
 
 /// The comparison as Markdown.
-fn render(cmp: &super::compare::Comparison, lang: Lang, date: &str) -> String {
+pub(super) fn render(cmp: &super::compare::Comparison, lang: Lang, date: &str) -> String {
     Markdown.export(&compare_doc::document(cmp, &[], lang, date))
 }
 use super::i18n::Lang;
@@ -112,7 +112,7 @@ fn seed(name: &str, model: &str, quant: &str, v: [f64; 8], q: [f64; 4]) -> Targe
     }
 }
 
-fn settings() -> RunSettingsReport {
+pub(super) fn settings() -> RunSettingsReport {
     RunSettingsReport {
         warm: 10,
         max_tokens: 256,
@@ -134,7 +134,7 @@ fn settings() -> RunSettingsReport {
     }
 }
 
-fn gpu() -> GpuReport {
+pub(super) fn gpu() -> GpuReport {
     GpuReport {
         available: true,
         sample_hz: 10.0,
@@ -142,7 +142,7 @@ fn gpu() -> GpuReport {
     }
 }
 
-fn seed_pair() -> (TargetReport, TargetReport) {
+pub(super) fn seed_pair() -> (TargetReport, TargetReport) {
     (
         seed(
             "Ollama",
@@ -161,7 +161,7 @@ fn seed_pair() -> (TargetReport, TargetReport) {
     )
 }
 
-fn entries<'a>(
+pub(super) fn entries<'a>(
     a: &'a TargetReport,
     b: &'a TargetReport,
     s: &'a RunSettingsReport,

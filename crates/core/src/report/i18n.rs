@@ -208,6 +208,46 @@ pub struct Catalog {
     pub axis_concurrency: &'static str,
     /// GPU timeline title: `{x}`.
     pub chart_gpu: &'static str,
+    /// The capacity section's heading.
+    pub cap_heading: &'static str,
+    /// A target's capacity: `{x}`, `{n}`, `{interval}`.
+    pub cap_line: &'static str,
+    /// Which class broke first: `{class}`, `{metric}`, `{v}`, `{limit}`.
+    pub cap_broke: &'static str,
+    /// Capacity intervals apart: `{x}`, `{y}`.
+    pub cap_significant: &'static str,
+    /// Capacity intervals overlapping: `{x}`, `{y}`.
+    pub cap_overlap: &'static str,
+    /// The by-team-size line's lead.
+    pub cap_by_size: &'static str,
+    /// A band from one developer: `{to}`.
+    pub band_upto: &'static str,
+    /// A band: `{from}`, `{to}`.
+    pub band_range: &'static str,
+    /// Past every capacity: `{n}`.
+    pub band_beyond: &'static str,
+    /// Several stacks serve a band: `{x}`.
+    pub band_either: &'static str,
+    /// How the capacity comparison decides.
+    pub cap_method: &'static str,
+    /// The step-by-step load comparison's heading: `{a}`, `{b}`.
+    pub load_heading: &'static str,
+    /// Its column heads: load, throughput a, throughput b, TTFT p90 a, TTFT p90 b, ahead.
+    pub load_cols: &'static str,
+    /// A concurrency load: `{n}`.
+    pub load_streams: &'static str,
+    /// A rate load: `{n}`.
+    pub load_rate: &'static str,
+    /// Neither ahead (within 2 %, the comparison's tie band).
+    pub tie_word: &'static str,
+    /// A crossover: `{x}`, `{from}`, `{y}`, `{to}`, `{unit}`.
+    pub crossover: &'static str,
+    /// No crossover: `{x}`.
+    pub no_crossover: &'static str,
+    /// The unit word of a concurrency load.
+    pub unit_streams: &'static str,
+    /// The unit word of a rate load.
+    pub unit_rate: &'static str,
     /// Metric labels (with their unit) by metric.
     pub metric: fn(MetricId) -> &'static str,
 }
@@ -322,6 +362,18 @@ pub enum Code {
     CavFailed,
     /// The catalogue's `cav_grader_errors`.
     CavGraderErrors,
+    /// The catalogue's `cap_significant`.
+    CapSignificant,
+    /// The catalogue's `cap_overlap`.
+    CapOverlap,
+    /// The catalogue's `crossover`.
+    Crossover,
+    /// The catalogue's `no_crossover`.
+    NoCrossover,
+    /// The catalogue's `unit_streams`.
+    UnitStreams,
+    /// The catalogue's `unit_rate`.
+    UnitRate,
 }
 
 /// A value put into a message: text as it is (a label, a number, an error), or a word of the
@@ -415,6 +467,12 @@ impl Catalog {
             Code::CavSame => self.cav_same,
             Code::CavFailed => self.cav_failed,
             Code::CavGraderErrors => self.cav_grader_errors,
+            Code::CapSignificant => self.cap_significant,
+            Code::CapOverlap => self.cap_overlap,
+            Code::Crossover => self.crossover,
+            Code::NoCrossover => self.no_crossover,
+            Code::UnitStreams => self.unit_streams,
+            Code::UnitRate => self.unit_rate,
         }
     }
 
@@ -596,6 +654,26 @@ static EN: Catalog = Catalog {
     chart_ttft_conc: "TTFT p50 by concurrency",
     axis_concurrency: "concurrency",
     chart_gpu: "GPU over the run ({x})",
+    cap_heading: "Capacity at the team's objectives",
+    cap_line: "{x}: {n} developers (95 % interval {interval})",
+    cap_broke: "{class} breaks first, on {metric} ({v} against {limit})",
+    cap_significant: "{x} serves more developers than {y}: their 95 % intervals do not overlap (significant).",
+    cap_overlap: "{x} and {y}: their 95 % intervals overlap, so the capacities are not told apart (not significant).",
+    cap_by_size: "By team size",
+    band_upto: "up to {to} developers",
+    band_range: "{from}–{to} developers",
+    band_beyond: "more than {n}: no stack measured",
+    band_either: "either ({x})",
+    cap_method: "Capacities from `servebench capacity`; two differ significantly when their 95 % intervals do not overlap (a conservative test). The team-size bands use the point capacities.",
+    load_heading: "{b} vs {a}, step by step at the loads both measured",
+    load_cols: "Load|{a} (tok/s)|{b} (tok/s)|{a} TTFT p90 (s)|{b} TTFT p90 (s)|Ahead on throughput",
+    load_streams: "{n} streams",
+    load_rate: "{n} req/s",
+    tie_word: "tie (within 2 %)",
+    crossover: "{x} ahead at {unit} {from}, {y} from {unit} {to} on.",
+    no_crossover: "{x} ahead at every load both measured.",
+    unit_streams: "concurrency",
+    unit_rate: "rate (req/s)",
     metric: en_metric,
 };
 
@@ -725,6 +803,26 @@ static KO: Catalog = Catalog {
     chart_ttft_conc: "동시성별 TTFT 중앙값",
     axis_concurrency: "동시성",
     chart_gpu: "실행 중 GPU ({x})",
+    cap_heading: "팀 목표(SLO) 기준 수용 개발자 수",
+    cap_line: "{x}: 개발자 {n}명 (95 % 구간 {interval})",
+    cap_broke: "{class}가 먼저 한계에 도달 ({metric}: {v}, 목표 {limit})",
+    cap_significant: "{x}가 {y}보다 많은 개발자를 수용합니다: 95 % 구간이 겹치지 않습니다(유의함).",
+    cap_overlap: "{x}와 {y}: 95 % 구간이 겹쳐 수용 인원 차이를 가릴 수 없습니다(유의하지 않음).",
+    cap_by_size: "팀 규모별",
+    band_upto: "개발자 {to}명까지",
+    band_range: "개발자 {from}–{to}명",
+    band_beyond: "{n}명 초과: 측정된 스택 없음",
+    band_either: "어느 쪽이든 ({x})",
+    cap_method: "수용 인원은 `servebench capacity`의 결과입니다. 두 95 % 구간이 겹치지 않을 때만 유의한 차이로 봅니다(보수적 검정). 팀 규모 구간은 점추정치를 씁니다.",
+    load_heading: "{b} 대 {a}: 두 실행이 모두 측정한 부하별 비교",
+    load_cols: "부하|{a} (tok/s)|{b} (tok/s)|{a} TTFT p90 (s)|{b} TTFT p90 (s)|처리량 우세",
+    load_streams: "스트림 {n}개",
+    load_rate: "{n} req/s",
+    tie_word: "동률 (2 % 이내)",
+    crossover: "{unit} {from}에서는 {x}가 앞서고, {unit} {to}부터는 {y}가 앞섭니다.",
+    no_crossover: "두 실행이 측정한 모든 부하에서 {x}가 앞섭니다.",
+    unit_streams: "동시 요청",
+    unit_rate: "요청률(req/s)",
     metric: ko_metric,
 };
 

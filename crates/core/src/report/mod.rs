@@ -15,6 +15,11 @@ pub mod charts;
 pub mod compare;
 pub mod compare_caveats;
 pub mod compare_doc;
+pub mod compare_load;
+pub mod compare_load_doc;
+pub mod compare_load_model;
+#[cfg(test)]
+mod compare_load_tests;
 pub mod compare_model;
 pub mod compare_recommend;
 pub mod compare_same;
