@@ -33,6 +33,7 @@ name = "mock"
 api = "openai"
 url = "{url}"
 model = "mock-model"
+cost_per_hour = 2.0
 "#
     )
 }
@@ -96,6 +97,34 @@ async fn the_search_finds_the_slot_count_of_a_k_slot_server() {
     assert_eq!(c["broke_first"]["class"], "prompts");
     assert_eq!(c["broke_first"]["metric"], "ttft_p90");
     assert!(o.stderr.contains("capacity:"), "{}", o.stderr);
+    // Priced at the plan's $2 an hour: a developer-month is 730 h shared by the capacity, a
+    // million tokens what the steps at that size produced in an hour. 8 tokens a request.
+    let at = &c["at_capacity"];
+    assert_eq!(at["developers"].as_u64(), Some(dev));
+    let month = at["usd_per_developer_month"].as_f64().unwrap();
+    assert!((month - 2.0 * 730.0 / dev as f64).abs() < 1e-9, "{at}");
+    let tok_s = at["output_tok_s"].as_f64().unwrap();
+    let at_steps: Vec<&serde_json::Value> = steps
+        .iter()
+        .filter(|s| s["developers"].as_u64() == Some(dev))
+        .collect();
+    let requests: f64 = at_steps
+        .iter()
+        .map(|s| s["classes"][0]["requests"].as_f64().unwrap() / s["duration_s"].as_f64().unwrap())
+        .sum::<f64>()
+        / at_steps.len() as f64;
+    assert!(
+        (tok_s / (8.0 * requests) - 1.0).abs() < 0.05,
+        "{tok_s} tok/s vs {requests} req/s"
+    );
+    let per_mtok = at["usd_per_mtok"].as_f64().unwrap();
+    assert!((per_mtok - 2.0 / (tok_s * 3600.0) * 1e6).abs() < 1e-9);
+    // No GPU and no RAPL here: energy says why, and gives no number.
+    assert!(at["energy_j"].is_null());
+    assert!(
+        at["energy_not_measured"].as_str().unwrap().contains("RAPL"),
+        "{at}"
+    );
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
         md.contains("## Capacity")
@@ -325,4 +354,79 @@ async fn chat_traffic_slowing_autocomplete_is_reported_with_its_sign_and_size() 
     let r8 = ac8["ttft_ratio"].as_f64().unwrap();
     eprintln!("8 slots: autocomplete x{r8:.2}");
     assert!((r8 - 1.0).abs() < 0.25, "8 slots: x{r8} ({ac8})");
+}
+
+/// Energy per step and at the capacity from a fake GPU whose total-energy counter runs at a
+/// known 250 W: each step's joules are 250 × its measured span (the warm-up left out), and a
+/// developer-hour at N developers costs 250 × 3600 / N J.
+#[tokio::test(flavor = "multi_thread")]
+async fn energy_per_step_and_per_developer_hour_come_from_the_gpu_counter() {
+    use crate::common::gpu::FAKE_COUNTER_W;
+    use crate::common::inproc::{run_targets_gpu, target};
+    use servebench_engine::plan::{Api, Team, TeamMix, Workload};
+    use servebench_engine::report::WorkloadReport;
+    use servebench_engine::report::capacity::{ClassSlo, Developer};
+
+    let m = mock_openai(MockCfg {
+        ttft: Duration::from_millis(40),
+        per_token: Duration::from_millis(5),
+        tokens: 8,
+        ..Default::default()
+    })
+    .await;
+    let mut team = Team::new(TeamMix::default(), 1.0);
+    team.capacity = true;
+    team.developer = Developer {
+        typing: 0.0,
+        chat: 0.0,
+        agent: 0.0,
+        prompts: 1.0,
+        ..Developer::default()
+    };
+    team.slo.prompts = ClassSlo {
+        ttft_p90_s: Some(5.0),
+        tpot_p90_s: None,
+        max_failure_rate: 0.01,
+    };
+    team.search.step_s = 2.0;
+    team.search.warmup_s = 0.5;
+    team.search.repeats = 1;
+    team.search.max_developers = 2;
+    team.search.interference = false;
+    let (report, _) = run_targets_gpu(
+        vec![target("mock", Api::Openai, &m.url(), "mock-model")],
+        0,
+        |s| {
+            s.workload = Workload::Team(team);
+            s.max_tokens = 8;
+        },
+        Ok(Box::new(m.fake_gpu())),
+    )
+    .await;
+    let t = &report.targets[0];
+    assert!(t.error.is_none(), "{:?}", t.error);
+    let Some(WorkloadReport::Capacity(c)) = &t.workload else {
+        panic!("no capacity report: {:?}", t.workload)
+    };
+    assert_eq!(c.capacity.developers, 2, "{:?}", c.steps);
+    for s in &c.steps {
+        let e = s.energy.as_ref().expect("step energy");
+        let w = e.gpu_j.unwrap() / e.span_s;
+        assert!((w / FAKE_COUNTER_W - 1.0).abs() < 0.01, "{w} W");
+        // The measured span: the step without its warm-up (readings at 10 Hz, so ±0.2 s).
+        assert!(
+            (e.span_s - s.duration_s).abs() < 0.25,
+            "{} vs {}",
+            e.span_s,
+            s.duration_s
+        );
+    }
+    let a = c.at_capacity.as_ref().unwrap();
+    let per_dev_hour = a.energy_per_developer_hour_j.unwrap();
+    let want = FAKE_COUNTER_W * 3600.0 / 2.0;
+    assert!(
+        (per_dev_hour / want - 1.0).abs() < 0.02,
+        "{per_dev_hour} J vs {want}"
+    );
+    assert!(a.kwh_per_mtok.unwrap() > 0.0);
 }

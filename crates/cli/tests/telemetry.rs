@@ -4,6 +4,7 @@
 
 use crate::common::*;
 use servebench_engine::plan::Api;
+use servebench_engine::report::energy::GpuEnergyMethod;
 use servebench_engine::server_metrics;
 use servebench_engine::telemetry::prometheus::{self, CacheConfig};
 use servebench_engine::telemetry::sampler::Telemetry;
@@ -81,6 +82,131 @@ async fn gpu_readings_follow_the_phases_they_fall_in() {
         t.memory.notes.iter().any(|n| n.contains("reservation")),
         "{:?}",
         t.memory.notes
+    );
+    // Energy from the fake device's total-energy counter, which runs at a known 250 W: the
+    // warm phase's joules are 250 × its span (to 1 %), per token and per million tokens
+    // follow from its output tokens.
+    let warm = t.phases.warm.as_ref().unwrap();
+    let e = warm.energy.as_ref().expect("warm energy");
+    assert_eq!(e.gpu_method, Some(GpuEnergyMethod::NvmlCounter));
+    let w = e.gpu_j.unwrap() / e.span_s;
+    assert!(
+        (w / FAKE_COUNTER_W - 1.0).abs() < 0.01,
+        "{w:.1} W from the counter"
+    );
+    assert!(
+        e.not_measured.as_deref().unwrap_or("").contains("RAPL"),
+        "{e:?}"
+    );
+    let tokens = warm.output_tok_s.unwrap() * warm.wall_s;
+    assert!((e.per_output_token_j.unwrap() - e.total_j.unwrap() / tokens).abs() < 1e-9);
+    assert!((e.kwh_per_mtok.unwrap() - e.per_output_token_j.unwrap() / 3.6).abs() < 1e-9);
+}
+
+/// A fake powercap tree: one package zone whose `energy_uj` a thread advances at `watts`,
+/// wrapping at `range_uj`, written whole (write then rename) as the kernel's file reads.
+fn fake_powercap(
+    watts: f64,
+    range_uj: u64,
+) -> (
+    tempfile::TempDir,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("intel-rapl:0");
+    std::fs::create_dir_all(zone.join("intel-rapl:0:0")).unwrap();
+    std::fs::write(zone.join("name"), "package-0\n").unwrap();
+    std::fs::write(zone.join("max_energy_range_uj"), format!("{range_uj}\n")).unwrap();
+    // A sub-zone (core) that must not be counted on top of its package.
+    std::fs::write(zone.join("intel-rapl:0:0/energy_uj"), "123\n").unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    let born = std::time::Instant::now();
+    let write = move || {
+        let uj = (born.elapsed().as_secs_f64() * watts * 1e6) as u64 % range_uj;
+        let tmp = zone.join("energy_uj.tmp");
+        std::fs::write(&tmp, format!("{uj}\n")).unwrap();
+        std::fs::rename(&tmp, zone.join("energy_uj")).unwrap();
+    };
+    write();
+    std::thread::spawn(move || {
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            write();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    (dir, stop)
+}
+
+/// The CPU's energy from a fake RAPL tree at a known 20 W that wraps every 2 s: a phase's
+/// CPU joules are 20 × its span (to 3 %) through the wraps; without a readable tree the
+/// report says why.
+#[tokio::test]
+async fn cpu_energy_is_read_from_rapl_through_its_wraps() {
+    let m = mock_openai(fast()).await;
+    let (tree, stop) = fake_powercap(20.0, 40_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "run",
+            "--api",
+            "openai",
+            "--url",
+            &m.url(),
+            "--model",
+            "mock-model",
+            "--warm",
+            "10",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("SERVEBENCH_POWERCAP", tree.path())
+        .output()
+        .await
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r = read_report(&out);
+    let e = &r["targets"][0]["phases"]["warm"]["energy"];
+    let (cpu, span) = (e["cpu_j"].as_f64().unwrap(), e["span_s"].as_f64().unwrap());
+    assert!(span > 4.0, "the warm phase must span two wraps: {span} s");
+    assert!(
+        (cpu / span / 20.0 - 1.0).abs() < 0.03,
+        "{:.2} W over {span:.2} s",
+        cpu / span
+    );
+    assert!(e["not_measured"].as_str().unwrap().contains("GPU"), "{e}");
+    // A tree with no package zone: the reason, and no number.
+    let empty = tempfile::tempdir().unwrap();
+    let out2 = dir.path().join("out2");
+    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "run",
+            "--api",
+            "openai",
+            "--url",
+            &m.url(),
+            "--model",
+            "mock-model",
+            "--warm",
+            "2",
+            "--out",
+            out2.to_str().unwrap(),
+        ])
+        .env("SERVEBENCH_POWERCAP", empty.path())
+        .output()
+        .await
+        .unwrap();
+    assert!(o.status.success());
+    let e = &read_report(&out2)["targets"][0]["phases"]["warm"]["energy"];
+    assert!(e["total_j"].is_null(), "{e}");
+    assert!(
+        e["not_measured"]
+            .as_str()
+            .unwrap()
+            .contains("RAPL: no package zone"),
+        "{e}"
     );
 }
 
@@ -236,7 +362,7 @@ fn a_busy_child_process_reads_near_one_full_core() {
         .args(["-c", "while :; do :; done"])
         .spawn()
         .unwrap();
-    let tel = Telemetry::start(None, 20.0);
+    let tel = Telemetry::start(None, Err("no RAPL here".into()), 20.0);
     tel.watch(Some(child.id()));
     let from = now_unix_s();
     std::thread::sleep(Duration::from_millis(1500));

@@ -11,11 +11,18 @@ pub const FAKE_IDLE: u64 = 1 << 30;
 /// Fake GPU memory per running stream.
 pub const FAKE_PER_STREAM: u64 = 512 << 20;
 
+/// The fake GPU's total-energy counter runs at this many watts, busy or idle: a phase's
+/// energy is this × its span.
+pub const FAKE_COUNTER_W: f64 = 250.0;
+
 /// A GPU whose readings follow a mock's in-flight streams: 100 % busy and `FAKE_PER_STREAM`
 /// more memory per stream, idle otherwise; the server's processes hold what is above idle.
+/// Its NVML energy counter (when `counter`) advances at [`FAKE_COUNTER_W`] from `born`.
 pub struct FakeGpu {
     pub mock: Arc<Shared>,
     pub info: Vec<servebench_engine::telemetry::gpu::DeviceInfo>,
+    pub counter: bool,
+    pub born: std::time::Instant,
 }
 
 impl servebench_engine::telemetry::gpu::GpuSource for FakeGpu {
@@ -34,6 +41,10 @@ impl servebench_engine::telemetry::gpu::GpuSource for FakeGpu {
             temperature_c: Some(40.0),
             sm_clock_mhz: Some(1980.0),
             process_mem_bytes: (!pids.is_empty()).then_some(running * FAKE_PER_STREAM),
+            // A counter that starts well above 0, as a driver's does.
+            energy_mj: self.counter.then(|| {
+                5_000_000 + (self.born.elapsed().as_secs_f64() * FAKE_COUNTER_W * 1000.0) as u64
+            }),
         }]
     }
 }

@@ -264,6 +264,8 @@ impl Mock {
                 uuid: Some("GPU-fake".into()),
                 mem_total_bytes: Some(FAKE_TOTAL),
             }],
+            counter: true,
+            born: std::time::Instant::now(),
         }
     }
 }

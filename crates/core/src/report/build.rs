@@ -88,6 +88,8 @@ pub struct Schedule {
 pub struct Window {
     /// GPU readings.
     pub gpu: Option<super::GpuPhase>,
+    /// Energy over the window.
+    pub energy: Option<super::energy::Energy>,
     /// The server's process tree.
     pub server_process: Option<super::ProcessPhase>,
     /// The server's own metrics.
@@ -123,6 +125,7 @@ impl Window {
     pub fn of_phase(p: &PhaseReport) -> Window {
         Window {
             gpu: p.gpu.clone(),
+            energy: p.energy.clone(),
             server_process: p.server_process.clone(),
             server_metrics: p.server_metrics.clone(),
             schedule: None,
@@ -133,6 +136,8 @@ impl Window {
     /// Put this window's telemetry on `p`.
     pub fn attach(&self, p: &mut PhaseReport) {
         p.gpu = self.gpu.clone();
+        let tokens = p.output_tok_s.map_or(0.0, |r| r * p.wall_s);
+        p.energy = self.energy.clone().map(|e| e.with_tokens(tokens));
         p.server_process = self.server_process.clone();
         p.server_metrics = self.server_metrics.clone();
     }

@@ -448,6 +448,12 @@ pub struct CapacityStep {
     pub met: bool,
     /// The worst check's ratio (≤ 1: met); `None` when nothing was judged.
     pub margin: Option<f64>,
+    /// Output tokens per second of every class together over the measured time.
+    #[serde(default)]
+    pub output_tok_s: Option<f64>,
+    /// Energy over the measured time (the warm-up left out), or why it was not measured.
+    #[serde(default)]
+    pub energy: Option<super::energy::Energy>,
 }
 
 impl CapacityStep {
@@ -690,6 +696,8 @@ mod tests {
             }],
             met: false,
             margin: None,
+            output_tok_s: None,
+            energy: None,
         }
         .conclude()
     }

@@ -38,6 +38,9 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
         }
         line.push_str(&format!("; {} steps in {:.0} s", c.steps.len(), c.search_s));
         d.item(line);
+        if let Some(a) = &c.at_capacity {
+            d.item(format!("{name}: {}", a.describe()));
+        }
     }
     d.end_list();
     if let Some((_, c)) = ran.first() {

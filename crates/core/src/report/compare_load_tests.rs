@@ -38,6 +38,7 @@ fn searched(t: &mut TargetReport, developers: u32, low: u32, high: Option<u32>) 
         search_s: 600.0,
         interference: vec![],
         interference_note: None,
+        at_capacity: None,
     }));
 }
 

@@ -50,6 +50,7 @@ pub(crate) fn phase(scale: f64, failed: u64) -> PhaseReport {
         output_length: None,
         prompt_cache: None,
         reasoning: None,
+        energy: None,
         gpu: Some(GpuPhase {
             samples: 10,
             devices: vec![GpuDeviceStats {

@@ -140,6 +140,8 @@ mod tests {
             classes,
             met: true,
             margin: None,
+            output_tok_s: None,
+            energy: None,
         }
     }
 

@@ -27,6 +27,7 @@ pub mod compare_same;
 mod compare_tests;
 pub mod csv_out;
 pub mod document;
+pub mod energy;
 pub mod finding;
 #[cfg(test)]
 pub(crate) mod fixtures;

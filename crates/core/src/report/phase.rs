@@ -64,6 +64,10 @@ pub struct PhaseReport {
     /// GPU readings during the phase; `null` without a GPU (see the top-level `gpu.reason`).
     #[serde(default)]
     pub gpu: Option<super::resources::GpuPhase>,
+    /// Energy used over the phase (GPU counter, CPU RAPL), or why it was not measured;
+    /// `null` for a phase without two telemetry readings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub energy: Option<super::energy::Energy>,
     /// The server's process tree during the phase; `null` when no process is watched
     /// (unmanaged target without `--server-pid`).
     #[serde(default)]
@@ -363,6 +367,7 @@ impl PhaseStats {
                 }
             }),
             gpu: None,
+            energy: None,
             server_process: None,
             server_metrics: None,
         }

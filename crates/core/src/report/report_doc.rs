@@ -558,6 +558,7 @@ fn target_section(d: &mut Document, t: &TargetReport) {
             .map(|l| (format!("sweep {}", l.profile), &l.phase)),
     );
     super::resources_doc::phase_table(d, &res);
+    super::resources_doc::energy_note(d, &res);
 }
 
 /// Load phase and sweep tables, and which stack wins at each load.

@@ -2,6 +2,7 @@
 //! loads, the memory explanation and the per-phase resource table.
 
 use super::document::{Document, Table};
+use super::energy::GpuEnergyMethod;
 use super::model::{AttemptStatus, TargetReport};
 use super::phase::PhaseReport;
 use super::resources::GpuReport;
@@ -172,6 +173,25 @@ const COLUMNS: &[Column] = &[
     ("Running / waiting (max)", |p| {
         pair(gauge_max(p, Role::Running), gauge_max(p, Role::Waiting), 0)
     }),
+    ("Energy (J)", |p| {
+        let e = p.energy.as_ref()?;
+        let how = match (e.gpu_method, e.cpu_j.is_some()) {
+            (Some(GpuEnergyMethod::PowerTimesTime), _) => " (GPU power × time)",
+            (Some(_), true) => " (GPU + CPU)",
+            (Some(_), false) => " (GPU)",
+            (None, _) => " (CPU)",
+        };
+        Some(format!("{}{how}", fmt(e.total_j, 0))).filter(|_| e.total_j.is_some())
+    }),
+    ("J / output token", |p| {
+        p.energy
+            .as_ref()?
+            .per_output_token_j
+            .map(|j| fmt(Some(j), 3))
+    }),
+    ("kWh / Mtok", |p| {
+        p.energy.as_ref()?.kwh_per_mtok.map(|k| fmt(Some(k), 3))
+    }),
 ];
 
 /// Per-phase resource table, with only the columns some phase measured; nothing when no phase
@@ -193,4 +213,20 @@ pub fn phase_table(d: &mut Document, phases: &[(String, &PhaseReport)]) {
         t.row(cells);
     }
     d.table(t);
+}
+
+/// What energy could not be read, once (the phases share their sources).
+pub fn energy_note(d: &mut Document, phases: &[(String, &PhaseReport)]) {
+    let Some(e) = phases
+        .iter()
+        .find_map(|(_, p)| p.energy.as_ref().filter(|e| e.not_measured.is_some()))
+    else {
+        return;
+    };
+    let why = e.not_measured.as_deref().unwrap_or_default();
+    d.para(if e.total_j.is_none() {
+        format!("Energy not measured: {why}.")
+    } else {
+        format!("Energy leaves out: {why}.")
+    });
 }

@@ -66,6 +66,10 @@ pub struct TargetSpec {
     /// llama.cpp.
     #[serde(default)]
     pub extra_body: Option<serde_json::Value>,
+    /// What an hour of this server costs, $ (cloud price or amortised hardware and power):
+    /// the capacity search prices a developer-month and a million tokens with it.
+    #[serde(default)]
+    pub cost_per_hour: Option<f64>,
 }
 
 /// An alternative model (and command) for a target, tried when the previous attempt fails.
@@ -98,6 +102,7 @@ impl TargetSpec {
             api_key_env: None,
             fallbacks: Vec::new(),
             extra_body: None,
+            cost_per_hour: None,
         }
     }
 
@@ -331,6 +336,15 @@ impl TargetSpec {
                     ))
                 })?;
             }
+        }
+        if t.cost_per_hour
+            .is_some_and(|c| !(c.is_finite() && c >= 0.0))
+        {
+            return Err(PlanError::Invalid(format!(
+                "target {}: cost_per_hour {} out of range: use dollars per hour, 0 or more (e.g. 2.5)",
+                t.name,
+                t.cost_per_hour.unwrap_or_default()
+            )));
         }
         for (what, v) in [
             ("ready_timeout_s", t.ready_timeout_s),

@@ -18,7 +18,8 @@ use crate::record::{Outcome, Phase, RequestRecord};
 use crate::report::capacity::{
     CapacityStep, ClassNumbers, ClassVerdict, Next, SearchSettings, estimate, judge, next_size,
 };
-use crate::report::capacity_report::CapacityReport;
+use crate::report::capacity_report::{AtCapacity, CapacityReport};
+use crate::report::energy::Energy;
 use crate::report::interference::Interference;
 use crate::report::phase::PhaseStats;
 use crate::spec::{Class, Slo};
@@ -158,6 +159,7 @@ impl Attempt<'_, '_> {
                 }
             }
         };
+        let at_capacity = AtCapacity::of(&steps, capacity.developers, self.spec.cost_per_hour);
         let report = CapacityReport {
             developer: team.developer,
             slo: team.slo,
@@ -172,8 +174,12 @@ impl Attempt<'_, '_> {
             capacity,
             interference,
             interference_note,
+            at_capacity,
         };
         self.note(format!("capacity: {}", report.describe()))?;
+        if let Some(a) = &report.at_capacity {
+            self.note(format!("capacity: {}", a.describe()))?;
+        }
         self.workload = Some(crate::report::WorkloadReport::Capacity(report));
         if self.ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
@@ -201,6 +207,8 @@ impl Attempt<'_, '_> {
         let mut tallies: BTreeMap<Class, Tally> = BTreeMap::new();
         let mut active: BTreeMap<Class, (f64, f64)> = BTreeMap::new();
         let (mut measured_s, mut extensions) = (0.0, 0u32);
+        let mut output_tokens = 0u64;
+        let mut energy: Option<Option<Energy>> = None;
         let slo_of = |c: Class| team.slo.of(c);
         loop {
             let first = extensions == 0 && measured_s == 0.0;
@@ -291,6 +299,9 @@ impl Attempt<'_, '_> {
                 if r.outcome == Outcome::Superseded || r.sent_unix_s < judged_from {
                     return;
                 }
+                if r.outcome.is_ok() {
+                    output_tokens += r.output_tokens.unwrap_or(0);
+                }
                 let t = tallies.entry(class).or_default();
                 t.stats
                     .get_or_insert_with(|| PhaseStats::new(Slo::default()))
@@ -299,17 +310,23 @@ impl Attempt<'_, '_> {
                     t.good += 1;
                 }
             };
-            self.run_phase(
-                PhaseRun {
-                    phase: Phase::Team,
-                    total: 0,
-                    parts,
-                    settle,
-                },
-                watch,
-                &mut add,
-            )
-            .await?;
+            let done = self
+                .run_phase(
+                    PhaseRun {
+                        phase: Phase::Team,
+                        total: 0,
+                        parts,
+                        settle,
+                    },
+                    watch,
+                    &mut add,
+                )
+                .await?;
+            let e = done.resources.energy_since(judged_from, watch.tel);
+            energy = Some(match energy {
+                None => e,
+                Some(prev) => prev.zip(e).map(|(a, b)| a.plus(&b)),
+            });
             drop(typing);
             measured_s += search.step_s;
             for (class, o) in &onoffs {
@@ -365,6 +382,8 @@ impl Attempt<'_, '_> {
             classes,
             met: false,
             margin: None,
+            output_tok_s: (measured_s > 0.0).then(|| output_tokens as f64 / measured_s),
+            energy: energy.flatten(),
         }
         .conclude())
     }

@@ -102,7 +102,13 @@ pub async fn run_with_gpu(
         Ok(g) => (Some(g), None),
         Err(r) => (None, Some(r)),
     };
-    let telemetry = Telemetry::start(source, s.sample_hz);
+    // `SERVEBENCH_POWERCAP` points at another powercap tree (a test's fake one).
+    let powercap = std::env::var_os("SERVEBENCH_POWERCAP").map_or_else(
+        || crate::telemetry::rapl::POWERCAP.into(),
+        std::path::PathBuf::from,
+    );
+    let rapl = crate::telemetry::rapl::Rapl::open(&powercap);
+    let telemetry = Telemetry::start(source, rapl, s.sample_hz);
     let gpu_report = gpu_report(&telemetry, reason, s.sample_hz).await;
     let ctx = Ctx {
         plan,

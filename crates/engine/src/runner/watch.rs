@@ -47,6 +47,22 @@ impl Resources {
         };
     }
 
+    /// Energy over the readings taken at or after `from` (Unix s): a step without its
+    /// warm-up.
+    pub fn energy_since(
+        &self,
+        from: f64,
+        tel: &Telemetry,
+    ) -> Option<crate::report::energy::Energy> {
+        let after: Vec<Sample> = self
+            .samples
+            .iter()
+            .filter(|s| s.t_unix_s >= from)
+            .cloned()
+            .collect();
+        window::energy(&after, tel.devices(), tel.rapl())
+    }
+
     /// The phase's resource statistics, as the facts of its window.
     pub fn window(&self, tel: &Telemetry) -> Window {
         let mut server_metrics = window::metrics_phase(&self.scrapes);
@@ -57,6 +73,7 @@ impl Resources {
         }
         Window {
             gpu: window::gpu_phase(&self.samples, tel.devices()),
+            energy: window::energy(&self.samples, tel.devices(), tel.rapl()),
             server_process: self
                 .pid
                 .and_then(|pid| window::process_phase(&self.samples, pid)),

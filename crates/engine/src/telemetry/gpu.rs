@@ -112,6 +112,7 @@ impl GpuSource for NvmlSource {
                     temperature_c: d.temperature(TemperatureSensor::Gpu).ok().map(f64::from),
                     sm_clock_mhz: d.clock_info(Clock::SM).ok().map(f64::from),
                     process_mem_bytes: process_mem_bytes.flatten(),
+                    energy_mj: d.total_energy_consumption().ok(),
                 })
             })
             .collect()

@@ -1,6 +1,6 @@
 //! Resource telemetry sampled alongside a run and attributed to its phases: GPU devices through
-//! NVML ([`gpu`]), the server's process tree ([`process`]) and the server's own Prometheus
-//! `/metrics` ([`prometheus`]). [`sampler`] runs the sampling in the background; [`window`]
+//! NVML ([`gpu`]), the CPU's energy counters ([`rapl`]), the server's process tree
+//! ([`process`]) and the server's own Prometheus `/metrics` ([`prometheus`]). [`sampler`] runs the sampling in the background; [`window`]
 //! turns the samples of one phase into report statistics (pure).
 //!
 //! Telemetry never aborts a run: a source that cannot be read is reported as missing, with the
@@ -9,6 +9,7 @@
 pub mod gpu;
 pub mod process;
 pub mod prometheus;
+pub mod rapl;
 pub mod sampler;
 pub mod window;
 
@@ -34,6 +35,8 @@ pub struct DeviceSample {
     /// Device memory held by the watched server's processes, bytes; `None` when NVML does
     /// not list them (or no server is watched).
     pub process_mem_bytes: Option<u64>,
+    /// NVML's total-energy counter, mJ since the driver loaded; `None` before Volta.
+    pub energy_mj: Option<u64>,
 }
 
 /// One reading of the watched server's process tree.
@@ -57,6 +60,8 @@ pub struct Sample {
     pub gpu: Vec<DeviceSample>,
     /// The watched server's process tree, when one is watched and alive.
     pub process: Option<ProcessSample>,
+    /// The CPU packages' RAPL counters, µJ, one per zone (empty without RAPL).
+    pub rapl_uj: Vec<Option<u64>>,
 }
 
 /// Current Unix time, s.

@@ -5,6 +5,7 @@
 use super::gpu::{DeviceInfo, GpuSource};
 use super::process::ProcessTree;
 use super::prometheus::{self, CacheConfig};
+use super::rapl::Rapl;
 use super::{Sample, Scrape, now_unix_s};
 use crate::server_metrics::Server;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 struct State {
     gpu: Option<Box<dyn GpuSource>>,
+    rapl: Option<Rapl>,
     tree: Option<ProcessTree>,
     samples: Vec<Sample>,
 }
@@ -30,10 +32,12 @@ impl State {
             .as_mut()
             .map(|g| g.sample(&pids))
             .unwrap_or_default();
+        let rapl_uj = self.rapl.as_ref().map(Rapl::read).unwrap_or_default();
         self.samples.push(Sample {
             t_unix_s: now_unix_s(),
             gpu,
             process,
+            rapl_uj,
         });
     }
 }
@@ -47,19 +51,27 @@ struct Shared {
 pub struct Telemetry {
     shared: Arc<Shared>,
     devices: Vec<DeviceInfo>,
+    rapl: Result<Vec<Option<u64>>, String>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Telemetry {
-    /// Start sampling `gpu` (if any) every `1 / hz` seconds.
-    pub fn start(gpu: Option<Box<dyn GpuSource>>, hz: f64) -> Telemetry {
+    /// Start sampling `gpu` (if any) and the CPU's RAPL counters (or the reason there are
+    /// none) every `1 / hz` seconds.
+    pub fn start(
+        gpu: Option<Box<dyn GpuSource>>,
+        rapl: Result<Rapl, String>,
+        hz: f64,
+    ) -> Telemetry {
         let devices = gpu
             .as_ref()
             .map(|g| g.devices().to_vec())
             .unwrap_or_default();
+        let ranges = rapl.as_ref().map(Rapl::ranges).map_err(Clone::clone);
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 gpu,
+                rapl: rapl.ok(),
                 tree: None,
                 samples: Vec::new(),
             }),
@@ -79,6 +91,7 @@ impl Telemetry {
         Telemetry {
             shared,
             devices,
+            rapl: ranges,
             thread,
         }
     }
@@ -86,6 +99,11 @@ impl Telemetry {
     /// The GPUs being read.
     pub fn devices(&self) -> &[DeviceInfo] {
         &self.devices
+    }
+
+    /// The RAPL zones' wrap points, or why the CPU's energy cannot be read.
+    pub fn rapl(&self) -> Result<&[Option<u64>], &str> {
+        self.rapl.as_deref().map_err(String::as_str)
     }
 
     /// Watch the process tree under `pid` from now on (`None`: stop watching).
@@ -288,7 +306,7 @@ mod tests {
             }],
             reads: 0,
         };
-        let t = Telemetry::start(Some(Box::new(gpu)), 50.0);
+        let t = Telemetry::start(Some(Box::new(gpu)), Err("none".into()), 50.0);
         let start = now_unix_s();
         t.watch(Some(std::process::id()));
         std::thread::sleep(Duration::from_millis(400));

@@ -3,6 +3,7 @@
 use super::gpu::DeviceInfo;
 use super::prometheus::{Kind, kind};
 use super::{Sample, Scrape};
+use crate::report::energy::{Energy, GpuEnergyMethod, counter_delta, integrate_power};
 use crate::report::{CounterChange, GpuDeviceStats, GpuPhase, ProcessPhase, ServerMetricsPhase};
 use crate::stats::Summary;
 use std::collections::BTreeMap;
@@ -43,6 +44,97 @@ pub fn gpu_phase(samples: &[Sample], devices: &[DeviceInfo]) -> Option<GpuPhase>
     Some(GpuPhase {
         samples: readings.len(),
         devices,
+    })
+}
+
+/// Energy over the window's readings: each GPU's NVML counter (first and last reading), else
+/// its sampled power integrated (labelled); the CPU packages' RAPL counters. `None` with
+/// fewer than two readings.
+pub fn energy(
+    samples: &[Sample],
+    devices: &[DeviceInfo],
+    rapl: Result<&[Option<u64>], &str>,
+) -> Option<Energy> {
+    let (first, last) = (samples.first()?, samples.last()?);
+    if samples.len() < 2 {
+        return None;
+    }
+    let mut missing = Vec::new();
+    let (gpu_j, gpu_method) = if devices.is_empty() {
+        missing.push("GPU: none read".to_string());
+        (None, None)
+    } else {
+        let counter = |d: &DeviceInfo| {
+            let at = |s: &Sample| {
+                s.gpu
+                    .iter()
+                    .find(|x| x.index == d.index)
+                    .and_then(|x| x.energy_mj)
+            };
+            let a = samples.iter().find_map(at)?;
+            let b = samples.iter().rev().find_map(at)?;
+            counter_delta(a, b, None).map(|mj| mj as f64 / 1000.0)
+        };
+        let power = |d: &DeviceInfo| {
+            let r: Vec<(f64, f64)> = samples
+                .iter()
+                .filter_map(|s| {
+                    let w = s.gpu.iter().find(|x| x.index == d.index)?.power_w?;
+                    Some((s.t_unix_s, w))
+                })
+                .collect();
+            integrate_power(&r)
+        };
+        if let Some(j) = devices.iter().map(counter).sum::<Option<f64>>() {
+            (Some(j), Some(GpuEnergyMethod::NvmlCounter))
+        } else if let Some(j) = devices.iter().map(power).sum::<Option<f64>>() {
+            (Some(j), Some(GpuEnergyMethod::PowerTimesTime))
+        } else {
+            missing.push("GPU: no energy counter and no power readings".to_string());
+            (None, None)
+        }
+    };
+    let cpu_j = match rapl {
+        Err(why) => {
+            missing.push(why.to_string());
+            None
+        }
+        Ok(ranges) => {
+            // Consecutive readings, each step read through a wrap: a window longer than a
+            // counter's whole range (minutes at full power) still adds up.
+            let zone = |z: usize, range: Option<u64>| {
+                let r: Vec<u64> = samples
+                    .iter()
+                    .map(|s| s.rapl_uj.get(z).copied().flatten())
+                    .collect::<Option<_>>()?;
+                r.windows(2)
+                    .map(|w| counter_delta(w[0], w[1], range))
+                    .sum::<Option<u64>>()
+            };
+            let delta = ranges
+                .iter()
+                .enumerate()
+                .map(|(z, range)| zone(z, *range))
+                .sum::<Option<u64>>();
+            if delta.is_none() {
+                missing.push("RAPL: a counter could not be read at every reading".into());
+            }
+            delta.map(|uj| uj as f64 / 1e6)
+        }
+    };
+    let total_j = match (gpu_j, cpu_j) {
+        (None, None) => None,
+        (g, c) => Some(g.unwrap_or(0.0) + c.unwrap_or(0.0)),
+    };
+    Some(Energy {
+        span_s: last.t_unix_s - first.t_unix_s,
+        gpu_j,
+        gpu_method,
+        cpu_j,
+        total_j,
+        not_measured: (!missing.is_empty()).then(|| missing.join("; ")),
+        per_output_token_j: None,
+        kwh_per_mtok: None,
     })
 }
 
@@ -135,6 +227,7 @@ mod tests {
                     rss_bytes: 1 << 20,
                     processes: 2,
                 }),
+                rapl_uj: vec![],
             })
             .collect();
         let g = gpu_phase(&samples, &infos).unwrap();
@@ -148,6 +241,59 @@ mod tests {
         let p = process_phase(&samples, 9).unwrap();
         assert_eq!((p.samples, p.cpu_pct.n), (4, 3));
         assert!(gpu_phase(&samples, &[]).is_none());
+    }
+
+    #[test]
+    fn energy_from_counters_with_a_labelled_power_fallback_and_rapl_through_a_wrap() {
+        let infos = [0, 1].map(|index| DeviceInfo {
+            index,
+            name: "fake".into(),
+            uuid: None,
+            mem_total_bytes: None,
+        });
+        // Two GPUs whose counters advance 100 J and 50 J a second; RAPL at 20 W wrapping at
+        // 50 J (so it wraps between readings 2 and 3).
+        let at = |i: u64, counters: bool| Sample {
+            t_unix_s: i as f64,
+            gpu: [(0, 100_000), (1, 50_000)]
+                .map(|(index, mj_per_s)| DeviceSample {
+                    index,
+                    power_w: Some(80.0),
+                    energy_mj: counters.then_some(7_000_000 + mj_per_s * i),
+                    ..Default::default()
+                })
+                .to_vec(),
+            process: None,
+            rapl_uj: vec![Some((10_000_000 + 20_000_000 * i) % 50_000_000)],
+        };
+        let samples: Vec<Sample> = (0..4).map(|i| at(i, true)).collect();
+        let ranges = [Some(50_000_000)];
+        let e = energy(&samples, &infos, Ok(&ranges)).unwrap();
+        assert_eq!(e.span_s, 3.0);
+        assert_eq!(e.gpu_j, Some(450.0));
+        assert_eq!(e.gpu_method, Some(GpuEnergyMethod::NvmlCounter));
+        assert_eq!(e.cpu_j, Some(60.0));
+        assert_eq!(e.total_j, Some(510.0));
+        assert_eq!(e.not_measured, None);
+        // No counter: 2 GPUs × 80 W × 3 s, labelled; no RAPL: the reason.
+        let samples: Vec<Sample> = (0..4).map(|i| at(i, false)).collect();
+        let e = energy(&samples, &infos, Err("RAPL: no package zone")).unwrap();
+        assert_eq!(e.gpu_j, Some(480.0));
+        assert_eq!(e.gpu_method, Some(GpuEnergyMethod::PowerTimesTime));
+        assert!(
+            e.describe().contains("GPU power × time (fallback)"),
+            "{}",
+            e.describe()
+        );
+        assert_eq!(e.not_measured.as_deref(), Some("RAPL: no package zone"));
+        // Nothing at all: not measured, with both reasons; one reading: no window.
+        let e = energy(&samples, &[], Err("RAPL: no package zone")).unwrap();
+        assert_eq!(e.total_j, None);
+        assert!(
+            e.describe()
+                .starts_with("not measured: GPU: none read; RAPL")
+        );
+        assert!(energy(&samples[..1], &infos, Ok(&ranges)).is_none());
     }
 
     #[test]
