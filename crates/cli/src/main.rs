@@ -85,9 +85,14 @@ fn main() -> ExitCode {
 
 async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
     let out = job.out_dir.clone();
-    let (dir, mut observers) = match RunDir::create(&out, &job.plan, job.prompts.len()) {
+    let claimed = if job.resume {
+        RunDir::resume(&out, &job.plan, job.prompts.len())
+    } else {
+        RunDir::create(&out, &job.plan, job.prompts.len())
+    };
+    let (dir, mut observers) = match claimed {
         Ok(d) => d,
-        Err(e @ RunDirError::Used(_)) => {
+        Err(e @ (RunDirError::Used(_) | RunDirError::NotResumable { .. })) => {
             eprintln!("servebench: {e}");
             return Ok(ExitCode::from(2));
         }

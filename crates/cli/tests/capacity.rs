@@ -430,3 +430,129 @@ async fn energy_per_step_and_per_developer_hour_come_from_the_gpu_counter() {
     );
     assert!(a.kwh_per_mtok.unwrap() > 0.0);
 }
+
+/// Ctrl-C keeps the finished steps (each in `capacity.jsonl` as it is judged), and
+/// `--resume DIR` goes on from them to the same answer without measuring them again; a
+/// directory with no run, or a different plan, is refused with exit 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_search_resumes_from_its_finished_steps() {
+    let m = mock_openai(MockCfg {
+        ttft: Duration::from_millis(40),
+        per_token: Duration::from_millis(5),
+        tokens: 8,
+        slots: Some(2),
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("plan.toml");
+    std::fs::write(&p, plan(&m.url(), 0.07, "")).unwrap();
+    let out = dir.path().join("out");
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "capacity",
+            p.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    let steps_file = out.join("capacity.jsonl");
+    let lines = || {
+        std::fs::read_to_string(&steps_file)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let start = std::time::Instant::now();
+    while lines() < 2 {
+        assert!(start.elapsed().as_secs() < 60, "no two steps in 60 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let o = child.wait_with_output().await.unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(130), "{stderr}");
+    let first = read_report(&out);
+    assert_eq!(first["interrupted"], true);
+    let kept: Vec<serde_json::Value> = std::fs::read_to_string(&steps_file)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(kept.len() >= 2);
+
+    let o = servebench(&[
+        "capacity",
+        p.to_str().unwrap(),
+        "--resume",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains(&format!("resuming after {} finished steps", kept.len())),
+        "{}",
+        o.stderr
+    );
+    let r = read_report(&out);
+    assert_eq!(r["interrupted"], false);
+    let c = &r["targets"][0]["workload"]["report"];
+    let steps = c["steps"].as_array().unwrap();
+    // The kept steps come first, as measured; the search went on after them.
+    for (k, s) in kept.iter().enumerate() {
+        assert_eq!(&steps[k], &s["step"], "step {k} was measured again");
+    }
+    assert!(steps.len() > kept.len());
+    let dev = c["capacity"]["developers"].as_u64().unwrap();
+    assert!((1..=3).contains(&dev), "capacity {dev}");
+    // Step numbers never repeat in the journal of requests: the interrupted step's requests
+    // keep theirs, and every step after the resume has a new one.
+    let numbers: Vec<u64> = std::fs::read_to_string(&steps_file)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["k"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    let mut unique = numbers.clone();
+    unique.dedup();
+    assert_eq!(numbers, unique, "step numbers {numbers:?}");
+
+    // Nothing to resume, or another plan: exit 2 with the reason.
+    let empty = dir.path().join("empty");
+    let o = servebench(&[
+        "capacity",
+        p.to_str().unwrap(),
+        "--resume",
+        empty.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("cannot resume") && o.stderr.contains("no run there"),
+        "{}",
+        o.stderr
+    );
+    let other = dir.path().join("other.toml");
+    std::fs::write(&other, plan(&m.url(), 0.5, "")).unwrap();
+    std::fs::write(
+        out.join("report.json"),
+        serde_json::to_string(&first).unwrap(),
+    )
+    .unwrap();
+    let o = servebench(&[
+        "capacity",
+        other.to_str().unwrap(),
+        "--resume",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("another team model"), "{}", o.stderr);
+}

@@ -23,6 +23,14 @@ pub enum RunDirError {
         "output directory {0} is not empty (a previous run's files are there): pass a new --out directory or remove it"
     )]
     Used(PathBuf),
+    /// `--resume DIR` where DIR holds no interrupted run of this plan.
+    #[error("cannot resume {dir}: {why}")]
+    NotResumable {
+        /// The directory.
+        dir: PathBuf,
+        /// Why, and what to do.
+        why: String,
+    },
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -78,6 +86,72 @@ impl RunDir {
         let skeleton = crate::runner::skeleton(plan, prompts);
         let run_json = out.join("run.json");
         std::fs::write(&run_json, json::to_string(&skeleton)).map_err(io(&run_json))?;
+        let journal = out.join("requests.jsonl");
+        let observers: Vec<Box<dyn Observer + Send>> = vec![
+            Box::new(Journal::open(&journal).map_err(io(&journal))?),
+            Box::new(QualityJournal::new(&out.join("quality.jsonl"))),
+        ];
+        Ok((
+            RunDir {
+                path: out.to_path_buf(),
+                skeleton,
+            },
+            observers,
+        ))
+    }
+
+    /// Take `out` back for the run of `plan` that was interrupted there (`capacity --resume`):
+    /// its `run.json` must describe the same plan and its report, if any, an interrupted run.
+    /// The journals are appended to; `run.json` is left as it was until the run finishes.
+    pub fn resume(
+        out: &Path,
+        plan: &Plan,
+        prompts: usize,
+    ) -> Result<(RunDir, Vec<Box<dyn Observer + Send>>), RunDirError> {
+        let refuse = |why: String| RunDirError::NotResumable {
+            dir: out.to_path_buf(),
+            why,
+        };
+        let run_json = out.join("run.json");
+        let text = std::fs::read_to_string(&run_json).map_err(|e| {
+            refuse(format!(
+                "no run there ({}: {e}): give the directory of the interrupted search",
+                run_json.display()
+            ))
+        })?;
+        let before: Report = serde_json::from_str(&text)
+            .map_err(|e| refuse(format!("{} does not parse: {e}", run_json.display())))?;
+        let skeleton = crate::runner::skeleton(plan, prompts);
+        let names = |r: &Report| {
+            r.targets
+                .iter()
+                .map(|t| (t.name.clone(), t.url.clone(), t.model.clone()))
+                .collect::<Vec<_>>()
+        };
+        if serde_json::to_value(&before.settings).ok()
+            != serde_json::to_value(&skeleton.settings).ok()
+            || names(&before) != names(&skeleton)
+        {
+            return Err(refuse(
+                "it was run with another plan (settings or targets differ): resume with the plan it ran".into(),
+            ));
+        }
+        if let Some(why) = plan
+            .settings
+            .team()
+            .and_then(|team| crate::runner::resume_mismatch(out, team))
+        {
+            return Err(refuse(why));
+        }
+        if let Ok(done) = std::fs::read_to_string(out.join("report.json"))
+            && let Ok(done) = serde_json::from_str::<Report>(&done)
+            && !done.interrupted
+        {
+            return Err(refuse(
+                "its run finished (report.json is not marked interrupted): nothing to resume"
+                    .into(),
+            ));
+        }
         let journal = out.join("requests.jsonl");
         let observers: Vec<Box<dyn Observer + Send>> = vec![
             Box::new(Journal::open(&journal).map_err(io(&journal))?),

@@ -162,6 +162,7 @@ impl EvalArgs {
             plan,
             prompts: Vec::new(),
             out_dir,
+            resume: false,
         })
     }
 }

@@ -318,6 +318,7 @@ impl RunArgs {
             plan,
             prompts,
             out_dir,
+            resume: false,
         })
     }
 }
@@ -331,6 +332,15 @@ pub struct CapacityArgs {
     /// with the interval it bought, and says so.
     #[arg(help_heading = "Capacity search", long, value_parser = budget_parser)]
     pub budget: Option<f64>,
+    /// Go on with the interrupted search in DIR (its finished steps are kept; the plan must
+    /// be the one it ran). Writes into DIR instead of --out.
+    #[arg(
+        help_heading = "Capacity search",
+        long,
+        value_name = "DIR",
+        conflicts_with = "out"
+    )]
+    pub resume: Option<PathBuf>,
 }
 
 /// `--budget`: `30m`, `90s`, `1h` or plain seconds.
@@ -357,9 +367,13 @@ fn budget_parser(s: &str) -> Result<f64, String> {
 
 impl CapacityArgs {
     /// The run job of a capacity search: the team workload with its search on.
-    pub fn into_job(self) -> anyhow::Result<RunJob> {
+    pub fn into_job(mut self) -> anyhow::Result<RunJob> {
         let budget = self.budget;
-        self.run.into_job_as("capacity", |o| {
+        let resume = self.resume.take();
+        if let Some(dir) = &resume {
+            self.run.out = Some(dir.clone());
+        }
+        let mut job = self.run.into_job_as("capacity", |o| {
             if o.workload.is_some_and(|w| w != WorkloadKind::Team) {
                 anyhow::bail!(
                     "--workload: the capacity search runs the team mix: drop --workload"
@@ -373,6 +387,8 @@ impl CapacityArgs {
             o.capacity = true;
             o.budget_s = budget;
             Ok(())
-        })
+        })?;
+        job.resume = resume.is_some();
+        Ok(job)
     }
 }

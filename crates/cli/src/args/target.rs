@@ -151,4 +151,6 @@ pub struct RunJob {
     pub plan: Plan,
     pub prompts: Vec<Prompt>,
     pub out_dir: PathBuf,
+    /// Go on with the interrupted run in `out_dir` (`capacity --resume`).
+    pub resume: bool,
 }

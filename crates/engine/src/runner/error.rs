@@ -47,6 +47,9 @@ pub enum TargetError {
     /// The context ladder cannot run (its corpus was not loaded).
     #[error("{0}")]
     Ladder(String),
+    /// The capacity search cannot keep its steps (`capacity.jsonl` not writable).
+    #[error("{0}")]
+    Capacity(String),
     /// The server ran out of memory: `signature` was found in the error or in the server's log.
     /// The message is the failure it showed as.
     #[error("{cause}")]

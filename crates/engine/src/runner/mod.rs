@@ -13,6 +13,7 @@
 mod attempt;
 mod autocomplete;
 mod capacity;
+pub(crate) use capacity::resume_mismatch;
 mod ctx;
 mod error;
 mod ladder;
