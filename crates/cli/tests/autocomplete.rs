@@ -4,9 +4,10 @@
 //! exactly those whose next keystroke came first, wasted tokens and time to stop match what the
 //! mock did; and the bad inputs.
 
-use crate::common::bin::servebench;
+use crate::common::bin::{read_report, servebench};
 use crate::common::fim::{FimCfg, FimMock, Server, StreamLog, mock_fim};
 use crate::common::inproc::{run_targets, target};
+use serde_json::{Value, json};
 use servebench_engine::load::corpus;
 use servebench_engine::load::typing::{self, Typing};
 use servebench_engine::plan::Workload;
@@ -634,4 +635,97 @@ async fn an_unreadable_corpus_file_exits_2_naming_it() {
     .await;
     assert_eq!(o.code, 2);
     assert!(o.stderr.contains("locked.py"), "{}", o.stderr);
+}
+
+/// `--editor llama.vscode` sends what llama.vscode sends (its `createRequestPayload`): whole
+/// lines around the cursor with the cursor's line as `prompt`, chunks of the places visited as
+/// `input_extra`, its sampling and limits, slot 0, no temperature; a request on every
+/// keystroke unless one is in flight, never aborted. Two developers on a four-slot server
+/// therefore take turns on slot 0: never two requests generating at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_llama_vscode_editor_sends_its_windows_fields_and_one_request_at_a_time() {
+    let m = mock_fim(FimCfg {
+        ttft: Duration::from_millis(60),
+        per_token: Duration::from_millis(5),
+        tokens: 12,
+        slots: 4,
+        ..FimCfg::new(Server::Llamacpp)
+    })
+    .await;
+    let d = corpus_dir();
+    let out = d.path().join("out");
+    let o = servebench(&[
+        "run",
+        "--api",
+        "llamacpp",
+        "--url",
+        &m.url(),
+        "--model",
+        "qwen2.5-coder-mock",
+        "--workload",
+        "autocomplete",
+        "--editor",
+        "llama.vscode",
+        "--developers",
+        "2",
+        "--duration",
+        "4",
+        "--corpus",
+        d.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = read_report(&out);
+    let a = &r["targets"][0]["workload"]["report"];
+    assert_eq!(a["editor"], "llama.vscode");
+    assert_eq!(a["max_tokens"], 128);
+    let bodies: Vec<Value> = m
+        .state
+        .bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(p, b)| p == "/infill" && b["id_slot"] == 0)
+        .map(|(_, b)| b.clone())
+        .collect();
+    assert!(bodies.len() >= 10, "{} llama.vscode requests", bodies.len());
+    for b in &bodies {
+        for (k, v) in [
+            ("n_predict", json!(128)),
+            ("top_k", json!(40)),
+            ("top_p", json!(0.99)),
+            ("samplers", json!(["top_k", "top_p", "infill"])),
+            ("t_max_prompt_ms", json!(500)),
+            ("t_max_predict_ms", json!(500)),
+            ("cache_prompt", json!(true)),
+        ] {
+            assert_eq!(b[k], v, "{k} in {b}");
+        }
+        assert!(b.get("temperature").is_none(), "{b}");
+        let prefix = b["input_prefix"].as_str().unwrap();
+        assert!(prefix.is_empty() || prefix.ends_with('\n'), "{prefix:?}");
+        assert!(!b["prompt"].as_str().unwrap().contains('\n'));
+        assert!(b["input_suffix"].as_str().unwrap().starts_with('\n'));
+        let extra = b["input_extra"].as_array().unwrap();
+        assert!((1..=16).contains(&extra.len()), "{} chunks", extra.len());
+    }
+    // Slot 0 for everyone: the streams never overlap, and none was abandoned by the client.
+    let mut logs: Vec<_> = m
+        .logs()
+        .into_iter()
+        .filter(|l| l.path == "/infill")
+        .collect();
+    logs.sort_by(|a, b| a.start.total_cmp(&b.start));
+    assert!(
+        logs.iter().all(|l| l.disconnect.is_none()),
+        "a request was aborted"
+    );
+    for w in logs.windows(2) {
+        assert!(
+            w[1].start >= w[0].release - 1e-3,
+            "two at once on slot 0: {w:?}"
+        );
+    }
 }

@@ -249,11 +249,14 @@ async fn a_bad_team_table_is_exit_2_with_its_place() {
 
 /// A plan whose one developer types with autocomplete on and talks in a chat session, both
 /// all the time, against a llama-server mock; objectives loose enough that one developer meets
-/// them, so interference is measured at 1.
+/// them, so interference is measured at 1. The sliding-window editor: its requests take any
+/// free slot (llama.vscode's are pinned to slot 0, which a chat answer can hold however many
+/// slots there are).
 fn mixed_plan(url: &str) -> String {
     format!(
         r#"[run]
 max_tokens = 12
+editor = "window"
 
 [team.developer]
 typing = 1.0

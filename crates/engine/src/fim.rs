@@ -15,8 +15,74 @@ pub struct Fim {
     pub prefix: String,
     /// Code after the cursor.
     pub suffix: String,
-    /// Other files of the repository, as `(path, text)`.
-    pub extra: Vec<(String, String)>,
+    /// Other files of the repository, as `(path, text)` (shared: an editor's ring of chunks
+    /// goes with many requests).
+    pub extra: std::sync::Arc<[(String, String)]>,
+    /// Where in `prefix` the cursor's line starts: llama.vscode sends the lines before it as
+    /// `input_prefix` and the line up to the cursor as `prompt` (0 with the window editor).
+    pub line_start: usize,
+    /// Which editor's request this is.
+    pub editor: Editor,
+}
+
+/// Which editor's autocomplete requests are sent (`--editor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Editor {
+    /// servebench's own sliding window: the last `--prefix-tokens` and first
+    /// `--suffix-tokens` of the file around the cursor, a 150 ms debounce, and the stream
+    /// dropped at the next keystroke.
+    #[default]
+    Window,
+    /// llama.vscode (ggml-org/llama.vscode v0.0.63, `src/llama-server.ts`,
+    /// `src/completion.ts`, `package.json`): 256 lines before the cursor's line and 64 after
+    /// it, the line up to the cursor as `prompt`, up to 16 chunks of 32 lines from the places
+    /// visited as `input_extra`; `n_predict` 128, `top_k` 40, `top_p` 0.99, samplers
+    /// `top_k, top_p, infill`, `t_max_prompt_ms` and `t_max_predict_ms` 500, `id_slot` 0,
+    /// `n_indent`; no debounce, a request on every keystroke unless one is in flight (then the
+    /// latest keystroke's waits in 150 ms polls), and a sent request never aborted.
+    LlamaVscode,
+}
+
+impl Editor {
+    /// Every editor, in the order `--editor` lists them.
+    pub const ALL: [Editor; 2] = [Editor::LlamaVscode, Editor::Window];
+
+    /// The name in flags and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Editor::Window => "window",
+            Editor::LlamaVscode => "llama.vscode",
+        }
+    }
+}
+
+/// llama.vscode's defaults (`package.json` of v0.0.63 and `src/configuration.ts`).
+pub mod llama_vscode {
+    /// Lines before the cursor's line sent (`n_prefix`).
+    pub const N_PREFIX: usize = 256;
+    /// Lines after it (`n_suffix`).
+    pub const N_SUFFIX: usize = 64;
+    /// Generation limit (`n_predict`).
+    pub const N_PREDICT: u32 = 128;
+    /// Chunks kept in the ring of extra context (`ring_n_chunks`).
+    pub const RING_CHUNKS: usize = 16;
+    /// Lines of one chunk (`ring_chunk_size` / 2, a random slice of a longer text).
+    pub const CHUNK_LINES: usize = 32;
+    /// How often a waiting request checks whether the one in flight has finished, s.
+    pub const POLL_S: f64 = 0.150;
+}
+
+impl std::str::FromStr for Editor {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Editor::ALL
+            .into_iter()
+            .find(|e| e.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Editor::ALL.iter().map(|e| e.name()).collect();
+                format!("unknown editor {s:?}: use one of {}", names.join(", "))
+            })
+    }
 }
 
 /// A model family's FIM prompt format.
@@ -84,7 +150,7 @@ impl Template {
                 let mut out = String::new();
                 if !fim.extra.is_empty() {
                     out.push_str("<|repo_name|>repo\n");
-                    for (path, text) in &fim.extra {
+                    for (path, text) in fim.extra.iter() {
                         out.push_str(&format!("<|file_sep|>{path}\n{text}\n"));
                     }
                     out.push_str("<|file_sep|>current\n");
@@ -94,7 +160,7 @@ impl Template {
             }
             Template::StarCoder => {
                 let mut out = String::new();
-                for (path, text) in &fim.extra {
+                for (path, text) in fim.extra.iter() {
                     out.push_str(&format!("<file_sep>{path}\n{text}\n"));
                 }
                 if !fim.extra.is_empty() {
@@ -215,7 +281,8 @@ mod tests {
         Fim {
             prefix: "def f(x):\n    return ".into(),
             suffix: "\n\nprint(f(2))\n".into(),
-            extra: Vec::new(),
+            extra: Default::default(),
+            ..Default::default()
         }
     }
 
@@ -252,7 +319,7 @@ mod tests {
     #[test]
     fn repository_files_precede_the_gap_at_repo_level() {
         let f = Fim {
-            extra: vec![("util.py".into(), "def g(): pass".into())],
+            extra: vec![("util.py".into(), "def g(): pass".into())].into(),
             ..fim()
         };
         assert_eq!(

@@ -149,6 +149,11 @@ pub struct RunArgs {
     /// the model name].
     #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<Template>())]
     pub fim_template: Option<Template>,
+    /// Whose autocomplete requests to send: llama.vscode (its line windows, ring of extra
+    /// context, sampling, slot 0 and no-abort triggering) or window (a sliding window with a
+    /// debounce, dropped at the next keystroke) [default: window; capacity: llama.vscode].
+    #[arg(help_heading = "Autocomplete", long, value_parser = |s: &str| s.parse::<servebench_engine::fim::Editor>())]
+    pub editor: Option<servebench_engine::fim::Editor>,
     /// Completion quality after the typing: HumanEval infilling tasks with one line (line) or
     /// a block of three lines (block) of each solution taken out, filled on the same FIM path
     /// and graded in the sandbox (pass@1 and exact match).
@@ -282,6 +287,7 @@ impl RunArgs {
             suffix_tokens: a.suffix_tokens,
             fim_stop: a.fim_stop,
             fim_template: a.fim_template,
+            editor: a.editor,
             infill: a.infill,
             infill_limit: a.infill_limit,
             sessions: a.sessions.clone(),

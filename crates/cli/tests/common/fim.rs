@@ -404,8 +404,14 @@ async fn generate(
     let word = words_of(&s, &path, &b);
     let prompt_n = count(&b.to_string());
     let seed = b["seed"].as_u64();
+    // llama.cpp: `id_slot` ≥ 0 waits for that slot (server_context::get_slot_by_id), -1 or
+    // none takes any idle one.
+    let pinned = b["id_slot"]
+        .as_i64()
+        .filter(|i| *i >= 0)
+        .map(|i| i as usize);
     let (tx, rx) = mpsc::channel::<Result<String, std::io::Error>>(1);
-    tokio::spawn(stream(s.clone(), (path, seed), word, prompt_n, tx));
+    tokio::spawn(stream(s.clone(), (path, seed, pinned), word, prompt_n, tx));
     let body =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) });
     Response::builder()
@@ -416,7 +422,7 @@ async fn generate(
 
 async fn stream(
     s: Arc<FimState>,
-    (path, seed): (String, Option<u64>),
+    (path, seed, pinned): (String, Option<u64>, Option<usize>),
     word: String,
     prompt_n: usize,
     tx: mpsc::Sender<Result<String, std::io::Error>>,
@@ -426,7 +432,11 @@ async fn stream(
     let slot = loop {
         {
             let mut slots = s.slots.lock().unwrap();
-            if let Some(i) = slots.iter().position(Option::is_none) {
+            let free = match pinned {
+                Some(i) => (slots.get(i) == Some(&None)).then_some(i),
+                None => slots.iter().position(Option::is_none),
+            };
+            if let Some(i) = free {
                 slots[i] = Some((task, 0, seed));
                 break i;
             }

@@ -27,6 +27,10 @@ pub const SEED_TAG: u64 = 1 << 30;
 pub const KEPT_GENERATING_S: f64 = 1.0;
 
 /// The autocomplete phase of one target.
+fn window_editor() -> String {
+    "window".into()
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AutocompleteReport {
     /// Simulated developers typing at once.
@@ -35,6 +39,10 @@ pub struct AutocompleteReport {
     pub duration_s: f64,
     /// Quiet time after a keystroke before a completion is requested, s.
     pub debounce_s: f64,
+    /// Whose requests were sent: `window` (servebench's sliding window) or `llama.vscode`
+    /// (its line windows, ring of extra context, sampling and triggering; see the README).
+    #[serde(default = "window_editor")]
+    pub editor: String,
     /// How the requests reached the server: `infill` (llama.cpp `/infill`), `suffix` (Ollama
     /// `/api/generate` with `suffix`) or `raw:<template>` (a raw prompt in the model's FIM
     /// template on `/v1/completions`).

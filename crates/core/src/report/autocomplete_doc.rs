@@ -88,20 +88,27 @@ fn wasted_cell(a: &AutocompleteReport) -> String {
 
 /// What a reader must know about one target's phase.
 fn findings(name: &str, a: &AutocompleteReport) -> Vec<String> {
-    let mut out = vec![format!(
-        "{name}: {} keystrokes over {:.0} s by {} developer(s), debounce {:.0} ms, windows up to {} + {} tokens ({:.2} characters per token by {}), max_tokens {}, corpus {} ({} files).",
-        a.keystrokes,
-        a.duration_s,
-        a.developers,
-        a.debounce_s * 1000.0,
-        a.windows.prefix_tokens,
-        a.windows.suffix_tokens,
-        a.windows.chars_per_token,
-        a.windows.measured_with,
-        a.max_tokens,
-        a.corpus.path,
-        a.corpus.files
-    )];
+    let mut out = vec![if a.editor == "llama.vscode" {
+        format!(
+            "{name}: {} keystrokes over {:.0} s by {} developer(s) as llama.vscode sends them: 256 lines before the cursor's line and 64 after, up to 16 chunks of 32 lines of the places visited, n_predict {}, slot 0, a request on every keystroke unless one is in flight (never aborted); corpus {} ({} files).",
+            a.keystrokes, a.duration_s, a.developers, a.max_tokens, a.corpus.path, a.corpus.files
+        )
+    } else {
+        format!(
+            "{name}: {} keystrokes over {:.0} s by {} developer(s), debounce {:.0} ms, windows up to {} + {} tokens ({:.2} characters per token by {}), max_tokens {}, corpus {} ({} files).",
+            a.keystrokes,
+            a.duration_s,
+            a.developers,
+            a.debounce_s * 1000.0,
+            a.windows.prefix_tokens,
+            a.windows.suffix_tokens,
+            a.windows.chars_per_token,
+            a.windows.measured_with,
+            a.max_tokens,
+            a.corpus.path,
+            a.corpus.files
+        )
+    }];
     if let Some(p) = &a.suffix_probe
         && !p.honoured
     {

@@ -120,7 +120,11 @@ impl Dialect for LlamaCpp {
                 text: text.clone(),
             })
             .collect();
-        Ok(("/infill", infill_body(&fim.prefix, &fim.suffix, &extra, p)))
+        let mut body = infill_body(&fim.prefix, &fim.suffix, &extra, p);
+        if fim.editor == crate::fim::Editor::LlamaVscode {
+            llama_vscode_fields(&mut body, fim);
+        }
+        Ok(("/infill", body))
     }
 }
 
@@ -173,6 +177,29 @@ pub fn infill_body(prefix: &str, suffix: &str, extra: &[ExtraFile], p: &GenParam
     });
     native_params(&mut body, None, p);
     body
+}
+
+/// What llama.vscode's `createRequestPayload` sends beside the windows: the lines before the
+/// cursor's line as `input_prefix`, the line up to the cursor as `prompt` with its indent, its
+/// sampling (no temperature: the server's default) and limits, and slot 0.
+fn llama_vscode_fields(body: &mut Value, fim: &crate::fim::Fim) {
+    let cut = fim.line_start.min(fim.prefix.len());
+    let (before, line) = fim.prefix.split_at(cut);
+    body["input_prefix"] = before.into();
+    body["prompt"] = if line.trim().is_empty() { "" } else { line }.into();
+    let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+    if indent > 0 && !line.trim().is_empty() {
+        body["n_indent"] = indent.into();
+    }
+    body["id_slot"] = 0.into();
+    body["top_k"] = 40.into();
+    body["top_p"] = 0.99.into();
+    body["samplers"] = json!(["top_k", "top_p", "infill"]);
+    body["t_max_prompt_ms"] = 500.into();
+    body["t_max_predict_ms"] = 500.into();
+    if let Some(o) = body.as_object_mut() {
+        o.remove("temperature");
+    }
 }
 
 /// `/props` answers llama-server's own JSON (with `default_generation_settings`); its

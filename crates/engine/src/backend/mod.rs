@@ -465,7 +465,8 @@ mod tests {
         let fim = Fim {
             prefix: want["prompt"].as_str().unwrap().into(),
             suffix: want["suffix"].as_str().unwrap().into(),
-            extra: Vec::new(),
+            extra: Default::default(),
+            ..Default::default()
         };
         let (path, body) = dialect(Api::Ollama)
             .fim_request("qwen2.5-coder:7b", &fim, Method::Suffix, &p)

@@ -109,7 +109,7 @@ impl Dialect for Ollama {
             return Ok(("/api/generate", body));
         }
         let mut prompt = String::new();
-        for (path, text) in &fim.extra {
+        for (path, text) in fim.extra.iter() {
             prompt.push_str(&format!("# {path}\n{text}\n\n"));
         }
         prompt.push_str(&fim.prefix);

@@ -71,7 +71,8 @@ pub fn cut(task: &Task, span: Span) -> Option<InfillTask> {
         fim: Fim {
             prefix: format!("{prompt}{before}"),
             suffix: after,
-            extra: Vec::new(),
+            extra: Default::default(),
+            ..Default::default()
         },
         removed: gap,
     })

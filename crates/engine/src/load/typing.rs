@@ -8,10 +8,11 @@
 //! (the client drops the stream). [`plan`] turns keystrokes into requests with the time each
 //! one is superseded, so a mock's injected latency gives the exact number cancelled.
 
-use crate::fim::Fim;
+use crate::fim::{Editor, Fim, llama_vscode};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Exp, Gamma};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How a simulated developer types.
@@ -33,6 +34,9 @@ pub struct Typing {
     pub prefix_chars: usize,
     /// Characters of code after the block sent (the suffix window).
     pub suffix_chars: usize,
+    /// Whose requests: the sliding window above, or an editor's own windows and context
+    /// (`None`: the workload's default — the window, or llama.vscode in a capacity search).
+    pub editor: Option<Editor>,
 }
 
 impl Default for Typing {
@@ -48,6 +52,7 @@ impl Default for Typing {
             debounce_s: 0.150,
             prefix_chars: 5_250,
             suffix_chars: 1_750,
+            editor: None,
         }
     }
 }
@@ -101,12 +106,17 @@ pub fn keystrokes(
         return Vec::new();
     }
     let mut rng = StdRng::seed_from_u64(seed ^ developer.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let editor = t.editor.unwrap_or_default();
     let mean = 1.0 / t.chars_per_s;
     let shape = 1.0 / (t.gap_cv * t.gap_cv).max(1e-6);
     let gap = Gamma::new(shape, mean / shape).expect("positive shape and scale");
     let pause = Exp::new(1.0 / t.pause_s.max(1e-6)).expect("positive rate");
     let mut now = 0.0f64;
     let mut out = Vec::new();
+    // llama.vscode's ring of extra context: chunks of the places visited.
+    let mut ring: Vec<(String, String)> = Vec::new();
+    let mut extra: Arc<[(String, String)]> = Arc::from([]);
+    let mut left: Option<(usize, usize)> = None;
     while now < duration.as_secs_f64() {
         let file = usable[rng.random_range(0..usable.len())];
         let text = &files[file];
@@ -115,6 +125,22 @@ pub fn keystrokes(
             .filter(|&i| i < text.len())
             .collect();
         let start = starts[rng.random_range(0..starts.len())];
+        if editor == Editor::LlamaVscode {
+            let line = text[..start].matches('\n').count();
+            for (f, y) in left.into_iter().chain([(file, line)]) {
+                if let Some(c) = pick_chunk(&files[f], y, &mut rng) {
+                    let chunk = (format!("file{f}.py"), c);
+                    if !ring.contains(&chunk) {
+                        ring.push(chunk);
+                        if ring.len() > llama_vscode::RING_CHUNKS {
+                            ring.remove(0);
+                        }
+                    }
+                }
+            }
+            extra = ring.clone().into();
+            left = Some((file, line));
+        }
         // The block: the next `block_lines` lines from `start`.
         let end = text[start..]
             .match_indices('\n')
@@ -122,6 +148,12 @@ pub fn keystrokes(
             .map_or(text.len(), |(i, _)| start + i + 1);
         let (before, block, after) = (&text[..start], &text[start..end], &text[end..]);
         let suffix = head(after, t.suffix_chars).to_string();
+        // llama.vscode: the rest of the cursor's line (nothing: the block is whole lines),
+        // then up to 64 lines, each line ended.
+        let vscode_suffix: String = std::iter::once("")
+            .chain(after.lines().take(llama_vscode::N_SUFFIX))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let mut typed = String::new();
         for ch in block.chars() {
             now += gap.sample(&mut rng);
@@ -130,14 +162,28 @@ pub fn keystrokes(
             }
             typed.push(ch);
             let prefix = format!("{before}{typed}");
+            let fim = match editor {
+                Editor::Window => Fim {
+                    prefix: tail(&prefix, t.prefix_chars).to_string(),
+                    suffix: suffix.clone(),
+                    ..Fim::default()
+                },
+                Editor::LlamaVscode => {
+                    let line_start = prefix.rfind('\n').map_or(0, |i| i + 1);
+                    let lines = last_lines(&prefix[..line_start], llama_vscode::N_PREFIX);
+                    Fim {
+                        line_start: lines.len(),
+                        prefix: format!("{lines}{}", &prefix[line_start..]),
+                        suffix: vscode_suffix.clone(),
+                        extra: extra.clone(),
+                        editor: Editor::LlamaVscode,
+                    }
+                }
+            };
             out.push(Keystroke {
                 at: Duration::from_secs_f64(now),
                 file,
-                fim: Fim {
-                    prefix: tail(&prefix, t.prefix_chars).to_string(),
-                    suffix: suffix.clone(),
-                    extra: Vec::new(),
-                },
+                fim,
             });
             if ch == '\n' && rng.random_bool(t.pause_chance.clamp(0.0, 1.0)) {
                 now += pause.sample(&mut rng);
@@ -147,6 +193,39 @@ pub fn keystrokes(
         now += pause.sample(&mut rng);
     }
     out
+}
+
+/// The last `n` lines of `text` (whole lines, each ended by its newline).
+fn last_lines(text: &str, n: usize) -> &str {
+    let mut count = 0;
+    for (i, _) in text.rmatch_indices('\n') {
+        if i + 1 == text.len() {
+            continue;
+        }
+        count += 1;
+        if count == n {
+            return &text[i + 1..];
+        }
+    }
+    text
+}
+
+/// llama.vscode's `pickChunk` of the ±32 lines around line `y` of `text`: under 3 lines
+/// nothing, up to 62 whole, longer a random slice of 32 lines.
+fn pick_chunk(text: &str, y: usize, rng: &mut StdRng) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let span = llama_vscode::CHUNK_LINES;
+    let around = &lines[y.saturating_sub(span).min(lines.len())..(y + span).min(lines.len())];
+    if around.len() < 3 {
+        return None;
+    }
+    let pick = if around.len() <= 2 * span - 2 {
+        around
+    } else {
+        let l0 = rng.random_range(0..=around.len() - span);
+        &around[l0..l0 + span]
+    };
+    Some(pick.iter().map(|l| format!("{l}\n")).collect())
 }
 
 /// The requests `keys` lead to with a debounce of `debounce`: one after every keystroke
@@ -188,6 +267,41 @@ mod tests {
             "\n\n".into(),
             "import os\n\nPATH = os.getcwd()\nprint(PATH)\n".into(),
         ]
+    }
+
+    #[test]
+    fn llama_vscode_sends_whole_lines_the_cursor_line_apart_and_chunks_of_the_places_visited() {
+        assert_eq!(last_lines("a\nb\nc\n", 2), "b\nc\n");
+        assert_eq!(last_lines("a\nb\n", 5), "a\nb\n");
+        let long: String = (0..300).map(|i| format!("x{i} = {i}\n")).collect();
+        let files = vec![long.clone(), corpus()[0].clone()];
+        let t = Typing {
+            editor: Some(Editor::LlamaVscode),
+            ..Typing::default()
+        };
+        let keys = keystrokes(&files, &t, 5, 0, Duration::from_secs(60));
+        assert!(keys.len() > 50);
+        for k in &keys {
+            let f = &k.fim;
+            assert_eq!(f.editor, Editor::LlamaVscode);
+            let (before, line) = f.prefix.split_at(f.line_start);
+            assert!(before.is_empty() || before.ends_with('\n'));
+            assert!(!line.contains('\n'), "the cursor's line only: {line:?}");
+            assert!(before.lines().count() <= 256);
+            assert!(f.suffix.starts_with('\n') && f.suffix.lines().count() <= 65);
+            assert!(!f.extra.is_empty() && f.extra.len() <= 16);
+            assert!(
+                f.extra
+                    .iter()
+                    .all(|(_, c)| (3..=62).contains(&c.lines().count()))
+            );
+        }
+        // Deep in the long file the prefix is 256 lines exactly.
+        assert!(
+            keys.iter()
+                .any(|k| k.fim.prefix[..k.fim.line_start].lines().count() == 256),
+            "never 256 lines before the cursor"
+        );
     }
 
     #[test]

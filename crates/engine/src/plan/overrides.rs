@@ -95,6 +95,9 @@ pub struct RunOverrides {
     /// FIM template for a raw prompt (`qwen`, `starcoder`, `codellama`, `deepseek`, `codestral`).
     #[serde(default, deserialize_with = "parsed")]
     pub fim_template: Option<crate::fim::Template>,
+    /// Autocomplete: whose requests (`llama.vscode` or `window`).
+    #[serde(default, deserialize_with = "parsed")]
+    pub editor: Option<crate::fim::Editor>,
     /// Autocomplete: grade HumanEval infilling tasks of this span (`line` or `block`).
     pub infill: Option<FimStop>,
     /// Autocomplete: only the first N HumanEval tasks for infilling.
@@ -162,6 +165,7 @@ impl RunOverrides {
             (self.suffix_tokens.is_some(), "suffix_tokens"),
             (self.fim_stop.is_some(), "fim_stop"),
             (self.fim_template.is_some(), "fim_template"),
+            (self.editor.is_some(), "editor"),
             (self.infill.is_some(), "infill"),
             (self.infill_limit.is_some(), "infill_limit"),
         ]
@@ -364,6 +368,9 @@ impl RunOverrides {
         }
         if let Some(t) = self.fim_template {
             a.template = Some(t);
+        }
+        if let Some(e) = self.editor {
+            a.typing.editor = Some(e);
         }
         if let Some(span) = self.infill {
             let i = a.infill.get_or_insert_with(|| Infill {

@@ -12,6 +12,7 @@ use super::error::TargetError;
 use super::phase::{Part, PhaseRun};
 use super::watch::Watch;
 use crate::backend::{Client, GenParams};
+use crate::fim::{Editor, llama_vscode};
 use crate::fim::{Fim, Method};
 use crate::load::driver::{Call, Fills, Job, Out, RequestCtx, Schedule, Step};
 use crate::load::typing::{self, Keystroke, Planned, Typing};
@@ -254,10 +255,18 @@ impl Attempt<'_, '_> {
             ac.prefix_tokens,
             ac.suffix_tokens
         ))?;
-        let params = GenParams {
-            max_tokens: ac.max_tokens,
-            stop: ac.stop.stops(),
-            ..self.ctx.params
+        let params = match t.editor.unwrap_or_default() {
+            Editor::Window => GenParams {
+                max_tokens: ac.max_tokens,
+                stop: ac.stop.stops(),
+                ..self.ctx.params
+            },
+            // llama.vscode asks for 128 tokens and sets no stop strings.
+            Editor::LlamaVscode => GenParams {
+                max_tokens: llama_vscode::N_PREDICT,
+                stop: &[],
+                ..self.ctx.params
+            },
         };
         let probe = self.suffix_probe(method, &params, watch).await?;
         if !probe.honoured {
@@ -310,7 +319,11 @@ impl Attempt<'_, '_> {
         let facts = AutocompleteReport {
             developers: ac.developers,
             duration_s: ac.duration_s,
-            debounce_s: t.debounce_s,
+            debounce_s: match t.editor.unwrap_or_default() {
+                Editor::Window => t.debounce_s,
+                Editor::LlamaVscode => 0.0,
+            },
+            editor: t.editor.unwrap_or_default().name().into(),
             fim_method: method.name(),
             windows: FimWindows {
                 prefix_tokens: ac.prefix_tokens,
@@ -318,8 +331,8 @@ impl Attempt<'_, '_> {
                 chars_per_token: cpt,
                 measured_with: measured_with.into(),
             },
-            max_tokens: ac.max_tokens,
-            stop: ac.stop.stops().iter().map(|s| s.to_string()).collect(),
+            max_tokens: params.max_tokens,
+            stop: params.stop.iter().map(|s| s.to_string()).collect(),
             corpus: CorpusInfo {
                 path: corpus.dir.display().to_string(),
                 files: corpus.files.len(),
@@ -546,7 +559,8 @@ impl Attempt<'_, '_> {
                 let fim = Fim {
                     prefix: prefix.into(),
                     suffix: (*suffix).into(),
-                    extra: Vec::new(),
+                    extra: Default::default(),
+                    ..Default::default()
                 };
                 (fim, "suffix-probe".to_string())
             })
@@ -704,6 +718,14 @@ async fn developer(job: &Typists, ctx: &RequestCtx, call: Call, out: &Out) {
         return;
     }
     let d = call.index % job.schedules.len() as u64;
+    if job.schedules[d as usize]
+        .0
+        .first()
+        .is_some_and(|k| k.fim.editor == Editor::LlamaVscode)
+    {
+        return llama_vscode_developer(job, ctx, call, out).await;
+    }
+    let d = call.index % job.schedules.len() as u64;
     let (keys, plan) = &job.schedules[d as usize];
     let start = call.at;
     let give_up = start + job.duration + DRAIN;
@@ -777,6 +799,87 @@ async fn developer(job: &Typists, ctx: &RequestCtx, call: Call, out: &Out) {
                 .push((rec.sent_unix_s + rec.end.as_secs_f64(), -1)),
         }
         drop(log);
+        if out.send(rec).is_err() {
+            return;
+        }
+    }
+}
+
+/// One developer in llama.vscode: every keystroke asks for a completion at once unless one
+/// is in flight; then the latest keystroke's request waits, checking every 150 ms, and is sent
+/// when the one in flight has finished (an earlier waiting one is dropped unsent by the
+/// editor). A sent request is never aborted: one answered after the next keystroke is recorded
+/// as superseded (the editor no longer shows it) though the server did all its work.
+async fn llama_vscode_developer(job: &Typists, ctx: &RequestCtx, call: Call, out: &Out) {
+    let d = call.index % job.schedules.len() as u64;
+    let keys = &job.schedules[d as usize].0;
+    let start = call.at;
+    let poll = Duration::from_secs_f64(llama_vscode::POLL_S);
+    // The keystroke whose request goes next, and when it is sent.
+    let mut next = keys.first().map(|k| (0usize, k.at));
+    while let Some((i, send_at)) = next {
+        if send_at >= job.duration || call.end.is_some_and(|e| start + send_at >= e) {
+            break;
+        }
+        tokio::select! {
+            _ = sleep_until(start + send_at) => {}
+            _ = ctx.cancel.cancelled() => return,
+        }
+        let key = &keys[i];
+        let index = ctx.next_index();
+        let params = GenParams {
+            seed: SEED_TAG + index,
+            ..job.params
+        };
+        let meta = ctx.meta(index, start + key.at);
+        let id = format!("dev{d}:key{i}");
+        job.log
+            .lock()
+            .expect("client log")
+            .inflight
+            .push((now_unix_s(), 1));
+        let never = ctx.cancel.child_token();
+        let Ok(mut rec) = ctx
+            .client
+            .fill(&key.fim, job.method, &id, &params, meta, &never)
+            .await
+        else {
+            return;
+        };
+        let done = tokio::time::Instant::now().saturating_duration_since(start);
+        job.log
+            .lock()
+            .expect("client log")
+            .inflight
+            .push((rec.sent_unix_s + rec.end.as_secs_f64(), -1));
+        // The keystrokes typed while it was in flight: the latest one's request waited.
+        let latest = keys[i + 1..]
+            .iter()
+            .rposition(|k| k.at <= done)
+            .map(|j| i + 1 + j);
+        if latest.is_some() && rec.outcome.is_ok() {
+            rec.outcome = Outcome::Superseded;
+            rec.error = Some(
+                "answered after the next keystroke: the editor no longer shows it (llama.vscode never aborts a sent request)".into(),
+            );
+        }
+        next = match latest {
+            Some(j) => {
+                // Its next 150 ms check after the answer, unless a newer keystroke comes first
+                // (that one finds nothing in flight and is sent at once).
+                let waited = done.saturating_sub(keys[j].at);
+                let checks = (waited.as_secs_f64() / poll.as_secs_f64()).ceil() as u32;
+                let at = keys[j].at + poll * checks;
+                match keys.get(j + 1) {
+                    Some(k) if k.at < at => Some((j + 1, k.at)),
+                    _ => Some((j, at)),
+                }
+            }
+            None => keys[i + 1..]
+                .iter()
+                .position(|k| k.at > done)
+                .map(|j| (i + 1 + j, keys[i + 1 + j].at)),
+        };
         if out.send(rec).is_err() {
             return;
         }

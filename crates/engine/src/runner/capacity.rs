@@ -298,6 +298,10 @@ impl Attempt<'_, '_> {
             if runs(Class::Autocomplete) {
                 let mut ac = team.typing.clone();
                 ac.developers = n;
+                // A team's autocomplete as an editor sends it, unless the plan says otherwise.
+                ac.typing
+                    .editor
+                    .get_or_insert(crate::fim::Editor::LlamaVscode);
                 ac.duration_s = span.as_secs_f64();
                 let t = self
                     .prepare_typing(&ac, !parts.is_empty(), seed, watch)
