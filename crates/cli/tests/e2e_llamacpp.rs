@@ -4,6 +4,7 @@
 //! (`make test` does it).
 
 mod autocomplete;
+mod capacity;
 mod sessions;
 mod team;
 

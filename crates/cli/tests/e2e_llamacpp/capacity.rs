@@ -1,0 +1,107 @@
+//! The capacity search against the real llama.cpp server (SmolLM2-135M, 2 threads): the same
+//! team — developers sending the prompt set back to back, held to a first-token objective — on
+//! one slot and on two. Two slots batch what one slot queues, so the 2-slot capacity is not
+//! lower; the comparison of the two runs leads with the capacities.
+
+use super::start_server;
+use crate::common::*;
+use servebench_engine::plan::{Api, Team, TeamMix, Workload};
+use servebench_engine::report::WorkloadReport;
+use servebench_engine::report::capacity::{ClassSlo, Developer};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_slots_serve_no_fewer_developers_than_one() {
+    let _serial = SERIAL.lock().await;
+    let (p1, p2) = (launch_port(), launch_port());
+    let _one = start_server(p1, 2, 1).await;
+    let _two = start_server(p2, 2, 2).await;
+    let mut team = Team::new(TeamMix::default(), 1.0);
+    team.capacity = true;
+    team.developer = Developer {
+        typing: 0.0,
+        chat: 0.0,
+        agent: 0.0,
+        prompts: 1.0,
+        ..Developer::default()
+    };
+    team.slo.prompts = ClassSlo {
+        ttft_p90_s: Some(0.7),
+        tpot_p90_s: None,
+        max_failure_rate: 0.01,
+    };
+    team.search.step_s = 4.0;
+    team.search.warmup_s = 1.0;
+    team.search.repeats = 2;
+    team.search.max_developers = 32;
+    let started = std::time::Instant::now();
+    let (r, _) = run_targets(
+        vec![
+            target(
+                "one-slot",
+                Api::Llamacpp,
+                &format!("http://127.0.0.1:{p1}"),
+                "smollm2-135m",
+            ),
+            target(
+                "two-slots",
+                Api::Llamacpp,
+                &format!("http://127.0.0.1:{p2}"),
+                "smollm2-135m",
+            ),
+        ],
+        0,
+        |s| {
+            s.max_tokens = 16;
+            s.workload = Workload::Team(team);
+        },
+    )
+    .await;
+    let mut found = Vec::new();
+    for t in &r.targets {
+        assert!(t.error.is_none(), "{}: {:?}", t.name, t.error);
+        let Some(WorkloadReport::Capacity(c)) = &t.workload else {
+            panic!("{}: no capacity report", t.name)
+        };
+        eprintln!(
+            "real llama.cpp {}: {} in {:.0} s over {} steps; {}",
+            t.name,
+            c.describe(),
+            c.search_s,
+            c.steps.len(),
+            c.steps
+                .iter()
+                .map(|s| format!(
+                    "{}:{:.3}",
+                    s.developers,
+                    s.classes[0].ttft_p90_s.unwrap_or(f64::NAN)
+                ))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        found.push(c.capacity.developers);
+    }
+    eprintln!("both searches: {:.0} s", started.elapsed().as_secs_f64());
+    // The comparison of the two leads with their capacities.
+    let entries: Vec<servebench_engine::report::compare::Entry> = r
+        .targets
+        .iter()
+        .map(|t| servebench_engine::report::compare::Entry {
+            label: t.name.clone(),
+            source: "in-process".into(),
+            target: t,
+            settings: &r.settings,
+            gpu: &r.gpu,
+            samples: Default::default(),
+        })
+        .collect();
+    let cmp = servebench_engine::report::compare::compare(&entries);
+    let cap = cmp.capacity.as_ref().expect("the capacities compared");
+    assert_eq!(cap.targets.len(), 2);
+    eprintln!(
+        "{}",
+        servebench_engine::report::i18n::catalog(servebench_engine::report::i18n::Lang::En)
+            .render_all(&cap.verdict.clone().into_iter().collect::<Vec<_>>())
+    );
+    assert!(found[0] >= 1, "one slot serves nobody: {found:?}");
+    assert!(found[1] >= found[0], "two slots serve fewer: {found:?}");
+}
