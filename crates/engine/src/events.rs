@@ -37,6 +37,25 @@ pub enum Event<'a> {
         /// Phase.
         phase: Phase,
     },
+    /// A capacity step begins (or is extended): what the live view shows beside the requests.
+    CapacityStep {
+        /// Target name.
+        target: &'a str,
+        /// The step's number (the records' `step`).
+        step: u32,
+        /// Team size.
+        developers: u32,
+        /// Developers expected active per class (team size × share).
+        active: Vec<(crate::spec::Class, f64)>,
+        /// How long this run of the step lasts (warm-up included), s.
+        span_s: f64,
+        /// What each class is held to.
+        slo: crate::report::capacity::ClassSlos,
+        /// Seconds the search has run so far.
+        search_s: f64,
+        /// The search's time budget, s.
+        budget_s: Option<f64>,
+    },
     /// A quality answer was graded (and, later, judged).
     TaskGraded(&'a crate::quality_record::TaskResult),
     /// A target is done; its report is final.

@@ -499,6 +499,10 @@ pub enum Next {
     Measure(u32),
     /// The search is over.
     Done,
+    /// This size was measured `repeats` times and no class had enough answered requests to be
+    /// judged: the search cannot go on (the steps are too short, or the classes too rarely
+    /// active, for a percentile).
+    Undecided(u32),
 }
 
 /// Sizes measured so far with whether each measurement met the SLOs, grouped by size.
@@ -517,6 +521,22 @@ fn by_size(steps: &[CapacityStep]) -> std::collections::BTreeMap<u32, Vec<f64>> 
 /// that disagrees moves the boundary), then the two boundary sizes until each has `repeats`
 /// measurements.
 pub fn next_size(steps: &[CapacityStep], s: &SearchSettings) -> Next {
+    match decide(steps, s) {
+        Next::Measure(n)
+            if steps
+                .iter()
+                .filter(|x| x.developers == n && x.margin.is_none())
+                .count() as u32
+                >= s.repeats =>
+        {
+            Next::Undecided(n)
+        }
+        next => next,
+    }
+}
+
+/// [`next_size`] from the judged steps alone.
+fn decide(steps: &[CapacityStep], s: &SearchSettings) -> Next {
     let sizes = by_size(steps);
     if sizes.is_empty() {
         return Next::Measure(1);
@@ -676,6 +696,34 @@ pub fn estimate(steps: &[CapacityStep]) -> Estimate {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_size_never_judged_ends_the_search_undecided_instead_of_looping() {
+        let unjudged = CapacityStep {
+            developers: 1,
+            repeat: 0,
+            duration_s: 20.0,
+            extensions: 1,
+            classes: vec![],
+            met: false,
+            margin: None,
+            output_tok_s: None,
+            energy: None,
+        };
+        let settings = SearchSettings {
+            repeats: 2,
+            max_developers: 16,
+        };
+        assert_eq!(next_size(&[], &settings), Next::Measure(1));
+        assert_eq!(
+            next_size(std::slice::from_ref(&unjudged), &settings),
+            Next::Measure(1)
+        );
+        assert_eq!(
+            next_size(&[unjudged.clone(), unjudged], &settings),
+            Next::Undecided(1)
+        );
+    }
+
     fn step(n: u32, margin: f64) -> CapacityStep {
         CapacityStep {
             developers: n,
@@ -711,6 +759,7 @@ mod tests {
         for _ in 0..200 {
             match next_size(&steps, s) {
                 Next::Done => break,
+                Next::Undecided(n) => panic!("every step is judged here: {n}"),
                 Next::Measure(n) => {
                     let r = steps.iter().filter(|x| x.developers == n).count() as u32;
                     let mut st = step(n, margin(n, r));

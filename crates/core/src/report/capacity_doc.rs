@@ -36,6 +36,13 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
         if c.interrupted {
             line.push_str("; the search was interrupted");
         }
+        if let Some(why) = c
+            .undecided
+            .as_ref()
+            .filter(|_| c.steps.iter().any(|s| s.margin.is_some()))
+        {
+            line.push_str(&format!("; it stopped undecided: {why}"));
+        }
         line.push_str(&format!("; {} steps in {:.0} s", c.steps.len(), c.search_s));
         d.item(line);
         if let Some(a) = &c.at_capacity {

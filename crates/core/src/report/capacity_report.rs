@@ -43,6 +43,10 @@ pub struct CapacityReport {
     /// Throughput, energy and cost at the capacity found (`None`: a capacity of 0).
     #[serde(default)]
     pub at_capacity: Option<AtCapacity>,
+    /// Why the search stopped without an answer: a size where no class could be judged (too
+    /// few answered requests in its steps); `None` when it decided.
+    #[serde(default)]
+    pub undecided: Option<String>,
 }
 
 /// Hours in an average month (8,760 / 12): a developer-month of a server running all the time.
@@ -159,6 +163,11 @@ impl CapacityReport {
 
     /// The capacity in words: `14 developers (95 % interval 12–16)`.
     pub fn describe(&self) -> String {
+        if let Some(why) = &self.undecided
+            && self.steps.iter().all(|s| s.margin.is_none())
+        {
+            return format!("undecided: {why}");
+        }
         let e = &self.capacity;
         let interval = match e.high {
             Some(h) if h == e.low => format!("{h}"),

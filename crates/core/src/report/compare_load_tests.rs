@@ -39,6 +39,7 @@ fn searched(t: &mut TargetReport, developers: u32, low: u32, high: Option<u32>) 
         interference: vec![],
         interference_note: None,
         at_capacity: None,
+        undecided: None,
     }));
 }
 

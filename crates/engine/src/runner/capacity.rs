@@ -16,7 +16,8 @@ use crate::plan::Team;
 use crate::prompts::PromptTags;
 use crate::record::{Outcome, Phase, RequestRecord};
 use crate::report::capacity::{
-    CapacityStep, ClassNumbers, ClassVerdict, Next, SearchSettings, estimate, judge, next_size,
+    CapacityStep, ClassNumbers, ClassVerdict, MIN_SAMPLES, Next, SearchSettings, estimate, judge,
+    next_size,
 };
 use crate::report::capacity_report::{AtCapacity, CapacityReport};
 use crate::report::energy::Energy;
@@ -96,7 +97,24 @@ impl Attempt<'_, '_> {
             ))?;
         }
         let (mut budget_exhausted, mut interrupted) = (false, false);
-        while let Next::Measure(n) = next_size(&steps, &settings) {
+        let mut undecided = None;
+        loop {
+            let n = match next_size(&steps, &settings) {
+                Next::Measure(n) => n,
+                Next::Done => break,
+                Next::Undecided(n) => {
+                    let why = format!(
+                        "at {n} developer{} no class had {MIN_SAMPLES} answered requests in {} steps of {:.0} s (each extended up to {} times): lengthen [team.search] step_s or max_extensions, or raise the shares in [team.developer]",
+                        if n == 1 { "" } else { "s" },
+                        search.repeats,
+                        search.step_s,
+                        search.max_extensions
+                    );
+                    self.note(format!("capacity: undecided: {why}"))?;
+                    undecided = Some(why);
+                    break;
+                }
+            };
             let repeat = steps.iter().filter(|s| s.developers == n).count() as u32;
             if let Some(b) = search.budget_s {
                 let need = search.warmup_s + search.step_s;
@@ -121,7 +139,7 @@ impl Attempt<'_, '_> {
                 }
             ))?;
             let step = self
-                .capacity_step(team, &sessions, n, repeat, k, None, watch)
+                .capacity_step(team, &sessions, (n, repeat, k), None, started, watch)
                 .await?;
             if self.ctx.cancel.is_cancelled() {
                 interrupted = true;
@@ -168,7 +186,7 @@ impl Attempt<'_, '_> {
                             if n == 1 { "" } else { "s" }
                         ))?;
                         let alone = self
-                            .capacity_step(team, &sessions, n, 0, k, Some(*class), watch)
+                            .capacity_step(team, &sessions, (n, 0, k), Some(*class), started, watch)
                             .await?;
                         if self.ctx.cancel.is_cancelled() {
                             interrupted = true;
@@ -200,6 +218,7 @@ impl Attempt<'_, '_> {
             interference,
             interference_note,
             at_capacity,
+            undecided,
         };
         self.note(format!("capacity: {}", report.describe()))?;
         if let Some(a) = &report.at_capacity {
@@ -214,15 +233,15 @@ impl Attempt<'_, '_> {
 
     /// One team size: the warm-up and the measured step, extended while a class is short of
     /// samples, judged class by class. `only`: that class alone, the others off.
-    #[allow(clippy::too_many_arguments)]
+    /// `(n, repeat, k)`: the team size, which measurement of it, the step's number;
+    /// `started`: when the search began (for the live view).
     async fn capacity_step(
         &mut self,
         team: &Team,
         sessions: &BTreeMap<Class, super::sessions::SessionsRun>,
-        n: u32,
-        repeat: u32,
-        k: u32,
+        (n, repeat, k): (u32, u32, u32),
         only: Option<Class>,
+        started: Instant,
         watch: &Watch<'_>,
     ) -> Result<CapacityStep, Abort> {
         let dev = team.developer;
@@ -239,6 +258,19 @@ impl Attempt<'_, '_> {
             let first = extensions == 0 && measured_s == 0.0;
             let warmup = if first { search.warmup_s } else { 0.0 };
             let span = Duration::from_secs_f64(warmup + search.step_s);
+            self.obs.on_event(&crate::events::Event::CapacityStep {
+                target: &self.spec.name,
+                step: k,
+                developers: n,
+                active: classes
+                    .iter()
+                    .map(|c| (*c, f64::from(n) * dev.share(*c)))
+                    .collect(),
+                span_s: span.as_secs_f64(),
+                slo: team.slo,
+                search_s: started.elapsed().as_secs_f64(),
+                budget_s: search.budget_s,
+            })?;
             let seed = self.ctx.plan.settings.seed ^ (u64::from(k) << 20) ^ u64::from(extensions);
             let mut parts = Vec::new();
             let mut onoffs = Vec::new();
