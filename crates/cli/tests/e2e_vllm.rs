@@ -602,3 +602,107 @@ async fn ctrl_c_during_a_managed_vllm_run_stops_its_whole_tree() {
     assert_eq!(r["interrupted"], true);
     assert!(r["targets"][0]["phases"]["warm"]["ok"].as_u64().unwrap() >= 1);
 }
+
+/// `servebench capacity` on the two real stacks serving the same model: llama.cpp (4 slots)
+/// and vLLM, both managed, developers sending the prompt set back to back against a
+/// first-token objective scaled to two cores. Both searches decide, each with its interval
+/// and its time, and `compare` over the run leads with the two capacities.
+#[tokio::test(flavor = "multi_thread")]
+async fn capacity_of_llamacpp_and_vllm_on_the_same_model_compared() {
+    let _serial = SERIAL.lock().await;
+    vllm_python();
+    let (lport, vport) = (launch_port(), launch_port());
+    let dir = tempfile::tempdir().unwrap();
+    let llama = [
+        repo().join(".venv/bin/python").display().to_string(),
+        repo()
+            .join("scripts/llamacpp_server.py")
+            .display()
+            .to_string(),
+    ];
+    let plan = format!(
+        r#"[run]
+max_tokens = 16
+
+[team.developer]
+prompts = 1.0
+
+[team.slo.prompts]
+ttft_p90_s = 2.0
+tpot_p90_s = 0.5
+
+[team.search]
+step_s = 6
+warmup_s = 2
+repeats = 1
+max_developers = 8
+
+[[targets]]
+name = "llamacpp"
+api = "openai"
+url = "http://127.0.0.1:{lport}"
+model = "{CODER}"
+launch = [{:?}, {:?}, "--port", "{lport}", "--threads", "2", "--parallel", "4", "--ctx", "8192", "--model", "{CODER}"]
+
+[[targets]]
+name = "vllm"
+api = "openai"
+url = "http://127.0.0.1:{vport}"
+model = "{CODER}"
+launch = {:?}
+ready_timeout_s = 300
+"#,
+        llama[0],
+        llama[1],
+        vllm_launch(vport, &["--kv-cache-gib", "2"]),
+    );
+    let p = dir.path().join("plan.toml");
+    std::fs::write(&p, plan).unwrap();
+    let out = dir.path().join("out");
+    let started = std::time::Instant::now();
+    let o = servebench(&[
+        "capacity",
+        p.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let r = read_report(&out);
+    assert_schema_valid(&r);
+    for t in r["targets"].as_array().unwrap() {
+        let c = &t["workload"]["report"];
+        assert!(
+            c["undecided"].is_null(),
+            "{}: {}",
+            t["name"],
+            c["undecided"]
+        );
+        let dev = c["capacity"]["developers"].as_u64().unwrap();
+        eprintln!(
+            "real {}: {dev} developers ({}–{}), search {:.0} s over {} steps",
+            t["name"],
+            c["capacity"]["low"],
+            c["capacity"]["high"],
+            c["search_s"].as_f64().unwrap(),
+            c["steps"].as_array().unwrap().len()
+        );
+        assert!(dev >= 1, "{}: {c}", t["name"]);
+    }
+    eprintln!(
+        "both, servers included: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    let o = servebench(&["compare", out.to_str().unwrap()]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let lead = o
+        .stdout
+        .find("Capacity at the team's objectives")
+        .expect("a capacity lead");
+    assert!(
+        lead < o.stdout.find("| Metric").unwrap_or(usize::MAX),
+        "{}",
+        o.stdout
+    );
+    eprintln!("{}", &o.stdout[lead..(lead + 600).min(o.stdout.len())]);
+}

@@ -41,7 +41,7 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
             .as_ref()
             .filter(|_| c.steps.iter().any(|s| s.margin.is_some()))
         {
-            line.push_str(&format!("; it stopped undecided: {why}"));
+            line.push_str(&format!("; the search stopped early: {why}"));
         }
         line.push_str(&format!("; {} steps in {:.0} s", c.steps.len(), c.search_s));
         d.item(line);

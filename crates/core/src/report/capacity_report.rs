@@ -43,8 +43,9 @@ pub struct CapacityReport {
     /// Throughput, energy and cost at the capacity found (`None`: a capacity of 0).
     #[serde(default)]
     pub at_capacity: Option<AtCapacity>,
-    /// Why the search stopped without an answer: a size where no class could be judged (too
-    /// few answered requests in its steps); `None` when it decided.
+    /// Why the search stopped early: `repeats` steps at the size it wanted next had no class it
+    /// could judge (too few answered requests); `None` when it ran its course. With no judged
+    /// step at all the capacity is undecided, and `describe` says so.
     #[serde(default)]
     pub undecided: Option<String>,
 }

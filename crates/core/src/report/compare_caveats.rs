@@ -49,9 +49,15 @@ pub(crate) fn caveats(entries: &[Entry]) -> Vec<Message> {
                     .with("pct", format!("{:.0}", f * 100.0)),
             );
         }
+        // A capacity search is load data: every step runs many developers at once.
+        let searched = matches!(
+            e.target.workload,
+            Some(super::model::WorkloadReport::Capacity(_))
+        );
         if e.target.phases.sweep.is_empty()
             && e.target.phases.load.is_none()
             && e.settings.performance
+            && !searched
         {
             out.push(Message::new(Code::CavSingleStream).with("x", x));
         }

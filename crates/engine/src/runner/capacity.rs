@@ -104,9 +104,9 @@ impl Attempt<'_, '_> {
                 Next::Done => break,
                 Next::Undecided(n) => {
                     let why = format!(
-                        "at {n} developer{} no class had {MIN_SAMPLES} answered requests in {} steps of {:.0} s (each extended up to {} times): lengthen [team.search] step_s or max_extensions, or raise the shares in [team.developer]",
-                        if n == 1 { "" } else { "s" },
+                        "{} steps at {n} developer{} had no class with {MIN_SAMPLES} answered requests (steps of {:.0} s, each extended up to {} times): lengthen [team.search] step_s or max_extensions, or raise the shares in [team.developer]",
                         search.repeats,
+                        if n == 1 { "" } else { "s" },
                         search.step_s,
                         search.max_extensions
                     );
@@ -594,10 +594,16 @@ fn verdict_line(s: &CapacityStep) -> String {
             }
         })
         .collect();
+    let verdict = if s.margin.is_none() {
+        "cannot be judged against"
+    } else if s.met {
+        "meet"
+    } else {
+        "do not meet"
+    };
     format!(
-        "capacity: {} developers {} the SLOs ({})",
+        "capacity: {} developers {verdict} the SLOs ({})",
         s.developers,
-        if s.met { "meet" } else { "do not meet" },
         classes.join("; ")
     )
 }
