@@ -133,7 +133,9 @@ pub async fn run_with_gpu(
             continue;
         }
         observer.on_event(&Event::TargetStarted { target: &spec.name })?;
-        let t = run_target(spec, &ctx, observer).await?;
+        // Boxed: a target's measurement holds every workload's state, too large to sit in the
+        // caller's future on a test thread's stack.
+        let t = Box::pin(run_target(spec, &ctx, observer)).await?;
         observer.on_event(&Event::TargetFinished(&t))?;
         targets.push(t);
     }
