@@ -38,6 +38,20 @@ cost_per_hour = 2.0
     )
 }
 
+/// The mock every search here runs against: 40 ms to the first token (up to `jitter_ms`
+/// later), 8 tokens 5 ms apart (≈ 75 ms a request), `slots` generation slots.
+async fn mock(slots: Option<usize>, jitter_ms: u64) -> crate::common::mock::Mock {
+    mock_openai(MockCfg {
+        ttft: Duration::from_millis(40),
+        ttft_jitter: Duration::from_millis(jitter_ms),
+        per_token: Duration::from_millis(5),
+        tokens: 8,
+        slots,
+        ..Default::default()
+    })
+    .await
+}
+
 async fn capacity(
     dir: &std::path::Path,
     toml: &str,
@@ -61,14 +75,7 @@ async fn capacity(
 /// capacity is 2 by hand; the search must find it within ±1, with an interval holding it.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_search_finds_the_slot_count_of_a_k_slot_server() {
-    let m = mock_openai(MockCfg {
-        ttft: Duration::from_millis(40),
-        per_token: Duration::from_millis(5),
-        tokens: 8,
-        slots: Some(2),
-        ..Default::default()
-    })
-    .await;
+    let m = mock(Some(2), 0).await;
     let dir = tempfile::tempdir().unwrap();
     let (o, out) = capacity(dir.path(), &plan(&m.url(), 0.07, "")).await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -171,15 +178,7 @@ fn found(out: &std::path::Path) -> (u64, u64, u64) {
 async fn injected_jitter_widens_the_interval_and_it_still_holds_the_capacity() {
     let mut widths = Vec::new();
     for jitter in [0, 50] {
-        let m = mock_openai(MockCfg {
-            ttft: Duration::from_millis(40),
-            ttft_jitter: Duration::from_millis(jitter),
-            per_token: Duration::from_millis(5),
-            tokens: 8,
-            slots: Some(2),
-            ..Default::default()
-        })
-        .await;
+        let m = mock(Some(2), jitter).await;
         let dir = tempfile::tempdir().unwrap();
         let (o, out) = capacity(dir.path(), &plan(&m.url(), 0.1, "")).await;
         assert_eq!(o.code, 0, "{}", o.stderr);
@@ -196,13 +195,7 @@ async fn injected_jitter_widens_the_interval_and_it_still_holds_the_capacity() {
 /// numbers that broke it — not an error.
 #[tokio::test(flavor = "multi_thread")]
 async fn one_developer_breaking_the_slos_is_capacity_zero() {
-    let m = mock_openai(MockCfg {
-        ttft: Duration::from_millis(40),
-        per_token: Duration::from_millis(5),
-        tokens: 8,
-        ..Default::default()
-    })
-    .await;
+    let m = mock(None, 0).await;
     let dir = tempfile::tempdir().unwrap();
     let (o, out) = capacity(dir.path(), &plan(&m.url(), 0.01, "")).await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -365,32 +358,12 @@ async fn chat_traffic_slowing_autocomplete_is_reported_with_its_sign_and_size() 
 #[tokio::test(flavor = "multi_thread")]
 async fn energy_per_step_and_per_developer_hour_come_from_the_gpu_counter() {
     use crate::common::gpu::FAKE_COUNTER_W;
-    use crate::common::inproc::{run_targets_gpu, target};
-    use servebench_engine::plan::{Api, Team, TeamMix, Workload};
+    use crate::common::inproc::{prompts_capacity, run_targets_gpu, target};
+    use servebench_engine::plan::{Api, Workload};
     use servebench_engine::report::WorkloadReport;
-    use servebench_engine::report::capacity::{ClassSlo, Developer};
 
-    let m = mock_openai(MockCfg {
-        ttft: Duration::from_millis(40),
-        per_token: Duration::from_millis(5),
-        tokens: 8,
-        ..Default::default()
-    })
-    .await;
-    let mut team = Team::new(TeamMix::default(), 1.0);
-    team.capacity = true;
-    team.developer = Developer {
-        typing: 0.0,
-        chat: 0.0,
-        agent: 0.0,
-        prompts: 1.0,
-        ..Developer::default()
-    };
-    team.slo.prompts = ClassSlo {
-        ttft_p90_s: Some(5.0),
-        tpot_p90_s: None,
-        max_failure_rate: 0.01,
-    };
+    let m = mock(None, 0).await;
+    let mut team = prompts_capacity(5.0);
     team.search.step_s = 2.0;
     team.search.warmup_s = 0.5;
     team.search.repeats = 1;
@@ -439,14 +412,7 @@ async fn energy_per_step_and_per_developer_hour_come_from_the_gpu_counter() {
 /// directory with no run, or a different plan, is refused with exit 2.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_search_resumes_from_its_finished_steps() {
-    let m = mock_openai(MockCfg {
-        ttft: Duration::from_millis(40),
-        per_token: Duration::from_millis(5),
-        tokens: 8,
-        slots: Some(2),
-        ..Default::default()
-    })
-    .await;
+    let m = mock(Some(2), 0).await;
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("plan.toml");
     std::fs::write(&p, plan(&m.url(), 0.07, "")).unwrap();

@@ -138,6 +138,31 @@ fn fake_powercap(
     (dir, stop)
 }
 
+/// `servebench run` of `warm` warm requests against the mock at `url` into `out`, reading the
+/// powercap tree at `powercap`.
+async fn warm_with_powercap(
+    url: &str,
+    warm: u32,
+    out: &std::path::Path,
+    powercap: &std::path::Path,
+) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "run",
+            "--api",
+            "openai",
+            "--url",
+            url,
+            "--model",
+            "mock-model",
+        ])
+        .args(["--warm", &warm.to_string(), "--out", out.to_str().unwrap()])
+        .env("SERVEBENCH_POWERCAP", powercap)
+        .output()
+        .await
+        .unwrap()
+}
+
 /// The CPU's energy from a fake RAPL tree at a known 20 W that wraps every 2 s: a phase's
 /// CPU joules are 20 × its span (to 3 %) through the wraps; without a readable tree the
 /// report says why.
@@ -147,24 +172,7 @@ async fn cpu_energy_is_read_from_rapl_through_its_wraps() {
     let (tree, stop) = fake_powercap(20.0, 40_000_000);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
-        .args([
-            "run",
-            "--api",
-            "openai",
-            "--url",
-            &m.url(),
-            "--model",
-            "mock-model",
-            "--warm",
-            "10",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .env("SERVEBENCH_POWERCAP", tree.path())
-        .output()
-        .await
-        .unwrap();
+    let o = warm_with_powercap(&m.url(), 10, &out, tree.path()).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let r = read_report(&out);
@@ -180,24 +188,7 @@ async fn cpu_energy_is_read_from_rapl_through_its_wraps() {
     // A tree with no package zone: the reason, and no number.
     let empty = tempfile::tempdir().unwrap();
     let out2 = dir.path().join("out2");
-    let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
-        .args([
-            "run",
-            "--api",
-            "openai",
-            "--url",
-            &m.url(),
-            "--model",
-            "mock-model",
-            "--warm",
-            "2",
-            "--out",
-            out2.to_str().unwrap(),
-        ])
-        .env("SERVEBENCH_POWERCAP", empty.path())
-        .output()
-        .await
-        .unwrap();
+    let o = warm_with_powercap(&m.url(), 2, &out2, empty.path()).await;
     assert!(o.status.success());
     let e = &read_report(&out2)["targets"][0]["phases"]["warm"]["energy"];
     assert!(e["total_j"].is_null(), "{e}");

@@ -25,6 +25,28 @@ impl Observer for Collect {
     }
 }
 
+/// A capacity search whose developers only send the prompt set, back to back (always on),
+/// held to a first-token p90 of `ttft_p90_s`; the search's steps as the plan's defaults.
+pub fn prompts_capacity(ttft_p90_s: f64) -> servebench_engine::plan::Team {
+    use servebench_engine::report::capacity::{ClassSlo, Developer};
+    let mut team =
+        servebench_engine::plan::Team::new(servebench_engine::plan::TeamMix::default(), 1.0);
+    team.capacity = true;
+    team.developer = Developer {
+        typing: 0.0,
+        chat: 0.0,
+        agent: 0.0,
+        prompts: 1.0,
+        ..Developer::default()
+    };
+    team.slo.prompts = ClassSlo {
+        ttft_p90_s: Some(ttft_p90_s),
+        tpot_p90_s: None,
+        max_failure_rate: 0.01,
+    };
+    team
+}
+
 pub fn target(name: &str, api: Api, url: &str, model: &str) -> TargetSpec {
     TargetSpec::new(name, api, url, model)
 }

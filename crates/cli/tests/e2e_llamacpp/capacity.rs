@@ -5,9 +5,8 @@
 
 use super::start_server;
 use crate::common::*;
-use servebench_engine::plan::{Api, Team, TeamMix, Workload};
+use servebench_engine::plan::{Api, Workload};
 use servebench_engine::report::WorkloadReport;
-use servebench_engine::report::capacity::{ClassSlo, Developer};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_slots_serve_no_fewer_developers_than_one() {
@@ -15,20 +14,7 @@ async fn two_slots_serve_no_fewer_developers_than_one() {
     let (p1, p2) = (launch_port(), launch_port());
     let _one = start_server(p1, 2, 1).await;
     let _two = start_server(p2, 2, 2).await;
-    let mut team = Team::new(TeamMix::default(), 1.0);
-    team.capacity = true;
-    team.developer = Developer {
-        typing: 0.0,
-        chat: 0.0,
-        agent: 0.0,
-        prompts: 1.0,
-        ..Developer::default()
-    };
-    team.slo.prompts = ClassSlo {
-        ttft_p90_s: Some(0.7),
-        tpot_p90_s: None,
-        max_failure_rate: 0.01,
-    };
+    let mut team = prompts_capacity(0.7);
     team.search.step_s = 4.0;
     team.search.warmup_s = 1.0;
     team.search.repeats = 2;

@@ -3,6 +3,7 @@
 //! interference measured at the capacity found.
 
 use super::capacity::{CapacityStep, Check, ClassSlos, Developer, Estimate};
+use super::energy::Energy;
 use super::interference::Interference;
 use serde::{Deserialize, Serialize};
 
@@ -89,11 +90,7 @@ impl AtCapacity {
         }
         let tok: Vec<f64> = at.iter().filter_map(|s| s.output_tok_s).collect();
         let output_tok_s = (!tok.is_empty()).then(|| tok.iter().sum::<f64>() / tok.len() as f64);
-        let energy = at
-            .iter()
-            .map(|s| s.energy.clone())
-            .reduce(|a, b| a.zip(b).map(|(a, b)| a.plus(&b)))
-            .flatten();
+        let energy = Energy::total(at.iter().map(|s| s.energy.clone()));
         let tokens: f64 = at
             .iter()
             .map(|s| s.output_tok_s.unwrap_or(0.0) * s.duration_s)
@@ -182,7 +179,7 @@ impl CapacityReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::energy::{Energy, GpuEnergyMethod};
+    use crate::report::energy::GpuEnergyMethod;
 
     fn step(n: u32, tok_s: f64, joules: f64) -> CapacityStep {
         CapacityStep {

@@ -85,6 +85,15 @@ impl Energy {
         }
     }
 
+    /// Consecutive windows as one (a step's extensions, a size's repeats); `None` when any
+    /// window had no readings, or there were none.
+    pub fn total(windows: impl IntoIterator<Item = Option<Energy>>) -> Option<Energy> {
+        windows
+            .into_iter()
+            .reduce(|a, b| a.zip(b).map(|(a, b)| a.plus(&b)))
+            .flatten()
+    }
+
     /// What was measured, in words: `5,210 J (GPU counter 4,800 J + CPU RAPL 410 J) over
     /// 30.0 s`.
     pub fn describe(&self) -> String {

@@ -6,6 +6,7 @@
 
 use super::capacity::{CapacityStep, ClassVerdict};
 use crate::spec::Class;
+use crate::stats::Summary;
 use serde::{Deserialize, Serialize};
 
 /// One class's latency at the found size, alone and inside the mix.
@@ -36,8 +37,9 @@ impl Interference {
             .filter(|s| s.developers == developers)
             .filter_map(|s| s.classes.iter().find(|c| c.class == alone.class))
             .collect();
-        let mix_ttft = median(in_mix.iter().filter_map(|c| c.ttft_p90_s));
-        let mix_tpot = median(in_mix.iter().filter_map(|c| c.tpot_p90_s));
+        // The median: Summary's p50 interpolates between the middle two as a median does.
+        let mix_ttft = Summary::of(in_mix.iter().filter_map(|c| c.ttft_p90_s)).p50;
+        let mix_tpot = Summary::of(in_mix.iter().filter_map(|c| c.tpot_p90_s)).p50;
         let ratio = |m: Option<f64>, a: Option<f64>| match (m, a) {
             (Some(m), Some(a)) if a > 0.0 => Some(m / a),
             _ => None,
@@ -95,21 +97,6 @@ impl Interference {
             )
         }
     }
-}
-
-/// The median of some values (`None`: none).
-fn median(v: impl Iterator<Item = f64>) -> Option<f64> {
-    let mut v: Vec<f64> = v.collect();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    Some(if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        (v[m - 1] + v[m]) / 2.0
-    })
 }
 
 #[cfg(test)]

@@ -252,7 +252,8 @@ impl Attempt<'_, '_> {
         let mut active: BTreeMap<Class, (f64, f64)> = BTreeMap::new();
         let (mut measured_s, mut extensions) = (0.0, 0u32);
         let mut output_tokens = 0u64;
-        let mut energy: Option<Option<Energy>> = None;
+        // Each run of the step (the first and its extensions), summed at the end.
+        let mut energy: Vec<Option<Energy>> = Vec::new();
         let slo_of = |c: Class| team.slo.of(c);
         loop {
             let first = extensions == 0 && measured_s == 0.0;
@@ -383,11 +384,7 @@ impl Attempt<'_, '_> {
                     &mut add,
                 )
                 .await?;
-            let e = done.resources.energy_since(judged_from, watch.tel);
-            energy = Some(match energy {
-                None => e,
-                Some(prev) => prev.zip(e).map(|(a, b)| a.plus(&b)),
-            });
+            energy.push(done.resources.energy_since(judged_from, watch.tel));
             drop(typing);
             measured_s += search.step_s;
             for (class, o) in &onoffs {
@@ -444,7 +441,7 @@ impl Attempt<'_, '_> {
             met: false,
             margin: None,
             output_tok_s: (measured_s > 0.0).then(|| output_tokens as f64 / measured_s),
-            energy: energy.flatten(),
+            energy: Energy::total(energy),
         }
         .conclude())
     }
