@@ -10,7 +10,7 @@ use std::time::Duration;
 
 /// A plan of one target whose developers only send the prompt set, back to back, always on
 /// (share 1), held to a first-token objective of `ttft_s`.
-fn plan(url: &str, ttft_s: f64, extra: &str) -> String {
+pub(crate) fn plan(url: &str, ttft_s: f64, extra: &str) -> String {
     format!(
         r#"[run]
 max_tokens = 8
@@ -52,7 +52,7 @@ async fn mock(slots: Option<usize>, jitter_ms: u64) -> crate::common::mock::Mock
     .await
 }
 
-async fn capacity(
+pub(crate) async fn capacity(
     dir: &std::path::Path,
     toml: &str,
 ) -> (crate::common::bin::Out, std::path::PathBuf) {

@@ -8,6 +8,7 @@ mod common;
 
 mod autocomplete;
 mod capacity;
+mod capacity_quality;
 mod cli;
 mod compare;
 #[cfg(feature = "e2e")]

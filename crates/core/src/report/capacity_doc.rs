@@ -1,13 +1,17 @@
 //! The capacity section of the run report: per target, how many developers it serves at the
 //! team's objectives with the 95 % interval, which class broke first and on what, the team
-//! model the answer rests on, and every step measured (each class's numbers against its
+//! model the answer rests on, quality at the capacity, each class against team size as a
+//! chart with its objective drawn, and every step measured (each class's numbers against its
 //! objectives).
 
-use super::capacity::{INTERVAL_METHOD, share_key};
+use super::capacity::{ClassVerdict, INTERVAL_METHOD, share_key};
 use super::capacity_report::CapacityReport;
 use super::document::{Document, Table};
 use super::model::{TargetReport, WorkloadReport};
+use super::svg::{self, Series};
 use super::table::fmt;
+use crate::spec::Class;
+use crate::stats::Summary;
 
 /// The section, when any target ran the capacity search.
 pub fn section(d: &mut Document, targets: &[TargetReport]) {
@@ -48,8 +52,23 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
         if let Some(a) = &c.at_capacity {
             d.item(format!("{name}: {}", a.describe()));
         }
+        if let Some(q) = &c.quality {
+            d.item(format!(
+                "{name}: quality {}; the team {} its objectives while the tasks were asked",
+                q.describe(),
+                if q.team.met { "met" } else { "did not meet" }
+            ));
+        }
+        if let Some(why) = &c.quality_note {
+            d.item(format!(
+                "{name}: quality at the capacity not measured: {why}"
+            ));
+        }
     }
     d.end_list();
+    if ran.iter().any(|(_, c)| c.quality.is_some()) {
+        d.para("Quality at the capacity: after the search, the quality tasks were asked one at a time beside a team of the capacity's size — one stream more than the team — from the end of a warm-up, the team going on until every task was asked; then the same tasks alone, one at a time. The two answers to each task are paired (McNemar's exact test): a stack that keeps up by degrading its answers shows it here. A correct solution's price is an answer's mean output tokens at the capacity's price per token, over the pass@1 beside the team.");
+    }
     if let Some((_, c)) = ran.first() {
         let dev = &c.developer;
         let shares: Vec<String> = dev
@@ -72,8 +91,86 @@ pub fn section(d: &mut Document, targets: &[TargetReport]) {
             c.repeats
         ));
     }
+    charts(d, &ran);
     d.table(steps_table(&ran));
     interference(d, &ran);
+}
+
+/// Each class's TTFT and TPOT p90 against team size, one line per target (the median of a
+/// size's repeats), the class's objective drawn dashed.
+fn charts(d: &mut Document, ran: &[(&str, &CapacityReport)]) {
+    let mut classes: Vec<Class> = ran
+        .iter()
+        .flat_map(|(_, c)| {
+            c.steps
+                .iter()
+                .flat_map(|s| s.classes.iter().map(|v| v.class))
+        })
+        .collect();
+    classes.sort();
+    classes.dedup();
+    let mut svgs = Vec::new();
+    for class in classes {
+        type Pick = fn(&ClassVerdict) -> Option<f64>;
+        let metrics: [(&str, Pick, Option<f64>); 2] = [
+            (
+                "TTFT p90",
+                |v| v.ttft_p90_s,
+                ran[0].1.slo.of(class).ttft_p90_s,
+            ),
+            (
+                "TPOT p90",
+                |v| v.tpot_p90_s,
+                ran[0].1.slo.of(class).tpot_p90_s,
+            ),
+        ];
+        for (metric, pick, limit) in metrics {
+            let series: Vec<Series> = ran
+                .iter()
+                .map(|(name, c)| Series {
+                    name,
+                    points: by_size(c, class, pick),
+                })
+                .collect();
+            let objective = limit.map(|l| format!("objective {l} s"));
+            let title = if class == Class::Autocomplete && metric == "TTFT p90" {
+                format!("{class}: first token from the keystroke, p90, by team size")
+            } else {
+                format!("{class}: {metric} by team size")
+            };
+            svgs.extend(svg::lines_with(
+                &title,
+                "developers",
+                &format!("{metric} (s)"),
+                &series,
+                svg::LineOpts {
+                    markers: true,
+                    hline: limit.zip(objective.as_deref()),
+                    ..Default::default()
+                },
+            ));
+        }
+    }
+    d.charts("Each class against team size", svgs);
+}
+
+/// `(team size, median of the class's value over that size's steps)`, by size.
+fn by_size(
+    c: &CapacityReport,
+    class: Class,
+    pick: fn(&ClassVerdict) -> Option<f64>,
+) -> Vec<(f64, f64)> {
+    let mut at: std::collections::BTreeMap<u32, Vec<f64>> = Default::default();
+    for s in &c.steps {
+        for v in s.classes.iter().filter(|v| v.class == class) {
+            if let Some(x) = pick(v) {
+                at.entry(s.developers).or_default().push(x);
+            }
+        }
+    }
+    at.into_iter()
+        .filter_map(|(n, xs)| Some((f64::from(n), Summary::of(xs).p50?)))
+        .collect()
 }
 
 /// Each class alone at the capacity found against the same class inside the mix.

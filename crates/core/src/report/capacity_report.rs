@@ -3,6 +3,7 @@
 //! interference measured at the capacity found.
 
 use super::capacity::{CapacityStep, Check, ClassSlos, Developer, Estimate};
+use super::capacity_quality::QualityAtCapacity;
 use super::energy::Energy;
 use super::interference::Interference;
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,13 @@ pub struct CapacityReport {
     /// step at all the capacity is undecided, and `describe` says so.
     #[serde(default)]
     pub undecided: Option<String>,
+    /// The quality tasks asked beside a team of the capacity's size, against the same tasks
+    /// alone (when the plan has a quality dataset; `quality_note` says why not otherwise).
+    #[serde(default)]
+    pub quality: Option<QualityAtCapacity>,
+    /// Why quality at the capacity was not measured (no capacity, the budget, …).
+    #[serde(default)]
+    pub quality_note: Option<String>,
 }
 
 /// Hours in an average month (8,760 / 12): a developer-month of a server running all the time.

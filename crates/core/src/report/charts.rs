@@ -110,7 +110,7 @@ pub fn section(d: &mut Document, entries: &[Entry], lang: Lang) {
                 log2_x: true,
                 markers: true,
                 mark,
-                clip_tail: false,
+                ..Default::default()
             };
             svgs.extend(svg::lines_with(title, c.axis_concurrency, y, &series, opts));
         }

@@ -40,6 +40,8 @@ fn searched(t: &mut TargetReport, developers: u32, low: u32, high: Option<u32>) 
         interference_note: None,
         at_capacity: None,
         undecided: None,
+        quality: None,
+        quality_note: None,
     }));
 }
 

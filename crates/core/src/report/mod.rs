@@ -10,6 +10,7 @@ pub mod autocomplete_doc;
 pub mod build;
 pub mod capacity;
 pub mod capacity_doc;
+pub mod capacity_quality;
 pub mod capacity_report;
 pub mod charts;
 pub mod compare;

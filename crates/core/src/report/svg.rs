@@ -122,6 +122,8 @@ pub struct LineOpts<'a> {
     /// Clip the x axis at the 99th percentile of the points when the largest is more than 3×
     /// it (a long latency tail), and say so in the title.
     pub clip_tail: bool,
+    /// A labelled horizontal line (an objective), dashed; the y axis reaches it.
+    pub hline: Option<(f64, &'a str)>,
 }
 
 /// A line chart; `None` when no series has two points.
@@ -161,8 +163,13 @@ pub fn lines_with(
             x_max = p99;
         }
     }
-    let y_max = pts.iter().map(|p| p.1).fold(f64::MIN, f64::max);
-    let y_min = pts.iter().map(|p| p.1).fold(0.0f64, f64::min);
+    let level = opts.hline.map(|h| h.0).filter(|y| y.is_finite());
+    let y_max = pts
+        .iter()
+        .map(|p| p.1)
+        .chain(level)
+        .fold(f64::MIN, f64::max);
+    let y_min = pts.iter().map(|p| p.1).chain(level).fold(0.0f64, f64::min);
     let xt = if opts.log2_x {
         let (a, b) = (x_min.floor(), x_max.ceil().max(x_min.floor() + 1.0));
         (a as i32..=b as i32).map(f64::from).collect()
@@ -244,6 +251,17 @@ pub fn lines_with(
             cx + 8.0,
             cy - 8.0,
             esc(text)
+        );
+    }
+    if let Some((y, text)) = opts.hline.filter(|h| h.0.is_finite()) {
+        let _ = write!(
+            o,
+            r##"<line x1="{PAD_L}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#c00" stroke-width="1.5" stroke-dasharray="6 4"/><text x="{}" y="{:.1}" text-anchor="end" font-size="10" fill="#c00">{}</text>"##,
+            W - PAD_R,
+            W - PAD_R,
+            sy(y) - 4.0,
+            esc(text),
+            y = sy(y),
         );
     }
     legend(&mut o, &series.iter().map(|s| s.name).collect::<Vec<_>>());
@@ -386,7 +404,7 @@ mod tests {
             log2_x: true,
             markers: true,
             mark: Some((4.0, 200.0, "saturation")),
-            clip_tail: false,
+            ..LineOpts::default()
         };
         let svg = lines_with("t", "concurrency", "tok/s", &s, opts).unwrap();
         for c in ["1", "2", "4", "8"] {
@@ -398,6 +416,27 @@ mod tests {
             "a marker per measured step"
         );
         assert!(svg.contains(">saturation</text>"));
+    }
+
+    #[test]
+    fn an_objective_is_a_dashed_labelled_line_the_axis_reaches() {
+        let s = [Series {
+            name: "llamacpp",
+            points: vec![(1.0, 0.1), (2.0, 0.2), (4.0, 0.3)],
+        }];
+        let opts = LineOpts {
+            hline: Some((2.0, "objective 2 s")),
+            ..LineOpts::default()
+        };
+        let svg = lines_with("chat: TTFT p90", "developers", "s", &s, opts).unwrap();
+        assert!(svg.contains("stroke-dasharray") && svg.contains(">objective 2 s</text>"));
+        // The y axis goes up to the objective though every point is far below it.
+        assert!(
+            svg.contains(">2</text>") || svg.contains(">2.0</text>"),
+            "{svg}"
+        );
+        let plain = lines_with("t", "x", "y", &s, LineOpts::default()).unwrap();
+        assert!(!plain.contains("stroke-dasharray"));
     }
 
     #[test]

@@ -206,6 +206,17 @@ pub async fn grader(s: &EvalSettings) -> Result<Grader, EvalError> {
     })
 }
 
+/// Answers to the tasks asked while the server carried a load its caller ran (the capacity
+/// search's team at its capacity), already published: graded beside the sequential ones and
+/// marked `under_load` with `label`.
+#[derive(Debug, Clone, Default)]
+pub struct AnsweredUnderLoad {
+    /// What the load was (`team of 4 developers`).
+    pub label: String,
+    /// One record per task asked (a failed request is a failed answer).
+    pub records: Vec<crate::record::RequestRecord>,
+}
+
 /// Ask `client` every task (`samples` times, or twice for consistency) and grade the answers
 /// with up to `jobs` graders at once. Requests go one at a time, so timings stay undisturbed;
 /// each record and each grade is published as it finishes.
@@ -216,9 +227,26 @@ pub async fn evaluate(
     grader: &Grader,
     obs: &mut dyn Observer,
 ) -> Result<QualityReport, EvalError> {
+    evaluate_with(ctx, tasks, s, grader, None, obs).await
+}
+
+/// [`evaluate`], with the answers under load given (`loaded`) instead of asked under
+/// `s.load`.
+pub async fn evaluate_with(
+    ctx: &Arc<RequestCtx>,
+    tasks: &[Task],
+    s: &EvalSettings,
+    grader: &Grader,
+    loaded: Option<AnsweredUnderLoad>,
+    obs: &mut dyn Observer,
+) -> Result<QualityReport, EvalError> {
     let (target, cancel) = (&*ctx.target, &ctx.cancel);
     let answers = s.samples.max(2);
-    let total = tasks.len() as u64 * u64::from(answers + u32::from(s.load.is_some()));
+    let total = tasks.len() as u64 * u64::from(answers)
+        + match &loaded {
+            Some(l) => l.records.len() as u64,
+            None => tasks.len() as u64 * u64::from(s.load.is_some()),
+        };
     obs.on_event(&Event::PhaseStarted {
         target,
         phase: Phase::Quality,
@@ -239,7 +267,18 @@ pub async fn evaluate(
             g.grade(task, ungraded(target, task, &rec, i, rerun), obs)?;
         }
     }
-    if let Some(profile) = &s.load
+    let label = loaded.as_ref().map(|l| l.label.clone());
+    if let Some(l) = loaded {
+        let by_id: HashMap<&str, &Task> = tasks.iter().map(|t| (t.chat.id.as_str(), t)).collect();
+        for rec in &l.records {
+            let Some(task) = by_id.get(rec.prompt_id.as_str()) else {
+                continue;
+            };
+            let mut result = ungraded(target, task, rec, 0, false);
+            result.under_load = Some(l.label.clone());
+            g.grade(task, result, obs)?;
+        }
+    } else if let Some(profile) = &s.load
         && !cancel.is_cancelled()
     {
         under_load(ctx, tasks, s, profile, &mut g, obs).await?;
@@ -254,7 +293,12 @@ pub async fn evaluate(
         Some(j) => Some(judge(j, tasks, &mut results, s, ctx, obs).await?),
         None => None,
     };
-    Ok(scores(tasks, s, grader, &results, judged))
+    let mut report = scores(tasks, s, grader, &results, judged);
+    if let Some(label) = label {
+        report.answers_planned += tasks.len();
+        report.quality_load = Some(label);
+    }
+    Ok(report)
 }
 
 /// Graders at work: each answer is graded in its own task (at most `jobs` at once) and
@@ -344,12 +388,8 @@ async fn under_load(
         }
     };
     let label = profile.to_string();
-    // The tasks as jobs: job `i` asks task `i` with its first answer's sampling.
     let job = Arc::new(Asks {
-        prompts: tasks
-            .iter()
-            .map(|t| (t.chat.clone(), answer_params(s, t, 0)))
-            .collect(),
+        prompts: first_asks(tasks, s),
     });
     let step = Step {
         schedule,
@@ -376,6 +416,15 @@ async fn under_load(
     }
     drop(driver);
     Ok(())
+}
+
+/// The tasks as jobs (for [`Asks`]): job `i` asks task `i` with its first answer's sampling,
+/// as every answer under load is asked.
+pub fn first_asks(tasks: &[Task], s: &EvalSettings) -> Vec<(Prompt, GenParams)> {
+    tasks
+        .iter()
+        .map(|t| (t.chat.clone(), answer_params(s, t, 0)))
+        .collect()
 }
 
 /// The sampling of answer `i` to a task: with several samples each has its own seed; the

@@ -481,6 +481,13 @@ impl RunSettings {
                         s.profile
                     )));
                 }
+                if t.capacity
+                    && let Some(p) = s.quality.as_ref().and_then(|q| q.settings.load.as_ref())
+                {
+                    return Err(PlanError::Invalid(format!(
+                        "quality_load {p} with the capacity search: the tasks are asked beside the team at the capacity it finds: drop quality_load"
+                    )));
+                }
                 if t.mix.chat + t.mix.agent > 0 && s.endpoint == Endpoint::Completions {
                     return Err(PlanError::Invalid(
                         "endpoint completions with the team's chat or agent class: a conversation needs the chat endpoint (drop --endpoint completions)".into(),

@@ -32,6 +32,9 @@ pub(super) struct Attempt<'a, 'o> {
     /// readings), handed over by the workload as its own type; the report is built from it and
     /// the records.
     pub(super) workload: Option<crate::report::WorkloadReport>,
+    /// The quality tasks' answers asked beside the team at the capacity found, graded with
+    /// the quality evaluation that follows.
+    pub(super) answered_at_capacity: Option<crate::eval::AnsweredUnderLoad>,
 }
 
 impl Attempt<'_, '_> {

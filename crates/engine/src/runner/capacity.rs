@@ -19,6 +19,7 @@ use crate::report::capacity::{
     CapacityStep, ClassNumbers, ClassVerdict, MIN_SAMPLES, Next, SearchSettings, estimate, judge,
     next_size,
 };
+use crate::report::capacity_quality::QualityAtCapacity;
 use crate::report::capacity_report::{AtCapacity, CapacityReport};
 use crate::report::energy::Energy;
 use crate::report::interference::Interference;
@@ -139,7 +140,14 @@ impl Attempt<'_, '_> {
                 }
             ))?;
             let step = self
-                .capacity_step(team, &sessions, (n, repeat, k), None, started, watch)
+                .capacity_step(
+                    team,
+                    &sessions,
+                    (n, repeat, k),
+                    (None, None),
+                    started,
+                    watch,
+                )
                 .await?;
             if self.ctx.cancel.is_cancelled() {
                 interrupted = true;
@@ -186,7 +194,14 @@ impl Attempt<'_, '_> {
                             if n == 1 { "" } else { "s" }
                         ))?;
                         let alone = self
-                            .capacity_step(team, &sessions, (n, 0, k), Some(*class), started, watch)
+                            .capacity_step(
+                                team,
+                                &sessions,
+                                (n, 0, k),
+                                (Some(*class), None),
+                                started,
+                                watch,
+                            )
                             .await?;
                         if self.ctx.cancel.is_cancelled() {
                             interrupted = true;
@@ -200,6 +215,62 @@ impl Attempt<'_, '_> {
                     }
                     interrupted.then(|| "the search was interrupted".to_string())
                 }
+            }
+        };
+        let (quality, quality_note) = match self.ctx.plan.settings.quality.as_ref() {
+            None => (None, None),
+            Some(_) if self.ctx.grader.is_none() => (None, None),
+            Some(_) if interrupted => (None, Some("the search was interrupted".to_string())),
+            Some(_) if capacity.developers == 0 => (
+                None,
+                Some("a capacity of 0: no team to ask the tasks beside".to_string()),
+            ),
+            Some(_)
+                if search.budget_s.is_some_and(|b| {
+                    budget_exhausted
+                        || started.elapsed().as_secs_f64() + search.warmup_s + search.step_s > b
+                }) =>
+            {
+                (
+                    None,
+                    Some(format!(
+                        "the budget of {:.0} s leaves no time for a step with the tasks",
+                        search.budget_s.unwrap_or_default()
+                    )),
+                )
+            }
+            Some(q) => {
+                let k = next_k;
+                let n = capacity.developers;
+                self.note(format!(
+                    "capacity step {k}: the {} quality tasks one at a time beside {n} developer{}",
+                    q.tasks.len(),
+                    if n == 1 { "" } else { "s" }
+                ))?;
+                let mut asking = Asking {
+                    prompts: crate::eval::first_asks(&q.tasks, &q.settings),
+                    records: Vec::new(),
+                };
+                let team_step = self
+                    .capacity_step(
+                        team,
+                        &sessions,
+                        (n, 0, k),
+                        (None, Some(&mut asking)),
+                        started,
+                        watch,
+                    )
+                    .await?;
+                if self.ctx.cancel.is_cancelled() {
+                    interrupted = true;
+                }
+                self.note(verdict_line(&team_step))?;
+                let at = asking.at_capacity(n, team_step);
+                self.answered_at_capacity = Some(crate::eval::AnsweredUnderLoad {
+                    label: at.label.clone(),
+                    records: asking.records,
+                });
+                (Some(at), None)
             }
         };
         let at_capacity = AtCapacity::of(&steps, capacity.developers, self.spec.cost_per_hour);
@@ -219,6 +290,8 @@ impl Attempt<'_, '_> {
             interference_note,
             at_capacity,
             undecided,
+            quality,
+            quality_note,
         };
         self.note(format!("capacity: {}", report.describe()))?;
         if let Some(a) = &report.at_capacity {
@@ -232,7 +305,9 @@ impl Attempt<'_, '_> {
     }
 
     /// One team size: the warm-up and the measured step, extended while a class is short of
-    /// samples, judged class by class. `only`: that class alone, the others off.
+    /// samples, judged class by class. `only`: that class alone, the others off; `asking`:
+    /// the quality tasks asked one at a time beside the team from the end of the warm-up,
+    /// the step going on until every task was asked.
     /// `(n, repeat, k)`: the team size, which measurement of it, the step's number;
     /// `started`: when the search began (for the live view).
     async fn capacity_step(
@@ -240,7 +315,7 @@ impl Attempt<'_, '_> {
         team: &Team,
         sessions: &BTreeMap<Class, super::sessions::SessionsRun>,
         (n, repeat, k): (u32, u32, u32),
-        only: Option<Class>,
+        (only, mut asking): (Option<Class>, Option<&mut Asking>),
         started: Instant,
         watch: &Watch<'_>,
     ) -> Result<CapacityStep, Abort> {
@@ -255,6 +330,8 @@ impl Attempt<'_, '_> {
         // Each run of the step (the first and its extensions), summed at the end.
         let mut energy: Vec<Option<Energy>> = Vec::new();
         let slo_of = |c: Class| team.slo.of(c);
+        // The tasks' answers keep their numbering over the step's extensions.
+        let asks_ctx = Arc::new(self.request_ctx(Phase::Quality).at_step(Some(k)));
         loop {
             let first = extensions == 0 && measured_s == 0.0;
             let warmup = if first { search.warmup_s } else { 0.0 };
@@ -352,11 +429,34 @@ impl Attempt<'_, '_> {
                 });
                 typing = Some(t);
             }
+            let asked_before = asking.as_ref().map_or(0, |a| a.records.len());
+            if let Some(a) = asking.as_ref().filter(|a| a.left() > 0) {
+                parts.push(Part {
+                    ctx: asks_ctx.clone(),
+                    job: Arc::new(AfterWarmup {
+                        asks: crate::load::driver::Asks {
+                            prompts: a.remaining(),
+                        },
+                        from: tokio::time::Instant::now() + Duration::from_secs_f64(warmup),
+                    }),
+                    step: Step {
+                        schedule: Schedule::Closed(1),
+                        requests: None,
+                        duration: Some(span),
+                    },
+                });
+            }
             let settle = typing.as_mut().map(|t| t.settle());
             let judged_from = crate::backend::stream::unix_at(
                 tokio::time::Instant::now().into_std() + Duration::from_secs_f64(warmup),
             );
             let mut add = |r: &RequestRecord| {
+                if r.phase == Phase::Quality {
+                    if let Some(a) = asking.as_mut() {
+                        a.records.push(r.clone());
+                    }
+                    return;
+                }
                 let Some(class) = r.class else { return };
                 if r.outcome == Outcome::Superseded || r.sent_unix_s < judged_from {
                     return;
@@ -401,6 +501,19 @@ impl Attempt<'_, '_> {
                     .and_then(|t| t.stats.as_ref())
                     .is_some_and(|s| ClassNumbers::of(c, &s.report()).judgeable())
             });
+            if let Some(a) = asking.as_ref()
+                && a.left() > 0
+                && a.records.len() > asked_before
+            {
+                self.note(format!(
+                    "capacity step {k}: {} of {} tasks asked: the team goes on for {:.0} s more",
+                    a.records.len(),
+                    a.prompts.len(),
+                    search.step_s
+                ))?;
+                extensions += 1;
+                continue;
+            }
             if !short || extensions >= search.max_extensions {
                 break;
             }
@@ -444,6 +557,83 @@ impl Attempt<'_, '_> {
             energy: Energy::total(energy),
         }
         .conclude())
+    }
+}
+
+/// The quality tasks asked beside the team at the capacity found: their prompts, and each
+/// answer's record as it finished (a failed request included: a failed answer).
+struct Asking {
+    prompts: Vec<(crate::prompts::Prompt, crate::backend::GenParams)>,
+    records: Vec<RequestRecord>,
+}
+
+impl Asking {
+    /// Tasks not asked yet.
+    fn left(&self) -> usize {
+        self.prompts.len().saturating_sub(self.records.len())
+    }
+
+    /// The tasks not asked yet, in order.
+    fn remaining(&self) -> Vec<(crate::prompts::Prompt, crate::backend::GenParams)> {
+        let asked: std::collections::BTreeSet<&str> =
+            self.records.iter().map(|r| r.prompt_id.as_str()).collect();
+        self.prompts
+            .iter()
+            .filter(|(p, _)| !asked.contains(p.id.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// What the report says of them (scored once the answers are graded).
+    fn at_capacity(&self, n: u32, team: CapacityStep) -> QualityAtCapacity {
+        let ok: Vec<&RequestRecord> = self.records.iter().filter(|r| r.outcome.is_ok()).collect();
+        let tokens: Vec<f64> = ok
+            .iter()
+            .filter_map(|r| r.output_tokens)
+            .map(|t| t as f64)
+            .collect();
+        QualityAtCapacity {
+            developers: n,
+            label: format!("team of {n} developer{}", if n == 1 { "" } else { "s" }),
+            asked: self.records.len(),
+            answered: ok.len(),
+            output_tokens_mean: (!tokens.is_empty())
+                .then(|| tokens.iter().sum::<f64>() / tokens.len() as f64),
+            team,
+            pass_at_1: None,
+            pass_at_1_alone: None,
+            p_value: None,
+            significant: None,
+            usd_per_correct_solution: None,
+            not_priced: None,
+        }
+    }
+}
+
+/// The tasks asked one at a time from `from` on (the end of the step's warm-up).
+struct AfterWarmup {
+    asks: crate::load::driver::Asks,
+    from: tokio::time::Instant,
+}
+
+impl crate::load::driver::Job for AfterWarmup {
+    fn count(&self) -> Option<u64> {
+        self.asks.count()
+    }
+
+    fn run<'a>(
+        &'a self,
+        ctx: &'a crate::load::driver::RequestCtx,
+        call: crate::load::driver::Call,
+        out: &'a crate::load::driver::Out,
+    ) -> futures_util::future::BoxFuture<'a, ()> {
+        Box::pin(async move {
+            tokio::time::sleep_until(self.from).await;
+            let at = call.at.max(self.from);
+            self.asks
+                .run(ctx, crate::load::driver::Call { at, ..call }, out)
+                .await;
+        })
     }
 }
 

@@ -56,6 +56,7 @@ pub(super) async fn measure(
         launches: Vec::new(),
         cache: None,
         workload: None,
+        answered_at_capacity: None,
     };
     let result = a.phases().await;
     // The attempt's statistics, from the function `report --from-journal` also uses: the
@@ -434,16 +435,18 @@ impl<'a> Attempt<'a, '_> {
             return Ok(());
         };
         let answers = std::sync::Arc::new(self.request_ctx(Phase::Quality));
+        let loaded = self.answered_at_capacity.take();
         let mut obs = AddGraded {
             inner: &mut *self.obs,
             built: &mut self.built,
         };
-        let report = crate::eval::evaluate(&answers, &q.tasks, &q.settings, grader, &mut obs)
-            .await
-            .map_err(|e| match e {
-                crate::eval::EvalError::Io(io) => Abort::Io(io),
-                other => target_err(TargetError::Quality(other.to_string())),
-            })?;
+        let report =
+            crate::eval::evaluate_with(&answers, &q.tasks, &q.settings, grader, loaded, &mut obs)
+                .await
+                .map_err(|e| match e {
+                    crate::eval::EvalError::Io(io) => Abort::Io(io),
+                    other => target_err(TargetError::Quality(other.to_string())),
+                })?;
         self.t.quality = Some(report);
         if ctx.cancel.is_cancelled() {
             return Err(Abort::Cancelled);
