@@ -1,6 +1,7 @@
 //! Progress display: a bar per phase on a terminal, plain lines otherwise (CI logs, pipes).
 
 use indicatif::{ProgressBar, ProgressStyle};
+use servebench_engine::backend::in_flight::InFlight;
 use servebench_engine::events::{Event, Observer};
 use servebench_engine::metrics::RequestMetrics;
 use servebench_engine::record::{Outcome, RequestRecord};
@@ -94,6 +95,8 @@ struct Live {
     budget_s: Option<f64>,
     /// Per class: first-token times (from the keystroke for autocomplete), and failures.
     seen: BTreeMap<Class, (Vec<f64>, u64)>,
+    /// The target's requests in flight, per class.
+    in_flight: Arc<InFlight>,
     shown: Option<Instant>,
 }
 
@@ -128,7 +131,7 @@ impl Live {
     }
 
     /// `[t] capacity step 3, 4 developers: 12 s of 24 left | search 3m05s, 6m55s left |
-    /// autocomplete (2.0 active) 31 answered, TTFT p90 0.42 s / 3.0 ok | chat …`.
+    /// autocomplete (2.0 active, 1 in flight) 31 answered, TTFT p90 0.42 s / 3.0 ok | chat …`.
     fn line(&self) -> String {
         let elapsed = self.started.elapsed().as_secs_f64();
         let search = self.search_started.elapsed().as_secs_f64();
@@ -159,7 +162,8 @@ impl Live {
                 _ => "too few to judge",
             };
             out.push_str(&format!(
-                " | {class} ({active:.1} active) {} answered{}, TTFT p90 {} / {} {verdict}",
+                " | {class} ({active:.1} active, {} in flight) {} answered{}, TTFT p90 {} / {} {verdict}",
+                self.in_flight.of(Some(*class)),
                 times.len(),
                 if failed > 0 {
                     format!(", {failed} failed")
@@ -288,6 +292,7 @@ impl Observer for Progress {
                 slo,
                 search_s,
                 budget_s,
+                in_flight,
             } => {
                 self.live = Some(Live {
                     target: target.to_string(),
@@ -300,6 +305,7 @@ impl Observer for Progress {
                     search_started: Instant::now() - Duration::from_secs_f64(*search_s),
                     budget_s: *budget_s,
                     seen: BTreeMap::new(),
+                    in_flight: in_flight.clone(),
                     shown: None,
                 });
             }
@@ -433,5 +439,43 @@ impl Observer for Progress {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_live_line_shows_each_class_in_flight_and_its_objective() {
+        let in_flight = Arc::new(InFlight::default());
+        let held: Vec<_> = (0..3).map(|_| in_flight.enter(Some(Class::Chat))).collect();
+        let _typing = in_flight.enter(Some(Class::Autocomplete));
+        let mut live = Live {
+            target: "vllm".into(),
+            step: 3,
+            developers: 4,
+            active: vec![(Class::Autocomplete, 1.2), (Class::Chat, 0.4)],
+            started: Instant::now(),
+            span_s: 34.0,
+            slo: ClassSlos::default(),
+            search_started: Instant::now(),
+            budget_s: Some(600.0),
+            seen: BTreeMap::new(),
+            in_flight: in_flight.clone(),
+            shown: None,
+        };
+        live.seen.insert(Class::Chat, (vec![0.5; 12], 1));
+        let line = live.line();
+        assert!(
+            line.starts_with("[vllm] capacity step 3, 4 developers: 0m34s left of 0m34s")
+                && line.contains("autocomplete (1.2 active, 1 in flight) 0 answered")
+                && line.contains(
+                    "chat (0.4 active, 3 in flight) 12 answered, 1 failed, TTFT p90 0.50 s / 2 s ok"
+                ),
+            "{line}"
+        );
+        drop(held);
+        assert!(live.line().contains("chat (0.4 active, 0 in flight)"));
     }
 }

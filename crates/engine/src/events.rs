@@ -55,6 +55,8 @@ pub enum Event<'a> {
         search_s: f64,
         /// The search's time budget, s.
         budget_s: Option<f64>,
+        /// The target's requests in flight, per class, as they change.
+        in_flight: std::sync::Arc<crate::backend::in_flight::InFlight>,
     },
     /// A quality answer was graded (and, later, judged).
     TaskGraded(&'a crate::quality_record::TaskResult),

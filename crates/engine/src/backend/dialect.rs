@@ -291,6 +291,8 @@ pub struct Client {
     /// Fields merged into every generation body (`extra_body`), e.g. llama.cpp
     /// `cache_prompt: false` or Ollama `options.num_ctx`.
     pub(super) extra: Option<std::sync::Arc<serde_json::Value>>,
+    /// Requests in flight, shared by every clone.
+    pub(super) in_flight: std::sync::Arc<super::in_flight::InFlight>,
 }
 
 /// Merge `extra` into `body`: objects key by key (recursively), anything else replaces.

@@ -11,6 +11,7 @@
 //! this root holds the registry and the client's methods, which call into the dialects.
 
 pub mod dialect;
+pub mod in_flight;
 pub mod lines;
 pub mod llamacpp;
 pub mod ollama;
@@ -66,7 +67,13 @@ impl Client {
             model: model.to_string(),
             http,
             extra: None,
+            in_flight: Default::default(),
         }
+    }
+
+    /// Requests this client (and every clone of it) has in flight, per class.
+    pub fn in_flight(&self) -> std::sync::Arc<in_flight::InFlight> {
+        self.in_flight.clone()
     }
 
     /// This client with `extra` merged into every generation and fill-in-the-middle body
@@ -329,6 +336,7 @@ impl Client {
         let (path, body) = self.dialect.request(&self.model, prompt, params);
         let body = self.body_with_extra(body);
         let req = self.http.post(self.url(path)).json(&body);
+        let _counted = self.in_flight.enter(meta.class);
         stream::execute(req, self.dialect, prompt, params, meta, cancel).await
     }
 
@@ -353,6 +361,7 @@ impl Client {
             output_tokens: None,
         };
         let req = self.http.post(self.url(path)).json(&body);
+        let _counted = self.in_flight.enter(meta.class);
         Ok(stream::execute(req, self.dialect, &prompt, params, meta, cancel).await)
     }
 }

@@ -348,6 +348,7 @@ impl Attempt<'_, '_> {
                 slo: team.slo,
                 search_s: started.elapsed().as_secs_f64(),
                 budget_s: search.budget_s,
+                in_flight: self.client.in_flight(),
             })?;
             let seed = self.ctx.plan.settings.seed ^ (u64::from(k) << 20) ^ u64::from(extensions);
             let mut parts = Vec::new();
