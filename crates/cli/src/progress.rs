@@ -301,7 +301,7 @@ impl Observer for Progress {
                     active: active.clone(),
                     started: Instant::now(),
                     span_s: *span_s,
-                    slo: *slo,
+                    slo: **slo,
                     search_started: Instant::now() - Duration::from_secs_f64(*search_s),
                     budget_s: *budget_s,
                     seen: BTreeMap::new(),

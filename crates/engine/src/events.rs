@@ -50,7 +50,7 @@ pub enum Event<'a> {
         /// How long this run of the step lasts (warm-up included), s.
         span_s: f64,
         /// What each class is held to.
-        slo: crate::report::capacity::ClassSlos,
+        slo: &'a crate::report::capacity::ClassSlos,
         /// Seconds the search has run so far.
         search_s: f64,
         /// The search's time budget, s.

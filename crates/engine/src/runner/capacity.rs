@@ -345,7 +345,7 @@ impl Attempt<'_, '_> {
                     .map(|c| (*c, f64::from(n) * dev.share(*c)))
                     .collect(),
                 span_s: span.as_secs_f64(),
-                slo: team.slo,
+                slo: &team.slo,
                 search_s: started.elapsed().as_secs_f64(),
                 budget_s: search.budget_s,
                 in_flight: self.client.in_flight(),
