@@ -502,7 +502,20 @@ impl Attempt<'_, '_> {
                     .and_then(|t| t.stats.as_ref())
                     .is_some_and(|s| ClassNumbers::of(c, &s.report()).judgeable())
             });
+            let budget_spent = search
+                .budget_s
+                .is_some_and(|b| started.elapsed().as_secs_f64() + search.step_s > b);
             if let Some(a) = asking.as_ref()
+                && a.left() > 0
+                && budget_spent
+            {
+                self.note(format!(
+                    "capacity step {k}: the budget is spent with {} of {} tasks asked beside the team: the rest are not paired",
+                    a.records.len(),
+                    a.prompts.len()
+                ))?;
+                break;
+            } else if let Some(a) = asking.as_ref()
                 && a.left() > 0
                 && a.records.len() > asked_before
             {
