@@ -6,6 +6,7 @@
 
 mod args;
 mod gpu;
+mod history;
 mod output_cli;
 mod progress;
 mod stdout;
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
     };
     match args.command {
         args::Command::Gpu(g) => gpu::run(&g),
+        args::Command::History(h) => rt.block_on(history::history_cmd(h)),
         args::Command::Compare(c) => match output_cli::compare_cmd(&c) {
             Ok(()) => ExitCode::SUCCESS,
             Err(f) => output_cli::exit(f),
@@ -142,6 +144,9 @@ async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
         written.journal.display()
     );
     stdout::print(&summary)?;
+    if let Some(dir) = written.json.parent() {
+        history::record_run(dir, &job.store).await;
+    }
     for t in report
         .targets
         .iter()

@@ -486,6 +486,7 @@ async fn an_interrupted_search_resumes_from_its_finished_steps() {
     std::fs::write(&p, plan(&m.url(), 0.07, "")).unwrap();
     let out = dir.path().join("out");
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args([
             "capacity",
             p.to_str().unwrap(),

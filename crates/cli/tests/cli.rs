@@ -308,6 +308,7 @@ async fn ctrl_c_stops_the_managed_server_and_writes_an_interrupted_report() {
     .unwrap();
     let out = dir.path().join("out");
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args([
             "run",
             plan.to_str().unwrap(),
@@ -470,6 +471,7 @@ async fn writing_to_a_full_stdout_is_an_error_but_a_closed_pipe_is_not() {
     assert_eq!(quick_run(&m.url(), out, "1").await.code, 0);
     let full = std::fs::File::create("/dev/full").unwrap();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args(["report", out])
         .stdout(full)
         .output()
@@ -482,6 +484,7 @@ async fn writing_to_a_full_stdout_is_an_error_but_a_closed_pipe_is_not() {
     );
     // `| head` closing the pipe early: quiet, exit 0.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args(["report", out, "--format", "csv"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -187,6 +187,7 @@ async fn managed_launch_times_load_and_stops_the_server() {
     .unwrap();
     let out = dir.path().join("out");
     let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args([
             "run",
             plan.to_str().unwrap(),
@@ -342,6 +343,7 @@ launch = [{:?}, {:?}, "--port", "{port}", "--threads", "1"]
     .unwrap();
     let out = dir.path().join("out");
     let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args([
             "run",
             plan.to_str().unwrap(),

@@ -546,6 +546,7 @@ async fn ctrl_c_during_a_managed_vllm_run_stops_its_whole_tree() {
     .unwrap();
     let out = dir.path().join("out");
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args([
             "run",
             plan.to_str().unwrap(),

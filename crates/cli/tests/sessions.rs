@@ -622,6 +622,7 @@ async fn ctrl_c_in_a_last_turn_cuts_its_session() {
     std::fs::write(&p, r#"{"id": "a", "turns": ["first", "last"]}"#).unwrap();
     let out = dir.path().join("out");
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args([
             "run",
             "--api",

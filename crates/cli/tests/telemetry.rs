@@ -147,6 +147,7 @@ async fn warm_with_powercap(
     powercap: &std::path::Path,
 ) -> std::process::Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args([
             "run",
             "--api",

@@ -23,4 +23,5 @@ pub mod rundir;
 pub mod runner;
 pub mod runs;
 pub mod server;
+pub mod store;
 pub mod telemetry;

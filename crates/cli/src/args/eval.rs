@@ -15,6 +15,8 @@ pub struct EvalArgs {
     pub plan: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub history: super::target::StoreArgs,
     /// builtin (the four scenarios), humaneval (164 tasks) or a HumanEval-format JSONL(.gz).
     #[arg(long, default_value = "builtin", value_parser = |s: &str| s.parse::<Dataset>())]
     pub dataset: Dataset,
@@ -163,6 +165,7 @@ impl EvalArgs {
             prompts: Vec::new(),
             out_dir,
             resume: false,
+            store: a.history.clone(),
         })
     }
 }

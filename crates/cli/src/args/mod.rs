@@ -34,6 +34,8 @@ pub enum Command {
     Compare(crate::output_cli::CompareArgs),
     /// Re-render a finished run as Markdown, HTML, CSV (one row per request) or JSON.
     Report(crate::output_cli::ReportArgs),
+    /// The history store: list, show and import finished runs.
+    History(crate::history::HistoryArgs),
     /// List the NVIDIA GPUs servebench can read and print a few live readings, or say why
     /// there are none (exit 1).
     Gpu(GpuArgs),

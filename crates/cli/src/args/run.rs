@@ -18,6 +18,8 @@ pub struct RunArgs {
     pub plan: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub history: super::target::StoreArgs,
     /// Warm requests per target [default: 10].
     #[arg(help_heading = "Workload", long, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub warm: Option<u32>,
@@ -325,6 +327,7 @@ impl RunArgs {
             prompts,
             out_dir,
             resume: false,
+            store: a.history.clone(),
         })
     }
 }

@@ -153,4 +153,50 @@ pub struct RunJob {
     pub out_dir: PathBuf,
     /// Go on with the interrupted run in `out_dir` (`capacity --resume`).
     pub resume: bool,
+    /// Where the finished run is recorded (`None`: `--no-store`), and its labels.
+    pub store: StoreArgs,
+}
+
+/// Where a finished run is recorded, and the labels it carries.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StoreArgs {
+    /// The history store: a SQLite file, or postgres://user@host/db for a team [default:
+    /// ~/.local/share/servebench/history.sqlite].
+    #[arg(
+        help_heading = "History",
+        long,
+        env = "SERVEBENCH_STORE",
+        value_name = "FILE|URL"
+    )]
+    pub store: Option<String>,
+    /// Do not record this run in the history store (whatever --store or SERVEBENCH_STORE say).
+    #[arg(help_heading = "History", long)]
+    pub no_store: bool,
+    /// A label on the run (repeatable): `--label team=infra --label server=vllm-0.32`.
+    #[arg(help_heading = "History", long = "label", value_name = "KEY=VALUE", value_parser = label_parser)]
+    pub labels: Vec<(String, String)>,
+}
+
+impl StoreArgs {
+    /// The store to use: `--store`/`SERVEBENCH_STORE`, else the default; `None` with
+    /// `--no-store`.
+    pub fn location(&self) -> Option<servebench_engine::store::Location> {
+        if self.no_store {
+            return None;
+        }
+        Some(match &self.store {
+            Some(s) => servebench_engine::store::Location::parse(s),
+            None => servebench_engine::store::default_location(),
+        })
+    }
+}
+
+/// `KEY=VALUE`, the key non-empty.
+pub fn label_parser(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!(
+            "`{s}` is not a label: use KEY=VALUE (e.g. server=vllm-0.32)"
+        )),
+    }
 }

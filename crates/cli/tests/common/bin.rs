@@ -10,8 +10,14 @@ pub struct Out {
 }
 
 /// Run the binary with `args`.
+/// The history store every run the tests start records into (unless a test names its own
+/// with `--store`): one SQLite file under the build's temporary directory, shared by the
+/// tests running at once — never the user's own store.
+pub const TEST_STORE: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/history-of-tests.sqlite");
+
 pub async fn servebench(args: &[&str]) -> Out {
     let o = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", TEST_STORE)
         .args(args)
         .output()
         .await

@@ -1,0 +1,271 @@
+//! `servebench history` (list, show, import the runs kept in the history store) and the
+//! recording of every finished `run`, `eval` and `capacity` into it. A store that cannot be
+//! reached never costs the run: its files are written first, and the error is printed with
+//! the `history import` command that stores them later.
+
+use crate::args::target::{StoreArgs, label_parser};
+use clap::{Args, Subcommand};
+use servebench_engine::store::run::{StoredRun, host_labels};
+use servebench_engine::store::{Filter, Location, Recorded, Store, default_location};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// `servebench history` arguments.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    #[command(subcommand)]
+    pub command: HistoryCommand,
+    /// The history store: a SQLite file, or postgres://user@host/db [default:
+    /// ~/.local/share/servebench/history.sqlite].
+    #[arg(long, global = true, env = "SERVEBENCH_STORE", value_name = "FILE|URL")]
+    pub store: Option<String>,
+}
+
+/// What to do with the history.
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// The stored runs, newest first.
+    List {
+        /// Runs with this target.
+        #[arg(long)]
+        target: Option<String>,
+        /// Runs from the last `30d`, `12h` or `90m`, or since a date (`2026-12-01`) or an
+        /// RFC 3339 time.
+        #[arg(long, value_parser = since_parser)]
+        since: Option<String>,
+        /// Runs carrying this label (repeatable; all must match).
+        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label_parser)]
+        labels: Vec<(String, String)>,
+    },
+    /// One stored run: its labels, targets and headline metrics.
+    Show {
+        /// The run's id (from `history list`).
+        id: String,
+    },
+    /// Store finished runs made before the store existed (or when it could not be reached):
+    /// a run directory, or a directory of them (`servebench-results/`).
+    Import {
+        /// Run directories, or directories holding them.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// A label on every imported run (repeatable).
+        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label_parser)]
+        labels: Vec<(String, String)>,
+    },
+}
+
+/// `30d`/`12h`/`90m` back from now, a date or an RFC 3339 time, as the reports' UTC
+/// `created_at` is written (so the two compare as strings).
+fn since_parser(s: &str) -> Result<String, String> {
+    let fmt =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let t = s.trim();
+    let unit = t.chars().last().unwrap_or(' ');
+    if let Some(n) = t[..t.len().saturating_sub(1)]
+        .parse::<i64>()
+        .ok()
+        .filter(|_| "dhm".contains(unit))
+    {
+        let d = match unit {
+            'd' => chrono::Duration::days(n),
+            'h' => chrono::Duration::hours(n),
+            _ => chrono::Duration::minutes(n),
+        };
+        return Ok(fmt(chrono::Utc::now() - d));
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Ok(fmt(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()));
+    }
+    chrono::DateTime::parse_from_rfc3339(t)
+        .map(|d| fmt(d.with_timezone(&chrono::Utc)))
+        .map_err(|_| {
+            format!("`{s}` is not a time: use 30d, 12h, 90m, 2026-12-01 or an RFC 3339 time")
+        })
+}
+
+/// Record the finished run in `dir` as `args` says (nothing with `--no-store`); prints what
+/// happened, never fails the run.
+pub async fn record_run(dir: &Path, args: &StoreArgs) {
+    let Some(loc) = args.location() else {
+        return;
+    };
+    let mut labels = host_labels();
+    labels.extend(args.labels.iter().cloned());
+    let stored = async {
+        let run = StoredRun::from_dir(dir, &labels).map_err(|e| e.to_string())?;
+        let store = Store::open(&loc).await.map_err(|e| e.to_string())?;
+        let done = store.record(&run).await.map_err(|e| e.to_string())?;
+        Ok::<_, String>((run.id, done, store.describe().to_string()))
+    }
+    .await;
+    match stored {
+        Ok((id, Recorded::New, at)) => eprintln!("History: stored as {id} in {at}"),
+        Ok((id, Recorded::AlreadyStored, at)) => eprintln!("History: {id} was already in {at}"),
+        Err(e) => eprintln!(
+            "servebench: history: {e}; the run's files are in {d}: store them later with `servebench history import {d}`",
+            d = dir.display()
+        ),
+    }
+}
+
+/// `servebench history …`.
+pub async fn history_cmd(a: HistoryArgs) -> ExitCode {
+    let loc = a
+        .store
+        .as_deref()
+        .map_or_else(default_location, Location::parse);
+    let store = match Store::open(&loc).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("servebench: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match a.command {
+        HistoryCommand::List {
+            target,
+            since,
+            labels,
+        } => {
+            list(
+                &store,
+                Filter {
+                    target,
+                    since,
+                    labels,
+                },
+            )
+            .await
+        }
+        HistoryCommand::Show { id } => show(&store, &id).await,
+        HistoryCommand::Import { paths, labels } => import(&store, &paths, &labels).await,
+    }
+}
+
+async fn list(store: &Store, f: Filter) -> ExitCode {
+    let runs = match store.list(&f).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("servebench: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut out = String::from(
+        "| Run | Created | Command | Targets | Labels |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for r in &runs {
+        let labels: Vec<String> = r
+            .labels
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "command" | "cpu" | "git_commit"))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            r.id,
+            r.created_at,
+            r.command,
+            r.targets.join(", "),
+            labels.join(" ")
+        ));
+    }
+    out.push_str(&format!(
+        "\n{} run(s) in {}\n",
+        runs.len(),
+        store.describe()
+    ));
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+async fn show(store: &Store, id: &str) -> ExitCode {
+    let shown = match store.show(id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            eprintln!(
+                "servebench: no run {id} in {}: `servebench history list` shows the ids",
+                store.describe()
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            eprintln!("servebench: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let r = &shown.run;
+    let mut out = format!(
+        "# Run {}\n\nCreated {} by `servebench {}`; targets {}; {} request records, {} graded answers.\n\nLabels: {}\n\n| Target | Metric | Value |\n| --- | --- | --- |\n",
+        r.id,
+        r.created_at,
+        r.command,
+        r.targets.join(", "),
+        shown.requests,
+        shown.answers,
+        r.labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    for (t, m, v) in &shown.metrics {
+        out.push_str(&format!("| {t} | {m} | {v:.4} |\n"));
+    }
+    print!("{out}");
+    ExitCode::SUCCESS
+}
+
+/// The finished runs under `path`: itself, or its subdirectories holding a `report.json`.
+fn runs_under(path: &Path) -> Vec<PathBuf> {
+    if path.join("report.json").is_file() {
+        return vec![path.to_path_buf()];
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(path)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.join("report.json").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+async fn import(store: &Store, paths: &[PathBuf], labels: &[(String, String)]) -> ExitCode {
+    let mut failed = false;
+    for path in paths {
+        let runs = runs_under(path);
+        if runs.is_empty() {
+            eprintln!(
+                "servebench: {}: no finished run in it (no report.json here or in its subdirectories)",
+                path.display()
+            );
+            return ExitCode::from(2);
+        }
+        for dir in runs {
+            let result = match StoredRun::from_dir(&dir, labels) {
+                Ok(run) => store
+                    .record(&run)
+                    .await
+                    .map(|r| (run.id, r))
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            match result {
+                Ok((id, Recorded::New)) => println!("stored {id} ({})", dir.display()),
+                Ok((id, Recorded::AlreadyStored)) => {
+                    println!("already stored {id} ({})", dir.display())
+                }
+                Err(e) => {
+                    failed = true;
+                    eprintln!("servebench: {e}");
+                }
+            }
+        }
+    }
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}

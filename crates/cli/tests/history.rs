@@ -1,0 +1,383 @@
+//! The history store, as a real SQLite file: every finished run recorded with its labels,
+//! metrics and records; `history list`, `show` and `import`; concurrent writers; a store that
+//! cannot be reached, or was written by a newer servebench; labels that do not parse.
+
+use crate::common::bin::{read_report, servebench};
+use crate::common::mock::MockCfg;
+use crate::common::openai::mock_openai;
+use servebench_engine::store::{Filter, Location, Store};
+
+/// `servebench run` against a quick mock into `out`, recorded in `db` with `labels`.
+async fn run_into(url: &str, out: &std::path::Path, db: &std::path::Path, labels: &[&str]) {
+    let mut args = vec![
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        url,
+        "--model",
+        "mock-model",
+        "--warm",
+        "4",
+        "--max-tokens",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+        "--store",
+        db.to_str().unwrap(),
+    ];
+    for l in labels {
+        args.extend(["--label", l]);
+    }
+    let o = servebench(&args).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("History: stored as "), "{}", o.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_run_is_recorded_with_its_labels_metrics_and_records() {
+    let m = mock_openai(MockCfg::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.sqlite");
+    let out = dir.path().join("out");
+    run_into(&m.url(), &out, &db, &["team=infra", "server=mock-1"]).await;
+    let other = dir.path().join("other");
+    run_into(&m.url(), &other, &db, &["team=infra", "server=mock-2"]).await;
+    // Listing by label finds the one run; by team both.
+    let o = servebench(&[
+        "history",
+        "list",
+        "--store",
+        db.to_str().unwrap(),
+        "--label",
+        "server=mock-1",
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("1 run(s)") && o.stdout.contains("server=mock-1"),
+        "{}",
+        o.stdout
+    );
+    let store = Store::open(&Location::Sqlite(db.clone())).await.unwrap();
+    let team = store
+        .list(&Filter {
+            labels: vec![("team".into(), "infra".into())],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(team.len(), 2);
+    let run = team
+        .iter()
+        .find(|r| r.labels["server"] == "mock-1")
+        .unwrap();
+    // The run's own labels: servebench's version, the command, the machine.
+    assert_eq!(run.labels["command"], "run");
+    assert_eq!(run.labels["servebench_version"], env!("CARGO_PKG_VERSION"));
+    assert!(run.labels.contains_key("cpu") && run.labels.contains_key("gpu"));
+    assert_eq!(run.targets, vec!["openai".to_string()]);
+    // Every journalled request is stored, and the headline metrics are the report's.
+    let shown = store.show(&run.id).await.unwrap().unwrap();
+    let journalled = std::fs::read_to_string(out.join("requests.jsonl"))
+        .unwrap()
+        .lines()
+        .count();
+    assert_eq!(shown.requests as usize, journalled);
+    let report = read_report(&out);
+    let ttft = report["targets"][0]["phases"]["warm"]["ttft_s"]["p50"]
+        .as_f64()
+        .unwrap();
+    let stored = shown
+        .metrics
+        .iter()
+        .find(|(t, m, _)| t == "openai" && m == "warm_ttft_s")
+        .map(|x| x.2)
+        .unwrap();
+    assert_eq!(stored, ttft);
+    let o = servebench(&["history", "show", &run.id, "--store", db.to_str().unwrap()]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains("| openai | warm_ttft_s |"),
+        "{}",
+        o.stdout
+    );
+    let o = servebench(&["history", "show", "nope", "--store", db.to_str().unwrap()]).await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+}
+
+/// Copies of one finished run under other directory names are other runs: eight imported at
+/// once into one SQLite file lose nothing; importing them again stores nothing twice.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_imports_lose_nothing_and_a_run_is_kept_once() {
+    let m = mock_openai(MockCfg::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("runs").join("first");
+    std::fs::create_dir_all(first.parent().unwrap()).unwrap();
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--warm",
+        "3",
+        "--max-tokens",
+        "4",
+        "--out",
+        first.to_str().unwrap(),
+        "--no-store",
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        !o.stderr.contains("History:"),
+        "--no-store stored: {}",
+        o.stderr
+    );
+    for k in 0..7 {
+        let copy = dir.path().join("runs").join(format!("copy{k}"));
+        std::fs::create_dir(&copy).unwrap();
+        for f in ["report.json", "requests.jsonl"] {
+            std::fs::copy(first.join(f), copy.join(f)).unwrap();
+        }
+    }
+    let db = dir.path().join("team.sqlite");
+    let runs: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path().join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let imports = runs.iter().map(|r| {
+        let (r, db) = (r.clone(), db.clone());
+        tokio::spawn(async move {
+            servebench(&[
+                "history",
+                "import",
+                r.to_str().unwrap(),
+                "--store",
+                db.to_str().unwrap(),
+            ])
+            .await
+        })
+    });
+    for o in futures_util::future::join_all(imports).await {
+        let o = o.unwrap();
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+    let store = Store::open(&Location::Sqlite(db.clone())).await.unwrap();
+    let all = store.list(&Filter::default()).await.unwrap();
+    assert_eq!(all.len(), 8, "{all:?}");
+    for r in &all {
+        let s = store.show(&r.id).await.unwrap().unwrap();
+        assert!(s.requests >= 3, "{}: {} requests", r.id, s.requests);
+    }
+    // The directory of runs, again: every one already there.
+    let o = servebench(&[
+        "history",
+        "import",
+        dir.path().join("runs").to_str().unwrap(),
+        "--store",
+        db.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        o.stdout.matches("already stored").count(),
+        8,
+        "{}",
+        o.stdout
+    );
+    // Nothing finished under a path: exit 2, said.
+    let o = servebench(&[
+        "history",
+        "import",
+        dir.path().to_str().unwrap(),
+        "--store",
+        db.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(o.stderr.contains("no finished run"), "{}", o.stderr);
+}
+
+/// A store that cannot be reached never costs the run: the run's files are written, exit 0,
+/// and one line names the host (never the password) and the command that stores it later.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_store_never_costs_the_run() {
+    let m = mock_openai(MockCfg::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let port = crate::common::ports::dead_port();
+    let url = format!("postgres://bench:s3cret-pw@127.0.0.1:{port}/history");
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--warm",
+        "2",
+        "--max-tokens",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+        "--store",
+        &url,
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(out.join("report.json").is_file());
+    let line = o
+        .stderr
+        .lines()
+        .find(|l| l.contains("history"))
+        .unwrap_or_else(|| panic!("no history line: {}", o.stderr));
+    assert!(
+        line.contains(&format!("127.0.0.1:{port}"))
+            && line.contains("servebench history import")
+            && line.contains(out.to_str().unwrap()),
+        "{line}"
+    );
+    assert!(
+        !o.stderr.contains("s3cret-pw"),
+        "the password was printed: {}",
+        o.stderr
+    );
+}
+
+/// A store whose schema is newer than this servebench's is refused, naming both versions; a
+/// label without `=` is exit 2.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_newer_store_and_a_bad_label_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    drop(Store::open(&Location::Sqlite(db.clone())).await.unwrap());
+    // A later servebench's migration, as sqlx records it.
+    let o = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (7, 'future', 1, x'00', 0)\"); c.commit()",
+            db.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = servebench(&["history", "list", "--store", db.to_str().unwrap()]).await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("schema version 7")
+            && o.stderr.contains("knows up to version 1")
+            && o.stderr
+                .contains(&format!("servebench {}", env!("CARGO_PKG_VERSION"))),
+        "{}",
+        o.stderr
+    );
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        "http://127.0.0.1:9",
+        "--model",
+        "m",
+        "--label",
+        "team",
+    ])
+    .await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("`team` is not a label: use KEY=VALUE"),
+        "{}",
+        o.stderr
+    );
+}
+
+/// A write killed (`kill -9`) halfway leaves the store as it was: the run is either whole or
+/// absent, and no request row outlives its run; importing again stores it whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_killed_halfway_leaves_nothing_half_written() {
+    let m = mock_openai(MockCfg::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("big");
+    let o = servebench(&[
+        "run",
+        "--api",
+        "openai",
+        "--url",
+        &m.url(),
+        "--model",
+        "mock-model",
+        "--warm",
+        "3",
+        "--max-tokens",
+        "4",
+        "--out",
+        run.to_str().unwrap(),
+        "--no-store",
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    // A journal long enough that storing it takes a while (≈ 6 s for 40,000 records in a debug
+    // build; reading them takes well under the 2 s before the kill).
+    let journal = std::fs::read_to_string(run.join("requests.jsonl")).unwrap();
+    std::fs::write(
+        run.join("requests.jsonl"),
+        journal.repeat(40_000 / journal.lines().count()),
+    )
+    .unwrap();
+    let lines = std::fs::read_to_string(run.join("requests.jsonl"))
+        .unwrap()
+        .lines()
+        .count() as i64;
+    let db = dir.path().join("h.sqlite");
+    drop(Store::open(&Location::Sqlite(db.clone())).await.unwrap());
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .args([
+            "history",
+            "import",
+            run.to_str().unwrap(),
+            "--store",
+            db.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    child.kill().await.unwrap();
+    let killed = child.wait_with_output().await.unwrap();
+    let store = Store::open(&Location::Sqlite(db.clone())).await.unwrap();
+    let after_kill = store.list(&Filter::default()).await.unwrap();
+    eprintln!(
+        "killed after 2 s: {} run(s) stored ({})",
+        after_kill.len(),
+        String::from_utf8_lossy(&killed.stdout).trim()
+    );
+    for r in &after_kill {
+        assert_eq!(store.show(&r.id).await.unwrap().unwrap().requests, lines);
+    }
+    assert_eq!(store.orphans().await.unwrap(), 0, "rows without their run");
+    let t = std::time::Instant::now();
+    let o = servebench(&[
+        "history",
+        "import",
+        run.to_str().unwrap(),
+        "--store",
+        db.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    eprintln!(
+        "a whole import of {lines} records: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let all = store.list(&Filter::default()).await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        store.show(&all[0].id).await.unwrap().unwrap().requests,
+        lines
+    );
+}
