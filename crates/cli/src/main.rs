@@ -5,6 +5,7 @@
 //! interrupted by Ctrl-C.
 
 mod args;
+mod gate;
 mod gpu;
 mod history;
 mod output_cli;
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
     match args.command {
         args::Command::Gpu(g) => gpu::run(&g),
         args::Command::History(h) => rt.block_on(history::history_cmd(h)),
+        args::Command::Gate(g) => rt.block_on(gate::gate_cmd(g)),
         args::Command::Compare(c) => match output_cli::compare_cmd(&c) {
             Ok(()) => ExitCode::SUCCESS,
             Err(f) => output_cli::exit(f),

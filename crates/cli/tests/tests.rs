@@ -17,6 +17,7 @@ mod e2e_llamacpp;
 mod e2e_vllm;
 mod eval;
 mod faults;
+mod gate;
 mod history;
 mod hostile;
 mod load;

@@ -36,6 +36,9 @@ pub enum Command {
     Report(crate::output_cli::ReportArgs),
     /// The history store: list, show and import finished runs.
     History(crate::history::HistoryArgs),
+    /// Fail CI on a regression: a candidate against a baseline on the conditions of
+    /// --fail-on; exit 1 only when a change is past its threshold and significant.
+    Gate(crate::gate::GateArgs),
     /// List the NVIDIA GPUs servebench can read and print a few live readings, or say why
     /// there are none (exit 1).
     Gpu(GpuArgs),

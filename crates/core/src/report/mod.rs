@@ -33,6 +33,7 @@ pub mod finding;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod format;
+pub mod gate;
 pub mod html;
 pub mod i18n;
 pub mod interference;

@@ -25,6 +25,8 @@ pub enum Stat {
     Mean,
     /// Median.
     Median,
+    /// A percentile, 1–99 (`Quantile(95)`: the 95th).
+    Quantile(u8),
 }
 
 impl Stat {
@@ -32,10 +34,14 @@ impl Stat {
     pub fn of(self, v: &[f64]) -> f64 {
         match self {
             Stat::Mean => v.iter().sum::<f64>() / v.len() as f64,
-            Stat::Median => {
+            Stat::Median | Stat::Quantile(_) => {
+                let q = match self {
+                    Stat::Quantile(p) => f64::from(p) / 100.0,
+                    _ => 0.5,
+                };
                 let mut s = v.to_vec();
                 s.sort_by(f64::total_cmp);
-                quantile_sorted(&s, 0.5)
+                quantile_sorted(&s, q)
             }
         }
     }

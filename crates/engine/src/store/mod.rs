@@ -572,6 +572,67 @@ impl Store {
     }
 }
 
+impl Store {
+    /// A stored run's report and request records (in journal order); `None` when no run has
+    /// that id.
+    pub async fn load(
+        &self,
+        id: &str,
+    ) -> Result<Option<(crate::report::Report, Vec<crate::record::RequestRecord>)>, StoreError>
+    {
+        let err = q(&self.at);
+        let Some(row) = sqlx::query("SELECT report_json FROM runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(&err)?
+        else {
+            return Ok(None);
+        };
+        let bad = |e: serde_json::Error| StoreError::Query {
+            at: self.at.clone(),
+            why: format!("run {id} does not read back: {e}"),
+        };
+        let report =
+            serde_json::from_str(&row.try_get::<String, _>(0).map_err(&err)?).map_err(bad)?;
+        let records =
+            sqlx::query("SELECT record_json FROM requests WHERE run_id = $1 ORDER BY seq")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(&err)?
+                .iter()
+                .map(|r| {
+                    let text: String = r.try_get(0).map_err(&err)?;
+                    serde_json::from_str(&text).map_err(bad)
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(Some((report, records)))
+    }
+
+    /// The newest run carrying label `key=value` (any key with that value when `key` is
+    /// `None`).
+    pub async fn newest_labelled(
+        &self,
+        key: Option<&str>,
+        value: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let err = q(&self.at);
+        let row = sqlx::query(
+            "SELECT r.id FROM runs r JOIN run_labels l ON l.run_id = r.id
+             WHERE l.value = $1 AND (CAST($2 AS TEXT) IS NULL OR l.key = $2)
+             ORDER BY r.created_at DESC, r.id DESC LIMIT 1",
+        )
+        .bind(value)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(&err)?;
+        row.map(|r| r.try_get::<String, _>(0).map_err(&err))
+            .transpose()
+    }
+}
+
 /// One stored run, for `history show`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ShownRun {

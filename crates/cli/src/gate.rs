@@ -1,0 +1,208 @@
+//! `servebench gate`: a candidate against a baseline on the conditions of `--fail-on`; exit 1
+//! only when a change is past its threshold and significant, 2 for an expression that does
+//! not parse or a run that cannot be found. Prints every check; `--junit FILE` writes them as
+//! JUnit XML for CI systems.
+
+use clap::Args;
+use servebench_engine::record::RequestRecord;
+use servebench_engine::report::Report;
+use servebench_engine::report::compare::{Entry, samples};
+use servebench_engine::report::gate::{self, Verdict};
+use servebench_engine::store::{Location, Store, default_location};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// `servebench gate` arguments.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The baseline: `label:KEY=VALUE` or `label:VALUE` (the newest stored run with that
+    /// label), a stored run's id, a run directory or its report.json.
+    #[arg(long)]
+    pub baseline: String,
+    /// The candidate, as the baseline.
+    #[arg(long)]
+    pub candidate: String,
+    /// Conditions, comma-separated: `warm_ttft_s.p95 > +10%, quality.pass_at_1 < -0.03,
+    /// capacity.developers < -1` (a registry id with `.mean`/`.median`/`.pNN`; `%`: a share
+    /// of the baseline; each pointing the way its metric gets worse).
+    #[arg(long, value_parser = |s: &str| gate::parse(s).map(|_| s.to_string()).map_err(|e| e.to_string()))]
+    pub fail_on: String,
+    /// Also write the checks as JUnit XML (one test case per check).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// The history store the labels and ids are looked up in [default:
+    /// ~/.local/share/servebench/history.sqlite].
+    #[arg(long, env = "SERVEBENCH_STORE", value_name = "FILE|URL")]
+    pub store: Option<String>,
+}
+
+/// A run to gate: its report and request records, and how it was named.
+struct Side {
+    name: String,
+    report: Report,
+    records: Vec<RequestRecord>,
+}
+
+/// Find `spec`: a run directory or report file, else a label or id in the store.
+async fn resolve(spec: &str, store: &Option<String>) -> Result<Side, String> {
+    let path = Path::new(spec);
+    if path.exists() {
+        let dir = if path.is_dir() {
+            path
+        } else {
+            path.parent().unwrap_or(Path::new("."))
+        };
+        let file = if path.is_dir() {
+            path.join("report.json")
+        } else {
+            path.to_path_buf()
+        };
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let report: Report = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a servebench report: {e}", file.display()))?;
+        let records = servebench_engine::journal::read(&dir.join("requests.jsonl"))
+            .map(|(r, _)| r)
+            .unwrap_or_default();
+        return Ok(Side {
+            name: spec.to_string(),
+            report,
+            records,
+        });
+    }
+    let loc = store
+        .as_deref()
+        .map_or_else(default_location, Location::parse);
+    let st = Store::open(&loc).await.map_err(|e| e.to_string())?;
+    let id = match spec.strip_prefix("label:") {
+        Some(l) => {
+            let (key, value) = match l.split_once('=') {
+                Some((k, v)) => (Some(k), v),
+                None => (None, l),
+            };
+            st.newest_labelled(key, value)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| {
+                    format!(
+                        "`{spec}`: no stored run carries that label in {}",
+                        st.describe()
+                    )
+                })?
+        }
+        None => spec.to_string(),
+    };
+    let (report, records) = st
+        .load(&id)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "`{spec}`: not a run directory, a report file, a label: or a run id in {} (`servebench history list`)",
+                st.describe()
+            )
+        })?;
+    Ok(Side {
+        name: format!("{spec} ({id})"),
+        report,
+        records,
+    })
+}
+
+fn entries(side: &Side) -> Vec<Entry<'_>> {
+    side.report
+        .targets
+        .iter()
+        .map(|t| Entry {
+            label: t.name.clone(),
+            source: side.name.clone(),
+            target: t,
+            settings: &side.report.settings,
+            gpu: &side.report.gpu,
+            samples: samples(t, &side.records),
+        })
+        .collect()
+}
+
+/// `servebench gate …`.
+pub async fn gate_cmd(a: GateArgs) -> ExitCode {
+    let conditions = gate::parse(&a.fail_on).expect("checked by the parser");
+    let (base, cand) = match (
+        resolve(&a.baseline, &a.store).await,
+        resolve(&a.candidate, &a.store).await,
+    ) {
+        (Ok(b), Ok(c)) => (b, c),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("servebench: gate: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let checks = gate::check(&conditions, &entries(&base), &entries(&cand));
+    if checks.is_empty() {
+        eprintln!(
+            "servebench: gate: the baseline and the candidate have no target in common (by name): nothing to check"
+        );
+        return ExitCode::from(2);
+    }
+    let f = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.4}"));
+    let mut out = format!(
+        "Baseline: {}\nCandidate: {}\n\n| Target | Condition | Baseline | Candidate | Change | 95 % interval | p | Test | Verdict |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+        base.name, cand.name
+    );
+    for c in &checks {
+        let pct = c.condition.ends_with('%');
+        let change = |d: f64| {
+            if pct {
+                format!("{:+.1} %", d * 100.0)
+            } else {
+                format!("{d:+.4}")
+            }
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            c.target,
+            c.condition,
+            f(c.baseline),
+            f(c.candidate),
+            c.change.map_or("—".into(), change),
+            c.interval.map_or("—".into(), |[lo, hi]| format!(
+                "{} … {}",
+                change(lo),
+                change(hi)
+            )),
+            c.p_value.map_or("—".into(), |p| format!("{p:.3}")),
+            c.test,
+            match c.verdict {
+                Verdict::Pass => "pass",
+                Verdict::NotSignificant => "past the threshold, not significant",
+                Verdict::Untested => "past the threshold, untested",
+                Verdict::Fail => "**FAIL**",
+                Verdict::NotMeasured => "not measured",
+            }
+        ));
+    }
+    let failed: Vec<&gate::Check> = checks
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .collect();
+    out.push_str(&format!(
+        "\n{} checks, {} failed (a change fails only past its threshold and significant by the test shown; per-request tests: the runs' pooled requests).\n",
+        checks.len(),
+        failed.len()
+    ));
+    print!("{out}");
+    if let Some(path) = &a.junit
+        && let Err(e) = std::fs::write(path, gate::junit(&checks))
+    {
+        eprintln!("servebench: gate: cannot write {}: {e}", path.display());
+        return ExitCode::from(1);
+    }
+    for c in &failed {
+        eprintln!("servebench: gate: {}", gate::describe(c));
+    }
+    if failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
