@@ -5,6 +5,8 @@
 
 use crate::args::target::{StoreArgs, label_parser};
 use clap::{Args, Subcommand};
+use servebench_engine::report::compare::{Entry, samples};
+use servebench_engine::report::{gate, trend};
 use servebench_engine::store::run::{StoredRun, host_labels};
 use servebench_engine::store::{Filter, Location, Recorded, Store, default_location};
 use std::path::{Path, PathBuf};
@@ -42,6 +44,29 @@ pub enum HistoryCommand {
         /// The run's id (from `history list`).
         id: String,
     },
+    /// A metric over the stored runs, per target, oldest first; runs whose settings or labels
+    /// differ from the run before are marked with what changed.
+    Trend {
+        /// The metric: a registry id (with .mean, .median or .pNN for per-request samples),
+        /// quality.pass_at_1 or capacity.developers.
+        #[arg(value_parser = |s: &str| gate::parse_metric(s).map(|_| s.to_string()).map_err(|e| e.to_string()))]
+        metric: String,
+        /// This target only.
+        #[arg(long)]
+        target: Option<String>,
+        /// Runs from the last `30d`, `12h` or `90m`, or since a date or RFC 3339 time.
+        #[arg(long, value_parser = since_parser)]
+        since: Option<String>,
+        /// Runs carrying this label (repeatable; all must match).
+        #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label_parser)]
+        labels: Vec<(String, String)>,
+        /// md (a table), html (a self-contained page with the chart) or csv.
+        #[arg(long, value_enum, default_value_t = TrendFormat::Md)]
+        format: TrendFormat,
+        /// Write here instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Store finished runs made before the store existed (or when it could not be reached):
     /// a run directory, or a directory of them (`servebench-results/`).
     Import {
@@ -52,6 +77,17 @@ pub enum HistoryCommand {
         #[arg(long = "label", value_name = "KEY=VALUE", value_parser = label_parser)]
         labels: Vec<(String, String)>,
     },
+}
+
+/// How `history trend` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrendFormat {
+    /// Markdown: the table.
+    Md,
+    /// A self-contained HTML page: the chart and the table.
+    Html,
+    /// CSV: one row per run and target.
+    Csv,
 }
 
 /// `30d`/`12h`/`90m` back from now, a date or an RFC 3339 time, as the reports' UTC
@@ -138,8 +174,89 @@ pub async fn history_cmd(a: HistoryArgs) -> ExitCode {
             .await
         }
         HistoryCommand::Show { id } => show(&store, &id).await,
+        HistoryCommand::Trend {
+            metric,
+            target,
+            since,
+            labels,
+            format,
+            out,
+        } => {
+            let f = Filter {
+                target,
+                since,
+                labels,
+            };
+            match trend(&store, &metric, &f, format).await {
+                Ok(text) => match out {
+                    Some(path) => match std::fs::write(&path, text) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => {
+                            eprintln!("servebench: cannot write {}: {e}", path.display());
+                            ExitCode::from(1)
+                        }
+                    },
+                    None => {
+                        print!("{text}");
+                        ExitCode::SUCCESS
+                    }
+                },
+                Err(e) => {
+                    eprintln!("servebench: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         HistoryCommand::Import { paths, labels } => import(&store, &paths, &labels).await,
     }
+}
+
+/// `metric` over the runs `f` keeps, written as `format`.
+async fn trend(
+    store: &Store,
+    metric: &str,
+    f: &Filter,
+    format: TrendFormat,
+) -> Result<String, servebench_engine::store::StoreError> {
+    use servebench_engine::report::document::Exporter;
+    let m = gate::parse_metric(metric).expect("checked by the parser");
+    let mut points = Vec::new();
+    for r in store.list(f).await?.iter().rev() {
+        let Some((report, records)) = store.load(&r.id).await? else {
+            continue;
+        };
+        let settings = serde_json::to_value(&report.settings).unwrap_or_default();
+        for t in &report.targets {
+            if f.target.as_ref().is_some_and(|x| *x != t.name) {
+                continue;
+            }
+            let e = Entry {
+                label: t.name.clone(),
+                source: r.id.clone(),
+                target: t,
+                settings: &report.settings,
+                gpu: &report.gpu,
+                samples: samples(t, &records),
+            };
+            points.push(trend::Point {
+                run: r.id.clone(),
+                created_at: r.created_at.clone(),
+                target: t.name.clone(),
+                value: m.value(&e),
+                settings: settings.clone(),
+                labels: r.labels.clone(),
+            });
+        }
+    }
+    Ok(match format {
+        TrendFormat::Md => {
+            servebench_engine::report::markdown::Markdown.export(&trend::document(metric, &points))
+        }
+        TrendFormat::Html => {
+            servebench_engine::report::html::Html.export(&trend::document(metric, &points))
+        }
+        TrendFormat::Csv => trend::csv(&points),
+    })
 }
 
 async fn list(store: &Store, f: Filter) -> ExitCode {

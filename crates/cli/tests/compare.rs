@@ -153,15 +153,15 @@ async fn clearly_different_ttft_is_significant_and_the_same_mock_is_not() {
     assert!(!html.contains("<script"), "no script is needed to read it");
     assert!(!html.contains("src=\"http"), "no network resources");
     if cfg!(feature = "e2e") {
-        check_in_browser(&html_path, dir.path());
+        check_in_browser(&html_path, dir.path(), 4);
     } else {
         eprintln!("HTML not opened in a browser: `make test` does (--features e2e)");
     }
 }
 
 /// Open the HTML in headless Chromium: it must load without errors, render the charts and
-/// produce a screenshot. Part of `make test` (`--features e2e`), where a missing Chromium fails.
-fn check_in_browser(html: &Path, dir: &Path) {
+/// produce a screenshot (at least `svgs` charts in its DOM). Part of `make test` (`--features e2e`), where a missing Chromium fails.
+pub(crate) fn check_in_browser(html: &Path, dir: &Path, svgs: usize) {
     let browser = ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .find(|b| {
@@ -199,7 +199,7 @@ fn check_in_browser(html: &Path, dir: &Path) {
         .unwrap();
     let dom = String::from_utf8_lossy(&dom.stdout);
     assert!(
-        dom.matches("<svg").count() >= 4,
+        dom.matches("<svg").count() >= svgs,
         "charts missing from the DOM"
     );
     assert!(dom.contains("<table"), "tables missing from the DOM");

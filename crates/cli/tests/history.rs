@@ -489,3 +489,78 @@ async fn the_same_runs_read_back_identical_from_sqlite_and_postgresql() {
     );
     assert!(!o.stderr.contains("not-the-password"), "{}", o.stderr);
 }
+
+/// `history trend`: a metric over the stored runs, oldest first, the run whose labels or
+/// settings changed marked; CSV, Markdown, and a self-contained HTML page with the chart
+/// (opened in a real browser by `make test`).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trend_marks_the_run_whose_setting_changed() {
+    let m = mock_openai(MockCfg::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("h.sqlite");
+    for (k, label) in ["server=mock-1", "server=mock-1", "server=mock-2"]
+        .iter()
+        .enumerate()
+    {
+        run_into(&m.url(), &dir.path().join(format!("run{k}")), &db, &[label]).await;
+    }
+    let trend = |format: &'static str| {
+        let db = db.clone();
+        async move {
+            servebench(&[
+                "history",
+                "trend",
+                "warm_ttft_s.p90",
+                "--target",
+                "openai",
+                "--format",
+                format,
+                "--store",
+                db.to_str().unwrap(),
+            ])
+            .await
+        }
+    };
+    let o = trend("csv").await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rows: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(rows.len(), 4, "{}", o.stdout);
+    assert!(
+        rows[1].ends_with(",\"\"") && rows[2].ends_with(",\"\""),
+        "{}",
+        o.stdout
+    );
+    assert!(rows[3].contains("server=mock-1 → mock-2"), "{}", o.stdout);
+    let v: f64 = rows[1].split(',').nth(3).unwrap().parse().unwrap();
+    assert!(v > 0.0 && v < 1.0, "a TTFT p90 in seconds: {v}");
+    let o = trend("md").await;
+    assert!(o.stdout.contains("| openai | 3 |"), "{}", o.stdout);
+    let html = dir.path().join("trend.html");
+    let o = servebench(&[
+        "history",
+        "trend",
+        "warm_ttft_s.p90",
+        "--format",
+        "html",
+        "--out",
+        html.to_str().unwrap(),
+        "--store",
+        db.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<svg") && page.contains("run (oldest first)"));
+    if cfg!(feature = "e2e") {
+        crate::compare::check_in_browser(&html, dir.path(), 1);
+    }
+    let o = servebench(&[
+        "history",
+        "trend",
+        "warm_ttft",
+        "--store",
+        db.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(o.code, 2, "{}", o.stderr);
+}

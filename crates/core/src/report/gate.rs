@@ -30,9 +30,9 @@ impl GateMetric {
         }
     }
 
-    /// The value for `t` (the statistic asked for, from `samples` when it is not the
+    /// The value for an entry (the statistic asked for, from its samples when it is not the
     /// report's own).
-    fn value(self, e: &Entry) -> Option<f64> {
+    pub fn value(self, e: &Entry) -> Option<f64> {
         match self {
             GateMetric::Registry(id, None) => (id.def().value)(e.target),
             GateMetric::Registry(id, Some(stat)) => {
@@ -98,6 +98,50 @@ fn stat_of(s: &str) -> Option<Stat> {
     }
 }
 
+/// A metric of a condition or a trend: a registry id with `.mean`, `.median` or `.pNN` for a
+/// metric with per-request samples, `quality.pass_at_1` or `capacity.developers`.
+pub fn parse_metric(name: &str) -> Result<GateMetric, ParseError> {
+    Ok(match name {
+        "quality.pass_at_1" => GateMetric::PassAt1,
+        "capacity.developers" => GateMetric::CapacityDevelopers,
+        _ => {
+            let (key, stat) = match name.split_once('.') {
+                Some((k, s)) => (k, Some(s)),
+                None => (name, None),
+            };
+            let id = MetricId::from_key(key).ok_or_else(|| ParseError {
+                token: key.to_string(),
+                why: format!(
+                    "not a metric: use one of {}, quality.pass_at_1, capacity.developers",
+                    super::metric::REGISTRY
+                        .iter()
+                        .map(|d| d.key)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })?;
+            let stat = match stat {
+                None => None,
+                Some(s) => {
+                    if matches!(id.def().samples, Samples::None | Samples::Loads) {
+                        return Err(ParseError {
+                            token: name.to_string(),
+                            why: format!(
+                                "{key} has no per-request samples to take .{s} of: use {key}"
+                            ),
+                        });
+                    }
+                    Some(stat_of(s).ok_or_else(|| ParseError {
+                        token: s.to_string(),
+                        why: "not a statistic: use mean, median or p1..p99".into(),
+                    })?)
+                }
+            };
+            GateMetric::Registry(id, stat)
+        }
+    })
+}
+
 /// Parse `--fail-on`: conditions separated by commas, each `METRIC OP CHANGE` — METRIC a
 /// registry id (with `.mean`, `.median` or `.pNN` for a metric with per-request samples),
 /// `quality.pass_at_1` or `capacity.developers`; OP `>` or `<`; CHANGE signed, `%` for a share
@@ -119,45 +163,7 @@ pub fn parse(expr: &str) -> Result<Vec<Condition>, ParseError> {
                 why: "no > or <: write METRIC > +10% or METRIC < -0.03".into(),
             })?;
         let (name, change) = (part[..at].trim(), part[at + 1..].trim());
-        let metric = match name {
-            "quality.pass_at_1" => GateMetric::PassAt1,
-            "capacity.developers" => GateMetric::CapacityDevelopers,
-            _ => {
-                let (key, stat) = match name.split_once('.') {
-                    Some((k, s)) => (k, Some(s)),
-                    None => (name, None),
-                };
-                let id = MetricId::from_key(key).ok_or_else(|| ParseError {
-                    token: key.to_string(),
-                    why: format!(
-                        "not a metric: use one of {}, quality.pass_at_1, capacity.developers",
-                        super::metric::REGISTRY
-                            .iter()
-                            .map(|d| d.key)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                })?;
-                let stat = match stat {
-                    None => None,
-                    Some(s) => {
-                        if matches!(id.def().samples, Samples::None | Samples::Loads) {
-                            return Err(ParseError {
-                                token: name.to_string(),
-                                why: format!(
-                                    "{key} has no per-request samples to take .{s} of: use {key}"
-                                ),
-                            });
-                        }
-                        Some(stat_of(s).ok_or_else(|| ParseError {
-                            token: s.to_string(),
-                            why: "not a statistic: use mean, median or p1..p99".into(),
-                        })?)
-                    }
-                };
-                GateMetric::Registry(id, stat)
-            }
-        };
+        let metric = parse_metric(name)?;
         let relative = change.ends_with('%');
         let number = change.trim_end_matches('%').trim();
         let threshold: f64 = number

@@ -60,6 +60,7 @@ pub mod svg;
 pub mod table;
 pub mod team;
 pub mod team_doc;
+pub mod trend;
 
 pub use model::*;
 pub use phase::*;
