@@ -13,7 +13,8 @@
 mod attempt;
 mod autocomplete;
 mod capacity;
-pub(crate) use capacity::resume_mismatch;
+mod capacity_journal;
+pub(crate) use capacity_journal::resume_mismatch;
 mod ctx;
 mod error;
 mod ladder;
