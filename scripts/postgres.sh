@@ -20,14 +20,20 @@ as_owner() {
 }
 case ${1:-start} in
 start)
-  if [ ! -s "$dir/PG_VERSION" ]; then
-    mkdir -p "$dir"
-    [ "$(id -u)" = 0 ] && chown postgres "$dir"
-    pw=$(mktemp); echo servebench > "$pw"; chmod 644 "$pw"
-    as_owner "'$bin/initdb' -D '$dir' -U postgres --pwfile='$pw' --auth=scram-sha-256 -E UTF8 --no-locale" >/dev/null
-    rm -f "$pw"
+  if [ -L "$dir" ]; then
+    echo "scripts/postgres.sh: $dir is a symbolic link: remove it (or set TMPDIR)" >&2; exit 1
   fi
-  if ! "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+  if [ ! -s "$dir/PG_VERSION" ]; then
+    if [ "$(id -u)" = 0 ]; then install -d -o postgres -m 700 "$dir"; else mkdir -p -m 700 "$dir"; fi
+    pw=$(mktemp); trap 'rm -f "$pw"' EXIT
+    echo servebench > "$pw"; chmod 644 "$pw"
+    as_owner "'$bin/initdb' -D '$dir' -U postgres --pwfile='$pw' --auth=scram-sha-256 -E UTF8 --no-locale" >/dev/null
+  fi
+  # pg_isready: 0 accepting, 1 starting, 2 no response — start only when nothing answers.
+  ready=0; "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" || ready=$?
+  if [ "$ready" = 1 ]; then
+    for _ in 1 2 3 4 5 6 7 8 9 10; do sleep 1; "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" && break; done
+  elif [ "$ready" != 0 ]; then
     as_owner "'$bin/pg_ctl' -D '$dir' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1\" start" >/dev/null
   fi
   echo "postgres://postgres:servebench@127.0.0.1:$port/postgres"

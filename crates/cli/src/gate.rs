@@ -32,7 +32,12 @@ pub struct GateArgs {
     pub junit: Option<PathBuf>,
     /// The history store the labels and ids are looked up in [default:
     /// ~/.local/share/servebench/history.sqlite].
-    #[arg(long, env = "SERVEBENCH_STORE", value_name = "FILE|URL")]
+    #[arg(
+        long,
+        env = "SERVEBENCH_STORE",
+        hide_env_values = true,
+        value_name = "FILE|URL"
+    )]
     pub store: Option<String>,
 }
 
@@ -40,39 +45,26 @@ pub struct GateArgs {
 struct Side {
     name: String,
     report: Report,
-    records: Vec<RequestRecord>,
+    /// `None`: a report without its journal (no per-request samples).
+    records: Option<Vec<RequestRecord>>,
 }
 
 /// Find `spec`: a run directory or report file, else a label or id in the store.
 async fn resolve(spec: &str, store: &Option<String>) -> Result<Side, String> {
     let path = Path::new(spec);
     if path.exists() {
-        let dir = if path.is_dir() {
-            path
-        } else {
-            path.parent().unwrap_or(Path::new("."))
-        };
-        let file = if path.is_dir() {
-            path.join("report.json")
-        } else {
-            path.to_path_buf()
-        };
-        let text =
-            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let report: Report = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a servebench report: {e}", file.display()))?;
-        let records = servebench_engine::journal::read(&dir.join("requests.jsonl"))
-            .map(|(r, _)| r)
-            .unwrap_or_default();
+        // Read as every command reads a report: its schema checked, an older one upgraded.
+        let run = servebench_engine::runs::load(path).map_err(|e| e.to_string())?;
         return Ok(Side {
             name: spec.to_string(),
-            report,
-            records,
+            report: run.report,
+            records: run.records,
         });
     }
-    let loc = store
-        .as_deref()
-        .map_or_else(default_location, Location::parse);
+    let loc = match store.as_deref().map(Location::parse) {
+        None => default_location(),
+        Some(l) => l?,
+    };
     let st = Store::open(&loc).await.map_err(|e| e.to_string())?;
     let id = match spec.strip_prefix("label:") {
         Some(l) => {
@@ -105,7 +97,7 @@ async fn resolve(spec: &str, store: &Option<String>) -> Result<Side, String> {
     Ok(Side {
         name: format!("{spec} ({id})"),
         report,
-        records,
+        records: Some(records),
     })
 }
 
@@ -119,7 +111,7 @@ fn entries(side: &Side) -> Vec<Entry<'_>> {
             target: t,
             settings: &side.report.settings,
             gpu: &side.report.gpu,
-            samples: samples(t, &side.records),
+            samples: samples(t, side.records.as_deref().unwrap_or_default()),
         })
         .collect()
 }
@@ -137,6 +129,21 @@ pub async fn gate_cmd(a: GateArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A condition on per-request samples cannot be tested without the journal: said, not
+    // passed quietly.
+    let needs_samples = conditions.iter().any(|c| {
+        matches!(c.metric, gate::GateMetric::Registry(id, _)
+            if matches!(id.def().samples, servebench_engine::report::metric::Samples::Requests(..)))
+    });
+    for side in [&base, &cand] {
+        if needs_samples && side.records.is_none() {
+            eprintln!(
+                "servebench: gate: {} has no requests.jsonl beside its report: its per-request samples are needed to test the conditions (gate the run directory, or a stored run)",
+                side.name
+            );
+            return ExitCode::from(2);
+        }
+    }
     let checks = gate::check(&conditions, &entries(&base), &entries(&cand));
     if checks.is_empty() {
         eprintln!(

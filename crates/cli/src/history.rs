@@ -19,7 +19,13 @@ pub struct HistoryArgs {
     pub command: HistoryCommand,
     /// The history store: a SQLite file, or postgres://user@host/db [default:
     /// ~/.local/share/servebench/history.sqlite].
-    #[arg(long, global = true, env = "SERVEBENCH_STORE", value_name = "FILE|URL")]
+    #[arg(
+        long,
+        global = true,
+        env = "SERVEBENCH_STORE",
+        hide_env_values = true,
+        value_name = "FILE|URL"
+    )]
     pub store: Option<String>,
 }
 
@@ -96,18 +102,23 @@ fn since_parser(s: &str) -> Result<String, String> {
     let fmt =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let t = s.trim();
-    let unit = t.chars().last().unwrap_or(' ');
-    if let Some(n) = t[..t.len().saturating_sub(1)]
-        .parse::<i64>()
-        .ok()
-        .filter(|_| "dhm".contains(unit))
-    {
-        let d = match unit {
-            'd' => chrono::Duration::days(n),
-            'h' => chrono::Duration::hours(n),
-            _ => chrono::Duration::minutes(n),
-        };
-        return Ok(fmt(chrono::Utc::now() - d));
+    for (unit, of) in [
+        (
+            'd',
+            chrono::TimeDelta::try_days as fn(i64) -> Option<chrono::TimeDelta>,
+        ),
+        ('h', chrono::TimeDelta::try_hours),
+        ('m', chrono::TimeDelta::try_minutes),
+    ] {
+        if let Some(n) = t.strip_suffix(unit).and_then(|n| n.parse::<i64>().ok()) {
+            return n
+                .ge(&0)
+                .then(|| of(n))
+                .flatten()
+                .and_then(|d| chrono::Utc::now().checked_sub_signed(d))
+                .map(fmt)
+                .ok_or_else(|| format!("`{s}` is out of range: use e.g. 30d, 12h or 90m"));
+        }
     }
     if let Ok(d) = chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d") {
         return Ok(fmt(d.and_hms_opt(0, 0, 0).expect("midnight").and_utc()));
@@ -122,7 +133,8 @@ fn since_parser(s: &str) -> Result<String, String> {
 /// Record the finished run in `dir` as `args` says (nothing with `--no-store`); prints what
 /// happened, never fails the run.
 pub async fn record_run(dir: &Path, args: &StoreArgs) {
-    let Some(loc) = args.location() else {
+    let Ok(Some(loc)) = args.location() else {
+        // `--no-store`; a bad `--store` was refused before the run.
         return;
     };
     let mut labels = host_labels();
@@ -146,10 +158,14 @@ pub async fn record_run(dir: &Path, args: &StoreArgs) {
 
 /// `servebench history …`.
 pub async fn history_cmd(a: HistoryArgs) -> ExitCode {
-    let loc = a
-        .store
-        .as_deref()
-        .map_or_else(default_location, Location::parse);
+    let loc = match a.store.as_deref().map(Location::parse) {
+        None => default_location(),
+        Some(Ok(l)) => l,
+        Some(Err(e)) => {
+            eprintln!("servebench: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let store = match Store::open(&loc).await {
         Ok(s) => s,
         Err(e) => {
@@ -350,15 +366,16 @@ fn runs_under(path: &Path) -> Vec<PathBuf> {
 
 async fn import(store: &Store, paths: &[PathBuf], labels: &[(String, String)]) -> ExitCode {
     let mut failed = false;
-    for path in paths {
-        let runs = runs_under(path);
-        if runs.is_empty() {
-            eprintln!(
-                "servebench: {}: no finished run in it (no report.json here or in its subdirectories)",
-                path.display()
-            );
-            return ExitCode::from(2);
-        }
+    // Every path checked before anything is stored.
+    let found: Vec<Vec<PathBuf>> = paths.iter().map(|p| runs_under(p)).collect();
+    if let Some((path, _)) = paths.iter().zip(&found).find(|(_, r)| r.is_empty()) {
+        eprintln!(
+            "servebench: {}: no finished run in it (no report.json here or in its subdirectories)",
+            path.display()
+        );
+        return ExitCode::from(2);
+    }
+    for runs in found {
         for dir in runs {
             let result = match StoredRun::from_dir(&dir, labels) {
                 Ok(run) => store

@@ -260,7 +260,7 @@ async fn a_newer_store_and_a_bad_label_are_refused() {
     let o = std::process::Command::new("python3")
         .args([
             "-c",
-            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (7, 'future', 1, x'00', 0)\"); c.commit()",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) VALUES (7, 'future', 1, x'00', 0)\"); c.execute(\"UPDATE store_meta SET value = '9.9.9' WHERE key = 'written_by'\"); c.commit()",
             db.to_str().unwrap(),
         ])
         .output()
@@ -271,6 +271,8 @@ async fn a_newer_store_and_a_bad_label_are_refused() {
     assert!(
         o.stderr.contains("schema version 7")
             && o.stderr.contains("knows up to version 1")
+            && o.stderr
+                .contains("written by a newer servebench (servebench 9.9.9)")
             && o.stderr
                 .contains(&format!("servebench {}", env!("CARGO_PKG_VERSION"))),
         "{}",
@@ -294,6 +296,30 @@ async fn a_newer_store_and_a_bad_label_are_refused() {
         "{}",
         o.stderr
     );
+    // Another scheme is refused, naming the scheme alone (the rest may hold a password).
+    for cmd in [
+        &["history", "list"][..],
+        &[
+            "run",
+            "--api",
+            "openai",
+            "--url",
+            "http://127.0.0.1:9",
+            "--model",
+            "m",
+        ][..],
+    ] {
+        let mut args = cmd.to_vec();
+        args.extend(["--store", "mysql://bench:pw-123@db/h"]);
+        let o = servebench(&args).await;
+        assert_eq!(o.code, 2, "{}", o.stderr);
+        assert!(
+            o.stderr.contains("--store mysql://…: not a store"),
+            "{}",
+            o.stderr
+        );
+        assert!(!o.stderr.contains("pw-123"), "{}", o.stderr);
+    }
 }
 
 /// A write killed (`kill -9`) halfway leaves the store as it was: the run is either whole or
@@ -442,7 +468,7 @@ async fn the_same_runs_read_back_identical_from_sqlite_and_postgresql() {
         assert_eq!(o.code, 0, "{}", o.stderr);
     }
     let lite = Store::open(&Location::Sqlite(db)).await.unwrap();
-    let post = Store::open(&Location::parse(&pg)).await.unwrap();
+    let post = Store::open(&Location::parse(&pg).unwrap()).await.unwrap();
     // Recorded as it finished, a SQLite run also carries the machine's CPU and git commit;
     // imported, the PostgreSQL one cannot know them: compare the rest.
     let strip = |mut rows: Vec<servebench_engine::store::RunRow>| {
@@ -488,6 +514,22 @@ async fn the_same_runs_read_back_identical_from_sqlite_and_postgresql() {
         o.stderr
     );
     assert!(!o.stderr.contains("not-the-password"), "{}", o.stderr);
+    drop(post);
+    drop_postgres_database(&pg).await;
+}
+
+/// Drop a database [`postgres_database`] made.
+async fn drop_postgres_database(url: &str) {
+    use sqlx::Connection;
+    let admin = std::env::var("SERVEBENCH_TEST_POSTGRES").unwrap();
+    let (_, db) = url.rsplit_once('/').unwrap();
+    let mut c = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {db} WITH (FORCE)"
+    )))
+    .execute(&mut c)
+    .await
+    .unwrap();
 }
 
 /// `history trend`: a metric over the stored runs, oldest first, the run whose labels or

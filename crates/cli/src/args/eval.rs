@@ -83,6 +83,7 @@ impl EvalArgs {
     /// The validated run job these arguments describe.
     pub fn into_job(self) -> anyhow::Result<RunJob> {
         let a = self;
+        a.history.location().map_err(|e| anyhow::anyhow!(e))?;
         if !(0.0..=2.0).contains(&a.temperature) {
             bail!("--temperature {} out of range: use 0..=2", a.temperature);
         }

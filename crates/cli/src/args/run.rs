@@ -250,6 +250,7 @@ impl RunArgs {
         more: impl FnOnce(&mut RunOverrides) -> anyhow::Result<()>,
     ) -> anyhow::Result<RunJob> {
         let a = self;
+        a.history.location().map_err(|e| anyhow::anyhow!(e))?;
         let mut overrides = RunOverrides {
             warm: a.warm,
             max_tokens: a.max_tokens,

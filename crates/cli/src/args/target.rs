@@ -166,6 +166,7 @@ pub struct StoreArgs {
         help_heading = "History",
         long,
         env = "SERVEBENCH_STORE",
+        hide_env_values = true,
         value_name = "FILE|URL"
     )]
     pub store: Option<String>,
@@ -179,15 +180,17 @@ pub struct StoreArgs {
 
 impl StoreArgs {
     /// The store to use: `--store`/`SERVEBENCH_STORE`, else the default; `None` with
-    /// `--no-store`.
-    pub fn location(&self) -> Option<servebench_engine::store::Location> {
+    /// `--no-store`. A value that is neither a file nor a PostgreSQL URL is refused, naming
+    /// its scheme alone (checked here, not by clap, whose error would echo the whole value
+    /// and a password in it).
+    pub fn location(&self) -> Result<Option<servebench_engine::store::Location>, String> {
         if self.no_store {
-            return None;
+            return Ok(None);
         }
-        Some(match &self.store {
-            Some(s) => servebench_engine::store::Location::parse(s),
+        Ok(Some(match &self.store {
+            Some(s) => servebench_engine::store::Location::parse(s)?,
             None => servebench_engine::store::default_location(),
-        })
+        }))
     }
 }
 

@@ -224,7 +224,7 @@ pub enum Verdict {
     Untested,
     /// Past the threshold and significant: the gate fails.
     Fail,
-    /// One side has no value.
+    /// Neither side, or only the candidate, has a value (only the baseline: [`Verdict::Fail`]).
     NotMeasured,
 }
 
@@ -280,6 +280,11 @@ fn one(c: &Condition, b: &Entry, k: &Entry) -> Check {
         verdict: Verdict::NotMeasured,
     };
     let (Some(x), Some(y)) = (bv, kv) else {
+        if bv.is_some() {
+            // Measured before, not now (the candidate's target failed, or lost the phase).
+            check.test = "the baseline measured it, the candidate did not".into();
+            check.verdict = Verdict::Fail;
+        }
         return check;
     };
     let scale = if c.relative {

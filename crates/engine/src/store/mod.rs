@@ -19,8 +19,12 @@ use std::path::PathBuf;
 /// `DOUBLE PRECISION`, `TEXT`): the same tables in SQLite and PostgreSQL.
 pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
     1,
-    "runs, labels, targets, metrics, requests, answers",
-    "CREATE TABLE runs (
+    "store_meta, runs, labels, targets, metrics, requests, answers",
+    "CREATE TABLE store_meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE runs (
         id TEXT PRIMARY KEY,
         created_at TEXT NOT NULL,
         stored_at TEXT NOT NULL,
@@ -90,13 +94,25 @@ pub enum Location {
 }
 
 impl Location {
-    /// `postgres://…` / `postgresql://…`, `sqlite:PATH`, or a file path.
-    pub fn parse(s: &str) -> Location {
-        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-            Location::Postgres(s.to_string())
-        } else {
-            Location::Sqlite(PathBuf::from(s.strip_prefix("sqlite:").unwrap_or(s)))
+    /// `postgres://…` / `postgresql://…` (any case), `sqlite://PATH`, `sqlite:PATH`, or a file
+    /// path; another `scheme://` is refused, naming only the scheme (the rest may hold a
+    /// password).
+    pub fn parse(s: &str) -> Result<Location, String> {
+        let lower = s.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Ok(Location::Postgres(s.to_string()));
         }
+        for prefix in ["sqlite://", "sqlite:"] {
+            if lower.starts_with(prefix) {
+                return Ok(Location::Sqlite(PathBuf::from(&s[prefix.len()..])));
+            }
+        }
+        if let Some((scheme, _)) = s.split_once("://") {
+            return Err(format!(
+                "--store {scheme}://…: not a store: use a SQLite file path or postgres://user@host/db"
+            ));
+        }
+        Ok(Location::Sqlite(PathBuf::from(s)))
     }
 
     /// How it is named in messages: the file, or the PostgreSQL host and database (never the
@@ -228,7 +244,17 @@ impl Store {
                         why: format!("cannot create {}: {e}", dir.display()),
                     })?;
                 }
-                format!("sqlite://{}?mode=rwc", p.display())
+                // An absolute, percent-encoded path: `#`, `?`, `%` and spaces in a file name
+                // stay in the file name.
+                let abs = std::path::absolute(p).map_err(|e| StoreError::Open {
+                    at: at.clone(),
+                    why: format!("cannot resolve {}: {e}", p.display()),
+                })?;
+                let file = url::Url::from_file_path(&abs).map_err(|()| StoreError::Open {
+                    at: at.clone(),
+                    why: format!("{} is not a file path", abs.display()),
+                })?;
+                format!("sqlite://{}?mode=rwc", file.path())
             }
             Location::Postgres(u) => u.clone(),
         };
@@ -262,6 +288,15 @@ impl Store {
         let store = Store { pool, at };
         store.refuse_newer().await?;
         store.migrate().await?;
+        // The newest servebench that wrote the store (named when an older one is refused).
+        sqlx::query(
+            "INSERT INTO store_meta (key, value) VALUES ('written_by', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(env!("CARGO_PKG_VERSION"))
+        .execute(&store.pool)
+        .await
+        .map_err(q(&store.at))?;
         Ok(store)
     }
 
@@ -283,18 +318,16 @@ impl Store {
         let known = schema_version();
         match found {
             Some(found) if found > known => {
-                let by = sqlx::query(
-                    "SELECT servebench_version FROM runs ORDER BY stored_at DESC LIMIT 1",
-                )
-                .fetch_optional(&self.pool)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|r| r.try_get::<String, _>(0).ok())
-                .map_or_else(
-                    || "version unknown".to_string(),
-                    |v| format!("servebench {v}"),
-                );
+                let by = sqlx::query("SELECT value FROM store_meta WHERE key = 'written_by'")
+                    .fetch_optional(&self.pool)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.try_get::<String, _>(0).ok())
+                    .map_or_else(
+                        || "version unknown".to_string(),
+                        |v| format!("servebench {v}"),
+                    );
                 Err(StoreError::Newer {
                     at: self.at.clone(),
                     found,
@@ -446,7 +479,7 @@ impl Store {
              WHERE (CAST($1 AS TEXT) IS NULL OR created_at >= $1)
                AND (CAST($2 AS TEXT) IS NULL OR EXISTS
                     (SELECT 1 FROM run_targets t WHERE t.run_id = runs.id AND t.target = $2))
-             ORDER BY created_at DESC, id",
+             ORDER BY created_at DESC, id DESC",
         )
         .bind(f.since.clone())
         .bind(f.target.clone())
@@ -506,13 +539,20 @@ impl Store {
     /// answers; `None` when no run has that id.
     pub async fn show(&self, id: &str) -> Result<Option<ShownRun>, StoreError> {
         let err = q(&self.at);
-        let Some(run) = self
-            .list(&Filter::default())
-            .await?
-            .into_iter()
-            .find(|r| r.id == id)
+        let Some(row) = sqlx::query("SELECT id, created_at, command FROM runs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(&err)?
         else {
             return Ok(None);
+        };
+        let run = RunRow {
+            id: id.to_string(),
+            created_at: row.try_get("created_at").map_err(&err)?,
+            command: row.try_get("command").map_err(&err)?,
+            targets: self.targets(id).await?,
+            labels: self.labels(id).await?,
         };
         let metrics = sqlx::query(
             "SELECT target, metric, value FROM metrics WHERE run_id = $1 ORDER BY target, metric",

@@ -21,7 +21,7 @@ pub struct StoredRun {
     pub command: String,
     /// The report, as written.
     pub report: Report,
-    /// `report.json`'s text.
+    /// The report as stored: upgraded to this servebench's schema when it was older.
     pub report_json: String,
     /// Where it was read from.
     pub source_dir: String,
@@ -60,23 +60,26 @@ impl StoredRun {
     pub fn from_dir(dir: &Path, labels: &[(String, String)]) -> Result<StoredRun, RunReadError> {
         let report_path = dir.join("report.json");
         let shown = dir.display().to_string();
-        let report_json = std::fs::read_to_string(&report_path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => RunReadError::NoReport(shown.clone()),
-            _ => RunReadError::Bad {
-                path: report_path.display().to_string(),
-                why: e.to_string(),
-            },
-        })?;
-        let report: Report = serde_json::from_str(&report_json).map_err(|e| RunReadError::Bad {
+        if !report_path.is_file() {
+            return Err(RunReadError::NoReport(shown));
+        }
+        // Read as every command reads a report: its schema checked, an older one upgraded.
+        let run = crate::runs::load(&report_path).map_err(|e| RunReadError::Bad {
             path: report_path.display().to_string(),
-            why: format!("not a servebench report: {e}"),
+            why: e.to_string(),
         })?;
-        let requests: Vec<RequestRecord> = journal(dir, "requests.jsonl")?;
-        let answers: Vec<TaskResult> = journal(dir, "quality.jsonl")?;
+        let original = std::fs::read_to_string(&report_path).map_err(|e| RunReadError::Bad {
+            path: report_path.display().to_string(),
+            why: e.to_string(),
+        })?;
+        let report = run.report;
+        let report_json = serde_json::to_string(&report).expect("a report serialises");
+        let requests: Vec<RequestRecord> = run.records.unwrap_or_default();
+        let answers: Vec<TaskResult> = run.quality;
         let name = dir
             .file_name()
             .map_or_else(|| "run".to_string(), |n| n.to_string_lossy().into_owned());
-        let hash: String = sha2::Sha256::digest(report_json.as_bytes())[..4]
+        let hash: String = sha2::Sha256::digest(original.as_bytes())[..4]
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
@@ -94,19 +97,6 @@ impl StoredRun {
             requests,
             answers,
         })
-    }
-}
-
-/// A journal of the run (`requests.jsonl`, `quality.jsonl`); none is an empty one.
-fn journal<T: serde::de::DeserializeOwned>(dir: &Path, name: &str) -> Result<Vec<T>, RunReadError> {
-    let p = dir.join(name);
-    match crate::journal::read_lines(&p) {
-        Ok((v, _)) => Ok(v),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-        Err(e) => Err(RunReadError::Bad {
-            path: p.display().to_string(),
-            why: e.to_string(),
-        }),
     }
 }
 
