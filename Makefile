@@ -97,9 +97,11 @@ lint:
 # both cores busy while it serves, and the mock-timing tests that run beside other tests
 # (schedule lag within a few ms) measured 9 ms late beside it; llama.cpp's tests stay in the
 # first pass as before. Both passes always run, and the target fails if either did.
-# The history store's tests write to a real PostgreSQL server too (scripts/postgres.sh).
+# The history store's tests write to a real PostgreSQL server too (scripts/postgres.sh); every
+# run the tests start records into a store under target/tmp, never the user's own.
 test: venv vllm lint
 	pg=$$(scripts/postgres.sh start) || exit 1; export SERVEBENCH_TEST_POSTGRES=$$pg; \
+	export SERVEBENCH_STORE=$(CURDIR)/target/tmp/history-of-tests.sqlite; \
 	cargo test --workspace --all-targets --no-fail-fast --features servebench/e2e -- --skip e2e_vllm::; \
 	  first=$$?; \
 	  cargo test -p servebench --test tests --features servebench/e2e -- e2e_vllm::; \

@@ -362,6 +362,7 @@ async fn a_write_killed_halfway_leaves_nothing_half_written() {
     let db = dir.path().join("h.sqlite");
     drop(Store::open(&Location::Sqlite(db.clone())).await.unwrap());
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args([
             "history",
             "import",

@@ -27,6 +27,7 @@ async fn sigint_and_sigterm_mid_phase_keep_every_finished_request() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+            .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
             .args([
                 "run",
                 "--api",
@@ -185,6 +186,7 @@ async fn api_keys_authenticate_and_never_leak() {
     let dir = tempfile::tempdir().unwrap();
     let run = |out: &str, var: &str, value: Option<&str>| {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"));
+        cmd.env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE);
         cmd.args([
             "run",
             "--api",
@@ -396,6 +398,7 @@ async fn the_journal_rebuilds_the_report_even_after_a_kill() {
     .await;
     let killed = dir.path().join("killed");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args([
             "run",
             "--api",
@@ -453,6 +456,7 @@ async fn an_interrupted_quality_run_keeps_every_graded_answer_and_says_how_many(
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_servebench"))
+        .env("SERVEBENCH_STORE", crate::common::bin::TEST_STORE)
         .args([
             "eval",
             "--api",
