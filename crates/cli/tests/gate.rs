@@ -6,6 +6,7 @@
 use crate::common::bin::servebench;
 use crate::common::mock::MockCfg;
 use crate::common::openai::mock_openai;
+use crate::history::quick_run;
 use std::time::Duration;
 
 /// A run of 30 warm requests against a mock answering its first token after `ttft_ms`,
@@ -25,25 +26,12 @@ async fn run(
     })
     .await;
     let out = dir.join(name);
-    let o = servebench(&[
-        "run",
-        "--api",
-        "openai",
-        "--url",
+    let o = quick_run(
         &m.url(),
-        "--model",
-        "mock-model",
-        "--warm",
-        "30",
-        "--max-tokens",
-        "4",
-        "--out",
-        out.to_str().unwrap(),
-        "--store",
-        db.to_str().unwrap(),
-        "--label",
-        label,
-    ])
+        &out,
+        30,
+        &["--store", db.to_str().unwrap(), "--label", label],
+    )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     out

@@ -7,8 +7,15 @@ use crate::common::mock::MockCfg;
 use crate::common::openai::mock_openai;
 use servebench_engine::store::{Filter, Location, Store};
 
-/// `servebench run` against a quick mock into `out`, recorded in `db` with `labels`.
-async fn run_into(url: &str, out: &std::path::Path, db: &std::path::Path, labels: &[&str]) {
+/// `servebench run` of `warm` requests against the mock at `url` into `out`, with `extra`
+/// arguments (`--store …`, `--no-store`, `--label …`).
+pub(crate) async fn quick_run(
+    url: &str,
+    out: &std::path::Path,
+    warm: u32,
+    extra: &[&str],
+) -> crate::common::bin::Out {
+    let warm = warm.to_string();
     let mut args = vec![
         "run",
         "--api",
@@ -18,18 +25,23 @@ async fn run_into(url: &str, out: &std::path::Path, db: &std::path::Path, labels
         "--model",
         "mock-model",
         "--warm",
-        "4",
+        &warm,
         "--max-tokens",
         "4",
         "--out",
         out.to_str().unwrap(),
-        "--store",
-        db.to_str().unwrap(),
     ];
+    args.extend(extra);
+    servebench(&args).await
+}
+
+/// `servebench run` against a quick mock into `out`, recorded in `db` with `labels`.
+async fn run_into(url: &str, out: &std::path::Path, db: &std::path::Path, labels: &[&str]) {
+    let mut extra = vec!["--store", db.to_str().unwrap()];
     for l in labels {
-        args.extend(["--label", l]);
+        extra.extend(["--label", l]);
     }
-    let o = servebench(&args).await;
+    let o = quick_run(url, out, 4, &extra).await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stderr.contains("History: stored as "), "{}", o.stderr);
 }
@@ -114,23 +126,7 @@ async fn concurrent_imports_lose_nothing_and_a_run_is_kept_once() {
     let dir = tempfile::tempdir().unwrap();
     let first = dir.path().join("runs").join("first");
     std::fs::create_dir_all(first.parent().unwrap()).unwrap();
-    let o = servebench(&[
-        "run",
-        "--api",
-        "openai",
-        "--url",
-        &m.url(),
-        "--model",
-        "mock-model",
-        "--warm",
-        "3",
-        "--max-tokens",
-        "4",
-        "--out",
-        first.to_str().unwrap(),
-        "--no-store",
-    ])
-    .await;
+    let o = quick_run(&m.url(), &first, 3, &["--no-store"]).await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         !o.stderr.contains("History:"),
@@ -211,24 +207,7 @@ async fn an_unreachable_store_never_costs_the_run() {
     let out = dir.path().join("out");
     let port = crate::common::ports::dead_port();
     let url = format!("postgres://bench:s3cret-pw@127.0.0.1:{port}/history");
-    let o = servebench(&[
-        "run",
-        "--api",
-        "openai",
-        "--url",
-        &m.url(),
-        "--model",
-        "mock-model",
-        "--warm",
-        "2",
-        "--max-tokens",
-        "4",
-        "--out",
-        out.to_str().unwrap(),
-        "--store",
-        &url,
-    ])
-    .await;
+    let o = quick_run(&m.url(), &out, 2, &["--store", &url]).await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(out.join("report.json").is_file());
     let line = o
@@ -329,23 +308,7 @@ async fn a_write_killed_halfway_leaves_nothing_half_written() {
     let m = mock_openai(MockCfg::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("big");
-    let o = servebench(&[
-        "run",
-        "--api",
-        "openai",
-        "--url",
-        &m.url(),
-        "--model",
-        "mock-model",
-        "--warm",
-        "3",
-        "--max-tokens",
-        "4",
-        "--out",
-        run.to_str().unwrap(),
-        "--no-store",
-    ])
-    .await;
+    let o = quick_run(&m.url(), &run, 3, &["--no-store"]).await;
     assert_eq!(o.code, 0, "{}", o.stderr);
     // A journal long enough that storing it takes a while (≈ 6 s for 40,000 records in a debug
     // build; reading them takes well under the 2 s before the kill).

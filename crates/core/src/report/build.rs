@@ -457,10 +457,8 @@ impl Builder {
         t.saturation = saturation(&t.phases.sweep);
         t.quality = self.quality_of(&name, f.quality.as_ref(), f.only_measured);
         // Quality at the capacity is scored from the graded answers, as the report's is.
-        if let (Some(WorkloadReport::Capacity(c)), Some(q)) = (&mut t.workload, &t.quality)
-            && let Some(at) = &mut c.quality
-        {
-            at.score(q, c.at_capacity.as_ref().and_then(|a| a.usd_per_mtok));
+        if let (Some(WorkloadReport::Capacity(c)), Some(q)) = (&mut t.workload, &t.quality) {
+            c.score_quality(q);
         }
         t
     }

@@ -151,6 +151,15 @@ impl AtCapacity {
 }
 
 impl CapacityReport {
+    /// Score quality at the capacity from the run's quality report, priced at the capacity's
+    /// cost per token.
+    pub fn score_quality(&mut self, q: &super::quality::QualityReport) {
+        let per_mtok = self.at_capacity.as_ref().and_then(|a| a.usd_per_mtok);
+        if let Some(at) = &mut self.quality {
+            at.score(q, per_mtok);
+        }
+    }
+
     /// The check that broke at the smallest measured size above `capacity` (its worst
     /// measurement there).
     pub fn broke_first(steps: &[CapacityStep], capacity: u32) -> Option<Check> {
