@@ -93,20 +93,26 @@ lint:
 	cargo clippy --workspace --all-targets --all-features -- -D warnings
 	cargo run --quiet -p servebench-modgraph -- $(MODULE_ROOTS)
 
-# Two passes: everything but the real-vLLM tests, then those alone. vLLM's OpenMP threads keep
-# both cores busy while it serves, and the mock-timing tests that run beside other tests
-# (schedule lag within a few ms) measured 9 ms late beside it; llama.cpp's tests stay in the
-# first pass as before. Both passes always run, and the target fails if either did.
-# The history store's tests write to a real PostgreSQL server too (scripts/postgres.sh); every
-# run the tests start records into a store under target/tmp, never the user's own.
+# Three passes: everything but the real-vLLM tests and QUIET_TESTS; then QUIET_TESTS one at a
+# time with nothing beside them; then the vLLM tests alone. vLLM's OpenMP threads keep both
+# cores busy while it serves, and the mock-timing tests that run beside other tests (schedule
+# lag within a few ms) measured 9 ms late beside it; llama.cpp's tests stay in the first pass.
+# Trace replay's sends are held to the issue's 5 ms, and a mock test beside it on 2 cores once
+# made one 5.3 ms late (CI, stop 35): it is a quiet test. Every pass always runs, and the
+# target fails if any did. The history store's tests write to a real PostgreSQL server too
+# (scripts/postgres.sh); every run the tests start records into a store under target/tmp,
+# never the user's own.
+QUIET_TESTS := trace::a_trace_is_replayed_at_its_times_with_its_shared_prefixes
 test: venv vllm lint
 	pg=$$(scripts/postgres.sh start) || exit 1; export SERVEBENCH_TEST_POSTGRES=$$pg; \
 	export SERVEBENCH_STORE=$(CURDIR)/target/tmp/history-of-tests.sqlite; \
-	cargo test --workspace --all-targets --no-fail-fast --features servebench/e2e -- --skip e2e_vllm::; \
+	cargo test --workspace --all-targets --no-fail-fast --features servebench/e2e -- --skip e2e_vllm:: $(addprefix --skip ,$(QUIET_TESTS)); \
 	  first=$$?; \
+	  cargo test -p servebench --test tests --features servebench/e2e -- --exact --test-threads=1 $(QUIET_TESTS); \
+	  quiet=$$?; \
 	  cargo test -p servebench --test tests --features servebench/e2e -- e2e_vllm::; \
 	  second=$$?; \
-	  test $$first -eq 0 && test $$second -eq 0
+	  test $$first -eq 0 && test $$quiet -eq 0 && test $$second -eq 0
 
 # A local PostgreSQL server for the history store (and its tests): prints its URL.
 postgres:

@@ -19,7 +19,8 @@ fn load_records(out: &std::path::Path) -> Vec<RequestRecord> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_trace_is_replayed_at_its_times_with_its_shared_prefixes() {
-    // 5 ms is the bound the issue sets: not while a real model loads both cores.
+    // 5 ms is the bound the issue sets: not while a real model loads both cores, and `make
+    // test` runs this test alone (QUIET_TESTS) so no other test's process shares them either.
     let _serial = SERIAL.lock().await;
     let m = mock_openai(MockCfg {
         prompt_cache: Some(CacheMock::Prefix),
