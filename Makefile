@@ -98,11 +98,15 @@ lint:
 # cores busy while it serves, and the mock-timing tests that run beside other tests (schedule
 # lag within a few ms) measured 9 ms late beside it; llama.cpp's tests stay in the first pass.
 # Trace replay's sends are held to the issue's 5 ms, and a mock test beside it on 2 cores once
-# made one 5.3 ms late (CI, stop 35): it is a quiet test. Every pass always runs, and the
-# target fails if any did. The history store's tests write to a real PostgreSQL server too
+# made one 5.3 ms late (CI, stop 35); the gate's "runs of the same mock pass" checks judge
+# runs made while other tests load both cores, and one such run's p95 TTFT rose 14 % (1 in 5
+# tries beside the history and reliability tests): they are quiet tests. Every pass always
+# runs, and the target fails if any did. The history store's tests write to a real PostgreSQL server too
 # (scripts/postgres.sh); every run the tests start records into a store under target/tmp,
 # never the user's own.
-QUIET_TESTS := trace::a_trace_is_replayed_at_its_times_with_its_shared_prefixes
+QUIET_TESTS := trace::a_trace_is_replayed_at_its_times_with_its_shared_prefixes \
+	gate::a_slower_candidate_fails_and_the_same_server_passes \
+	repeats::gate_and_compare_test_repeated_runs_at_the_run_level
 test: venv vllm lint
 	pg=$$(scripts/postgres.sh start) || exit 1; export SERVEBENCH_TEST_POSTGRES=$$pg; \
 	export SERVEBENCH_STORE=$(CURDIR)/target/tmp/history-of-tests.sqlite; \

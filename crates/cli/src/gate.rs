@@ -47,6 +47,9 @@ struct Side {
     report: Report,
     /// `None`: a report without its journal (no per-request samples).
     records: Option<Vec<RequestRecord>>,
+    /// A repeated run's repeats (reports and journals), every one; empty for a run of its
+    /// own.
+    repeats: Vec<(Report, Vec<RequestRecord>)>,
 }
 
 /// Find `spec`: a run directory or report file, else a label or id in the store.
@@ -57,6 +60,11 @@ async fn resolve(spec: &str, store: &Option<String>) -> Result<Side, String> {
         let run = servebench_engine::runs::load(path).map_err(|e| e.to_string())?;
         return Ok(Side {
             name: spec.to_string(),
+            repeats: run
+                .repeats
+                .into_iter()
+                .map(|r| (r.report, r.records.unwrap_or_default()))
+                .collect(),
             report: run.report,
             records: run.records,
         });
@@ -94,10 +102,22 @@ async fn resolve(spec: &str, store: &Option<String>) -> Result<Side, String> {
                 st.describe()
             )
         })?;
+    // A run of a `--repeat` set stands for its whole set.
+    let set = st.repeat_set(&id).await.map_err(|e| e.to_string())?;
+    let mut repeats = Vec::new();
+    for other in set.iter().filter(|_| set.len() > 1) {
+        if let Some(r) = st.load(other).await.map_err(|e| e.to_string())? {
+            repeats.push(r);
+        }
+    }
     Ok(Side {
-        name: format!("{spec} ({id})"),
+        name: match set.len() {
+            0 | 1 => format!("{spec} ({id})"),
+            n => format!("{spec} ({id}, one of a set of {n} repeats)"),
+        },
         report,
         records: Some(records),
+        repeats,
     })
 }
 
@@ -105,15 +125,38 @@ fn entries(side: &Side) -> Vec<Entry<'_>> {
     side.report
         .targets
         .iter()
-        .map(|t| Entry {
-            label: t.name.clone(),
-            source: side.name.clone(),
-            target: t,
-            settings: &side.report.settings,
-            gpu: &side.report.gpu,
-            samples: samples(t, side.records.as_deref().unwrap_or_default()),
+        .filter_map(|t| {
+            let e = entry(&side.name, &side.report, &t.name, side.records.as_deref())?;
+            if side.repeats.is_empty() {
+                return Some(e);
+            }
+            let runs = side
+                .repeats
+                .iter()
+                .filter_map(|(r, recs)| entry(&side.name, r, &t.name, Some(recs)))
+                .collect();
+            Some(e.with_runs(runs))
         })
         .collect()
+}
+
+/// Target `name` of `report` as an entry, its samples from `records`.
+fn entry<'a>(
+    source: &str,
+    report: &'a Report,
+    name: &str,
+    records: Option<&[RequestRecord]>,
+) -> Option<Entry<'a>> {
+    let t = report.targets.iter().find(|x| x.name == name)?;
+    Some(Entry {
+        label: t.name.clone(),
+        source: source.to_string(),
+        target: t,
+        settings: &report.settings,
+        gpu: &report.gpu,
+        samples: samples(t, records.unwrap_or_default()),
+        runs: Vec::new(),
+    })
 }
 
 /// `servebench gate …`.
@@ -193,9 +236,18 @@ pub async fn gate_cmd(a: GateArgs) -> ExitCode {
         .filter(|c| c.verdict == Verdict::Fail)
         .collect();
     out.push_str(&format!(
-        "\n{} checks, {} failed (a change fails only past its threshold and significant by the test shown; per-request tests: the runs' pooled requests).\n",
+        "\n{} checks, {} failed (a change fails only past its threshold and significant by the test shown). {}\n",
         checks.len(),
-        failed.len()
+        failed.len(),
+        match (base.repeats.len(), cand.repeats.len()) {
+            (b, c) if b >= 2 && c >= 2 => format!(
+                "Both sides were repeated ({b} and {c} runs): every check is run-level, on the mean of the runs' values with Welch's t over runs."
+            ),
+            (b, c) if b >= 2 || c >= 2 => format!(
+                "Only one side was repeated ({b} and {c} runs): the checks are per-request, on each side's pooled requests; repeat both for run-level checks."
+            ),
+            _ => "Neither side was repeated: per-request tests on each run's requests (repeat the plan with --repeat for run-level checks).".to_string(),
+        }
     ));
     print!("{out}");
     if let Some(path) = &a.junit

@@ -253,6 +253,7 @@ async fn trend(
                 settings: &report.settings,
                 gpu: &report.gpu,
                 samples: samples(t, &records),
+                runs: Vec::new(),
             };
             points.push(trend::Point {
                 run: r.id.clone(),

@@ -10,15 +10,11 @@ mod gpu;
 mod history;
 mod output_cli;
 mod progress;
+mod run_cmd;
 mod stdout;
 
 use clap::Parser;
-use servebench_engine::report::document::Exporter;
-use servebench_engine::report::markdown::Markdown;
-use servebench_engine::report::{TargetStatus, report_doc};
-use servebench_engine::rundir::{RunDir, RunDirError};
 use std::process::ExitCode;
-use tokio_util::sync::CancellationToken;
 
 /// One socket per stream: lift the soft open-files limit to the hard one so a 1,000-stream
 /// profile does not fail on a default limit of 1,024.
@@ -76,7 +72,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            match rt.block_on(run_job(job)) {
+            match rt.block_on(run_cmd::run_job(job)) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("servebench: {e:#}");
@@ -85,89 +81,4 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-async fn run_job(job: args::target::RunJob) -> anyhow::Result<ExitCode> {
-    let out = job.out_dir.clone();
-    let claimed = if job.resume {
-        RunDir::resume(&out, &job.plan, job.prompts.len())
-    } else {
-        RunDir::create(&out, &job.plan, job.prompts.len())
-    };
-    let (dir, mut observers) = match claimed {
-        Ok(d) => d,
-        Err(e @ (RunDirError::Used(_) | RunDirError::NotResumable { .. })) => {
-            eprintln!("servebench: {e}");
-            return Ok(ExitCode::from(2));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    observers.push(Box::new(progress::Progress::new(
-        job.verbose,
-        job.plan.settings.cold,
-    )));
-    let cancel = CancellationToken::new();
-    let on_signal = cancel.clone();
-    tokio::spawn(async move {
-        // SIGINT (Ctrl-C) or SIGTERM (kill, a CI timeout): stop scheduling, cancel what is in
-        // flight, stop the servers, write the report. A second signal quits at once; the
-        // journal is whole either way (one write per line).
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        eprintln!(
-            "servebench: interrupted: finishing up and writing the report (signal again to quit at once)"
-        );
-        on_signal.cancel();
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        std::process::exit(130);
-    });
-
-    let report =
-        servebench_engine::runner::run(&job.plan, &job.prompts, &out, &mut observers, &cancel)
-            .await?;
-    let written = dir.finish(&report)?;
-    let summary = format!(
-        "{}\nReport: {}\n        {}\nRequests: {}\n",
-        Markdown.export(&report_doc::summary(&report, Some(&written.comparison))),
-        written.md.display(),
-        written.json.display(),
-        written.journal.display()
-    );
-    stdout::print(&summary)?;
-    if let Some(dir) = written.json.parent() {
-        history::record_run(dir, &job.store).await;
-    }
-    for t in report
-        .targets
-        .iter()
-        .filter(|t| t.status == TargetStatus::Failed)
-    {
-        eprintln!(
-            "servebench: target failed: {}",
-            t.error.as_deref().unwrap_or("unknown error")
-        );
-    }
-    Ok(if report.interrupted {
-        ExitCode::from(130)
-    } else if report
-        .targets
-        .iter()
-        .any(|t| t.status == TargetStatus::Failed)
-    {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
 }

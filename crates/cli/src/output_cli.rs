@@ -7,7 +7,7 @@ use servebench_engine::report::document::Document;
 use servebench_engine::report::format::Format;
 use servebench_engine::report::i18n::Lang;
 use servebench_engine::report::markdown::Markdown;
-use servebench_engine::report::{compare_doc, csv_out, json, report_doc};
+use servebench_engine::report::{compare_doc, csv_out, json, repeats, report_doc};
 use servebench_engine::runs::{self, Run};
 use std::path::PathBuf;
 
@@ -151,6 +151,30 @@ pub fn report_cmd(a: &ReportArgs) -> Result<(), Failure> {
     } else {
         a.run.clone()
     };
+    // A repeated run's directory: its summary over the repeats (each repeat is a run of its
+    // own: `servebench report DIR/repeat-K`).
+    let set = dir.join(repeats::REPEATS_FILE);
+    if !dir.join("report.json").is_file() && set.is_file() {
+        let text = std::fs::read_to_string(&set).map_err(|e| Failure::Input(e.into()))?;
+        let summary: repeats::RepeatsReport = serde_json::from_str(&text).map_err(|e| {
+            Failure::Input(anyhow::anyhow!(
+                "{}: not a repeats summary: {e}",
+                set.display()
+            ))
+        })?;
+        let text = match a.format {
+            Format::Json => text,
+            Format::Csv => {
+                return Err(Failure::Input(anyhow::anyhow!(
+                    "{}: a repeated run: CSV is one row per request of one run: give {}",
+                    dir.display(),
+                    dir.join("repeat-1").display()
+                )));
+            }
+            f => export(f, &repeats::document(&summary)),
+        };
+        return emit(&text, a.out.as_ref());
+    }
     if a.run.is_dir() && !dir.join("report.json").is_file() && !dir.join("run.json").is_file() {
         return Err(Failure::Input(anyhow::anyhow!(
             "{} is not a servebench run (no report.json or run.json): give a directory written by servebench run, or its report.json",

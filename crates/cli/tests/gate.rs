@@ -37,6 +37,12 @@ async fn run(
     out
 }
 
+/// The mock's first token, ms: a +10 % threshold of 10 ms, further above the scheduler's noise
+/// than 40 ms's 4 ms (a real server's first token takes hundreds). Runs made while other tests
+/// load both cores still moved a p95 by 14 %, so `make test` runs this file's first test and
+/// the repeats' gate test alone (QUIET_TESTS).
+pub(crate) const TTFT_MS: u64 = 100;
+
 const FAIL_ON: &str = "warm_ttft_s.p95 > +10%, warm_ttft_s > +10%, warm_e2e_s > +10%";
 
 #[tokio::test(flavor = "multi_thread")]
@@ -49,9 +55,9 @@ async fn a_slower_candidate_fails_and_the_same_server_passes() {
         .collect();
     let mut same = Vec::new();
     for (name, label) in base {
-        same.push(run(dir.path(), name, 40, &db, &format!("branch={label}")).await);
+        same.push(run(dir.path(), name, TTFT_MS, &db, &format!("branch={label}")).await);
     }
-    let slow = run(dir.path(), "slow", 52, &db, "branch=pr").await;
+    let slow = run(dir.path(), "slow", TTFT_MS * 13 / 10, &db, "branch=pr").await;
     // +30 % to the first token: every TTFT condition fails, and the table names it.
     let junit = dir.path().join("gate.xml");
     let o = servebench(&[

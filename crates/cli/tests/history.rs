@@ -249,7 +249,7 @@ async fn a_newer_store_and_a_bad_label_are_refused() {
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(
         o.stderr.contains("schema version 7")
-            && o.stderr.contains("knows up to version 1")
+            && o.stderr.contains("knows up to version 2")
             && o.stderr
                 .contains("written by a newer servebench (servebench 9.9.9)")
             && o.stderr
@@ -374,7 +374,7 @@ async fn a_write_killed_halfway_leaves_nothing_half_written() {
 
 /// The real PostgreSQL server `make test` starts (`scripts/postgres.sh`): a database of its
 /// own for the calling test, created fresh.
-async fn postgres_database(name: &str) -> String {
+pub(crate) async fn postgres_database(name: &str) -> String {
     use sqlx::Connection;
     let admin = std::env::var("SERVEBENCH_TEST_POSTGRES").expect(
         "SERVEBENCH_TEST_POSTGRES is not set: `make test` starts PostgreSQL (or: export SERVEBENCH_TEST_POSTGRES=$(scripts/postgres.sh start))",
@@ -483,7 +483,7 @@ async fn the_same_runs_read_back_identical_from_sqlite_and_postgresql() {
 }
 
 /// Drop a database [`postgres_database`] made.
-async fn drop_postgres_database(url: &str) {
+pub(crate) async fn drop_postgres_database(url: &str) {
     use sqlx::Connection;
     let admin = std::env::var("SERVEBENCH_TEST_POSTGRES").unwrap();
     let (_, db) = url.rsplit_once('/').unwrap();

@@ -29,6 +29,7 @@ mod model_parts;
 mod ollama_cold;
 mod prompt_cache;
 mod reliability;
+mod repeats;
 mod sandbox;
 mod sessions;
 mod sessions_sources;

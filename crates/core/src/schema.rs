@@ -1,6 +1,6 @@
 //! The JSON contracts, generated from the Rust types with schemars (descriptions are the types'
-//! `///` docs): `report.json`, the comparison JSON, one line of `requests.jsonl` and one line of
-//! `quality.jsonl`. They describe what servebench *writes* (every field present, `null` where
+//! `///` docs): `report.json`, the comparison JSON, one line of `requests.jsonl`, one line of
+//! `quality.jsonl` and a repeated run's `repeats.json`. They describe what servebench *writes* (every field present, `null` where
 //! not measured), and no object takes a field it does not document. The checked-in copies in
 //! `schema/` are compared with these by a test; `SERVEBENCH_WRITE_SCHEMAS=1 cargo test -p
 //! servebench-core schemas` rewrites them.
@@ -40,6 +40,10 @@ pub const CONTRACTS: &[SchemaFile] = &[
         file: "quality.schema.json",
         generate: quality_record,
     },
+    SchemaFile {
+        file: "repeats.schema.json",
+        generate: repeats,
+    },
 ];
 
 /// `report.json`.
@@ -71,6 +75,14 @@ pub fn quality_record() -> Value {
     generate::<TaskResult>(
         "servebench quality record",
         "One line of quality.jsonl: one graded answer.",
+    )
+}
+
+/// `repeats.json`.
+pub fn repeats() -> Value {
+    generate::<crate::report::repeats::RepeatsReport>(
+        "servebench repeats",
+        "repeats.json written by `servebench run --repeat N`: per target and metric, the runs' values, their mean with a 95 % Student-t interval and CV, and the per-request samples pooled over every run.",
     )
 }
 

@@ -166,6 +166,13 @@ impl RunDir {
         ))
     }
 
+    /// Mark this run as repeat `r` of a `--repeat` set (its `run.json` says so at once).
+    pub fn mark_repeat(&mut self, r: crate::report::repeats::RepeatOf) -> Result<(), RunDirError> {
+        self.skeleton.repeat = Some(r);
+        let run_json = self.path.join("run.json");
+        std::fs::write(&run_json, json::to_string(&self.skeleton)).map_err(io(&run_json))
+    }
+
     /// Write what the finished `report` leaves: `report.json`, `run.json` marked as the run
     /// ended, and `report.md` with the comparison of its targets on their journalled requests.
     pub fn finish(mut self, report: &Report) -> Result<Written, RunDirError> {
@@ -191,6 +198,7 @@ impl RunDir {
                 settings: &report.settings,
                 gpu: &report.gpu,
                 samples: samples(t, &records),
+                runs: Vec::new(),
             })
             .collect();
         let comparison = compare(&entries);

@@ -6,6 +6,7 @@ use crate::quality_record::TaskResult;
 use crate::record::RequestRecord;
 use crate::report::build::Facts;
 use crate::report::compare::{self, Entry};
+use crate::report::repeats::{REPEATS_FILE, REPEATS_SCHEMA_VERSION, RepeatsReport};
 use crate::report::{OLDEST_SCHEMA_VERSION, Report, SCHEMA_VERSION};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -70,6 +71,11 @@ pub struct Run {
     pub quality: Vec<TaskResult>,
     /// Torn journal lines skipped.
     pub skipped: usize,
+    /// A repeated run (`--repeat`): every repeat, in order (this run is the first of them),
+    /// and the set's directory; empty for a run of its own.
+    pub repeats: Vec<Run>,
+    /// The set's directory, for a repeated run.
+    pub set: Option<PathBuf>,
 }
 
 /// Fill in what a report written by an earlier servebench lacks: each target's server traits
@@ -188,8 +194,62 @@ fn findings_of_warnings(v: &mut serde_json::Value) {
     }
 }
 
-/// Read `path` (a `report.json` or a run directory holding one).
+/// Read `path`: a `report.json`, a run directory holding one, or a repeated run's directory
+/// (its `repeats.json`, or the file itself) — then every repeat is read.
 pub fn load(path: &Path) -> Result<Run, RunsError> {
+    let set = if path.is_dir() && !path.join("report.json").is_file() {
+        Some(path.join(REPEATS_FILE)).filter(|f| f.is_file())
+    } else {
+        (path.file_name().is_some_and(|n| n == REPEATS_FILE)).then(|| path.to_path_buf())
+    };
+    match set {
+        Some(file) => load_set(&file),
+        None => load_one(path),
+    }
+}
+
+/// Read a repeated run from its `repeats.json`: each repeat it lists, the first standing for
+/// the set (its settings and targets), all of them in [`Run::repeats`].
+fn load_set(file: &Path) -> Result<Run, RunsError> {
+    let shown = file.display().to_string();
+    let text = std::fs::read_to_string(file).map_err(|e| RunsError::Io {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    let set: RepeatsReport = serde_json::from_str(&text).map_err(|e| RunsError::NotAReport {
+        path: shown.clone(),
+        detail: format!("not a repeats summary: {e}"),
+    })?;
+    if set.schema_version > REPEATS_SCHEMA_VERSION {
+        return Err(RunsError::Version {
+            path: shown,
+            found: u64::from(set.schema_version),
+            expected: REPEATS_SCHEMA_VERSION,
+            oldest: 1,
+            writer: "a newer servebench".into(),
+        });
+    }
+    let dir = file.parent().unwrap_or(Path::new("."));
+    let repeats = set
+        .runs
+        .iter()
+        .map(|r| load_one(&dir.join(&r.dir)))
+        .collect::<Result<Vec<Run>, RunsError>>()?;
+    let Some(first) = repeats.first() else {
+        return Err(RunsError::NotAReport {
+            path: shown,
+            detail: "no repeat finished".into(),
+        });
+    };
+    Ok(Run {
+        set: Some(dir.to_path_buf()),
+        skipped: repeats.iter().map(|r| r.skipped).sum(),
+        repeats: repeats.clone(),
+        ..first.clone()
+    })
+}
+
+fn load_one(path: &Path) -> Result<Run, RunsError> {
     let file = if path.is_dir() {
         path.join("report.json")
     } else {
@@ -245,6 +305,8 @@ pub fn load(path: &Path) -> Result<Run, RunsError> {
         records,
         quality,
         skipped: skipped + torn,
+        repeats: Vec::new(),
+        set: None,
     })
 }
 
@@ -261,8 +323,9 @@ pub fn entries(runs: &[Run]) -> Vec<Entry<'_>> {
     let mut out = Vec::new();
     for r in runs {
         let dir = r
-            .path
-            .parent()
+            .set
+            .as_deref()
+            .or_else(|| r.path.parent())
             .and_then(Path::file_name)
             .map_or("run".into(), |d| d.to_string_lossy().into_owned());
         for t in &r.report.targets {
@@ -276,21 +339,38 @@ pub fn entries(runs: &[Run]) -> Vec<Entry<'_>> {
             if *n > 1 {
                 label = format!("{label} #{n}");
             }
-            out.push(Entry {
-                label,
-                source: r.path.display().to_string(),
-                target: t,
-                settings: &r.report.settings,
-                gpu: &r.report.gpu,
-                samples: r
-                    .records
-                    .as_deref()
-                    .map(|recs| compare::samples(t, recs))
-                    .unwrap_or_default(),
-            });
+            let mut e = entry_of(r, &t.name, &label).expect("the run's own target");
+            if !r.repeats.is_empty() {
+                e.source = r.set.as_deref().unwrap_or(&r.path).display().to_string();
+                e = e.with_runs(
+                    r.repeats
+                        .iter()
+                        .filter_map(|x| entry_of(x, &t.name, &label))
+                        .collect(),
+                );
+            }
+            out.push(e);
         }
     }
     out
+}
+
+/// The entry of target `name` of run `r` (its own samples, no repeats).
+fn entry_of<'a>(r: &'a Run, name: &str, label: &str) -> Option<Entry<'a>> {
+    let t = r.report.targets.iter().find(|x| x.name == name)?;
+    Some(Entry {
+        label: label.to_string(),
+        source: r.path.display().to_string(),
+        target: t,
+        settings: &r.report.settings,
+        gpu: &r.report.gpu,
+        samples: r
+            .records
+            .as_deref()
+            .map(|recs| compare::samples(t, recs))
+            .unwrap_or_default(),
+        runs: Vec::new(),
+    })
 }
 
 /// Recompute every statistic of `skeleton` (the run's `report.json`, or the `run.json`

@@ -166,6 +166,7 @@ impl EvalArgs {
             prompts: Vec::new(),
             out_dir,
             resume: false,
+            repeat: 1,
             store: a.history.clone(),
         })
     }

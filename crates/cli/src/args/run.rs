@@ -29,6 +29,11 @@ pub struct RunArgs {
     /// Output directory [default: servebench-results/<YYYYMMDD_HHMMSS>/].
     #[arg(help_heading = "Output", long)]
     pub out: Option<PathBuf>,
+    /// Run the whole plan N times (OUT/repeat-1 … repeat-N, managed servers started afresh
+    /// each time) and summarise per metric over runs in OUT/repeats.json: the mean, its 95 %
+    /// t-interval and the CV, beside the pooled per-request distributions [default: 1].
+    #[arg(help_heading = "Output", long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub repeat: Option<u32>,
     /// OpenAI endpoint to use [default: chat].
     #[arg(help_heading = "Workload", long, value_enum)]
     pub endpoint: Option<EndpointArg>,
@@ -328,6 +333,7 @@ impl RunArgs {
             prompts,
             out_dir,
             resume: false,
+            repeat: a.repeat.unwrap_or(1),
             store: a.history.clone(),
         })
     }
@@ -398,6 +404,11 @@ impl CapacityArgs {
             o.budget_s = budget;
             Ok(())
         })?;
+        if resume.is_some() && job.repeat > 1 {
+            anyhow::bail!(
+                "--resume with --repeat: a repeated search cannot be resumed: resume without --repeat, or start the set again"
+            );
+        }
         job.resume = resume.is_some();
         Ok(job)
     }

@@ -153,6 +153,8 @@ pub struct RunJob {
     pub out_dir: PathBuf,
     /// Go on with the interrupted run in `out_dir` (`capacity --resume`).
     pub resume: bool,
+    /// Times the whole plan runs (`--repeat`; 1: a run of its own).
+    pub repeat: u32,
     /// Where the finished run is recorded (`None`: `--no-store`), and its labels.
     pub store: StoreArgs,
 }

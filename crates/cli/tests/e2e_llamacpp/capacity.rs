@@ -78,6 +78,7 @@ async fn two_slots_serve_no_fewer_developers_than_one() {
             settings: &r.settings,
             gpu: &r.gpu,
             samples: Default::default(),
+            runs: Vec::new(),
         })
         .collect();
     let cmp = servebench_engine::report::compare::compare(&entries);

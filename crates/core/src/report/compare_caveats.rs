@@ -21,6 +21,28 @@ pub(crate) fn caveats(entries: &[Entry]) -> Vec<Message> {
     let Some(base) = entries.first() else {
         return out;
     };
+    // How the rows were tested, when a side was repeated.
+    for e in &entries[1..] {
+        let (na, nb) = (base.runs.len(), e.runs.len());
+        let (x, y) = (base.label.as_str(), e.label.as_str());
+        if na >= 2 && nb >= 2 {
+            out.push(
+                Message::new(Code::CavRunLevel)
+                    .with("x", x)
+                    .with("y", y)
+                    .with("na", na.to_string())
+                    .with("nb", nb.to_string()),
+            );
+        } else if na >= 2 || nb >= 2 {
+            let (x, y, n) = if na >= 2 { (x, y, na) } else { (y, x, nb) };
+            out.push(
+                Message::new(Code::CavRepeatedOneSide)
+                    .with("x", x)
+                    .with("y", y)
+                    .with("n", n.to_string()),
+            );
+        }
+    }
     for e in entries {
         let x = e.label.as_str();
         if e.target.status == TargetStatus::Failed {

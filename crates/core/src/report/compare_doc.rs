@@ -61,6 +61,29 @@ pub fn significance_cell(r: &Row, c: &Catalog) -> String {
     let d = digits(&r.unit) + 1;
     match r.test.as_deref() {
         Some("untestable") => return c.untestable.into(),
+        Some(super::compare::RUN_LEVEL_TEST) => {
+            if r.significant.is_none() {
+                return c.no_samples.into();
+            }
+            let yes = if r.significant == Some(true) {
+                c.yes_no[0]
+            } else {
+                c.yes_no[1]
+            };
+            let mut s = fill(
+                c.run_level_cell,
+                &[
+                    ("yes", yes),
+                    ("na", &r.n_a.unwrap_or(0).to_string()),
+                    ("nb", &r.n_b.unwrap_or(0).to_string()),
+                    ("p", &format!("{:.3}", r.p_value.unwrap_or(1.0))),
+                ],
+            );
+            if let Some([lo, hi]) = r.ci95 {
+                s.push_str(&format!(" [{lo:.d$} … {hi:.d$}]"));
+            }
+            return s;
+        }
         Some(how) => {
             let how = if how == "mcnemar-exact" {
                 c.how[0]

@@ -34,8 +34,27 @@ pub struct Entry<'a> {
     pub settings: &'a RunSettingsReport,
     /// Its run's GPU report.
     pub gpu: &'a GpuReport,
-    /// Per-request samples by metric id (from `requests.jsonl`), when available.
+    /// Per-request samples by metric id (from `requests.jsonl`), when available; every
+    /// repeat's, pooled, for a repeated run.
     pub samples: BTreeMap<String, Vec<f64>>,
+    /// A repeated run's repeats, each an entry of its own (empty for a run of its own): with
+    /// two or more on both sides, rows are tested over runs ([`super::run_level::welch`]).
+    pub runs: Vec<Entry<'a>>,
+}
+
+impl<'a> Entry<'a> {
+    /// This entry standing for a repeated run: `runs` are its repeats (one entry each), and
+    /// its samples become every repeat's, pooled.
+    pub fn with_runs(mut self, runs: Vec<Entry<'a>>) -> Entry<'a> {
+        self.samples = BTreeMap::new();
+        for run in &runs {
+            for (k, v) in &run.samples {
+                self.samples.entry(k.clone()).or_default().extend(v);
+            }
+        }
+        self.runs = runs;
+        self
+    }
 }
 
 /// One metric compared between two targets.
@@ -67,7 +86,9 @@ pub struct Row {
     pub n_b: Option<usize>,
     /// How a quality row was tested: `mcnemar-exact` or `paired-bootstrap+sign` (paired by
     /// task; `n_a` = `n_b` = the tasks both answered), or `untestable` when a side has no
-    /// per-task outcomes or the two share no task; `null` for performance rows.
+    /// per-task outcomes or the two share no task; `welch-t-runs` for any row of two repeated
+    /// runs (`a`, `b` the means over runs, `n_a`, `n_b` the runs with a value, `ci95` the
+    /// interval of the difference of the means); `null` for per-request performance rows.
     #[serde(default)]
     pub test: Option<String>,
 }

@@ -176,6 +176,7 @@ pub(super) fn entries<'a>(
             settings: s,
             gpu: g,
             samples: BTreeMap::new(),
+            runs: Vec::new(),
         })
         .collect()
 }
@@ -314,6 +315,7 @@ fn a_single_target_gets_no_recommendations() {
         settings: &s,
         gpu: &g,
         samples: BTreeMap::new(),
+        runs: Vec::new(),
     }];
     let cmp = compare(&e);
     assert!(cmp.recommendations.is_empty() && cmp.rows.is_empty());

@@ -193,5 +193,6 @@ pub(crate) fn report(targets: Vec<TargetReport>) -> Report {
             timeline: Vec::new(),
         },
         targets,
+        repeat: None,
     }
 }

@@ -3,7 +3,9 @@
 //! change is past its threshold **and** significant by the test `compare` uses for that
 //! metric: per-request samples (Mann–Whitney U and a bootstrap interval of the difference in
 //! the statistic), McNemar on pass@1 paired by task, non-overlapping 95 % intervals for the
-//! capacity. A change past its threshold that no test can confirm is reported, not failed.
+//! capacity; when both sides are `--repeat` sets, every condition is checked on the means of
+//! the runs' values with Welch's t over runs ([`super::run_level`]). A change past its
+//! threshold that no test can confirm is reported, not failed.
 
 use super::compare_model::Entry;
 use super::metric::{Direction, MetricId, Samples};
@@ -266,8 +268,25 @@ pub fn check(conditions: &[Condition], baseline: &[Entry], candidate: &[Entry]) 
     out
 }
 
+/// Each repeat's value of `m` (runs without one left out).
+fn run_values(m: GateMetric, e: &Entry) -> Vec<f64> {
+    e.runs.iter().filter_map(|r| m.value(r)).collect()
+}
+
+/// Whether both sides were repeated (two runs or more each): the gate then tests at the run
+/// level.
+fn run_level(b: &Entry, k: &Entry) -> bool {
+    b.runs.len() >= 2 && k.runs.len() >= 2
+}
+
 fn one(c: &Condition, b: &Entry, k: &Entry) -> Check {
-    let (bv, kv) = (c.metric.value(b), c.metric.value(k));
+    let runs = run_level(b, k);
+    let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let (bv, kv) = if runs {
+        (mean(run_values(c.metric, b)), mean(run_values(c.metric, k)))
+    } else {
+        (c.metric.value(b), c.metric.value(k))
+    };
     let mut check = Check {
         condition: c.text.clone(),
         target: b.target.name.clone(),
@@ -303,53 +322,77 @@ fn one(c: &Condition, b: &Entry, k: &Entry) -> Check {
     } else {
         change < c.threshold
     };
-    // The test compare uses for this metric.
-    let significant = match c.metric {
-        GateMetric::Registry(id, stat) => {
-            let def = id.def();
-            let key = def.key;
-            match (b.samples.get(key), k.samples.get(key)) {
-                (Some(sa), Some(sb)) if !matches!(def.samples, Samples::None) => {
-                    let stat = stat.unwrap_or(def.stat);
-                    let t = significance::test(sa, sb, stat);
-                    check.test = format!(
-                        "Mann–Whitney U and a bootstrap interval of the difference ({} and {} requests)",
-                        t.n_a, t.n_b
-                    );
-                    check.p_value = t.p_value;
-                    check.interval = t.ci95.map(|[lo, hi]| [lo / scale, hi / scale]);
-                    t.p_value.map(|_| t.significant)
-                }
-                _ => {
-                    check.test = "one number per run: no test".into();
-                    None
-                }
-            }
-        }
-        GateMetric::PassAt1 => match super::compare_same::paired_pass(b, k) {
-            Some(p) => {
-                check.test = format!("{} paired by task ({} tasks)", p.method, p.tasks);
-                check.p_value = Some(p.p_value);
-                check.interval = p.ci95.map(|[lo, hi]| [lo / scale, hi / scale]);
-                Some(p.significant)
+    // The test compare uses for this metric: Welch's t over the runs when both sides were
+    // repeated, else the metric's own.
+    let significant = if runs {
+        let (xa, xb) = (run_values(c.metric, b), run_values(c.metric, k));
+        match super::run_level::welch(&xa, &xb) {
+            Some(w) => {
+                check.test = format!(
+                    "Welch's t over runs, run-level ({} and {} runs)",
+                    w.n_a, w.n_b
+                );
+                check.p_value = Some(w.p_value);
+                check.interval = Some([w.ci95[0] / scale, w.ci95[1] / scale]);
+                Some(w.significant())
             }
             None => {
-                check.test = "no tasks answered on both sides: no test".into();
+                check.test = format!(
+                    "run-level: fewer than two runs with a value ({} and {})",
+                    xa.len(),
+                    xb.len()
+                );
                 None
             }
-        },
-        GateMetric::CapacityDevelopers => match (capacity(b.target), capacity(k.target)) {
-            (Some((_, bl, bh)), Some((_, kl, kh))) => {
-                check.test = format!(
-                    "95 % intervals {bl}–{} and {kl}–{}: a change is significant when they do not overlap",
-                    bh.map_or("open".into(), |h| h.to_string()),
-                    kh.map_or("open".into(), |h| h.to_string())
-                );
-                let apart = bh.is_some_and(|h| h < kl) || kh.is_some_and(|h| h < bl);
-                Some(apart)
+        }
+    } else {
+        match c.metric {
+            GateMetric::Registry(id, stat) => {
+                let def = id.def();
+                let key = def.key;
+                match (b.samples.get(key), k.samples.get(key)) {
+                    (Some(sa), Some(sb)) if !matches!(def.samples, Samples::None) => {
+                        let stat = stat.unwrap_or(def.stat);
+                        let t = significance::test(sa, sb, stat);
+                        check.test = format!(
+                            "Mann–Whitney U and a bootstrap interval of the difference ({} and {} requests)",
+                            t.n_a, t.n_b
+                        );
+                        check.p_value = t.p_value;
+                        check.interval = t.ci95.map(|[lo, hi]| [lo / scale, hi / scale]);
+                        t.p_value.map(|_| t.significant)
+                    }
+                    _ => {
+                        check.test = "one number per run: no test".into();
+                        None
+                    }
+                }
             }
-            _ => None,
-        },
+            GateMetric::PassAt1 => match super::compare_same::paired_pass(b, k) {
+                Some(p) => {
+                    check.test = format!("{} paired by task ({} tasks)", p.method, p.tasks);
+                    check.p_value = Some(p.p_value);
+                    check.interval = p.ci95.map(|[lo, hi]| [lo / scale, hi / scale]);
+                    Some(p.significant)
+                }
+                None => {
+                    check.test = "no tasks answered on both sides: no test".into();
+                    None
+                }
+            },
+            GateMetric::CapacityDevelopers => match (capacity(b.target), capacity(k.target)) {
+                (Some((_, bl, bh)), Some((_, kl, kh))) => {
+                    check.test = format!(
+                        "95 % intervals {bl}–{} and {kl}–{}: a change is significant when they do not overlap",
+                        bh.map_or("open".into(), |h| h.to_string()),
+                        kh.map_or("open".into(), |h| h.to_string())
+                    );
+                    let apart = bh.is_some_and(|h| h < kl) || kh.is_some_and(|h| h < bl);
+                    Some(apart)
+                }
+                _ => None,
+            },
+        }
     };
     check.verdict = match (past, significant) {
         (false, _) => Verdict::Pass,

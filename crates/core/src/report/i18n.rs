@@ -55,6 +55,8 @@ pub struct Catalog {
     pub untestable: &'static str,
     /// Significance cell of a quality row tested by task: `{yes}`, `{p}`, `{n}`, `{how}`.
     pub paired_cell: &'static str,
+    /// Significance cell of a row of two repeated runs: `{yes}`, `{na}`, `{nb}`, `{p}`.
+    pub run_level_cell: &'static str,
     /// Column head of the paired test in the quality table: `{a}`, `{b}`.
     pub paired_col: &'static str,
     /// "yes" and "no" of a significance cell.
@@ -188,6 +190,10 @@ pub struct Catalog {
     pub cav_no_gpu: &'static str,
     /// Same report twice: `{x}`.
     pub cav_same: &'static str,
+    /// Both repeated, rows tested over runs: `{x}`, `{y}`, `{na}`, `{nb}`.
+    pub cav_run_level: &'static str,
+    /// One side repeated, the other not: `{x}` (repeated, `{n}` runs), `{y}`.
+    pub cav_repeated_one_side: &'static str,
     /// Failed target: `{x}`, `{error}`.
     pub cav_failed: &'static str,
     /// Caveat: answers the grader could not grade: `{x}`, `{errors}`, `{scored}`, `{tasks}`.
@@ -358,6 +364,10 @@ pub enum Code {
     CavNoGpu,
     /// The catalogue's `cav_same`.
     CavSame,
+    /// The catalogue's `cav_run_level`.
+    CavRunLevel,
+    /// The catalogue's `cav_repeated_one_side`.
+    CavRepeatedOneSide,
     /// The catalogue's `cav_failed`.
     CavFailed,
     /// The catalogue's `cav_grader_errors`.
@@ -465,6 +475,8 @@ impl Catalog {
             Code::CavFallback => self.cav_fallback,
             Code::CavNoGpu => self.cav_no_gpu,
             Code::CavSame => self.cav_same,
+            Code::CavRunLevel => self.cav_run_level,
+            Code::CavRepeatedOneSide => self.cav_repeated_one_side,
             Code::CavFailed => self.cav_failed,
             Code::CavGraderErrors => self.cav_grader_errors,
             Code::CapSignificant => self.cap_significant,
@@ -574,6 +586,7 @@ static EN: Catalog = Catalog {
     pass_at_1: "pass@1 (code tasks, 0–1)",
     untestable: "not testable: a side has no per-task outcomes (or they share no task)",
     paired_cell: "{yes} ({how} by task, n = {n}, p = {p})",
+    run_level_cell: "{yes} (Welch's t over runs, {na} vs {nb} runs, p = {p})",
     paired_col: "{b} vs {a}: significant?",
     yes_no: ["yes", "no"],
     how: ["McNemar exact", "paired bootstrap + sign test"],
@@ -644,6 +657,8 @@ static EN: Catalog = Catalog {
     cav_fallback: "{x}: {tried} could not run; measured with the fallback {model}.",
     cav_no_gpu: "{x}: no GPU readings ({reason}).",
     cav_same: "{x} appears twice: a report is being compared with itself.",
+    cav_run_level: "{x} and {y} were each repeated ({na} and {nb} runs): every row of theirs is the mean of the runs' values, tested at the run level (Welch's t over runs), not on pooled requests.",
+    cav_repeated_one_side: "{x} was repeated ({n} runs) and {y} was not: their rows are tested on per-request samples ({x}'s repeats pooled); repeat both for run-level tests.",
     cav_failed: "{x} failed: {error}",
     cav_grader_errors: "{x}: {errors} answer(s) could not be graded (servebench's own failure, not the model's): its pass@1 is over {scored} of {tasks} code tasks.",
     util_note: "GPU utilisation says the GPU was busy, not that it was used well: no side is called better on it.",
@@ -723,6 +738,7 @@ static KO: Catalog = Catalog {
     pass_at_1: "pass@1 (코드 과제, 0–1)",
     untestable: "검정 불가: 한쪽에 과제별 결과가 없거나 공통 과제가 없음",
     paired_cell: "{yes} (과제별 {how}, n = {n}, p = {p})",
+    run_level_cell: "{yes} (실행 단위 Welch t 검정, 실행 {na}회 대 {nb}회, p = {p})",
     paired_col: "{b} 대 {a}: 유의한가?",
     yes_no: ["예", "아니오"],
     how: ["McNemar 정확 검정", "짝지은 부트스트랩 + 부호 검정"],
@@ -793,6 +809,8 @@ static KO: Catalog = Catalog {
     cav_fallback: "{x}: {tried} 실행에 실패하여 대체 모델 {model}로 측정했습니다.",
     cav_no_gpu: "{x}: GPU 측정값 없음 ({reason}).",
     cav_same: "{x}가 두 번 나옵니다: 같은 보고서를 자기 자신과 비교하고 있습니다.",
+    cav_run_level: "{x}와 {y}는 각각 반복 실행되었습니다 (실행 {na}회와 {nb}회): 모든 행은 실행별 값의 평균이며, 합친 요청이 아니라 실행 단위로 검정했습니다 (실행 간 Welch t 검정).",
+    cav_repeated_one_side: "{x}는 반복 실행되었고 ({n}회) {y}는 그렇지 않습니다: 두 대상의 행은 요청별 표본으로 검정했습니다 ({x}의 반복 실행을 합침); 실행 단위 검정을 하려면 둘 다 반복하십시오.",
     cav_failed: "{x} 측정 실패: {error}",
     cav_grader_errors: "{x}: 답변 {errors}개를 채점하지 못했습니다 (모델이 아니라 servebench 자체의 실패): pass@1은 코드 과제 {tasks}개 중 {scored}개에 대한 값입니다.",
     util_note: "GPU 사용률은 GPU가 바빴다는 뜻일 뿐 잘 활용했다는 뜻이 아니므로, 이 지표로는 어느 쪽도 더 낫다고 하지 않습니다.",

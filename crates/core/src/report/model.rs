@@ -50,6 +50,20 @@ pub struct Report {
     /// One entry per target, in plan order.
     #[schemars(length(min = 1))]
     pub targets: Vec<TargetReport>,
+    /// Which repeat of a `--repeat` set this run is; absent for a run of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<RepeatOf>,
+}
+
+/// Which repeat a report is (in `report.json` of each `repeat-K/` of `servebench run --repeat N`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RepeatOf {
+    /// The set's id, shared by every repeat (the history store groups runs by it).
+    pub group: String,
+    /// This repeat, from 1.
+    pub index: u32,
+    /// Repeats planned.
+    pub of: u32,
 }
 
 /// Settings that shape the workload, recorded so runs can be compared fairly.

@@ -150,6 +150,7 @@ pub async fn run_with_gpu(
         gpu: gpu_out,
         settings: settings_report(s, ctx.prompts.len()),
         targets,
+        repeat: None,
     })
 }
 
@@ -277,6 +278,7 @@ pub fn skeleton(plan: &Plan, prompts: usize) -> Report {
                 ..blank_report(spec)
             })
             .collect(),
+        repeat: None,
     }
 }
 

@@ -17,10 +17,11 @@ use std::path::PathBuf;
 
 /// The schema, one migration per version; portable SQL (no autoincrement, `BIGINT`,
 /// `DOUBLE PRECISION`, `TEXT`): the same tables in SQLite and PostgreSQL.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "store_meta, runs, labels, targets, metrics, requests, answers",
-    "CREATE TABLE store_meta (
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "store_meta, runs, labels, targets, metrics, requests, answers",
+        "CREATE TABLE store_meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );
@@ -76,7 +77,15 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[(
         result_json TEXT NOT NULL,
         PRIMARY KEY (run_id, seq)
     );",
-)];
+    ),
+    (
+        2,
+        "runs.repeat_group, runs.repeat_index: the repeats of one --repeat set",
+        "ALTER TABLE runs ADD COLUMN repeat_group TEXT;
+    ALTER TABLE runs ADD COLUMN repeat_index BIGINT;
+    CREATE INDEX runs_repeat_group ON runs (repeat_group);",
+    ),
+];
 
 /// The newest schema version this servebench knows.
 pub fn schema_version() -> i64 {
@@ -234,6 +243,13 @@ impl Store {
     /// Open (and create or upgrade) the store at `loc`; a store written by a newer servebench
     /// is refused before anything is changed.
     pub async fn open(loc: &Location) -> Result<Store, StoreError> {
+        Store::open_upto(loc, schema_version()).await
+    }
+
+    /// [`Store::open`], creating or upgrading the schema only up to `version` — a store as
+    /// an older servebench left it (the upgrade tests start from one).
+    #[doc(hidden)]
+    pub async fn open_upto(loc: &Location, version: i64) -> Result<Store, StoreError> {
         install_default_drivers();
         let at = loc.describe();
         let url = match loc {
@@ -287,7 +303,7 @@ impl Store {
             })?;
         let store = Store { pool, at };
         store.refuse_newer().await?;
-        store.migrate().await?;
+        store.migrate(version).await?;
         // The newest servebench that wrote the store (named when an older one is refused).
         sqlx::query(
             "INSERT INTO store_meta (key, value) VALUES ('written_by', $1)
@@ -341,9 +357,10 @@ impl Store {
     }
 
     /// Create or upgrade the schema.
-    async fn migrate(&self) -> Result<(), StoreError> {
+    async fn migrate(&self, upto: i64) -> Result<(), StoreError> {
         let migrations = MIGRATIONS
             .iter()
+            .filter(|m| m.0 <= upto)
             .map(|(v, d, sql)| {
                 Migration::new(
                     *v,
@@ -382,8 +399,8 @@ impl Store {
         let mut tx = self.pool.begin().await.map_err(&err)?;
         let stored_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let inserted = sqlx::query(
-            "INSERT INTO runs (id, created_at, stored_at, command, servebench_version, report_schema, interrupted, source_dir, report_json)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+            "INSERT INTO runs (id, created_at, stored_at, command, servebench_version, report_schema, interrupted, source_dir, report_json, repeat_group, repeat_index)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&run.id)
         .bind(&run.report.created_at)
@@ -394,6 +411,8 @@ impl Store {
         .bind(i64::from(run.report.interrupted))
         .bind(&run.source_dir)
         .bind(&run.report_json)
+        .bind(run.report.repeat.as_ref().map(|r| r.group.clone()))
+        .bind(run.report.repeat.as_ref().map(|r| i64::from(r.index)))
         .execute(&mut *tx)
         .await
         .map_err(&err)?;
@@ -648,6 +667,23 @@ impl Store {
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Some((report, records)))
+    }
+
+    /// Every run of the `--repeat` set run `id` belongs to, by repeat (`id` itself among
+    /// them); empty when it was not repeated.
+    pub async fn repeat_set(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let err = q(&self.at);
+        let rows = sqlx::query(
+            "SELECT r.id FROM runs r JOIN runs me ON me.repeat_group = r.repeat_group
+             WHERE me.id = $1 ORDER BY r.repeat_index, r.id",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(&err)?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(&err))
+            .collect()
     }
 
     /// The newest run carrying label `key=value` (any key with that value when `key` is
