@@ -570,3 +570,89 @@ async fn a_trend_marks_the_run_whose_setting_changed() {
     .await;
     assert_eq!(o.code, 2, "{}", o.stderr);
 }
+
+/// A team's PostgreSQL across a network is reached over TLS with its certificate checked:
+/// `make test`'s server refuses the role `servebench_tls` on any connection without TLS
+/// (`scripts/postgres.sh`), so a run stored as that role was stored over TLS; without the
+/// server's CA (`sslrootcert`) the certificate is refused, in one line that names the host,
+/// says what to check and never shows the password.
+#[tokio::test(flavor = "multi_thread")]
+#[cfg_attr(
+    not(feature = "e2e"),
+    ignore = "needs the PostgreSQL server `make test` starts (--features e2e)"
+)]
+async fn a_team_server_is_reached_over_tls_with_its_certificate_checked() {
+    use sqlx::Connection;
+    let admin = std::env::var("SERVEBENCH_TEST_POSTGRES").expect("make test sets it");
+    let ca = std::process::Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/postgres.sh"
+    ))
+    .arg("ca")
+    .output()
+    .unwrap();
+    assert!(
+        ca.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ca.stderr)
+    );
+    let ca = String::from_utf8(ca.stdout).unwrap().trim().to_string();
+    sqlx::any::install_default_drivers();
+    let db = format!("servebench_test_tls_{}", std::process::id());
+    let mut c = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        "DROP ROLE IF EXISTS servebench_tls".to_string(),
+        "CREATE ROLE servebench_tls LOGIN PASSWORD 'tls-pw-7'".to_string(),
+        format!("CREATE DATABASE {db} OWNER servebench_tls"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    // `postgres://user:pw@HOST:PORT/postgres` → HOST:PORT.
+    let (_, host) = admin.rsplit_once('@').unwrap();
+    let (host, _) = host.rsplit_once('/').unwrap();
+    let base = format!("postgres://servebench_tls:tls-pw-7@{host}/{db}");
+    let list = |url: String| async move { servebench(&["history", "list", "--store", &url]).await };
+    // Without TLS: refused by the server, and said how to fix it.
+    let o = list(format!("{base}?sslmode=disable")).await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("over TLS only"), "{}", o.stderr);
+    // TLS, but the server's CA unknown (the system's store): the certificate is refused.
+    let o = list(format!("{base}?sslmode=verify-full")).await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&format!("postgres://{host}/{db}"))
+            && o.stderr.contains("sslrootcert=FILE")
+            && o.stderr.trim().lines().count() == 1,
+        "{}",
+        o.stderr
+    );
+    for out in [&o.stderr, &o.stdout] {
+        assert!(!out.contains("tls-pw-7"), "{out}");
+    }
+    // With its CA: a run is stored over TLS, and read back.
+    let url = format!("{base}?sslmode=verify-full&sslrootcert={ca}");
+    let m = mock_openai(MockCfg::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let o = quick_run(&m.url(), &dir.path().join("run"), 2, &["--store", &url]).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("History: stored as "), "{}", o.stderr);
+    let o = list(url.clone()).await;
+    assert!(o.stdout.contains("1 run(s) in"), "{}", o.stdout);
+    let mut tls = sqlx::AnyConnection::connect(&url).await.unwrap();
+    let row = sqlx::query("SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        .fetch_one(&mut tls)
+        .await
+        .unwrap();
+    let version: String = sqlx::Row::get(&row, 0);
+    assert!(version.starts_with("TLSv1."), "{version}");
+    drop(tls);
+    drop_postgres_database(&format!("{}/{db}", admin.rsplit_once('/').unwrap().0)).await;
+    sqlx::query("DROP ROLE IF EXISTS servebench_tls")
+        .execute(&mut c)
+        .await
+        .unwrap();
+}

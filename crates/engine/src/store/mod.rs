@@ -730,7 +730,16 @@ fn open_hint(loc: &Location, e: &sqlx::Error) -> String {
         sqlx::Error::Database(d) => d.message().to_string(),
         other => other.to_string(),
     };
+    let lower = detail.to_ascii_lowercase();
     match loc {
+        Location::Postgres(_) if lower.contains("certificate") || lower.contains("handshake") => {
+            format!(
+                "{detail}: check the server's TLS certificate: name its CA with sslrootcert=FILE in the URL (or add it to the system's CA store); sslmode=verify-full checks the host name too"
+            )
+        }
+        Location::Postgres(_) if lower.contains("no encryption") => format!(
+            "{detail}: the server takes this user over TLS only: add sslmode=verify-full&sslrootcert=FILE (its CA) to the URL"
+        ),
         Location::Postgres(_) => format!(
             "{detail}: check that PostgreSQL runs there and accepts this user (the password comes from the URL or PGPASSWORD)"
         ),
