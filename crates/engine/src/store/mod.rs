@@ -13,6 +13,7 @@ use run::StoredRun;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Row, SqlSafeStr};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The schema, one migration per version; portable SQL (no autoincrement, `BIGINT`,
@@ -493,22 +494,55 @@ impl Store {
     /// Runs matching `f`, newest first.
     pub async fn list(&self, f: &Filter) -> Result<Vec<RunRow>, StoreError> {
         let err = q(&self.at);
-        let rows = sqlx::query(
-            "SELECT id, created_at, command FROM runs
+        // Three queries whatever the number of runs (a team's store across a network pays a
+        // round trip per query): the runs, then their labels and targets by the same filter.
+        const MATCHING: &str = "SELECT id FROM runs
              WHERE (CAST($1 AS TEXT) IS NULL OR created_at >= $1)
                AND (CAST($2 AS TEXT) IS NULL OR EXISTS
-                    (SELECT 1 FROM run_targets t WHERE t.run_id = runs.id AND t.target = $2))
-             ORDER BY created_at DESC, id DESC",
-        )
+                    (SELECT 1 FROM run_targets t WHERE t.run_id = runs.id AND t.target = $2))";
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT id, created_at, command FROM runs WHERE id IN ({MATCHING})
+             ORDER BY created_at DESC, id DESC"
+        )))
         .bind(f.since.clone())
         .bind(f.target.clone())
         .fetch_all(&self.pool)
         .await
         .map_err(&err)?;
+        let mut labels: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+        for r in sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT run_id, key, value FROM run_labels WHERE run_id IN ({MATCHING})"
+        )))
+        .bind(f.since.clone())
+        .bind(f.target.clone())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(&err)?
+        {
+            labels
+                .entry(r.try_get(0).map_err(&err)?)
+                .or_default()
+                .insert(r.try_get(1).map_err(&err)?, r.try_get(2).map_err(&err)?);
+        }
+        let mut targets: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT run_id, target FROM run_targets WHERE run_id IN ({MATCHING}) ORDER BY target"
+        )))
+        .bind(f.since.clone())
+        .bind(f.target.clone())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(&err)?
+        {
+            targets
+                .entry(r.try_get(0).map_err(&err)?)
+                .or_default()
+                .push(r.try_get(1).map_err(&err)?);
+        }
         let mut out = Vec::new();
         for row in rows {
             let id: String = row.try_get("id").map_err(&err)?;
-            let labels = self.labels(&id).await?;
+            let labels = labels.remove(&id).unwrap_or_default();
             if !f
                 .labels
                 .iter()
@@ -517,7 +551,7 @@ impl Store {
                 continue;
             }
             out.push(RunRow {
-                targets: self.targets(&id).await?,
+                targets: targets.remove(&id).unwrap_or_default(),
                 created_at: row.try_get("created_at").map_err(&err)?,
                 command: row.try_get("command").map_err(&err)?,
                 id,
