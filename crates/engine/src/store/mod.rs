@@ -404,7 +404,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) DO NOTHING",
         )
         .bind(&run.id)
-        .bind(&run.report.created_at)
+        .bind(utc_millis(&run.report.created_at))
         .bind(&stored_at)
         .bind(&run.command)
         .bind(&run.report.servebench_version)
@@ -781,5 +781,38 @@ fn open_hint(loc: &Location, e: &sqlx::Error) -> String {
             "{detail}: check that {} is a writable SQLite file",
             p.display()
         ),
+    }
+}
+
+/// `t` as every stored time is written — RFC 3339 in UTC with milliseconds
+/// (`2026-12-07T14:52:31.481Z`) — so that times compare as text (`--since`, newest first)
+/// whatever offset or precision the report was written with; `t` itself when it does not
+/// parse.
+fn utc_millis(t: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(t).map_or_else(
+        |_| t.to_string(),
+        |d| {
+            d.with_timezone(&chrono::Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn stored_times_compare_as_text_whatever_they_were_written_with() {
+        // Seconds with an offset (reports before milliseconds), and another zone.
+        let a = super::utc_millis("2026-01-01T00:00:00+00:00");
+        let b = super::utc_millis("2026-01-01T00:00:00.500Z");
+        let c = super::utc_millis("2026-01-01T09:00:01+09:00");
+        assert_eq!(a, "2026-01-01T00:00:00.000Z");
+        assert_eq!(c, "2026-01-01T00:00:01.000Z");
+        // In time order as text; as written, 09:00:00+09:00 (00:00:00 UTC) sorted after
+        // 00:00:00.500Z.
+        assert!(a < b && b < c);
+        assert!("2026-01-01T09:00:00+09:00" > "2026-01-01T00:00:00.500Z");
+        assert!(super::utc_millis("2026-01-01T09:00:00+09:00") < b);
+        assert_eq!(super::utc_millis("yesterday"), "yesterday");
     }
 }
