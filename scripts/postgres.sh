@@ -34,30 +34,36 @@ start)
     echo servebench > "$pw"; chmod 644 "$pw"
     as_owner "'$bin/initdb' -D '$dir' -U postgres --pwfile='$pw' --auth=scram-sha-256 -E UTF8 --no-locale" >/dev/null
   fi
-  if [ ! -s "$dir/server.crt" ]; then
+  if [ ! -s "$dir/server.crt" ] || ! grep -q '^ssl = on' "$dir/postgresql.conf"; then
     command -v openssl >/dev/null || { echo "scripts/postgres.sh: openssl is not installed (apt-get install openssl): it makes the test server's TLS certificate" >&2; exit 1; }
     certs=$(mktemp -d); trap 'rm -rf "$certs" "${pw:-}"' EXIT
-    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=servebench test CA" \
+    ssl() { openssl "$@" 2>"$certs/log" || { echo "scripts/postgres.sh: openssl $1 failed:" >&2; cat "$certs/log" >&2; exit 1; }; }
+    ssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=servebench test CA" \
       -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-      -keyout "$certs/ca.key" -out "$certs/ca.pem" 2>/dev/null
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
-      -keyout "$certs/server.key" -out "$certs/server.csr" 2>/dev/null
+      -keyout "$certs/ca.key" -out "$certs/ca.pem"
+    ssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+      -keyout "$certs/server.key" -out "$certs/server.csr"
     printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' > "$certs/ext"
-    openssl x509 -req -in "$certs/server.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
-      -CAcreateserial -days 3650 -extfile "$certs/ext" -out "$certs/server.crt" 2>/dev/null
+    ssl x509 -req -in "$certs/server.csr" -CA "$certs/ca.pem" -CAkey "$certs/ca.key" \
+      -CAcreateserial -days 3650 -extfile "$certs/ext" -out "$certs/server.crt"
     chmod 755 "$certs"; chmod 644 "$certs/ca.pem" "$certs/server.crt"
     chmod 600 "$certs/server.key" "$certs/ca.key"
     if [ "$(id -u)" = 0 ]; then chown postgres "$certs/server.key" "$certs/server.crt" "$certs/ca.pem"; fi
-    # The role servebench_tls is refused without TLS: the tests prove servebench's own
+    # TLS on in the cluster's own configuration (a server already running reloads it below);
+    # the role servebench_tls is refused without TLS: the tests prove servebench's own
     # connection was encrypted by being let in at all.
-    as_owner "cp '$certs/server.key' '$certs/server.crt' '$certs/ca.pem' '$dir/' && chmod 600 '$dir/server.key' && { echo 'hostnossl all servebench_tls all reject'; cat '$dir/pg_hba.conf'; } > '$dir/pg_hba.new' && mv '$dir/pg_hba.new' '$dir/pg_hba.conf'"
+    as_owner "cp '$certs/server.key' '$certs/server.crt' '$certs/ca.pem' '$dir/' && chmod 600 '$dir/server.key' && echo 'ssl = on' >> '$dir/postgresql.conf' && { echo 'hostnossl all servebench_tls all reject'; cat '$dir/pg_hba.conf'; } > '$dir/pg_hba.new' && mv '$dir/pg_hba.new' '$dir/pg_hba.conf'"
+    if "$bin/pg_isready" -q -h 127.0.0.1 -p "$port"; then
+      as_owner "'$bin/pg_ctl' -D '$dir' reload" >/dev/null
+      sleep 1
+    fi
   fi
   # pg_isready: 0 accepting, 1 starting, 2 no response — start only when nothing answers.
   ready=0; "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" || ready=$?
   if [ "$ready" = 1 ]; then
     for _ in 1 2 3 4 5 6 7 8 9 10; do sleep 1; "$bin/pg_isready" -q -h 127.0.0.1 -p "$port" && break; done
   elif [ "$ready" != 0 ]; then
-    as_owner "'$bin/pg_ctl' -D '$dir' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1 -c ssl=on\" start" >/dev/null
+    as_owner "'$bin/pg_ctl' -D '$dir' -l '$dir/server.log' -w -o \"-p $port -k '$dir' -c listen_addresses=127.0.0.1\" start" >/dev/null
   fi
   echo "postgres://postgres:servebench@127.0.0.1:$port/postgres"
   ;;

@@ -102,18 +102,25 @@ async fn resolve(spec: &str, store: &Option<String>) -> Result<Side, String> {
                 st.describe()
             )
         })?;
-    // A run of a `--repeat` set stands for its whole set.
+    // A run of a `--repeat` set stands for its whole set: the repeats that finished (one
+    // stopped by Ctrl-C is left out, as the set's repeats.json leaves it out).
     let set = st.repeat_set(&id).await.map_err(|e| e.to_string())?;
     let mut repeats = Vec::new();
+    let mut left_out = 0;
     for other in set.iter().filter(|_| set.len() > 1) {
-        if let Some(r) = st.load(other).await.map_err(|e| e.to_string())? {
-            repeats.push(r);
+        match st.load(other).await.map_err(|e| e.to_string())? {
+            Some(r) if r.0.interrupted => left_out += 1,
+            Some(r) => repeats.push(r),
+            None => {}
         }
     }
     Ok(Side {
-        name: match set.len() {
-            0 | 1 => format!("{spec} ({id})"),
-            n => format!("{spec} ({id}, one of a set of {n} repeats)"),
+        name: match (repeats.len(), left_out) {
+            (0 | 1, 0) => format!("{spec} ({id})"),
+            (n, 0) => format!("{spec} ({id}, one of a set of {n} repeats)"),
+            (n, i) => format!(
+                "{spec} ({id}, one of a set of {n} finished repeats; {i} interrupted, left out)"
+            ),
         },
         report,
         records: Some(records),
@@ -241,10 +248,10 @@ pub async fn gate_cmd(a: GateArgs) -> ExitCode {
         failed.len(),
         match (base.repeats.len(), cand.repeats.len()) {
             (b, c) if b >= 2 && c >= 2 => format!(
-                "Both sides were repeated ({b} and {c} runs): every check is run-level, on the mean of the runs' values with Welch's t over runs."
+                "Both sides were repeated ({b} and {c} runs): each side's value is the mean of its runs' values, tested with Welch's t over runs (run-level) where the runs vary, else as single runs are; a candidate repeat that lost what every baseline run measured fails."
             ),
             (b, c) if b >= 2 || c >= 2 => format!(
-                "Only one side was repeated ({b} and {c} runs): the checks are per-request, on each side's pooled requests; repeat both for run-level checks."
+                "Only one side was repeated ({b} and {c} runs): the repeated side's value is the mean of its runs' values, tested per-request against the other (its repeats' requests pooled); repeat both for run-level checks."
             ),
             _ => "Neither side was repeated: per-request tests on each run's requests (repeat the plan with --repeat for run-level checks).".to_string(),
         }

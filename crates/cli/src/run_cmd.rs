@@ -160,11 +160,20 @@ pub async fn run_set(job: &RunJob, cancel: &CancellationToken) -> anyhow::Result
             break;
         }
     }
-    // The finished repeats (an interrupted one's numbers are partial: left out, and said).
+    // Interrupted between two repeats (while one was being stored, say): still interrupted.
+    if cancel.is_cancelled() {
+        worst = ExitCode::from(130);
+    }
+    // The finished repeats (an interrupted one's numbers are partial: left out, and named).
     let runs: Vec<(String, servebench_engine::runs::Run)> = dirs
         .iter()
         .map(|d| Ok((d.clone(), servebench_engine::runs::load(&set.join(d))?)))
         .collect::<Result<_, servebench_engine::runs::RunsError>>()?;
+    let left_out: Vec<String> = runs
+        .iter()
+        .filter(|(_, r)| r.report.interrupted)
+        .map(|(d, _)| d.clone())
+        .collect();
     let inputs: Vec<RepeatInput> = runs
         .iter()
         .filter(|(_, r)| !r.report.interrupted)
@@ -178,7 +187,7 @@ pub async fn run_set(job: &RunJob, cancel: &CancellationToken) -> anyhow::Result
         eprintln!("servebench: no repeat finished: no repeats.json written");
         return Ok(worst);
     }
-    let summary = repeats::summarize(&group, n, &inputs);
+    let summary = repeats::summarize(&group, n, &inputs, left_out);
     let doc = repeats::document(&summary);
     let json = set.join(REPEATS_FILE);
     std::fs::write(

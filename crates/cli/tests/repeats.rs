@@ -167,7 +167,8 @@ async fn gate_and_compare_test_repeated_runs_at_the_run_level() {
         assert!(
             o.stdout
                 .contains("Welch's t over runs, run-level (3 and 3 runs)")
-                && o.stdout.contains("every check is run-level"),
+                && o.stdout
+                    .contains("tested with Welch's t over runs (run-level)"),
             "{}",
             o.stdout
         );
@@ -268,7 +269,7 @@ async fn upgrade_from_version_1(loc: Location, url: &str) {
         let mut c = sqlx::AnyConnection::connect(url).await.unwrap();
         sqlx::query(
             "INSERT INTO runs (id, created_at, stored_at, command, servebench_version, report_schema, interrupted, source_dir, report_json)
-             VALUES ('old-run', '2026-12-01T00:00:00.000Z', '2026-12-01T00:00:01.000Z', 'run', '0.1.0', 3, 0, 'old', $1)",
+             VALUES ('old-run', '2000-01-01T00:00:00.000Z', '2000-01-01T00:00:01.000Z', 'run', '0.1.0', 3, 0, 'old', $1)",
         )
         .bind(&report)
         .execute(&mut c)

@@ -131,33 +131,27 @@ fn defs(entries: &[Entry]) -> Vec<Def> {
 pub const RUN_LEVEL_TEST: &str = "welch-t-runs";
 
 fn row(def: &Def, a: &Entry, b: &Entry) -> Row {
-    let runs = a.runs.len() >= 2 && b.runs.len() >= 2;
-    let per_run =
-        |e: &Entry| -> Vec<f64> { e.runs.iter().filter_map(|r| (def.value)(r)).collect() };
-    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let (ra, rb) = if runs {
-        (per_run(a), per_run(b))
-    } else {
-        Default::default()
-    };
-    let (va, vb) = if runs {
-        (mean(&ra), mean(&rb))
-    } else {
-        ((def.value)(a), (def.value)(b))
-    };
+    // A repeated entry's value is its mean over runs; two repeated entries are tested over
+    // runs (Welch's t), else — or when Welch cannot say — as single runs are.
+    let (va, vb) = (a.value_of(&def.value), b.value_of(&def.value));
+    let run_test = (a.repeated() && b.repeated())
+        .then(|| {
+            let values = |e: &Entry| -> Vec<f64> {
+                e.run_values(&def.value).into_iter().flatten().collect()
+            };
+            super::run_level::welch(&values(a), &values(b))
+        })
+        .flatten();
     let delta = va.zip(vb).map(|(x, y)| y - x);
     // What tells the two apart: Welch's t over the runs when both were repeated; else
     // per-task pairs for quality rows, per-request samples for the rest — (significant
     // before the tie band, p, interval, n_a, n_b) and the test when it is not per-request.
     type Told = (bool, Option<f64>, Option<[f64; 2]>, usize, usize);
     let (told, test): (Option<Told>, Option<String>) = match &def.paired {
-        _ if runs => {
-            let w = super::run_level::welch(&ra, &rb);
-            (
-                w.map(|w| (w.significant(), Some(w.p_value), Some(w.ci95), w.n_a, w.n_b)),
-                Some(RUN_LEVEL_TEST.into()),
-            )
-        }
+        _ if run_test.is_some() => (
+            run_test.map(|w| (w.significant(), Some(w.p_value), Some(w.ci95), w.n_a, w.n_b)),
+            Some(RUN_LEVEL_TEST.into()),
+        ),
         Some(paired) => {
             let t = va.and(vb).and_then(|_| paired(a, b));
             let told = t

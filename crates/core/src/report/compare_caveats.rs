@@ -45,12 +45,22 @@ pub(crate) fn caveats(entries: &[Entry]) -> Vec<Message> {
     }
     for e in entries {
         let x = e.label.as_str();
-        if e.target.status == TargetStatus::Failed {
+        if e.target.status == TargetStatus::Failed && !e.repeated() {
             out.push(
                 Message::new(Code::CavFailed)
                     .with("x", x)
                     .with("error", e.target.error.as_deref().unwrap_or("?")),
             );
+        }
+        // A repeat that failed: named, its values missing from the means.
+        for (k, r) in e.runs.iter().enumerate().filter(|_| e.repeated()) {
+            if r.target.status == TargetStatus::Failed {
+                out.push(
+                    Message::new(Code::CavFailed)
+                        .with("x", format!("{x} (repeat {})", k + 1))
+                        .with("error", r.target.error.as_deref().unwrap_or("?")),
+                );
+            }
         }
         if let Some(q) = e.target.quality.as_ref().filter(|q| q.errors > 0) {
             out.push(

@@ -42,6 +42,37 @@ pub struct Entry<'a> {
     pub runs: Vec<Entry<'a>>,
 }
 
+impl Entry<'_> {
+    /// Each repeat's `read` of a repeated entry, in run order: `None` for a repeat whose
+    /// target failed or has no finite value (a missing run, never averaged in).
+    pub fn run_values(&self, read: impl Fn(&Entry) -> Option<f64>) -> Vec<Option<f64>> {
+        self.runs
+            .iter()
+            .map(|r| {
+                (r.target.status != super::model::TargetStatus::Failed)
+                    .then(|| read(r))
+                    .flatten()
+                    .filter(|v| v.is_finite())
+            })
+            .collect()
+    }
+
+    /// Whether this entry stands for two repeats or more.
+    pub fn repeated(&self) -> bool {
+        self.runs.len() >= 2
+    }
+
+    /// `read` of this entry: for a repeated one, the mean over the repeats that have a value
+    /// (what its rows show); else its own.
+    pub fn value_of(&self, read: impl Fn(&Entry) -> Option<f64>) -> Option<f64> {
+        if !self.repeated() {
+            return read(self);
+        }
+        let v: Vec<f64> = self.run_values(read).into_iter().flatten().collect();
+        (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+    }
+}
+
 impl<'a> Entry<'a> {
     /// This entry standing for a repeated run: `runs` are its repeats (one entry each), and
     /// its samples become every repeat's, pooled.
@@ -202,9 +233,9 @@ pub struct SameScenario {
 /// Share of identical answers at or above which two targets "answer alike".
 pub const ALIKE: f64 = 0.95;
 
-/// The value of metric `id` for one entry.
+/// The value of metric `id` for one entry (the mean over its repeats for a repeated run).
 pub fn metric_value(e: &Entry, id: MetricId) -> Option<f64> {
-    (id.def().value)(e.target)
+    e.value_of(|x| (id.def().value)(x.target))
 }
 
 /// Which of two values is better (`a`, `b` or `tie` within the one tie band); `None` for a

@@ -268,25 +268,10 @@ pub fn check(conditions: &[Condition], baseline: &[Entry], candidate: &[Entry]) 
     out
 }
 
-/// Each repeat's value of `m` (runs without one left out).
-fn run_values(m: GateMetric, e: &Entry) -> Vec<f64> {
-    e.runs.iter().filter_map(|r| m.value(r)).collect()
-}
-
-/// Whether both sides were repeated (two runs or more each): the gate then tests at the run
-/// level.
-fn run_level(b: &Entry, k: &Entry) -> bool {
-    b.runs.len() >= 2 && k.runs.len() >= 2
-}
-
 fn one(c: &Condition, b: &Entry, k: &Entry) -> Check {
-    let runs = run_level(b, k);
-    let mean = |v: Vec<f64>| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let (bv, kv) = if runs {
-        (mean(run_values(c.metric, b)), mean(run_values(c.metric, k)))
-    } else {
-        (c.metric.value(b), c.metric.value(k))
-    };
+    // A repeated side's value is its mean over runs (a failed repeat has none).
+    let read = |e: &Entry| c.metric.value(e);
+    let (bv, kv) = (b.value_of(read), k.value_of(read));
     let mut check = Check {
         condition: c.text.clone(),
         target: b.target.name.clone(),
@@ -306,6 +291,18 @@ fn one(c: &Condition, b: &Entry, k: &Entry) -> Check {
         }
         return check;
     };
+    // A repeat of the candidate that lost what every baseline run measured fails too: a
+    // crash in one repeat of three is not averaged away.
+    let missing = |e: &Entry| e.run_values(read).iter().filter(|v| v.is_none()).count();
+    if k.repeated() && missing(k) > 0 && (!b.repeated() || missing(b) == 0) {
+        check.test = format!(
+            "the candidate has no value in {} of its {} repeats (failed or not measured); the baseline measured it every time",
+            missing(k),
+            k.runs.len()
+        );
+        check.verdict = Verdict::Fail;
+        return check;
+    }
     let scale = if c.relative {
         if x == 0.0 {
             check.test = "a relative change of a baseline of 0 is undefined".into();
@@ -323,28 +320,19 @@ fn one(c: &Condition, b: &Entry, k: &Entry) -> Check {
         change < c.threshold
     };
     // The test compare uses for this metric: Welch's t over the runs when both sides were
-    // repeated, else the metric's own.
-    let significant = if runs {
-        let (xa, xb) = (run_values(c.metric, b), run_values(c.metric, k));
-        match super::run_level::welch(&xa, &xb) {
-            Some(w) => {
-                check.test = format!(
-                    "Welch's t over runs, run-level ({} and {} runs)",
-                    w.n_a, w.n_b
-                );
-                check.p_value = Some(w.p_value);
-                check.interval = Some([w.ci95[0] / scale, w.ci95[1] / scale]);
-                Some(w.significant())
-            }
-            None => {
-                check.test = format!(
-                    "run-level: fewer than two runs with a value ({} and {})",
-                    xa.len(),
-                    xb.len()
-                );
-                None
-            }
-        }
+    // repeated (and the runs vary), else the metric's own on the pooled requests.
+    let values = |e: &Entry| -> Vec<f64> { e.run_values(read).into_iter().flatten().collect() };
+    let run_test = (b.repeated() && k.repeated())
+        .then(|| super::run_level::welch(&values(b), &values(k)))
+        .flatten();
+    let significant = if let Some(w) = run_test {
+        check.test = format!(
+            "Welch's t over runs, run-level ({} and {} runs)",
+            w.n_a, w.n_b
+        );
+        check.p_value = Some(w.p_value);
+        check.interval = Some([w.ci95[0] / scale, w.ci95[1] / scale]);
+        Some(w.significant())
     } else {
         match c.metric {
             GateMetric::Registry(id, stat) => {
@@ -479,6 +467,7 @@ pub fn describe(c: &Check) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::TargetStatus;
 
     #[test]
     fn conditions_parse_and_point_the_way_a_metric_gets_worse() {
@@ -513,6 +502,73 @@ mod tests {
                 .unwrap_err()
                 .why
                 .contains("write `warm_tok_s < -10%`")
+        );
+    }
+
+    /// Targets whose warm TTFT median is 0.1 s × each scale (the fixtures' target).
+    fn runs(scales: &[f64]) -> Vec<TargetReport> {
+        use crate::report::fixtures::target;
+        scales
+            .iter()
+            .map(|s| target("t", crate::spec::Api::Openai, *s))
+            .collect()
+    }
+
+    fn one_entry<'a>(t: &'a TargetReport, r: &'a crate::report::Report) -> Entry<'a> {
+        Entry {
+            label: "t".into(),
+            source: "s".into(),
+            target: t,
+            settings: &r.settings,
+            gpu: &r.gpu,
+            samples: Default::default(),
+            runs: Vec::new(),
+        }
+    }
+
+    fn set_entry<'a>(ts: &'a [TargetReport], r: &'a crate::report::Report) -> Entry<'a> {
+        one_entry(&ts[0], r).with_runs(ts.iter().map(|t| one_entry(t, r)).collect())
+    }
+
+    #[test]
+    fn repeated_sides_are_checked_on_their_run_means_and_a_lost_repeat_fails() {
+        let r = crate::report::fixtures::report(runs(&[1.0]));
+        let set = |ts: &[TargetReport]| -> Vec<f64> {
+            ts.iter()
+                .map(|t| t.phases.warm.as_ref().unwrap().ttft_s.p50.unwrap())
+                .collect()
+        };
+        let (base, again, slow) = (
+            runs(&[1.0, 1.01, 0.99]),
+            runs(&[1.02, 0.98, 1.0]),
+            runs(&[1.3, 1.31, 1.29]),
+        );
+        let as_set = |ts| set_entry(ts, &r);
+        let c = parse("warm_ttft_s > +10%").unwrap();
+        // +30 %: run means 0.100 → 0.130, Welch's t over runs, fails.
+        let k = check(&c, &[as_set(&base)], &[as_set(&slow)]);
+        assert_eq!(k[0].verdict, Verdict::Fail, "{k:?}");
+        assert!(k[0].test.starts_with("Welch's t over runs"), "{k:?}");
+        let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+        assert!((k[0].baseline.unwrap() - mean(set(&base))).abs() < 1e-12);
+        assert!((k[0].change.unwrap() - 0.30).abs() < 1e-9, "{k:?}");
+        // Another set of the same: passes.
+        let k = check(&c, &[as_set(&base)], &[as_set(&again)]);
+        assert_eq!(k[0].verdict, Verdict::Pass, "{k:?}");
+        // A candidate repeat whose target failed: its value is missing, never averaged away.
+        let mut lost = runs(&[1.0, 1.0, 1.0]);
+        lost[1].status = TargetStatus::Failed;
+        let k = check(&c, &[as_set(&base)], &[as_set(&lost)]);
+        assert_eq!(k[0].verdict, Verdict::Fail, "{k:?}");
+        assert!(
+            k[0].test.contains("no value in 1 of its 3 repeats"),
+            "{k:?}"
+        );
+        // Only the candidate repeated: its value is its mean over runs, not its first run's.
+        let k = check(&c, &[one_entry(&base[0], &r)], &[as_set(&slow)]);
+        assert!(
+            (k[0].candidate.unwrap() - mean(set(&slow))).abs() < 1e-12,
+            "{k:?}"
         );
     }
 }

@@ -81,8 +81,6 @@ pub struct RepeatRun {
     pub dir: String,
     /// When it started.
     pub created_at: String,
-    /// Whether it was stopped before it finished.
-    pub interrupted: bool,
 }
 
 /// `repeats.json`: the whole set.
@@ -94,8 +92,11 @@ pub struct RepeatsReport {
     pub group: String,
     /// Repeats planned (`--repeat`).
     pub planned: u32,
-    /// The repeats that ran, in order.
+    /// The repeats that ran to the end, in order: the numbers are theirs.
     pub runs: Vec<RepeatRun>,
+    /// Directories of repeats stopped before they finished (Ctrl-C): left out, their numbers
+    /// partial.
+    pub interrupted: Vec<String>,
     /// Per target (in plan order), per metric.
     pub targets: Vec<RepeatTarget>,
 }
@@ -111,8 +112,14 @@ pub struct RepeatInput<'a> {
     pub records: &'a [RequestRecord],
 }
 
-/// Summarise the repeats of set `group` (`planned` of them were asked for).
-pub fn summarize(group: &str, planned: u32, runs: &[RepeatInput]) -> RepeatsReport {
+/// Summarise the finished repeats of set `group` (`planned` of them were asked for;
+/// `interrupted` names those stopped before they finished, left out).
+pub fn summarize(
+    group: &str,
+    planned: u32,
+    runs: &[RepeatInput],
+    interrupted: Vec<String>,
+) -> RepeatsReport {
     let mut names: Vec<&str> = Vec::new();
     for r in runs {
         for t in &r.report.targets {
@@ -126,16 +133,25 @@ pub fn summarize(group: &str, planned: u32, runs: &[RepeatInput]) -> RepeatsRepo
     let targets = names
         .iter()
         .map(|name| {
-            let per_run: Vec<Option<&super::TargetReport>> = runs
+            let found: Vec<Option<&super::TargetReport>> = runs
                 .iter()
                 .map(|r| r.report.targets.iter().find(|t| t.name == *name))
                 .collect();
+            let failed = |t: &Option<&super::TargetReport>| {
+                t.is_none_or(|t| t.status == TargetStatus::Failed)
+            };
             let failed_runs = runs
                 .iter()
                 .enumerate()
-                .zip(&per_run)
-                .filter(|(_, t)| t.is_none_or(|t| t.status == TargetStatus::Failed))
+                .zip(&found)
+                .filter(|(_, t)| failed(t))
                 .map(|((k, r), _)| index(k, r))
+                .collect();
+            // A failed repeat has no values: what it measured before failing is not averaged
+            // in (it is counted under `missing`).
+            let per_run: Vec<Option<&super::TargetReport>> = found
+                .iter()
+                .map(|t| if failed(t) { None } else { *t })
                 .collect();
             let samples: Vec<_> = runs
                 .iter()
@@ -205,9 +221,9 @@ pub fn summarize(group: &str, planned: u32, runs: &[RepeatInput]) -> RepeatsRepo
                 index: index(k, r),
                 dir: r.dir.to_string(),
                 created_at: r.report.created_at.clone(),
-                interrupted: r.report.interrupted,
             })
             .collect(),
+        interrupted,
         targets,
     }
 }
@@ -223,17 +239,23 @@ pub fn document(r: &RepeatsReport) -> Document {
         r.planned,
         r.group
     ));
-    if r.runs.len() < r.planned as usize || r.runs.iter().any(|x| x.interrupted) {
-        d.callout(
-            "The set is incomplete (interrupted): the numbers are over the repeats that ran.",
-        );
+    if r.runs.len() < r.planned as usize {
+        d.callout(format!(
+            "The set is incomplete (interrupted): the numbers are over the {} repeats that finished.{}",
+            r.runs.len(),
+            if r.interrupted.is_empty() {
+                String::new()
+            } else {
+                format!(" Left out, stopped before it finished: {}.", r.interrupted.join(", "))
+            }
+        ));
     }
     let f = |v: f64| format!("{v:.4}");
     for t in &r.targets {
         d.heading(2, &t.name);
         if !t.failed_runs.is_empty() {
             d.callout(format!(
-                "Failed in repeat(s) {}: those runs have no values, counted under Missing.",
+                "Failed in repeat(s) {}: those runs have no values (what they measured before failing is not averaged in), counted under Missing.",
                 t.failed_runs
                     .iter()
                     .map(u32::to_string)

@@ -772,7 +772,7 @@ fn open_hint(loc: &Location, e: &sqlx::Error) -> String {
             )
         }
         Location::Postgres(_) if lower.contains("no encryption") => format!(
-            "{detail}: the server takes this user over TLS only: add sslmode=verify-full&sslrootcert=FILE (its CA) to the URL"
+            "{detail}: check the user and database; if the server takes this user over TLS only, add sslmode=verify-full&sslrootcert=FILE (its CA) to the URL"
         ),
         Location::Postgres(_) => format!(
             "{detail}: check that PostgreSQL runs there and accepts this user (the password comes from the URL or PGPASSWORD)"

@@ -76,9 +76,19 @@ impl StoredRun {
         let report_json = serde_json::to_string(&report).expect("a report serialises");
         let requests: Vec<RequestRecord> = run.records.unwrap_or_default();
         let answers: Vec<TaskResult> = run.quality;
-        let name = dir
+        let mut name = dir
             .file_name()
             .map_or_else(|| "run".to_string(), |n| n.to_string_lossy().into_owned());
+        // A repeat is named with its set (`nightly-repeat-2-…`): every set has a `repeat-2`.
+        if report.repeat.is_some()
+            && let Some(set) = std::path::absolute(dir).ok().and_then(|d| {
+                d.parent()?
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+            })
+        {
+            name = format!("{set}-{name}");
+        }
         let hash: String = sha2::Sha256::digest(original.as_bytes())[..4]
             .iter()
             .map(|b| format!("{b:02x}"))
