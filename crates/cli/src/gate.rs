@@ -6,8 +6,9 @@
 use clap::Args;
 use servebench_engine::record::RequestRecord;
 use servebench_engine::report::Report;
-use servebench_engine::report::compare::{Entry, samples};
+use servebench_engine::report::compare::Entry;
 use servebench_engine::report::gate::{self, Verdict};
+use servebench_engine::runs::entry;
 use servebench_engine::store::{Location, Store, default_location};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -133,37 +134,24 @@ fn entries(side: &Side) -> Vec<Entry<'_>> {
         .targets
         .iter()
         .filter_map(|t| {
-            let e = entry(&side.name, &side.report, &t.name, side.records.as_deref())?;
+            let e = entry(
+                &t.name,
+                &side.name,
+                &side.report,
+                &t.name,
+                side.records.as_deref(),
+            )?;
             if side.repeats.is_empty() {
                 return Some(e);
             }
             let runs = side
                 .repeats
                 .iter()
-                .filter_map(|(r, recs)| entry(&side.name, r, &t.name, Some(recs)))
+                .filter_map(|(r, recs)| entry(&t.name, &side.name, r, &t.name, Some(recs)))
                 .collect();
             Some(e.with_runs(runs))
         })
         .collect()
-}
-
-/// Target `name` of `report` as an entry, its samples from `records`.
-fn entry<'a>(
-    source: &str,
-    report: &'a Report,
-    name: &str,
-    records: Option<&[RequestRecord]>,
-) -> Option<Entry<'a>> {
-    let t = report.targets.iter().find(|x| x.name == name)?;
-    Some(Entry {
-        label: t.name.clone(),
-        source: source.to_string(),
-        target: t,
-        settings: &report.settings,
-        gpu: &report.gpu,
-        samples: samples(t, records.unwrap_or_default()),
-        runs: Vec::new(),
-    })
 }
 
 /// `servebench gate …`.

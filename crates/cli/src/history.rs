@@ -5,8 +5,8 @@
 
 use crate::args::target::{StoreArgs, label_parser};
 use clap::{Args, Subcommand};
-use servebench_engine::report::compare::{Entry, samples};
 use servebench_engine::report::{gate, trend};
+use servebench_engine::runs::entry;
 use servebench_engine::store::run::{StoredRun, host_labels};
 use servebench_engine::store::{Filter, Location, Recorded, Store, default_location};
 use std::path::{Path, PathBuf};
@@ -246,15 +246,8 @@ async fn trend(
             if f.target.as_ref().is_some_and(|x| *x != t.name) {
                 continue;
             }
-            let e = Entry {
-                label: t.name.clone(),
-                source: r.id.clone(),
-                target: t,
-                settings: &report.settings,
-                gpu: &report.gpu,
-                samples: samples(t, &records),
-                runs: Vec::new(),
-            };
+            let e = entry(&t.name, &r.id, &report, &t.name, Some(&records))
+                .expect("a target of this report");
             points.push(trend::Point {
                 run: r.id.clone(),
                 created_at: r.created_at.clone(),

@@ -9,6 +9,33 @@ use crate::common::openai::mock_openai;
 use crate::history::quick_run;
 use std::time::Duration;
 
+/// A run of `warm` warm requests (with `extra` arguments) against a mock answering its first
+/// token after `ttft_ms`, into `dir/name`, recorded in `db` with `label`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run_against(
+    dir: &std::path::Path,
+    name: &str,
+    ttft_ms: u64,
+    warm: u32,
+    extra: &[&str],
+    db: &std::path::Path,
+    label: &str,
+) -> (std::path::PathBuf, crate::common::bin::Out) {
+    let m = mock_openai(MockCfg {
+        ttft: Duration::from_millis(ttft_ms),
+        per_token: Duration::from_millis(1),
+        tokens: 4,
+        ..Default::default()
+    })
+    .await;
+    let out = dir.join(name);
+    let mut args = extra.to_vec();
+    args.extend(["--store", db.to_str().unwrap(), "--label", label]);
+    let o = quick_run(&m.url(), &out, warm, &args).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    (out, o)
+}
+
 /// A run of 30 warm requests against a mock answering its first token after `ttft_ms`,
 /// recorded in `db` with `label`.
 async fn run(
@@ -18,23 +45,7 @@ async fn run(
     db: &std::path::Path,
     label: &str,
 ) -> std::path::PathBuf {
-    let m = mock_openai(MockCfg {
-        ttft: Duration::from_millis(ttft_ms),
-        per_token: Duration::from_millis(1),
-        tokens: 4,
-        ..Default::default()
-    })
-    .await;
-    let out = dir.join(name);
-    let o = quick_run(
-        &m.url(),
-        &out,
-        30,
-        &["--store", db.to_str().unwrap(), "--label", label],
-    )
-    .await;
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    out
+    run_against(dir, name, ttft_ms, 30, &[], db, label).await.0
 }
 
 /// The mock's first token, ms: a +10 % threshold of 10 ms, further above the scheduler's noise

@@ -14,7 +14,6 @@ use crate::history::quick_run;
 use serde_json::Value;
 use servebench_engine::report::metric::MetricId;
 use servebench_engine::store::{Filter, Location, Store};
-use std::time::Duration;
 
 /// Warm requests per repeat.
 const WARM: u32 = 10;
@@ -29,31 +28,8 @@ async fn repeated(
     db: &std::path::Path,
     label: &str,
 ) -> (std::path::PathBuf, crate::common::bin::Out) {
-    let m = mock_openai(MockCfg {
-        ttft: Duration::from_millis(ttft_ms),
-        per_token: Duration::from_millis(1),
-        tokens: 4,
-        ..Default::default()
-    })
-    .await;
-    let out = dir.join(name);
     let n = n.to_string();
-    let o = quick_run(
-        &m.url(),
-        &out,
-        WARM,
-        &[
-            "--repeat",
-            &n,
-            "--store",
-            db.to_str().unwrap(),
-            "--label",
-            label,
-        ],
-    )
-    .await;
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    (out, o)
+    crate::gate::run_against(dir, name, ttft_ms, WARM, &["--repeat", &n], db, label).await
 }
 
 fn read(path: &std::path::Path) -> Value {

@@ -7,7 +7,7 @@
 use crate::events::Observer;
 use crate::journal::{Journal, QualityJournal};
 use crate::plan::Plan;
-use crate::report::compare::{Comparison, Entry, compare, samples};
+use crate::report::compare::{Comparison, Entry, compare};
 use crate::report::document::Exporter;
 use crate::report::i18n::Lang;
 use crate::report::markdown::Markdown;
@@ -188,18 +188,11 @@ impl RunDir {
         let records = crate::journal::read(&journal)
             .map(|(r, _)| r)
             .unwrap_or_default();
+        let source = json_path.display().to_string();
         let entries: Vec<Entry> = report
             .targets
             .iter()
-            .map(|t| Entry {
-                label: t.name.clone(),
-                source: json_path.display().to_string(),
-                target: t,
-                settings: &report.settings,
-                gpu: &report.gpu,
-                samples: samples(t, &records),
-                runs: Vec::new(),
-            })
+            .filter_map(|t| crate::runs::entry(&t.name, &source, report, &t.name, Some(&records)))
             .collect();
         let comparison = compare(&entries);
         let date: String = report.created_at.chars().take(10).collect();

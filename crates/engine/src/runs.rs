@@ -357,16 +357,27 @@ pub fn entries(runs: &[Run]) -> Vec<Entry<'_>> {
 
 /// The entry of target `name` of run `r` (its own samples, no repeats).
 fn entry_of<'a>(r: &'a Run, name: &str, label: &str) -> Option<Entry<'a>> {
-    let t = r.report.targets.iter().find(|x| x.name == name)?;
+    let source = r.path.display().to_string();
+    entry(label, &source, &r.report, name, r.records.as_deref())
+}
+
+/// Target `name` of `report` as a comparison entry labelled `label`, its per-request samples
+/// from `records` (none without a journal); `None` when the report has no such target.
+pub fn entry<'a>(
+    label: &str,
+    source: &str,
+    report: &'a Report,
+    name: &str,
+    records: Option<&[RequestRecord]>,
+) -> Option<Entry<'a>> {
+    let t = report.targets.iter().find(|x| x.name == name)?;
     Some(Entry {
         label: label.to_string(),
-        source: r.path.display().to_string(),
+        source: source.to_string(),
         target: t,
-        settings: &r.report.settings,
-        gpu: &r.report.gpu,
-        samples: r
-            .records
-            .as_deref()
+        settings: &report.settings,
+        gpu: &report.gpu,
+        samples: records
             .map(|recs| compare::samples(t, recs))
             .unwrap_or_default(),
         runs: Vec::new(),

@@ -134,14 +134,7 @@ fn row(def: &Def, a: &Entry, b: &Entry) -> Row {
     // A repeated entry's value is its mean over runs; two repeated entries are tested over
     // runs (Welch's t), else — or when Welch cannot say — as single runs are.
     let (va, vb) = (a.value_of(&def.value), b.value_of(&def.value));
-    let run_test = (a.repeated() && b.repeated())
-        .then(|| {
-            let values = |e: &Entry| -> Vec<f64> {
-                e.run_values(&def.value).into_iter().flatten().collect()
-            };
-            super::run_level::welch(&values(a), &values(b))
-        })
-        .flatten();
+    let run_test = a.run_test(b, &def.value);
     let delta = va.zip(vb).map(|(x, y)| y - x);
     // What tells the two apart: Welch's t over the runs when both were repeated; else
     // per-task pairs for quality rows, per-request samples for the rest — (significant

@@ -62,6 +62,22 @@ impl Entry<'_> {
         self.runs.len() >= 2
     }
 
+    /// Welch's t over runs of `read`, this entry against `other`, when both were repeated (and
+    /// their runs vary: see [`super::run_level::welch`]); `None` otherwise — the caller then
+    /// uses the metric's own test.
+    pub fn run_test(
+        &self,
+        other: &Entry,
+        read: impl Fn(&Entry) -> Option<f64>,
+    ) -> Option<super::run_level::Welch> {
+        if !(self.repeated() && other.repeated()) {
+            return None;
+        }
+        let values =
+            |e: &Entry| -> Vec<f64> { e.run_values(&read).into_iter().flatten().collect() };
+        super::run_level::welch(&values(self), &values(other))
+    }
+
     /// `read` of this entry: for a repeated one, the mean over the repeats that have a value
     /// (what its rows show); else its own.
     pub fn value_of(&self, read: impl Fn(&Entry) -> Option<f64>) -> Option<f64> {

@@ -321,11 +321,7 @@ fn one(c: &Condition, b: &Entry, k: &Entry) -> Check {
     };
     // The test compare uses for this metric: Welch's t over the runs when both sides were
     // repeated (and the runs vary), else the metric's own on the pooled requests.
-    let values = |e: &Entry| -> Vec<f64> { e.run_values(read).into_iter().flatten().collect() };
-    let run_test = (b.repeated() && k.repeated())
-        .then(|| super::run_level::welch(&values(b), &values(k)))
-        .flatten();
-    let significant = if let Some(w) = run_test {
+    let significant = if let Some(w) = b.run_test(k, read) {
         check.test = format!(
             "Welch's t over runs, run-level ({} and {} runs)",
             w.n_a, w.n_b

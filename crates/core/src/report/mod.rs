@@ -23,6 +23,8 @@ pub mod compare_load_model;
 mod compare_load_tests;
 pub mod compare_model;
 pub mod compare_recommend;
+#[cfg(test)]
+mod compare_run_level_tests;
 pub mod compare_same;
 #[cfg(test)]
 mod compare_tests;
@@ -42,6 +44,7 @@ pub mod ladder;
 pub mod ladder_doc;
 pub mod lang;
 pub mod markdown;
+pub mod message;
 pub mod metric;
 pub mod model;
 pub mod phase;

@@ -500,22 +500,22 @@ impl Store {
              WHERE (CAST($1 AS TEXT) IS NULL OR created_at >= $1)
                AND (CAST($2 AS TEXT) IS NULL OR EXISTS
                     (SELECT 1 FROM run_targets t WHERE t.run_id = runs.id AND t.target = $2))";
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let fetch = |sql: String| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(f.since.clone())
+                .bind(f.target.clone())
+                .fetch_all(&self.pool)
+        };
+        let rows = fetch(format!(
             "SELECT id, created_at, command FROM runs WHERE id IN ({MATCHING})
              ORDER BY created_at DESC, id DESC"
-        )))
-        .bind(f.since.clone())
-        .bind(f.target.clone())
-        .fetch_all(&self.pool)
+        ))
         .await
         .map_err(&err)?;
         let mut labels: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        for r in sqlx::query(sqlx::AssertSqlSafe(format!(
+        for r in fetch(format!(
             "SELECT run_id, key, value FROM run_labels WHERE run_id IN ({MATCHING})"
-        )))
-        .bind(f.since.clone())
-        .bind(f.target.clone())
-        .fetch_all(&self.pool)
+        ))
         .await
         .map_err(&err)?
         {
@@ -525,12 +525,9 @@ impl Store {
                 .insert(r.try_get(1).map_err(&err)?, r.try_get(2).map_err(&err)?);
         }
         let mut targets: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for r in sqlx::query(sqlx::AssertSqlSafe(format!(
+        for r in fetch(format!(
             "SELECT run_id, target FROM run_targets WHERE run_id IN ({MATCHING}) ORDER BY target"
-        )))
-        .bind(f.since.clone())
-        .bind(f.target.clone())
-        .fetch_all(&self.pool)
+        ))
         .await
         .map_err(&err)?
         {
