@@ -131,18 +131,33 @@ pub(crate) fn caveats(entries: &[Entry]) -> Vec<Message> {
                 out.push(m.with("n", hits.to_string()).with("of", of.to_string()));
             }
         }
-        let failed: Vec<&str> = e
-            .target
-            .attempts
-            .iter()
-            .filter(|a| a.status != AttemptStatus::Ok)
-            .map(|a| a.model.as_str())
-            .collect();
-        if !failed.is_empty() && e.target.status == TargetStatus::Ok {
+        if e.repeated() {
+            // Every repeat's fallback, since each is in the means over runs.
+            for (k, r) in e.runs.iter().enumerate() {
+                if let Some(tried) = fallback(r.target) {
+                    out.push(
+                        Message::new(Code::CavFallbackRepeat)
+                            .with("x", x)
+                            .with("k", (k + 1).to_string())
+                            .with("tried", tried)
+                            .with("model", &r.target.model),
+                    );
+                }
+            }
+            // Tables the comparison draws from the first repeat's target.
+            let p = &e.target.phases;
+            if searched || p.load.is_some() || !p.sweep.is_empty() {
+                out.push(
+                    Message::new(Code::CavRepeatViews)
+                        .with("x", x)
+                        .with("n", e.runs.len().to_string()),
+                );
+            }
+        } else if let Some(tried) = fallback(e.target) {
             out.push(
                 Message::new(Code::CavFallback)
                     .with("x", x)
-                    .with("tried", failed.join(", "))
+                    .with("tried", tried)
                     .with("model", &e.target.model),
             );
         }
@@ -195,6 +210,18 @@ pub(crate) fn caveats(entries: &[Entry]) -> Vec<Message> {
     }
     out.dedup();
     out
+}
+
+/// The models a target tried before the one it measured, when it fell back (and was then
+/// measured).
+fn fallback(t: &super::model::TargetReport) -> Option<String> {
+    let failed: Vec<&str> = t
+        .attempts
+        .iter()
+        .filter(|a| a.status != AttemptStatus::Ok)
+        .map(|a| a.model.as_str())
+        .collect();
+    (!failed.is_empty() && t.status == TargetStatus::Ok).then(|| failed.join(", "))
 }
 
 /// When the per-request mean (warm TPS) and the phase throughput name different better sides

@@ -35,6 +35,19 @@ fn repeated_runs_are_compared_on_their_run_means() {
     let mut b = scaled("b", &[1.3, 1.31, 1.29, 9.0]);
     b[3].status = TargetStatus::Failed;
     b[3].error = Some("server exited".into());
+    // b's second repeat fell back to a smaller model after an OOM.
+    b[1].model = "small-model".into();
+    b[1].attempts = ["big-model", "small-model"]
+        .into_iter()
+        .zip([AttemptStatus::Oom, AttemptStatus::Ok])
+        .map(|(model, status)| Attempt {
+            model: model.into(),
+            url: "http://127.0.0.1:8080".into(),
+            status,
+            error: None,
+            log_tail: Vec::new(),
+        })
+        .collect();
     let ea = one_entry(&a[0], &r, "a").with_runs(a.iter().map(|t| one_entry(t, &r, "a")).collect());
     let eb = one_entry(&b[0], &r, "b").with_runs(b.iter().map(|t| one_entry(t, &r, "b")).collect());
     let cmp = compare(&[ea, eb]);
@@ -47,6 +60,21 @@ fn repeated_runs_are_compared_on_their_run_means() {
     let md = render(&cmp, Lang::En, "today");
     assert!(md.contains("were each repeated (3 and 4 runs)"), "{md}");
     assert!(md.contains("b (repeat 4) failed: server exited"), "{md}");
+    // The fallback repeat is named and said to be in the means; the sweep tables are repeat 1's.
+    assert!(
+        md.contains("b (repeat 2): big-model could not run; that repeat measured the fallback small-model, and its values are in b's means over runs."),
+        "{md}"
+    );
+    for (x, n) in [("a", 3), ("b", 4)] {
+        let said = format!(
+            "{x} was repeated ({n} runs): its rows are means over runs, but its capacity and load-by-load tables show repeat 1 alone."
+        );
+        assert!(md.contains(&said), "{said}\n{md}");
+    }
+    assert!(
+        render(&cmp, Lang::Ko, "today").contains("b (반복 2): big-model 실행에 실패하여"),
+        "Korean"
+    );
     // Only one side repeated: its mean, tested per-request, said.
     let single = one_entry(&a[0], &r, "a");
     let eb = one_entry(&b[0], &r, "b").with_runs(b.iter().map(|t| one_entry(t, &r, "b")).collect());

@@ -193,6 +193,11 @@ pub struct Catalog {
     pub cav_run_level: &'static str,
     /// One side repeated, the other not: `{x}` (repeated, `{n}` runs), `{y}`.
     pub cav_repeated_one_side: &'static str,
+    /// A repeated run's capacity and load tables are its first repeat's: `{x}`, `{n}` runs.
+    pub cav_repeat_views: &'static str,
+    /// A repeat measured with a fallback model, in its entry's means: `{x}`, `{k}` (the
+    /// repeat), `{tried}`, `{model}`.
+    pub cav_fallback_repeat: &'static str,
     /// Failed target: `{x}`, `{error}`.
     pub cav_failed: &'static str,
     /// Caveat: answers the grader could not grade: `{x}`, `{errors}`, `{scored}`, `{tasks}`.
@@ -324,6 +329,8 @@ impl Catalog {
             Code::CavSame => self.cav_same,
             Code::CavRunLevel => self.cav_run_level,
             Code::CavRepeatedOneSide => self.cav_repeated_one_side,
+            Code::CavRepeatViews => self.cav_repeat_views,
+            Code::CavFallbackRepeat => self.cav_fallback_repeat,
             Code::CavFailed => self.cav_failed,
             Code::CavGraderErrors => self.cav_grader_errors,
             Code::CapSignificant => self.cap_significant,
@@ -506,6 +513,8 @@ static EN: Catalog = Catalog {
     cav_same: "{x} appears twice: a report is being compared with itself.",
     cav_run_level: "{x} and {y} were each repeated ({na} and {nb} runs): every row of theirs is the mean of the runs' values, tested at the run level (Welch's t over runs) where the runs vary, else as single runs are.",
     cav_repeated_one_side: "{x} was repeated ({n} runs) and {y} was not: {x}'s rows are its means over runs, tested against {y} on per-request samples ({x}'s repeats pooled); repeat both for run-level tests.",
+    cav_repeat_views: "{x} was repeated ({n} runs): its rows are means over runs, but its capacity and load-by-load tables show repeat 1 alone.",
+    cav_fallback_repeat: "{x} (repeat {k}): {tried} could not run; that repeat measured the fallback {model}, and its values are in {x}'s means over runs.",
     cav_failed: "{x} failed: {error}",
     cav_grader_errors: "{x}: {errors} answer(s) could not be graded (servebench's own failure, not the model's): its pass@1 is over {scored} of {tasks} code tasks.",
     util_note: "GPU utilisation says the GPU was busy, not that it was used well: no side is called better on it.",
@@ -658,6 +667,8 @@ static KO: Catalog = Catalog {
     cav_same: "{x}가 두 번 나옵니다: 같은 보고서를 자기 자신과 비교하고 있습니다.",
     cav_run_level: "{x}와 {y}는 각각 반복 실행되었습니다 (실행 {na}회와 {nb}회): 모든 행은 실행별 값의 평균이며, 실행 간 값이 달라지는 경우 실행 단위로 검정했고 (실행 간 Welch t 검정), 그렇지 않으면 단일 실행처럼 검정했습니다.",
     cav_repeated_one_side: "{x}는 반복 실행되었고 ({n}회) {y}는 그렇지 않습니다: {x}의 행은 실행별 값의 평균이며, {y}와는 요청별 표본으로 검정했습니다 ({x}의 반복 실행을 합침); 실행 단위 검정을 하려면 둘 다 반복하십시오.",
+    cav_repeat_views: "{x}는 반복 실행되었습니다 (실행 {n}회): 행의 값은 실행별 평균이지만, 용량 표와 부하별 표는 첫 번째 반복 실행만 보여 줍니다.",
+    cav_fallback_repeat: "{x} (반복 {k}): {tried} 실행에 실패하여 이 반복 실행은 대체 모델 {model}로 측정했으며, 그 값이 {x}의 실행별 평균에 포함되어 있습니다.",
     cav_failed: "{x} 측정 실패: {error}",
     cav_grader_errors: "{x}: 답변 {errors}개를 채점하지 못했습니다 (모델이 아니라 servebench 자체의 실패): pass@1은 코드 과제 {tasks}개 중 {scored}개에 대한 값입니다.",
     util_note: "GPU 사용률은 GPU가 바빴다는 뜻일 뿐 잘 활용했다는 뜻이 아니므로, 이 지표로는 어느 쪽도 더 낫다고 하지 않습니다.",

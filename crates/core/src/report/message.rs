@@ -93,6 +93,10 @@ pub enum Code {
     CavRunLevel,
     /// The catalogue's `cav_repeated_one_side`.
     CavRepeatedOneSide,
+    /// The catalogue's `cav_repeat_views`.
+    CavRepeatViews,
+    /// The catalogue's `cav_fallback_repeat`.
+    CavFallbackRepeat,
     /// The catalogue's `cav_failed`.
     CavFailed,
     /// The catalogue's `cav_grader_errors`.
