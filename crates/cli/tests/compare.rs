@@ -40,7 +40,8 @@ fn mock(ttft_ms: u64) -> MockCfg {
     }
 }
 
-fn row<'a>(cmp: &'a Value, id: &str) -> &'a Value {
+/// The comparison JSON's row of metric `id`.
+pub(crate) fn row<'a>(cmp: &'a Value, id: &str) -> &'a Value {
     cmp["rows"]
         .as_array()
         .unwrap()

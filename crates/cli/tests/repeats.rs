@@ -196,12 +196,7 @@ async fn gate_and_compare_test_repeated_runs_at_the_run_level() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     let cmp: Value = serde_json::from_str(&o.stdout).unwrap();
     assert_follows("comparison.schema.json", &cmp);
-    let row = cmp["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["metric"] == "warm_ttft_s")
-        .unwrap();
+    let row = crate::compare::row(&cmp, "warm_ttft_s");
     assert_eq!(row["test"], "welch-t-runs", "{row}");
     assert_eq!(
         (row["n_a"].as_u64(), row["n_b"].as_u64()),
